@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine: installs what it needs, starts a real single-node Apache
+# Kafka (scripts/kafka.sh), then runs cargo fmt --check, clippy with warnings as errors, and every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: a C toolchain, perl and make build librdkafka (through rdkafka-sys); libssl-dev and
+# pkg-config give it TLS and SASL/SCRAM; Java 17 and Maven run the Kafka broker.
+need=()
+for pkg in build-essential pkg-config libssl-dev zlib1g-dev perl python3; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || need+=(maven)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  ${SUDO:-} apt-get update -qq
+  ${SUDO:-} apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo not found: install Rust with rustup (https://rustup.rs) first" >&2
+  exit 1
+fi
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings
+
+echo "== starting Kafka"
+export KAFKA_PORT=${KAFKA_PORT:-19092}
+export KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-19093}
+trap 'scripts/kafka.sh stop' EXIT
+scripts/kafka.sh start
+export EARSHOT_TEST_KAFKA=127.0.0.1:$KAFKA_PORT
+
+echo "== cargo test"
+cargo test --all-targets

@@ -1,0 +1,114 @@
+//! The catalog of brands and products to listen for (TOML), as analysts write it.
+
+use serde::{Deserialize, Serialize};
+
+/// Product line a product belongs to, e.g. `business` or `home`. Free text: companies name their own.
+pub type Line = String;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Brand {
+    pub id: String,
+    pub name: String,
+    /// `true` for a competitor's brand (share of voice), `false` for an own brand.
+    #[serde(default)]
+    pub competitor: bool,
+    pub query: String,
+    #[serde(default, rename = "product")]
+    pub products: Vec<Product>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Product {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub line: Option<Line>,
+    pub query: String,
+}
+
+/// A parsed catalog file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Catalog {
+    pub brands: Vec<Brand>,
+    /// A short content hash of the catalog source, recorded in every insight.
+    pub version: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogFile {
+    #[serde(default, rename = "brand")]
+    brands: Vec<Brand>,
+}
+
+/// A catalog that can't be used, with where and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CatalogError {
+    #[error("catalog is not valid TOML: {0}")]
+    Toml(String),
+    #[error("catalog: duplicate id {id:?} (brand or product ids must be unique)")]
+    DuplicateId { id: String },
+}
+
+impl Catalog {
+    /// Parses catalog TOML. Query syntax is checked when the catalog is compiled into a matcher.
+    pub fn parse(source: &str) -> Result<Catalog, CatalogError> {
+        let file: CatalogFile =
+            toml::from_str(source).map_err(|e| CatalogError::Toml(e.to_string()))?;
+        let mut seen = std::collections::HashSet::new();
+        for id in file
+            .brands
+            .iter()
+            .flat_map(|b| std::iter::once(&b.id).chain(b.products.iter().map(|p| &p.id)))
+        {
+            if !seen.insert(id.as_str()) {
+                return Err(CatalogError::DuplicateId { id: id.clone() });
+            }
+        }
+        let digest = uuid::Uuid::new_v5(&uuid::Uuid::nil(), source.as_bytes());
+        Ok(Catalog {
+            brands: file.brands,
+            version: digest.simple().to_string()[..12].to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_brands_products_and_versions_by_content() {
+        let src = r#"
+[[brand]]
+id = "b"
+name = "B"
+query = "b"
+[[brand.product]]
+id = "p"
+name = "P"
+line = "home"
+query = "p"
+"#;
+        let c = Catalog::parse(src).unwrap();
+        assert_eq!(c.brands[0].products[0].line.as_deref(), Some("home"));
+        assert_eq!(c.version, Catalog::parse(src).unwrap().version);
+        assert_ne!(
+            c.version,
+            Catalog::parse(&src.replace("\"b\"", "\"c\""))
+                .unwrap()
+                .version
+        );
+        let dup = src.replace("id = \"p\"", "id = \"b\"");
+        assert!(matches!(
+            Catalog::parse(&dup),
+            Err(CatalogError::DuplicateId { .. })
+        ));
+        assert!(matches!(
+            Catalog::parse("[[brand]]\nid = 1"),
+            Err(CatalogError::Toml(_))
+        ));
+    }
+}

@@ -1,0 +1,394 @@
+//! Configuration: one TOML file with documented defaults (`config/earshot.toml`), every key
+//! overridable by an `EARSHOT_<SECTION>__<KEY>` environment variable (double underscore between
+//! levels, e.g. `EARSHOT_KAFKA__BROKERS`). Secrets are never read from the file: the SASL credentials
+//! come from `EARSHOT_KAFKA_SASL_USERNAME` and `EARSHOT_KAFKA_SASL_PASSWORD`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::decode::KindHint;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub kafka: KafkaConfig,
+    pub pipeline: PipelineConfig,
+    pub http: HttpConfig,
+    pub log: LogConfig,
+    pub catalog: CatalogConfig,
+}
+
+/// One input topic and the contract its messages follow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputConfig {
+    pub topic: String,
+    #[serde(default = "auto_kind")]
+    pub kind: KindHint,
+}
+
+fn auto_kind() -> KindHint {
+    KindHint::Auto
+}
+
+impl Serialize for KindHint {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(match self {
+            KindHint::Auto => "auto",
+            KindHint::SocialPost => "social_post",
+            KindHint::SupportTicket => "support_ticket",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// Comma-separated bootstrap servers.
+    pub brokers: String,
+    /// Consumer group: every replica uses the same one, and the partitions are split among them.
+    pub group_id: String,
+    pub inputs: Vec<InputConfig>,
+    pub output_topic: String,
+    pub dead_letter_topic: String,
+    /// Producer compression: none, gzip, snappy, lz4 or zstd.
+    pub compression: String,
+    /// plaintext, ssl, sasl_plaintext or sasl_ssl.
+    pub security_protocol: String,
+    /// SASL mechanism when security_protocol is sasl_*: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+    pub sasl_mechanism: Option<String>,
+    /// CA bundle to verify the brokers' certificates.
+    pub ssl_ca_location: Option<PathBuf>,
+    /// Client certificate and key, for mutual TLS.
+    pub ssl_certificate_location: Option<PathBuf>,
+    pub ssl_key_location: Option<PathBuf>,
+    /// Where a new group starts reading: earliest or latest.
+    pub auto_offset_reset: String,
+    pub session_timeout_ms: u32,
+    /// How often librdkafka reports statistics (consumer lag); 0 turns them off.
+    pub statistics_interval_ms: u32,
+    /// Extra librdkafka consumer properties, passed through as they are.
+    pub consumer: BTreeMap<String, String>,
+    /// Extra librdkafka producer properties, passed through as they are.
+    pub producer: BTreeMap<String, String>,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        KafkaConfig {
+            brokers: "127.0.0.1:9092".into(),
+            group_id: "earshot".into(),
+            inputs: vec![
+                InputConfig {
+                    topic: "social-posts".into(),
+                    kind: KindHint::SocialPost,
+                },
+                InputConfig {
+                    topic: "support-tickets".into(),
+                    kind: KindHint::SupportTicket,
+                },
+            ],
+            output_topic: "earshot-insights".into(),
+            dead_letter_topic: "earshot-dead-letters".into(),
+            compression: "lz4".into(),
+            security_protocol: "plaintext".into(),
+            sasl_mechanism: None,
+            ssl_ca_location: None,
+            ssl_certificate_location: None,
+            ssl_key_location: None,
+            auto_offset_reset: "earliest".into(),
+            session_timeout_ms: 30_000,
+            statistics_interval_ms: 5_000,
+            consumer: BTreeMap::new(),
+            producer: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// Messages consumed but not yet acknowledged by the broker, at most (backpressure).
+    pub max_in_flight: usize,
+    /// A message value larger than this becomes a dead letter (`too_large`).
+    pub max_message_bytes: usize,
+    /// On SIGTERM/SIGINT: how long to finish in-flight work, flush and commit before giving up.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            max_in_flight: 1000,
+            max_message_bytes: 1024 * 1024,
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Listen address of /metrics, /healthz and /readyz.
+    pub address: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            address: "0.0.0.0:9464".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing filter (`info`, `earshot=debug,rdkafka=warn`); `EARSHOT_LOG` or `RUST_LOG` win.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CatalogConfig {
+    /// Catalog file. A relative path is relative to the config file's folder; the default is
+    /// `catalog.toml` beside the config file, or `config/catalog.toml` when no config file is given.
+    pub path: PathBuf,
+}
+
+impl Default for CatalogConfig {
+    fn default() -> Self {
+        CatalogConfig {
+            path: PathBuf::from("config/catalog.toml"),
+        }
+    }
+}
+
+/// A configuration that can't be used. The message names the key and where it came from.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads defaults, then the file (if given), then `EARSHOT_*__*` environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load_with_env(file, std::env::vars())
+    }
+
+    /// As [`Config::load`], with the environment passed in (for tests).
+    pub fn load_with_env(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut fig = Figment::new();
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::Invalid(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            // Next to the config file unless it says otherwise.
+            fig = fig
+                .merge(Serialized::default("catalog.path", "catalog.toml"))
+                .merge(Toml::file_exact(path));
+        }
+        // Only variables with a `__` are configuration keys; EARSHOT_LOG, EARSHOT_KAFKA_SASL_* are not.
+        let vars: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("EARSHOT_") && k["EARSHOT_".len()..].contains("__"))
+            .collect();
+        for (k, v) in vars {
+            let key = k["EARSHOT_".len()..].to_lowercase().replace("__", ".");
+            fig = fig.merge(Serialized::default(&key, parse_env_value(&v)));
+        }
+        let mut config: Config = fig.extract().map_err(|e| {
+            let mut msg = String::new();
+            for err in e {
+                if !msg.is_empty() {
+                    msg.push('\n');
+                }
+                msg.push_str(&describe(&err));
+            }
+            ConfigError::Invalid(msg)
+        })?;
+        if let Some(dir) = file.and_then(Path::parent) {
+            if config.catalog.path.is_relative() {
+                config.catalog.path = dir.join(&config.catalog.path);
+            }
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what types alone can't.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: String| Err(ConfigError::Invalid(format!("{key}: {why}")));
+        if self.kafka.inputs.is_empty() {
+            return bad("kafka.inputs", "at least one input topic is needed".into());
+        }
+        if !matches!(
+            self.kafka.compression.as_str(),
+            "none" | "gzip" | "snappy" | "lz4" | "zstd"
+        ) {
+            return bad(
+                "kafka.compression",
+                format!(
+                    "{:?} is not one of none, gzip, snappy, lz4, zstd",
+                    self.kafka.compression
+                ),
+            );
+        }
+        if !matches!(
+            self.kafka.security_protocol.to_lowercase().as_str(),
+            "plaintext" | "ssl" | "sasl_plaintext" | "sasl_ssl"
+        ) {
+            return bad(
+                "kafka.security_protocol",
+                format!(
+                    "{:?} is not one of plaintext, ssl, sasl_plaintext, sasl_ssl",
+                    self.kafka.security_protocol
+                ),
+            );
+        }
+        if !matches!(self.kafka.auto_offset_reset.as_str(), "earliest" | "latest") {
+            return bad(
+                "kafka.auto_offset_reset",
+                format!(
+                    "{:?} is not earliest or latest",
+                    self.kafka.auto_offset_reset
+                ),
+            );
+        }
+        if self.pipeline.max_in_flight == 0 {
+            return bad("pipeline.max_in_flight", "must be at least 1".into());
+        }
+        if self.pipeline.max_message_bytes == 0 {
+            return bad("pipeline.max_message_bytes", "must be at least 1".into());
+        }
+        if self.http.address.parse::<std::net::SocketAddr>().is_err() {
+            return bad(
+                "http.address",
+                format!(
+                    "{:?} is not an address like 0.0.0.0:9464",
+                    self.http.address
+                ),
+            );
+        }
+        for key in self.kafka.consumer.keys().chain(self.kafka.producer.keys()) {
+            if key.contains("password") || key.contains("secret") {
+                return bad(
+                    &format!("kafka.consumer/producer.{key}"),
+                    "secrets come only from the environment (EARSHOT_KAFKA_SASL_PASSWORD)".into(),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Environment values are TOML values when they parse as one (`1000`, `true`, `[..]`), else strings.
+fn parse_env_value(raw: &str) -> toml::Value {
+    let doc = format!("v = {raw}");
+    match toml::from_str::<toml::Table>(&doc) {
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.into())),
+        Err(_) => toml::Value::String(raw.into()),
+    }
+}
+
+fn describe(e: &figment::error::Error) -> String {
+    let key = if e.path.is_empty() {
+        String::from("(top level)")
+    } else {
+        e.path.join(".")
+    };
+    let origin = match &e.metadata {
+        Some(m) if m.name.contains("TOML") => m
+            .source
+            .as_ref()
+            .map(|s| format!(" in {s}"))
+            .unwrap_or_default(),
+        Some(_) => " (from the environment)".to_string(),
+        None => String::new(),
+    };
+    format!("{key}{origin}: {}", e.kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_then_file_then_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "[kafka]\nbrokers = \"file:1\"\ngroup_id = \"g\"\n").unwrap();
+        let c = Config::load_with_env(
+            Some(&f),
+            env(&[
+                ("EARSHOT_KAFKA__BROKERS", "env:2"),
+                ("EARSHOT_PIPELINE__MAX_IN_FLIGHT", "7"),
+                ("EARSHOT_KAFKA_SASL_PASSWORD", "not config"),
+                ("EARSHOT_LOG", "debug"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.kafka.brokers, "env:2");
+        assert_eq!(c.kafka.group_id, "g");
+        assert_eq!(c.pipeline.max_in_flight, 7);
+        assert_eq!(c.catalog.path, dir.path().join("catalog.toml"));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "[pipeline]\nmax_in_flight = \"many\"\n").unwrap();
+        let e = Config::load_with_env(Some(&f), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("pipeline.max_in_flight"), "{e}");
+        std::fs::write(&f, "[kafka]\nbrokerz = \"x\"\n").unwrap();
+        let e = Config::load_with_env(Some(&f), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("brokerz"), "{e}");
+        let e = Config::load_with_env(None, env(&[("EARSHOT_KAFKA__COMPRESSION", "brotli")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("kafka.compression"), "{e}");
+    }
+}

@@ -1,0 +1,291 @@
+//! Turning raw message bytes into an [`Interaction`], or into the reason it can't be one.
+//!
+//! Every failure maps to a [`Reason`] with a stable machine-readable name (used in dead letters and in
+//! the `reason` label of `earshot_dead_letters_total`) and a human message that points at the problem.
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+
+use crate::interaction::{Interaction, Kind, SocialPost, SupportTicket};
+
+/// Which contract to expect on an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KindHint {
+    /// Decide per message: a `kind` field if present, else `platform` means a post and `customer` a ticket.
+    Auto,
+    SocialPost,
+    SupportTicket,
+}
+
+/// Why a message became a dead letter. The set is closed, so the metric label stays bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reason {
+    /// The record has a value of zero bytes (or only whitespace).
+    Empty,
+    /// The record has no value at all (a tombstone).
+    NullValue,
+    /// The value is larger than the configured limit.
+    TooLarge,
+    /// The value is not valid UTF-8.
+    NotUtf8,
+    /// The value is not well-formed JSON, or not a JSON object.
+    InvalidJson,
+    /// Well-formed JSON that breaks the contract: a missing field, a wrong type, a bad value.
+    SchemaViolation,
+    /// JSON whose contract can't be told (no `kind`, no `platform`, no `customer`), or an unknown `kind`.
+    UnknownKind,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 7] = [
+        Reason::Empty,
+        Reason::NullValue,
+        Reason::TooLarge,
+        Reason::NotUtf8,
+        Reason::InvalidJson,
+        Reason::SchemaViolation,
+        Reason::UnknownKind,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Empty => "empty",
+            Reason::NullValue => "null_value",
+            Reason::TooLarge => "too_large",
+            Reason::NotUtf8 => "not_utf8",
+            Reason::InvalidJson => "invalid_json",
+            Reason::SchemaViolation => "schema_violation",
+            Reason::UnknownKind => "unknown_kind",
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A message that could not be decoded: why, and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}: {message}")]
+pub struct DecodeError {
+    pub reason: Reason,
+    pub message: String,
+}
+
+impl DecodeError {
+    fn new(reason: Reason, message: impl Into<String>) -> Self {
+        DecodeError {
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+/// Limits applied before parsing.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// Decodes one message value. `None` is a record without a value (a tombstone).
+pub fn decode(
+    value: Option<&[u8]>,
+    hint: KindHint,
+    limits: Limits,
+) -> Result<Interaction, DecodeError> {
+    let bytes = value.ok_or_else(|| {
+        DecodeError::new(
+            Reason::NullValue,
+            "record has no value (tombstone); expected a JSON object",
+        )
+    })?;
+    if bytes.len() > limits.max_bytes {
+        return Err(DecodeError::new(
+            Reason::TooLarge,
+            format!(
+                "value is {} bytes, over the limit of {} bytes (pipeline.max_message_bytes)",
+                bytes.len(),
+                limits.max_bytes
+            ),
+        ));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        DecodeError::new(
+            Reason::NotUtf8,
+            format!(
+                "value is not valid UTF-8: invalid byte sequence at byte {}",
+                e.valid_up_to()
+            ),
+        )
+    })?;
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        return Err(DecodeError::new(
+            Reason::Empty,
+            "value is empty; expected a JSON object",
+        ));
+    }
+    if !trimmed.starts_with('{') {
+        // Serde would read a struct from an array too; a message is an object, nothing else.
+        return Err(DecodeError::new(
+            Reason::InvalidJson,
+            "expected a JSON object starting with '{'",
+        ));
+    }
+    let kind = match hint {
+        KindHint::SocialPost => Kind::SocialPost,
+        KindHint::SupportTicket => Kind::SupportTicket,
+        KindHint::Auto => detect(text)?,
+    };
+    match kind {
+        Kind::SocialPost => parse::<SocialPost>(text, kind).map(Interaction::from),
+        Kind::SupportTicket => parse::<SupportTicket>(text, kind).map(Interaction::from),
+    }
+}
+
+/// Just enough of a message to tell its contract; every other field is skipped unparsed.
+#[derive(Deserialize)]
+struct Probe<'a> {
+    #[serde(default, borrow)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    platform: Option<IgnoredAny>,
+    #[serde(default)]
+    customer: Option<IgnoredAny>,
+}
+
+fn detect(text: &str) -> Result<Kind, DecodeError> {
+    let probe: Probe = serde_json::from_str(text).map_err(|e| json_error(e, None))?;
+    match probe.kind.as_deref() {
+        Some("social_post") => Ok(Kind::SocialPost),
+        Some("support_ticket") => Ok(Kind::SupportTicket),
+        Some(other) => Err(DecodeError::new(
+            Reason::UnknownKind,
+            format!("unknown kind {other:?}; expected \"social_post\" or \"support_ticket\""),
+        )),
+        None => match (probe.platform.is_some(), probe.customer.is_some()) {
+            (true, false) => Ok(Kind::SocialPost),
+            (false, true) => Ok(Kind::SupportTicket),
+            _ => Err(DecodeError::new(
+                Reason::UnknownKind,
+                "can't tell the contract: set \"kind\", or give \"platform\" (social_post) or \"customer\" (support_ticket)",
+            )),
+        },
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(text: &str, kind: Kind) -> Result<T, DecodeError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        json_error(e.into_inner(), Some((kind, path)))
+    })?;
+    de.end().map_err(|e| json_error(e, None))?;
+    Ok(value)
+}
+
+fn json_error(e: serde_json::Error, at: Option<(Kind, String)>) -> DecodeError {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Data => {
+            let message = match at {
+                Some((kind, path)) if path != "." => format!("{}: at {path}: {e}", kind.as_str()),
+                Some((kind, _)) => format!("{}: {e}", kind.as_str()),
+                None => format!("expected a JSON object: {e}"),
+            };
+            DecodeError::new(Reason::SchemaViolation, message)
+        }
+        Category::Syntax | Category::Eof | Category::Io => {
+            DecodeError::new(Reason::InvalidJson, format!("malformed JSON: {e}"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POST: &str = r#"{"platform":"twitter","id":"1","author":{"id":"a1","handle":"jo"},
+        "text":"hello","created_at":"2026-01-02T03:04:05Z","extra":{"ignored":true}}"#;
+    const TICKET: &str = r#"{"id":"T1","customer":{"id":"c1","segment":"business"},"channel":"chat",
+        "subject":"Help","body":"It broke","messages":[{"from":"agent","text":"Sorry","at":"2026-01-02T03:04:05Z"},
+        {"from":"customer","text":"Still broken","at":"2026-01-02T03:05:05Z"}],"created_at":"2026-01-02T03:04:05Z"}"#;
+
+    fn reason(v: Option<&[u8]>) -> Reason {
+        decode(v, KindHint::Auto, Limits::default())
+            .unwrap_err()
+            .reason
+    }
+
+    #[test]
+    fn decodes_both_contracts_and_tolerates_unknown_fields() {
+        let p = decode(Some(POST.as_bytes()), KindHint::Auto, Limits::default()).unwrap();
+        assert_eq!(p.kind, Kind::SocialPost);
+        assert_eq!(p.party.handle.as_deref(), Some("jo"));
+        let t = decode(Some(TICKET.as_bytes()), KindHint::Auto, Limits::default()).unwrap();
+        assert_eq!(t.kind, Kind::SupportTicket);
+        assert_eq!(t.channel, "chat");
+        // Agent words are not the customer's voice.
+        assert_eq!(t.text, "Help\n\nIt broke\n\nStill broken");
+    }
+
+    #[test]
+    fn every_bad_input_has_its_reason() {
+        assert_eq!(reason(None), Reason::NullValue);
+        assert_eq!(reason(Some(b"")), Reason::Empty);
+        assert_eq!(reason(Some(b"  \n")), Reason::Empty);
+        assert_eq!(reason(Some(b"{\"platform\": ")), Reason::InvalidJson);
+        assert_eq!(reason(Some(b"[1,2]")), Reason::InvalidJson);
+        assert_eq!(reason(Some(b"\"text\"")), Reason::InvalidJson);
+        assert_eq!(reason(Some(b"{\"a\":1}")), Reason::UnknownKind);
+        assert_eq!(reason(Some(b"{\"kind\":\"tweet\"}")), Reason::UnknownKind);
+        assert_eq!(reason(Some(&[b'{', 0xff, b'}'])), Reason::NotUtf8);
+        let missing = POST.replace("\"text\":\"hello\",", "");
+        assert_eq!(reason(Some(missing.as_bytes())), Reason::SchemaViolation);
+        let e = decode(
+            Some(POST.replace("\"jo\"", "42").as_bytes()),
+            KindHint::Auto,
+            Limits::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.reason, Reason::SchemaViolation);
+        assert!(e.message.contains("author.handle"), "{}", e.message);
+        let bad_date = POST.replace("2026-01-02T03:04:05Z", "yesterday");
+        assert_eq!(reason(Some(bad_date.as_bytes())), Reason::SchemaViolation);
+        let trailing = format!("{POST} x");
+        assert_eq!(reason(Some(trailing.as_bytes())), Reason::InvalidJson);
+    }
+
+    #[test]
+    fn size_limit_applies_before_parsing() {
+        let e = decode(
+            Some(POST.as_bytes()),
+            KindHint::Auto,
+            Limits { max_bytes: 10 },
+        )
+        .unwrap_err();
+        assert_eq!(e.reason, Reason::TooLarge);
+    }
+
+    #[test]
+    fn a_hint_skips_detection_and_enforces_its_contract() {
+        let e = decode(
+            Some(TICKET.as_bytes()),
+            KindHint::SocialPost,
+            Limits::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.reason, Reason::SchemaViolation);
+    }
+}

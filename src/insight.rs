@@ -1,0 +1,110 @@
+//! The output contract: one insight event per consumed message (`schemas/insight.v1.json`).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::analyze::Analysis;
+use crate::interaction::{Interaction, Kind, Party};
+
+/// Value of the `schema` field of every insight event of this version.
+pub const SCHEMA: &str = "earshot.insight.v1";
+
+/// Namespace of the deterministic insight ids (UUIDv5 over the source coordinates).
+const ID_NAMESPACE: Uuid = Uuid::from_u128(0x6f0c_3a52_8f1e_4b5d_9a0e_2c7d_41e5_b8a3);
+
+/// Where a message came from. For Kafka: topic, partition, offset. For a file run: the file name (or
+/// `stdin`) as topic, partition 0, and the 1-based line number as offset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRef {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+impl SourceRef {
+    /// The insight id of this source position: the same coordinates always give the same id, so a
+    /// redelivered message yields a duplicate that downstream can drop by id.
+    pub fn insight_id(&self) -> Uuid {
+        let name = format!("{}/{}/{}", self.topic, self.partition, self.offset);
+        Uuid::new_v5(&ID_NAMESPACE, name.as_bytes())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub kind: Kind,
+    pub channel: String,
+    /// The source system's id of the post or ticket.
+    pub id: String,
+}
+
+/// One insight event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Insight {
+    pub schema: String,
+    pub id: Uuid,
+    pub source: Source,
+    pub occurred_at: DateTime<Utc>,
+    pub processed_at: DateTime<Utc>,
+    pub party: Party,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// The text that was analysed; every byte span in the insight points into it.
+    pub text: String,
+    #[serde(flatten)]
+    pub analysis: Analysis,
+}
+
+impl Insight {
+    /// Builds the event. `processed_at` is passed in so the core stays free of clocks.
+    pub fn new(
+        at: SourceRef,
+        interaction: Interaction,
+        analysis: Analysis,
+        processed_at: DateTime<Utc>,
+    ) -> Insight {
+        Insight {
+            schema: SCHEMA.to_string(),
+            id: at.insight_id(),
+            source: Source {
+                topic: at.topic,
+                partition: at.partition,
+                offset: at.offset,
+                kind: interaction.kind,
+                channel: interaction.channel,
+                id: interaction.id,
+            },
+            occurred_at: interaction.occurred_at,
+            processed_at,
+            party: interaction.party,
+            language: interaction.language,
+            text: interaction.text,
+            analysis,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_deterministic_per_coordinate() {
+        let a = SourceRef {
+            topic: "t".into(),
+            partition: 1,
+            offset: 7,
+        };
+        let b = a.clone();
+        let c = SourceRef {
+            offset: 8,
+            ..a.clone()
+        };
+        assert_eq!(a.insight_id(), b.insight_id());
+        assert_ne!(a.insight_id(), c.insight_id());
+    }
+}

@@ -1,0 +1,282 @@
+//! Input contracts (`social_post`, `support_ticket`) and the one [`Interaction`] both normalise into.
+//!
+//! The serde types mirror `schemas/social_post.v1.json` and `schemas/support_ticket.v1.json`: unknown
+//! fields are tolerated, a missing required field or a wrong type is an error (and so a dead letter).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Which contract a message follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    SocialPost,
+    SupportTicket,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::SocialPost => "social_post",
+            Kind::SupportTicket => "support_ticket",
+        }
+    }
+}
+
+/// A public post on a social network, forum or review site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SocialPost {
+    /// Where it was posted: `twitter`, `reddit`, `forum`, `reviews`, ...
+    pub platform: String,
+    pub id: String,
+    pub author: Author,
+    pub text: String,
+    /// BCP-47 language tag when the source knows it.
+    #[serde(default)]
+    pub language: Option<String>,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Id of the post this one replies to.
+    #[serde(default)]
+    pub in_reply_to: Option<String>,
+    /// Id of the post this one quotes or reshares.
+    #[serde(default)]
+    pub quote_of: Option<String>,
+    #[serde(default)]
+    pub engagement: Engagement,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Author {
+    pub id: String,
+    pub handle: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub followers: Option<u64>,
+    #[serde(default)]
+    pub verified: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Engagement {
+    #[serde(default)]
+    pub likes: u64,
+    #[serde(default)]
+    pub replies: u64,
+    #[serde(default)]
+    pub shares: u64,
+    #[serde(default)]
+    pub views: u64,
+}
+
+/// A support ticket with its conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SupportTicket {
+    pub id: String,
+    pub customer: Customer,
+    pub channel: TicketChannel,
+    #[serde(default)]
+    pub subject: Option<String>,
+    pub body: String,
+    #[serde(default)]
+    pub messages: Vec<TicketMessage>,
+    /// Product as the ticketing system names it (free text; the catalog finds mentions).
+    #[serde(default)]
+    pub product: Option<String>,
+    #[serde(default)]
+    pub status: Option<TicketStatus>,
+    #[serde(default)]
+    pub priority: Option<TicketPriority>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Customer {
+    pub id: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub segment: Option<Segment>,
+    /// Value tier as the CRM names it (`gold`, `silver`, ...).
+    #[serde(default)]
+    pub value_tier: Option<String>,
+    #[serde(default)]
+    pub constituency: Option<Constituency>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Segment {
+    Business,
+    Consumer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Constituency {
+    EndUser,
+    Distributor,
+    Partner,
+    Internal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketChannel {
+    Email,
+    Chat,
+    Phone,
+    Web,
+    Social,
+}
+
+impl TicketChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketChannel::Email => "email",
+            TicketChannel::Chat => "chat",
+            TicketChannel::Phone => "phone",
+            TicketChannel::Web => "web",
+            TicketChannel::Social => "social",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketStatus {
+    New,
+    Open,
+    Pending,
+    OnHold,
+    Solved,
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketPriority {
+    Low,
+    Normal,
+    High,
+    Urgent,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketMessage {
+    pub from: Speaker,
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Speaker {
+    Customer,
+    Agent,
+}
+
+/// The person behind an interaction, as far as the source tells.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Party {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handle: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment: Option<Segment>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_tier: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub constituency: Option<Constituency>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub followers: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+}
+
+/// One customer interaction, whatever its source: what the analyzer reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interaction {
+    pub kind: Kind,
+    /// The source system's id of the post or ticket.
+    pub id: String,
+    /// Platform of a post (`twitter`, `reddit`, ...) or channel of a ticket (`email`, `chat`, ...).
+    pub channel: String,
+    pub party: Party,
+    pub occurred_at: DateTime<Utc>,
+    pub language: Option<String>,
+    /// The customer's own words: a post's text; a ticket's subject, body and customer messages,
+    /// separated by blank lines. Agent messages are left out: they are not the customer's voice.
+    pub text: String,
+    /// Product named by the ticketing system, if any.
+    pub product_hint: Option<String>,
+}
+
+impl From<SocialPost> for Interaction {
+    fn from(p: SocialPost) -> Self {
+        Interaction {
+            kind: Kind::SocialPost,
+            id: p.id,
+            channel: p.platform.to_lowercase(),
+            party: Party {
+                id: p.author.id,
+                handle: Some(p.author.handle),
+                name: p.author.display_name,
+                followers: p.author.followers,
+                verified: p.author.verified,
+                ..Party::default()
+            },
+            occurred_at: p.created_at,
+            language: p.language,
+            text: p.text,
+            product_hint: None,
+        }
+    }
+}
+
+impl From<SupportTicket> for Interaction {
+    fn from(t: SupportTicket) -> Self {
+        let mut text = String::with_capacity(t.body.len() + 64);
+        for part in t.subject.iter().chain(std::iter::once(&t.body)).chain(
+            t.messages
+                .iter()
+                .filter(|m| m.from == Speaker::Customer)
+                .map(|m| &m.text),
+        ) {
+            let part = part.trim();
+            if part.is_empty() {
+                continue;
+            }
+            if !text.is_empty() {
+                text.push_str("\n\n");
+            }
+            text.push_str(part);
+        }
+        Interaction {
+            kind: Kind::SupportTicket,
+            id: t.id,
+            channel: t.channel.as_str().to_string(),
+            party: Party {
+                id: t.customer.id,
+                name: t.customer.name,
+                email: t.customer.email,
+                segment: t.customer.segment,
+                value_tier: t.customer.value_tier,
+                constituency: t.customer.constituency,
+                ..Party::default()
+            },
+            occurred_at: t.created_at,
+            language: None,
+            text,
+            product_hint: t.product,
+        }
+    }
+}

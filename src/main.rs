@@ -1,0 +1,157 @@
+//! The `earshot` command: the Kafka daemon, the file runner and the config checker.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+use earshot::analyze::Analyzer;
+use earshot::catalog::Catalog;
+use earshot::config::{Config, LogFormat};
+use earshot::decode::Limits;
+use earshot::shell::file::FileRun;
+use earshot::shell::metrics::Metrics;
+use earshot::shell::{cancel_on_signal, http, kafka, Health};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Social listening stream processor: Kafka in, customer insights out."
+)]
+struct Cli {
+    /// Config file (TOML). Without one, the documented defaults apply; EARSHOT_* variables override.
+    #[arg(long, short, global = true, env = "EARSHOT_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon: consume from Kafka, produce insights and dead letters.
+    Run,
+    /// Run the same pipeline over JSONL files (or stdin) and print a summary.
+    File {
+        /// JSONL inputs; none reads stdin.
+        inputs: Vec<PathBuf>,
+        /// Catalog to match mentions against (default: the config's catalog.path).
+        #[arg(long)]
+        catalog: Option<PathBuf>,
+        /// Write insights here instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Write dead letters here instead of stderr.
+        #[arg(long)]
+        dead_letters: Option<PathBuf>,
+    },
+    /// Validate the config and the catalog; exit non-zero with every problem found.
+    Check,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match real_main(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("earshot: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = std::env::var("EARSHOT_LOG")
+        .ok()
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .unwrap_or_else(|| config.log.level.clone());
+    let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn load_catalog(path: &std::path::Path) -> anyhow::Result<Catalog> {
+    let src = std::fs::read_to_string(path)
+        .with_context(|| format!("reading catalog {}", path.display()))?;
+    Catalog::parse(&src).with_context(|| format!("in {}", path.display()))
+}
+
+fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::load(cli.config.as_deref()).context("invalid configuration")?;
+    match cli.command {
+        Command::Check => {
+            let catalog = load_catalog(&config.catalog.path)?;
+            let products: usize = catalog.brands.iter().map(|b| b.products.len()).sum();
+            println!(
+                "config ok; catalog {} ok: {} brands, {} products, version {}",
+                config.catalog.path.display(),
+                catalog.brands.len(),
+                products,
+                catalog.version
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::File {
+            inputs,
+            catalog,
+            output,
+            dead_letters,
+        } => {
+            init_logging(&config);
+            let catalog = load_catalog(catalog.as_deref().unwrap_or(&config.catalog.path))?;
+            let analyzer = Analyzer::new(catalog);
+            let run = FileRun {
+                inputs,
+                output,
+                dead_letters,
+                limits: Limits {
+                    max_bytes: config.pipeline.max_message_bytes,
+                },
+            };
+            let summary = run.run(&analyzer)?;
+            eprint!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run => {
+            init_logging(&config);
+            let catalog = load_catalog(&config.catalog.path)?;
+            let analyzer = Arc::new(Analyzer::new(catalog));
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(daemon(config, analyzer))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn daemon(config: Config, analyzer: Arc<Analyzer>) -> anyhow::Result<()> {
+    let metrics = Metrics::new();
+    let health = Health::default();
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let http_stop = CancellationToken::new();
+    let server = tokio::spawn({
+        let (addr, m, h, stop) = (
+            config.http.address.clone(),
+            metrics.clone(),
+            health.clone(),
+            http_stop.clone(),
+        );
+        async move { http::serve(&addr, m, h, stop).await }
+    });
+    let result = kafka::run(&config, analyzer, metrics, health, shutdown).await;
+    http_stop.cancel();
+    match server.await {
+        Ok(Err(e)) => tracing::warn!(error = %e, "http listener failed"),
+        Err(e) => tracing::warn!(error = %e, "http task failed"),
+        Ok(Ok(())) => {}
+    }
+    result.context("pipeline stopped")
+}

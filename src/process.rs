@@ -1,0 +1,21 @@
+//! The per-message path shared by every runner: decode, analyse, build the insight.
+
+use chrono::{DateTime, Utc};
+
+use crate::analyze::Analyzer;
+use crate::decode::{decode, DecodeError, KindHint, Limits};
+use crate::insight::{Insight, SourceRef};
+
+/// Turns one message value into its insight, or the reason it is a dead letter.
+pub fn process(
+    value: Option<&[u8]>,
+    hint: KindHint,
+    limits: Limits,
+    analyzer: &Analyzer,
+    at: SourceRef,
+    now: DateTime<Utc>,
+) -> Result<Insight, DecodeError> {
+    let interaction = decode(value, hint, limits)?;
+    let analysis = analyzer.analyze(&interaction);
+    Ok(Insight::new(at, interaction, analysis, now))
+}

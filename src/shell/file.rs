@@ -1,0 +1,139 @@
+//! The embedded default: the same per-message path over JSONL files or stdin, without Kafka.
+//! Insights go to stdout or a file as JSONL; dead letters to a separate JSONL file or stderr.
+
+use std::io::{self, BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use serde::Serialize;
+
+use crate::analyze::Analyzer;
+use crate::decode::{DecodeError, KindHint, Limits};
+use crate::insight::SourceRef;
+use crate::process::process;
+use crate::summary::Summary;
+
+/// A dead letter of a file run, one JSON line.
+#[derive(Serialize)]
+pub struct FileDeadLetter<'a> {
+    pub reason: &'static str,
+    pub message: &'a str,
+    pub source: &'a SourceRef,
+    /// The original line (lossy if it was not UTF-8).
+    pub original: String,
+}
+
+/// Where a file run reads and writes.
+pub struct FileRun {
+    /// Input files; empty means stdin.
+    pub inputs: Vec<PathBuf>,
+    /// Insight output; `None` is stdout.
+    pub output: Option<PathBuf>,
+    /// Dead-letter output; `None` is stderr.
+    pub dead_letters: Option<PathBuf>,
+    pub limits: Limits,
+}
+
+fn writer(path: &Option<PathBuf>, fallback: Box<dyn Write>) -> io::Result<Box<dyn Write>> {
+    Ok(match path {
+        Some(p) => Box::new(BufWriter::new(std::fs::File::create(p)?)),
+        None => fallback,
+    })
+}
+
+impl FileRun {
+    /// Runs every line of every input through the pipeline and returns the summary.
+    pub fn run(&self, analyzer: &Analyzer) -> io::Result<Summary> {
+        let mut out = writer(&self.output, Box::new(BufWriter::new(io::stdout().lock())))?;
+        let mut dead = writer(&self.dead_letters, Box::new(io::stderr()))?;
+        let mut summary = Summary::default();
+        if self.inputs.is_empty() {
+            let stdin = io::stdin();
+            self.run_one(
+                "stdin",
+                stdin.lock(),
+                analyzer,
+                &mut *out,
+                &mut *dead,
+                &mut summary,
+            )?;
+        } else {
+            for path in &self.inputs {
+                let f = std::fs::File::open(path)
+                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+                let name = path.file_name().map_or_else(
+                    || path.display().to_string(),
+                    |n| Path::new(n).display().to_string(),
+                );
+                self.run_one(
+                    &name,
+                    io::BufReader::new(f),
+                    analyzer,
+                    &mut *out,
+                    &mut *dead,
+                    &mut summary,
+                )?;
+            }
+        }
+        out.flush()?;
+        dead.flush()?;
+        Ok(summary)
+    }
+
+    fn run_one(
+        &self,
+        name: &str,
+        mut input: impl BufRead,
+        analyzer: &Analyzer,
+        out: &mut dyn Write,
+        dead: &mut dyn Write,
+        summary: &mut Summary,
+    ) -> io::Result<()> {
+        let mut line = Vec::new();
+        let mut number = 0i64;
+        loop {
+            line.clear();
+            if input.read_until(b'\n', &mut line)? == 0 {
+                break;
+            }
+            number += 1;
+            let value = line.strip_suffix(b"\n").unwrap_or(&line);
+            let value = value.strip_suffix(b"\r").unwrap_or(value);
+            // Blank lines separate nothing in JSONL; they are not messages.
+            if value.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let at = SourceRef {
+                topic: name.to_string(),
+                partition: 0,
+                offset: number,
+            };
+            match process(
+                Some(value),
+                KindHint::Auto,
+                self.limits,
+                analyzer,
+                at.clone(),
+                Utc::now(),
+            ) {
+                Ok(insight) => {
+                    serde_json::to_writer(&mut *out, &insight)?;
+                    out.write_all(b"\n")?;
+                    summary.add_insight(&insight);
+                }
+                Err(DecodeError { reason, message }) => {
+                    let dl = FileDeadLetter {
+                        reason: reason.as_str(),
+                        message: &message,
+                        source: &at,
+                        original: String::from_utf8_lossy(value).into_owned(),
+                    };
+                    serde_json::to_writer(&mut *dead, &dl)?;
+                    dead.write_all(b"\n")?;
+                    summary.add_dead_letter(reason);
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,497 @@
+//! The Kafka pipeline: consume, analyse, produce an insight or a dead letter, and store an offset only
+//! once the output of that message and of every message before it on its partition is acknowledged.
+//!
+//! One task runs the loop. It prefers acknowledgements over new messages (a biased select) and stops
+//! fetching while `pipeline.max_in_flight` messages await their acknowledgement, so memory stays
+//! bounded and a slow broker slows the consumer down instead of piling work up.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures::stream::{FuturesUnordered, StreamExt};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::stream_consumer::StreamConsumer;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
+use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::statistics::Statistics;
+use rdkafka::util::Timeout;
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+
+use crate::analyze::{Analysis, Analyzer};
+use crate::config::{Config, KafkaConfig};
+use crate::decode::{DecodeError, KindHint, Limits, Reason};
+use crate::insight::SourceRef;
+use crate::process;
+use crate::shell::metrics::Metrics;
+use crate::shell::offsets::{OffsetTracker, Ticket};
+use crate::shell::Health;
+
+/// Errors that stop the pipeline (as opposed to bad messages, which become dead letters).
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("kafka: {0}")]
+    Kafka(#[from] KafkaError),
+    #[error("shutdown deadline of {0:?} passed with {1} messages still unacknowledged")]
+    ShutdownDeadline(Duration, usize),
+}
+
+/// Applies security and pass-through settings shared by consumer and producer.
+fn common(cfg: &KafkaConfig, c: &mut ClientConfig) {
+    c.set("bootstrap.servers", &cfg.brokers)
+        .set("security.protocol", &cfg.security_protocol)
+        .set("client.id", "earshot");
+    if let Some(m) = &cfg.sasl_mechanism {
+        c.set("sasl.mechanism", m);
+    }
+    // Secrets only from the environment.
+    if let Ok(u) = std::env::var("EARSHOT_KAFKA_SASL_USERNAME") {
+        c.set("sasl.username", u);
+    }
+    if let Ok(p) = std::env::var("EARSHOT_KAFKA_SASL_PASSWORD") {
+        c.set("sasl.password", p);
+    }
+    for (key, path) in [
+        ("ssl.ca.location", &cfg.ssl_ca_location),
+        ("ssl.certificate.location", &cfg.ssl_certificate_location),
+        ("ssl.key.location", &cfg.ssl_key_location),
+    ] {
+        if let Some(p) = path {
+            c.set(key, p.to_string_lossy());
+        }
+    }
+}
+
+/// The consumer's librdkafka settings.
+pub fn consumer_config(cfg: &KafkaConfig) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    common(cfg, &mut c);
+    c.set("group.id", &cfg.group_id)
+        .set("enable.auto.commit", "true")
+        .set("auto.commit.interval.ms", "1000")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", &cfg.auto_offset_reset)
+        .set("session.timeout.ms", cfg.session_timeout_ms.to_string())
+        .set(
+            "statistics.interval.ms",
+            cfg.statistics_interval_ms.to_string(),
+        )
+        // Bound what librdkafka prefetches (64 MiB per consumer by default).
+        .set("queued.max.messages.kbytes", "16384");
+    for (k, v) in &cfg.consumer {
+        c.set(k, v);
+    }
+    c
+}
+
+/// The producer's librdkafka settings: idempotent, acks from all in-sync replicas.
+pub fn producer_config(cfg: &KafkaConfig) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    common(cfg, &mut c);
+    c.set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("compression.type", &cfg.compression)
+        .set("linger.ms", "5");
+    for (k, v) in &cfg.producer {
+        c.set(k, v);
+    }
+    c
+}
+
+/// Consumer callbacks: rebalances, statistics, commit errors.
+struct Context {
+    metrics: Metrics,
+    health: Health,
+    /// Partitions revoked since the loop last looked; it forgets their in-flight state.
+    revoked: Mutex<Vec<(String, i32)>>,
+    assigned: Mutex<BTreeSet<(String, i32)>>,
+}
+
+impl ClientContext for Context {
+    fn stats(&self, stats: Statistics) {
+        let assigned = self.assigned.lock().map(|a| a.clone()).unwrap_or_default();
+        for (topic, t) in &stats.topics {
+            for (partition, p) in &t.partitions {
+                if *partition < 0 {
+                    continue;
+                }
+                let labels = [topic.as_str(), &partition.to_string()];
+                if assigned.contains(&(topic.clone(), *partition)) && p.consumer_lag >= 0 {
+                    self.metrics
+                        .consumer_lag
+                        .with_label_values(&labels)
+                        .set(p.consumer_lag);
+                } else {
+                    let _ = self.metrics.consumer_lag.remove_label_values(&labels);
+                }
+            }
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::warn!(%error, reason, "kafka client error");
+    }
+}
+
+impl ConsumerContext for Context {
+    fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            let parts: Vec<_> = tpl
+                .elements()
+                .iter()
+                .map(|e| (e.topic().to_string(), e.partition()))
+                .collect();
+            tracing::info!(partitions = ?parts, "partitions revoked");
+            if let Ok(mut a) = self.assigned.lock() {
+                for p in &parts {
+                    a.remove(p);
+                }
+                self.update_assignment(&a);
+            }
+            if let Ok(mut r) = self.revoked.lock() {
+                r.extend(parts);
+            }
+        }
+    }
+
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(tpl) => {
+                let parts: Vec<_> = tpl
+                    .elements()
+                    .iter()
+                    .map(|e| (e.topic().to_string(), e.partition()))
+                    .collect();
+                tracing::info!(partitions = ?parts, "partitions assigned");
+                if let Ok(mut a) = self.assigned.lock() {
+                    a.extend(parts);
+                    self.update_assignment(&a);
+                }
+            }
+            Rebalance::Revoke(_) => {}
+            Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance error"),
+        }
+    }
+
+    fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
+        match result {
+            Ok(()) => tracing::debug!(?offsets, "offsets committed"),
+            Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+            Err(e) => tracing::warn!(error = %e, "offset commit failed"),
+        }
+    }
+}
+
+impl Context {
+    fn update_assignment(&self, a: &BTreeSet<(String, i32)>) {
+        self.metrics.assigned_partitions.set(a.len() as i64);
+        self.health.assigned.store(!a.is_empty(), Ordering::Relaxed);
+    }
+}
+
+/// What a finished send reports back to the loop.
+struct Delivered {
+    ticket: Ticket,
+    outcome: Outcome,
+    /// Input record's timestamp in milliseconds since the epoch, if it had one.
+    event_ms: Option<i64>,
+}
+
+enum Outcome {
+    Insight(Box<Analysis>),
+    DeadLetter(Reason),
+}
+
+/// An output record, owned, ready to send (and to send again).
+struct Output {
+    topic: String,
+    key: Option<Vec<u8>>,
+    payload: Vec<u8>,
+    headers: OwnedHeaders,
+}
+
+/// Runs the pipeline until `shutdown` is cancelled, then drains, flushes and commits.
+pub async fn run(
+    config: &Config,
+    analyzer: Arc<Analyzer>,
+    metrics: Metrics,
+    health: Health,
+    shutdown: CancellationToken,
+) -> Result<(), PipelineError> {
+    let kcfg = &config.kafka;
+    let context = Context {
+        metrics: metrics.clone(),
+        health: health.clone(),
+        revoked: Mutex::new(Vec::new()),
+        assigned: Mutex::new(BTreeSet::new()),
+    };
+    let consumer: StreamConsumer<Context> = consumer_config(kcfg).create_with_context(context)?;
+    let producer: FutureProducer = producer_config(kcfg).create()?;
+    {
+        // The producer is up once it has reached a broker.
+        let p = producer.clone();
+        let up = health.producer_up.clone();
+        tokio::task::spawn_blocking(move || {
+            while p
+                .client()
+                .fetch_metadata(None, Duration::from_secs(5))
+                .is_err()
+            {}
+            up.store(true, Ordering::Relaxed);
+        });
+    }
+    let topics: Vec<&str> = kcfg.inputs.iter().map(|i| i.topic.as_str()).collect();
+    consumer.subscribe(&topics)?;
+    tracing::info!(?topics, group = %kcfg.group_id, output = %kcfg.output_topic, "consuming");
+
+    let limits = Limits {
+        max_bytes: config.pipeline.max_message_bytes,
+    };
+    let max_in_flight = config.pipeline.max_in_flight;
+    let mut tracker = OffsetTracker::new();
+    let mut in_flight = FuturesUnordered::new();
+
+    loop {
+        forget_revoked(&consumer, &mut tracker);
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => break,
+            Some(done) = in_flight.next(), if !in_flight.is_empty() => {
+                settle(&consumer, &mut tracker, &metrics, done);
+            }
+            msg = consumer.recv(), if in_flight.len() < max_in_flight => {
+                forget_revoked(&consumer, &mut tracker);
+                let msg = match msg {
+                    Ok(m) => m,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "consume error");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let hint = kcfg
+                    .inputs
+                    .iter()
+                    .find(|i| i.topic == msg.topic())
+                    .map_or(KindHint::Auto, |i| i.kind);
+                let started = Instant::now();
+                let (output, outcome) = process(&msg, hint, limits, &analyzer, kcfg);
+                metrics.processing.observe(started.elapsed().as_secs_f64());
+                metrics.consumed.with_label_values(&[msg.topic()]).inc();
+                metrics.in_flight.inc();
+                let ticket = tracker.start(msg.topic(), msg.partition(), msg.offset());
+                let event_ms = msg.timestamp().to_millis();
+                in_flight.push(deliver(producer.clone(), metrics.clone(), output, ticket, outcome, event_ms));
+            }
+        }
+    }
+
+    tracing::info!(in_flight = in_flight.len(), "shutting down: draining");
+    let deadline = Duration::from_secs(config.pipeline.shutdown_timeout_secs);
+    let started = Instant::now();
+    let drained = tokio::time::timeout(deadline, async {
+        while let Some(done) = in_flight.next().await {
+            settle(&consumer, &mut tracker, &metrics, done);
+        }
+    })
+    .await;
+    let left = deadline.saturating_sub(started.elapsed());
+    if let Err(e) = producer.flush(Timeout::After(left)) {
+        tracing::warn!(error = %e, "producer flush failed");
+    }
+    match consumer.commit_consumer_state(CommitMode::Sync) {
+        Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+        Err(e) => tracing::warn!(error = %e, "final commit failed"),
+    }
+    consumer.unsubscribe();
+    if drained.is_err() {
+        return Err(PipelineError::ShutdownDeadline(deadline, in_flight.len()));
+    }
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// Decodes and analyses one message into the record to produce. Pure but for the clock.
+fn process(
+    msg: &BorrowedMessage<'_>,
+    hint: KindHint,
+    limits: Limits,
+    analyzer: &Analyzer,
+    cfg: &KafkaConfig,
+) -> (Output, Outcome) {
+    let at = SourceRef {
+        topic: msg.topic().to_string(),
+        partition: msg.partition(),
+        offset: msg.offset(),
+    };
+    let decoded = process::process(
+        msg.payload(),
+        hint,
+        limits,
+        analyzer,
+        at.clone(),
+        Utc::now(),
+    )
+    .and_then(|insight| match serde_json::to_vec(&insight) {
+        Ok(payload) => Ok((insight.party.id.into_bytes(), payload, insight.analysis)),
+        // Encoding our own types can't fail on valid data; if it ever does, it is a dead letter.
+        Err(e) => Err(DecodeError {
+            reason: Reason::SchemaViolation,
+            message: format!("insight could not be encoded: {e}"),
+        }),
+    });
+    match decoded {
+        Ok((key, payload, analysis)) => (
+            Output {
+                topic: cfg.output_topic.clone(),
+                key: Some(key),
+                payload,
+                headers: OwnedHeaders::new(),
+            },
+            Outcome::Insight(Box::new(analysis)),
+        ),
+        Err(e) => {
+            tracing::debug!(topic = %at.topic, partition = at.partition, offset = at.offset, reason = %e.reason, message = %e.message, "dead letter");
+            (
+                dead_letter(msg, &at, &e, cfg),
+                Outcome::DeadLetter(e.reason),
+            )
+        }
+    }
+}
+
+/// The dead letter of a message: its original key, value and headers, plus `earshot.*` headers with
+/// the reason, a human message and the source coordinates.
+fn dead_letter(
+    msg: &BorrowedMessage<'_>,
+    at: &SourceRef,
+    e: &DecodeError,
+    cfg: &KafkaConfig,
+) -> Output {
+    let mut headers = OwnedHeaders::new();
+    if let Some(h) = msg.headers() {
+        for i in 0..h.count() {
+            let hd = h.get(i);
+            headers = headers.insert(Header {
+                key: hd.key,
+                value: hd.value,
+            });
+        }
+    }
+    let partition = at.partition.to_string();
+    let offset = at.offset.to_string();
+    let timestamp = msg.timestamp().to_millis().map(|t| t.to_string());
+    for (key, value) in [
+        ("earshot.reason", Some(e.reason.as_str())),
+        ("earshot.message", Some(e.message.as_str())),
+        ("earshot.source.topic", Some(at.topic.as_str())),
+        ("earshot.source.partition", Some(partition.as_str())),
+        ("earshot.source.offset", Some(offset.as_str())),
+        ("earshot.source.timestamp", timestamp.as_deref()),
+    ] {
+        if let Some(value) = value {
+            headers = headers.insert(Header {
+                key,
+                value: Some(value),
+            });
+        }
+    }
+    Output {
+        topic: cfg.dead_letter_topic.clone(),
+        key: msg.key().map(<[u8]>::to_vec),
+        payload: msg.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+        headers,
+    }
+}
+
+/// Sends one output until the broker acknowledges it. A failed delivery is retried (with backoff)
+/// rather than dropped: its offset must not be committed, and everything after it waits for it.
+async fn deliver(
+    producer: FutureProducer,
+    metrics: Metrics,
+    out: Output,
+    ticket: Ticket,
+    outcome: Outcome,
+    event_ms: Option<i64>,
+) -> Delivered {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let mut record = FutureRecord::to(&out.topic)
+            .payload(&out.payload)
+            .headers(out.headers.clone());
+        if let Some(k) = &out.key {
+            record = record.key(k);
+        }
+        match producer.send(record, Timeout::Never).await {
+            Ok(_) => {
+                return Delivered {
+                    ticket,
+                    outcome,
+                    event_ms,
+                }
+            }
+            Err((e, _)) => {
+                metrics.produce_retries.inc();
+                tracing::warn!(error = %e, topic = %out.topic, "delivery failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// Books an acknowledged output and stores the partition's committable offset if it advanced.
+fn settle(
+    consumer: &StreamConsumer<Context>,
+    tracker: &mut OffsetTracker,
+    metrics: &Metrics,
+    done: Delivered,
+) {
+    metrics.in_flight.dec();
+    match &done.outcome {
+        Outcome::Insight(a) => metrics.observe_insight(a),
+        Outcome::DeadLetter(r) => metrics.dead_letters.with_label_values(&[r.as_str()]).inc(),
+    }
+    if let Some(ms) = done.event_ms {
+        let lag = (Utc::now().timestamp_millis() - ms).max(0) as f64 / 1000.0;
+        metrics.end_to_end.observe(lag);
+    }
+    if let Some(next) = tracker.ack(&done.ticket) {
+        let mut tpl = TopicPartitionList::new();
+        if tpl
+            .add_partition_offset(
+                &done.ticket.topic,
+                done.ticket.partition,
+                Offset::Offset(next),
+            )
+            .is_ok()
+        {
+            match consumer.store_offsets(&tpl) {
+                Ok(()) => {}
+                // The partition was revoked meanwhile: its new owner reads from the last commit.
+                Err(KafkaError::StoreOffset(RDKafkaErrorCode::State)) => {}
+                Err(e) => tracing::warn!(error = %e, "storing offset failed"),
+            }
+        }
+    }
+}
+
+fn forget_revoked(consumer: &StreamConsumer<Context>, tracker: &mut OffsetTracker) {
+    let revoked = match consumer.context().revoked.lock() {
+        Ok(mut r) => std::mem::take(&mut *r),
+        Err(_) => return,
+    };
+    for (topic, partition) in revoked {
+        tracker.revoke(&topic, partition);
+    }
+}
+
+/// Whether the readiness flags say the pipeline can work.
+pub fn ready(health: &Health) -> bool {
+    health.assigned.load(Ordering::Relaxed) && health.producer_up.load(Ordering::Relaxed)
+}

@@ -1,0 +1,193 @@
+//! Prometheus metrics. Names are `earshot_*`, in base units, with `_total` and `_seconds` suffixes;
+//! label values are bounded (topics and partitions from the config, reasons from a closed set).
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+
+use crate::decode::Reason;
+
+/// Every metric earshot exports, in one registry owned by the running process.
+#[derive(Clone)]
+pub struct Metrics {
+    pub registry: Registry,
+    pub consumed: IntCounterVec,
+    pub insights: IntCounter,
+    pub dead_letters: IntCounterVec,
+    pub processing: Histogram,
+    pub end_to_end: Histogram,
+    pub in_flight: IntGauge,
+    pub consumer_lag: IntGaugeVec,
+    pub assigned_partitions: IntGauge,
+    pub produce_retries: IntCounter,
+    pub sentiment: IntCounterVec,
+    pub mentions: IntCounterVec,
+    pub catalog_reload_failures: IntCounter,
+}
+
+fn must<T>(r: prometheus::Result<T>) -> T {
+    // Only reachable through a programming error in the static definitions below.
+    r.expect("static metric definition is valid")
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let registry = Registry::new();
+        let consumed = must(IntCounterVec::new(
+            Opts::new(
+                "earshot_messages_consumed_total",
+                "Messages consumed from the input, by topic.",
+            ),
+            &["topic"],
+        ));
+        let insights = must(IntCounter::new(
+            "earshot_insights_produced_total",
+            "Insight events acknowledged by the broker (or written, in a file run).",
+        ));
+        let dead_letters = must(IntCounterVec::new(
+            Opts::new(
+                "earshot_dead_letters_total",
+                "Messages sent to the dead-letter topic and acknowledged, by reason.",
+            ),
+            &["reason"],
+        ));
+        let processing = must(Histogram::with_opts(
+            HistogramOpts::new(
+                "earshot_processing_duration_seconds",
+                "Time to decode, analyse and encode one message.",
+            )
+            .buckets(vec![
+                0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001,
+                0.0025, 0.005, 0.01, 0.05,
+            ]),
+        ));
+        let end_to_end = must(Histogram::with_opts(
+            HistogramOpts::new(
+                "earshot_end_to_end_latency_seconds",
+                "From the input record's Kafka timestamp to the broker's acknowledgement of its output.",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+                60.0,
+            ]),
+        ));
+        let in_flight = must(IntGauge::new(
+            "earshot_in_flight_messages",
+            "Messages consumed whose output the broker has not acknowledged yet.",
+        ));
+        let consumer_lag = must(IntGaugeVec::new(
+            Opts::new(
+                "earshot_kafka_consumer_lag_messages",
+                "Consumer lag per assigned partition, from librdkafka statistics.",
+            ),
+            &["topic", "partition"],
+        ));
+        let assigned_partitions = must(IntGauge::new(
+            "earshot_kafka_assigned_partitions",
+            "Input partitions this instance holds.",
+        ));
+        let produce_retries = must(IntCounter::new(
+            "earshot_kafka_produce_retries_total",
+            "Output records whose delivery failed and were sent again.",
+        ));
+        let sentiment = must(IntCounterVec::new(
+            Opts::new(
+                "earshot_insight_sentiment_total",
+                "Insights produced, by overall sentiment label.",
+            ),
+            &["label"],
+        ));
+        let mentions = must(IntCounterVec::new(
+            Opts::new(
+                "earshot_mentions_total",
+                "Brand mentions in produced insights, by brand id of the catalog.",
+            ),
+            &["brand"],
+        ));
+        let catalog_reload_failures = must(IntCounter::new(
+            "earshot_catalog_reload_failures_total",
+            "Catalog reloads rejected because the new catalog has errors.",
+        ));
+        let build_info = must(IntGaugeVec::new(
+            Opts::new(
+                "earshot_build_info",
+                "Build information; the value is always 1.",
+            ),
+            &["version"],
+        ));
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
+        for c in [
+            Box::new(consumed.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(insights.clone()),
+            Box::new(dead_letters.clone()),
+            Box::new(processing.clone()),
+            Box::new(end_to_end.clone()),
+            Box::new(in_flight.clone()),
+            Box::new(consumer_lag.clone()),
+            Box::new(assigned_partitions.clone()),
+            Box::new(produce_retries.clone()),
+            Box::new(sentiment.clone()),
+            Box::new(mentions.clone()),
+            Box::new(catalog_reload_failures.clone()),
+            Box::new(build_info),
+        ] {
+            must(registry.register(c));
+        }
+        #[cfg(target_os = "linux")]
+        must(registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        )));
+        // Make every reason visible at 0, so rate() works from the first dead letter on.
+        for r in Reason::ALL {
+            dead_letters.with_label_values(&[r.as_str()]);
+        }
+        for l in ["positive", "neutral", "negative"] {
+            sentiment.with_label_values(&[l]);
+        }
+        Metrics {
+            registry,
+            consumed,
+            insights,
+            dead_letters,
+            processing,
+            end_to_end,
+            in_flight,
+            consumer_lag,
+            assigned_partitions,
+            produce_retries,
+            sentiment,
+            mentions,
+            catalog_reload_failures,
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let enc = TextEncoder::new();
+        if let Err(e) = enc.encode(&self.registry.gather(), &mut buf) {
+            tracing::warn!(error = %e, "encoding metrics failed");
+        }
+        String::from_utf8(buf).unwrap_or_default()
+    }
+
+    /// Counts what an insight says (sentiment label, brands), for dashboards.
+    pub fn observe_insight(&self, analysis: &crate::analyze::Analysis) {
+        self.insights.inc();
+        if let Some(s) = &analysis.sentiment {
+            self.sentiment.with_label_values(&[s.label.as_str()]).inc();
+        }
+        for m in &analysis.mentions {
+            self.mentions.with_label_values(&[&m.brand]).inc();
+        }
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
