@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
 use crate::interaction::Interaction;
+use crate::mentions::{CompileErrors, Matcher};
 use crate::sentiment::{Scores, SentimentScorer};
 use crate::span::Span;
 
@@ -33,18 +34,21 @@ pub struct Analysis {
 }
 
 /// The analyzer: built once from a catalog, then called for every interaction.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Analyzer {
     catalog: Catalog,
+    matcher: Matcher,
     sentiment: SentimentScorer,
 }
 
 impl Analyzer {
-    pub fn new(catalog: Catalog) -> Analyzer {
-        Analyzer {
+    /// Compiles the catalog's queries; every query error is reported at once.
+    pub fn new(catalog: Catalog) -> Result<Analyzer, CompileErrors> {
+        Ok(Analyzer {
+            matcher: Matcher::compile(&catalog)?,
             catalog,
             sentiment: SentimentScorer::new(),
-        }
+        })
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -55,7 +59,7 @@ impl Analyzer {
     pub fn analyze(&self, interaction: &Interaction) -> Analysis {
         Analysis {
             catalog_version: Some(self.catalog.version.clone()),
-            mentions: Vec::new(),
+            mentions: self.matcher.find(interaction),
             sentiment: Some(self.sentiment.score(&interaction.text)),
         }
     }

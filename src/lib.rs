@@ -13,6 +13,7 @@ pub mod config;
 pub mod decode;
 pub mod insight;
 pub mod interaction;
+pub mod mentions;
 pub mod process;
 pub mod sentiment;
 pub mod shell;

@@ -78,17 +78,19 @@ fn init_logging(config: &Config) {
     }
 }
 
-fn load_catalog(path: &std::path::Path) -> anyhow::Result<Catalog> {
+fn load_analyzer(path: &std::path::Path) -> anyhow::Result<Analyzer> {
     let src = std::fs::read_to_string(path)
         .with_context(|| format!("reading catalog {}", path.display()))?;
-    Catalog::parse(&src).with_context(|| format!("in {}", path.display()))
+    let catalog = Catalog::parse(&src).with_context(|| format!("in {}", path.display()))?;
+    Analyzer::new(catalog).with_context(|| format!("in {}", path.display()))
 }
 
 fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.config.as_deref()).context("invalid configuration")?;
     match cli.command {
         Command::Check => {
-            let catalog = load_catalog(&config.catalog.path)?;
+            let analyzer = load_analyzer(&config.catalog.path)?;
+            let catalog = analyzer.catalog();
             let products: usize = catalog.brands.iter().map(|b| b.products.len()).sum();
             println!(
                 "config ok; catalog {} ok: {} brands, {} products, version {}",
@@ -106,8 +108,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             dead_letters,
         } => {
             init_logging(&config);
-            let catalog = load_catalog(catalog.as_deref().unwrap_or(&config.catalog.path))?;
-            let analyzer = Analyzer::new(catalog);
+            let analyzer = load_analyzer(catalog.as_deref().unwrap_or(&config.catalog.path))?;
             let run = FileRun {
                 inputs,
                 output,
@@ -122,8 +123,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Run => {
             init_logging(&config);
-            let catalog = load_catalog(&config.catalog.path)?;
-            let analyzer = Arc::new(Analyzer::new(catalog));
+            let analyzer = Arc::new(load_analyzer(&config.catalog.path)?);
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(daemon(config, analyzer))?;
             Ok(ExitCode::SUCCESS)

@@ -194,6 +194,9 @@ impl Context {
     }
 }
 
+/// What a message became: the record to produce and what it counts as.
+pub type Transformed = (Output, Outcome);
+
 /// What a finished send reports back to the loop.
 struct Delivered {
     ticket: Ticket,
@@ -202,17 +205,17 @@ struct Delivered {
     event_ms: Option<i64>,
 }
 
-enum Outcome {
+pub enum Outcome {
     Insight(Box<Analysis>),
     DeadLetter(Reason),
 }
 
 /// An output record, owned, ready to send (and to send again).
-struct Output {
-    topic: String,
-    key: Option<Vec<u8>>,
-    payload: Vec<u8>,
-    headers: OwnedHeaders,
+pub struct Output {
+    pub topic: String,
+    pub key: Option<Vec<u8>>,
+    pub payload: Vec<u8>,
+    pub headers: OwnedHeaders,
 }
 
 /// Runs the pipeline until `shutdown` is cancelled, then drains, flushes and commits.
@@ -223,6 +226,28 @@ pub async fn run(
     health: Health,
     shutdown: CancellationToken,
 ) -> Result<(), PipelineError> {
+    let limits = Limits {
+        max_bytes: config.pipeline.max_message_bytes,
+    };
+    let kcfg = &config.kafka;
+    run_with(config, metrics, health, shutdown, |msg, hint| {
+        process(msg, hint, limits, &analyzer, kcfg)
+    })
+    .await
+}
+
+/// The loop itself, with the per-message work passed in: `run` analyses; the pass-through baseline
+/// of `scripts/throughput.sh` forwards bytes unchanged through the very same loop.
+pub async fn run_with<F>(
+    config: &Config,
+    metrics: Metrics,
+    health: Health,
+    shutdown: CancellationToken,
+    transform: F,
+) -> Result<(), PipelineError>
+where
+    F: Fn(&BorrowedMessage<'_>, KindHint) -> Transformed,
+{
     let kcfg = &config.kafka;
     let context = Context {
         metrics: metrics.clone(),
@@ -249,9 +274,6 @@ pub async fn run(
     consumer.subscribe(&topics)?;
     tracing::info!(?topics, group = %kcfg.group_id, output = %kcfg.output_topic, "consuming");
 
-    let limits = Limits {
-        max_bytes: config.pipeline.max_message_bytes,
-    };
     let max_in_flight = config.pipeline.max_in_flight;
     let mut tracker = OffsetTracker::new();
     let mut in_flight = FuturesUnordered::new();
@@ -280,7 +302,7 @@ pub async fn run(
                     .find(|i| i.topic == msg.topic())
                     .map_or(KindHint::Auto, |i| i.kind);
                 let started = Instant::now();
-                let (output, outcome) = process(&msg, hint, limits, &analyzer, kcfg);
+                let (output, outcome) = transform(&msg, hint);
                 metrics.processing.observe(started.elapsed().as_secs_f64());
                 metrics.consumed.with_label_values(&[msg.topic()]).inc();
                 metrics.in_flight.inc();
@@ -317,7 +339,7 @@ pub async fn run(
 }
 
 /// Decodes and analyses one message into the record to produce. Pure but for the clock.
-fn process(
+pub fn process(
     msg: &BorrowedMessage<'_>,
     hint: KindHint,
     limits: Limits,

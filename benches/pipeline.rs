@@ -1,0 +1,80 @@
+//! The per-message path without Kafka: decode, analyse, encode, over the bundled sample stream.
+//!
+//!     cargo bench --bench pipeline
+//!
+//! Criterion reports time per iteration; an iteration is one message, so msgs/s = 1 / time.
+
+use chrono::Utc;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+use earshot::analyze::Analyzer;
+use earshot::catalog::Catalog;
+use earshot::decode::{decode, KindHint, Limits};
+use earshot::insight::SourceRef;
+use earshot::process::process;
+use earshot::sentiment::SentimentScorer;
+
+fn sample() -> Vec<Vec<u8>> {
+    let text = include_str!("../samples/stream.jsonl");
+    text.lines()
+        .map(|l| l.as_bytes().to_vec())
+        .filter(|l| decode(Some(l), KindHint::Auto, Limits::default()).is_ok())
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let catalog = Catalog::parse(include_str!("../config/catalog.toml")).expect("catalog");
+    let analyzer = Analyzer::new(catalog).expect("catalog compiles");
+    let messages = sample();
+    let texts: Vec<String> = messages
+        .iter()
+        .map(|m| {
+            decode(Some(m), KindHint::Auto, Limits::default())
+                .expect("valid")
+                .text
+        })
+        .collect();
+
+    let mut g = c.benchmark_group("per_message");
+    g.throughput(Throughput::Elements(1));
+    let mut i = 0usize;
+    g.bench_function("decode_analyse_encode", |b| {
+        b.iter(|| {
+            i = (i + 1) % messages.len();
+            let at = SourceRef {
+                topic: "bench".into(),
+                partition: 0,
+                offset: i as i64,
+            };
+            let insight = process(
+                Some(&messages[i]),
+                KindHint::Auto,
+                Limits::default(),
+                &analyzer,
+                at,
+                Utc::now(),
+            )
+            .expect("valid");
+            serde_json::to_vec(&insight).expect("encodes")
+        })
+    });
+    let mut i = 0usize;
+    g.bench_function("decode", |b| {
+        b.iter(|| {
+            i = (i + 1) % messages.len();
+            decode(Some(&messages[i]), KindHint::Auto, Limits::default()).expect("valid")
+        })
+    });
+    let scorer = SentimentScorer::new();
+    let mut i = 0usize;
+    g.bench_function("sentiment", |b| {
+        b.iter(|| {
+            i = (i + 1) % texts.len();
+            scorer.score(&texts[i])
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

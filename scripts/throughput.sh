@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Throughput and latency through a real Kafka broker: earshot against a pass-through baseline (the same
+# Kafka loop forwarding bytes without analysis, examples/passthrough.rs), in the same run, on the same
+# broker. Prints msgs/s of both, their ratio, and earshot's end-to-end p50/p99 at a fixed moderate rate.
+#
+#   bash scripts/throughput.sh [COUNT] [RATE] [SECONDS]     # defaults: 200000 2000 20
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${1:-200000}
+rate=${2:-2000}
+seconds=${3:-20}
+export KAFKA_PORT=${KAFKA_PORT:-39092} KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-39093}
+brokers=127.0.0.1:$KAFKA_PORT
+
+cargo build --release -q --bin earshot --example passthrough --example kafkaload
+bin=target/release
+trap 'scripts/kafka.sh stop' EXIT
+scripts/kafka.sh start
+
+# Starts a pipeline in the background and sets $pid. (Not in $(...): the command substitution would
+# wait for the background process, which holds its stdout.)
+run_pipeline() { # mode name extra-env...
+  local mode=$1 name=$2; shift 2
+  if [ "${1:-}" = existing ]; then shift; else
+    $bin/examples/kafkaload create "$brokers" 4 "$name-in" "$name-out" "$name-dlq"
+  fi
+  local env=(EARSHOT_KAFKA__BROKERS=$brokers EARSHOT_KAFKA__GROUP_ID=$name
+    "EARSHOT_KAFKA__INPUTS=[{topic=\"$name-in\", kind=\"auto\"}]"
+    EARSHOT_KAFKA__OUTPUT_TOPIC=$name-out EARSHOT_KAFKA__DEAD_LETTER_TOPIC=$name-dlq
+    EARSHOT_HTTP__ADDRESS=127.0.0.1:0 EARSHOT_LOG=warn "$@")
+  if [ "$mode" = earshot ]; then
+    env "${env[@]}" $bin/earshot run --config config/earshot.toml >/dev/null &
+  else
+    env "${env[@]}" $bin/examples/passthrough --config config/earshot.toml >/dev/null &
+  fi
+  pid=$!
+}
+
+measure() { # mode -> sets $rate_out (msgs/s)
+  local mode=$1 name="tp-$1-$RANDOM"
+  $bin/examples/kafkaload create "$brokers" 4 "$name-in" "$name-out" "$name-dlq"
+  $bin/examples/kafkaload produce "$brokers" "$name-in" "$count" >&2
+  run_pipeline "$mode" "$name" existing
+  rate_out=$($bin/examples/kafkaload drain "$brokers" "$name-out" "$count")
+  kill -TERM "$pid"; wait "$pid" || true
+}
+
+echo "preloading $count sample messages per run; broker on $brokers" >&2
+measure passthrough; base=$rate_out
+measure earshot; ours=$rate_out
+name="lat-$RANDOM"
+run_pipeline earshot "$name"
+sleep 3
+read -r p50 p99 n < <($bin/examples/kafkaload latency "$brokers" "$name-in" "$name-out" "$rate" "$seconds")
+kill -TERM "$pid"; wait "$pid" || true
+
+printf '\n%-34s %12s\n' "run" "msgs/s"
+printf '%-34s %12s\n' "pass-through baseline" "$base"
+printf '%-34s %12s\n' "earshot (decode, analyse, encode)" "$ours"
+printf 'ratio earshot / pass-through: %s\n' "$(python3 -c "print(f'{$ours/$base:.2f}')")"
+printf 'end-to-end latency at %s msgs/s for %ss (%s messages): p50 %s ms, p99 %s ms\n' "$rate" "$seconds" "$n" "$p50" "$p99"

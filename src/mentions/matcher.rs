@@ -1,0 +1,586 @@
+//! Compiling a catalog into one matcher, and finding every mention in a message.
+//!
+//! As in Lucene's Monitor, all queries share one presearcher: an Aho-Corasick automaton over an
+//! *anchor* of every term that is not under NOT (a substring every match of the term contains, in
+//! the case-folded text). A message is scanned once; only queries with an anchor hit are evaluated
+//! on its tokens. Anchors may over-select (they are substrings, not words) but never miss: every
+//! match of a query includes a positive term, and every match of a term contains its anchor.
+
+use std::fmt;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use rust_stemmers::{Algorithm, Stemmer};
+
+use super::query::{self, Field, Query, Term};
+use super::tokenize::{tokenize, Kind, Token, Tokens};
+use crate::analyze::Mention;
+use crate::catalog::Catalog;
+use crate::interaction::Interaction;
+use crate::span::Span;
+
+/// A query that does not compile: whose, where and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryError {
+    /// `brand <id>` or `product <id>`.
+    pub owner: String,
+    pub error: query::ParseError,
+}
+
+impl fmt::Display for QueryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: query {}", self.owner, self.error)
+    }
+}
+
+/// All the query errors of a catalog, reported at once.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct CompileErrors(pub Vec<QueryError>);
+
+impl fmt::Display for CompileErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Who a query belongs to.
+#[derive(Debug, Clone)]
+struct Owner {
+    brand: String,
+    product: Option<String>,
+    line: Option<String>,
+    competitor: bool,
+}
+
+/// A term compiled for matching.
+#[derive(Debug, Clone)]
+struct CTerm {
+    term: Term,
+    /// English stem of a `Word` term.
+    stem: String,
+}
+
+/// A query tree whose leaves index `Matcher::terms`.
+#[derive(Debug, Clone)]
+enum Node {
+    Term(u32),
+    Field(Field, String),
+    Not(Box<Node>),
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Near {
+        left: Box<Node>,
+        right: Box<Node>,
+        distance: u32,
+        ordered: bool,
+    },
+}
+
+/// A hit of (part of) a query: token positions and bytes it covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Hit {
+    first: u32,
+    last: u32,
+    start: usize,
+    end: usize,
+}
+
+/// The compiled catalog.
+#[derive(Debug)]
+pub struct Matcher {
+    owners: Vec<Owner>,
+    queries: Vec<Node>,
+    terms: Vec<CTerm>,
+    automaton: Option<AhoCorasick>,
+    /// For each automaton pattern, the queries it makes candidates.
+    postings: Vec<Vec<u32>>,
+}
+
+fn algorithm(lang: Option<&str>) -> Algorithm {
+    let code = lang
+        .and_then(|l| l.split(['-', '_']).next())
+        .map(str::to_ascii_lowercase);
+    match code.as_deref() {
+        Some("ar") => Algorithm::Arabic,
+        Some("da") => Algorithm::Danish,
+        Some("nl") => Algorithm::Dutch,
+        Some("fi") => Algorithm::Finnish,
+        Some("fr") => Algorithm::French,
+        Some("de") => Algorithm::German,
+        Some("el") => Algorithm::Greek,
+        Some("hu") => Algorithm::Hungarian,
+        Some("it") => Algorithm::Italian,
+        Some("no" | "nb" | "nn") => Algorithm::Norwegian,
+        Some("pt") => Algorithm::Portuguese,
+        Some("ro") => Algorithm::Romanian,
+        Some("ru") => Algorithm::Russian,
+        Some("es") => Algorithm::Spanish,
+        Some("sv") => Algorithm::Swedish,
+        Some("ta") => Algorithm::Tamil,
+        Some("tr") => Algorithm::Turkish,
+        _ => Algorithm::English,
+    }
+}
+
+/// The longest common prefix of two strings, on character boundaries.
+fn common_prefix<'a>(a: &'a str, b: &str) -> &'a str {
+    let mut end = 0;
+    for ((i, x), y) in a.char_indices().zip(b.chars()) {
+        if x != y {
+            break;
+        }
+        end = i + x.len_utf8();
+    }
+    &a[..end]
+}
+
+impl Matcher {
+    /// Compiles every query of the catalog; reports every error at once.
+    pub fn compile(catalog: &Catalog) -> Result<Matcher, CompileErrors> {
+        let english = Stemmer::create(Algorithm::English);
+        let mut m = Matcher {
+            owners: Vec::new(),
+            queries: Vec::new(),
+            terms: Vec::new(),
+            automaton: None,
+            postings: Vec::new(),
+        };
+        let mut errors = Vec::new();
+        let mut anchors: std::collections::HashMap<String, Vec<u32>> = Default::default();
+        let mut add =
+            |m: &mut Matcher, owner: Owner, label: String, src: &str| match query::parse(src) {
+                Ok(q) => {
+                    let id = m.queries.len() as u32;
+                    let mut mine = Vec::new();
+                    let node = m.lower(&q, &english, false, &mut mine);
+                    mine.sort();
+                    mine.dedup();
+                    for a in mine {
+                        anchors.entry(a).or_default().push(id);
+                    }
+                    m.queries.push(node);
+                    m.owners.push(owner);
+                }
+                Err(error) => errors.push(QueryError {
+                    owner: label,
+                    error,
+                }),
+            };
+        for b in &catalog.brands {
+            add(
+                &mut m,
+                Owner {
+                    brand: b.id.clone(),
+                    product: None,
+                    line: None,
+                    competitor: b.competitor,
+                },
+                format!("brand {}", b.id),
+                &b.query,
+            );
+            for p in &b.products {
+                add(
+                    &mut m,
+                    Owner {
+                        brand: b.id.clone(),
+                        product: Some(p.id.clone()),
+                        line: p.line.clone(),
+                        competitor: b.competitor,
+                    },
+                    format!("product {}", p.id),
+                    &p.query,
+                );
+            }
+        }
+        if !errors.is_empty() {
+            return Err(CompileErrors(errors));
+        }
+        let mut patterns = Vec::with_capacity(anchors.len());
+        for (pattern, queries) in anchors {
+            patterns.push(pattern);
+            m.postings.push(queries);
+        }
+        if !patterns.is_empty() {
+            let ac = AhoCorasickBuilder::new()
+                .match_kind(MatchKind::Standard)
+                .build(&patterns)
+                .map_err(|e| {
+                    CompileErrors(vec![QueryError {
+                        owner: "catalog".into(),
+                        error: query::ParseError {
+                            position: 0,
+                            message: format!("presearcher could not be built: {e}"),
+                        },
+                    }])
+                })?;
+            m.automaton = Some(ac);
+        }
+        Ok(m)
+    }
+
+    /// Number of compiled queries (brands and products).
+    pub fn len(&self) -> usize {
+        self.queries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queries.is_empty()
+    }
+
+    /// Turns a parsed query into a node, interning its terms and collecting anchors of terms that
+    /// are not under NOT.
+    fn lower(
+        &mut self,
+        q: &Query,
+        english: &Stemmer,
+        negated: bool,
+        anchors: &mut Vec<String>,
+    ) -> Node {
+        match q {
+            Query::Term(t) => {
+                let stem = match t {
+                    Term::Word(w) => english.stem(w).into_owned(),
+                    _ => String::new(),
+                };
+                if !negated {
+                    let anchor = match t {
+                        Term::Word(w) => common_prefix(w, &stem).to_string(),
+                        Term::Phrase(ws) => ws
+                            .iter()
+                            .max_by_key(|w| w.len())
+                            .cloned()
+                            .unwrap_or_default(),
+                        Term::Prefix(p) | Term::Hashtag(p) | Term::Handle(p) => p.clone(),
+                        Term::Raw(r) => r.to_lowercase(),
+                    };
+                    // An empty anchor can't presearch; a one-letter word stems to itself, so this
+                    // only happens for a pathological stem. Fall back to the whole word.
+                    let anchor = if anchor.is_empty() {
+                        match t {
+                            Term::Word(w) => w.clone(),
+                            _ => anchor,
+                        }
+                    } else {
+                        anchor
+                    };
+                    anchors.push(anchor);
+                }
+                self.terms.push(CTerm {
+                    term: t.clone(),
+                    stem,
+                });
+                Node::Term(self.terms.len() as u32 - 1)
+            }
+            Query::Field(f, v) => Node::Field(*f, v.clone()),
+            Query::Not(x) => Node::Not(Box::new(self.lower(x, english, !negated, anchors))),
+            Query::And(xs) => Node::And(
+                xs.iter()
+                    .map(|x| self.lower(x, english, negated, anchors))
+                    .collect(),
+            ),
+            Query::Or(xs) => Node::Or(
+                xs.iter()
+                    .map(|x| self.lower(x, english, negated, anchors))
+                    .collect(),
+            ),
+            Query::Near {
+                left,
+                right,
+                distance,
+                ordered,
+            } => Node::Near {
+                left: Box::new(self.lower(left, english, negated, anchors)),
+                right: Box::new(self.lower(right, english, negated, anchors)),
+                distance: *distance,
+                ordered: *ordered,
+            },
+        }
+    }
+
+    /// Finds every brand and product mention in an interaction.
+    pub fn find(&self, interaction: &Interaction) -> Vec<Mention> {
+        let Some(ac) = &self.automaton else {
+            return Vec::new();
+        };
+        let text = interaction.text.as_str();
+        let lowered;
+        let haystack = if text.is_ascii() {
+            lowered = text.to_ascii_lowercase();
+            lowered.as_str()
+        } else {
+            lowered = text.to_lowercase();
+            lowered.as_str()
+        };
+        let mut candidates: Vec<u32> = Vec::new();
+        for hit in ac.find_overlapping_iter(haystack) {
+            candidates.extend_from_slice(&self.postings[hit.pattern().as_usize()]);
+        }
+        if candidates.is_empty() {
+            return Vec::new();
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let ctx = Ctx::new(interaction);
+        let mut found: Vec<Mention> = Vec::new();
+        for q in candidates {
+            let Some(mut hits) = self.eval(&self.queries[q as usize], &ctx) else {
+                continue;
+            };
+            let owner = &self.owners[q as usize];
+            hits.sort_by_key(|h| (h.start, h.end));
+            // One mention per region: overlapping hits of one query merge.
+            let mut merged: Vec<(usize, usize)> = Vec::new();
+            for h in hits {
+                match merged.last_mut() {
+                    Some(last) if h.start < last.1 => last.1 = last.1.max(h.end),
+                    _ => merged.push((h.start, h.end)),
+                }
+            }
+            for (start, end) in merged {
+                found.push(Mention {
+                    brand: owner.brand.clone(),
+                    product: owner.product.clone(),
+                    line: owner.line.clone(),
+                    competitor: owner.competitor,
+                    span: Span::new(text, start, end),
+                });
+            }
+        }
+        // A brand-only mention that overlaps a product mention of the same brand says nothing more.
+        let products: Vec<(String, usize, usize)> = found
+            .iter()
+            .filter(|m| m.product.is_some())
+            .map(|m| (m.brand.clone(), m.span.start, m.span.end))
+            .collect();
+        found.retain(|m| {
+            m.product.is_some()
+                || !products
+                    .iter()
+                    .any(|(b, s, e)| *b == m.brand && m.span.start < *e && *s < m.span.end)
+        });
+        found.sort_by(|a, b| {
+            (a.span.start, a.span.end, &a.brand, &a.product).cmp(&(
+                b.span.start,
+                b.span.end,
+                &b.brand,
+                &b.product,
+            ))
+        });
+        found
+    }
+
+    fn eval(&self, node: &Node, ctx: &Ctx) -> Option<Vec<Hit>> {
+        match node {
+            Node::Term(id) => {
+                let hits = ctx.term_hits(&self.terms[*id as usize]);
+                (!hits.is_empty()).then_some(hits)
+            }
+            Node::Field(f, v) => ctx.field(*f, v).then(Vec::new),
+            Node::Not(x) => match self.eval(x, ctx) {
+                Some(_) => None,
+                None => Some(Vec::new()),
+            },
+            Node::And(xs) => {
+                let mut all = Vec::new();
+                for x in xs {
+                    all.extend(self.eval(x, ctx)?);
+                }
+                Some(all)
+            }
+            Node::Or(xs) => {
+                let mut any = None::<Vec<Hit>>;
+                for x in xs {
+                    if let Some(h) = self.eval(x, ctx) {
+                        any.get_or_insert_with(Vec::new).extend(h);
+                    }
+                }
+                any
+            }
+            Node::Near {
+                left,
+                right,
+                distance,
+                ordered,
+            } => {
+                let l = self.eval(left, ctx)?;
+                let r = self.eval(right, ctx)?;
+                let mut out = Vec::new();
+                for a in &l {
+                    for b in &r {
+                        let gap = if a.last < b.first {
+                            b.first - a.last - 1
+                        } else if b.last < a.first {
+                            if *ordered {
+                                continue;
+                            }
+                            a.first - b.last - 1
+                        } else {
+                            // Overlapping hits are one region, not two things near each other.
+                            continue;
+                        };
+                        if gap < *distance {
+                            out.push(Hit {
+                                first: a.first.min(b.first),
+                                last: a.last.max(b.last),
+                                start: a.start.min(b.start),
+                                end: a.end.max(b.end),
+                            });
+                        }
+                    }
+                }
+                (!out.is_empty()).then_some(out)
+            }
+        }
+    }
+}
+
+/// One message prepared for evaluation: its tokens, stemmer and fields.
+struct Ctx<'a> {
+    text: &'a str,
+    tokens: Tokens,
+    stemmer: Stemmer,
+    english: bool,
+    /// Stems of the tokens, computed on first use.
+    stems: Vec<std::cell::OnceCell<String>>,
+    interaction: &'a Interaction,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(interaction: &'a Interaction) -> Ctx<'a> {
+        let tokens = tokenize(&interaction.text);
+        let algo = algorithm(interaction.language.as_deref());
+        Ctx {
+            text: &interaction.text,
+            stems: vec![std::cell::OnceCell::new(); tokens.tokens.len()],
+            tokens,
+            stemmer: Stemmer::create(algo),
+            english: matches!(algo, Algorithm::English),
+            interaction,
+        }
+    }
+
+    fn stem(&self, i: usize) -> &str {
+        self.stems[i].get_or_init(|| {
+            self.stemmer
+                .stem(self.tokens.body(&self.tokens.tokens[i]))
+                .into_owned()
+        })
+    }
+
+    fn hit(t: &Token) -> Hit {
+        Hit {
+            first: t.pos,
+            last: t.pos,
+            start: t.start,
+            end: t.end,
+        }
+    }
+
+    fn term_hits(&self, t: &CTerm) -> Vec<Hit> {
+        let toks = &self.tokens.tokens;
+        let textual = |k: &Token| matches!(k.kind, Kind::Word | Kind::Hashtag | Kind::Mention);
+        let mut out = Vec::new();
+        match &t.term {
+            Term::Word(w) => {
+                let other_stem;
+                let stem = if self.english {
+                    t.stem.as_str()
+                } else {
+                    other_stem = self.stemmer.stem(w).into_owned();
+                    other_stem.as_str()
+                };
+                let anchor = common_prefix(w, stem);
+                for (i, k) in toks.iter().enumerate() {
+                    if !textual(k) {
+                        continue;
+                    }
+                    let body = self.tokens.body(k);
+                    if body == w || (body.starts_with(anchor) && self.stem(i) == stem) {
+                        out.push(Self::hit(k));
+                    }
+                }
+            }
+            Term::Phrase(ws) => {
+                let n = ws.len();
+                if n == 0 || toks.len() < n {
+                    return out;
+                }
+                for i in 0..=toks.len() - n {
+                    let window = &toks[i..i + n];
+                    if window.iter().all(textual)
+                        && window.iter().zip(ws).all(|(k, w)| self.tokens.body(k) == w)
+                    {
+                        out.push(Hit {
+                            first: window[0].pos,
+                            last: window[n - 1].pos,
+                            start: window[0].start,
+                            end: window[n - 1].end,
+                        });
+                    }
+                }
+            }
+            Term::Prefix(p) => {
+                out.extend(
+                    toks.iter()
+                        .filter(|k| textual(k) && self.tokens.body(k).starts_with(p.as_str()))
+                        .map(Self::hit),
+                );
+            }
+            Term::Hashtag(h) => out.extend(
+                toks.iter()
+                    .filter(|k| k.kind == Kind::Hashtag && self.tokens.body(k) == h)
+                    .map(Self::hit),
+            ),
+            Term::Handle(h) => out.extend(
+                toks.iter()
+                    .filter(|k| k.kind == Kind::Mention && self.tokens.body(k) == h)
+                    .map(Self::hit),
+            ),
+            Term::Raw(r) => {
+                for (start, _) in self.text.match_indices(r.as_str()) {
+                    let end = start + r.len();
+                    let before = self.text[..start].chars().next_back();
+                    let after = self.text[end..].chars().next();
+                    let boundary =
+                        |c: Option<char>| !c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+                    if !(boundary(before) && boundary(after)) {
+                        continue;
+                    }
+                    // Word position: the token that contains the start.
+                    let idx = toks.partition_point(|k| k.end <= start);
+                    let pos = toks.get(idx).map_or(toks.len() as u32, |k| k.pos);
+                    let last = toks.partition_point(|k| k.start < end).saturating_sub(1);
+                    let last = toks.get(last).map_or(pos, |k| k.pos.max(pos));
+                    out.push(Hit {
+                        first: pos,
+                        last,
+                        start,
+                        end,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    fn field(&self, f: Field, v: &str) -> bool {
+        let i = self.interaction;
+        match f {
+            Field::Author => i
+                .party
+                .handle
+                .as_deref()
+                .is_some_and(|h| h.trim_start_matches('@').to_lowercase() == v),
+            Field::Lang => i.language.as_deref().is_some_and(|l| {
+                let l = l.to_lowercase();
+                l == v || l.split(['-', '_']).next() == Some(v)
+            }),
+            Field::Channel => i.channel.to_lowercase() == v,
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! The mention engine: boolean brand and product queries (`docs/queries.md`), compiled together and
+//! matched on every message.
+
+pub mod matcher;
+pub mod query;
+pub mod tokenize;
+
+pub use matcher::{CompileErrors, Matcher, QueryError};

@@ -1,0 +1,233 @@
+//! Splitting a message into the tokens queries are evaluated on: words, hashtags and @-mentions, each
+//! with its byte span in the original text and its word position (for NEAR). URLs and e-mail
+//! addresses are single tokens that plain terms never match.
+
+/// What a token is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Word,
+    Hashtag,
+    Mention,
+    Url,
+    Email,
+}
+
+/// One token. `start..end` covers it in the original text (with its `#` or `@`); its case-folded body
+/// is `folded[fstart..fend]` of the [`Tokens`] it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token {
+    pub kind: Kind,
+    pub start: usize,
+    pub end: usize,
+    pub fstart: usize,
+    pub fend: usize,
+    /// Word position, counting every token.
+    pub pos: u32,
+}
+
+/// The tokens of one text, with their folded bodies in one buffer.
+#[derive(Debug, Clone, Default)]
+pub struct Tokens {
+    pub tokens: Vec<Token>,
+    pub folded: String,
+}
+
+impl Tokens {
+    /// The case-folded body of a token (without `#`/`@`).
+    pub fn body(&self, t: &Token) -> &str {
+        &self.folded[t.fstart..t.fend]
+    }
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+fn is_apostrophe(c: char) -> bool {
+    c == '\'' || c == '’'
+}
+
+fn looks_like_url(run: &str) -> bool {
+    let lower = run
+        .get(..run.len().min(12))
+        .unwrap_or(run)
+        .to_ascii_lowercase();
+    run.contains("://") || lower.starts_with("www.")
+}
+
+fn looks_like_email(run: &str) -> bool {
+    let run = run.trim_matches(|c: char| !is_word_char(c));
+    match run.split_once('@') {
+        Some((user, domain)) => {
+            !user.is_empty()
+                && domain.contains('.')
+                && !domain.contains('@')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        }
+        None => false,
+    }
+}
+
+/// Tokenizes `text`.
+pub fn tokenize(text: &str) -> Tokens {
+    let mut out = Tokens {
+        tokens: Vec::with_capacity(text.len() / 5 + 1),
+        folded: String::with_capacity(text.len()),
+    };
+    let mut pos = 0u32;
+    let mut push = |out: &mut Tokens, kind: Kind, start: usize, end: usize, body: &str| {
+        let fstart = out.folded.len();
+        if body.is_ascii() {
+            out.folded
+                .extend(body.chars().map(|c| c.to_ascii_lowercase()));
+        } else {
+            out.folded.extend(body.chars().flat_map(char::to_lowercase));
+        }
+        let fend = out.folded.len();
+        out.folded.push(' ');
+        out.tokens.push(Token {
+            kind,
+            start,
+            end,
+            fstart,
+            fend,
+            pos,
+        });
+        pos += 1;
+    };
+    for (run_start, run) in runs(text) {
+        if looks_like_url(run) {
+            push(&mut out, Kind::Url, run_start, run_start + run.len(), run);
+            continue;
+        }
+        if looks_like_email(run) {
+            let trimmed = run.trim_matches(|c: char| !is_word_char(c));
+            let off = run.find(trimmed).unwrap_or(0);
+            push(
+                &mut out,
+                Kind::Email,
+                run_start + off,
+                run_start + off + trimmed.len(),
+                trimmed,
+            );
+            continue;
+        }
+        let mut chars = run.char_indices().peekable();
+        let mut prev: Option<char> = None;
+        while let Some((i, c)) = chars.next() {
+            let sigil = (c == '#' || c == '@')
+                && !prev.is_some_and(is_word_char)
+                && chars.peek().is_some_and(|&(_, n)| is_word_char(n));
+            if sigil || is_word_char(c) {
+                let start = i;
+                let body_start = if sigil { i + c.len_utf8() } else { i };
+                let mut end = if sigil { body_start } else { i + c.len_utf8() };
+                let mut last = c;
+                while let Some(&(j, n)) = chars.peek() {
+                    if is_word_char(n) {
+                        end = j + n.len_utf8();
+                    } else if is_apostrophe(n) && !sigil {
+                        // An apostrophe inside a word ("don't", "Larkspur's") belongs to it.
+                        let mut look = chars.clone();
+                        look.next();
+                        if !look.peek().is_some_and(|&(_, m)| m.is_alphabetic()) {
+                            break;
+                        }
+                    } else {
+                        break;
+                    }
+                    last = n;
+                    chars.next();
+                }
+                let kind = match (sigil, c) {
+                    (true, '#') => Kind::Hashtag,
+                    (true, _) => Kind::Mention,
+                    _ => Kind::Word,
+                };
+                push(
+                    &mut out,
+                    kind,
+                    run_start + start,
+                    run_start + end,
+                    &run[body_start..end],
+                );
+                prev = Some(last);
+            } else {
+                prev = Some(c);
+            }
+        }
+    }
+    out
+}
+
+/// Whitespace-separated runs with their byte offsets.
+fn runs(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    // A run is a subslice of `text`, so its offset is the distance between the two pointers.
+    text.split_whitespace()
+        .map(move |run| (run.as_ptr() as usize - text.as_ptr() as usize, run))
+}
+
+/// The folded words of a string, as the tokenizer would split it (used for phrases in queries).
+pub fn words(s: &str) -> Vec<&str> {
+    let t = tokenize(s);
+    t.tokens
+        .iter()
+        .filter(|t| t.kind == Kind::Word)
+        .map(|t| &s[t.start..t.end])
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(text: &str) -> Vec<(Kind, String, String)> {
+        let t = tokenize(text);
+        t.tokens
+            .iter()
+            .map(|k| {
+                (
+                    k.kind,
+                    text[k.start..k.end].to_string(),
+                    t.body(k).to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn words_tags_handles_urls_emails() {
+        let k = kinds(
+            "Hi @LarkspurHelp, #Fail! see https://x.com/larkspur or mail bob@larkspur.com. Don't",
+        );
+        let want = [
+            (Kind::Word, "Hi", "hi"),
+            (Kind::Mention, "@LarkspurHelp", "larkspurhelp"),
+            (Kind::Hashtag, "#Fail", "fail"),
+            (Kind::Word, "see", "see"),
+            (
+                Kind::Url,
+                "https://x.com/larkspur",
+                "https://x.com/larkspur",
+            ),
+            (Kind::Word, "or", "or"),
+            (Kind::Word, "mail", "mail"),
+            (Kind::Email, "bob@larkspur.com", "bob@larkspur.com"),
+            (Kind::Word, "Don't", "don't"),
+        ];
+        assert_eq!(k.len(), want.len(), "{k:?}");
+        for (got, want) in k.iter().zip(want) {
+            assert_eq!((got.0, got.1.as_str(), got.2.as_str()), want);
+        }
+    }
+
+    #[test]
+    fn offsets_survive_multibyte_text() {
+        let text = "Ünïcode\u{3000}LARKSPUR’s café 😍 wi-fi";
+        let t = tokenize(text);
+        let spans: Vec<&str> = t.tokens.iter().map(|k| &text[k.start..k.end]).collect();
+        assert_eq!(spans, ["Ünïcode", "LARKSPUR’s", "café", "wi", "fi"]);
+        assert_eq!(t.body(&t.tokens[0]), "ünïcode");
+    }
+}
