@@ -55,6 +55,10 @@ impl Analyzer {
         &self.catalog
     }
 
+    pub fn matcher(&self) -> &Matcher {
+        &self.matcher
+    }
+
     /// Analyses one interaction.
     pub fn analyze(&self, interaction: &Interaction) -> Analysis {
         Analysis {

@@ -176,12 +176,15 @@ pub struct CatalogConfig {
     /// Catalog file. A relative path is relative to the config file's folder; the default is
     /// `catalog.toml` beside the config file, or `config/catalog.toml` when no config file is given.
     pub path: PathBuf,
+    /// How often the daemon checks the catalog file for changes (0: only on SIGHUP).
+    pub watch_interval_secs: u64,
 }
 
 impl Default for CatalogConfig {
     fn default() -> Self {
         CatalogConfig {
             path: PathBuf::from("config/catalog.toml"),
+            watch_interval_secs: 5,
         }
     }
 }

@@ -10,12 +10,11 @@ use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 use earshot::analyze::Analyzer;
-use earshot::catalog::Catalog;
 use earshot::config::{Config, LogFormat};
 use earshot::decode::Limits;
 use earshot::shell::file::FileRun;
 use earshot::shell::metrics::Metrics;
-use earshot::shell::{cancel_on_signal, http, kafka, Health};
+use earshot::shell::{cancel_on_signal, http, kafka, reload, Health};
 
 #[derive(Parser)]
 #[command(
@@ -50,6 +49,18 @@ enum Command {
     },
     /// Validate the config and the catalog; exit non-zero with every problem found.
     Check,
+    /// Print precision and recall of the mention engine on a labelled set (JSONL).
+    EvalMentions {
+        /// Labelled messages: {"text", "channel", "lang", "author", "expect": [brand and product ids]}.
+        #[arg(long, default_value = "tests/mentions/labelled.jsonl")]
+        labels: PathBuf,
+        /// Catalog to evaluate (default: the config's catalog.path).
+        #[arg(long)]
+        catalog: Option<PathBuf>,
+        /// Also list every message with a missing or extra id.
+        #[arg(long)]
+        misses: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -79,10 +90,7 @@ fn init_logging(config: &Config) {
 }
 
 fn load_analyzer(path: &std::path::Path) -> anyhow::Result<Analyzer> {
-    let src = std::fs::read_to_string(path)
-        .with_context(|| format!("reading catalog {}", path.display()))?;
-    let catalog = Catalog::parse(&src).with_context(|| format!("in {}", path.display()))?;
-    Analyzer::new(catalog).with_context(|| format!("in {}", path.display()))
+    Ok(reload::load(path)?.0)
 }
 
 fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -99,6 +107,35 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 products,
                 catalog.version
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::EvalMentions {
+            labels,
+            catalog,
+            misses,
+        } => {
+            let analyzer = load_analyzer(catalog.as_deref().unwrap_or(&config.catalog.path))?;
+            let text = std::fs::read_to_string(&labels)
+                .with_context(|| format!("reading {}", labels.display()))?;
+            let mut items = Vec::new();
+            for (n, line) in text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+            {
+                items.push(
+                    serde_json::from_str::<earshot::mentions::eval::Labelled>(line)
+                        .with_context(|| format!("{} line {}", labels.display(), n + 1))?,
+                );
+            }
+            let report = earshot::mentions::eval::evaluate(analyzer.matcher(), &items);
+            if misses {
+                for m in &report.misses {
+                    println!("missing {:?} extra {:?}: {}", m.missing, m.extra, m.text);
+                }
+                println!();
+            }
+            print!("{report}");
             Ok(ExitCode::SUCCESS)
         }
         Command::File {
@@ -123,19 +160,29 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Run => {
             init_logging(&config);
-            let analyzer = Arc::new(load_analyzer(&config.catalog.path)?);
+            let (analyzer, source) = reload::load(&config.catalog.path)?;
             let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(daemon(config, analyzer))?;
+            runtime.block_on(daemon(config, analyzer, source))?;
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-async fn daemon(config: Config, analyzer: Arc<Analyzer>) -> anyhow::Result<()> {
+async fn daemon(config: Config, analyzer: Analyzer, source: String) -> anyhow::Result<()> {
     let metrics = Metrics::new();
     let health = Health::default();
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let analyzer = Arc::new(arc_swap::ArcSwap::from_pointee(analyzer));
+    let watch_stop = CancellationToken::new();
+    tokio::spawn(reload::watch(
+        config.catalog.path.clone(),
+        source,
+        analyzer.clone(),
+        metrics.clone(),
+        std::time::Duration::from_secs(config.catalog.watch_interval_secs),
+        watch_stop.clone(),
+    ));
     let http_stop = CancellationToken::new();
     let server = tokio::spawn({
         let (addr, m, h, stop) = (
@@ -147,6 +194,7 @@ async fn daemon(config: Config, analyzer: Arc<Analyzer>) -> anyhow::Result<()> {
         async move { http::serve(&addr, m, h, stop).await }
     });
     let result = kafka::run(&config, analyzer, metrics, health, shutdown).await;
+    watch_stop.cancel();
     http_stop.cancel();
     match server.await {
         Ok(Err(e)) => tracing::warn!(error = %e, "http listener failed"),

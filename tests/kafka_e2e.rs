@@ -290,3 +290,109 @@ fn two_instances_split_partitions_and_failover_loses_nothing() {
     b.signal("TERM");
     assert_eq!(b.wait(WAIT), Some(0));
 }
+
+fn post(id: &str, text: &str) -> Option<Vec<u8>> {
+    Some(
+        serde_json::to_vec(&serde_json::json!({
+            "platform": "forum", "id": id, "author": {"id": "a", "handle": "h"},
+            "text": text, "created_at": "2026-11-20T10:00:00Z"
+        }))
+        .unwrap(),
+    )
+}
+
+fn brand_catalog(id: &str, query: &str) -> String {
+    format!("[[brand]]\nid = \"{id}\"\nname = \"{id}\"\nquery = '{query}'\n")
+}
+
+fn wait_metric(d: &Daemon, series: &str, at_least: f64) {
+    let start = Instant::now();
+    while d.metric(series) < at_least && start.elapsed() < WAIT {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        d.metric(series) >= at_least,
+        "{series} never reached {at_least}"
+    );
+}
+
+fn brands(r: &common::Record) -> Vec<String> {
+    r.json()["mentions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["brand"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn catalog_changes_apply_live_and_bad_catalogs_are_rejected() {
+    let s = Setup::new("reload", 1);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.toml");
+    std::fs::write(&path, brand_catalog("acme", "acme")).unwrap();
+    let p = path.to_string_lossy().to_string();
+    let mut d = Daemon::start_with(
+        &s,
+        &[
+            ("EARSHOT_CATALOG__PATH", &p),
+            ("EARSHOT_CATALOG__WATCH_INTERVAL_SECS", "1"),
+        ],
+    );
+    d.wait_ready(WAIT);
+    produce(&s.input, &[post("1", "zorblax is great")]);
+    let out = read_n(&s.output, 1, WAIT);
+    assert!(brands(&out[0]).is_empty());
+    let v1 = out[0].json()["catalog_version"].clone();
+
+    std::fs::write(&path, brand_catalog("zorblax", "zorblax")).unwrap();
+    wait_metric(&d, "earshot_catalog_reloads_total", 1.0);
+    produce(&s.input, &[post("2", "zorblax is great")]);
+    let out = read_n(&s.output, 2, WAIT);
+    assert_eq!(brands(&out[1]), ["zorblax"], "the new catalog applies");
+    assert_ne!(out[1].json()["catalog_version"], v1);
+
+    std::fs::write(&path, brand_catalog("zorblax", "(zorblax")).unwrap();
+    wait_metric(&d, "earshot_catalog_reload_failures_total", 1.0);
+    produce(&s.input, &[post("3", "zorblax again")]);
+    let out = read_n(&s.output, 3, WAIT);
+    assert_eq!(
+        brands(&out[2]),
+        ["zorblax"],
+        "a broken catalog leaves the old one in place"
+    );
+    assert_eq!(d.metric("earshot_catalog_reloads_total"), 1.0);
+    d.signal("TERM");
+    assert_eq!(d.wait(WAIT), Some(0));
+}
+
+#[test]
+fn sighup_reloads_the_catalog() {
+    let s = Setup::new("sighup", 1);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.toml");
+    std::fs::write(&path, brand_catalog("acme", "acme")).unwrap();
+    let p = path.to_string_lossy().to_string();
+    let mut d = Daemon::start_with(
+        &s,
+        &[
+            ("EARSHOT_CATALOG__PATH", &p),
+            ("EARSHOT_CATALOG__WATCH_INTERVAL_SECS", "0"),
+        ],
+    );
+    d.wait_ready(WAIT);
+    std::fs::write(&path, brand_catalog("zorblax", "zorblax")).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        d.metric("earshot_catalog_reloads_total"),
+        0.0,
+        "no polling: waits for SIGHUP"
+    );
+    d.signal("HUP");
+    wait_metric(&d, "earshot_catalog_reloads_total", 1.0);
+    produce(&s.input, &[post("1", "zorblax is great")]);
+    let out = read_n(&s.output, 1, WAIT);
+    assert_eq!(brands(&out[0]), ["zorblax"]);
+    d.signal("TERM");
+    assert_eq!(d.wait(WAIT), Some(0));
+}

@@ -12,7 +12,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use rust_stemmers::{Algorithm, Stemmer};
 
 use super::query::{self, Field, Query, Term};
-use super::tokenize::{tokenize, Kind, Token, Tokens};
+use super::tokenize::{fold, tokenize, Kind, Token, Tokens};
 use crate::analyze::Mention;
 use crate::catalog::Catalog;
 use crate::interaction::Interaction;
@@ -156,8 +156,8 @@ impl Matcher {
             |m: &mut Matcher, owner: Owner, label: String, src: &str| match query::parse(src) {
                 Ok(q) => {
                     let id = m.queries.len() as u32;
-                    let mut mine = Vec::new();
-                    let node = m.lower(&q, &english, false, &mut mine);
+                    let node = m.lower(&q, &english);
+                    let mut mine = m.anchors(&node).unwrap_or_default();
                     mine.sort();
                     mine.dedup();
                     for a in mine {
@@ -232,44 +232,14 @@ impl Matcher {
         self.queries.is_empty()
     }
 
-    /// Turns a parsed query into a node, interning its terms and collecting anchors of terms that
-    /// are not under NOT.
-    fn lower(
-        &mut self,
-        q: &Query,
-        english: &Stemmer,
-        negated: bool,
-        anchors: &mut Vec<String>,
-    ) -> Node {
+    /// Turns a parsed query into a node, interning its terms.
+    fn lower(&mut self, q: &Query, english: &Stemmer) -> Node {
         match q {
             Query::Term(t) => {
                 let stem = match t {
                     Term::Word(w) => english.stem(w).into_owned(),
                     _ => String::new(),
                 };
-                if !negated {
-                    let anchor = match t {
-                        Term::Word(w) => common_prefix(w, &stem).to_string(),
-                        Term::Phrase(ws) => ws
-                            .iter()
-                            .max_by_key(|w| w.len())
-                            .cloned()
-                            .unwrap_or_default(),
-                        Term::Prefix(p) | Term::Hashtag(p) | Term::Handle(p) => p.clone(),
-                        Term::Raw(r) => r.to_lowercase(),
-                    };
-                    // An empty anchor can't presearch; a one-letter word stems to itself, so this
-                    // only happens for a pathological stem. Fall back to the whole word.
-                    let anchor = if anchor.is_empty() {
-                        match t {
-                            Term::Word(w) => w.clone(),
-                            _ => anchor,
-                        }
-                    } else {
-                        anchor
-                    };
-                    anchors.push(anchor);
-                }
                 self.terms.push(CTerm {
                     term: t.clone(),
                     stem,
@@ -277,27 +247,70 @@ impl Matcher {
                 Node::Term(self.terms.len() as u32 - 1)
             }
             Query::Field(f, v) => Node::Field(*f, v.clone()),
-            Query::Not(x) => Node::Not(Box::new(self.lower(x, english, !negated, anchors))),
-            Query::And(xs) => Node::And(
-                xs.iter()
-                    .map(|x| self.lower(x, english, negated, anchors))
-                    .collect(),
-            ),
-            Query::Or(xs) => Node::Or(
-                xs.iter()
-                    .map(|x| self.lower(x, english, negated, anchors))
-                    .collect(),
-            ),
+            Query::Not(x) => Node::Not(Box::new(self.lower(x, english))),
+            Query::And(xs) => Node::And(xs.iter().map(|x| self.lower(x, english)).collect()),
+            Query::Or(xs) => Node::Or(xs.iter().map(|x| self.lower(x, english)).collect()),
             Query::Near {
                 left,
                 right,
                 distance,
                 ordered,
             } => Node::Near {
-                left: Box::new(self.lower(left, english, negated, anchors)),
-                right: Box::new(self.lower(right, english, negated, anchors)),
+                left: Box::new(self.lower(left, english)),
+                right: Box::new(self.lower(right, english)),
                 distance: *distance,
                 ordered: *ordered,
+            },
+        }
+    }
+
+    /// The anchor of a term: a substring of the folded text that every match of the term contains.
+    fn anchor(&self, t: &CTerm) -> String {
+        let a = match &t.term {
+            Term::Word(w) => common_prefix(w, &t.stem).to_string(),
+            Term::Phrase(ws) => ws
+                .iter()
+                .max_by_key(|w| w.len())
+                .cloned()
+                .unwrap_or_default(),
+            Term::Prefix(p) | Term::Hashtag(p) | Term::Handle(p) => p.clone(),
+            Term::Raw(r) => fold(r),
+        };
+        match (&t.term, a.is_empty()) {
+            // A stem that shares no prefix with its word: the word itself still anchors it.
+            (Term::Word(w), true) => w.clone(),
+            _ => a,
+        }
+    }
+
+    /// A set of anchors one of which every match of `node` contains, or `None` when the node can
+    /// match without any text (NOT, a field scope). For a conjunction (AND, NEAR) one required part
+    /// suffices, so the most selective one is kept: the set whose shortest anchor is longest, then
+    /// the smallest set. This keeps common words ("fiber" in `acme NEAR/3 fiber`) out of the
+    /// presearcher.
+    fn anchors(&self, node: &Node) -> Option<Vec<String>> {
+        fn better(a: &[String], b: &[String]) -> bool {
+            let short = |x: &[String]| x.iter().map(String::len).min().unwrap_or(0);
+            (short(a), std::cmp::Reverse(a.len())) > (short(b), std::cmp::Reverse(b.len()))
+        }
+        match node {
+            Node::Term(id) => Some(vec![self.anchor(&self.terms[*id as usize])]),
+            Node::Field(..) | Node::Not(_) => None,
+            Node::Or(xs) => {
+                let mut all = Vec::new();
+                for x in xs {
+                    all.extend(self.anchors(x)?);
+                }
+                Some(all)
+            }
+            Node::And(xs) => {
+                xs.iter()
+                    .filter_map(|x| self.anchors(x))
+                    .reduce(|a, b| if better(&b, &a) { b } else { a })
+            }
+            Node::Near { left, right, .. } => match (self.anchors(left), self.anchors(right)) {
+                (Some(a), Some(b)) => Some(if better(&b, &a) { b } else { a }),
+                (a, b) => a.or(b),
             },
         }
     }
@@ -308,16 +321,9 @@ impl Matcher {
             return Vec::new();
         };
         let text = interaction.text.as_str();
-        let lowered;
-        let haystack = if text.is_ascii() {
-            lowered = text.to_ascii_lowercase();
-            lowered.as_str()
-        } else {
-            lowered = text.to_lowercase();
-            lowered.as_str()
-        };
+        let haystack = fold(text);
         let mut candidates: Vec<u32> = Vec::new();
-        for hit in ac.find_overlapping_iter(haystack) {
+        for hit in ac.find_overlapping_iter(&haystack) {
             candidates.extend_from_slice(&self.postings[hit.pattern().as_usize()]);
         }
         if candidates.is_empty() {
@@ -575,12 +581,12 @@ impl<'a> Ctx<'a> {
                 .party
                 .handle
                 .as_deref()
-                .is_some_and(|h| h.trim_start_matches('@').to_lowercase() == v),
+                .is_some_and(|h| fold(h.trim_start_matches('@')) == v),
             Field::Lang => i.language.as_deref().is_some_and(|l| {
                 let l = l.to_lowercase();
                 l == v || l.split(['-', '_']).next() == Some(v)
             }),
-            Field::Channel => i.channel.to_lowercase() == v,
+            Field::Channel => fold(&i.channel) == v,
         }
     }
 }

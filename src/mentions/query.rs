@@ -104,9 +104,7 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_' || c == '\'' || c == '’' || c == '-' || c == '.'
 }
 
-fn fold(s: &str) -> String {
-    s.to_lowercase()
-}
+use crate::mentions::tokenize::fold;
 
 /// Splits a phrase into the words the tokenizer would see.
 pub(crate) fn phrase_words(s: &str) -> Vec<String> {
@@ -216,12 +214,14 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
                         "author" => Field::Author,
                         "lang" => Field::Lang,
                         "channel" => Field::Channel,
-                        _ => return Err(err(
-                            start,
-                            format!(
+                        _ => {
+                            return Err(err(
+                                start,
+                                format!(
                                 "unknown field {name:?}: expected author:, lang:, channel: or raw:"
                             ),
-                        )),
+                            ))
+                        }
                     };
                     let mut k = j + 1;
                     if k < chars.len() && chars[k].1 == '@' {

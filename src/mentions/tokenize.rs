@@ -82,7 +82,7 @@ pub fn tokenize(text: &str) -> Tokens {
             out.folded
                 .extend(body.chars().map(|c| c.to_ascii_lowercase()));
         } else {
-            out.folded.extend(body.chars().flat_map(char::to_lowercase));
+            out.folded.push_str(&fold(body));
         }
         let fend = out.folded.len();
         out.folded.push(' ');
@@ -159,6 +159,15 @@ pub fn tokenize(text: &str) -> Tokens {
         }
     }
     out
+}
+
+/// Unicode default case folding (ß and ss, ς and σ compare equal), with an ASCII fast path.
+pub fn fold(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        caseless::default_case_fold_str(s)
+    }
 }
 
 /// Whitespace-separated runs with their byte offsets.

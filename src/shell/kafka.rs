@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use chrono::Utc;
 use futures::stream::{FuturesUnordered, StreamExt};
 use rdkafka::config::ClientConfig;
@@ -221,7 +222,7 @@ pub struct Output {
 /// Runs the pipeline until `shutdown` is cancelled, then drains, flushes and commits.
 pub async fn run(
     config: &Config,
-    analyzer: Arc<Analyzer>,
+    analyzer: Arc<ArcSwap<Analyzer>>,
     metrics: Metrics,
     health: Health,
     shutdown: CancellationToken,
@@ -231,7 +232,8 @@ pub async fn run(
     };
     let kcfg = &config.kafka;
     run_with(config, metrics, health, shutdown, |msg, hint| {
-        process(msg, hint, limits, &analyzer, kcfg)
+        // The current catalog, swapped atomically by reloads; a message sees one catalog throughout.
+        process(msg, hint, limits, &analyzer.load(), kcfg)
     })
     .await
 }

@@ -24,6 +24,7 @@ pub struct Metrics {
     pub sentiment: IntCounterVec,
     pub mentions: IntCounterVec,
     pub catalog_reload_failures: IntCounter,
+    pub catalog_reloads: IntCounter,
 }
 
 fn must<T>(r: prometheus::Result<T>) -> T {
@@ -109,6 +110,10 @@ impl Metrics {
             "earshot_catalog_reload_failures_total",
             "Catalog reloads rejected because the new catalog has errors.",
         ));
+        let catalog_reloads = must(IntCounter::new(
+            "earshot_catalog_reloads_total",
+            "New catalogs compiled and swapped in while running.",
+        ));
         let build_info = must(IntGaugeVec::new(
             Opts::new(
                 "earshot_build_info",
@@ -132,6 +137,7 @@ impl Metrics {
             Box::new(sentiment.clone()),
             Box::new(mentions.clone()),
             Box::new(catalog_reload_failures.clone()),
+            Box::new(catalog_reloads.clone()),
             Box::new(build_info),
         ] {
             must(registry.register(c));
@@ -161,6 +167,7 @@ impl Metrics {
             sentiment,
             mentions,
             catalog_reload_failures,
+            catalog_reloads,
         }
     }
 

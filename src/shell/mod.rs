@@ -5,6 +5,7 @@ pub mod http;
 pub mod kafka;
 pub mod metrics;
 pub mod offsets;
+pub mod reload;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
