@@ -65,6 +65,51 @@ fn bench(c: &mut Criterion) {
             decode(Some(&messages[i]), KindHint::Auto, Limits::default()).expect("valid")
         })
     });
+    let interactions: Vec<_> = messages
+        .iter()
+        .map(|m| decode(Some(m), KindHint::Auto, Limits::default()).expect("valid"))
+        .collect();
+    let mut i = 0usize;
+    g.bench_function("analyse", |b| {
+        b.iter(|| {
+            i = (i + 1) % interactions.len();
+            analyzer.analyze(&interactions[i])
+        })
+    });
+    let mut i = 0usize;
+    g.bench_function("mentions", |b| {
+        b.iter(|| {
+            i = (i + 1) % interactions.len();
+            analyzer.matcher().find(&interactions[i])
+        })
+    });
+    let insights: Vec<_> = messages
+        .iter()
+        .enumerate()
+        .map(|(n, m)| {
+            let at = SourceRef {
+                topic: "bench".into(),
+                partition: 0,
+                offset: n as i64,
+            };
+            process(
+                Some(m),
+                KindHint::Auto,
+                Limits::default(),
+                &analyzer,
+                at,
+                Utc::now(),
+            )
+            .expect("valid")
+        })
+        .collect();
+    let mut i = 0usize;
+    g.bench_function("encode", |b| {
+        b.iter(|| {
+            i = (i + 1) % insights.len();
+            serde_json::to_vec(&insights[i]).expect("encodes")
+        })
+    });
     let scorer = SentimentScorer::new();
     let mut i = 0usize;
     g.bench_function("sentiment", |b| {

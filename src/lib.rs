@@ -16,6 +16,7 @@ pub mod interaction;
 pub mod mentions;
 pub mod process;
 pub mod sentiment;
+pub mod sentiment_eval;
 pub mod shell;
 pub mod span;
 pub mod summary;

@@ -49,6 +49,12 @@ enum Command {
     },
     /// Validate the config and the catalog; exit non-zero with every problem found.
     Check,
+    /// Print Pearson r and 3-class macro-F1 of the sentiment scorer on human-rated ground truth.
+    EvalSentiment {
+        /// Ground-truth files (id<TAB>mean rating<TAB>text).
+        #[arg(default_values = ["data/vader/tweets_GroundTruth.txt", "data/vader/movieReviewSnippets_GroundTruth.txt"])]
+        files: Vec<PathBuf>,
+    },
     /// Print precision and recall of the mention engine on a labelled set (JSONL).
     EvalMentions {
         /// Labelled messages: {"text", "channel", "lang", "author", "expect": [brand and product ids]}.
@@ -107,6 +113,29 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 products,
                 catalog.version
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::EvalSentiment { files } => {
+            let scorer = earshot::sentiment::SentimentScorer::new();
+            println!(
+                "{:<44} {:>6} {:>10} {:>9}",
+                "ground truth", "n", "pearson r", "macro-F1"
+            );
+            for f in files {
+                let text = std::fs::read_to_string(&f)
+                    .with_context(|| format!("reading {}", f.display()))?;
+                let rows = earshot::sentiment_eval::parse_ground_truth(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+                let r = earshot::sentiment_eval::evaluate(&scorer, &rows);
+                let name = f.file_name().map_or_else(
+                    || f.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                println!(
+                    "{:<44} {:>6} {:>10.3} {:>9.3}",
+                    name, r.n, r.pearson, r.macro_f1
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::EvalMentions {

@@ -3,7 +3,7 @@
 //! emphasis and "least". The scorer is a value built once and shared; scoring allocates only the
 //! token list.
 
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -219,8 +219,10 @@ pub struct Scores {
 /// The sentiment scorer: the lexicon and the rules.
 #[derive(Debug, Clone)]
 pub struct SentimentScorer {
-    lexicon: HashMap<String, f32>,
-    boosters: HashMap<&'static str, f32>,
+    /// Keys borrow from the embedded lexicon file: building the scorer allocates no strings.
+    lexicon: FxHashMap<&'static str, f32>,
+    boosters: FxHashMap<&'static str, f32>,
+    negations: FxHashSet<&'static str>,
 }
 
 impl Default for SentimentScorer {
@@ -229,20 +231,31 @@ impl Default for SentimentScorer {
     }
 }
 
-struct Token<'a> {
-    text: &'a str,
-    lower: String,
+/// What the rules need to know of one token, computed once per token.
+#[derive(Debug, Clone, Copy)]
+struct Token {
     start: usize,
+    end: usize,
+    /// Its lower-cased form is `lower[lstart..lend]` of the scoring call.
+    lstart: usize,
+    lend: usize,
+    shouting: bool,
+    /// Lexicon valence, if the word is in the lexicon.
+    valence: Option<f32>,
+    /// Booster effect (positive intensifier, negative dampener), if a booster.
+    booster: Option<f32>,
+    negation: bool,
 }
 
 impl SentimentScorer {
     /// Builds the scorer from the bundled lexicon.
     pub fn new() -> SentimentScorer {
-        let mut lexicon = HashMap::with_capacity(7600);
+        let mut lexicon = FxHashMap::default();
+        lexicon.reserve(7600);
         for line in LEXICON.lines() {
             let mut cols = line.split('\t');
             if let (Some(word), Some(Ok(v))) = (cols.next(), cols.next().map(str::parse::<f32>)) {
-                lexicon.insert(word.to_string(), v);
+                lexicon.insert(word, v);
             }
         }
         let boosters = INTENSIFIERS
@@ -250,21 +263,27 @@ impl SentimentScorer {
             .map(|w| (*w, B_INCR))
             .chain(DAMPENERS.iter().map(|w| (*w, -B_INCR)))
             .collect();
-        SentimentScorer { lexicon, boosters }
+        SentimentScorer {
+            lexicon,
+            boosters,
+            negations: NEGATIONS.iter().copied().collect(),
+        }
     }
 
     /// Scores a text.
     pub fn score(&self, text: &str) -> Scores {
-        let tokens = tokenize(text);
+        let mut lower = String::with_capacity(text.len());
+        let tokens = self.tokenize(text, &mut lower);
+        let word = |t: &Token| &lower[t.lstart..t.lend];
         let caps_differ = {
-            let caps = tokens.iter().filter(|t| is_shouting(t.text)).count();
+            let caps = tokens.iter().filter(|t| t.shouting).count();
             caps > 0 && caps < tokens.len()
         };
         let mut valences: Vec<f32> = (0..tokens.len())
-            .map(|i| self.valence(&tokens, i, caps_differ))
+            .map(|i| self.valence(&tokens, &lower, i, caps_differ))
             .collect();
         // Contrast: "but" halves what comes before and strengthens what comes after.
-        if let Some(b) = tokens.iter().position(|t| t.lower == "but") {
+        if let Some(b) = tokens.iter().position(|t| word(t) == "but") {
             for (i, v) in valences.iter_mut().enumerate() {
                 if i < b {
                     *v *= 0.5;
@@ -278,42 +297,79 @@ impl SentimentScorer {
             .zip(&valences)
             .filter(|(_, v)| **v != 0.0)
             .map(|(t, v)| Evidence {
-                span: Span::new(text, t.start, t.start + t.text.len()),
+                span: Span::new(text, t.start, t.end),
                 valence: *v,
             })
             .collect();
         aggregate(&valences, text, evidence)
     }
 
-    fn valence(&self, tokens: &[Token], i: usize, caps_differ: bool) -> f32 {
+    /// Splits on whitespace, trims punctuation from words (keeping emoticons such as ":)" whole) and
+    /// looks every token up once.
+    fn tokenize(&self, text: &str, lower: &mut String) -> Vec<Token> {
+        let mut out = Vec::with_capacity(text.len() / 5 + 1);
+        for raw in text.split_whitespace() {
+            let start = raw.as_ptr() as usize - text.as_ptr() as usize;
+            let trimmed = raw.trim_matches(|c: char| c.is_ascii_punctuation());
+            let (word, offset) = if trimmed.chars().count() <= 2 {
+                (raw, 0)
+            } else {
+                (trimmed, trimmed.as_ptr() as usize - raw.as_ptr() as usize)
+            };
+            if word.is_empty() {
+                continue;
+            }
+            let lstart = lower.len();
+            if word.is_ascii() {
+                lower.extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+            } else {
+                lower.extend(word.chars().flat_map(char::to_lowercase));
+            }
+            let lend = lower.len();
+            let l = &lower[lstart..lend];
+            out.push(Token {
+                start: start + offset,
+                end: start + offset + word.len(),
+                lstart,
+                lend,
+                shouting: is_shouting(word),
+                valence: self.lexicon.get(l).copied(),
+                booster: self.boosters.get(l).copied(),
+                negation: self.negations.contains(l) || l.contains("n't"),
+            });
+        }
+        out
+    }
+
+    fn valence(&self, tokens: &[Token], lower: &str, i: usize, caps_differ: bool) -> f32 {
         let t = &tokens[i];
-        let lower = t.lower.as_str();
-        if self.boosters.contains_key(lower) {
+        let w = |k: usize| {
+            let t = &tokens[i - k];
+            &lower[t.lstart..t.lend]
+        };
+        let this = w(0);
+        if t.booster.is_some() {
             return 0.0;
         }
-        if lower == "kind" && tokens.get(i + 1).is_some_and(|n| n.lower == "of") {
+        let next = tokens.get(i + 1);
+        if this == "kind" && next.is_some_and(|n| &lower[n.lstart..n.lend] == "of") {
             return 0.0;
         }
-        let Some(&base) = self.lexicon.get(lower) else {
+        let Some(base) = t.valence else {
             return 0.0;
         };
         // "no" as a determiner before a sentiment word carries no sentiment itself.
-        if lower == "no"
-            && tokens
-                .get(i + 1)
-                .is_some_and(|n| self.lexicon.contains_key(n.lower.as_str()))
-        {
+        if this == "no" && next.is_some_and(|n| n.valence.is_some()) {
             return 0.0;
         }
         let mut v = base;
-        let word = |k: usize| tokens[i - k].lower.as_str();
-        if (i > 0 && word(1) == "no")
-            || (i > 1 && word(2) == "no")
-            || (i > 2 && word(3) == "no" && matches!(word(1), "or" | "nor"))
+        if (i > 0 && w(1) == "no")
+            || (i > 1 && w(2) == "no")
+            || (i > 2 && w(3) == "no" && matches!(w(1), "or" | "nor"))
         {
             v = base * NEGATION;
         }
-        if caps_differ && is_shouting(t.text) {
+        if caps_differ && t.shouting {
             v += if v > 0.0 { CAPS_INCR } else { -CAPS_INCR };
         }
         for back in 1..=3usize {
@@ -321,90 +377,61 @@ impl SentimentScorer {
                 break;
             }
             let prev = &tokens[i - back];
-            if self.lexicon.contains_key(prev.lower.as_str()) {
+            if prev.valence.is_some() {
                 continue;
             }
-            let mut s = self.booster(prev, v, caps_differ);
+            let mut s = match prev.booster {
+                Some(b) => {
+                    let mut s = if v < 0.0 { -b } else { b };
+                    if caps_differ && prev.shouting {
+                        s += if v > 0.0 { CAPS_INCR } else { -CAPS_INCR };
+                    }
+                    s
+                }
+                None => 0.0,
+            };
             if back == 2 {
                 s *= 0.95;
             } else if back == 3 {
                 s *= 0.9;
             }
             v += s;
-            v = negation(v, tokens, i, back);
+            v = negation(v, tokens, &w, back, i);
         }
         // "least": "the least helpful" flips; "at least" does not.
-        if i > 0 && word(1) == "least" && !(i > 1 && matches!(word(2), "at" | "very")) {
+        if i > 0 && w(1) == "least" && !(i > 1 && matches!(w(2), "at" | "very")) {
             v *= NEGATION;
         }
         v
     }
-
-    fn booster(&self, t: &Token, valence: f32, caps_differ: bool) -> f32 {
-        let Some(&b) = self.boosters.get(t.lower.as_str()) else {
-            return 0.0;
-        };
-        let mut s = if valence < 0.0 { -b } else { b };
-        if caps_differ && is_shouting(t.text) {
-            s += if valence > 0.0 { CAPS_INCR } else { -CAPS_INCR };
-        }
-        s
-    }
 }
 
-fn negation(v: f32, tokens: &[Token], i: usize, back: usize) -> f32 {
-    let w = |k: usize| tokens[i - k].lower.as_str();
+fn negation<'a>(
+    v: f32,
+    tokens: &[Token],
+    w: &impl Fn(usize) -> &'a str,
+    back: usize,
+    i: usize,
+) -> f32 {
+    let neg = |k: usize| tokens[i - k].negation;
     match back {
-        1 if is_negation(w(1)) => v * NEGATION,
+        1 if neg(1) => v * NEGATION,
         2 if w(2) == "never" && matches!(w(1), "so" | "this") => v * 1.25,
         2 if w(2) == "without" && w(1) == "doubt" => v,
-        2 if is_negation(w(2)) => v * NEGATION,
+        2 if neg(2) => v * NEGATION,
         3 if w(3) == "never"
             && (matches!(w(2), "so" | "this") || matches!(w(1), "so" | "this")) =>
         {
             v * 1.25
         }
         3 if w(3) == "without" && (w(2) == "doubt" || w(1) == "doubt") => v,
-        3 if is_negation(w(3)) => v * NEGATION,
+        3 if neg(3) => v * NEGATION,
         _ => v,
     }
 }
 
-fn is_negation(w: &str) -> bool {
-    NEGATIONS.contains(&w) || w.contains("n't")
-}
-
 fn is_shouting(w: &str) -> bool {
     w.chars().any(char::is_alphabetic) && !w.chars().any(char::is_lowercase)
-}
-
-/// Splits on whitespace and trims punctuation from words (but keeps emoticons such as ":)" whole).
-fn tokenize(text: &str) -> Vec<Token<'_>> {
-    let mut out = Vec::new();
-    let mut pos = 0;
-    for raw in text.split_whitespace() {
-        let start = pos + text[pos..].find(raw).unwrap_or(0);
-        pos = start + raw.len();
-        let trimmed = raw.trim_matches(|c: char| c.is_ascii_punctuation());
-        let (word, offset) = if trimmed.chars().count() <= 2 {
-            (raw, 0)
-        } else {
-            let lead = raw.len()
-                - raw
-                    .trim_start_matches(|c: char| c.is_ascii_punctuation())
-                    .len();
-            (trimmed, lead)
-        };
-        if word.is_empty() {
-            continue;
-        }
-        out.push(Token {
-            text: word,
-            lower: word.to_lowercase(),
-            start: start + offset,
-        });
-    }
-    out
 }
 
 fn aggregate(valences: &[f32], text: &str, evidence: Vec<Evidence>) -> Scores {

@@ -63,6 +63,8 @@ struct CTerm {
     term: Term,
     /// English stem of a `Word` term.
     stem: String,
+    /// Automaton pattern of this term's anchor: a term whose anchor is not in the text can't match.
+    pattern: u32,
 }
 
 /// A query tree whose leaves index `Matcher::terms`.
@@ -151,17 +153,19 @@ impl Matcher {
             postings: Vec::new(),
         };
         let mut errors = Vec::new();
-        let mut anchors: std::collections::HashMap<String, Vec<u32>> = Default::default();
+        // Anchor text -> pattern id; every term has one, postings only for the selected ones.
+        let mut patterns: std::collections::HashMap<String, u32> = Default::default();
         let mut add =
             |m: &mut Matcher, owner: Owner, label: String, src: &str| match query::parse(src) {
                 Ok(q) => {
                     let id = m.queries.len() as u32;
-                    let node = m.lower(&q, &english);
+                    let node = m.lower(&q, &english, &mut patterns);
                     let mut mine = m.anchors(&node).unwrap_or_default();
                     mine.sort();
                     mine.dedup();
                     for a in mine {
-                        anchors.entry(a).or_default().push(id);
+                        let pattern = patterns[&a] as usize;
+                        m.postings[pattern].push(id);
                     }
                     m.queries.push(node);
                     m.owners.push(owner);
@@ -200,11 +204,9 @@ impl Matcher {
         if !errors.is_empty() {
             return Err(CompileErrors(errors));
         }
-        let mut patterns = Vec::with_capacity(anchors.len());
-        for (pattern, queries) in anchors {
-            patterns.push(pattern);
-            m.postings.push(queries);
-        }
+        let mut by_id: Vec<(u32, String)> = patterns.into_iter().map(|(a, id)| (id, a)).collect();
+        by_id.sort_unstable();
+        let patterns: Vec<String> = by_id.into_iter().map(|(_, a)| a).collect();
         if !patterns.is_empty() {
             let ac = AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
@@ -232,32 +234,53 @@ impl Matcher {
         self.queries.is_empty()
     }
 
-    /// Turns a parsed query into a node, interning its terms.
-    fn lower(&mut self, q: &Query, english: &Stemmer) -> Node {
+    /// Turns a parsed query into a node, interning its terms and their anchor patterns.
+    fn lower(
+        &mut self,
+        q: &Query,
+        english: &Stemmer,
+        patterns: &mut std::collections::HashMap<String, u32>,
+    ) -> Node {
         match q {
             Query::Term(t) => {
                 let stem = match t {
                     Term::Word(w) => english.stem(w).into_owned(),
                     _ => String::new(),
                 };
-                self.terms.push(CTerm {
+                let mut term = CTerm {
                     term: t.clone(),
                     stem,
+                    pattern: 0,
+                };
+                let anchor = self.anchor(&term);
+                let next = patterns.len() as u32;
+                term.pattern = *patterns.entry(anchor).or_insert_with(|| {
+                    self.postings.push(Vec::new());
+                    next
                 });
+                self.terms.push(term);
                 Node::Term(self.terms.len() as u32 - 1)
             }
             Query::Field(f, v) => Node::Field(*f, v.clone()),
-            Query::Not(x) => Node::Not(Box::new(self.lower(x, english))),
-            Query::And(xs) => Node::And(xs.iter().map(|x| self.lower(x, english)).collect()),
-            Query::Or(xs) => Node::Or(xs.iter().map(|x| self.lower(x, english)).collect()),
+            Query::Not(x) => Node::Not(Box::new(self.lower(x, english, patterns))),
+            Query::And(xs) => Node::And(
+                xs.iter()
+                    .map(|x| self.lower(x, english, patterns))
+                    .collect(),
+            ),
+            Query::Or(xs) => Node::Or(
+                xs.iter()
+                    .map(|x| self.lower(x, english, patterns))
+                    .collect(),
+            ),
             Query::Near {
                 left,
                 right,
                 distance,
                 ordered,
             } => Node::Near {
-                left: Box::new(self.lower(left, english)),
-                right: Box::new(self.lower(right, english)),
+                left: Box::new(self.lower(left, english, patterns)),
+                right: Box::new(self.lower(right, english, patterns)),
                 distance: *distance,
                 ordered: *ordered,
             },
@@ -322,16 +345,22 @@ impl Matcher {
         };
         let text = interaction.text.as_str();
         let haystack = fold(text);
+        let mut seen: Vec<u32> = ac
+            .find_overlapping_iter(&haystack)
+            .map(|hit| hit.pattern().as_u32())
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
         let mut candidates: Vec<u32> = Vec::new();
-        for hit in ac.find_overlapping_iter(&haystack) {
-            candidates.extend_from_slice(&self.postings[hit.pattern().as_usize()]);
+        for p in &seen {
+            candidates.extend_from_slice(&self.postings[*p as usize]);
         }
         if candidates.is_empty() {
             return Vec::new();
         }
         candidates.sort_unstable();
         candidates.dedup();
-        let ctx = Ctx::new(interaction);
+        let ctx = Ctx::new(interaction, seen);
         let mut found: Vec<Mention> = Vec::new();
         for q in candidates {
             let Some(mut hits) = self.eval(&self.queries[q as usize], &ctx) else {
@@ -454,10 +483,12 @@ struct Ctx<'a> {
     /// Stems of the tokens, computed on first use.
     stems: Vec<std::cell::OnceCell<String>>,
     interaction: &'a Interaction,
+    /// Sorted automaton patterns found in the text.
+    seen: Vec<u32>,
 }
 
 impl<'a> Ctx<'a> {
-    fn new(interaction: &'a Interaction) -> Ctx<'a> {
+    fn new(interaction: &'a Interaction, seen: Vec<u32>) -> Ctx<'a> {
         let tokens = tokenize(&interaction.text);
         let algo = algorithm(interaction.language.as_deref());
         Ctx {
@@ -467,6 +498,7 @@ impl<'a> Ctx<'a> {
             stemmer: Stemmer::create(algo),
             english: matches!(algo, Algorithm::English),
             interaction,
+            seen,
         }
     }
 
@@ -488,6 +520,10 @@ impl<'a> Ctx<'a> {
     }
 
     fn term_hits(&self, t: &CTerm) -> Vec<Hit> {
+        if self.seen.binary_search(&t.pattern).is_err() {
+            // Its anchor is not in the text: it can't match. (Most NOT terms end here.)
+            return Vec::new();
+        }
         let toks = &self.tokens.tokens;
         let textual = |k: &Token| matches!(k.kind, Kind::Word | Kind::Hashtag | Kind::Mention);
         let mut out = Vec::new();
