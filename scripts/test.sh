@@ -5,9 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: a C toolchain, perl and make build librdkafka (through rdkafka-sys); libssl-dev and
-# pkg-config give it TLS and SASL/SCRAM; Java 17 and Maven run the Kafka broker.
+# pkg-config give it TLS and SASL/SCRAM; Java 17 and Maven run the Kafka broker; prometheus ships
+# promtool and docker-compose validates the compose file (the deploy checks); python3-venv holds
+# kubernetes-validate.
 need=()
-for pkg in build-essential pkg-config libssl-dev zlib1g-dev perl python3; do
+for pkg in build-essential pkg-config libssl-dev zlib1g-dev perl python3 python3-venv prometheus docker-compose; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
@@ -38,3 +40,14 @@ export EARSHOT_TEST_KAFKA=127.0.0.1:$KAFKA_PORT
 
 echo "== cargo test"
 cargo test --all-targets
+
+echo "== deploy checks (compose, Dockerfile, Kubernetes, alert rules)"
+venv=target/deploy-venv
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install -q --disable-pip-version-check kubernetes-validate==1.34.1 pyyaml
+if ! command -v kubectl >/dev/null 2>&1 && ! command -v kustomize >/dev/null 2>&1; then
+  # kustomize from the Go module proxy, when the machine has Go but no kubectl.
+  GOBIN="$PWD/target/go-bin" go install sigs.k8s.io/kustomize/kustomize/v5@v5.4.3
+  export PATH="$PWD/target/go-bin:$PATH"
+fi
+"$venv/bin/python" scripts/check_deploy.py target/debug/earshot

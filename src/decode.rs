@@ -186,13 +186,19 @@ fn detect(text: &str) -> Result<Kind, DecodeError> {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(text: &str, kind: Kind) -> Result<T, DecodeError> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        json_error(e.into_inner(), Some((kind, path)))
-    })?;
-    de.end().map_err(|e| json_error(e, None))?;
-    Ok(value)
+    // The fast path parses plainly; only a failure is parsed again, tracking the path to the field
+    // that broke, for the human message.
+    serde_json::from_str(text).map_err(|e| {
+        let mut de = serde_json::Deserializer::from_str(text);
+        match serde_path_to_error::deserialize::<_, T>(&mut de) {
+            Err(pe) => {
+                let path = pe.path().to_string();
+                json_error(pe.into_inner(), Some((kind, path)))
+            }
+            // Trailing characters after a valid object.
+            Ok(_) => json_error(e, None),
+        }
+    })
 }
 
 fn json_error(e: serde_json::Error, at: Option<(Kind, String)>) -> DecodeError {

@@ -396,3 +396,65 @@ fn sighup_reloads_the_catalog() {
     d.signal("TERM");
     assert_eq!(d.wait(WAIT), Some(0));
 }
+
+/// Metric names (`earshot_*`, `process_*`) that a text refers to.
+fn referenced_metrics(text: &str) -> BTreeSet<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("earshot_") || w.starts_with("process_"))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn dashboard_and_alerts_query_only_exported_metrics() {
+    let s = Setup::new("dashboard", 1);
+    let mut d = Daemon::start(&s);
+    d.wait_ready(WAIT);
+    let mut values = valid_inputs(5);
+    values.push(Some(b"{broken".to_vec()));
+    produce(&s.input, &values);
+    assert_eq!(read_n(&s.output, 5, WAIT).len(), 5);
+    // Lag series appear with the first statistics after consuming.
+    let lag = format!(
+        "earshot_kafka_consumer_lag_messages{{partition=\"0\",topic=\"{}\"}}",
+        s.input
+    );
+    let start = Instant::now();
+    let body = loop {
+        let (_, body) = d.get("/metrics").unwrap();
+        if (body.contains(&lag) && body.contains("earshot_mentions_total{"))
+            || start.elapsed() > WAIT
+        {
+            break body;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let exported: BTreeSet<String> = body
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.split(['{', ' ']).next().unwrap().to_string())
+        .collect();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let dashboard =
+        std::fs::read_to_string(format!("{root}/deploy/grafana/dashboards/earshot.json")).unwrap();
+    let board: serde_json::Value = serde_json::from_str(&dashboard).unwrap();
+    let exprs: String = board["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().unwrap().iter())
+        .map(|t| t["expr"].as_str().unwrap().to_string() + "\n")
+        .collect();
+    let alerts = std::fs::read_to_string(format!("{root}/deploy/prometheus/alerts.yml")).unwrap();
+    for (what, text) in [("dashboard", exprs), ("alert rules", alerts)] {
+        let used = referenced_metrics(&text);
+        assert!(!used.is_empty());
+        let missing: Vec<_> = used.difference(&exported).collect();
+        assert!(
+            missing.is_empty(),
+            "{what} query metrics earshot does not export: {missing:?}"
+        );
+    }
+    d.signal("TERM");
+    assert_eq!(d.wait(WAIT), Some(0));
+}
