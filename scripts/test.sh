@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # promtool and docker-compose validates the compose file (the deploy checks); python3-venv holds
 # kubernetes-validate.
 need=()
-for pkg in build-essential pkg-config libssl-dev zlib1g-dev perl python3 python3-venv prometheus docker-compose; do
+for pkg in build-essential ca-certificates pkg-config libssl-dev zlib1g-dev perl python3 python3-venv prometheus docker-compose; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::Catalog;
 use crate::interaction::Interaction;
 use crate::mentions::{CompileErrors, Matcher};
-use crate::sentiment::{Scores, SentimentScorer};
+use crate::sentiment::{Label, Scores, SentimentScorer};
 use crate::span::Span;
 
 /// A brand or product found in the text.
@@ -19,6 +19,16 @@ pub struct Mention {
     pub competitor: bool,
     #[serde(flatten)]
     pub span: Span,
+    /// Sentiment of the sentence the mention is in (aspect-level sentiment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sentiment: Option<AspectSentiment>,
+}
+
+/// The sentiment around one mention.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AspectSentiment {
+    pub compound: f32,
+    pub label: Label,
 }
 
 /// Everything the analyzers found in one interaction. Sections whose analyzer does not exist yet
@@ -61,10 +71,49 @@ impl Analyzer {
 
     /// Analyses one interaction.
     pub fn analyze(&self, interaction: &Interaction) -> Analysis {
+        let sentiment = self.sentiment.score(&interaction.text);
+        let mut mentions = self.matcher.find(interaction);
+        for m in &mut mentions {
+            m.sentiment = sentiment
+                .sentence_at(m.span.start)
+                .map(|s| AspectSentiment {
+                    compound: s.compound,
+                    label: s.label,
+                })
+                .or(Some(AspectSentiment {
+                    compound: sentiment.compound,
+                    label: sentiment.label,
+                }));
+        }
         Analysis {
             catalog_version: Some(self.catalog.version.clone()),
-            mentions: self.matcher.find(interaction),
-            sentiment: Some(self.sentiment.score(&interaction.text)),
+            mentions,
+            sentiment: Some(sentiment),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_mention_gets_the_sentiment_of_its_sentence() {
+        let src = "[[brand]]\nid = \"a\"\nname = \"A\"\nquery = 'acme'\n[[brand]]\nid = \"b\"\nname = \"B\"\nquery = 'bolt'\n";
+        let analyzer = Analyzer::new(Catalog::parse(src).unwrap()).unwrap();
+        let i = crate::decode::decode(
+            Some(br#"{"platform":"x","id":"1","author":{"id":"a","handle":"h"},"created_at":"2026-01-01T00:00:00Z",
+              "text":"Acme support was wonderful. Bolt was awful and slow!"}"#),
+            crate::decode::KindHint::Auto,
+            Default::default(),
+        )
+        .unwrap();
+        let a = analyzer.analyze(&i);
+        let by_brand: Vec<_> = a
+            .mentions
+            .iter()
+            .map(|m| (m.brand.as_str(), m.sentiment.unwrap().label))
+            .collect();
+        assert_eq!(by_brand, [("a", Label::Positive), ("b", Label::Negative)]);
     }
 }

@@ -1,7 +1,17 @@
 //! Lexicon-and-rules sentiment in the manner of VADER (Hutto & Gilbert, 2014), built on its MIT
 //! lexicon (`data/vader/`): negation, boosters, contrastive "but", ALL-CAPS emphasis, punctuation
-//! emphasis and "least". The scorer is a value built once and shared; scoring allocates only the
-//! token list.
+//! emphasis and "least". On top of VADER:
+//!
+//! * emoji are looked up as whole graphemes, with skin tones and variation selectors removed and ZWJ
+//!   sequences falling back to their first emoji; emoji glued to words are split off;
+//! * elongations ("sooo", "goooood") are looked up collapsed, and count as emphasis;
+//! * camel-case hashtags are split into words (`#NeverAgain` is "never again");
+//! * earshot's own lexicon (`data/earshot/support_lexicon.tsv`) adds the vocabulary of support
+//!   ("outage", "overcharged") and phrases whose meaning is not the sum of their words ("still
+//!   waiting", "on hold", "not working", "no complaints");
+//! * scores are given per sentence as well, with "but" acting within its sentence.
+//!
+//! The scorer is a value built once and shared; scoring allocates the token list and one buffer.
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -10,6 +20,8 @@ use serde::{Deserialize, Serialize};
 use crate::span::Span;
 
 const LEXICON: &str = include_str!("../data/vader/vader_lexicon.txt");
+const EMOJI_DESCRIPTIONS: &str = include_str!("../data/vader/emoji_utf8_lexicon.txt");
+const OWN_LEXICON: &str = include_str!("../data/earshot/support_lexicon.tsv");
 
 /// Added to or taken from a booster's effect when the booster is in ALL CAPS.
 const CAPS_INCR: f32 = 0.733;
@@ -214,15 +226,38 @@ pub struct Scores {
     pub negative: f32,
     pub label: Label,
     pub evidence: Vec<Evidence>,
+    /// The same per sentence, in order.
+    #[serde(default)]
+    pub sentences: Vec<SentenceScore>,
+}
+
+/// The sentiment of one sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SentenceScore {
+    pub start: usize,
+    pub end: usize,
+    pub compound: f32,
+    pub label: Label,
+}
+
+impl Scores {
+    /// The sentence that contains byte `at`, if any.
+    pub fn sentence_at(&self, at: usize) -> Option<&SentenceScore> {
+        self.sentences.iter().find(|s| s.start <= at && at < s.end)
+    }
 }
 
 /// The sentiment scorer: the lexicon and the rules.
 #[derive(Debug, Clone)]
 pub struct SentimentScorer {
-    /// Keys borrow from the embedded lexicon file: building the scorer allocates no strings.
+    /// Keys borrow from the embedded lexicon files: building the scorer allocates few strings.
     lexicon: FxHashMap<&'static str, f32>,
     boosters: FxHashMap<&'static str, f32>,
     negations: FxHashSet<&'static str>,
+    /// Emoji (normalised: no skin tone, no variation selector) to valence.
+    emoji: FxHashMap<String, f32>,
+    /// Two- and three-word phrases to valence.
+    phrases: FxHashMap<&'static str, f32>,
 }
 
 impl Default for SentimentScorer {
@@ -245,6 +280,76 @@ struct Token {
     /// Booster effect (positive intensifier, negative dampener), if a booster.
     booster: Option<f32>,
     negation: bool,
+    /// Index of the sentence the token is in.
+    sentence: u32,
+    /// Written elongated ("sooo"): emphasis.
+    elongated: bool,
+    /// Ends a phrase of the phrase lexicon; its valence is the phrase's.
+    phrase: bool,
+    /// Part of a phrase, before its last word: carries nothing itself.
+    absorbed: bool,
+}
+
+/// Removes what does not change an emoji's meaning: skin tones, variation selectors; a ZWJ sequence
+/// is reduced to its first emoji.
+fn normalise_emoji(g: &str) -> String {
+    let first = g.split('\u{200d}').next().unwrap_or(g);
+    first
+        .chars()
+        .filter(|c| !matches!(*c, '\u{fe0f}' | '\u{fe0e}' | '\u{1f3fb}'..='\u{1f3ff}'))
+        .collect()
+}
+
+fn is_pictographic(c: char) -> bool {
+    matches!(c, '\u{1f000}'..='\u{1faff}' | '\u{2600}'..='\u{27bf}' | '\u{2b00}'..='\u{2bff}' | '\u{2300}'..='\u{23ff}')
+}
+
+/// Collapses runs of three or more equal letters to `keep` letters.
+fn collapse(word: &str, keep: usize) -> Option<String> {
+    let mut out = String::with_capacity(word.len());
+    let mut changed = false;
+    let mut prev = None;
+    let mut run = 0;
+    for c in word.chars() {
+        if Some(c) == prev {
+            run += 1;
+        } else {
+            run = 1;
+            prev = Some(c);
+        }
+        if run <= keep {
+            out.push(c);
+        } else {
+            changed = true;
+        }
+    }
+    // Only runs of 3+ count as elongation ("sooo"), not ordinary doubles ("good").
+    let has_long_run = {
+        let cs: Vec<char> = word.chars().collect();
+        cs.windows(3)
+            .any(|w| w[0] == w[1] && w[1] == w[2] && w[0].is_alphabetic())
+    };
+    (changed && has_long_run).then_some(out)
+}
+
+/// Splits a camel-case hashtag body ("NeverAgain") at lower-to-upper transitions; `None` if it has
+/// none.
+fn camel_parts(body: &str) -> Option<Vec<(usize, usize)>> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut prev_lower = false;
+    for (i, c) in body.char_indices() {
+        if c.is_uppercase() && prev_lower {
+            parts.push((start, i));
+            start = i;
+        }
+        prev_lower = c.is_lowercase();
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    parts.push((start, body.len()));
+    Some(parts)
 }
 
 impl SentimentScorer {
@@ -263,16 +368,52 @@ impl SentimentScorer {
             .map(|w| (*w, B_INCR))
             .chain(DAMPENERS.iter().map(|w| (*w, -B_INCR)))
             .collect();
+        let mut emoji = FxHashMap::default();
+        let mut phrases = FxHashMap::default();
+        for line in OWN_LEXICON.lines().filter(|l| !l.starts_with('#')) {
+            let mut cols = line.split('\t');
+            let (Some(token), Some(Ok(v))) = (cols.next(), cols.next().map(str::parse::<f32>))
+            else {
+                continue;
+            };
+            if token.contains(' ') {
+                phrases.insert(token, v);
+            } else if token.chars().next().is_some_and(is_pictographic) {
+                emoji.insert(normalise_emoji(token), v);
+            } else {
+                lexicon.insert(token, v);
+            }
+        }
+        // Emoji without a valence of our own: the valence of their description's words, as VADER
+        // reads them ("smiling face with heart-eyes").
+        for line in EMOJI_DESCRIPTIONS.lines() {
+            let Some((e, description)) = line.split_once('\t') else {
+                continue;
+            };
+            let key = normalise_emoji(e);
+            if key.is_empty() || emoji.contains_key(&key) {
+                continue;
+            }
+            let v: f32 = description
+                .split(|c: char| !c.is_alphanumeric() && c != '-')
+                .filter_map(|w| lexicon.get(w.to_lowercase().as_str()))
+                .sum();
+            if v != 0.0 {
+                emoji.insert(key, v.clamp(-4.0, 4.0));
+            }
+        }
         SentimentScorer {
             lexicon,
             boosters,
             negations: NEGATIONS.iter().copied().collect(),
+            emoji,
+            phrases,
         }
     }
 
-    /// Scores a text.
+    /// Scores a text, and each of its sentences.
     pub fn score(&self, text: &str) -> Scores {
-        let mut lower = String::with_capacity(text.len());
+        let mut lower = String::with_capacity(text.len() + 8);
         let tokens = self.tokenize(text, &mut lower);
         let word = |t: &Token| &lower[t.lstart..t.lend];
         let caps_differ = {
@@ -282,16 +423,45 @@ impl SentimentScorer {
         let mut valences: Vec<f32> = (0..tokens.len())
             .map(|i| self.valence(&tokens, &lower, i, caps_differ))
             .collect();
-        // Contrast: "but" halves what comes before and strengthens what comes after.
-        if let Some(b) = tokens.iter().position(|t| word(t) == "but") {
-            for (i, v) in valences.iter_mut().enumerate() {
-                if i < b {
-                    *v *= 0.5;
-                } else if i > b {
-                    *v *= 1.5;
+        // Sentences as token ranges.
+        let mut ranges: Vec<(usize, usize)> = Vec::new();
+        for (i, t) in tokens.iter().enumerate() {
+            match ranges.last_mut() {
+                Some(r) if tokens[r.0].sentence == t.sentence => r.1 = i + 1,
+                _ => ranges.push((i, i + 1)),
+            }
+        }
+        // Contrast: "but" halves what comes before it in its sentence and strengthens what follows.
+        for &(a, b) in &ranges {
+            if let Some(k) = (a..b).find(|&k| word(&tokens[k]) == "but") {
+                for (i, v) in valences.iter_mut().enumerate().take(b).skip(a) {
+                    if i < k {
+                        *v *= 0.5;
+                    } else if i > k {
+                        *v *= 1.5;
+                    }
                 }
             }
         }
+        let sentences = if ranges.len() > 1 {
+            ranges
+                .iter()
+                .map(|&(a, b)| {
+                    let start = tokens[a].start;
+                    // The sentence runs to the next one (so its punctuation counts for it).
+                    let end = tokens.get(b).map_or(text.len(), |t| t.start);
+                    let compound = compound_of(&valences[a..b], &text[start..end]);
+                    SentenceScore {
+                        start,
+                        end,
+                        compound,
+                        label: Label::from_compound(compound),
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let evidence = tokens
             .iter()
             .zip(&valences)
@@ -301,48 +471,234 @@ impl SentimentScorer {
                 valence: *v,
             })
             .collect();
-        aggregate(&valences, text, evidence)
-    }
-
-    /// Splits on whitespace, trims punctuation from words (keeping emoticons such as ":)" whole) and
-    /// looks every token up once.
-    fn tokenize(&self, text: &str, lower: &mut String) -> Vec<Token> {
-        let mut out = Vec::with_capacity(text.len() / 5 + 1);
-        for raw in text.split_whitespace() {
-            let start = raw.as_ptr() as usize - text.as_ptr() as usize;
-            let trimmed = raw.trim_matches(|c: char| c.is_ascii_punctuation());
-            let (word, offset) = if trimmed.chars().count() <= 2 {
-                (raw, 0)
-            } else {
-                (trimmed, trimmed.as_ptr() as usize - raw.as_ptr() as usize)
-            };
-            if word.is_empty() {
-                continue;
-            }
-            let lstart = lower.len();
-            if word.is_ascii() {
-                lower.extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
-            } else {
-                lower.extend(word.chars().flat_map(char::to_lowercase));
-            }
-            let lend = lower.len();
-            let l = &lower[lstart..lend];
-            out.push(Token {
-                start: start + offset,
-                end: start + offset + word.len(),
-                lstart,
-                lend,
-                shouting: is_shouting(word),
-                valence: self.lexicon.get(l).copied(),
-                booster: self.boosters.get(l).copied(),
-                negation: self.negations.contains(l) || l.contains("n't"),
+        let mut scores = aggregate(&valences, text, evidence);
+        scores.sentences = sentences;
+        if scores.sentences.is_empty() && !tokens.is_empty() {
+            scores.sentences.push(SentenceScore {
+                start: tokens[0].start,
+                end: text.len(),
+                compound: scores.compound,
+                label: scores.label,
             });
         }
+        scores
+    }
+
+    /// Splits on whitespace, trims punctuation from words (keeping emoticons such as ":)" whole),
+    /// splits off emoji and camel-case hashtags, and looks every token up once.
+    fn tokenize(&self, text: &str, lower: &mut String) -> Vec<Token> {
+        let mut out: Vec<Token> = Vec::with_capacity(text.len() / 5 + 1);
+        let mut sentence = 0u32;
+        let mut last_end = 0usize;
+        for raw in text.split_whitespace() {
+            let start = raw.as_ptr() as usize - text.as_ptr() as usize;
+            // A line break between runs ends a sentence.
+            if !out.is_empty()
+                && text[last_end..start].contains('\n')
+                && out.last().is_some_and(|t| t.sentence == sentence)
+            {
+                sentence += 1;
+            }
+            last_end = start + raw.len();
+            if raw.is_ascii() {
+                self.push_word(text, start, raw, sentence, lower, &mut out);
+            } else {
+                // Emoji are tokens of their own, wherever they stand.
+                let mut pending = 0usize;
+                for (i, g) in unicode_segmentation::UnicodeSegmentation::grapheme_indices(raw, true)
+                {
+                    if g.chars().next().is_some_and(is_pictographic) {
+                        if pending < i {
+                            self.push_word(
+                                text,
+                                start + pending,
+                                &raw[pending..i],
+                                sentence,
+                                lower,
+                                &mut out,
+                            );
+                        }
+                        let key = normalise_emoji(g);
+                        let lstart = lower.len();
+                        lower.push_str(&key);
+                        out.push(Token {
+                            start: start + i,
+                            end: start + i + g.len(),
+                            lstart,
+                            lend: lower.len(),
+                            shouting: false,
+                            valence: self.emoji.get(&key).copied(),
+                            booster: None,
+                            negation: false,
+                            sentence,
+                            elongated: false,
+                            phrase: false,
+                            absorbed: false,
+                        });
+                        pending = i + g.len();
+                    }
+                }
+                if pending < raw.len() {
+                    self.push_word(
+                        text,
+                        start + pending,
+                        &raw[pending..],
+                        sentence,
+                        lower,
+                        &mut out,
+                    );
+                }
+            }
+            if raw.ends_with(['.', '!', '?']) {
+                sentence += 1;
+            }
+        }
+        self.mark_phrases(lower, &mut out);
         out
+    }
+
+    /// Pushes the word(s) of one run (a hashtag may be several words).
+    fn push_word(
+        &self,
+        text: &str,
+        start: usize,
+        raw: &str,
+        sentence: u32,
+        lower: &mut String,
+        out: &mut Vec<Token>,
+    ) {
+        let _ = text;
+        let trimmed = raw.trim_matches(|c: char| c.is_ascii_punctuation());
+        let (word, offset) = if trimmed.chars().count() <= 2 {
+            (raw, 0)
+        } else {
+            (trimmed, trimmed.as_ptr() as usize - raw.as_ptr() as usize)
+        };
+        if word.is_empty() {
+            return;
+        }
+        if raw.starts_with('#') && word != raw {
+            if let Some(parts) = camel_parts(word) {
+                let whole: String = word.to_lowercase();
+                if !self.lexicon.contains_key(whole.as_str()) {
+                    for (a, b) in parts {
+                        self.push_token(start + offset + a, &word[a..b], sentence, lower, out);
+                    }
+                    return;
+                }
+            }
+        }
+        self.push_token(start + offset, word, sentence, lower, out);
+    }
+
+    fn push_token(
+        &self,
+        start: usize,
+        word: &str,
+        sentence: u32,
+        lower: &mut String,
+        out: &mut Vec<Token>,
+    ) {
+        let lstart = lower.len();
+        if word.is_ascii() {
+            lower.extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        } else {
+            lower.extend(word.chars().flat_map(char::to_lowercase));
+        }
+        let mut lend = lower.len();
+        let mut valence = self.lexicon.get(&lower[lstart..lend]).copied();
+        let mut booster = self.boosters.get(&lower[lstart..lend]).copied();
+        let mut elongated = false;
+        if valence.is_none() && booster.is_none() {
+            let l = lower[lstart..lend].to_string();
+            for keep in [2, 1] {
+                if let Some(c) = collapse(&l, keep) {
+                    let (v, b) = (
+                        self.lexicon.get(c.as_str()).copied(),
+                        self.boosters.get(c.as_str()).copied(),
+                    );
+                    if v.is_some() || b.is_some() {
+                        lower.truncate(lstart);
+                        lower.push_str(&c);
+                        lend = lower.len();
+                        valence = v;
+                        booster = b;
+                        elongated = true;
+                        break;
+                    }
+                }
+            }
+        }
+        let l = &lower[lstart..lend];
+        out.push(Token {
+            start,
+            end: start + word.len(),
+            lstart,
+            lend,
+            shouting: is_shouting(word),
+            valence,
+            booster,
+            negation: self.negations.contains(l) || l.contains("n't"),
+            sentence,
+            elongated,
+            phrase: false,
+            absorbed: false,
+        });
+    }
+
+    /// Finds phrases of the phrase lexicon (three words first, then two) within sentences.
+    fn mark_phrases(&self, lower: &str, tokens: &mut [Token]) {
+        if self.phrases.is_empty() {
+            return;
+        }
+        let mut key = String::with_capacity(32);
+        let mut i = 0;
+        while i < tokens.len() {
+            let mut matched = 0;
+            for n in [3usize, 2] {
+                if i + n > tokens.len() || tokens[i + n - 1].sentence != tokens[i].sentence {
+                    continue;
+                }
+                key.clear();
+                for (k, t) in tokens[i..i + n].iter().enumerate() {
+                    if k > 0 {
+                        key.push(' ');
+                    }
+                    key.push_str(&lower[t.lstart..t.lend]);
+                }
+                if let Some(&v) = self.phrases.get(key.as_str()) {
+                    for t in &mut tokens[i..i + n - 1] {
+                        t.absorbed = true;
+                        t.valence = None;
+                        t.booster = None;
+                        t.negation = false;
+                    }
+                    let last = &mut tokens[i + n - 1];
+                    last.phrase = true;
+                    last.valence = Some(v);
+                    last.booster = None;
+                    matched = n;
+                    break;
+                }
+            }
+            i += matched.max(1);
+        }
     }
 
     fn valence(&self, tokens: &[Token], lower: &str, i: usize, caps_differ: bool) -> f32 {
         let t = &tokens[i];
+        if t.absorbed {
+            return 0.0;
+        }
+        if t.phrase {
+            // A phrase means what the phrase lexicon says, whatever its words would.
+            let v = t.valence.unwrap_or(0.0);
+            return if caps_differ && t.shouting {
+                v + v.signum() * CAPS_INCR
+            } else {
+                v
+            };
+        }
         let w = |k: usize| {
             let t = &tokens[i - k];
             &lower[t.lstart..t.lend]
@@ -371,6 +727,9 @@ impl SentimentScorer {
         }
         if caps_differ && t.shouting {
             v += if v > 0.0 { CAPS_INCR } else { -CAPS_INCR };
+        }
+        if t.elongated {
+            v += if v > 0.0 { B_INCR } else { -B_INCR };
         }
         for back in 1..=3usize {
             if i < back {
@@ -434,6 +793,30 @@ fn is_shouting(w: &str) -> bool {
     w.chars().any(char::is_alphabetic) && !w.chars().any(char::is_lowercase)
 }
 
+/// The compound score of some valences, with the punctuation emphasis of `text`.
+fn compound_of(valences: &[f32], text: &str) -> f32 {
+    let mut sum: f32 = valences.iter().sum();
+    let e = emphasis(text);
+    if sum > 0.0 {
+        sum += e;
+    } else if sum < 0.0 {
+        sum -= e;
+    }
+    let c = (sum / (sum * sum + 15.0).sqrt()).clamp(-1.0, 1.0);
+    (c * 1000.0).round() / 1000.0
+}
+
+fn emphasis(text: &str) -> f32 {
+    let bangs = text.matches('!').count().min(4) as f32 * 0.292;
+    let qs = text.matches('?').count();
+    let q = match qs {
+        0 | 1 => 0.0,
+        2 | 3 => qs as f32 * 0.18,
+        _ => 0.96,
+    };
+    bangs + q
+}
+
 fn aggregate(valences: &[f32], text: &str, evidence: Vec<Evidence>) -> Scores {
     if valences.is_empty() {
         return Scores {
@@ -443,6 +826,7 @@ fn aggregate(valences: &[f32], text: &str, evidence: Vec<Evidence>) -> Scores {
             negative: 0.0,
             label: Label::Neutral,
             evidence,
+            sentences: Vec::new(),
         };
     }
     let emphasis = {
@@ -486,6 +870,7 @@ fn aggregate(valences: &[f32], text: &str, evidence: Vec<Evidence>) -> Scores {
         negative: round(neg.abs() / total),
         label: Label::from_compound(compound),
         evidence,
+        sentences: Vec::new(),
     }
 }
 
@@ -517,6 +902,60 @@ mod tests {
         );
         assert_eq!(c("The box is on the table"), 0.0);
         assert_eq!(c(""), 0.0);
+    }
+
+    #[test]
+    fn emoji_are_whole_graphemes_whatever_their_skin_tone() {
+        let s = SentimentScorer::new();
+        assert!(
+            c("great phone😍") > c("great phone"),
+            "glued emoji split off"
+        );
+        let plain = s.score("thanks 👍").compound;
+        assert!(plain > 0.0);
+        assert_eq!(
+            s.score("thanks 👍🏽").compound,
+            plain,
+            "skin tone does not change meaning"
+        );
+        assert!(c("the update 😡") < 0.0);
+        // A ZWJ sequence falls back to its first emoji.
+        assert!(c("support 🤦\u{200d}\u{2642}\u{fe0f}") < 0.0);
+        let e = s.score("the 👍🏽");
+        assert_eq!(e.evidence[0].span.text, "👍🏽");
+    }
+
+    #[test]
+    fn elongations_hashtags_and_support_phrases() {
+        assert!(c("this is goooood") > 0.0);
+        assert!(
+            c("this is goooood") > c("this is good"),
+            "elongation is emphasis"
+        );
+        assert!(
+            c("sooo bad") < c("bad"),
+            "an elongated booster still boosts"
+        );
+        assert!(
+            c("Billing again #NeverAgain") < 0.0,
+            "camel-case hashtag split"
+        );
+        assert!(c("still waiting for an engineer") < 0.0);
+        assert!(c("on hold for an hour") < 0.0);
+        assert!(c("the app is not working") < 0.0);
+        assert!(c("no complaints so far") > 0.0);
+        assert!(c("no problems at all") > 0.0);
+        assert!(c("not bad") > 0.0);
+        assert!(c("third outage this week") < 0.0);
+    }
+
+    #[test]
+    fn sentences_are_scored_on_their_own() {
+        let s = SentimentScorer::new()
+            .score("The engineer was great. The billing is a disaster!\nStill waiting");
+        let labels: Vec<_> = s.sentences.iter().map(|x| x.label).collect();
+        assert_eq!(labels, [Label::Positive, Label::Negative, Label::Negative]);
+        assert_eq!(s.sentence_at(5).map(|x| x.label), Some(Label::Positive));
     }
 
     #[test]

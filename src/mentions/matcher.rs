@@ -383,6 +383,7 @@ impl Matcher {
                     line: owner.line.clone(),
                     competitor: owner.competitor,
                     span: Span::new(text, start, end),
+                    sentiment: None,
                 });
             }
         }

@@ -44,6 +44,10 @@ pub enum PipelineError {
 
 /// Applies security and pass-through settings shared by consumer and producer.
 fn common(cfg: &KafkaConfig, c: &mut ClientConfig) {
+    common_with_env(cfg, c, |k| std::env::var(k).ok());
+}
+
+fn common_with_env(cfg: &KafkaConfig, c: &mut ClientConfig, env: impl Fn(&str) -> Option<String>) {
     c.set("bootstrap.servers", &cfg.brokers)
         .set("security.protocol", &cfg.security_protocol)
         .set("client.id", "earshot");
@@ -51,10 +55,10 @@ fn common(cfg: &KafkaConfig, c: &mut ClientConfig) {
         c.set("sasl.mechanism", m);
     }
     // Secrets only from the environment.
-    if let Ok(u) = std::env::var("EARSHOT_KAFKA_SASL_USERNAME") {
+    if let Some(u) = env("EARSHOT_KAFKA_SASL_USERNAME") {
         c.set("sasl.username", u);
     }
-    if let Ok(p) = std::env::var("EARSHOT_KAFKA_SASL_PASSWORD") {
+    if let Some(p) = env("EARSHOT_KAFKA_SASL_PASSWORD") {
         c.set("sasl.password", p);
     }
     for (key, path) in [
@@ -518,4 +522,47 @@ fn forget_revoked(consumer: &StreamConsumer<Context>, tracker: &mut OffsetTracke
 /// Whether the readiness flags say the pipeline can work.
 pub fn ready(health: &Health) -> bool {
     health.assigned.load(Ordering::Relaxed) && health.producer_up.load(Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn security_settings_pass_through_and_secrets_come_from_the_environment() {
+        let cfg = KafkaConfig {
+            security_protocol: "sasl_ssl".into(),
+            sasl_mechanism: Some("SCRAM-SHA-512".into()),
+            // A real bundle: librdkafka loads it when the client is created.
+            ssl_ca_location: Some("/etc/ssl/certs/ca-certificates.crt".into()),
+            producer: [("linger.ms".to_string(), "20".to_string())].into(),
+            ..KafkaConfig::default()
+        };
+        let mut c = ClientConfig::new();
+        common_with_env(&cfg, &mut c, |k| match k {
+            "EARSHOT_KAFKA_SASL_USERNAME" => Some("svc".into()),
+            "EARSHOT_KAFKA_SASL_PASSWORD" => Some("s3cret".into()),
+            _ => None,
+        });
+        assert_eq!(c.get("security.protocol"), Some("sasl_ssl"));
+        assert_eq!(c.get("sasl.mechanism"), Some("SCRAM-SHA-512"));
+        assert_eq!(
+            c.get("ssl.ca.location"),
+            Some("/etc/ssl/certs/ca-certificates.crt")
+        );
+        assert_eq!(c.get("sasl.username"), Some("svc"));
+        assert_eq!(c.get("sasl.password"), Some("s3cret"));
+        let p = producer_config(&cfg);
+        assert_eq!(p.get("enable.idempotence"), Some("true"));
+        assert_eq!(
+            p.get("linger.ms"),
+            Some("20"),
+            "pass-through wins over defaults"
+        );
+        let consumer = consumer_config(&cfg);
+        assert_eq!(consumer.get("enable.auto.offset.store"), Some("false"));
+        // librdkafka accepts the SCRAM/TLS combination (built with SSL support).
+        let created: KafkaResult<rdkafka::producer::BaseProducer> = c.create();
+        assert!(created.is_ok(), "{:?}", created.err());
+    }
 }
