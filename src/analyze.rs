@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
+use crate::emotion::{EmotionModel, Emotions};
 use crate::interaction::Interaction;
 use crate::mentions::{CompileErrors, Matcher};
 use crate::sentiment::{Label, Scores, SentimentScorer};
@@ -41,6 +42,8 @@ pub struct Analysis {
     pub mentions: Vec<Mention>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sentiment: Option<Scores>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emotions: Option<Emotions>,
 }
 
 /// The analyzer: built once from a catalog, then called for every interaction.
@@ -49,15 +52,27 @@ pub struct Analyzer {
     catalog: Catalog,
     matcher: Matcher,
     sentiment: SentimentScorer,
+    emotions: EmotionModel,
+}
+
+/// An analyzer that can't be built.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzerError {
+    #[error("{0}")]
+    Catalog(#[from] CompileErrors),
+    #[error("{0}")]
+    Model(#[from] crate::emotion::ModelError),
 }
 
 impl Analyzer {
-    /// Compiles the catalog's queries; every query error is reported at once.
-    pub fn new(catalog: Catalog) -> Result<Analyzer, CompileErrors> {
+    /// Compiles the catalog's queries (every query error is reported at once) and loads the
+    /// bundled emotion model.
+    pub fn new(catalog: Catalog) -> Result<Analyzer, AnalyzerError> {
         Ok(Analyzer {
             matcher: Matcher::compile(&catalog)?,
             catalog,
             sentiment: SentimentScorer::new(),
+            emotions: EmotionModel::bundled()?,
         })
     }
 
@@ -89,6 +104,7 @@ impl Analyzer {
             catalog_version: Some(self.catalog.version.clone()),
             mentions,
             sentiment: Some(sentiment),
+            emotions: Some(self.emotions.score(&interaction.text)),
         }
     }
 }

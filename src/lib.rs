@@ -11,6 +11,7 @@ pub mod analyze;
 pub mod catalog;
 pub mod config;
 pub mod decode;
+pub mod emotion;
 pub mod insight;
 pub mod interaction;
 pub mod mentions;

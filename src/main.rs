@@ -55,6 +55,26 @@ enum Command {
         #[arg(default_values = ["data/vader/tweets_GroundTruth.txt", "data/vader/movieReviewSnippets_GroundTruth.txt"])]
         files: Vec<PathBuf>,
     },
+    /// Train the emotion model on GoEmotions (thresholds tuned on dev) and write the model file.
+    TrainEmotions {
+        #[arg(long, default_value = "data/goemotions/train.tsv")]
+        train: PathBuf,
+        #[arg(long, default_value = "data/goemotions/dev.tsv")]
+        dev: PathBuf,
+        #[arg(long, default_value = "data/earshot/emotions.model")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 8)]
+        epochs: usize,
+        #[arg(long, default_value_t = 0.05)]
+        learning_rate: f32,
+        #[arg(long, default_value_t = 1e-6)]
+        l2: f32,
+    },
+    /// Print macro-F1 of the bundled emotion model (28 labels and Ekman groups) on a GoEmotions file.
+    EvalEmotions {
+        #[arg(default_value = "data/goemotions/dev.tsv")]
+        file: PathBuf,
+    },
     /// Print precision and recall of the mention engine on a labelled set (JSONL).
     EvalMentions {
         /// Labelled messages: {"text", "channel", "lang", "author", "expect": [brand and product ids]}.
@@ -112,6 +132,60 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 catalog.brands.len(),
                 products,
                 catalog.version
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::TrainEmotions {
+            train,
+            dev,
+            out,
+            epochs,
+            learning_rate,
+            l2,
+        } => {
+            let read = |p: &PathBuf| -> anyhow::Result<Vec<earshot::emotion::Example>> {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading {}", p.display()))?;
+                earshot::emotion::parse_goemotions(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
+            };
+            let (tr, dv) = (read(&train)?, read(&dev)?);
+            let start = std::time::Instant::now();
+            let options = earshot::emotion::TrainOptions {
+                epochs,
+                learning_rate,
+                l2,
+            };
+            let model = earshot::emotion::train(&tr, &dv, options);
+            let bytes = model.to_bytes();
+            std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+            // Report on what was written: the quantised model, as it ships.
+            let shipped = earshot::emotion::EmotionModel::from_bytes(&bytes)?;
+            let (l, e) = earshot::emotion::evaluate(&shipped, &dv);
+            println!(
+                "trained on {} examples in {:.1} s; {} ({} bytes); dev macro-F1: 28 labels {:.3}, Ekman {:.3}",
+                tr.len(),
+                start.elapsed().as_secs_f64(),
+                out.display(),
+                bytes.len(),
+                l,
+                e
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::EvalEmotions { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let rows = earshot::emotion::parse_goemotions(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let model = earshot::emotion::EmotionModel::bundled()?;
+            let (l, e) = earshot::emotion::evaluate(&model, &rows);
+            println!(
+                "{}: {} examples; macro-F1: 28 labels {:.3}, Ekman {:.3}",
+                file.display(),
+                rows.len(),
+                l,
+                e
             );
             Ok(ExitCode::SUCCESS)
         }

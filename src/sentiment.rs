@@ -258,6 +258,8 @@ pub struct SentimentScorer {
     emoji: FxHashMap<String, f32>,
     /// Two- and three-word phrases to valence.
     phrases: FxHashMap<&'static str, f32>,
+    /// First words of the phrases: most tokens start none, and skip the phrase lookup.
+    phrase_starts: FxHashSet<&'static str>,
 }
 
 impl Default for SentimentScorer {
@@ -302,6 +304,13 @@ fn normalise_emoji(g: &str) -> String {
 
 fn is_pictographic(c: char) -> bool {
     matches!(c, '\u{1f000}'..='\u{1faff}' | '\u{2600}'..='\u{27bf}' | '\u{2b00}'..='\u{2bff}' | '\u{2300}'..='\u{23ff}')
+}
+
+/// Whether a word has three equal letters in a row (cheap test before trying to collapse it).
+fn has_triple(w: &[u8]) -> bool {
+    w.windows(3)
+        .any(|x| x[0] == x[1] && x[1] == x[2] && x[0].is_ascii_alphabetic())
+        || (!w.is_ascii() && w.len() >= 3)
 }
 
 /// Collapses runs of three or more equal letters to `keep` letters.
@@ -402,12 +411,17 @@ impl SentimentScorer {
                 emoji.insert(key, v.clamp(-4.0, 4.0));
             }
         }
+        let phrase_starts = phrases
+            .keys()
+            .filter_map(|p: &&'static str| p.split(' ').next())
+            .collect();
         SentimentScorer {
             lexicon,
             boosters,
             negations: NEGATIONS.iter().copied().collect(),
             emoji,
             phrases,
+            phrase_starts,
         }
     }
 
@@ -609,7 +623,7 @@ impl SentimentScorer {
         let mut valence = self.lexicon.get(&lower[lstart..lend]).copied();
         let mut booster = self.boosters.get(&lower[lstart..lend]).copied();
         let mut elongated = false;
-        if valence.is_none() && booster.is_none() {
+        if valence.is_none() && booster.is_none() && has_triple(lower[lstart..lend].as_bytes()) {
             let l = lower[lstart..lend].to_string();
             for keep in [2, 1] {
                 if let Some(c) = collapse(&l, keep) {
@@ -655,6 +669,13 @@ impl SentimentScorer {
         let mut i = 0;
         while i < tokens.len() {
             let mut matched = 0;
+            if !self
+                .phrase_starts
+                .contains(&lower[tokens[i].lstart..tokens[i].lend])
+            {
+                i += 1;
+                continue;
+            }
             for n in [3usize, 2] {
                 if i + n > tokens.len() || tokens[i + n - 1].sentence != tokens[i].sentence {
                     continue;

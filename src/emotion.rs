@@ -1,0 +1,523 @@
+//! Emotions: scores for the 27 GoEmotions emotions plus neutral, grouped into Ekman's six plus
+//! neutral, the dominant emotion and an intensity from 1 to 5.
+//!
+//! The model is linear: one-vs-rest logistic regression over hashed features — lower-cased word
+//! unigrams and bigrams, emoji, and a few shape features (ALL CAPS, "!", "?") — with a separate
+//! 7-way head for the Ekman groups. [`features`] is the one feature extractor: training
+//! (`earshot train-emotions`) and scoring call the same function, so there is no train/serve skew.
+//! Weights are quantised to i8 per label and embedded in the library (`data/earshot/emotions.model`).
+
+use serde::{Deserialize, Serialize};
+
+/// The 28 GoEmotions labels, in the order of `emotions.txt`.
+pub const LABELS: [&str; 28] = [
+    "admiration",
+    "amusement",
+    "anger",
+    "annoyance",
+    "approval",
+    "caring",
+    "confusion",
+    "curiosity",
+    "desire",
+    "disappointment",
+    "disapproval",
+    "disgust",
+    "embarrassment",
+    "excitement",
+    "fear",
+    "gratitude",
+    "grief",
+    "joy",
+    "love",
+    "nervousness",
+    "optimism",
+    "pride",
+    "realization",
+    "relief",
+    "remorse",
+    "sadness",
+    "surprise",
+    "neutral",
+];
+
+/// Ekman's six plus neutral.
+pub const EKMAN: [&str; 7] = [
+    "anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral",
+];
+
+/// The Ekman group of each GoEmotions label (index into [`EKMAN`]).
+pub const EKMAN_OF: [usize; 28] = [
+    3, 3, 0, 0, 3, 3, 5, 5, 3, 4, 0, 1, 4, 3, 2, 3, 4, 3, 3, 2, 3, 3, 5, 3, 4, 4, 5, 6,
+];
+
+/// Number of hashed feature buckets.
+pub const BUCKETS: usize = 1 << 16;
+
+fn hash(s: &[u8], salt: u64) -> u32 {
+    // FNV-1a, salted per feature kind: stable across builds and platforms (the model depends on it).
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ salt;
+    for b in s {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % BUCKETS as u64) as u32
+}
+
+/// The features of a text: sorted, distinct bucket ids.
+pub fn features(text: &str) -> Vec<u32> {
+    let mut words: Vec<String> = Vec::with_capacity(32);
+    let mut current = String::new();
+    let mut out = Vec::with_capacity(64);
+    let flush = |current: &mut String, words: &mut Vec<String>| {
+        if !current.is_empty() {
+            words.push(std::mem::take(current));
+        }
+    };
+    for c in text.chars() {
+        if c.is_alphanumeric() || c == '\'' || c == '’' {
+            // One apostrophe for both spellings of "don't".
+            let c = if c == '’' { '\'' } else { c };
+            current.extend(c.to_lowercase());
+        } else {
+            flush(&mut current, &mut words);
+            if !c.is_whitespace() && !c.is_ascii() && !c.is_alphanumeric() {
+                // Emoji and other symbols are features of their own.
+                let mut b = [0u8; 4];
+                out.push(hash(c.encode_utf8(&mut b).as_bytes(), 3));
+            }
+        }
+    }
+    flush(&mut current, &mut words);
+    for w in &words {
+        out.push(hash(w.as_bytes(), 1));
+    }
+    for pair in words.windows(2) {
+        let mut b = Vec::with_capacity(pair[0].len() + pair[1].len() + 1);
+        b.extend_from_slice(pair[0].as_bytes());
+        b.push(b' ');
+        b.extend_from_slice(pair[1].as_bytes());
+        out.push(hash(&b, 2));
+    }
+    let letters: Vec<char> = text.chars().filter(|c| c.is_alphabetic()).collect();
+    if letters.len() >= 4 && letters.iter().all(|c| c.is_uppercase()) {
+        out.push(hash(b"<all-caps>", 4));
+    }
+    if text.contains('!') {
+        out.push(hash(b"<bang>", 4));
+    }
+    if text.contains('?') {
+        out.push(hash(b"<question>", 4));
+    }
+    out.push(hash(b"<bias>", 4));
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Emotion scores of one text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Emotions {
+    /// Probability per GoEmotions label (28, including neutral).
+    pub scores: std::collections::BTreeMap<String, f32>,
+    /// Probability per Ekman group (6 plus neutral).
+    pub ekman: std::collections::BTreeMap<String, f32>,
+    /// Labels above their tuned threshold.
+    pub labels: Vec<String>,
+    /// The strongest emotion relative to its threshold (`neutral` when none passes).
+    pub dominant: String,
+    /// Its Ekman group.
+    pub dominant_ekman: String,
+    /// 1 (faint) to 5 (intense).
+    pub intensity: u8,
+}
+
+/// A linear model: `rows` outputs over [`BUCKETS`] features.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Linear {
+    pub weights: Vec<f32>,
+    pub rows: usize,
+    pub thresholds: Vec<f32>,
+}
+
+impl Linear {
+    pub fn new(rows: usize) -> Linear {
+        Linear {
+            weights: vec![0.0; rows * BUCKETS],
+            rows,
+            thresholds: vec![0.5; rows],
+        }
+    }
+
+    /// Probabilities of every output.
+    pub fn predict(&self, feats: &[u32]) -> Vec<f32> {
+        (0..self.rows)
+            .map(|r| {
+                let w = &self.weights[r * BUCKETS..(r + 1) * BUCKETS];
+                let z: f32 = feats.iter().map(|&f| w[f as usize]).sum();
+                1.0 / (1.0 + (-z).exp())
+            })
+            .collect()
+    }
+}
+
+/// The emotion model: a 28-label head and a 7-way Ekman head.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmotionModel {
+    pub labels: Linear,
+    pub ekman: Linear,
+}
+
+/// A model file that can't be read.
+#[derive(Debug, thiserror::Error)]
+#[error("emotion model: {0}")]
+pub struct ModelError(String);
+
+const MAGIC: &[u8; 8] = b"ESEMO1\0\0";
+
+impl EmotionModel {
+    /// The model shipped with earshot.
+    pub fn bundled() -> Result<EmotionModel, ModelError> {
+        Self::from_bytes(include_bytes!("../data/earshot/emotions.model"))
+    }
+
+    /// Serialises with i8 weights and one scale per output.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        for head in [&self.labels, &self.ekman] {
+            out.extend_from_slice(&(head.rows as u32).to_le_bytes());
+            for r in 0..head.rows {
+                let w = &head.weights[r * BUCKETS..(r + 1) * BUCKETS];
+                let max = w.iter().fold(0.0f32, |m, x| m.max(x.abs())).max(1e-9);
+                let scale = max / 127.0;
+                out.extend_from_slice(&scale.to_le_bytes());
+                out.extend_from_slice(&head.thresholds[r].to_le_bytes());
+                out.extend(
+                    w.iter()
+                        .map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8 as u8),
+                );
+            }
+        }
+        out
+    }
+
+    pub fn from_bytes(b: &[u8]) -> Result<EmotionModel, ModelError> {
+        if b.len() < MAGIC.len() || &b[..MAGIC.len()] != MAGIC {
+            return Err(ModelError(
+                "not an earshot emotion model (bad magic)".into(),
+            ));
+        }
+        let mut at = MAGIC.len();
+        let mut take = |n: usize| -> Result<&[u8], ModelError> {
+            let s = b
+                .get(at..at + n)
+                .ok_or_else(|| ModelError("truncated".into()))?;
+            at += n;
+            Ok(s)
+        };
+        let mut heads = Vec::new();
+        for _ in 0..2 {
+            let rows = u32::from_le_bytes(
+                take(4)?
+                    .try_into()
+                    .map_err(|_| ModelError("header".into()))?,
+            ) as usize;
+            if rows == 0 || rows > 64 {
+                return Err(ModelError(format!("implausible output count {rows}")));
+            }
+            let mut head = Linear::new(rows);
+            for r in 0..rows {
+                let scale = f32::from_le_bytes(
+                    take(4)?
+                        .try_into()
+                        .map_err(|_| ModelError("scale".into()))?,
+                );
+                head.thresholds[r] = f32::from_le_bytes(
+                    take(4)?
+                        .try_into()
+                        .map_err(|_| ModelError("threshold".into()))?,
+                );
+                for (i, q) in take(BUCKETS)?.iter().enumerate() {
+                    head.weights[r * BUCKETS + i] = f32::from(*q as i8) * scale;
+                }
+            }
+            heads.push(head);
+        }
+        let ekman = heads
+            .pop()
+            .ok_or_else(|| ModelError("no ekman head".into()))?;
+        let labels = heads
+            .pop()
+            .ok_or_else(|| ModelError("no label head".into()))?;
+        if labels.rows != LABELS.len() || ekman.rows != EKMAN.len() {
+            return Err(ModelError("unexpected label counts".into()));
+        }
+        Ok(EmotionModel { labels, ekman })
+    }
+
+    /// Scores a text.
+    pub fn score(&self, text: &str) -> Emotions {
+        let f = features(text);
+        let p = self.labels.predict(&f);
+        let e = self.ekman.predict(&f);
+        let labels: Vec<String> = (0..LABELS.len())
+            .filter(|&i| p[i] >= self.labels.thresholds[i])
+            .map(|i| LABELS[i].to_string())
+            .collect();
+        // Dominant: the emotion furthest above its threshold, among the 27 non-neutral ones.
+        let best = (0..27)
+            .map(|i| (i, p[i] / self.labels.thresholds[i].max(1e-3)))
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        let (dominant, ratio) = match best {
+            Some((i, r)) if r >= 1.0 => (i, r),
+            _ => (27, 0.0),
+        };
+        let intensity = if dominant == 27 {
+            1
+        } else {
+            let caps = text.chars().filter(|c| c.is_uppercase()).count() * 3
+                > text.chars().filter(|c| c.is_alphabetic()).count().max(1);
+            let bangs = text.matches('!').count();
+            let base: u8 = if p[dominant] >= 0.8 || ratio >= 2.5 {
+                4
+            } else if p[dominant] >= 0.5 || ratio >= 1.6 {
+                3
+            } else {
+                2
+            };
+            (base + u8::from(caps || bangs >= 2)).min(5)
+        };
+        Emotions {
+            scores: LABELS
+                .iter()
+                .zip(&p)
+                .map(|(l, v)| (l.to_string(), round3(*v)))
+                .collect(),
+            ekman: EKMAN
+                .iter()
+                .zip(&e)
+                .map(|(l, v)| (l.to_string(), round3(*v)))
+                .collect(),
+            labels,
+            dominant: LABELS[dominant].to_string(),
+            dominant_ekman: EKMAN[EKMAN_OF[dominant]].to_string(),
+            intensity,
+        }
+    }
+}
+
+fn round3(x: f32) -> f32 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// One labelled example: text and label ids (indices into [`LABELS`]).
+pub type Example = (String, Vec<usize>);
+
+/// Parses GoEmotions TSV (`text<TAB>ids<TAB>comment id`).
+pub fn parse_goemotions(text: &str) -> Result<Vec<Example>, String> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, l)| {
+            let mut cols = l.split('\t');
+            let (t, ids) = (cols.next(), cols.next());
+            let ids: Result<Vec<usize>, _> = ids
+                .ok_or_else(|| format!("line {}: no labels", n + 1))?
+                .split(',')
+                .map(|x| x.trim().parse::<usize>())
+                .collect();
+            let ids = ids.map_err(|e| format!("line {}: {e}", n + 1))?;
+            if ids.iter().any(|&i| i >= LABELS.len()) {
+                return Err(format!("line {}: label id out of range", n + 1));
+            }
+            Ok((t.unwrap_or_default().to_string(), ids))
+        })
+        .collect()
+}
+
+/// Trains one head with AdaGrad on (features, targets) pairs.
+fn train_head(
+    data: &[(Vec<u32>, Vec<bool>)],
+    rows: usize,
+    epochs: usize,
+    lr: f32,
+    l2: f32,
+    seed: u64,
+) -> Linear {
+    let mut m = Linear::new(rows);
+    let mut g2 = vec![1e-6f32; rows * BUCKETS];
+    let mut order: Vec<usize> = (0..data.len()).collect();
+    let mut state = seed;
+    for _ in 0..epochs {
+        // Fisher-Yates with a fixed LCG: reproducible.
+        for i in (1..order.len()).rev() {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            order.swap(i, (state >> 33) as usize % (i + 1));
+        }
+        for &k in &order {
+            let (f, y) = &data[k];
+            for r in 0..rows {
+                let w = &mut m.weights[r * BUCKETS..(r + 1) * BUCKETS];
+                let z: f32 = f.iter().map(|&i| w[i as usize]).sum();
+                let p = 1.0 / (1.0 + (-z).exp());
+                let g = p - if y[r] { 1.0 } else { 0.0 };
+                let acc = &mut g2[r * BUCKETS..(r + 1) * BUCKETS];
+                for &i in f {
+                    let i = i as usize;
+                    let grad = g + l2 * w[i];
+                    acc[i] += grad * grad;
+                    w[i] -= lr * grad / acc[i].sqrt();
+                }
+            }
+        }
+    }
+    m
+}
+
+/// Picks each output's threshold to maximise its F1 on held-out data.
+fn tune(m: &mut Linear, data: &[(Vec<u32>, Vec<bool>)]) {
+    let preds: Vec<Vec<f32>> = data.iter().map(|(f, _)| m.predict(f)).collect();
+    for r in 0..m.rows {
+        let mut best = (0.0, 0.5);
+        for step in 1..20 {
+            let t = step as f32 * 0.05;
+            let f1 = f1_at(&preds, data, r, t);
+            if f1 > best.0 {
+                best = (f1, t);
+            }
+        }
+        m.thresholds[r] = best.1;
+    }
+}
+
+fn f1_at(preds: &[Vec<f32>], data: &[(Vec<u32>, Vec<bool>)], r: usize, t: f32) -> f64 {
+    let (mut tp, mut fp, mut fn_) = (0.0, 0.0, 0.0);
+    for (p, (_, y)) in preds.iter().zip(data) {
+        match (p[r] >= t, y[r]) {
+            (true, true) => tp += 1.0,
+            (true, false) => fp += 1.0,
+            (false, true) => fn_ += 1.0,
+            _ => {}
+        }
+    }
+    if tp == 0.0 {
+        0.0
+    } else {
+        2.0 * tp / (2.0 * tp + fp + fn_)
+    }
+}
+
+fn encode(examples: &[Example]) -> (Vec<(Vec<u32>, Vec<bool>)>, Vec<(Vec<u32>, Vec<bool>)>) {
+    let mut labels = Vec::with_capacity(examples.len());
+    let mut ekman = Vec::with_capacity(examples.len());
+    for (text, ids) in examples {
+        let f = features(text);
+        let mut y = vec![false; LABELS.len()];
+        let mut e = vec![false; EKMAN.len()];
+        for &i in ids {
+            y[i] = true;
+            e[EKMAN_OF[i]] = true;
+        }
+        labels.push((f.clone(), y));
+        ekman.push((f, e));
+    }
+    (labels, ekman)
+}
+
+/// Training settings.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainOptions {
+    pub epochs: usize,
+    pub learning_rate: f32,
+    pub l2: f32,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            epochs: 8,
+            learning_rate: 0.05,
+            l2: 1e-6,
+        }
+    }
+}
+
+/// Trains on `train`, tunes thresholds on `dev`.
+pub fn train(train: &[Example], dev: &[Example], o: TrainOptions) -> EmotionModel {
+    let (tl, te) = encode(train);
+    let (dl, de) = encode(dev);
+    let mut labels = train_head(&tl, LABELS.len(), o.epochs, o.learning_rate, o.l2, 1);
+    let mut ekman = train_head(&te, EKMAN.len(), o.epochs, o.learning_rate, o.l2, 2);
+    tune(&mut labels, &dl);
+    tune(&mut ekman, &de);
+    EmotionModel { labels, ekman }
+}
+
+/// Macro-F1 over the 28 labels and over the 7 Ekman groups, with the model's thresholds.
+pub fn evaluate(model: &EmotionModel, examples: &[Example]) -> (f64, f64) {
+    let (dl, de) = encode(examples);
+    let macro_f1 = |m: &Linear, data: &[(Vec<u32>, Vec<bool>)]| {
+        let preds: Vec<Vec<f32>> = data.iter().map(|(f, _)| m.predict(f)).collect();
+        (0..m.rows)
+            .map(|r| f1_at(&preds, data, r, m.thresholds[r]))
+            .sum::<f64>()
+            / m.rows as f64
+    };
+    (macro_f1(&model.labels, &dl), macro_f1(&model.ekman, &de))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn features_are_stable_and_distinct() {
+        let a = features("I LOVE this!! 😍");
+        assert_eq!(a, features("I LOVE this!! 😍"));
+        assert!(a.windows(2).all(|w| w[0] < w[1]));
+        assert_ne!(
+            features("not happy"),
+            features("happy not"),
+            "bigrams keep order"
+        );
+    }
+
+    #[test]
+    fn model_round_trips_and_rejects_garbage() {
+        let mut m = EmotionModel {
+            labels: Linear::new(LABELS.len()),
+            ekman: Linear::new(EKMAN.len()),
+        };
+        m.labels.weights[5] = 1.0;
+        m.labels.thresholds[3] = 0.35;
+        let back = EmotionModel::from_bytes(&m.to_bytes()).unwrap();
+        assert!((back.labels.weights[5] - 1.0).abs() < 0.01);
+        assert_eq!(back.labels.thresholds[3], 0.35);
+        assert!(EmotionModel::from_bytes(b"nope").is_err());
+        assert!(EmotionModel::from_bytes(&m.to_bytes()[..100]).is_err());
+    }
+
+    #[test]
+    fn learns_a_toy_task() {
+        let train: Vec<Example> = (0..200)
+            .flat_map(|i| {
+                [
+                    (format!("thank you so much {i}"), vec![15]),
+                    (format!("this is infuriating {i}"), vec![2]),
+                ]
+            })
+            .collect();
+        let m = self::train(
+            &train,
+            &train,
+            TrainOptions {
+                epochs: 3,
+                ..TrainOptions::default()
+            },
+        );
+        assert_eq!(m.score("thank you").dominant, "gratitude");
+        assert_eq!(m.score("so infuriating").dominant_ekman, "anger");
+    }
+}
