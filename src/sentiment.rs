@@ -623,7 +623,7 @@ impl SentimentScorer {
         let mut valence = self.lexicon.get(&lower[lstart..lend]).copied();
         let mut booster = self.boosters.get(&lower[lstart..lend]).copied();
         let mut elongated = false;
-        if valence.is_none() && booster.is_none() && has_triple(lower[lstart..lend].as_bytes()) {
+        if valence.is_none() && booster.is_none() && has_triple(&lower.as_bytes()[lstart..lend]) {
             let l = lower[lstart..lend].to_string();
             for keep in [2, 1] {
                 if let Some(c) = collapse(&l, keep) {
