@@ -5,10 +5,9 @@
 //!
 //! Compile time and peak memory: `cargo run --release --example mention_scale -- 100000`.
 
-use chrono::{DateTime, Utc};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-use earshot::interaction::{Interaction, Kind, Party};
+use earshot::interaction::Interaction;
 use earshot::mentions::{synthetic, Matcher};
 
 fn messages(count: usize, every: usize) -> Vec<Interaction> {
@@ -17,19 +16,7 @@ fn messages(count: usize, every: usize) -> Vec<Interaction> {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter_map(|v| v.get("text").and_then(|t| t.as_str()).map(String::from))
         .collect();
-    synthetic::messages(&base, count, every)
-        .into_iter()
-        .map(|text| Interaction {
-            kind: Kind::SocialPost,
-            id: String::new(),
-            channel: "twitter".into(),
-            party: Party::default(),
-            occurred_at: DateTime::<Utc>::UNIX_EPOCH,
-            language: Some("en".into()),
-            text,
-            product_hint: None,
-        })
-        .collect()
+    synthetic::interactions(&base, count, every)
 }
 
 fn bench(c: &mut Criterion) {

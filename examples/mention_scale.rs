@@ -7,8 +7,7 @@
 
 use std::time::Instant;
 
-use chrono::{DateTime, Utc};
-use earshot::interaction::{Interaction, Kind, Party};
+use earshot::interaction::Interaction;
 use earshot::mentions::{synthetic, Matcher};
 
 fn peak_rss_mb() -> f64 {
@@ -47,19 +46,7 @@ fn main() {
         before
     );
     for every in [10, 1] {
-        let msgs: Vec<Interaction> = synthetic::messages(&base, count, every)
-            .into_iter()
-            .map(|text| Interaction {
-                kind: Kind::SocialPost,
-                id: String::new(),
-                channel: "twitter".into(),
-                party: Party::default(),
-                occurred_at: DateTime::<Utc>::UNIX_EPOCH,
-                language: Some("en".into()),
-                text,
-                product_hint: None,
-            })
-            .collect();
+        let msgs: Vec<Interaction> = synthetic::interactions(&base, count, every);
         let avg_len = msgs.iter().map(|m| m.text.len()).sum::<usize>() / msgs.len();
         let rounds = 200;
         let start = Instant::now();

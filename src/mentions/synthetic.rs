@@ -1,7 +1,10 @@
 //! Deterministic synthetic catalogs for benchmarks: many distinct brand names, each with a query
 //! shaped like the ones analysts write (alternatives, a phrase, a hashtag and handle, NEAR, NOT).
 
+use chrono::{DateTime, Utc};
+
 use crate::catalog::{Brand, Catalog};
+use crate::interaction::{Interaction, Kind, Party};
 
 const SYLLABLES: &[&str] = &[
     "bra", "cor", "del", "fin", "gal", "hex", "jin", "kor", "lum", "mar", "nov", "opt", "pra",
@@ -94,6 +97,23 @@ pub fn messages(base: &[String], count: usize, every: usize) -> Vec<String> {
             } else {
                 text
             }
+        })
+        .collect()
+}
+
+/// [`messages`] as English social posts, ready to match.
+pub fn interactions(base: &[String], count: usize, every: usize) -> Vec<Interaction> {
+    messages(base, count, every)
+        .into_iter()
+        .map(|text| Interaction {
+            kind: Kind::SocialPost,
+            id: String::new(),
+            channel: "twitter".into(),
+            party: Party::default(),
+            occurred_at: DateTime::<Utc>::UNIX_EPOCH,
+            language: Some("en".into()),
+            text,
+            product_hint: None,
         })
         .collect()
 }

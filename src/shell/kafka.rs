@@ -143,14 +143,18 @@ impl ClientContext for Context {
     }
 }
 
+/// The (topic, partition) pairs of a partition list.
+fn partitions(tpl: &TopicPartitionList) -> Vec<(String, i32)> {
+    tpl.elements()
+        .iter()
+        .map(|e| (e.topic().to_string(), e.partition()))
+        .collect()
+}
+
 impl ConsumerContext for Context {
     fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(tpl) = rebalance {
-            let parts: Vec<_> = tpl
-                .elements()
-                .iter()
-                .map(|e| (e.topic().to_string(), e.partition()))
-                .collect();
+            let parts = partitions(tpl);
             tracing::info!(partitions = ?parts, "partitions revoked");
             if let Ok(mut a) = self.assigned.lock() {
                 for p in &parts {
@@ -167,11 +171,7 @@ impl ConsumerContext for Context {
     fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(tpl) => {
-                let parts: Vec<_> = tpl
-                    .elements()
-                    .iter()
-                    .map(|e| (e.topic().to_string(), e.partition()))
-                    .collect();
+                let parts = partitions(tpl);
                 tracing::info!(partitions = ?parts, "partitions assigned");
                 if let Ok(mut a) = self.assigned.lock() {
                     a.extend(parts);

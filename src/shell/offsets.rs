@@ -37,19 +37,20 @@ impl OffsetTracker {
 
     /// Starts tracking a consumed message.
     pub fn start(&mut self, topic: &str, partition: i32, offset: i64) -> Ticket {
-        let key = (topic.to_string(), partition);
-        if !self.partitions.contains_key(&key) {
-            self.next_generation += 1;
-            let p = Partition {
-                generation: self.next_generation,
-                ..Partition::default()
-            };
-            self.partitions.insert(key.clone(), p);
-        }
-        let p = self.partitions.get_mut(&key).expect("inserted above");
+        let next_generation = &mut self.next_generation;
+        let p = self
+            .partitions
+            .entry((topic.to_string(), partition))
+            .or_insert_with(|| {
+                *next_generation += 1;
+                Partition {
+                    generation: *next_generation,
+                    ..Partition::default()
+                }
+            });
         p.pending.insert(offset, false);
         Ticket {
-            topic: key.0,
+            topic: topic.to_string(),
             partition,
             offset,
             generation: p.generation,
