@@ -3,12 +3,16 @@
 # Kafka loop forwarding bytes without analysis, examples/passthrough.rs), in the same run, on the same
 # broker. Prints msgs/s of both, their ratio, and earshot's end-to-end p50/p99 at a fixed moderate rate.
 #
-#   bash scripts/throughput.sh [COUNT] [RATE] [SECONDS]     # defaults: 200000 2000 20
+#   bash scripts/throughput.sh [COUNT] [RATE] [SECONDS] [ROUNDS]   # defaults: 200000 2000 20 3
+#
+# The two pipelines run alternately ROUNDS times each (disk writeback on a small VM makes single
+# runs noisy); the figures are the medians, and every run is printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-200000}
 rate=${2:-2000}
 seconds=${3:-20}
+rounds=${4:-3}
 export KAFKA_PORT=${KAFKA_PORT:-39092} KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-39093}
 brokers=127.0.0.1:$KAFKA_PORT
 
@@ -45,16 +49,23 @@ measure() { # mode -> sets $rate_out (msgs/s)
   kill -TERM "$pid"; wait "$pid" || true
 }
 
-echo "preloading $count sample messages per run; broker on $brokers" >&2
-measure passthrough; base=$rate_out
-measure earshot; ours=$rate_out
+echo "preloading $count sample messages per run; broker on $brokers; $rounds rounds" >&2
+bases=() ours_all=()
+for r in $(seq 1 "$rounds"); do
+  measure passthrough; bases+=("$rate_out")
+  measure earshot; ours_all+=("$rate_out")
+  echo "round $r: pass-through ${bases[-1]} msgs/s, earshot ${ours_all[-1]} msgs/s" >&2
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+base=$(median "${bases[@]}")
+ours=$(median "${ours_all[@]}")
 name="lat-$RANDOM"
 run_pipeline earshot "$name"
 sleep 3
 read -r p50 p99 n < <($bin/examples/kafkaload latency "$brokers" "$name-in" "$name-out" "$rate" "$seconds")
 kill -TERM "$pid"; wait "$pid" || true
 
-printf '\n%-34s %12s\n' "run" "msgs/s"
+printf '\n%-34s %12s   (median of %s; runs: %s | %s)\n' "run" "msgs/s" "$rounds" "${bases[*]}" "${ours_all[*]}"
 printf '%-34s %12s\n' "pass-through baseline" "$base"
 printf '%-34s %12s\n' "earshot (decode, analyse, encode)" "$ours"
 printf 'ratio earshot / pass-through: %s\n' "$(python3 -c "print(f'{$ours/$base:.2f}')")"

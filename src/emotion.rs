@@ -138,7 +138,8 @@ pub fn features(text: &str) -> Vec<u32> {
 /// Emotion scores of one text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Emotions {
-    /// Probability per GoEmotions label (28, including neutral).
+    /// Probability per GoEmotions label (28, including neutral); labels under 0.01 are left out to
+    /// keep events small (absent means below 0.01).
     pub scores: BTreeMap<Cow<'static, str>, f32>,
     /// Probability per Ekman group (6 plus neutral).
     pub ekman: BTreeMap<Cow<'static, str>, f32>,
@@ -315,6 +316,7 @@ impl EmotionModel {
             scores: LABELS
                 .iter()
                 .zip(&p)
+                .filter(|(_, v)| **v >= 0.01)
                 .map(|(l, v)| (Cow::Borrowed(*l), round3(*v)))
                 .collect(),
             ekman: EKMAN
