@@ -7,6 +7,7 @@ use crate::emotion::{EmotionModel, Emotions};
 use crate::interaction::Interaction;
 use crate::mentions::{CompileErrors, Matcher};
 use crate::sentiment::{Label, Scores, SentimentScorer};
+use crate::signals::{SignalDetector, Signals};
 use crate::span::Span;
 
 /// A brand or product found in the text.
@@ -44,6 +45,9 @@ pub struct Analysis {
     pub sentiment: Option<Scores>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub emotions: Option<Emotions>,
+    /// Context, effort, intents, journey phase, sarcasm, priority and routing.
+    #[serde(flatten)]
+    pub signals: Signals,
 }
 
 /// The analyzer: built once from a catalog, then called for every interaction.
@@ -53,6 +57,7 @@ pub struct Analyzer {
     matcher: Matcher,
     sentiment: SentimentScorer,
     emotions: EmotionModel,
+    signals: SignalDetector,
 }
 
 /// An analyzer that can't be built.
@@ -73,6 +78,7 @@ impl Analyzer {
             catalog,
             sentiment: SentimentScorer::new(),
             emotions: EmotionModel::bundled()?,
+            signals: SignalDetector::new(),
         })
     }
 
@@ -100,11 +106,16 @@ impl Analyzer {
                     label: sentiment.label,
                 }));
         }
+        let emotions = self.emotions.score(&interaction.text);
+        let signals = self
+            .signals
+            .detect(interaction, &sentiment, &mentions, emotions.intensity);
         Analysis {
             catalog_version: Some(self.catalog.version.clone()),
             mentions,
             sentiment: Some(sentiment),
-            emotions: Some(self.emotions.score(&interaction.text)),
+            emotions: Some(emotions),
+            signals,
         }
     }
 }

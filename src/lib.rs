@@ -19,5 +19,6 @@ pub mod process;
 pub mod sentiment;
 pub mod sentiment_eval;
 pub mod shell;
+pub mod signals;
 pub mod span;
 pub mod summary;
