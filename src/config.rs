@@ -35,16 +35,6 @@ fn auto_kind() -> KindHint {
     KindHint::Auto
 }
 
-impl Serialize for KindHint {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(match self {
-            KindHint::Auto => "auto",
-            KindHint::SocialPost => "social_post",
-            KindHint::SupportTicket => "support_ticket",
-        })
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KafkaConfig {

@@ -4,12 +4,12 @@
 //! the `reason` label of `earshot_dead_letters_total`) and a human message that points at the problem.
 
 use serde::de::IgnoredAny;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::interaction::{Interaction, Kind, SocialPost, SupportTicket};
 
 /// Which contract to expect on an input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KindHint {
     /// Decide per message: a `kind` field if present, else `platform` means a post and `customer` a ticket.

@@ -515,7 +515,7 @@ impl SentimentScorer {
             }
             last_end = start + raw.len();
             if raw.is_ascii() {
-                self.push_word(text, start, raw, sentence, lower, &mut out);
+                self.push_word(start, raw, sentence, lower, &mut out);
             } else {
                 // Emoji are tokens of their own, wherever they stand.
                 let mut pending = 0usize;
@@ -524,7 +524,6 @@ impl SentimentScorer {
                     if g.chars().next().is_some_and(is_pictographic) {
                         if pending < i {
                             self.push_word(
-                                text,
                                 start + pending,
                                 &raw[pending..i],
                                 sentence,
@@ -553,14 +552,7 @@ impl SentimentScorer {
                     }
                 }
                 if pending < raw.len() {
-                    self.push_word(
-                        text,
-                        start + pending,
-                        &raw[pending..],
-                        sentence,
-                        lower,
-                        &mut out,
-                    );
+                    self.push_word(start + pending, &raw[pending..], sentence, lower, &mut out);
                 }
             }
             if raw.ends_with(['.', '!', '?']) {
@@ -574,14 +566,12 @@ impl SentimentScorer {
     /// Pushes the word(s) of one run (a hashtag may be several words).
     fn push_word(
         &self,
-        text: &str,
         start: usize,
         raw: &str,
         sentence: u32,
         lower: &mut String,
         out: &mut Vec<Token>,
     ) {
-        let _ = text;
         let trimmed = raw.trim_matches(|c: char| c.is_ascii_punctuation());
         let (word, offset) = if trimmed.chars().count() <= 2 {
             (raw, 0)

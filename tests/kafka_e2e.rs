@@ -325,21 +325,31 @@ fn brands(r: &common::Record) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn catalog_changes_apply_live_and_bad_catalogs_are_rejected() {
-    let s = Setup::new("reload", 1);
+/// A ready daemon whose catalog (brand "acme") is a file of its own, checked every
+/// `interval` seconds (0: only on SIGHUP). Keep the returned folder alive while the daemon runs.
+fn daemon_with_catalog(
+    s: &Setup,
+    interval: &str,
+) -> (tempfile::TempDir, std::path::PathBuf, Daemon) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("catalog.toml");
     std::fs::write(&path, brand_catalog("acme", "acme")).unwrap();
     let p = path.to_string_lossy().to_string();
     let mut d = Daemon::start_with(
-        &s,
+        s,
         &[
             ("EARSHOT_CATALOG__PATH", &p),
-            ("EARSHOT_CATALOG__WATCH_INTERVAL_SECS", "1"),
+            ("EARSHOT_CATALOG__WATCH_INTERVAL_SECS", interval),
         ],
     );
     d.wait_ready(WAIT);
+    (dir, path, d)
+}
+
+#[test]
+fn catalog_changes_apply_live_and_bad_catalogs_are_rejected() {
+    let s = Setup::new("reload", 1);
+    let (_dir, path, mut d) = daemon_with_catalog(&s, "1");
     produce(&s.input, &[post("1", "zorblax is great")]);
     let out = read_n(&s.output, 1, WAIT);
     assert!(brands(&out[0]).is_empty());
@@ -369,18 +379,7 @@ fn catalog_changes_apply_live_and_bad_catalogs_are_rejected() {
 #[test]
 fn sighup_reloads_the_catalog() {
     let s = Setup::new("sighup", 1);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("catalog.toml");
-    std::fs::write(&path, brand_catalog("acme", "acme")).unwrap();
-    let p = path.to_string_lossy().to_string();
-    let mut d = Daemon::start_with(
-        &s,
-        &[
-            ("EARSHOT_CATALOG__PATH", &p),
-            ("EARSHOT_CATALOG__WATCH_INTERVAL_SECS", "0"),
-        ],
-    );
-    d.wait_ready(WAIT);
+    let (_dir, path, mut d) = daemon_with_catalog(&s, "0");
     std::fs::write(&path, brand_catalog("zorblax", "zorblax")).unwrap();
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
