@@ -108,6 +108,10 @@ pub struct PipelineConfig {
     pub max_message_bytes: usize,
     /// On SIGTERM/SIGINT: how long to finish in-flight work, flush and commit before giving up.
     pub shutdown_timeout_secs: u64,
+    /// Threads that analyse a batch of ready messages in parallel; 0 means one per available core.
+    pub workers: usize,
+    /// Messages already fetched that one loop turn takes and analyses together, at most.
+    pub max_batch: usize,
 }
 
 impl Default for PipelineConfig {
@@ -116,6 +120,8 @@ impl Default for PipelineConfig {
             max_in_flight: 1000,
             max_message_bytes: 1024 * 1024,
             shutdown_timeout_secs: 30,
+            workers: 0,
+            max_batch: 256,
         }
     }
 }
@@ -279,6 +285,9 @@ impl Config {
         }
         if self.pipeline.max_in_flight == 0 {
             return bad("pipeline.max_in_flight", "must be at least 1".into());
+        }
+        if self.pipeline.max_batch == 0 {
+            return bad("pipeline.max_batch", "must be at least 1".into());
         }
         if self.pipeline.max_message_bytes == 0 {
             return bad("pipeline.max_message_bytes", "must be at least 1".into());

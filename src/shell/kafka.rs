@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use chrono::Utc;
 use futures::stream::{FuturesUnordered, StreamExt};
+use futures::FutureExt;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::stream_consumer::StreamConsumer;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
@@ -252,7 +253,7 @@ pub async fn run_with<F>(
     transform: F,
 ) -> Result<(), PipelineError>
 where
-    F: Fn(&BorrowedMessage<'_>, KindHint) -> Transformed,
+    F: Fn(&BorrowedMessage<'_>, KindHint) -> Transformed + Sync,
 {
     let kcfg = &config.kafka;
     let context = Context {
@@ -281,6 +282,17 @@ where
     tracing::info!(?topics, group = %kcfg.group_id, output = %kcfg.output_topic, "consuming");
 
     let max_in_flight = config.pipeline.max_in_flight;
+    let max_batch = config.pipeline.max_batch.max(1);
+    let workers = match config.pipeline.workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let hint_of = |topic: &str| {
+        kcfg.inputs
+            .iter()
+            .find(|i| i.topic == topic)
+            .map_or(KindHint::Auto, |i| i.kind)
+    };
     let mut tracker = OffsetTracker::new();
     let mut in_flight = FuturesUnordered::new();
 
@@ -294,7 +306,7 @@ where
             }
             msg = consumer.recv(), if in_flight.len() < max_in_flight => {
                 forget_revoked(&consumer, &mut tracker);
-                let msg = match msg {
+                let first = match msg {
                     Ok(m) => m,
                     Err(e) => {
                         tracing::warn!(error = %e, "consume error");
@@ -302,19 +314,27 @@ where
                         continue;
                     }
                 };
-                let hint = kcfg
-                    .inputs
-                    .iter()
-                    .find(|i| i.topic == msg.topic())
-                    .map_or(KindHint::Auto, |i| i.kind);
-                let started = Instant::now();
-                let (output, outcome) = transform(&msg, hint);
-                metrics.processing.observe(started.elapsed().as_secs_f64());
-                metrics.consumed.with_label_values(&[msg.topic()]).inc();
-                metrics.in_flight.inc();
-                let ticket = tracker.start(msg.topic(), msg.partition(), msg.offset());
-                let event_ms = msg.timestamp().to_millis();
-                in_flight.push(deliver(producer.clone(), metrics.clone(), output, ticket, outcome, event_ms));
+                // Take what else is already fetched, without waiting, up to the batch and in-flight
+                // limits: the batch is analysed in parallel, then sent in consumed order.
+                let mut batch = vec![first];
+                while batch.len() < max_batch && in_flight.len() + batch.len() < max_in_flight {
+                    match consumer.recv().now_or_never() {
+                        Some(Ok(m)) => batch.push(m),
+                        Some(Err(e)) => {
+                            tracing::warn!(error = %e, "consume error");
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+                let outputs = transform_batch(&batch, &transform, &hint_of, &metrics, workers);
+                for (msg, (output, outcome)) in batch.iter().zip(outputs) {
+                    metrics.consumed.with_label_values(&[msg.topic()]).inc();
+                    metrics.in_flight.inc();
+                    let ticket = tracker.start(msg.topic(), msg.partition(), msg.offset());
+                    let event_ms = msg.timestamp().to_millis();
+                    in_flight.push(deliver(producer.clone(), metrics.clone(), output, ticket, outcome, event_ms));
+                }
             }
         }
     }
@@ -342,6 +362,54 @@ where
     }
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// Below this many messages a batch is transformed on the loop's own thread: starting a thread costs
+/// more than a few messages' analysis.
+const MIN_PARALLEL_BATCH: usize = 16;
+
+/// Transforms a batch of messages, in parallel on up to `workers` scoped threads (the calling thread
+/// takes the first share), and returns the outputs in the batch's order.
+fn transform_batch<F, H>(
+    batch: &[BorrowedMessage<'_>],
+    transform: &F,
+    hint_of: &H,
+    metrics: &Metrics,
+    workers: usize,
+) -> Vec<Transformed>
+where
+    F: Fn(&BorrowedMessage<'_>, KindHint) -> Transformed + Sync,
+    H: Fn(&str) -> KindHint + Sync,
+{
+    let one = |msg: &BorrowedMessage<'_>| {
+        let started = Instant::now();
+        let out = transform(msg, hint_of(msg.topic()));
+        metrics.processing.observe(started.elapsed().as_secs_f64());
+        out
+    };
+    if workers <= 1 || batch.len() < MIN_PARALLEL_BATCH {
+        return batch.iter().map(one).collect();
+    }
+    let share = batch.len().div_ceil(workers);
+    let mut chunks = batch.chunks(share);
+    let Some(own) = chunks.next() else {
+        return Vec::new();
+    };
+    std::thread::scope(|scope| {
+        let others: Vec<_> = chunks
+            .map(|chunk| scope.spawn(move || chunk.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        let mut outputs: Vec<Transformed> = own.iter().map(one).collect();
+        for handle in others {
+            match handle.join() {
+                Ok(part) => outputs.extend(part),
+                // The analysis does not panic on any input (fuzzed); if it ever did, propagate it
+                // rather than lose the chunk's messages silently.
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        outputs
+    })
 }
 
 /// Decodes and analyses one message into the record to produce. Pure but for the clock.
