@@ -20,5 +20,6 @@ pub mod sentiment;
 pub mod sentiment_eval;
 pub mod shell;
 pub mod signals;
+pub mod signals_eval;
 pub mod span;
 pub mod summary;

@@ -87,6 +87,19 @@ enum Command {
         #[arg(long)]
         misses: bool,
     },
+    /// Print precision and recall per label of context, effort, intents, journey phase and sarcasm
+    /// on a labelled set, read back from the insight events.
+    EvalSignals {
+        /// Labelled messages (TSV: kind context effort intents phase sarcasm text).
+        #[arg(default_value = "tests/signals/labelled.tsv")]
+        file: PathBuf,
+        /// Catalog the messages are matched against (default: the config's catalog.path).
+        #[arg(long)]
+        catalog: Option<PathBuf>,
+        /// Also list every message whose labels differ.
+        #[arg(long)]
+        misses: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -239,6 +252,62 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!();
             }
             print!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::EvalSignals {
+            file,
+            catalog,
+            misses,
+        } => {
+            use earshot::signals_eval;
+            let analyzer = load_analyzer(catalog.as_deref().unwrap_or(&config.catalog.path))?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let examples = signals_eval::parse(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let report = signals_eval::evaluate(&analyzer, &examples);
+            if misses {
+                for (line, text, missing, extra) in &report.misses {
+                    println!("line {line}: missing {missing:?} extra {extra:?}: {text}");
+                }
+                println!();
+            }
+            println!(
+                "{} messages from {}\n\n{:<26} {:>8} {:>9} {:>7} {:>6}",
+                report.messages,
+                file.display(),
+                "label",
+                "support",
+                "precision",
+                "recall",
+                "F1"
+            );
+            let row = |name: &str, c: &signals_eval::Counts| {
+                println!(
+                    "{:<26} {:>8} {:>9.3} {:>7.3} {:>6.3}",
+                    name,
+                    c.tp + c.fn_,
+                    c.precision(),
+                    c.recall(),
+                    c.f1()
+                );
+            };
+            for family in ["context", "effort", "intent", "phase", "sarcasm"] {
+                for (label, c) in report
+                    .per_label
+                    .iter()
+                    .filter(|(l, _)| l.split(':').next() == Some(family))
+                {
+                    row(label, c);
+                }
+                if family != "sarcasm" {
+                    row(
+                        &format!("{family} (micro)"),
+                        &signals_eval::family_total(&report, family),
+                    );
+                }
+                println!();
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::File {

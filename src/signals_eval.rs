@@ -1,0 +1,348 @@
+//! Precision and recall of the signals (context, effort, intents, journey phase, sarcasm) on a
+//! labelled set, read back from the insight events exactly as a downstream consumer sees them.
+//!
+//! The set is a TSV file (`tests/signals/labelled.tsv`): `kind context effort intents phase sarcasm
+//! text`, with `p`/`t` for a social post or a support ticket, comma-separated labels and `-` for none.
+//! Each row becomes a real input message, goes through [`crate::process::process`], is encoded to
+//! JSON, and its labels are taken from that JSON.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{TimeZone, Utc};
+use serde_json::{json, Value};
+
+use crate::analyze::Analyzer;
+use crate::decode::{KindHint, Limits};
+use crate::insight::SourceRef;
+
+/// One labelled message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    pub line: usize,
+    pub ticket: bool,
+    pub text: String,
+    /// Expected labels, each prefixed with its family: `context:family`, `effort:hard`,
+    /// `intent:need`, `phase:usage`, `sarcasm`.
+    pub labels: BTreeSet<String>,
+}
+
+/// A row that can't be read, with its line number.
+#[derive(Debug, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct ParseError {
+    pub line: usize,
+    pub message: String,
+}
+
+const CONTEXTS: &[&str] = &[
+    "work",
+    "family",
+    "health",
+    "money",
+    "time_pressure",
+    "travel",
+    "life_event",
+];
+const INTENTS: &[&str] = &[
+    "complaint",
+    "praise",
+    "question",
+    "support_request",
+    "purchase_intent",
+    "churn_risk",
+    "switching",
+    "recommendation",
+    "need",
+];
+const PHASES: &[&str] = &[
+    "awareness",
+    "consideration",
+    "purchase",
+    "onboarding",
+    "usage",
+    "support",
+    "loyalty",
+    "churn",
+];
+
+fn list(
+    field: &str,
+    allowed: &[&str],
+    family: &str,
+    line: usize,
+) -> Result<Vec<String>, ParseError> {
+    if field == "-" {
+        return Ok(Vec::new());
+    }
+    field
+        .split(',')
+        .map(|l| {
+            let l = l.trim();
+            if allowed.contains(&l) {
+                Ok(format!("{family}:{l}"))
+            } else {
+                Err(ParseError {
+                    line,
+                    message: format!("unknown {family} label {l:?}; expected one of {allowed:?}"),
+                })
+            }
+        })
+        .collect()
+}
+
+/// Reads the labelled set; every problem names its line.
+pub fn parse(text: &str) -> Result<Vec<Example>, ParseError> {
+    let mut out = Vec::new();
+    for (n, row) in text.lines().enumerate() {
+        let line = n + 1;
+        if row.starts_with('#') || row.trim().is_empty() {
+            continue;
+        }
+        let cols: Vec<&str> = row.split('\t').collect();
+        let [kind, context, effort, intents, phase, sarcasm, text] = cols[..] else {
+            return Err(ParseError {
+                line,
+                message: format!("expected 7 tab-separated columns, found {}", cols.len()),
+            });
+        };
+        let ticket = match kind {
+            "p" => false,
+            "t" => true,
+            other => {
+                return Err(ParseError {
+                    line,
+                    message: format!("kind {other:?} is not p (post) or t (ticket)"),
+                })
+            }
+        };
+        let mut labels: BTreeSet<String> = BTreeSet::new();
+        labels.extend(list(context, CONTEXTS, "context", line)?);
+        labels.extend(list(effort, &["hard", "easy"], "effort", line)?);
+        labels.extend(list(intents, INTENTS, "intent", line)?);
+        labels.extend(list(phase, PHASES, "phase", line)?);
+        match sarcasm {
+            "1" => {
+                labels.insert("sarcasm".into());
+            }
+            "0" => {}
+            other => {
+                return Err(ParseError {
+                    line,
+                    message: format!("sarcasm {other:?} is not 1 or 0"),
+                })
+            }
+        }
+        out.push(Example {
+            line,
+            ticket,
+            text: text.to_string(),
+            labels,
+        });
+    }
+    Ok(out)
+}
+
+/// The input message of an example: a tweet-like post or an e-mail ticket from a consumer.
+pub fn input(e: &Example) -> Value {
+    let id = format!("signals-{}", e.line);
+    if e.ticket {
+        json!({"id": id, "customer": {"id": format!("c-{}", e.line), "segment": "consumer"},
+               "channel": "email", "body": e.text, "created_at": "2026-11-01T09:00:00Z"})
+    } else {
+        json!({"platform": "twitter", "id": id,
+               "author": {"id": format!("a-{}", e.line), "handle": format!("user{}", e.line)},
+               "text": e.text, "created_at": "2026-11-01T09:00:00Z"})
+    }
+}
+
+/// The labels of an insight event, in the same families as [`Example::labels`].
+pub fn labels_of(event: &Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let names = |key: &str| -> Vec<String> {
+        event[key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s["label"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    out.extend(names("context").into_iter().map(|l| format!("context:{l}")));
+    out.extend(names("intents").into_iter().map(|l| format!("intent:{l}")));
+    match event["effort"]["score"].as_i64() {
+        Some(s) if s < 0 => {
+            out.insert("effort:hard".into());
+        }
+        Some(s) if s > 0 => {
+            out.insert("effort:easy".into());
+        }
+        _ => {}
+    }
+    if let Some(p) = event["journey_phase"].as_str() {
+        out.insert(format!("phase:{p}"));
+    }
+    if event["sarcasm"]["likely"].as_bool() == Some(true) {
+        out.insert("sarcasm".into());
+    }
+    out
+}
+
+/// Counts for one label.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Counts {
+    pub tp: usize,
+    pub fp: usize,
+    pub fn_: usize,
+}
+
+impl Counts {
+    pub fn precision(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fp)
+    }
+    pub fn recall(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fn_)
+    }
+    pub fn f1(&self) -> f64 {
+        ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn_)
+    }
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+/// The outcome of an evaluation.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub messages: usize,
+    pub per_label: BTreeMap<String, Counts>,
+    /// Examples whose predicted labels differ: (line, text, missing, extra).
+    pub misses: Vec<(usize, String, Vec<String>, Vec<String>)>,
+}
+
+/// Runs every example through the pipeline and compares the event's labels with the expected ones.
+/// An example that does not produce an insight counts all its labels as missed.
+pub fn evaluate(analyzer: &Analyzer, examples: &[Example]) -> Report {
+    let mut report = Report {
+        messages: examples.len(),
+        ..Report::default()
+    };
+    let now = Utc
+        .timestamp_opt(1_790_000_000, 0)
+        .single()
+        .unwrap_or_default();
+    for e in examples {
+        let bytes = input(e).to_string().into_bytes();
+        let at = SourceRef {
+            topic: "signals".into(),
+            partition: 0,
+            offset: e.line as i64,
+        };
+        let got = crate::process::process(
+            Some(&bytes),
+            KindHint::Auto,
+            Limits::default(),
+            analyzer,
+            at,
+            now,
+        )
+        .ok()
+        .and_then(|insight| serde_json::to_value(&insight).ok())
+        .map(|v| labels_of(&v))
+        .unwrap_or_default();
+        for l in e.labels.union(&got) {
+            let c = report.per_label.entry(l.clone()).or_default();
+            match (e.labels.contains(l), got.contains(l)) {
+                (true, true) => c.tp += 1,
+                (true, false) => c.fn_ += 1,
+                (false, true) => c.fp += 1,
+                (false, false) => {}
+            }
+        }
+        if got != e.labels {
+            report.misses.push((
+                e.line,
+                e.text.clone(),
+                e.labels.difference(&got).cloned().collect(),
+                got.difference(&e.labels).cloned().collect(),
+            ));
+        }
+    }
+    report
+}
+
+/// Micro-averaged counts over the labels of one family (`context`, `intent`, ...).
+pub fn family_total(report: &Report, family: &str) -> Counts {
+    report
+        .per_label
+        .iter()
+        .filter(|(l, _)| l.split(':').next() == Some(family))
+        .fold(Counts::default(), |a, (_, c)| Counts {
+            tp: a.tp + c.tp,
+            fp: a.fp + c.fp,
+            fn_: a.fn_ + c.fn_,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_parsed_and_bad_rows_name_their_line() {
+        let ok = parse("# c\np\tfamily,health\thard\tcomplaint\tusage\t1\tMy dad\n").unwrap();
+        assert_eq!(ok.len(), 1);
+        let l: Vec<&str> = ok[0].labels.iter().map(String::as_str).collect();
+        assert_eq!(
+            l,
+            [
+                "context:family",
+                "context:health",
+                "effort:hard",
+                "intent:complaint",
+                "phase:usage",
+                "sarcasm"
+            ]
+        );
+        let e = parse("p\t-\t-\tcomplain\tusage\t0\tx\n").unwrap_err();
+        assert_eq!(e.line, 1);
+        assert!(e.message.contains("complain"), "{e}");
+        assert!(parse("p\t-\t-\n").is_err());
+        assert!(parse("x\t-\t-\t-\t-\t0\ttext\n").is_err());
+    }
+
+    #[test]
+    fn labels_come_back_from_the_event() {
+        let v = json!({"context": [{"label": "money", "evidence": []}],
+            "effort": {"score": -3, "evidence": []},
+            "intents": [{"label": "complaint", "evidence": []}],
+            "journey_phase": "support", "sarcasm": {"likely": false, "evidence": []}});
+        let l: Vec<String> = labels_of(&v).into_iter().collect();
+        assert_eq!(
+            l,
+            [
+                "context:money",
+                "effort:hard",
+                "intent:complaint",
+                "phase:support"
+            ]
+        );
+    }
+
+    #[test]
+    fn counts_compare_expected_and_found() {
+        let c = Counts {
+            tp: 3,
+            fp: 1,
+            fn_: 2,
+        };
+        assert!((c.precision() - 0.75).abs() < 1e-9);
+        assert!((c.recall() - 0.6).abs() < 1e-9);
+        assert_eq!(Counts::default().precision(), 0.0);
+    }
+}
