@@ -164,10 +164,15 @@ impl SignalDetector {
         }
 
         let effort = {
-            let e: Vec<&Hit> = of(CueKind::Effort).collect();
+            let mut e: Vec<(i32, Span)> = of(CueKind::Effort)
+                .map(|h| (h.cue.weight, h.span.clone()))
+                .collect();
+            e.extend(durations(text));
+            e.sort_by_key(|(_, s)| s.start);
+            e.dedup_by_key(|(_, s)| s.start);
             (!e.is_empty()).then(|| Effort {
-                score: e.iter().map(|h| h.cue.weight).sum::<i32>().clamp(-5, 5) as i8,
-                evidence: e.iter().map(|h| h.span.clone()).collect(),
+                score: effort_score(&e),
+                evidence: e.into_iter().map(|(_, s)| s).collect(),
             })
         };
 
@@ -188,27 +193,31 @@ impl SignalDetector {
         for h in of(CueKind::Intent) {
             push(&mut intents, h.cue.label, h.span.clone());
         }
-        // Switching names the competitor when the catalog found one.
-        if let Some(sw) = intents.iter_mut().find(|s| s.label == "switching") {
-            sw.competitor = mentions
-                .iter()
-                .find(|m| m.competitor)
-                .map(|m| m.brand.clone());
-        }
-        if intents.iter().any(|s| s.label == "switching")
-            && !intents.iter().any(|s| s.label == "churn_risk")
-        {
-            let ev = intents
-                .iter()
-                .find(|s| s.label == "switching")
-                .map(|s| s.evidence.clone())
-                .unwrap_or_default();
-            intents.push(Signal {
-                label: "churn_risk".into(),
-                evidence: ev,
-                competitor: None,
-                job: None,
-            });
+        // Switching is between providers: it needs a competitor named (or "another network").
+        // Towards a competitor it is churn and names the competitor; away from one it is a win.
+        let mut won = false;
+        if let Some(at) = intents.iter().position(|s| s.label == "switching") {
+            match switch_direction(text, &intents[at], mentions) {
+                Switch::Away(competitor) => {
+                    intents[at].competitor = competitor;
+                    if !intents.iter().any(|s| s.label == "churn_risk") {
+                        let ev = intents[at].evidence.clone();
+                        intents.push(Signal {
+                            label: "churn_risk".into(),
+                            evidence: ev,
+                            competitor: None,
+                            job: None,
+                        });
+                    }
+                }
+                Switch::Towards(competitor) => {
+                    intents[at].competitor = competitor;
+                    won = true;
+                }
+                Switch::None => {
+                    intents.remove(at);
+                }
+            }
         }
         // Needs carry the job: what follows the cue, to the end of its clause, at most 12 words.
         for s in intents.iter_mut().filter(|s| s.label == "need") {
@@ -224,10 +233,9 @@ impl SignalDetector {
                 }
             }
         }
-        let question_ev: Vec<Span> = text
-            .match_indices('?')
+        let question_ev: Vec<Span> = questions(text)
             .take(1)
-            .map(|(at, _)| Span::new(text, at, at + 1))
+            .map(|at| Span::new(text, at, at + 1))
             .collect();
         if !question_ev.is_empty() {
             intents.push(Signal {
@@ -243,16 +251,32 @@ impl SignalDetector {
             .filter(|e| e.valence < 0.0)
             .map(|e| e.span.clone())
             .collect();
+        // "Please", "help" and "thanks" are polite, not praise; and a positive word in a question
+        // ("which one has better support?") or a wish ("would be great if") is not praise either.
+        let need_starts: Vec<usize> = intents
+            .iter()
+            .filter(|s| s.label == "need")
+            .flat_map(|s| s.evidence.iter().map(|e| e.start))
+            .collect();
         let pos_ev: Vec<Span> = sentiment
             .evidence
             .iter()
-            .filter(|e| e.valence > 0.0)
+            .filter(|e| e.valence > 0.0 && !POLITE.contains(&e.span.text.to_lowercase().as_str()))
+            .filter(|e| !in_question_or_wish(text, e.span.start, &need_starts))
             .map(|e| e.span.clone())
             .collect();
+        // Sarcasm is never praise.
+        let praise_cue = !sarcastic && intents.iter().any(|s| s.label == "praise");
+        if sarcastic {
+            intents.retain(|s| s.label != "praise");
+        }
         let complaint_cue = intents.iter().any(|s| s.label == "complaint");
-        // A complaint: negative words, sarcasm, or a customer describing real effort.
+        // A complaint: negative words (unless the customer says something works), sarcasm, or a
+        // customer describing real effort.
         let hard = effort.as_ref().filter(|e| e.score <= -2);
-        if (sentiment.label == Label::Negative || sarcastic || hard.is_some()) && !complaint_cue {
+        if ((sentiment.label == Label::Negative && !praise_cue) || sarcastic || hard.is_some())
+            && !complaint_cue
+        {
             let mut ev = neg_ev.clone();
             ev.extend(sarcasm_hits.iter().cloned());
             ev.extend(hard.iter().flat_map(|e| e.evidence.iter().cloned()));
@@ -263,8 +287,12 @@ impl SignalDetector {
                 job: None,
             });
         }
-        // Sarcasm is never praise.
-        if sentiment.label == Label::Positive && !sarcastic && sentiment.compound >= 0.3 {
+        if sentiment.label == Label::Positive
+            && !sarcastic
+            && !praise_cue
+            && sentiment.compound >= 0.3
+            && !pos_ev.is_empty()
+        {
             intents.push(Signal {
                 label: "praise".into(),
                 evidence: pos_ev,
@@ -288,15 +316,24 @@ impl SignalDetector {
         intents.sort_by(|a, b| a.label.cmp(&b.label));
 
         let has = |l: &str| intents.iter().any(|s| s.label == l);
-        let journey_phase: Option<Cow<'static, str>> = if has("churn_risk") || has("switching") {
+        // Journey phase, most specific first: churn, then the phase cues in the order of
+        // PHASE_ORDER, then what the intents imply.
+        let cue_phase = PHASE_ORDER
+            .iter()
+            .find(|p| of(CueKind::Phase).any(|h| h.cue.label == **p));
+        let journey_phase: Option<Cow<'static, str>> = if has("churn_risk") {
             Some("churn".into())
-        } else if let Some(h) = of(CueKind::Phase).next() {
-            Some(h.cue.label.into())
+        } else if won {
+            Some("purchase".into())
+        } else if let Some(p) = cue_phase {
+            Some((*p).into())
         } else if has("support_request") {
             Some("support".into())
+        } else if has("purchase_intent") {
+            Some("consideration".into())
         } else if has("recommendation") {
             Some("loyalty".into())
-        } else if has("complaint") || has("praise") || !mentions.is_empty() {
+        } else if has("complaint") || has("praise") || has("need") || !mentions.is_empty() {
             Some("usage".into())
         } else {
             None
@@ -315,6 +352,231 @@ impl SignalDetector {
         s.routing = routing(&s, mentions);
         s
     }
+}
+
+/// Words VADER rates positive that are politeness in a request, not praise.
+const POLITE: &[&str] = &[
+    "please",
+    "help",
+    "helps",
+    "thanks",
+    "thank",
+    "like",
+    "want",
+    "wish",
+    "hope",
+    "sure",
+    "ok",
+    "okay",
+    "kind",
+    "regards",
+    "welcome",
+    "yes",
+    "care",
+    "free",
+    "fine",
+    "well",
+    "hi",
+    "hello",
+    "dear",
+    "appreciate",
+    "appreciated",
+    "grateful",
+    "priority",
+    "safe",
+    "safer",
+    "secure",
+];
+
+/// Whether byte `at` lies in a question (its sentence ends with "?") or after a wish in the same
+/// sentence.
+fn in_question_or_wish(text: &str, at: usize, wishes: &[usize]) -> bool {
+    let end = text[at..]
+        .find(['.', '!', '?', '\n'])
+        .map_or(text.len(), |p| at + p);
+    let start = text[..at].rfind(['.', '!', '?', '\n']).map_or(0, |p| p + 1);
+    text[end..].starts_with('?') || wishes.iter().any(|w| (start..=at).contains(w))
+}
+
+/// The order in which phase cues decide the phase when several are present: the most specific
+/// moment of the journey wins (setting up beats having bought; buying beats comparing).
+const PHASE_ORDER: [&str; 6] = [
+    "onboarding",
+    "purchase",
+    "consideration",
+    "awareness",
+    "loyalty",
+    "support",
+];
+
+/// Byte offsets of the question marks of real questions: a request phrased as a question ("Can
+/// you check...?", "Could someone...?") is a request, not a question.
+fn questions(text: &str) -> impl Iterator<Item = usize> + '_ {
+    text.match_indices('?')
+        .map(|(at, _)| at)
+        .filter(move |&at| {
+            let sentence_start = text[..at].rfind(['.', '!', '?', '\n']).map_or(0, |p| p + 1);
+            let sentence = text[sentence_start..at].trim_start().to_lowercase();
+            ![
+                "can you",
+                "could you",
+                "can someone",
+                "could someone",
+                "can somebody",
+                "would you",
+                "will you",
+                "please",
+                "can i get",
+                "could i get",
+            ]
+            .iter()
+            .any(|p| sentence.starts_with(p))
+        })
+}
+
+/// The effort of a set of weighted cues: the hardest cue sets the floor and further hard cues
+/// push it down; easy cues count only when nothing was hard.
+fn effort_score(cues: &[(i32, Span)]) -> i8 {
+    let hard: Vec<i32> = cues.iter().map(|c| c.0).filter(|w| *w < 0).collect();
+    let score = if hard.is_empty() {
+        cues.iter().map(|c| c.0).max().unwrap_or(0) + (cues.len() as i32 - 1).min(1)
+    } else {
+        hard.iter().min().copied().unwrap_or(0) - (hard.len() as i32 - 1).min(2)
+    };
+    score.clamp(-5, 5) as i8
+}
+
+const NUMBER_WORDS: &[&str] = &[
+    "a", "an", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "fifteen", "twenty", "thirty", "forty", "fifty", "ninety", "few", "couple", "half",
+];
+
+/// Spoken durations as effort: "in two minutes", "within ten minutes" are easy; "for 45 minutes",
+/// "90 minutes on hold", "over two hours", "for three weeks" are hard.
+fn durations(text: &str) -> Vec<(i32, Span)> {
+    let lower = text.to_lowercase();
+    if lower.len() != text.len() {
+        // Offsets must stay valid in `text`; lower-casing changed a byte length.
+        return Vec::new();
+    }
+    let mut words: Vec<(usize, &str)> = Vec::new();
+    let mut begin: Option<usize> = None;
+    for (i, c) in lower.char_indices() {
+        if c.is_alphanumeric() {
+            begin.get_or_insert(i);
+        } else if let Some(b) = begin.take() {
+            words.push((b, &lower[b..i]));
+        }
+    }
+    if let Some(b) = begin {
+        words.push((b, &lower[b..]));
+    }
+    let mut out = Vec::new();
+    for (i, &(start, unit)) in words.iter().enumerate() {
+        let short = matches!(
+            unit,
+            "second" | "seconds" | "minute" | "minutes" | "mins" | "min"
+        );
+        let long = matches!(
+            unit,
+            "hour" | "hours" | "hrs" | "day" | "days" | "week" | "weeks"
+        );
+        if !(short || long) || i == 0 {
+            continue;
+        }
+        let count = words[i - 1].1;
+        if !(count.chars().all(|c| c.is_ascii_digit()) || NUMBER_WORDS.contains(&count)) {
+            continue;
+        }
+        // Skip a "than"/"about"/"an" between the preposition and the count.
+        let mut j = i - 1;
+        while j > 0
+            && matches!(
+                words[j - 1].1,
+                "than" | "about" | "around" | "just" | "less" | "a" | "an" | "only"
+            )
+        {
+            j -= 1;
+        }
+        let before = if j > 0 { words[j - 1].1 } else { "" };
+        let after: Vec<&str> = words[i + 1..].iter().take(3).map(|w| w.1).collect();
+        let end = start + unit.len();
+        let span_start = words[j.saturating_sub(1)].0.min(words[i - 1].0);
+        let waiting = after
+            .windows(2)
+            .any(|w| w == ["on", "hold"] || w == ["on", "the"])
+            || after.first() == Some(&"waiting");
+        let weight = if waiting || matches!(before, "for" | "over" | "spent" | "waited" | "waiting")
+        {
+            if long || waiting {
+                -3
+            } else {
+                -2
+            }
+        } else if short && matches!(before, "in" | "within" | "under" | "took" | "after") {
+            3
+        } else {
+            continue;
+        };
+        out.push((weight, Span::new(text, span_start, end)));
+    }
+    out
+}
+
+/// Which way a switch goes, seen from the brand the catalog listens for.
+enum Switch {
+    /// Leaving for a competitor (named when the catalog knows it).
+    Away(Option<String>),
+    /// Coming from a competitor.
+    Towards(Option<String>),
+    /// No provider on the other side: not a switch ("move to a cheaper plan").
+    None,
+}
+
+fn switch_direction(text: &str, cue: &Signal, mentions: &[Mention]) -> Switch {
+    let lower_before = |at: usize| -> String {
+        let from = text[..at]
+            .char_indices()
+            .rev()
+            .nth(24)
+            .map_or(0, |(i, _)| i);
+        text[from..at].to_lowercase()
+    };
+    let competitor = mentions.iter().find(|m| m.competitor);
+    let Some(c) = competitor else {
+        let lower = text.to_lowercase();
+        let other = [
+            "another network",
+            "another provider",
+            "another supplier",
+            "a new provider",
+        ]
+        .iter()
+        .any(|p| lower.contains(p));
+        return if other {
+            Switch::Away(None)
+        } else {
+            Switch::None
+        };
+    };
+    let before = lower_before(c.span.start);
+    let before = before.trim_end();
+    let from_words = [
+        "from",
+        "left",
+        "ditched",
+        "bye",
+        "leaving",
+        "dumped",
+        "after years with",
+    ];
+    let source = from_words.iter().any(|w| before.ends_with(w));
+    // "switched from Corvid to Larkspur", "left Skylane for Larkspur": the competitor is the source.
+    if source {
+        return Switch::Towards(Some(c.brand.clone()));
+    }
+    let _ = cue;
+    Switch::Away(Some(c.brand.clone()))
 }
 
 fn push(into: &mut Vec<Signal>, label: &'static str, span: Span) {
@@ -506,5 +768,56 @@ mod tests {
             Some("the Acme app could schedule wifi off for the kids")
         );
         assert!(n.signals.routing.iter().any(|r| r == "product"));
+    }
+
+    #[test]
+    fn switching_direction_decides_churn_or_win() {
+        let away = analyse("Bye Acme, hello Rival. At least their router works");
+        assert!(intents(&away).contains(&"churn_risk".to_string()));
+        assert_eq!(away.signals.journey_phase.as_deref(), Some("churn"));
+        let win = analyse("Switched from Rival to Acme last week, zero hassle");
+        assert!(intents(&win).contains(&"switching".to_string()));
+        assert!(!intents(&win).contains(&"churn_risk".to_string()));
+        assert_eq!(win.signals.journey_phase.as_deref(), Some("purchase"));
+        // No provider on the other side: not a switch.
+        let plan = analyse("Can I move to a cheaper Acme plan without a penalty");
+        assert!(!intents(&plan).contains(&"switching".to_string()));
+    }
+
+    #[test]
+    fn durations_are_effort_and_requests_are_not_questions() {
+        let wait = analyse("On hold with Acme for 45 minutes and then the line went dead");
+        assert!(wait.signals.effort.as_ref().unwrap().score <= -2);
+        let quick = analyse("Acme fixed my billing in under five minutes");
+        assert!(quick.signals.effort.as_ref().unwrap().score > 0);
+        let request = analyse("Can you check why my Acme speed dropped since the weekend?");
+        assert!(!intents(&request).contains(&"question".to_string()));
+        let question = analyse("Is Acme down for anyone else right now?");
+        assert!(intents(&question).contains(&"question".to_string()));
+    }
+
+    #[test]
+    fn politeness_and_wishes_are_not_praise() {
+        let ask = analyse("Please update the billing address on my Acme account, thanks");
+        assert!(!intents(&ask).contains(&"praise".to_string()));
+        let wish = analyse("Would be great if Acme could sync shared folders offline");
+        assert!(!intents(&wish).contains(&"praise".to_string()));
+        assert!(intents(&wish).contains(&"need".to_string()));
+        let works = analyse("Had zero problems with Acme since I got it");
+        assert!(intents(&works).contains(&"praise".to_string()));
+        assert!(!intents(&works).contains(&"complaint".to_string()));
+    }
+
+    #[test]
+    fn no_panic_on_unicode_around_durations() {
+        for t in [
+            "İİİ 5 minutes",
+            "in ５ minutes ✓",
+            "for two hours\u{301} on hold",
+            "minutes",
+            "in",
+        ] {
+            let _ = analyse(t);
+        }
     }
 }

@@ -345,4 +345,20 @@ mod tests {
         assert!((c.recall() - 0.6).abs() < 1e-9);
         assert_eq!(Counts::default().precision(), 0.0);
     }
+
+    #[test]
+    fn the_labelled_set_stays_above_its_floor() {
+        // A regression guard on the shipped set, not a target: the figures are printed by
+        // `earshot eval-signals` and recorded in the README.
+        let catalog = crate::catalog::Catalog::parse(include_str!("../config/catalog.toml"))
+            .expect("catalog parses");
+        let analyzer = Analyzer::new(catalog).expect("analyzer builds");
+        let examples = parse(include_str!("../tests/signals/labelled.tsv")).expect("set parses");
+        assert!(examples.len() >= 300);
+        let report = evaluate(&analyzer, &examples);
+        for family in ["context", "effort", "intent", "phase"] {
+            let c = family_total(&report, family);
+            assert!(c.f1() >= 0.7, "{family}: F1 {:.3}", c.f1());
+        }
+    }
 }
