@@ -13,7 +13,7 @@
 //!
 //! The scorer is a value built once and shared; scoring allocates the token list and one buffer.
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -250,16 +250,24 @@ impl Scores {
 /// The sentiment scorer: the lexicon and the rules.
 #[derive(Debug, Clone)]
 pub struct SentimentScorer {
-    /// Keys borrow from the embedded lexicon files: building the scorer allocates few strings.
-    lexicon: FxHashMap<&'static str, f32>,
-    boosters: FxHashMap<&'static str, f32>,
-    negations: FxHashSet<&'static str>,
+    /// Everything known of a lower-cased word, in one table: one lookup per token. Keys borrow
+    /// from the embedded lexicon files, so building the scorer allocates few strings.
+    words: FxHashMap<&'static str, Word>,
     /// Emoji (normalised: no skin tone, no variation selector) to valence.
     emoji: FxHashMap<String, f32>,
     /// Two- and three-word phrases to valence.
     phrases: FxHashMap<&'static str, f32>,
-    /// First words of the phrases: most tokens start none, and skip the phrase lookup.
-    phrase_starts: FxHashSet<&'static str>,
+}
+
+/// What the lexicons say of one word.
+#[derive(Debug, Clone, Copy, Default)]
+struct Word {
+    valence: Option<f32>,
+    /// Booster effect (positive intensifier, negative dampener).
+    booster: Option<f32>,
+    negation: bool,
+    /// First word of a phrase of the phrase lexicon: most tokens start none and skip that lookup.
+    phrase_start: bool,
 }
 
 impl Default for SentimentScorer {
@@ -290,6 +298,8 @@ struct Token {
     phrase: bool,
     /// Part of a phrase, before its last word: carries nothing itself.
     absorbed: bool,
+    /// May start a phrase of the phrase lexicon.
+    phrase_start: bool,
 }
 
 /// Removes what does not change an emoji's meaning: skin tones, variation selectors; a ZWJ sequence
@@ -372,11 +382,6 @@ impl SentimentScorer {
                 lexicon.insert(word, v);
             }
         }
-        let boosters = INTENSIFIERS
-            .iter()
-            .map(|w| (*w, B_INCR))
-            .chain(DAMPENERS.iter().map(|w| (*w, -B_INCR)))
-            .collect();
         let mut emoji = FxHashMap::default();
         let mut phrases = FxHashMap::default();
         for line in OWN_LEXICON.lines().filter(|l| !l.starts_with('#')) {
@@ -411,18 +416,34 @@ impl SentimentScorer {
                 emoji.insert(key, v.clamp(-4.0, 4.0));
             }
         }
-        let phrase_starts = phrases
-            .keys()
-            .filter_map(|p: &&'static str| p.split(' ').next())
-            .collect();
+        let mut words: FxHashMap<&'static str, Word> = FxHashMap::default();
+        words.reserve(lexicon.len() + 64);
+        for (w, v) in lexicon {
+            words.entry(w).or_default().valence = Some(v);
+        }
+        for w in INTENSIFIERS {
+            words.entry(w).or_default().booster = Some(B_INCR);
+        }
+        for w in DAMPENERS {
+            words.entry(w).or_default().booster = Some(-B_INCR);
+        }
+        for w in NEGATIONS {
+            words.entry(w).or_default().negation = true;
+        }
+        for p in phrases.keys() {
+            if let Some(first) = p.split(' ').next() {
+                words.entry(first).or_default().phrase_start = true;
+            }
+        }
         SentimentScorer {
-            lexicon,
-            boosters,
-            negations: NEGATIONS.iter().copied().collect(),
+            words,
             emoji,
             phrases,
-            phrase_starts,
         }
+    }
+
+    fn word(&self, w: &str) -> Word {
+        self.words.get(w).copied().unwrap_or_default()
     }
 
     /// Scores a text, and each of its sentences.
@@ -547,6 +568,7 @@ impl SentimentScorer {
                             elongated: false,
                             phrase: false,
                             absorbed: false,
+                            phrase_start: false,
                         });
                         pending = i + g.len();
                     }
@@ -573,7 +595,13 @@ impl SentimentScorer {
         out: &mut Vec<Token>,
     ) {
         let trimmed = raw.trim_matches(|c: char| c.is_ascii_punctuation());
-        let (word, offset) = if trimmed.chars().count() <= 2 {
+        // At most two characters: keep the punctuation (emoticons such as ":)" stay whole).
+        let short = if trimmed.is_ascii() {
+            trimmed.len() <= 2
+        } else {
+            trimmed.chars().nth(2).is_none()
+        };
+        let (word, offset) = if short {
             (raw, 0)
         } else {
             (trimmed, trimmed.as_ptr() as usize - raw.as_ptr() as usize)
@@ -584,7 +612,7 @@ impl SentimentScorer {
         if raw.starts_with('#') && word != raw {
             if let Some(parts) = camel_parts(word) {
                 let whole: String = word.to_lowercase();
-                if !self.lexicon.contains_key(whole.as_str()) {
+                if self.word(&whole).valence.is_none() {
                     for (a, b) in parts {
                         self.push_token(start + offset + a, &word[a..b], sentence, lower, out);
                     }
@@ -610,23 +638,21 @@ impl SentimentScorer {
             lower.extend(word.chars().flat_map(char::to_lowercase));
         }
         let mut lend = lower.len();
-        let mut valence = self.lexicon.get(&lower[lstart..lend]).copied();
-        let mut booster = self.boosters.get(&lower[lstart..lend]).copied();
+        let mut found = self.word(&lower[lstart..lend]);
         let mut elongated = false;
-        if valence.is_none() && booster.is_none() && has_triple(&lower.as_bytes()[lstart..lend]) {
+        if found.valence.is_none()
+            && found.booster.is_none()
+            && has_triple(&lower.as_bytes()[lstart..lend])
+        {
             let l = lower[lstart..lend].to_string();
             for keep in [2, 1] {
                 if let Some(c) = collapse(&l, keep) {
-                    let (v, b) = (
-                        self.lexicon.get(c.as_str()).copied(),
-                        self.boosters.get(c.as_str()).copied(),
-                    );
-                    if v.is_some() || b.is_some() {
+                    let w = self.word(&c);
+                    if w.valence.is_some() || w.booster.is_some() {
                         lower.truncate(lstart);
                         lower.push_str(&c);
                         lend = lower.len();
-                        valence = v;
-                        booster = b;
+                        found = w;
                         elongated = true;
                         break;
                     }
@@ -640,13 +666,14 @@ impl SentimentScorer {
             lstart,
             lend,
             shouting: is_shouting(word),
-            valence,
-            booster,
-            negation: self.negations.contains(l) || l.contains("n't"),
+            valence: found.valence,
+            booster: found.booster,
+            negation: found.negation || l.contains("n't"),
             sentence,
             elongated,
             phrase: false,
             absorbed: false,
+            phrase_start: found.phrase_start,
         });
     }
 
@@ -659,10 +686,7 @@ impl SentimentScorer {
         let mut i = 0;
         while i < tokens.len() {
             let mut matched = 0;
-            if !self
-                .phrase_starts
-                .contains(&lower[tokens[i].lstart..tokens[i].lend])
-            {
+            if !tokens[i].phrase_start {
                 i += 1;
                 continue;
             }
@@ -801,6 +825,10 @@ fn negation<'a>(
 }
 
 fn is_shouting(w: &str) -> bool {
+    if w.is_ascii() {
+        let b = w.as_bytes();
+        return b.iter().any(u8::is_ascii_uppercase) && !b.iter().any(u8::is_ascii_lowercase);
+    }
     w.chars().any(char::is_alphabetic) && !w.chars().any(char::is_lowercase)
 }
 
