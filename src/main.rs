@@ -219,7 +219,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     |n| n.to_string_lossy().into_owned(),
                 );
                 println!(
-                    "{:<44} {:>6} {:>10.3} {:>9.3}",
+                    "{:<44} {:>6} {:>10.4} {:>9.4}",
                     name, r.n, r.pearson, r.macro_f1
                 );
             }

@@ -368,8 +368,16 @@ fn camel_parts(body: &str) -> Option<Vec<(usize, usize)>> {
         return None;
     }
     parts.push((start, body.len()));
+    // A part longer than any ordinary word means the tag was not written in camel case throughout
+    // ("#wishIwasoutdrinking"): its split would be a guess, so the tag stays one token.
+    if parts.iter().any(|(a, b)| b - a > MAX_CAMEL_PART) {
+        return None;
+    }
     Some(parts)
 }
+
+/// The longest part of a camel-case hashtag that is still read as a word.
+const MAX_CAMEL_PART: usize = 12;
 
 impl SentimentScorer {
     /// Builds the scorer from the bundled lexicon.
@@ -455,9 +463,22 @@ impl SentimentScorer {
             let caps = tokens.iter().filter(|t| t.shouting).count();
             caps > 0 && caps < tokens.len()
         };
-        let mut valences: Vec<f32> = (0..tokens.len())
+        let raw: Vec<f32> = (0..tokens.len())
             .map(|i| self.valence(&tokens, &lower, i, caps_differ))
             .collect();
+        // The message as VADER reads it: the first "but" of the text halves everything before it
+        // and strengthens everything after it.
+        let mut message = raw.clone();
+        if let Some(k) = tokens.iter().position(|t| word(t) == "but") {
+            for (i, v) in message.iter_mut().enumerate() {
+                if i < k {
+                    *v *= 0.5;
+                } else if i > k {
+                    *v *= 1.5;
+                }
+            }
+        }
+        let mut valences = raw;
         // Sentences as token ranges.
         let mut ranges: Vec<(usize, usize)> = Vec::new();
         for (i, t) in tokens.iter().enumerate() {
@@ -499,14 +520,14 @@ impl SentimentScorer {
         };
         let evidence = tokens
             .iter()
-            .zip(&valences)
+            .zip(&message)
             .filter(|(_, v)| **v != 0.0)
             .map(|(t, v)| Evidence {
                 span: Span::new(text, t.start, t.end),
                 valence: *v,
             })
             .collect();
-        let mut scores = aggregate(&valences, text, evidence);
+        let mut scores = aggregate(&message, text, evidence);
         scores.sentences = sentences;
         if scores.sentences.is_empty() && !tokens.is_empty() {
             scores.sentences.push(SentenceScore {
@@ -813,8 +834,11 @@ fn negation<'a>(
         2 if w(2) == "never" && matches!(w(1), "so" | "this") => v * 1.25,
         2 if w(2) == "without" && w(1) == "doubt" => v,
         2 if neg(2) => v * NEGATION,
-        3 if w(3) == "never"
-            && (matches!(w(2), "so" | "this") || matches!(w(1), "so" | "this")) =>
+        // As VADER 3.3.2 evaluates it (its operator precedence): "never so/this X", and also any
+        // "so X" or "this X" three words in, is emphasis. Kept: it reads "so honest" and "haven't
+        // been this sore" as stronger, which they are.
+        3 if (w(3) == "never" && matches!(w(2), "so" | "this"))
+            || matches!(w(1), "so" | "this") =>
         {
             v * 1.25
         }
@@ -1007,5 +1031,32 @@ mod tests {
             &text[s.evidence[0].span.start..s.evidence[0].span.end],
             "great"
         );
+    }
+
+    #[test]
+    fn message_but_is_vaders_and_sentence_but_stays_in_its_sentence() {
+        let s = SentimentScorer::new().score("Support was great. But the app crashes daily");
+        // The message: the first "but" halves everything before it, as VADER does.
+        assert!(s.compound < 0.0, "{}", s.compound);
+        // Its sentences: the first keeps its own praise.
+        assert_eq!(s.sentences[0].label, Label::Positive);
+        assert_eq!(s.sentences[1].label, Label::Negative);
+    }
+
+    #[test]
+    fn camel_case_tags_split_only_into_words() {
+        // "#wishIwasoutdrinking" would split into "wish" (positive) and a run-on: it stays whole.
+        assert!(c("still at work :-( #wishIwasoutdrinkingandsmoking") < 0.0);
+        assert!(c("#TotalFail") < 0.0, "ordinary camel case still splits");
+        assert!(
+            c("this is bad ass") > 0.0,
+            "a compound written as two words"
+        );
+    }
+
+    #[test]
+    fn so_and_this_before_a_word_are_emphasis() {
+        assert!(c("the film is so honest") > c("the film is honest"));
+        assert!(c("haven't been this sore in a while") < 0.0);
     }
 }
