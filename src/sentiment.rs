@@ -463,22 +463,9 @@ impl SentimentScorer {
             let caps = tokens.iter().filter(|t| t.shouting).count();
             caps > 0 && caps < tokens.len()
         };
-        let raw: Vec<f32> = (0..tokens.len())
+        let mut message: Vec<f32> = (0..tokens.len())
             .map(|i| self.valence(&tokens, &lower, i, caps_differ))
             .collect();
-        // The message as VADER reads it: the first "but" of the text halves everything before it
-        // and strengthens everything after it.
-        let mut message = raw.clone();
-        if let Some(k) = tokens.iter().position(|t| word(t) == "but") {
-            for (i, v) in message.iter_mut().enumerate() {
-                if i < k {
-                    *v *= 0.5;
-                } else if i > k {
-                    *v *= 1.5;
-                }
-            }
-        }
-        let mut valences = raw;
         // Sentences as token ranges.
         let mut ranges: Vec<(usize, usize)> = Vec::new();
         for (i, t) in tokens.iter().enumerate() {
@@ -487,17 +474,23 @@ impl SentimentScorer {
                 _ => ranges.push((i, i + 1)),
             }
         }
-        // Contrast: "but" halves what comes before it in its sentence and strengthens what follows.
-        for &(a, b) in &ranges {
-            if let Some(k) = (a..b).find(|&k| word(&tokens[k]) == "but") {
-                for (i, v) in valences.iter_mut().enumerate().take(b).skip(a) {
-                    if i < k {
-                        *v *= 0.5;
-                    } else if i > k {
-                        *v *= 1.5;
-                    }
+        // Contrast, in each sentence: "but" halves what comes before it in its sentence and
+        // strengthens what follows. (With one sentence this is the message's own rule below.)
+        let valences = if ranges.len() > 1 {
+            let mut v = message.clone();
+            for &(a, b) in &ranges {
+                if let Some(k) = (a..b).find(|&k| word(&tokens[k]) == "but") {
+                    but(&mut v[a..b], k - a);
                 }
             }
+            v
+        } else {
+            Vec::new()
+        };
+        // The message as VADER reads it: the first "but" of the text halves everything before it
+        // and strengthens everything after it.
+        if let Some(k) = tokens.iter().position(|t| word(t) == "but") {
+            but(&mut message, k);
         }
         let sentences = if ranges.len() > 1 {
             ranges
@@ -546,7 +539,16 @@ impl SentimentScorer {
         let mut out: Vec<Token> = Vec::with_capacity(text.len() / 5 + 1);
         let mut sentence = 0u32;
         let mut last_end = 0usize;
-        for raw in text.split_whitespace() {
+        // Most texts are ASCII: split them on ASCII whitespace, byte by byte, without decoding.
+        let (mut ascii_runs, mut unicode_runs);
+        let runs: &mut dyn Iterator<Item = &str> = if text.is_ascii() {
+            ascii_runs = text.split_ascii_whitespace();
+            &mut ascii_runs
+        } else {
+            unicode_runs = text.split_whitespace();
+            &mut unicode_runs
+        };
+        for raw in runs {
             let start = raw.as_ptr() as usize - text.as_ptr() as usize;
             // A line break between runs ends a sentence.
             if !out.is_empty()
@@ -854,6 +856,18 @@ fn is_shouting(w: &str) -> bool {
         return b.iter().any(u8::is_ascii_uppercase) && !b.iter().any(u8::is_ascii_lowercase);
     }
     w.chars().any(char::is_alphabetic) && !w.chars().any(char::is_lowercase)
+}
+
+/// The contrastive "but" at index `k` of `valences`: what comes before it counts half, what follows
+/// half again as much.
+fn but(valences: &mut [f32], k: usize) {
+    for (i, v) in valences.iter_mut().enumerate() {
+        if i < k {
+            *v *= 0.5;
+        } else if i > k {
+            *v *= 1.5;
+        }
+    }
 }
 
 /// The compound score of some valences, with the punctuation emphasis of `text`.
