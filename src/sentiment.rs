@@ -552,7 +552,7 @@ impl SentimentScorer {
             let start = raw.as_ptr() as usize - text.as_ptr() as usize;
             // A line break between runs ends a sentence.
             if !out.is_empty()
-                && text[last_end..start].contains('\n')
+                && text.as_bytes()[last_end..start].contains(&b'\n')
                 && out.last().is_some_and(|t| t.sentence == sentence)
             {
                 sentence += 1;
@@ -600,7 +600,7 @@ impl SentimentScorer {
                     self.push_word(start + pending, &raw[pending..], sentence, lower, &mut out);
                 }
             }
-            if raw.ends_with(['.', '!', '?']) {
+            if matches!(raw.as_bytes().last(), Some(b'.' | b'!' | b'?')) {
                 sentence += 1;
             }
         }
@@ -656,7 +656,8 @@ impl SentimentScorer {
     ) {
         let lstart = lower.len();
         if word.is_ascii() {
-            lower.extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+            lower.push_str(word);
+            lower[lstart..].make_ascii_lowercase();
         } else {
             lower.extend(word.chars().flat_map(char::to_lowercase));
         }
@@ -691,7 +692,7 @@ impl SentimentScorer {
             shouting: is_shouting(word),
             valence: found.valence,
             booster: found.booster,
-            negation: found.negation || l.contains("n't"),
+            negation: found.negation || (l.as_bytes().contains(&b'\'') && l.contains("n't")),
             sentence,
             elongated,
             phrase: false,
@@ -884,8 +885,13 @@ fn compound_of(valences: &[f32], text: &str) -> f32 {
 }
 
 fn emphasis(text: &str) -> f32 {
-    let bangs = text.matches('!').count().min(4) as f32 * 0.292;
-    let qs = text.matches('?').count();
+    // One pass over the bytes ('!' and '?' are ASCII, never inside a multi-byte character).
+    let (mut bangs, mut qs) = (0usize, 0usize);
+    for b in text.bytes() {
+        bangs += usize::from(b == b'!');
+        qs += usize::from(b == b'?');
+    }
+    let bangs = bangs.min(4) as f32 * 0.292;
     let q = match qs {
         0 | 1 => 0.0,
         2 | 3 => qs as f32 * 0.18,
@@ -906,16 +912,7 @@ fn aggregate(valences: &[f32], text: &str, evidence: Vec<Evidence>) -> Scores {
             sentences: Vec::new(),
         };
     }
-    let emphasis = {
-        let bangs = text.matches('!').count().min(4) as f32 * 0.292;
-        let qs = text.matches('?').count();
-        let q = match qs {
-            0 | 1 => 0.0,
-            2 | 3 => qs as f32 * 0.18,
-            _ => 0.96,
-        };
-        bangs + q
-    };
+    let emphasis = emphasis(text);
     let mut sum: f32 = valences.iter().sum();
     if sum > 0.0 {
         sum += emphasis;
