@@ -120,12 +120,15 @@ impl SignalDetector {
                 "sarcasm" => CueKind::Sarcasm,
                 _ => continue,
             };
-            cues.push(Cue {
+            let cue = Cue {
                 kind,
                 label,
                 weight: weight.parse().unwrap_or(1),
-            });
-            patterns.push(phrase);
+            };
+            for variant in spellings(phrase) {
+                cues.push(cue.clone());
+                patterns.push(variant);
+            }
         }
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
@@ -396,6 +399,27 @@ fn in_question_or_wish(text: &str, at: usize, wishes: &[usize]) -> bool {
         .map_or(text.len(), |p| at + p);
     let start = text[..at].rfind(['.', '!', '?', '\n']).map_or(0, |p| p + 1);
     text[end..].starts_with('?') || wishes.iter().any(|w| (start..=at).contains(w))
+}
+
+/// The spellings a cue is matched in: as written, with a typographic apostrophe ("can’t", as
+/// phones type it), and without the apostrophe ("cant", "im leaving") unless that makes another
+/// word ("we'll" is not "well", "i'll" is not "ill").
+fn spellings(phrase: &str) -> Vec<String> {
+    let mut out = vec![phrase.to_string()];
+    if phrase.contains('\'') {
+        out.push(phrase.replace('\'', "\u{2019}"));
+        let bare = phrase.replace('\'', "");
+        let clash = bare.split(' ').any(|w| {
+            matches!(
+                w,
+                "ill" | "well" | "were" | "shell" | "hell" | "wed" | "id" | "shed"
+            )
+        });
+        if !clash {
+            out.push(bare);
+        }
+    }
+    out
 }
 
 /// The order in which phase cues decide the phase when several are present: the most specific
@@ -819,5 +843,22 @@ mod tests {
         ] {
             let _ = analyse(t);
         }
+    }
+
+    #[test]
+    fn cues_match_typographic_and_missing_apostrophes() {
+        for text in [
+            "I can't afford Acme anymore",
+            "I can\u{2019}t afford Acme anymore",
+            "I cant afford Acme anymore",
+        ] {
+            let a = analyse(text);
+            assert!(
+                a.signals.context.iter().any(|c| c.label == "money"),
+                "{text}"
+            );
+        }
+        // Dropping the apostrophe must not make another word: "i'll" is not "ill" (health).
+        assert!(super::spellings("i'll").iter().all(|s| s != "ill"));
     }
 }
