@@ -236,17 +236,10 @@ impl SignalDetector {
                 }
             }
         }
-        let question_ev: Vec<Span> = questions(text)
-            .take(1)
-            .map(|at| Span::new(text, at, at + 1))
-            .collect();
-        if !question_ev.is_empty() {
-            intents.push(Signal {
-                label: "question".into(),
-                evidence: question_ev,
-                competitor: None,
-                job: None,
-            });
+        // A question: a question mark (of a real question), or a question cue where the post
+        // leaves the mark out ("anyone know if the hub works with Sonos").
+        if let Some(at) = questions(text).next() {
+            push(&mut intents, "question", Span::new(text, at, at + 1));
         }
         let neg_ev: Vec<Span> = sentiment
             .evidence
