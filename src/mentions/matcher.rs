@@ -101,6 +101,9 @@ pub struct Matcher {
     automaton: Option<AhoCorasick>,
     /// For each automaton pattern, the queries it makes candidates.
     postings: Vec<Vec<u32>>,
+    /// Compile time only: a term written in several queries is compiled once, so a message
+    /// evaluates it once ("larkspur" in every product query of the brand).
+    term_ids: std::collections::HashMap<String, u32>,
 }
 
 fn algorithm(lang: Option<&str>) -> Algorithm {
@@ -151,6 +154,7 @@ impl Matcher {
             terms: Vec::new(),
             automaton: None,
             postings: Vec::new(),
+            term_ids: Default::default(),
         };
         let mut errors = Vec::new();
         // Anchor text -> pattern id; every term has one, postings only for the selected ones.
@@ -222,6 +226,7 @@ impl Matcher {
                 })?;
             m.automaton = Some(ac);
         }
+        m.term_ids = Default::default();
         Ok(m)
     }
 
@@ -243,6 +248,10 @@ impl Matcher {
     ) -> Node {
         match q {
             Query::Term(t) => {
+                let key = format!("{t:?}");
+                if let Some(&id) = self.term_ids.get(&key) {
+                    return Node::Term(id);
+                }
                 let stem = match t {
                     Term::Word(w) => english.stem(w).into_owned(),
                     _ => String::new(),
@@ -259,7 +268,9 @@ impl Matcher {
                     next
                 });
                 self.terms.push(term);
-                Node::Term(self.terms.len() as u32 - 1)
+                let id = self.terms.len() as u32 - 1;
+                self.term_ids.insert(key, id);
+                Node::Term(id)
             }
             Query::Field(f, v) => Node::Field(*f, v.clone()),
             Query::Not(x) => Node::Not(Box::new(self.lower(x, english, patterns))),
@@ -413,7 +424,17 @@ impl Matcher {
     fn eval(&self, node: &Node, ctx: &Ctx) -> Option<Vec<Hit>> {
         match node {
             Node::Term(id) => {
-                let hits = ctx.term_hits(&self.terms[*id as usize]);
+                let term = &self.terms[*id as usize];
+                if ctx.seen.binary_search(&term.pattern).is_err() {
+                    // Its anchor is not in the text: it can't match. (Most NOT terms end here.)
+                    return None;
+                }
+                // A term shared by several queries is scanned for once per message.
+                if let Some(hits) = ctx.memo.borrow().get(id) {
+                    return (!hits.is_empty()).then(|| hits.clone());
+                }
+                let hits = ctx.term_hits(term);
+                ctx.memo.borrow_mut().insert(*id, hits.clone());
                 (!hits.is_empty()).then_some(hits)
             }
             Node::Field(f, v) => ctx.field(*f, v).then(Vec::new),
@@ -486,6 +507,8 @@ struct Ctx<'a> {
     interaction: &'a Interaction,
     /// Sorted automaton patterns found in the text.
     seen: Vec<u32>,
+    /// Hits of the terms evaluated so far.
+    memo: std::cell::RefCell<rustc_hash::FxHashMap<u32, Vec<Hit>>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -500,6 +523,7 @@ impl<'a> Ctx<'a> {
             english: matches!(algo, Algorithm::English),
             interaction,
             seen,
+            memo: Default::default(),
         }
     }
 
