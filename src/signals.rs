@@ -471,46 +471,44 @@ const NUMBER_WORDS: &[&str] = &[
 /// Spoken durations as effort: "in two minutes", "within ten minutes" are easy; "for 45 minutes",
 /// "90 minutes on hold", "over two hours", "for three weeks" are hard.
 fn durations(text: &str) -> Vec<(i32, Span)> {
-    let lower = text.to_lowercase();
-    if lower.len() != text.len() {
-        // Offsets must stay valid in `text`; lower-casing changed a byte length.
-        return Vec::new();
-    }
+    // Words with their offsets in `text` itself; keywords are ASCII, compared case-insensitively
+    // (lower-casing the text could shift offsets: "İ" grows, "ẞ" shrinks).
     let mut words: Vec<(usize, &str)> = Vec::new();
     let mut begin: Option<usize> = None;
-    for (i, c) in lower.char_indices() {
+    for (i, c) in text.char_indices() {
         if c.is_alphanumeric() {
             begin.get_or_insert(i);
         } else if let Some(b) = begin.take() {
-            words.push((b, &lower[b..i]));
+            words.push((b, &text[b..i]));
         }
     }
     if let Some(b) = begin {
-        words.push((b, &lower[b..]));
+        words.push((b, &text[b..]));
     }
+    let is = |w: &str, any: &[&str]| any.iter().any(|k| w.eq_ignore_ascii_case(k));
     let mut out = Vec::new();
     for (i, &(start, unit)) in words.iter().enumerate() {
-        let short = matches!(
+        let short = is(
             unit,
-            "second" | "seconds" | "minute" | "minutes" | "mins" | "min"
+            &["second", "seconds", "minute", "minutes", "mins", "min"],
         );
-        let long = matches!(
+        let long = is(
             unit,
-            "hour" | "hours" | "hrs" | "day" | "days" | "week" | "weeks"
+            &["hour", "hours", "hrs", "day", "days", "week", "weeks"],
         );
         if !(short || long) || i == 0 {
             continue;
         }
         let count = words[i - 1].1;
-        if !(count.chars().all(|c| c.is_ascii_digit()) || NUMBER_WORDS.contains(&count)) {
+        if !(count.chars().all(|c| c.is_ascii_digit()) || is(count, NUMBER_WORDS)) {
             continue;
         }
         // Skip a "than"/"about"/"an" between the preposition and the count.
         let mut j = i - 1;
         while j > 0
-            && matches!(
+            && is(
                 words[j - 1].1,
-                "than" | "about" | "around" | "just" | "less" | "a" | "an" | "only"
+                &["than", "about", "around", "just", "less", "a", "an", "only"],
             )
         {
             j -= 1;
@@ -521,16 +519,15 @@ fn durations(text: &str) -> Vec<(i32, Span)> {
         let span_start = words[j.saturating_sub(1)].0.min(words[i - 1].0);
         let waiting = after
             .windows(2)
-            .any(|w| w == ["on", "hold"] || w == ["on", "the"])
-            || after.first() == Some(&"waiting");
-        let weight = if waiting || matches!(before, "for" | "over" | "spent" | "waited" | "waiting")
-        {
+            .any(|w| is(w[0], &["on"]) && is(w[1], &["hold", "the"]))
+            || after.first().is_some_and(|w| is(w, &["waiting"]));
+        let weight = if waiting || is(before, &["for", "over", "spent", "waited", "waiting"]) {
             if long || waiting {
                 -3
             } else {
                 -2
             }
-        } else if short && matches!(before, "in" | "within" | "under" | "took" | "after") {
+        } else if short && is(before, &["in", "within", "under", "took", "after"]) {
             3
         } else {
             continue;
