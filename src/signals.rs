@@ -94,6 +94,25 @@ fn boundary(text: &str, start: usize, end: usize) -> bool {
     !word(before) && !word(after)
 }
 
+/// Inflections a context cue's last word may carry: "hospital" matches "hospitals", "deadline"
+/// "deadlines", "travel" "travelling". A bare "d" is not one ("fee" must not match "feed").
+const INFLECTIONS: &[&str] = &["s", "es", "'s", "\u{2019}s", "ed", "ing", "ling", "led"];
+
+/// Where a cue matched at `start..end` ends with an inflection, if it starts a word and its
+/// last word continues with one of [`INFLECTIONS`] and then a word boundary.
+fn inflected_end(text: &str, start: usize, end: usize) -> Option<usize> {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric());
+    if word(text[..start].chars().next_back()) {
+        return None;
+    }
+    let rest = &text[end..];
+    INFLECTIONS.iter().find_map(|suffix| {
+        let head = rest.get(..suffix.len())?;
+        (head.eq_ignore_ascii_case(suffix) && !word(rest[suffix.len()..].chars().next()))
+            .then_some(end + suffix.len())
+    })
+}
+
 impl Default for SignalDetector {
     fn default() -> Self {
         Self::new()
@@ -150,13 +169,23 @@ impl SignalDetector {
     ) -> Signals {
         let text = i.text.as_str();
         // Overlapping search: "cancel my contract" and "cancel" both count; spans pick the longest.
+        // Context cues also match their inflections ("hospitals", "flights", "deadlines").
         let hits: Vec<Hit> = self
             .automaton
             .find_overlapping_iter(text)
-            .filter(|m| boundary(text, m.start(), m.end()))
-            .map(|m| Hit {
-                cue: &self.cues[m.pattern().as_usize()],
-                span: Span::new(text, m.start(), m.end()),
+            .filter_map(|m| {
+                let cue = &self.cues[m.pattern().as_usize()];
+                let end = if boundary(text, m.start(), m.end()) {
+                    m.end()
+                } else if cue.kind == CueKind::Context {
+                    inflected_end(text, m.start(), m.end())?
+                } else {
+                    return None;
+                };
+                Some(Hit {
+                    cue,
+                    span: Span::new(text, m.start(), end),
+                })
             })
             .collect();
         let of = |k: CueKind| hits.iter().filter(move |h| h.cue.kind == k);
@@ -850,5 +879,22 @@ mod tests {
         }
         // Dropping the apostrophe must not make another word: "i'll" is not "ill" (health).
         assert!(super::spellings("i'll").iter().all(|s| s != "ill"));
+    }
+
+    #[test]
+    fn context_cues_match_their_inflections_only() {
+        let ctx = |t: &str| -> Vec<String> {
+            analyse(t)
+                .signals
+                .context
+                .iter()
+                .map(|c| c.label.to_string())
+                .collect()
+        };
+        assert!(ctx("Two deadlines today and Acme is down").contains(&"work".to_string()));
+        assert!(ctx("Both flights cancelled, Acme roaming useless").contains(&"travel".to_string()));
+        // "fee" must not match "feed"; a cue inside a longer word does not count.
+        assert!(!ctx("The Acme news feed is slow").contains(&"money".to_string()));
+        assert!(!ctx("Acme is unrentable").contains(&"money".to_string()));
     }
 }
