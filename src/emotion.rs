@@ -348,13 +348,6 @@ impl EmotionModel {
         }
     }
 
-    /// Probabilities of the 28 labels and of the 7 Ekman groups, as scored at runtime.
-    pub fn probabilities(&self, feats: &[u32]) -> (Vec<f32>, Vec<f32>) {
-        let all = self.packed.predict(feats);
-        let (l, e) = all.split_at(LABELS.len());
-        (l.to_vec(), e.to_vec())
-    }
-
     /// Scores a text.
     pub fn score(&self, text: &str) -> Emotions {
         let f = features(text);
@@ -560,9 +553,14 @@ pub fn train(train: &[Example], dev: &[Example], o: TrainOptions) -> EmotionMode
 pub fn evaluate(model: &EmotionModel, examples: &[Example]) -> (f64, f64) {
     let (dl, de) = encode(examples);
     // The probabilities the runtime computes (quantised weights), for both heads at once.
-    let preds: Vec<(Vec<f32>, Vec<f32>)> = dl.iter().map(|(f, _)| model.probabilities(f)).collect();
-    let labels: Vec<Vec<f32>> = preds.iter().map(|p| p.0.clone()).collect();
-    let ekman: Vec<Vec<f32>> = preds.into_iter().map(|p| p.1).collect();
+    let (labels, ekman): (Vec<Vec<f32>>, Vec<Vec<f32>>) = dl
+        .iter()
+        .map(|(f, _)| {
+            let all = model.packed.predict(f);
+            let (l, e) = all.split_at(LABELS.len());
+            (l.to_vec(), e.to_vec())
+        })
+        .unzip();
     let macro_f1 = |m: &Linear, preds: &[Vec<f32>], data: &[(Vec<u32>, Vec<bool>)]| {
         (0..m.rows)
             .map(|r| f1_at(preds, data, r, m.thresholds[r]))

@@ -873,15 +873,20 @@ fn but(valences: &mut [f32], k: usize) {
 
 /// The compound score of some valences, with the punctuation emphasis of `text`.
 fn compound_of(valences: &[f32], text: &str) -> f32 {
-    let mut sum: f32 = valences.iter().sum();
-    let e = emphasis(text);
-    if sum > 0.0 {
-        sum += e;
-    } else if sum < 0.0 {
-        sum -= e;
-    }
-    let c = (sum / (sum * sum + 15.0).sqrt()).clamp(-1.0, 1.0);
+    let c = normalised(valences, emphasis(text));
     (c * 1000.0).round() / 1000.0
+}
+
+/// The sum of the valences, pushed away from zero by the punctuation emphasis, normalised to -1..1
+/// (VADER's alpha of 15).
+fn normalised(valences: &[f32], emphasis: f32) -> f32 {
+    let mut sum: f32 = valences.iter().sum();
+    if sum > 0.0 {
+        sum += emphasis;
+    } else if sum < 0.0 {
+        sum -= emphasis;
+    }
+    (sum / (sum * sum + 15.0).sqrt()).clamp(-1.0, 1.0)
 }
 
 fn emphasis(text: &str) -> f32 {
@@ -913,13 +918,7 @@ fn aggregate(valences: &[f32], text: &str, evidence: Vec<Evidence>) -> Scores {
         };
     }
     let emphasis = emphasis(text);
-    let mut sum: f32 = valences.iter().sum();
-    if sum > 0.0 {
-        sum += emphasis;
-    } else if sum < 0.0 {
-        sum -= emphasis;
-    }
-    let compound = (sum / (sum * sum + 15.0).sqrt()).clamp(-1.0, 1.0);
+    let compound = normalised(valences, emphasis);
     let (mut pos, mut neg, mut neu) = (0.0f32, 0.0f32, 0.0f32);
     for &v in valences {
         if v > 0.0 {

@@ -87,11 +87,12 @@ struct Hit<'c> {
     span: Span,
 }
 
+fn is_word(c: Option<char>) -> bool {
+    c.is_some_and(char::is_alphanumeric)
+}
+
 fn boundary(text: &str, start: usize, end: usize) -> bool {
-    let before = text[..start].chars().next_back();
-    let after = text[end..].chars().next();
-    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric());
-    !word(before) && !word(after)
+    !is_word(text[..start].chars().next_back()) && !is_word(text[end..].chars().next())
 }
 
 /// Inflections a context cue's last word may carry: "hospital" matches "hospitals", "deadline"
@@ -101,14 +102,13 @@ const INFLECTIONS: &[&str] = &["s", "es", "'s", "\u{2019}s", "ed", "ing", "ling"
 /// Where a cue matched at `start..end` ends with an inflection, if it starts a word and its
 /// last word continues with one of [`INFLECTIONS`] and then a word boundary.
 fn inflected_end(text: &str, start: usize, end: usize) -> Option<usize> {
-    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric());
-    if word(text[..start].chars().next_back()) {
+    if is_word(text[..start].chars().next_back()) {
         return None;
     }
     let rest = &text[end..];
     INFLECTIONS.iter().find_map(|suffix| {
         let head = rest.get(..suffix.len())?;
-        (head.eq_ignore_ascii_case(suffix) && !word(rest[suffix.len()..].chars().next()))
+        (head.eq_ignore_ascii_case(suffix) && !is_word(rest[suffix.len()..].chars().next()))
             .then_some(end + suffix.len())
     })
 }
@@ -229,7 +229,7 @@ impl SignalDetector {
         // Towards a competitor it is churn and names the competitor; away from one it is a win.
         let mut won = false;
         if let Some(at) = intents.iter().position(|s| s.label == "switching") {
-            match switch_direction(text, &intents[at], mentions) {
+            match switch_direction(text, mentions) {
                 Switch::Away(competitor) => {
                     intents[at].competitor = competitor;
                     if !intents.iter().any(|s| s.label == "churn_risk") {
@@ -286,7 +286,9 @@ impl SignalDetector {
         let pos_ev: Vec<Span> = sentiment
             .evidence
             .iter()
-            .filter(|e| e.valence > 0.0 && !POLITE.contains(&e.span.text.to_lowercase().as_str()))
+            .filter(|e| {
+                e.valence > 0.0 && !POLITE.iter().any(|p| p.eq_ignore_ascii_case(&e.span.text))
+            })
             .filter(|e| !in_question_or_wish(text, e.span.start, &need_starts))
             .map(|e| e.span.clone())
             .collect();
@@ -462,7 +464,7 @@ fn questions(text: &str) -> impl Iterator<Item = usize> + '_ {
         .map(|(at, _)| at)
         .filter(move |&at| {
             let sentence_start = text[..at].rfind(['.', '!', '?', '\n']).map_or(0, |p| p + 1);
-            let sentence = text[sentence_start..at].trim_start().to_lowercase();
+            let sentence = text[sentence_start..at].trim_start();
             ![
                 "can you",
                 "could you",
@@ -476,7 +478,11 @@ fn questions(text: &str) -> impl Iterator<Item = usize> + '_ {
                 "could i get",
             ]
             .iter()
-            .any(|p| sentence.starts_with(p))
+            .any(|p| {
+                sentence
+                    .get(..p.len())
+                    .is_some_and(|h| h.eq_ignore_ascii_case(p))
+            })
         })
 }
 
@@ -576,7 +582,7 @@ enum Switch {
     None,
 }
 
-fn switch_direction(text: &str, cue: &Signal, mentions: &[Mention]) -> Switch {
+fn switch_direction(text: &str, mentions: &[Mention]) -> Switch {
     let lower_before = |at: usize| -> String {
         let from = text[..at]
             .char_indices()
@@ -618,7 +624,6 @@ fn switch_direction(text: &str, cue: &Signal, mentions: &[Mention]) -> Switch {
     if source {
         return Switch::Towards(Some(c.brand.clone()));
     }
-    let _ = cue;
     Switch::Away(Some(c.brand.clone()))
 }
 

@@ -544,11 +544,8 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Every hit of a term whose anchor is in the text (the caller checks `seen`).
     fn term_hits(&self, t: &CTerm) -> Vec<Hit> {
-        if self.seen.binary_search(&t.pattern).is_err() {
-            // Its anchor is not in the text: it can't match. (Most NOT terms end here.)
-            return Vec::new();
-        }
         let toks = &self.tokens.tokens;
         let textual = |k: &Token| matches!(k.kind, Kind::Word | Kind::Hashtag | Kind::Mention);
         let mut out = Vec::new();
