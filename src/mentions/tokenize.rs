@@ -48,14 +48,14 @@ fn is_apostrophe(c: char) -> bool {
 }
 
 fn looks_like_url(run: &str) -> bool {
-    let lower = run
-        .get(..run.len().min(12))
-        .unwrap_or(run)
-        .to_ascii_lowercase();
-    run.contains("://") || lower.starts_with("www.")
+    let b = run.as_bytes();
+    b.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"www.")) || b.windows(3).any(|w| w == b"://")
 }
 
 fn looks_like_email(run: &str) -> bool {
+    if !run.as_bytes().contains(&b'@') {
+        return false;
+    }
     let run = run.trim_matches(|c: char| !is_word_char(c));
     match run.split_once('@') {
         Some((user, domain)) => {
@@ -79,8 +79,8 @@ pub fn tokenize(text: &str) -> Tokens {
     let mut push = |out: &mut Tokens, kind: Kind, start: usize, end: usize, body: &str| {
         let fstart = out.folded.len();
         if body.is_ascii() {
-            out.folded
-                .extend(body.chars().map(|c| c.to_ascii_lowercase()));
+            out.folded.push_str(body);
+            out.folded[fstart..].make_ascii_lowercase();
         } else {
             out.folded.push_str(&fold(body));
         }
