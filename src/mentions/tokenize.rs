@@ -71,6 +71,11 @@ fn looks_like_email(run: &str) -> bool {
 
 /// Tokenizes `text`.
 pub fn tokenize(text: &str) -> Tokens {
+    tokenize_runs(text, true)
+}
+
+/// Tokenizes `text`; ASCII runs take the byte path when `bytes` is set (tests compare the two).
+fn tokenize_runs(text: &str, bytes: bool) -> Tokens {
     let mut out = Tokens {
         tokens: Vec::with_capacity(text.len() / 5 + 1),
         folded: String::with_capacity(text.len()),
@@ -111,6 +116,18 @@ pub fn tokenize(text: &str) -> Tokens {
                 run_start + off + trimmed.len(),
                 trimmed,
             );
+            continue;
+        }
+        if bytes && run.is_ascii() {
+            ascii_run(run, |kind, start, body_start, end| {
+                push(
+                    &mut out,
+                    kind,
+                    run_start + start,
+                    run_start + end,
+                    &run[body_start..end],
+                )
+            });
             continue;
         }
         let mut chars = run.char_indices().peekable();
@@ -159,6 +176,50 @@ pub fn tokenize(text: &str) -> Tokens {
         }
     }
     out
+}
+
+/// The tokens of an ASCII run, by the same rules as the character loop of [`tokenize`] but on
+/// bytes: `emit(kind, start, body_start, end)` with offsets into `run`.
+fn ascii_run(run: &str, mut emit: impl FnMut(Kind, usize, usize, usize)) {
+    let b = run.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut prev: Option<u8> = None;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let sigil = (c == b'#' || c == b'@')
+            && !prev.is_some_and(word)
+            && b.get(i + 1).is_some_and(|&n| word(n));
+        if !(sigil || word(c)) {
+            prev = Some(c);
+            i += 1;
+            continue;
+        }
+        let body_start = if sigil { i + 1 } else { i };
+        let mut end = body_start.max(i + 1);
+        let mut last = c;
+        let mut j = i + 1;
+        while j < b.len() {
+            let n = b[j];
+            if word(n) {
+                end = j + 1;
+            } else if n == b'\'' && !sigil && b.get(j + 1).is_some_and(u8::is_ascii_alphabetic) {
+                // An apostrophe inside a word ("don't", "Larkspur's") belongs to it.
+            } else {
+                break;
+            }
+            last = n;
+            j += 1;
+        }
+        let kind = match (sigil, c) {
+            (true, b'#') => Kind::Hashtag,
+            (true, _) => Kind::Mention,
+            _ => Kind::Word,
+        };
+        emit(kind, i, body_start, end);
+        prev = Some(last);
+        i = j;
+    }
 }
 
 /// Unicode default case folding (ß and ss, ς and σ compare equal), with an ASCII fast path.
@@ -228,6 +289,47 @@ mod tests {
         assert_eq!(k.len(), want.len(), "{k:?}");
         for (got, want) in k.iter().zip(want) {
             assert_eq!((got.0, got.1.as_str(), got.2.as_str()), want);
+        }
+    }
+
+    /// The character loop alone, for comparing the byte path against it.
+    fn by_chars(text: &str) -> Vec<(Kind, usize, usize, String)> {
+        let t = tokenize_runs(text, false);
+        t.tokens
+            .iter()
+            .map(|k| (k.kind, k.start, k.end, t.body(k).to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn ascii_byte_path_agrees_with_the_character_loop() {
+        let mut cases = vec![
+            "Hi @LarkspurHelp, #Fail! don't 'quoted' it's_ok a'b' x''y #@a @#b ##c a#b a@b @ # _x_"
+                .to_string(),
+        ];
+        // Every string of up to 4 characters over an alphabet that exercises each rule.
+        let alphabet = ['a', 'B', '1', '_', '#', '@', '\'', '.', '-'];
+        let mut frontier = vec![String::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for p in &frontier {
+                for c in alphabet {
+                    next.push(format!("{p}{c}"));
+                }
+            }
+            cases.extend(next.iter().cloned());
+            frontier = next;
+        }
+        for text in cases {
+            // Splitting on whitespace is shared; the rules inside a run differ by path.
+            assert!(text.is_ascii());
+            let t = tokenize(&text);
+            let bytes: Vec<_> = t
+                .tokens
+                .iter()
+                .map(|k| (k.kind, k.start, k.end, t.body(k).to_string()))
+                .collect();
+            assert_eq!(bytes, by_chars(&text), "{text:?}");
         }
     }
 
