@@ -80,12 +80,27 @@ fn hash(s: &[u8], salt: u64) -> u32 {
 /// The features of a text: sorted, distinct bucket ids.
 pub fn features(text: &str) -> Vec<u32> {
     // Lower-cased words, one buffer; words are ranges of it.
-    let mut buf = String::with_capacity(text.len());
+    let mut buf: Vec<u8> = Vec::with_capacity(text.len());
     let mut words: Vec<(usize, usize)> = Vec::with_capacity(32);
     let mut start: Option<usize> = None;
     let mut out = Vec::with_capacity(64);
     let (mut letters, mut upper) = (0usize, 0usize);
     for c in text.chars() {
+        if c.is_ascii() {
+            // The same rules as below, on the byte.
+            let b = c as u8;
+            if b.is_ascii_alphabetic() {
+                letters += 1;
+                upper += usize::from(b.is_ascii_uppercase());
+            }
+            if b.is_ascii_alphanumeric() || b == b'\'' {
+                start.get_or_insert(buf.len());
+                buf.push(b.to_ascii_lowercase());
+            } else if let Some(s) = start.take() {
+                words.push((s, buf.len()));
+            }
+            continue;
+        }
         if c.is_alphabetic() {
             letters += 1;
             upper += usize::from(c.is_uppercase());
@@ -93,10 +108,14 @@ pub fn features(text: &str) -> Vec<u32> {
         if c.is_alphanumeric() || c == '\'' || c == '’' {
             start.get_or_insert(buf.len());
             // One apostrophe for both spellings of "don't".
+            let mut b = [0u8; 4];
             match c {
-                '’' => buf.push('\''),
-                c if c.is_ascii() => buf.push(c.to_ascii_lowercase()),
-                c => buf.extend(c.to_lowercase()),
+                '’' => buf.push(b'\''),
+                c => {
+                    for l in c.to_lowercase() {
+                        buf.extend_from_slice(l.encode_utf8(&mut b).as_bytes());
+                    }
+                }
             }
         } else {
             if let Some(s) = start.take() {
@@ -112,7 +131,7 @@ pub fn features(text: &str) -> Vec<u32> {
     if let Some(s) = start {
         words.push((s, buf.len()));
     }
-    let bytes = buf.as_bytes();
+    let bytes = buf.as_slice();
     for &(a, b) in &words {
         out.push(hash(&bytes[a..b], 1));
     }
