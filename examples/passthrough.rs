@@ -5,7 +5,7 @@
 //!     cargo run --release --example passthrough -- --config config/earshot.toml
 
 use earshot::config::Config;
-use earshot::shell::kafka::{run_with, Outcome, Output};
+use earshot::shell::kafka::{run_with, Observed, Outcome, Output};
 use earshot::shell::metrics::Metrics;
 use earshot::shell::{cancel_on_signal, Health};
 use rdkafka::message::OwnedHeaders;
@@ -36,7 +36,7 @@ async fn main() -> anyhow::Result<()> {
                     payload: msg.payload().map(<[u8]>::to_vec).unwrap_or_default(),
                     headers: OwnedHeaders::new(),
                 },
-                Outcome::Insight(Box::default()),
+                Outcome::Insight(Observed::default()),
             )
         },
     )

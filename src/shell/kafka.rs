@@ -30,6 +30,7 @@ use crate::config::{Config, KafkaConfig};
 use crate::decode::{DecodeError, KindHint, Limits, Reason};
 use crate::insight::SourceRef;
 use crate::process;
+use crate::sentiment::Label;
 use crate::shell::metrics::Metrics;
 use crate::shell::offsets::{OffsetTracker, Ticket};
 use crate::shell::Health;
@@ -212,8 +213,26 @@ struct Delivered {
 }
 
 pub enum Outcome {
-    Insight(Box<Analysis>),
+    Insight(Observed),
     DeadLetter(Reason),
+}
+
+/// What the metrics count of a produced insight, kept until the broker acknowledges it. (Not the
+/// whole analysis: it is dropped right after encoding, on the thread that built it.)
+#[derive(Debug, Default)]
+pub struct Observed {
+    pub sentiment: Option<Label>,
+    /// Brand ids of the mentions, one per mention.
+    pub brands: Vec<String>,
+}
+
+impl Observed {
+    fn of(analysis: Analysis) -> Observed {
+        Observed {
+            sentiment: analysis.sentiment.as_ref().map(|s| s.label),
+            brands: analysis.mentions.into_iter().map(|m| m.brand).collect(),
+        }
+    }
 }
 
 /// An output record, owned, ready to send (and to send again).
@@ -456,7 +475,7 @@ pub fn process(
                 payload,
                 headers: OwnedHeaders::new(),
             },
-            Outcome::Insight(Box::new(analysis)),
+            Outcome::Insight(Observed::of(analysis)),
         ),
         Err(e) => {
             tracing::debug!(topic = %at.topic, partition = at.partition, offset = at.offset, reason = %e.reason, message = %e.message, "dead letter");

@@ -182,13 +182,13 @@ impl Metrics {
     }
 
     /// Counts what an insight says (sentiment label, brands), for dashboards.
-    pub fn observe_insight(&self, analysis: &crate::analyze::Analysis) {
+    pub fn observe_insight(&self, o: &crate::shell::kafka::Observed) {
         self.insights.inc();
-        if let Some(s) = &analysis.sentiment {
-            self.sentiment.with_label_values(&[s.label.as_str()]).inc();
+        if let Some(label) = o.sentiment {
+            self.sentiment.with_label_values(&[label.as_str()]).inc();
         }
-        for m in &analysis.mentions {
-            self.mentions.with_label_values(&[&m.brand]).inc();
+        for brand in &o.brands {
+            self.mentions.with_label_values(&[brand]).inc();
         }
     }
 }
