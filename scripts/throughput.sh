@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Throughput and latency through a real Kafka broker: earshot against a pass-through baseline (the same
 # Kafka loop forwarding bytes without analysis, examples/passthrough.rs), in the same run, on the same
-# broker. Prints msgs/s of both, their ratio, and earshot's end-to-end p50/p99 at a fixed moderate rate.
+# broker. Prints msgs/s of both, their ratio, each pipeline's CPU per message, and earshot's
+# end-to-end p50/p99 at a fixed moderate rate.
 #
 #   bash scripts/throughput.sh [COUNT] [RATE] [SECONDS] [ROUNDS]   # defaults: 200000 2000 20 3
 #
@@ -40,21 +41,27 @@ run_pipeline() { # mode name extra-env...
   pid=$!
 }
 
-measure() { # mode -> sets $rate_out (msgs/s)
+measure() { # mode -> sets $rate_out (msgs/s) and $cpu_out (µs of pipeline CPU per message)
   local mode=$1 name="tp-$1-$RANDOM"
   $bin/examples/kafkaload create "$brokers" 4 "$name-in" "$name-out" "$name-dlq"
   $bin/examples/kafkaload produce "$brokers" "$name-in" "$count" >&2
   run_pipeline "$mode" "$name" existing
   rate_out=$($bin/examples/kafkaload drain "$brokers" "$name-out" "$count")
+  # User + system CPU of the pipeline process so far (fields 14 and 15 of /proc/PID/stat, in clock
+  # ticks): steadier than msgs/s on a machine whose speed swings.
+  local ticks hz
+  ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  hz=$(getconf CLK_TCK)
+  cpu_out=$(python3 -c "print(f'{$ticks / $hz / $count * 1e6:.1f}')")
   kill -TERM "$pid"; wait "$pid" || true
 }
 
 echo "preloading $count sample messages per run; broker on $brokers; $rounds rounds" >&2
-bases=() ours_all=()
+bases=() ours_all=() base_cpu=() ours_cpu=()
 for r in $(seq 1 "$rounds"); do
-  measure passthrough; bases+=("$rate_out")
-  measure earshot; ours_all+=("$rate_out")
-  echo "round $r: pass-through ${bases[-1]} msgs/s, earshot ${ours_all[-1]} msgs/s" >&2
+  measure passthrough; bases+=("$rate_out"); base_cpu+=("$cpu_out")
+  measure earshot; ours_all+=("$rate_out"); ours_cpu+=("$cpu_out")
+  echo "round $r: pass-through ${bases[-1]} msgs/s (${base_cpu[-1]} µs CPU/msg), earshot ${ours_all[-1]} msgs/s (${ours_cpu[-1]} µs CPU/msg)" >&2
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 base=$(median "${bases[@]}")
@@ -69,4 +76,6 @@ printf '\n%-34s %12s   (median of %s; runs: %s | %s)\n' "run" "msgs/s" "$rounds"
 printf '%-34s %12s\n' "pass-through baseline" "$base"
 printf '%-34s %12s\n' "earshot (decode, analyse, encode)" "$ours"
 printf 'ratio earshot / pass-through: %s\n' "$(python3 -c "print(f'{$ours/$base:.2f}')")"
+printf 'pipeline CPU per message (median): pass-through %s µs, earshot %s µs   (runs: %s | %s)\n' \
+  "$(median "${base_cpu[@]}")" "$(median "${ours_cpu[@]}")" "${base_cpu[*]}" "${ours_cpu[*]}"
 printf 'end-to-end latency at %s msgs/s for %ss (%s messages): p50 %s ms, p99 %s ms\n' "$rate" "$seconds" "$n" "$p50" "$p99"
