@@ -63,6 +63,9 @@ struct CTerm {
     term: Term,
     /// English stem of a `Word` term.
     stem: String,
+    /// Bytes the word and its English stem share at the start: a token can only stem to the stem
+    /// if it starts with them.
+    stem_prefix: usize,
     /// Automaton pattern of this term's anchor: a term whose anchor is not in the text can't match.
     pattern: u32,
 }
@@ -97,6 +100,9 @@ struct Hit {
 /// outgrow the caches and memory (100k queries: 230 MB and a third of the throughput), so the
 /// automaton is left to aho-corasick's own choice.
 const DFA_MAX_PATTERNS: usize = 2_000;
+
+/// Up to this many anchor patterns a message's found patterns are also kept as a bitset.
+const SEEN_BITS_MAX_PATTERNS: usize = 4096;
 
 /// The compiled catalog.
 #[derive(Debug)]
@@ -266,9 +272,14 @@ impl Matcher {
                     Term::Word(w) => english.stem(w).into_owned(),
                     _ => String::new(),
                 };
+                let stem_prefix = match t {
+                    Term::Word(w) => common_prefix(w, &stem).len(),
+                    _ => 0,
+                };
                 let mut term = CTerm {
                     term: t.clone(),
                     stem,
+                    stem_prefix,
                     pattern: 0,
                 };
                 let anchor = self.anchor(&term);
@@ -381,7 +392,7 @@ impl Matcher {
         }
         candidates.sort_unstable();
         candidates.dedup();
-        let mut ctx = Ctx::new(interaction, seen);
+        let mut ctx = Ctx::new(interaction, seen, self.postings.len());
         let mut found: Vec<Mention> = Vec::new();
         let mut hits: Vec<Hit> = Vec::new();
         for q in candidates {
@@ -441,7 +452,7 @@ impl Matcher {
         match node {
             Node::Term(id) => {
                 let term = &self.terms[*id as usize];
-                if ctx.seen.binary_search(&term.pattern).is_err() {
+                if !ctx.seen(term.pattern) {
                     // Its anchor is not in the text: it can't match. (Most NOT terms end here.)
                     return false;
                 }
@@ -531,15 +542,39 @@ struct Ctx<'a> {
     /// Stems of the tokens, computed on first use.
     stems: Vec<std::cell::OnceCell<String>>,
     interaction: &'a Interaction,
-    /// Sorted automaton patterns found in the text.
+    /// The automaton patterns found in the text, sorted.
     seen: Vec<u32>,
+    /// The same, one bit per pattern, for catalogs of up to [`SEEN_BITS_MAX_PATTERNS`] patterns.
+    seen_bits: Vec<u64>,
     /// The terms evaluated so far: their hits are `memo_hits[a..b]`.
     memo: rustc_hash::FxHashMap<u32, (usize, usize)>,
     memo_hits: Vec<Hit>,
 }
 
 impl<'a> Ctx<'a> {
-    fn new(interaction: &'a Interaction, seen: Vec<u32>) -> Ctx<'a> {
+    /// Whether automaton pattern `p` occurs in the text.
+    fn seen(&self, p: u32) -> bool {
+        if self.seen_bits.is_empty() {
+            self.seen.binary_search(&p).is_ok()
+        } else {
+            self.seen_bits
+                .get(p as usize / 64)
+                .is_some_and(|w| w & (1 << (p % 64)) != 0)
+        }
+    }
+
+    fn new(interaction: &'a Interaction, seen: Vec<u32>, patterns: usize) -> Ctx<'a> {
+        // A bit per pattern is one load per test, but zeroing it costs per message: for large
+        // catalogs the sorted list is searched instead.
+        let mut seen_bits = Vec::new();
+        if patterns <= SEEN_BITS_MAX_PATTERNS {
+            seen_bits.resize(patterns.div_ceil(64), 0u64);
+            for &p in &seen {
+                if let Some(w) = seen_bits.get_mut(p as usize / 64) {
+                    *w |= 1 << (p % 64);
+                }
+            }
+        }
         let tokens = tokenize(&interaction.text);
         let algo = algorithm(interaction.language.as_deref());
         Ctx {
@@ -550,6 +585,7 @@ impl<'a> Ctx<'a> {
             english: matches!(algo, Algorithm::English),
             interaction,
             seen,
+            seen_bits,
             memo: Default::default(),
             memo_hits: Vec::new(),
         }
@@ -594,13 +630,12 @@ impl<'a> Ctx<'a> {
         match &t.term {
             Term::Word(w) => {
                 let other_stem;
-                let stem = if self.english {
-                    t.stem.as_str()
+                let (stem, anchor) = if self.english {
+                    (t.stem.as_str(), w.get(..t.stem_prefix).unwrap_or(w))
                 } else {
                     other_stem = self.stemmer.stem(w).into_owned();
-                    other_stem.as_str()
+                    (other_stem.as_str(), common_prefix(w, &other_stem))
                 };
-                let anchor = common_prefix(w, stem);
                 for (i, k) in toks.iter().enumerate() {
                     if !textual(k) {
                         continue;
