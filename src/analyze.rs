@@ -106,7 +106,7 @@ impl Analyzer {
                     label: sentiment.label,
                 }));
         }
-        let emotions = self.emotions.score(&interaction.text);
+        let emotions = self.emotions.score(&interaction.text, &sentiment);
         let signals = self
             .signals
             .detect(interaction, &sentiment, &mentions, emotions.intensity);

@@ -3,8 +3,10 @@
 //!
 //! The model is linear: one-vs-rest logistic regression over 2^18 hashed features — lower-cased
 //! word unigrams and bigrams, character 4-grams of words (so inflections and misspellings share
-//! weight), emoji, and a few shape features (ALL CAPS, "!", "?") — with a separate 7-way head for
-//! the Ekman groups. [`features`] is the one feature extractor: training (`earshot train-emotions`)
+//! weight), emoji, a few shape features (ALL CAPS, "!", "?"), and what the sentiment lexicon says
+//! of the text (its compound score, binned, and the sign and strength of each word that moved it)
+//! — with a separate 7-way head for the Ekman groups. [`features`] is the one feature extractor:
+//! training (`earshot train-emotions`, which scores each example's sentiment as the analyser does)
 //! and scoring call the same function, so there is no train/serve skew. Weights are quantised to
 //! i8 per output and embedded in the library (`data/earshot/emotions.model`, 9 MB); thresholds are
 //! tuned on the quantised weights, as they score at runtime.
@@ -12,6 +14,8 @@
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
+
+use crate::sentiment::{Scores, SentimentScorer};
 
 /// The 28 GoEmotions labels, in the order of `emotions.txt`.
 pub const LABELS: [&str; 28] = [
@@ -88,7 +92,7 @@ fn hash(s: &[u8], salt: u64) -> u32 {
 }
 
 /// The features of a text: bucket ids, one per occurrence (a word said twice counts twice).
-pub fn features(text: &str) -> Vec<u32> {
+pub fn features(text: &str, sentiment: &Scores) -> Vec<u32> {
     // Lower-cased words, one buffer; words are ranges of it.
     let mut buf: Vec<u8> = Vec::with_capacity(text.len());
     let mut words: Vec<(usize, usize)> = Vec::with_capacity(32);
@@ -173,6 +177,19 @@ pub fn features(text: &str) -> Vec<u32> {
         out.push(hash(b"<question>", 4));
     }
     out.push(hash(b"<bias>", 4));
+    // What the sentiment lexicon knows, which GoEmotions' 43k comments may not: the message's
+    // compound score in nine bins, and the strength and sign of each word that moved it.
+    let bin = ((sentiment.compound + 1.0) * 4.0).floor().clamp(0.0, 8.0) as u8;
+    out.push(hash(&[b'c', bin], 8));
+    for e in &sentiment.evidence {
+        let tag: &[u8] = match e.valence {
+            v if v >= 2.0 => b"++",
+            v if v > 0.0 => b"+",
+            v if v <= -2.0 => b"--",
+            _ => b"-",
+        };
+        out.push(hash(tag, 9));
+    }
     out
 }
 
@@ -471,9 +488,9 @@ impl EmotionModel {
         m
     }
 
-    /// Scores a text.
-    pub fn score(&self, text: &str) -> Emotions {
-        let f = features(text);
+    /// Scores a text, given its sentiment (the analyser has it already; see [`features`]).
+    pub fn score(&self, text: &str, sentiment: &Scores) -> Emotions {
+        let f = features(text, sentiment);
         let all = self.packed.predict(&f);
         let (p, e) = all.split_at(LABELS.len());
         let labels: Vec<Cow<'static, str>> = (0..LABELS.len())
@@ -612,11 +629,13 @@ fn f1_of(pairs: impl Iterator<Item = (bool, bool)>) -> f64 {
 /// Features and targets of each example.
 type Encoded = Vec<(Vec<u32>, Vec<bool>)>;
 
+/// Features (with the sentiment the runtime would give each text) and targets of the examples.
 fn encode(examples: &[Example]) -> (Encoded, Encoded) {
+    let scorer = SentimentScorer::new();
     let mut labels = Vec::with_capacity(examples.len());
     let mut ekman = Vec::with_capacity(examples.len());
     for (text, ids) in examples {
-        let f = features(text);
+        let f = features(text, &scorer.score(text));
         let mut y = vec![false; LABELS.len()];
         let mut e = vec![false; EKMAN.len()];
         for &i in ids {
@@ -681,9 +700,10 @@ pub fn evaluate(model: &EmotionModel, examples: &[Example]) -> (f64, f64) {
 /// dominant label is one of theirs, whose dominant Ekman group is one of theirs, and of the
 /// examples labelled only neutral that read neutral.
 pub fn dominant_agreement(model: &EmotionModel, examples: &[Example]) -> (f64, f64, f64) {
+    let scorer = SentimentScorer::new();
     let (mut label, mut group, mut neutral, mut neutral_ok) = (0usize, 0usize, 0usize, 0usize);
     for (text, ids) in examples {
-        let e = model.score(text);
+        let e = model.score(text, &scorer.score(text));
         if ids.iter().any(|&i| LABELS.get(i) == Some(&&*e.dominant)) {
             label += 1;
         }
@@ -723,6 +743,8 @@ mod tests {
 
     #[test]
     fn features_are_stable_and_inflections_share_grams() {
+        let scorer = SentimentScorer::new();
+        let features = |t: &str| features(t, &scorer.score(t));
         let a = features("I LOVE this!! 😍");
         assert_eq!(a, features("I LOVE this!! 😍"));
         assert_ne!(
@@ -737,12 +759,17 @@ mod tests {
                 .collect::<std::collections::BTreeSet<u32>>()
         };
         let (x, y) = (set("annoyed"), set("annoying"));
-        // Shared: the bias and the three grams; the word hashes differ.
-        assert_eq!(x.intersection(&y).count(), 4, "{x:?} {y:?}");
+        for g in [b"<ann", b"anno", b"nnoy"] {
+            assert!(x.contains(&gram_hash(g)) && y.contains(&gram_hash(g)));
+        }
+        assert!(
+            !y.contains(&hash(b"annoyed", 1)),
+            "the words themselves differ"
+        );
         assert_eq!(
             set("cat").len(),
-            2,
-            "short words have no grams: the word and the bias"
+            3,
+            "short words have no grams: the word, the bias and the compound bin"
         );
     }
 
@@ -783,7 +810,9 @@ mod tests {
                 ..TrainOptions::default()
             },
         );
-        assert_eq!(m.score("thank you").dominant, "gratitude");
-        assert_eq!(m.score("so infuriating").dominant_ekman, "anger");
+        let scorer = SentimentScorer::new();
+        let score = |t: &str| m.score(t, &scorer.score(t));
+        assert_eq!(score("thank you").dominant, "gratitude");
+        assert_eq!(score("so infuriating").dominant_ekman, "anger");
     }
 }

@@ -7,13 +7,15 @@ use earshot::emotion::{
 #[test]
 fn bundled_model_scores_and_keeps_its_dev_figures() {
     let model = EmotionModel::bundled().expect("bundled model loads");
-    let e = model.score("Thank you so much, you saved my day!");
+    let sentiment = earshot::sentiment::SentimentScorer::new();
+    let score = |t: &str| model.score(t, &sentiment.score(t));
+    let e = score("Thank you so much, you saved my day!");
     assert_eq!(e.dominant, "gratitude");
     assert_eq!(e.dominant_ekman, "joy");
-    let e = model.score("This is infuriating, third outage this week and nobody answers");
+    let e = score("This is infuriating, third outage this week and nobody answers");
     assert_eq!(e.dominant_ekman, "anger", "{e:?}");
     assert!((1..=5).contains(&e.intensity));
-    assert_eq!(model.score("The meeting is at 3pm.").dominant, "neutral");
+    assert_eq!(score("The meeting is at 3pm.").dominant, "neutral");
     let dev = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/data/goemotions/dev.tsv"
@@ -22,21 +24,21 @@ fn bundled_model_scores_and_keeps_its_dev_figures() {
     let dev = parse_goemotions(&dev).unwrap();
     let (labels, ekman) = evaluate(&model, &dev);
     eprintln!("dev macro-F1: 28 labels {labels:.3}, Ekman {ekman:.3}");
-    // The figures `earshot train-emotions` printed when the shipped model was made (0.411, 0.557).
-    assert!(labels >= 0.41 && ekman >= 0.55, "{labels} {ekman}");
+    // The figures `earshot train-emotions` printed when the shipped model was made (0.431, 0.563).
+    assert!(labels >= 0.43 && ekman >= 0.56, "{labels} {ekman}");
     // Thresholds tuned on one half of dev and scored on the other: lower, as unseen data will be
-    // (0.384, 0.545 when the model was made).
+    // (0.401, 0.552 when the model was made).
     let (labels, ekman) = evaluate_cross_tuned(&model, &dev);
     eprintln!("cross-tuned: 28 labels {labels:.3}, Ekman {ekman:.3}");
-    assert!(labels >= 0.38 && ekman >= 0.54, "{labels} {ekman}");
+    assert!(labels >= 0.40 && ekman >= 0.55, "{labels} {ekman}");
     assert!(
         ekman < evaluate(&model, &dev).1,
         "tuning on the scored half is optimistic"
     );
-    // The dominant emotion (0.554 / 0.623 / 0.769 when the model was made).
+    // The dominant emotion (0.571 / 0.642 / 0.755 when the model was made).
     let (label, group, neutral) = dominant_agreement(&model, &dev);
     assert!(
-        label >= 0.55 && group >= 0.62 && neutral >= 0.76,
+        label >= 0.57 && group >= 0.64 && neutral >= 0.75,
         "{label} {group} {neutral}"
     );
 }
