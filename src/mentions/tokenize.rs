@@ -118,68 +118,67 @@ fn tokenize_runs(text: &str, bytes: bool) -> Tokens {
             );
             continue;
         }
+        let mut emit = |kind, start, body_start, end| {
+            push(
+                &mut out,
+                kind,
+                run_start + start,
+                run_start + end,
+                &run[body_start..end],
+            )
+        };
         if bytes && run.is_ascii() {
-            ascii_run(run, |kind, start, body_start, end| {
-                push(
-                    &mut out,
-                    kind,
-                    run_start + start,
-                    run_start + end,
-                    &run[body_start..end],
-                )
-            });
-            continue;
-        }
-        let mut chars = run.char_indices().peekable();
-        let mut prev: Option<char> = None;
-        while let Some((i, c)) = chars.next() {
-            let sigil = (c == '#' || c == '@')
-                && !prev.is_some_and(is_word_char)
-                && chars.peek().is_some_and(|&(_, n)| is_word_char(n));
-            if sigil || is_word_char(c) {
-                let start = i;
-                let body_start = if sigil { i + c.len_utf8() } else { i };
-                let mut end = if sigil { body_start } else { i + c.len_utf8() };
-                let mut last = c;
-                while let Some(&(j, n)) = chars.peek() {
-                    if is_word_char(n) {
-                        end = j + n.len_utf8();
-                    } else if is_apostrophe(n) && !sigil {
-                        // An apostrophe inside a word ("don't", "Larkspur's") belongs to it.
-                        let mut look = chars.clone();
-                        look.next();
-                        if !look.peek().is_some_and(|&(_, m)| m.is_alphabetic()) {
-                            break;
-                        }
-                    } else {
-                        break;
-                    }
-                    last = n;
-                    chars.next();
-                }
-                let kind = match (sigil, c) {
-                    (true, '#') => Kind::Hashtag,
-                    (true, _) => Kind::Mention,
-                    _ => Kind::Word,
-                };
-                push(
-                    &mut out,
-                    kind,
-                    run_start + start,
-                    run_start + end,
-                    &run[body_start..end],
-                );
-                prev = Some(last);
-            } else {
-                prev = Some(c);
-            }
+            ascii_run(run, &mut emit);
+        } else {
+            char_run(run, &mut emit);
         }
     }
     out
 }
 
-/// The tokens of an ASCII run, by the same rules as the character loop of [`tokenize`] but on
-/// bytes: `emit(kind, start, body_start, end)` with offsets into `run`.
+/// The words, hashtags and @-mentions of one run: `emit(kind, start, body_start, end)` with
+/// offsets into `run` (`body_start` skips the sigil).
+fn char_run(run: &str, mut emit: impl FnMut(Kind, usize, usize, usize)) {
+    let mut chars = run.char_indices().peekable();
+    let mut prev: Option<char> = None;
+    while let Some((i, c)) = chars.next() {
+        let sigil = (c == '#' || c == '@')
+            && !prev.is_some_and(is_word_char)
+            && chars.peek().is_some_and(|&(_, n)| is_word_char(n));
+        if !(sigil || is_word_char(c)) {
+            prev = Some(c);
+            continue;
+        }
+        let body_start = if sigil { i + c.len_utf8() } else { i };
+        let mut end = if sigil { body_start } else { i + c.len_utf8() };
+        let mut last = c;
+        while let Some(&(j, n)) = chars.peek() {
+            if is_word_char(n) {
+                end = j + n.len_utf8();
+            } else if is_apostrophe(n) && !sigil {
+                // An apostrophe inside a word ("don't", "Larkspur's") belongs to it.
+                let mut look = chars.clone();
+                look.next();
+                if !look.peek().is_some_and(|&(_, m)| m.is_alphabetic()) {
+                    break;
+                }
+            } else {
+                break;
+            }
+            last = n;
+            chars.next();
+        }
+        let kind = match (sigil, c) {
+            (true, '#') => Kind::Hashtag,
+            (true, _) => Kind::Mention,
+            _ => Kind::Word,
+        };
+        emit(kind, i, body_start, end);
+        prev = Some(last);
+    }
+}
+
+/// The tokens of an ASCII run, by the same rules as [`char_run`] but on bytes.
 fn ascii_run(run: &str, mut emit: impl FnMut(Kind, usize, usize, usize)) {
     let b = run.as_bytes();
     let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
