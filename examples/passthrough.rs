@@ -5,8 +5,8 @@
 //!     cargo run --release --example passthrough -- --config config/earshot.toml
 
 use earshot::config::Config;
-use earshot::shell::kafka::{run_with, Observed, Outcome, Output};
-use earshot::shell::metrics::Metrics;
+use earshot::shell::kafka::{run_with, Outcome, Output};
+use earshot::shell::metrics::{Metrics, Observed};
 use earshot::shell::{cancel_on_signal, Health};
 use rdkafka::message::OwnedHeaders;
 use rdkafka::Message;

@@ -240,7 +240,6 @@ pub struct Emotions {
 pub struct Linear {
     pub weights: Vec<f32>,
     pub rows: usize,
-    pub thresholds: Vec<f32>,
 }
 
 impl Linear {
@@ -248,7 +247,6 @@ impl Linear {
         Linear {
             weights: vec![0.0; rows * BUCKETS],
             rows,
-            thresholds: vec![0.5; rows],
         }
     }
 
@@ -439,17 +437,10 @@ impl EmotionModel {
         Ok(EmotionModel::of(packed, thresholds))
     }
 
-    /// A model of two trained heads, quantised as the model file stores them, with their
-    /// thresholds.
+    /// A model of two trained heads, quantised as the model file stores them, every threshold
+    /// at 0.5 until [`EmotionModel::tuned_on`] picks them.
     pub fn new(labels: &Linear, ekman: &Linear) -> EmotionModel {
-        let mut thresholds = [0.5f32; OUTPUTS];
-        for (t, x) in thresholds
-            .iter_mut()
-            .zip(labels.thresholds.iter().chain(&ekman.thresholds))
-        {
-            *t = *x;
-        }
-        EmotionModel::of(Packed::new(labels, ekman), thresholds)
+        EmotionModel::of(Packed::new(labels, ekman), [0.5; OUTPUTS])
     }
 
     fn of(packed: Packed, thresholds: [f32; OUTPUTS]) -> EmotionModel {
@@ -464,21 +455,13 @@ impl EmotionModel {
     /// The same weights with each output's threshold chosen to maximise its F1 on `examples`, as
     /// the runtime scores them (quantised).
     pub fn tuned_on(&self, examples: &[Example]) -> EmotionModel {
-        let (dl, de) = encode(examples);
-        let preds: Vec<[f32; OUTPUTS]> = dl.iter().map(|(f, _)| self.packed.predict(f)).collect();
+        let scored = self.predictions(examples);
         let mut m = self.clone();
         for c in 0..OUTPUTS {
-            let truth = |i: usize| {
-                if c < LABELS.len() {
-                    dl[i].1[c]
-                } else {
-                    de[i].1[c - LABELS.len()]
-                }
-            };
             let mut best = (0.0, 0.5);
             for step in 1..20 {
                 let t = step as f32 * 0.05;
-                let f1 = f1_of((0..preds.len()).map(|i| (preds[i][c] >= t, truth(i))));
+                let f1 = f1_of(scored.iter().map(|(p, truth)| (p[c] >= t, truth[c])));
                 if f1 > best.0 {
                     best = (f1, t);
                 }
@@ -486,6 +469,26 @@ impl EmotionModel {
             m.thresholds[c] = best.1;
         }
         m
+    }
+
+    /// Each example's probabilities as the runtime computes them (quantised weights), with its
+    /// gold labels and groups in the same 35 columns.
+    fn predictions(&self, examples: &[Example]) -> Vec<([f32; OUTPUTS], [bool; OUTPUTS])> {
+        let scorer = SentimentScorer::new();
+        examples
+            .iter()
+            .map(|(text, ids)| {
+                let mut truth = [false; OUTPUTS];
+                for &i in ids {
+                    truth[i] = true;
+                    truth[LABELS.len() + EKMAN_OF[i]] = true;
+                }
+                (
+                    self.packed.predict(&features(text, &scorer.score(text))),
+                    truth,
+                )
+            })
+            .collect()
     }
 
     /// Scores a text, given its sentiment (the analyser has it already; see [`features`]).
@@ -676,18 +679,13 @@ pub fn train(train: &[Example], dev: &[Example], o: TrainOptions) -> EmotionMode
 
 /// Macro-F1 over the 28 labels and over the 7 Ekman groups, with the model's thresholds.
 pub fn evaluate(model: &EmotionModel, examples: &[Example]) -> (f64, f64) {
-    let (dl, de) = encode(examples);
-    // The probabilities the runtime computes (quantised weights), for both heads at once.
-    let preds: Vec<[f32; OUTPUTS]> = dl.iter().map(|(f, _)| model.packed.predict(f)).collect();
+    let scored = model.predictions(examples);
     let f1 = |c: usize| {
-        f1_of((0..preds.len()).map(|i| {
-            let truth = if c < LABELS.len() {
-                dl[i].1[c]
-            } else {
-                de[i].1[c - LABELS.len()]
-            };
-            (preds[i][c] >= model.thresholds[c], truth)
-        }))
+        f1_of(
+            scored
+                .iter()
+                .map(|(p, truth)| (p[c] >= model.thresholds[c], truth[c])),
+        )
     };
     let mean = |cols: std::ops::Range<usize>| {
         let n = cols.len() as f64;
@@ -778,8 +776,8 @@ mod tests {
         let mut labels = Linear::new(LABELS.len());
         labels.weights[5] = 1.0;
         labels.weights[7 * LABELS.len() + 2] = -0.5;
-        labels.thresholds[3] = 0.35;
-        let m = EmotionModel::new(&labels, &Linear::new(EKMAN.len()));
+        let mut m = EmotionModel::new(&labels, &Linear::new(EKMAN.len()));
+        m.thresholds[3] = 0.35;
         let back = EmotionModel::from_bytes(&m.to_bytes()).unwrap();
         assert_eq!(back, m);
         let weight = |f: usize, c: usize| {

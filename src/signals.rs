@@ -416,13 +416,18 @@ const POLITE: &[&str] = &[
     "secure",
 ];
 
+/// Where the sentence holding byte `at` starts: after the last sentence end before it.
+fn sentence_start(text: &str, at: usize) -> usize {
+    text[..at].rfind(['.', '!', '?', '\n']).map_or(0, |p| p + 1)
+}
+
 /// Whether byte `at` lies in a question (its sentence ends with "?") or after a wish in the same
 /// sentence.
 fn in_question_or_wish(text: &str, at: usize, wishes: &[usize]) -> bool {
     let end = text[at..]
         .find(['.', '!', '?', '\n'])
         .map_or(text.len(), |p| at + p);
-    let start = text[..at].rfind(['.', '!', '?', '\n']).map_or(0, |p| p + 1);
+    let start = sentence_start(text, at);
     text[end..].starts_with('?') || wishes.iter().any(|w| (start..=at).contains(w))
 }
 
@@ -464,8 +469,7 @@ fn questions(text: &str) -> impl Iterator<Item = usize> + '_ {
     text.match_indices('?')
         .map(|(at, _)| at)
         .filter(move |&at| {
-            let sentence_start = text[..at].rfind(['.', '!', '?', '\n']).map_or(0, |p| p + 1);
-            let sentence = text[sentence_start..at].trim_start();
+            let sentence = text[sentence_start(text, at)..at].trim_start();
             ![
                 "can you",
                 "could you",

@@ -97,7 +97,7 @@ struct Hit {
 
 /// Up to this many anchor patterns the presearcher is a full DFA: one table lookup per byte, which
 /// made the whole analyser about a quarter faster on the sample catalog. Beyond it the DFA's tables
-/// outgrow the caches and memory (100k queries: 230 MB and a third of the throughput), so the
+/// outgrow the caches and memory (100k queries: 230 MB and about half the throughput), so the
 /// automaton is left to aho-corasick's own choice.
 const DFA_MAX_PATTERNS: usize = 2_000;
 
@@ -113,9 +113,15 @@ pub struct Matcher {
     automaton: Option<AhoCorasick>,
     /// For each automaton pattern, the queries it makes candidates.
     postings: Vec<Vec<u32>>,
-    /// Compile time only: a term written in several queries is compiled once, so a message
-    /// evaluates it once ("larkspur" in every product query of the brand).
-    term_ids: std::collections::HashMap<String, u32>,
+}
+
+/// Compile-time tables: anchor text to automaton pattern, and each distinct term to its id (a
+/// term written in several queries is compiled once, so a message evaluates it once: "larkspur"
+/// in every product query of the brand).
+#[derive(Default)]
+struct Interned {
+    patterns: std::collections::HashMap<String, u32>,
+    terms: std::collections::HashMap<Term, u32>,
 }
 
 fn algorithm(lang: Option<&str>) -> Algorithm {
@@ -166,21 +172,20 @@ impl Matcher {
             terms: Vec::new(),
             automaton: None,
             postings: Vec::new(),
-            term_ids: Default::default(),
         };
         let mut errors = Vec::new();
-        // Anchor text -> pattern id; every term has one, postings only for the selected ones.
-        let mut patterns: std::collections::HashMap<String, u32> = Default::default();
+        // Every term has a pattern; postings only for the selected ones.
+        let mut interned = Interned::default();
         let mut add =
             |m: &mut Matcher, owner: Owner, label: String, src: &str| match query::parse(src) {
                 Ok(q) => {
                     let id = m.queries.len() as u32;
-                    let node = m.lower(&q, &english, &mut patterns);
+                    let node = m.lower(&q, &english, &mut interned);
                     let mut mine = m.anchors(&node).unwrap_or_default();
                     mine.sort();
                     mine.dedup();
                     for a in mine {
-                        let pattern = patterns[&a] as usize;
+                        let pattern = interned.patterns[&a] as usize;
                         m.postings[pattern].push(id);
                     }
                     m.queries.push(node);
@@ -220,7 +225,11 @@ impl Matcher {
         if !errors.is_empty() {
             return Err(CompileErrors(errors));
         }
-        let mut by_id: Vec<(u32, String)> = patterns.into_iter().map(|(a, id)| (id, a)).collect();
+        let mut by_id: Vec<(u32, String)> = interned
+            .patterns
+            .into_iter()
+            .map(|(a, id)| (id, a))
+            .collect();
         by_id.sort_unstable();
         let patterns: Vec<String> = by_id.into_iter().map(|(_, a)| a).collect();
         if !patterns.is_empty() {
@@ -242,7 +251,6 @@ impl Matcher {
                 })?;
             m.automaton = Some(ac);
         }
-        m.term_ids = Default::default();
         Ok(m)
     }
 
@@ -256,16 +264,10 @@ impl Matcher {
     }
 
     /// Turns a parsed query into a node, interning its terms and their anchor patterns.
-    fn lower(
-        &mut self,
-        q: &Query,
-        english: &Stemmer,
-        patterns: &mut std::collections::HashMap<String, u32>,
-    ) -> Node {
+    fn lower(&mut self, q: &Query, english: &Stemmer, interned: &mut Interned) -> Node {
         match q {
             Query::Term(t) => {
-                let key = format!("{t:?}");
-                if let Some(&id) = self.term_ids.get(&key) {
+                if let Some(&id) = interned.terms.get(t) {
                     return Node::Term(id);
                 }
                 let stem = match t {
@@ -283,26 +285,26 @@ impl Matcher {
                     pattern: 0,
                 };
                 let anchor = self.anchor(&term);
-                let next = patterns.len() as u32;
-                term.pattern = *patterns.entry(anchor).or_insert_with(|| {
+                let next = interned.patterns.len() as u32;
+                term.pattern = *interned.patterns.entry(anchor).or_insert_with(|| {
                     self.postings.push(Vec::new());
                     next
                 });
                 self.terms.push(term);
                 let id = self.terms.len() as u32 - 1;
-                self.term_ids.insert(key, id);
+                interned.terms.insert(t.clone(), id);
                 Node::Term(id)
             }
             Query::Field(f, v) => Node::Field(*f, v.clone()),
-            Query::Not(x) => Node::Not(Box::new(self.lower(x, english, patterns))),
+            Query::Not(x) => Node::Not(Box::new(self.lower(x, english, interned))),
             Query::And(xs) => Node::And(
                 xs.iter()
-                    .map(|x| self.lower(x, english, patterns))
+                    .map(|x| self.lower(x, english, interned))
                     .collect(),
             ),
             Query::Or(xs) => Node::Or(
                 xs.iter()
-                    .map(|x| self.lower(x, english, patterns))
+                    .map(|x| self.lower(x, english, interned))
                     .collect(),
             ),
             Query::Near {
@@ -311,8 +313,8 @@ impl Matcher {
                 distance,
                 ordered,
             } => Node::Near {
-                left: Box::new(self.lower(left, english, patterns)),
-                right: Box::new(self.lower(right, english, patterns)),
+                left: Box::new(self.lower(left, english, interned)),
+                right: Box::new(self.lower(right, english, interned)),
                 distance: *distance,
                 ordered: *ordered,
             },

@@ -26,7 +26,7 @@ pub enum Field {
 }
 
 /// One leaf of a query.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Term {
     /// A whole word, case-folded, matching its inflections, its hashtag and its @-mention.
     Word(String),

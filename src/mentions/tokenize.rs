@@ -136,6 +136,15 @@ fn tokenize_runs(text: &str, bytes: bool) -> Tokens {
     out
 }
 
+/// A token's kind from how it starts: a sigil, `#` or `@`, or none.
+fn kind_of(sigil: bool, hash: bool) -> Kind {
+    match (sigil, hash) {
+        (true, true) => Kind::Hashtag,
+        (true, false) => Kind::Mention,
+        _ => Kind::Word,
+    }
+}
+
 /// The words, hashtags and @-mentions of one run: `emit(kind, start, body_start, end)` with
 /// offsets into `run` (`body_start` skips the sigil).
 fn char_run(run: &str, mut emit: impl FnMut(Kind, usize, usize, usize)) {
@@ -168,12 +177,7 @@ fn char_run(run: &str, mut emit: impl FnMut(Kind, usize, usize, usize)) {
             last = n;
             chars.next();
         }
-        let kind = match (sigil, c) {
-            (true, '#') => Kind::Hashtag,
-            (true, _) => Kind::Mention,
-            _ => Kind::Word,
-        };
-        emit(kind, i, body_start, end);
+        emit(kind_of(sigil, c == '#'), i, body_start, end);
         prev = Some(last);
     }
 }
@@ -210,12 +214,7 @@ fn ascii_run(run: &str, mut emit: impl FnMut(Kind, usize, usize, usize)) {
             last = n;
             j += 1;
         }
-        let kind = match (sigil, c) {
-            (true, b'#') => Kind::Hashtag,
-            (true, _) => Kind::Mention,
-            _ => Kind::Word,
-        };
-        emit(kind, i, body_start, end);
+        emit(kind_of(sigil, c == b'#'), i, body_start, end);
         prev = Some(last);
         i = j;
     }

@@ -25,13 +25,12 @@ use rdkafka::util::Timeout;
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
-use crate::analyze::{Analysis, Analyzer};
+use crate::analyze::Analyzer;
 use crate::config::{Config, KafkaConfig};
 use crate::decode::{DecodeError, KindHint, Limits, Reason};
 use crate::insight::SourceRef;
 use crate::process;
-use crate::sentiment::Label;
-use crate::shell::metrics::Metrics;
+use crate::shell::metrics::{Metrics, Observed};
 use crate::shell::offsets::{OffsetTracker, Ticket};
 use crate::shell::Health;
 
@@ -215,24 +214,6 @@ struct Delivered {
 pub enum Outcome {
     Insight(Observed),
     DeadLetter(Reason),
-}
-
-/// What the metrics count of a produced insight, kept until the broker acknowledges it. (Not the
-/// whole analysis: it is dropped right after encoding, on the thread that built it.)
-#[derive(Debug, Default)]
-pub struct Observed {
-    pub sentiment: Option<Label>,
-    /// Brand ids of the mentions, one per mention.
-    pub brands: Vec<String>,
-}
-
-impl Observed {
-    fn of(analysis: Analysis) -> Observed {
-        Observed {
-            sentiment: analysis.sentiment.as_ref().map(|s| s.label),
-            brands: analysis.mentions.into_iter().map(|m| m.brand).collect(),
-        }
-    }
 }
 
 /// An output record, owned, ready to send (and to send again).

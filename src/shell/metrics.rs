@@ -182,13 +182,31 @@ impl Metrics {
     }
 
     /// Counts what an insight says (sentiment label, brands), for dashboards.
-    pub fn observe_insight(&self, o: &crate::shell::kafka::Observed) {
+    pub fn observe_insight(&self, o: &Observed) {
         self.insights.inc();
         if let Some(label) = o.sentiment {
             self.sentiment.with_label_values(&[label.as_str()]).inc();
         }
         for brand in &o.brands {
             self.mentions.with_label_values(&[brand]).inc();
+        }
+    }
+}
+
+/// What the metrics count of a produced insight, kept until the broker acknowledges it. (Not the
+/// whole analysis: it is dropped right after encoding, on the thread that built it.)
+#[derive(Debug, Default)]
+pub struct Observed {
+    pub sentiment: Option<crate::sentiment::Label>,
+    /// Brand ids of the mentions, one per mention.
+    pub brands: Vec<String>,
+}
+
+impl Observed {
+    pub(crate) fn of(analysis: crate::analyze::Analysis) -> Observed {
+        Observed {
+            sentiment: analysis.sentiment.as_ref().map(|s| s.label),
+            brands: analysis.mentions.into_iter().map(|m| m.brand).collect(),
         }
     }
 }
