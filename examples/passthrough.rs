@@ -12,6 +12,10 @@ use rdkafka::message::OwnedHeaders;
 use rdkafka::Message;
 use tokio_util::sync::CancellationToken;
 
+/// The same allocator as `earshot run`, so the baseline differs from it only in the analysis.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let path = std::env::args().skip_while(|a| a != "--config").nth(1);

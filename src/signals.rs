@@ -152,7 +152,11 @@ impl SignalDetector {
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            // Not a DFA: in a single-thread bench a DFA is about a fifth faster, but it is 3 MB,
+            // and in the daemon, beside the emotion model and the Kafka buffers, it misses the
+            // cache. perf over 300k messages: overlapping search 8.6-9.0% of the daemon's CPU
+            // with a DFA, 6.3% with this one.
+            .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
             .build(&patterns)
             .unwrap_or_else(|_| {
                 AhoCorasick::new(Vec::<&str>::new()).expect("empty automaton builds")
