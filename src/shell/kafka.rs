@@ -41,6 +41,8 @@ pub enum PipelineError {
     Kafka(#[from] KafkaError),
     #[error("shutdown deadline of {0:?} passed with {1} messages still unacknowledged")]
     ShutdownDeadline(Duration, usize),
+    #[error("could not start the analysis worker threads: {0}")]
+    Workers(String),
 }
 
 /// Applies security and pass-through settings shared by consumer and producer.
@@ -287,6 +289,18 @@ where
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
+    // The loop's own thread is one of the workers; the pool holds the others.
+    let pool = if workers > 1 {
+        Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(workers - 1)
+                .thread_name(|i| format!("earshot-worker-{i}"))
+                .build()
+                .map_err(|e| PipelineError::Workers(e.to_string()))?,
+        )
+    } else {
+        None
+    };
     let hint_of = |topic: &str| {
         kcfg.inputs
             .iter()
@@ -327,7 +341,7 @@ where
                         None => break,
                     }
                 }
-                let outputs = transform_batch(&batch, &transform, &hint_of, &metrics, workers);
+                let outputs = transform_batch(&batch, &transform, &hint_of, &metrics, pool.as_ref());
                 for (msg, (output, outcome)) in batch.iter().zip(outputs) {
                     metrics.consumed.with_label_values(&[msg.topic()]).inc();
                     metrics.in_flight.inc();
@@ -364,52 +378,79 @@ where
     Ok(())
 }
 
-/// Below this many messages a batch is transformed on the loop's own thread: starting a thread costs
-/// more than a few messages' analysis.
+/// Below this many messages a batch is transformed on the loop's own thread: handing work to another
+/// thread costs more than a few messages' analysis.
 const MIN_PARALLEL_BATCH: usize = 16;
 
-/// Transforms a batch of messages, in parallel on up to `workers` scoped threads (the calling thread
-/// takes the first share), and returns the outputs in the batch's order.
+/// Transforms a batch of messages, in parallel on the calling thread (the first share) and the
+/// pool's threads (one share each), and returns the outputs in the batch's order.
 fn transform_batch<F, H>(
     batch: &[BorrowedMessage<'_>],
     transform: &F,
     hint_of: &H,
     metrics: &Metrics,
-    workers: usize,
+    pool: Option<&rayon::ThreadPool>,
 ) -> Vec<Transformed>
 where
     F: Fn(&BorrowedMessage<'_>, KindHint) -> Transformed + Sync,
     H: Fn(&str) -> KindHint + Sync,
 {
-    let one = |msg: &BorrowedMessage<'_>| {
-        let started = Instant::now();
-        let out = transform(msg, hint_of(msg.topic()));
-        metrics.processing.observe(started.elapsed().as_secs_f64());
+    in_shares(
+        batch,
+        |msg| transform(msg, hint_of(msg.topic())),
+        |seconds| metrics.processing.observe(seconds),
+        pool,
+    )
+}
+
+/// Maps `f` over `items`, in parallel on the calling thread (the first share) and the pool's
+/// threads (one share each), and returns the results in the items' order. `observe` gets each
+/// item's processing time in seconds.
+///
+/// The pool's threads live as long as the pipeline: threads started per batch cost a fresh stack
+/// and a cold allocator heap each time.
+fn in_shares<M: Sync, T: Send>(
+    items: &[M],
+    f: impl Fn(&M) -> T + Sync,
+    observe: impl Fn(f64) + Sync,
+    pool: Option<&rayon::ThreadPool>,
+) -> Vec<T> {
+    // One clock read per item: each item's processing ends where the next one's starts.
+    let run = |chunk: &[M]| {
+        let mut out = Vec::with_capacity(chunk.len());
+        let mut started = Instant::now();
+        for item in chunk {
+            out.push(f(item));
+            let now = Instant::now();
+            observe(now.duration_since(started).as_secs_f64());
+            started = now;
+        }
         out
     };
-    if workers <= 1 || batch.len() < MIN_PARALLEL_BATCH {
-        return batch.iter().map(one).collect();
-    }
-    let share = batch.len().div_ceil(workers);
-    let mut chunks = batch.chunks(share);
+    let Some(pool) = pool.filter(|_| items.len() >= MIN_PARALLEL_BATCH) else {
+        return run(items);
+    };
+    let share = items.len().div_ceil(pool.current_num_threads() + 1);
+    let mut chunks = items.chunks(share);
     let Some(own) = chunks.next() else {
         return Vec::new();
     };
-    std::thread::scope(|scope| {
-        let others: Vec<_> = chunks
-            .map(|chunk| scope.spawn(move || chunk.iter().map(one).collect::<Vec<_>>()))
-            .collect();
-        let mut outputs: Vec<Transformed> = own.iter().map(one).collect();
-        for handle in others {
-            match handle.join() {
-                Ok(part) => outputs.extend(part),
-                // The analysis does not panic on any input (fuzzed); if it ever did, propagate it
-                // rather than lose the chunk's messages silently.
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
+    let mut parts: Vec<Vec<T>> = chunks.clone().map(|_| Vec::new()).collect();
+    let mut outputs = Vec::new();
+    // A panic in a spawned share is re-raised here when the scope ends: the analysis does not
+    // panic on any input (fuzzed), and if it ever did, no share's messages are dropped silently.
+    pool.in_place_scope(|scope| {
+        for (chunk, part) in chunks.zip(parts.iter_mut()) {
+            let run = &run;
+            scope.spawn(move |_| *part = run(chunk));
         }
-        outputs
-    })
+        outputs = run(own);
+    });
+    outputs.reserve(items.len() - outputs.len());
+    for part in parts {
+        outputs.extend(part);
+    }
+    outputs
 }
 
 /// Bytes reserved for an encoded insight event.
@@ -602,6 +643,52 @@ pub fn ready(health: &Health) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shares_run_on_the_pool_and_come_back_in_order() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .expect("pool");
+        let main = std::thread::current().id();
+        for n in [
+            0,
+            1,
+            MIN_PARALLEL_BATCH - 1,
+            MIN_PARALLEL_BATCH,
+            17,
+            256,
+            1001,
+        ] {
+            let items: Vec<usize> = (0..n).collect();
+            let observed = std::sync::atomic::AtomicUsize::new(0);
+            let out = in_shares(
+                &items,
+                |i| (i * 7, std::thread::current().id()),
+                |_| {
+                    observed.fetch_add(1, Ordering::Relaxed);
+                },
+                Some(&pool),
+            );
+            let values: Vec<usize> = out.iter().map(|(v, _)| *v).collect();
+            assert_eq!(values, items.iter().map(|i| i * 7).collect::<Vec<_>>());
+            assert_eq!(
+                observed.load(Ordering::Relaxed),
+                n,
+                "one observation per item"
+            );
+            let on_pool = out.iter().filter(|(_, t)| *t != main).count();
+            if n >= MIN_PARALLEL_BATCH {
+                // The caller takes the first quarter; the pool's three threads the rest.
+                assert_eq!(on_pool, n - n.div_ceil(4), "batch of {n}");
+            } else {
+                assert_eq!(on_pool, 0, "a small batch stays on the caller");
+            }
+        }
+        // Without a pool, everything runs on the caller.
+        let out = in_shares(&[1, 2, 3], |i| *i, |_| {}, None);
+        assert_eq!(out, vec![1, 2, 3]);
+    }
 
     #[test]
     fn security_settings_pass_through_and_secrets_come_from_the_environment() {
