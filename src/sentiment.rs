@@ -268,7 +268,48 @@ struct Word {
     negation: bool,
     /// First word of a phrase of the phrase lexicon: most tokens start none and skip that lookup.
     phrase_start: bool,
+    /// One of the few words the rules name, found by the same lookup.
+    special: Special,
 }
+
+/// The words the rules name ("but", "no", "kind of", "at least", ...), so that the rules compare a
+/// byte instead of a string.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Special {
+    #[default]
+    Other,
+    But,
+    Kind,
+    Of,
+    No,
+    Or,
+    Nor,
+    Least,
+    At,
+    Very,
+    So,
+    This,
+    Never,
+    Without,
+    Doubt,
+}
+
+const SPECIALS: &[(&str, Special)] = &[
+    ("but", Special::But),
+    ("kind", Special::Kind),
+    ("of", Special::Of),
+    ("no", Special::No),
+    ("or", Special::Or),
+    ("nor", Special::Nor),
+    ("least", Special::Least),
+    ("at", Special::At),
+    ("very", Special::Very),
+    ("so", Special::So),
+    ("this", Special::This),
+    ("never", Special::Never),
+    ("without", Special::Without),
+    ("doubt", Special::Doubt),
+];
 
 impl Default for SentimentScorer {
     fn default() -> Self {
@@ -300,6 +341,8 @@ struct Token {
     absorbed: bool,
     /// May start a phrase of the phrase lexicon.
     phrase_start: bool,
+    /// Its lower-cased form, if the rules name it.
+    special: Special,
 }
 
 /// Removes what does not change an emoji's meaning: skin tones, variation selectors; a ZWJ sequence
@@ -316,11 +359,18 @@ fn is_pictographic(c: char) -> bool {
     matches!(c, '\u{1f000}'..='\u{1faff}' | '\u{2600}'..='\u{27bf}' | '\u{2b00}'..='\u{2bff}' | '\u{2300}'..='\u{23ff}')
 }
 
-/// Whether a word has three equal letters in a row (cheap test before trying to collapse it).
-fn has_triple(w: &[u8]) -> bool {
-    w.windows(3)
-        .any(|x| x[0] == x[1] && x[1] == x[2] && x[0].is_ascii_alphabetic())
-        || (!w.is_ascii() && w.len() >= 3)
+/// `s` without ASCII punctuation at either end. (Byte by byte: an ASCII byte is never part of a
+/// multi-byte character, so the cuts fall on character boundaries.)
+fn trim_ascii_punctuation(s: &str) -> &str {
+    let b = s.as_bytes();
+    let (mut start, mut end) = (0, b.len());
+    while start < end && b[start].is_ascii_punctuation() {
+        start += 1;
+    }
+    while end > start && b[end - 1].is_ascii_punctuation() {
+        end -= 1;
+    }
+    &s[start..end]
 }
 
 /// Collapses runs of three or more equal letters to `keep` letters.
@@ -443,6 +493,9 @@ impl SentimentScorer {
                 words.entry(first).or_default().phrase_start = true;
             }
         }
+        for &(w, special) in SPECIALS {
+            words.entry(w).or_default().special = special;
+        }
         SentimentScorer {
             words,
             emoji,
@@ -458,13 +511,12 @@ impl SentimentScorer {
     pub fn score(&self, text: &str) -> Scores {
         let mut lower = String::with_capacity(text.len() + 8);
         let tokens = self.tokenize(text, &mut lower);
-        let word = |t: &Token| &lower[t.lstart..t.lend];
         let caps_differ = {
             let caps = tokens.iter().filter(|t| t.shouting).count();
             caps > 0 && caps < tokens.len()
         };
         let mut message: Vec<f32> = (0..tokens.len())
-            .map(|i| self.valence(&tokens, &lower, i, caps_differ))
+            .map(|i| self.valence(&tokens, i, caps_differ))
             .collect();
         // Sentences as token ranges.
         let mut ranges: Vec<(usize, usize)> = Vec::new();
@@ -479,7 +531,7 @@ impl SentimentScorer {
         let valences = if ranges.len() > 1 {
             let mut v = message.clone();
             for &(a, b) in &ranges {
-                if let Some(k) = (a..b).find(|&k| word(&tokens[k]) == "but") {
+                if let Some(k) = (a..b).find(|&k| tokens[k].special == Special::But) {
                     but(&mut v[a..b], k - a);
                 }
             }
@@ -489,7 +541,7 @@ impl SentimentScorer {
         };
         // The message as VADER reads it: the first "but" of the text halves everything before it
         // and strengthens everything after it.
-        if let Some(k) = tokens.iter().position(|t| word(t) == "but") {
+        if let Some(k) = tokens.iter().position(|t| t.special == Special::But) {
             but(&mut message, k);
         }
         let sentences = if ranges.len() > 1 {
@@ -592,6 +644,7 @@ impl SentimentScorer {
                             phrase: false,
                             absorbed: false,
                             phrase_start: false,
+                            special: Special::Other,
                         });
                         pending = i + g.len();
                     }
@@ -617,7 +670,7 @@ impl SentimentScorer {
         lower: &mut String,
         out: &mut Vec<Token>,
     ) {
-        let trimmed = raw.trim_matches(|c: char| c.is_ascii_punctuation());
+        let trimmed = trim_ascii_punctuation(raw);
         // At most two characters: keep the punctuation (emoticons such as ":)" stay whole).
         let short = if trimmed.is_ascii() {
             trimmed.len() <= 2
@@ -655,19 +708,30 @@ impl SentimentScorer {
         out: &mut Vec<Token>,
     ) {
         let lstart = lower.len();
-        if word.is_ascii() {
+        // An ASCII word: lower-cased as a block, then one pass over its bytes for what the rules
+        // ask of its letters.
+        let (shouting, apostrophe, triple) = if word.is_ascii() {
             lower.push_str(word);
             lower[lstart..].make_ascii_lowercase();
+            let (mut upper, mut lowercase, mut apostrophe) = (false, false, false);
+            for &c in word.as_bytes() {
+                upper |= c.is_ascii_uppercase();
+                lowercase |= c.is_ascii_lowercase();
+                apostrophe |= c == b'\'';
+            }
+            let triple = lower.as_bytes()[lstart..]
+                .windows(3)
+                .any(|x| x[0] == x[1] && x[1] == x[2] && x[0].is_ascii_alphabetic());
+            (upper && !lowercase, apostrophe, triple)
         } else {
             lower.extend(word.chars().flat_map(char::to_lowercase));
-        }
+            let l = &lower.as_bytes()[lstart..];
+            (is_shouting(word), l.contains(&b'\''), l.len() >= 3)
+        };
         let mut lend = lower.len();
         let mut found = self.word(&lower[lstart..lend]);
         let mut elongated = false;
-        if found.valence.is_none()
-            && found.booster.is_none()
-            && has_triple(&lower.as_bytes()[lstart..lend])
-        {
+        if triple && found.valence.is_none() && found.booster.is_none() {
             let l = lower[lstart..lend].to_string();
             for keep in [2, 1] {
                 if let Some(c) = collapse(&l, keep) {
@@ -683,21 +747,22 @@ impl SentimentScorer {
                 }
             }
         }
-        let l = &lower[lstart..lend];
+        let negation = found.negation || (apostrophe && lower[lstart..lend].contains("n't"));
         out.push(Token {
             start,
             end: start + word.len(),
             lstart,
             lend,
-            shouting: is_shouting(word),
+            shouting,
             valence: found.valence,
             booster: found.booster,
-            negation: found.negation || (l.as_bytes().contains(&b'\'') && l.contains("n't")),
+            negation,
             sentence,
             elongated,
             phrase: false,
             absorbed: false,
             phrase_start: found.phrase_start,
+            special: found.special,
         });
     }
 
@@ -744,7 +809,7 @@ impl SentimentScorer {
         }
     }
 
-    fn valence(&self, tokens: &[Token], lower: &str, i: usize, caps_differ: bool) -> f32 {
+    fn valence(&self, tokens: &[Token], i: usize, caps_differ: bool) -> f32 {
         let t = &tokens[i];
         if t.absorbed {
             return 0.0;
@@ -758,29 +823,27 @@ impl SentimentScorer {
                 v
             };
         }
-        let w = |k: usize| {
-            let t = &tokens[i - k];
-            &lower[t.lstart..t.lend]
-        };
-        let this = w(0);
+        use Special::*;
+        let w = |k: usize| tokens[i - k].special;
+        let this = t.special;
         if t.booster.is_some() {
             return 0.0;
         }
         let next = tokens.get(i + 1);
-        if this == "kind" && next.is_some_and(|n| &lower[n.lstart..n.lend] == "of") {
+        if this == Kind && next.is_some_and(|n| n.special == Of) {
             return 0.0;
         }
         let Some(base) = t.valence else {
             return 0.0;
         };
         // "no" as a determiner before a sentiment word carries no sentiment itself.
-        if this == "no" && next.is_some_and(|n| n.valence.is_some()) {
+        if this == No && next.is_some_and(|n| n.valence.is_some()) {
             return 0.0;
         }
         let mut v = base;
-        if (i > 0 && w(1) == "no")
-            || (i > 1 && w(2) == "no")
-            || (i > 2 && w(3) == "no" && matches!(w(1), "or" | "nor"))
+        if (i > 0 && w(1) == No)
+            || (i > 1 && w(2) == No)
+            || (i > 2 && w(3) == No && matches!(w(1), Or | Nor))
         {
             v = base * NEGATION;
         }
@@ -817,35 +880,26 @@ impl SentimentScorer {
             v = negation(v, tokens, &w, back, i);
         }
         // "least": "the least helpful" flips; "at least" does not.
-        if i > 0 && w(1) == "least" && !(i > 1 && matches!(w(2), "at" | "very")) {
+        if i > 0 && w(1) == Least && !(i > 1 && matches!(w(2), At | Very)) {
             v *= NEGATION;
         }
         v
     }
 }
 
-fn negation<'a>(
-    v: f32,
-    tokens: &[Token],
-    w: &impl Fn(usize) -> &'a str,
-    back: usize,
-    i: usize,
-) -> f32 {
+fn negation(v: f32, tokens: &[Token], w: &impl Fn(usize) -> Special, back: usize, i: usize) -> f32 {
+    use Special::*;
     let neg = |k: usize| tokens[i - k].negation;
     match back {
         1 if neg(1) => v * NEGATION,
-        2 if w(2) == "never" && matches!(w(1), "so" | "this") => v * 1.25,
-        2 if w(2) == "without" && w(1) == "doubt" => v,
+        2 if w(2) == Never && matches!(w(1), So | This) => v * 1.25,
+        2 if w(2) == Without && w(1) == Doubt => v,
         2 if neg(2) => v * NEGATION,
         // As VADER 3.3.2 evaluates it (its operator precedence): "never so/this X", and also any
         // "so X" or "this X" three words in, is emphasis. Kept: it reads "so honest" and "haven't
         // been this sore" as stronger, which they are.
-        3 if (w(3) == "never" && matches!(w(2), "so" | "this"))
-            || matches!(w(1), "so" | "this") =>
-        {
-            v * 1.25
-        }
-        3 if w(3) == "without" && (w(2) == "doubt" || w(1) == "doubt") => v,
+        3 if (w(3) == Never && matches!(w(2), So | This)) || matches!(w(1), So | This) => v * 1.25,
+        3 if w(3) == Without && (w(2) == Doubt || w(1) == Doubt) => v,
         3 if neg(3) => v * NEGATION,
         _ => v,
     }
