@@ -5,13 +5,17 @@
 //!     valgrind --tool=callgrind --toggle-collect='*profile::work*' target/release/examples/profile analyse 2
 //!
 //! `analyse` runs the whole analyser over the sample's social posts, `sentiment` the scorer over
-//! the VADER tweets; the argument is how many passes. It prints the item count so the per-item
+//! the VADER tweets, `pipeline` the daemon's per-message work without Kafka (decode, analyse, build
+//! and encode the insight) over every line of the sample stream, the malformed ones included; the
+//! argument is how many passes. It prints the item count so the per-item
 //! instruction cost is the callgrind total divided by it.
 
 use earshot::analyze::Analyzer;
 use earshot::catalog::Catalog;
 use earshot::decode::{decode, KindHint, Limits};
+use earshot::insight::SourceRef;
 use earshot::interaction::{Interaction, Kind};
+use earshot::process::process;
 use earshot::sentiment::SentimentScorer;
 
 #[inline(never)]
@@ -36,6 +40,34 @@ fn work_sentiment(scorer: &SentimentScorer, tweets: &[&str], passes: usize) -> f
     s
 }
 
+#[inline(never)]
+fn work_pipeline(analyzer: &Analyzer, lines: &[&str], passes: usize) -> usize {
+    let now = chrono::Utc::now();
+    let mut bytes = 0;
+    for _ in 0..passes {
+        for (n, l) in lines.iter().enumerate() {
+            let at = SourceRef {
+                topic: "profile".into(),
+                partition: 0,
+                offset: n as i64,
+            };
+            if let Ok(insight) = process(
+                Some(l.as_bytes()),
+                KindHint::Auto,
+                Limits::default(),
+                analyzer,
+                at,
+                now,
+            ) {
+                let mut out = Vec::with_capacity(2048);
+                serde_json::to_writer(&mut out, &insight).expect("encodes");
+                bytes += std::hint::black_box(out).len();
+            }
+        }
+    }
+    bytes
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let what = args.next().unwrap_or_else(|| "analyse".into());
@@ -49,6 +81,16 @@ fn main() {
             let scorer = SentimentScorer::new();
             let s = work_sentiment(&scorer, &tweets, passes);
             println!("{} tweets scored ({s:.1})", tweets.len() * passes);
+        }
+        "pipeline" => {
+            let catalog = Catalog::parse(include_str!("../config/catalog.toml")).expect("catalog");
+            let analyzer = Analyzer::new(catalog).expect("catalog compiles");
+            let lines: Vec<&str> = include_str!("../samples/stream.jsonl").lines().collect();
+            let bytes = work_pipeline(&analyzer, &lines, passes);
+            println!(
+                "{} messages ({bytes} bytes of insights)",
+                lines.len() * passes
+            );
         }
         _ => {
             let catalog = Catalog::parse(include_str!("../config/catalog.toml")).expect("catalog");
