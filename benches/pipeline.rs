@@ -3,6 +3,9 @@
 //!     cargo bench --bench pipeline
 //!
 //! Criterion reports time per iteration; an iteration is one message, so msgs/s = 1 / time.
+//!
+//! The allocator is the daemon's (mimalloc, see `src/main.rs`), so the figures are those of the
+//! analysis as it runs in `earshot run`.
 
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -13,6 +16,9 @@ use earshot::decode::{decode, KindHint, Limits};
 use earshot::insight::SourceRef;
 use earshot::process::process;
 use earshot::sentiment::SentimentScorer;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn sample() -> Vec<Vec<u8>> {
     let text = include_str!("../samples/stream.jsonl");

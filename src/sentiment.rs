@@ -509,8 +509,21 @@ impl SentimentScorer {
 
     /// Scores a text, and each of its sentences.
     pub fn score(&self, text: &str) -> Scores {
-        let mut lower = String::with_capacity(text.len() + 8);
-        let tokens = self.tokenize(text, &mut lower);
+        let (mut lower, in_place) = if text.is_ascii() {
+            // Lower-cased whole, in one vectorised pass: a token's lower-cased form is then at the
+            // same offsets as the token itself.
+            let mut lower = String::with_capacity(text.len() + 16);
+            lower.push_str(text);
+            lower.make_ascii_lowercase();
+            (lower, true)
+        } else {
+            (String::with_capacity(text.len() + 8), false)
+        };
+        let tokens = if in_place {
+            self.tokenize_ascii(text, &mut lower)
+        } else {
+            self.tokenize(text, &mut lower)
+        };
         let caps_differ = {
             let caps = tokens.iter().filter(|t| t.shouting).count();
             caps > 0 && caps < tokens.len()
@@ -518,9 +531,10 @@ impl SentimentScorer {
         let mut message: Vec<f32> = (0..tokens.len())
             .map(|i| self.valence(&tokens, i, caps_differ))
             .collect();
-        // Sentences as token ranges.
+        // Sentences as token ranges, when there are several (sentence numbers never decrease).
         let mut ranges: Vec<(usize, usize)> = Vec::new();
-        for (i, t) in tokens.iter().enumerate() {
+        let several = tokens.first().map(|t| t.sentence) != tokens.last().map(|t| t.sentence);
+        for (i, t) in tokens.iter().enumerate().filter(|_| several) {
             match ranges.last_mut() {
                 Some(r) if tokens[r.0].sentence == t.sentence => r.1 = i + 1,
                 _ => ranges.push((i, i + 1)),
@@ -585,6 +599,39 @@ impl SentimentScorer {
         scores
     }
 
+    /// [`Self::tokenize`] for an ASCII text whose lower-cased copy is `lower`: the same tokens,
+    /// found in one pass over the bytes, with no copying of words.
+    fn tokenize_ascii(&self, text: &str, lower: &mut String) -> Vec<Token> {
+        let mut out: Vec<Token> = Vec::with_capacity(text.len() / 5 + 1);
+        let b = text.as_bytes();
+        let mut sentence = 0u32;
+        let mut i = 0;
+        while i < b.len() {
+            let mut line_break = false;
+            while i < b.len() && b[i].is_ascii_whitespace() {
+                line_break |= b[i] == b'\n';
+                i += 1;
+            }
+            if i == b.len() {
+                break;
+            }
+            let start = i;
+            while i < b.len() && !b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            // A line break between runs ends a sentence.
+            if line_break && out.last().is_some_and(|t| t.sentence == sentence) {
+                sentence += 1;
+            }
+            self.push_word(start, &text[start..i], sentence, lower, &mut out, true);
+            if matches!(b[i - 1], b'.' | b'!' | b'?') {
+                sentence += 1;
+            }
+        }
+        self.mark_phrases(lower, &mut out);
+        out
+    }
+
     /// Splits on whitespace, trims punctuation from words (keeping emoticons such as ":)" whole),
     /// splits off emoji and camel-case hashtags, and looks every token up once.
     fn tokenize(&self, text: &str, lower: &mut String) -> Vec<Token> {
@@ -611,7 +658,7 @@ impl SentimentScorer {
             }
             last_end = start + raw.len();
             if raw.is_ascii() {
-                self.push_word(start, raw, sentence, lower, &mut out);
+                self.push_word(start, raw, sentence, lower, &mut out, false);
             } else {
                 // Emoji are tokens of their own, wherever they stand.
                 let mut pending = 0usize;
@@ -625,6 +672,7 @@ impl SentimentScorer {
                                 sentence,
                                 lower,
                                 &mut out,
+                                false,
                             );
                         }
                         let key = normalise_emoji(g);
@@ -650,7 +698,14 @@ impl SentimentScorer {
                     }
                 }
                 if pending < raw.len() {
-                    self.push_word(start + pending, &raw[pending..], sentence, lower, &mut out);
+                    self.push_word(
+                        start + pending,
+                        &raw[pending..],
+                        sentence,
+                        lower,
+                        &mut out,
+                        false,
+                    );
                 }
             }
             if matches!(raw.as_bytes().last(), Some(b'.' | b'!' | b'?')) {
@@ -661,7 +716,9 @@ impl SentimentScorer {
         out
     }
 
-    /// Pushes the word(s) of one run (a hashtag may be several words).
+    /// Pushes the word(s) of one run (a hashtag may be several words). `in_place`: `lower` is the
+    /// lower-cased text, so a word's lower-cased form is at the word's own offsets; otherwise each
+    /// word's is appended to `lower`.
     fn push_word(
         &self,
         start: usize,
@@ -669,6 +726,7 @@ impl SentimentScorer {
         sentence: u32,
         lower: &mut String,
         out: &mut Vec<Token>,
+        in_place: bool,
     ) {
         let trimmed = trim_ascii_punctuation(raw);
         // At most two characters: keep the punctuation (emoticons such as ":)" stay whole).
@@ -685,18 +743,23 @@ impl SentimentScorer {
         if word.is_empty() {
             return;
         }
+        let at = start + offset;
         if raw.starts_with('#') && word != raw {
             if let Some(parts) = camel_parts(word) {
-                let whole: String = word.to_lowercase();
-                if self.word(&whole).valence.is_none() {
+                let in_lexicon = if in_place {
+                    self.word(&lower[at..at + word.len()]).valence.is_some()
+                } else {
+                    self.word(&word.to_lowercase()).valence.is_some()
+                };
+                if !in_lexicon {
                     for (a, b) in parts {
-                        self.push_token(start + offset + a, &word[a..b], sentence, lower, out);
+                        self.push_token(at + a, &word[a..b], sentence, lower, out, in_place);
                     }
                     return;
                 }
             }
         }
-        self.push_token(start + offset, word, sentence, lower, out);
+        self.push_token(at, word, sentence, lower, out, in_place);
     }
 
     fn push_token(
@@ -706,20 +769,23 @@ impl SentimentScorer {
         sentence: u32,
         lower: &mut String,
         out: &mut Vec<Token>,
+        in_place: bool,
     ) {
-        let lstart = lower.len();
+        let lstart = if in_place { start } else { lower.len() };
         // An ASCII word: lower-cased as a block, then one pass over its bytes for what the rules
         // ask of its letters.
         let (shouting, apostrophe, triple) = if word.is_ascii() {
-            lower.push_str(word);
-            lower[lstart..].make_ascii_lowercase();
+            if !in_place {
+                lower.push_str(word);
+                lower[lstart..].make_ascii_lowercase();
+            }
             let (mut upper, mut lowercase, mut apostrophe) = (false, false, false);
             for &c in word.as_bytes() {
                 upper |= c.is_ascii_uppercase();
                 lowercase |= c.is_ascii_lowercase();
                 apostrophe |= c == b'\'';
             }
-            let triple = lower.as_bytes()[lstart..]
+            let triple = lower.as_bytes()[lstart..lstart + word.len()]
                 .windows(3)
                 .any(|x| x[0] == x[1] && x[1] == x[2] && x[0].is_ascii_alphabetic());
             (upper && !lowercase, apostrophe, triple)
@@ -728,7 +794,14 @@ impl SentimentScorer {
             let l = &lower.as_bytes()[lstart..];
             (is_shouting(word), l.contains(&b'\''), l.len() >= 3)
         };
-        let mut lend = lower.len();
+        let (mut lstart, mut lend) = (
+            lstart,
+            if in_place {
+                start + word.len()
+            } else {
+                lower.len()
+            },
+        );
         let mut found = self.word(&lower[lstart..lend]);
         let mut elongated = false;
         if triple && found.valence.is_none() && found.booster.is_none() {
@@ -737,7 +810,8 @@ impl SentimentScorer {
                 if let Some(c) = collapse(&l, keep) {
                     let w = self.word(&c);
                     if w.valence.is_some() || w.booster.is_some() {
-                        lower.truncate(lstart);
+                        // The collapsed form goes after everything else in `lower`.
+                        lstart = lower.len();
                         lower.push_str(&c);
                         lend = lower.len();
                         found = w;
@@ -771,7 +845,8 @@ impl SentimentScorer {
         if self.phrases.is_empty() {
             return;
         }
-        let mut key = String::with_capacity(32);
+        // Allocated on the first phrase start, which most texts do not have.
+        let mut key = String::new();
         let mut i = 0;
         while i < tokens.len() {
             let mut matched = 0;
