@@ -48,7 +48,9 @@ pub struct Insight {
     pub schema: String,
     pub id: Uuid,
     pub source: Source,
+    #[serde(serialize_with = "rfc3339")]
     pub occurred_at: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339")]
     pub processed_at: DateTime<Utc>,
     pub party: Party,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -57,6 +59,13 @@ pub struct Insight {
     pub text: String,
     #[serde(flatten)]
     pub analysis: Analysis,
+}
+
+/// A timestamp as chrono's own serialization writes it (RFC 3339, `Z`, as many fraction digits as
+/// it needs), through chrono's RFC 3339 writer instead of its general formatting machinery: the
+/// two timestamps of an event cost 4.6k instructions that way, a tenth of the whole encoding.
+fn rfc3339<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
 }
 
 impl Insight {
@@ -91,6 +100,29 @@ impl Insight {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_serialize_as_chrono_does() {
+        #[derive(Serialize)]
+        struct Ours(#[serde(serialize_with = "rfc3339")] DateTime<Utc>);
+        let base = DateTime::parse_from_rfc3339("2026-11-16T06:26:00Z")
+            .expect("valid")
+            .with_timezone(&Utc);
+        let mut cases = vec![Utc::now(), DateTime::<Utc>::UNIX_EPOCH, base];
+        for nanos in [1, 999, 1_000, 120_000, 1_000_000, 392_540_294, 999_999_999] {
+            cases.push(base + chrono::Duration::nanoseconds(nanos));
+        }
+        for years in [-3000, -1, 1, 500, 8000] {
+            cases.push(base + chrono::Duration::days(365 * years));
+        }
+        for t in cases {
+            assert_eq!(
+                serde_json::to_string(&Ours(t)).expect("encodes"),
+                serde_json::to_string(&t).expect("encodes"),
+                "{t:?}"
+            );
+        }
+    }
 
     #[test]
     fn ids_are_deterministic_per_coordinate() {
