@@ -257,6 +257,9 @@ pub struct SentimentScorer {
     emoji: FxHashMap<String, f32>,
     /// Two- and three-word phrases to valence.
     phrases: FxHashMap<&'static str, f32>,
+    /// Spellings in capitals that the lexicon tells apart from their lower-case form ("D:", "LOL",
+    /// "SOB", ":P"), looked up as written.
+    cased: FxHashMap<String, f32>,
 }
 
 /// What the lexicons say of one word.
@@ -434,10 +437,20 @@ impl SentimentScorer {
     pub fn new() -> SentimentScorer {
         let mut lexicon = FxHashMap::default();
         lexicon.reserve(7600);
+        let mut cased = FxHashMap::default();
         for line in LEXICON.lines() {
             let mut cols = line.split('\t');
             if let (Some(word), Some(Ok(v))) = (cols.next(), cols.next().map(str::parse::<f32>)) {
-                lexicon.insert(word, v);
+                if word.bytes().any(|b| b.is_ascii_uppercase()) {
+                    cased.insert(word.to_string(), v);
+                }
+                // VADER's lexicon lists a few spellings twice: first in its section of emoticons
+                // and acronyms, sorted as written in capitals ("D:" horrified, "LOL", "SOB"), then
+                // as ordinary lower-case words ("d:" a tongue, "lol", "sob" crying). VADER keeps
+                // the last for every case; the first is the capitals' meaning.
+                if let Some(first) = lexicon.insert(word, v) {
+                    cased.entry(word.to_ascii_uppercase()).or_insert(first);
+                }
             }
         }
         let mut emoji = FxHashMap::default();
@@ -500,6 +513,7 @@ impl SentimentScorer {
             words,
             emoji,
             phrases,
+            cased,
         }
     }
 
@@ -774,25 +788,29 @@ impl SentimentScorer {
         let lstart = if in_place { start } else { lower.len() };
         // An ASCII word: lower-cased as a block, then one pass over its bytes for what the rules
         // ask of its letters.
-        let (shouting, apostrophe, triple) = if word.is_ascii() {
+        let (shouting, apostrophe, triple, capitals) = if word.is_ascii() {
             if !in_place {
                 lower.push_str(word);
                 lower[lstart..].make_ascii_lowercase();
             }
-            let (mut upper, mut lowercase, mut apostrophe) = (false, false, false);
+            let (mut upper, mut lowercase, mut apostrophe, mut symbol) =
+                (false, false, false, false);
             for &c in word.as_bytes() {
                 upper |= c.is_ascii_uppercase();
                 lowercase |= c.is_ascii_lowercase();
                 apostrophe |= c == b'\'';
+                symbol |= !c.is_ascii_alphanumeric();
             }
             let triple = lower.as_bytes()[lstart..lstart + word.len()]
                 .windows(3)
                 .any(|x| x[0] == x[1] && x[1] == x[2] && x[0].is_ascii_alphabetic());
-            (upper && !lowercase, apostrophe, triple)
+            // Written in capitals, or an emoticon with a capital: maybe a spelling of its own.
+            let capitals = upper && (!lowercase || symbol);
+            (upper && !lowercase, apostrophe, triple, capitals)
         } else {
             lower.extend(word.chars().flat_map(char::to_lowercase));
             let l = &lower.as_bytes()[lstart..];
-            (is_shouting(word), l.contains(&b'\''), l.len() >= 3)
+            (is_shouting(word), l.contains(&b'\''), l.len() >= 3, false)
         };
         let (mut lstart, mut lend) = (
             lstart,
@@ -803,6 +821,11 @@ impl SentimentScorer {
             },
         );
         let mut found = self.word(&lower[lstart..lend]);
+        if capitals {
+            if let Some(&v) = self.cased.get(word) {
+                found.valence = Some(v);
+            }
+        }
         let mut elongated = false;
         if triple && found.valence.is_none() && found.booster.is_none() {
             let l = lower[lstart..lend].to_string();
@@ -928,6 +951,10 @@ impl SentimentScorer {
         if t.elongated {
             v += if v > 0.0 { B_INCR } else { -B_INCR };
         }
+        // A word is negated once, by its nearest negation: in "don't care, don't care" the second
+        // "care" is negated by its own "don't", not negated back by the first. (VADER applies
+        // every negation within three words, each flipping the sign again.)
+        let mut negated = false;
         for back in 1..=3usize {
             if i < back {
                 break;
@@ -952,7 +979,11 @@ impl SentimentScorer {
                 s *= 0.9;
             }
             v += s;
-            v = negation(v, tokens, &w, back, i);
+            let (after, negates) = negation(v, tokens, &w, back, i);
+            if !(negates && negated) {
+                v = after;
+            }
+            negated |= negates;
         }
         // "least": "the least helpful" flips; "at least" does not.
         if i > 0 && w(1) == Least && !(i > 1 && matches!(w(2), At | Very)) {
@@ -962,21 +993,31 @@ impl SentimentScorer {
     }
 }
 
-fn negation(v: f32, tokens: &[Token], w: &impl Fn(usize) -> Special, back: usize, i: usize) -> f32 {
+/// The negation (or emphasis) rule for the word `back` places before word `i`: the valence it
+/// makes, and whether that is a negation.
+fn negation(
+    v: f32,
+    tokens: &[Token],
+    w: &impl Fn(usize) -> Special,
+    back: usize,
+    i: usize,
+) -> (f32, bool) {
     use Special::*;
     let neg = |k: usize| tokens[i - k].negation;
     match back {
-        1 if neg(1) => v * NEGATION,
-        2 if w(2) == Never && matches!(w(1), So | This) => v * 1.25,
-        2 if w(2) == Without && w(1) == Doubt => v,
-        2 if neg(2) => v * NEGATION,
+        1 if neg(1) => (v * NEGATION, true),
+        2 if w(2) == Never && matches!(w(1), So | This) => (v * 1.25, false),
+        2 if w(2) == Without && w(1) == Doubt => (v, false),
+        2 if neg(2) => (v * NEGATION, true),
         // As VADER 3.3.2 evaluates it (its operator precedence): "never so/this X", and also any
         // "so X" or "this X" three words in, is emphasis. Kept: it reads "so honest" and "haven't
         // been this sore" as stronger, which they are.
-        3 if (w(3) == Never && matches!(w(2), So | This)) || matches!(w(1), So | This) => v * 1.25,
-        3 if w(3) == Without && (w(2) == Doubt || w(1) == Doubt) => v,
-        3 if neg(3) => v * NEGATION,
-        _ => v,
+        3 if (w(3) == Never && matches!(w(2), So | This)) || matches!(w(1), So | This) => {
+            (v * 1.25, false)
+        }
+        3 if w(3) == Without && (w(2) == Doubt || w(1) == Doubt) => (v, false),
+        3 if neg(3) => (v * NEGATION, true),
+        _ => (v, false),
     }
 }
 
@@ -1125,6 +1166,30 @@ mod tests {
         assert!(c("support 🤦\u{200d}\u{2642}\u{fe0f}") < 0.0);
         let e = s.score("the 👍🏽");
         assert_eq!(e.evidence[0].span.text, "👍🏽");
+    }
+
+    #[test]
+    fn a_word_is_negated_once_by_its_nearest_negation() {
+        // VADER negates the second "care" twice (its own "don't" and the first one) and reads the
+        // repetition as positive.
+        assert!(c("DON'T CARE DON'T CARE DON'T CARE") < -0.5);
+        assert!(c("I don't care, don't care") < 0.0);
+        // A negation still reaches past a word that is not negated by another.
+        assert!(c("not sure I'm winning") < 0.0);
+        assert!(c("not good") < 0.0);
+    }
+
+    #[test]
+    fn capitals_the_lexicon_tells_apart_are_read_as_written() {
+        // "D:" is a horrified face; "d:" (listed last in VADER's lexicon) a tongue.
+        assert!(c("D: D: D:") < -0.5);
+        assert!(c("d:") > 0.0);
+        // "SOB" is an insult, "sob" crying; "LOL" laughs harder than "lol".
+        assert!(c("you SOB") < c("I sob"));
+        assert!(c("LOL") > c("lol"));
+        assert!(c("lol") > 0.0);
+        // Capitalised ordinary words are not looked up twice into something else.
+        assert_eq!(c("Good"), c("good"));
     }
 
     #[test]
