@@ -27,15 +27,15 @@ fn bundled_model_scores_and_keeps_its_dev_figures() {
     // The figures `earshot train-emotions` printed when the shipped model was made (0.431, 0.563).
     assert!(labels >= 0.43 && ekman >= 0.56, "{labels} {ekman}");
     // Thresholds tuned on one half of dev and scored on the other: lower, as unseen data will be
-    // (0.400, 0.551 when the model was made).
+    // (0.401, 0.553 when the model was made).
     let (labels, ekman) = evaluate_cross_tuned(&model, &dev);
     eprintln!("cross-tuned: 28 labels {labels:.3}, Ekman {ekman:.3}");
-    assert!(labels >= 0.395 && ekman >= 0.55, "{labels} {ekman}");
+    assert!(labels >= 0.40 && ekman >= 0.55, "{labels} {ekman}");
     assert!(
         ekman < evaluate(&model, &dev).1,
         "tuning on the scored half is optimistic"
     );
-    // The dominant emotion (0.571 / 0.640 / 0.788 when the model was made).
+    // The dominant emotion (0.573 / 0.640 / 0.791 when the model was made).
     let (label, group, neutral) = dominant_agreement(&model, &dev);
     assert!(
         label >= 0.57 && group >= 0.635 && neutral >= 0.78,
