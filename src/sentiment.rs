@@ -376,6 +376,51 @@ fn trim_ascii_punctuation(s: &str) -> &str {
     &s[start..end]
 }
 
+/// The whitespace-separated runs of a text, as `(start, end, a line break before it)`. `ascii`:
+/// the text is ASCII, and is scanned byte by byte without decoding.
+struct Runs<'a> {
+    text: &'a str,
+    at: usize,
+    ascii: bool,
+}
+
+impl Iterator for Runs<'_> {
+    type Item = (usize, usize, bool);
+
+    #[inline]
+    fn next(&mut self) -> Option<(usize, usize, bool)> {
+        let mut line_break = false;
+        let (start, end) = if self.ascii {
+            let b = self.text.as_bytes();
+            let mut i = self.at;
+            while i < b.len() && b[i].is_ascii_whitespace() {
+                line_break |= b[i] == b'\n';
+                i += 1;
+            }
+            let start = i;
+            while i < b.len() && !b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            (start, i)
+        } else {
+            let rest = &self.text[self.at..];
+            let start = rest
+                .char_indices()
+                .find(|&(_, c)| {
+                    line_break |= c == '\n';
+                    !c.is_whitespace()
+                })
+                .map_or(self.text.len(), |(i, _)| self.at + i);
+            let end = self.text[start..]
+                .find(char::is_whitespace)
+                .map_or(self.text.len(), |i| start + i);
+            (start, end)
+        };
+        self.at = end;
+        (start < end).then_some((start, end, line_break))
+    }
+}
+
 /// Collapses runs of three or more equal letters to `keep` letters.
 fn collapse(word: &str, keep: usize) -> Option<String> {
     let mut out = String::with_capacity(word.len());
@@ -533,11 +578,7 @@ impl SentimentScorer {
         } else {
             (String::with_capacity(text.len() + 8), false)
         };
-        let tokens = if in_place {
-            self.tokenize_ascii(text, &mut lower)
-        } else {
-            self.tokenize(text, &mut lower)
-        };
+        let tokens = self.tokenize(text, &mut lower, in_place);
         let caps_differ = {
             let caps = tokens.iter().filter(|t| t.shouting).count();
             caps > 0 && caps < tokens.len()
@@ -613,114 +654,27 @@ impl SentimentScorer {
         scores
     }
 
-    /// [`Self::tokenize`] for an ASCII text whose lower-cased copy is `lower`: the same tokens,
-    /// found in one pass over the bytes, with no copying of words.
-    fn tokenize_ascii(&self, text: &str, lower: &mut String) -> Vec<Token> {
+    /// Splits on whitespace, trims punctuation from words (keeping emoticons such as ":)" whole),
+    /// splits off emoji and camel-case hashtags, and looks every token up once. `in_place`: the
+    /// text is ASCII and `lower` is its lower-cased copy, so runs are found by one pass over the
+    /// bytes and no word is copied.
+    fn tokenize(&self, text: &str, lower: &mut String, in_place: bool) -> Vec<Token> {
         let mut out: Vec<Token> = Vec::with_capacity(text.len() / 5 + 1);
-        let b = text.as_bytes();
         let mut sentence = 0u32;
-        let mut i = 0;
-        while i < b.len() {
-            let mut line_break = false;
-            while i < b.len() && b[i].is_ascii_whitespace() {
-                line_break |= b[i] == b'\n';
-                i += 1;
-            }
-            if i == b.len() {
-                break;
-            }
-            let start = i;
-            while i < b.len() && !b[i].is_ascii_whitespace() {
-                i += 1;
-            }
+        for (start, end, line_break) in (Runs {
+            text,
+            at: 0,
+            ascii: in_place,
+        }) {
             // A line break between runs ends a sentence.
             if line_break && out.last().is_some_and(|t| t.sentence == sentence) {
                 sentence += 1;
             }
-            self.push_word(start, &text[start..i], sentence, lower, &mut out, true);
-            if matches!(b[i - 1], b'.' | b'!' | b'?') {
-                sentence += 1;
-            }
-        }
-        self.mark_phrases(lower, &mut out);
-        out
-    }
-
-    /// Splits on whitespace, trims punctuation from words (keeping emoticons such as ":)" whole),
-    /// splits off emoji and camel-case hashtags, and looks every token up once.
-    fn tokenize(&self, text: &str, lower: &mut String) -> Vec<Token> {
-        let mut out: Vec<Token> = Vec::with_capacity(text.len() / 5 + 1);
-        let mut sentence = 0u32;
-        let mut last_end = 0usize;
-        // Most texts are ASCII: split them on ASCII whitespace, byte by byte, without decoding.
-        let (mut ascii_runs, mut unicode_runs);
-        let runs: &mut dyn Iterator<Item = &str> = if text.is_ascii() {
-            ascii_runs = text.split_ascii_whitespace();
-            &mut ascii_runs
-        } else {
-            unicode_runs = text.split_whitespace();
-            &mut unicode_runs
-        };
-        for raw in runs {
-            let start = raw.as_ptr() as usize - text.as_ptr() as usize;
-            // A line break between runs ends a sentence.
-            if !out.is_empty()
-                && text.as_bytes()[last_end..start].contains(&b'\n')
-                && out.last().is_some_and(|t| t.sentence == sentence)
-            {
-                sentence += 1;
-            }
-            last_end = start + raw.len();
-            if raw.is_ascii() {
-                self.push_word(start, raw, sentence, lower, &mut out, false);
+            let raw = &text[start..end];
+            if in_place || raw.is_ascii() {
+                self.push_word(start, raw, sentence, lower, &mut out, in_place);
             } else {
-                // Emoji are tokens of their own, wherever they stand.
-                let mut pending = 0usize;
-                for (i, g) in unicode_segmentation::UnicodeSegmentation::grapheme_indices(raw, true)
-                {
-                    if g.chars().next().is_some_and(is_pictographic) {
-                        if pending < i {
-                            self.push_word(
-                                start + pending,
-                                &raw[pending..i],
-                                sentence,
-                                lower,
-                                &mut out,
-                                false,
-                            );
-                        }
-                        let key = normalise_emoji(g);
-                        let lstart = lower.len();
-                        lower.push_str(&key);
-                        out.push(Token {
-                            start: start + i,
-                            end: start + i + g.len(),
-                            lstart,
-                            lend: lower.len(),
-                            shouting: false,
-                            valence: self.emoji.get(&key).copied(),
-                            booster: None,
-                            negation: false,
-                            sentence,
-                            elongated: false,
-                            phrase: false,
-                            absorbed: false,
-                            phrase_start: false,
-                            special: Special::Other,
-                        });
-                        pending = i + g.len();
-                    }
-                }
-                if pending < raw.len() {
-                    self.push_word(
-                        start + pending,
-                        &raw[pending..],
-                        sentence,
-                        lower,
-                        &mut out,
-                        false,
-                    );
-                }
+                self.push_mixed(start, raw, sentence, lower, &mut out);
             }
             if matches!(raw.as_bytes().last(), Some(b'.' | b'!' | b'?')) {
                 sentence += 1;
@@ -728,6 +682,64 @@ impl SentimentScorer {
         }
         self.mark_phrases(lower, &mut out);
         out
+    }
+
+    /// Pushes the tokens of a run that is not ASCII: emoji are tokens of their own, wherever they
+    /// stand; what lies between them are words.
+    fn push_mixed(
+        &self,
+        start: usize,
+        raw: &str,
+        sentence: u32,
+        lower: &mut String,
+        out: &mut Vec<Token>,
+    ) {
+        let mut pending = 0usize;
+        for (i, g) in unicode_segmentation::UnicodeSegmentation::grapheme_indices(raw, true) {
+            if !g.chars().next().is_some_and(is_pictographic) {
+                continue;
+            }
+            if pending < i {
+                self.push_word(
+                    start + pending,
+                    &raw[pending..i],
+                    sentence,
+                    lower,
+                    out,
+                    false,
+                );
+            }
+            let key = normalise_emoji(g);
+            let lstart = lower.len();
+            lower.push_str(&key);
+            out.push(Token {
+                start: start + i,
+                end: start + i + g.len(),
+                lstart,
+                lend: lower.len(),
+                shouting: false,
+                valence: self.emoji.get(&key).copied(),
+                booster: None,
+                negation: false,
+                sentence,
+                elongated: false,
+                phrase: false,
+                absorbed: false,
+                phrase_start: false,
+                special: Special::Other,
+            });
+            pending = i + g.len();
+        }
+        if pending < raw.len() {
+            self.push_word(
+                start + pending,
+                &raw[pending..],
+                sentence,
+                lower,
+                out,
+                false,
+            );
+        }
     }
 
     /// Pushes the word(s) of one run (a hashtag may be several words). `in_place`: `lower` is the
@@ -785,7 +797,7 @@ impl SentimentScorer {
         out: &mut Vec<Token>,
         in_place: bool,
     ) {
-        let lstart = if in_place { start } else { lower.len() };
+        let mut lstart = if in_place { start } else { lower.len() };
         // An ASCII word: lower-cased as a block, then one pass over its bytes for what the rules
         // ask of its letters.
         let (shouting, apostrophe, triple, capitals) = if word.is_ascii() {
@@ -812,14 +824,11 @@ impl SentimentScorer {
             let l = &lower.as_bytes()[lstart..];
             (is_shouting(word), l.contains(&b'\''), l.len() >= 3, false)
         };
-        let (mut lstart, mut lend) = (
-            lstart,
-            if in_place {
-                start + word.len()
-            } else {
-                lower.len()
-            },
-        );
+        let mut lend = if in_place {
+            start + word.len()
+        } else {
+            lower.len()
+        };
         let mut found = self.word(&lower[lstart..lend]);
         if capitals {
             if let Some(&v) = self.cased.get(word) {
