@@ -92,7 +92,9 @@ impl Analyzer {
 
     /// Analyses one interaction.
     pub fn analyze(&self, interaction: &Interaction) -> Analysis {
-        let sentiment = self.sentiment.score(&interaction.text);
+        let mut sentiment = self.sentiment.score(&interaction.text);
+        let emotions = self.emotions.score(&interaction.text, &sentiment);
+        refine_sentiment(&mut sentiment, &emotions, EMOTION_WEIGHT);
         let mut mentions = self.matcher.find(interaction);
         for m in &mut mentions {
             m.sentiment = sentiment
@@ -106,7 +108,6 @@ impl Analyzer {
                     label: sentiment.label,
                 }));
         }
-        let emotions = self.emotions.score(&interaction.text, &sentiment);
         let signals = self
             .signals
             .detect(interaction, &sentiment, &mentions, emotions.intensity);
@@ -120,9 +121,103 @@ impl Analyzer {
     }
 }
 
+/// The weight of the emotion model's reading in the message's compound score: an even split
+/// between the two estimates.
+pub const EMOTION_WEIGHT: f32 = 0.5;
+
+/// Refines the message's compound score with the emotion model, which was trained on 43k
+/// human-labelled comments and reads what the lexicon misses (sarcasm, words it lacks, a whole
+/// sentence's tone): the compound becomes the mean of the lexicon's score and the model's valence
+/// ([`Emotions::valence`]), the model's weighing `weight` ([`EMOTION_WEIGHT`] in the analyser).
+///
+/// The model moves the score **within its label, never across it**: the label stays the one the
+/// lexicon's evidence supports, so every positive or negative message still points at the words
+/// that made it so, and a message with no sentiment word stays neutral. Only the message score
+/// changes, and the sentence score when the message is one sentence; the scores of the sentences of
+/// a longer message, and so of its mentions, are the lexicon's (the model reads the whole text).
+/// `lexicon_compound` keeps the lexicon's own score.
+pub fn refine_sentiment(scores: &mut Scores, emotions: &Emotions, weight: f32) {
+    let lexicon = scores.compound;
+    let mixed = (1.0 - weight) * lexicon + weight * emotions.valence();
+    // The label's band: positive at 0.05 and above, negative at -0.05 and below.
+    let refined = match scores.label {
+        Label::Positive => mixed.max(0.05),
+        Label::Negative => mixed.min(-0.05),
+        Label::Neutral => mixed.clamp(-0.049, 0.049),
+    };
+    let refined = (refined * 1000.0).round() / 1000.0;
+    scores.lexicon_compound = lexicon;
+    scores.compound = refined;
+    if let [only] = scores.sentences.as_mut_slice() {
+        only.compound = refined;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::borrow::Cow;
+
+    fn emotions_with(joy: f32, anger: f32) -> Emotions {
+        Emotions {
+            scores: Vec::new(),
+            ekman: [("anger", anger), ("joy", joy), ("neutral", 0.5)]
+                .map(|(g, p)| (Cow::Borrowed(g), p))
+                .to_vec(),
+            labels: Vec::new(),
+            dominant: Cow::Borrowed("neutral"),
+            dominant_ekman: Cow::Borrowed("neutral"),
+            intensity: 1,
+        }
+    }
+
+    #[test]
+    fn the_emotion_model_moves_the_score_within_its_label_never_across() {
+        let scorer = SentimentScorer::new();
+        for (text, joy, anger, expect) in [
+            // Agreement strengthens, doubt weakens; neither crosses the label's band.
+            ("This is great", 0.9, 0.0, 0.05..=1.0),
+            ("This is great", 0.0, 0.95, 0.05..=0.05),
+            ("This is awful", 0.0, 0.0, -1.0..=-0.05),
+            ("This is awful", 1.0, 0.0, -0.05..=-0.05),
+            // No sentiment word: neutral, whatever the model reads.
+            ("The meeting is at 3pm", 1.0, 0.0, 0.0..=0.049),
+            ("The meeting is at 3pm", 0.0, 1.0, -0.049..=0.0),
+        ] {
+            let mut s = scorer.score(text);
+            let (lexicon, label) = (s.compound, s.label);
+            refine_sentiment(&mut s, &emotions_with(joy, anger), EMOTION_WEIGHT);
+            assert_eq!(s.label, label, "{text}");
+            assert_eq!(
+                Label::from_compound(s.compound),
+                label,
+                "{text}: {}",
+                s.compound
+            );
+            assert!(
+                expect.contains(&s.compound),
+                "{text}: {} not in {expect:?}",
+                s.compound
+            );
+            assert_eq!(s.lexicon_compound, lexicon, "{text}");
+            // One sentence: it is the message.
+            assert_eq!(s.sentences[0].compound, s.compound, "{text}");
+        }
+        // An even mean of the two readings when both agree on the label.
+        let mut s = scorer.score("This is great");
+        let lexicon = s.compound;
+        refine_sentiment(&mut s, &emotions_with(0.4, 0.1), EMOTION_WEIGHT);
+        assert!(
+            (s.compound - (lexicon + 0.3) / 2.0).abs() < 1e-3,
+            "{}",
+            s.compound
+        );
+        // Several sentences keep their lexicon scores.
+        let mut s = scorer.score("Support was wonderful. The app is awful!");
+        let before = s.sentences.clone();
+        refine_sentiment(&mut s, &emotions_with(0.0, 1.0), EMOTION_WEIGHT);
+        assert_eq!(s.sentences, before);
+    }
 
     #[test]
     fn each_mention_gets_the_sentiment_of_its_sentence() {

@@ -233,6 +233,23 @@ pub struct Emotions {
     pub intensity: u8,
 }
 
+impl Emotions {
+    /// The model's reading of the text's valence, -1..1: the probability of joy minus those of
+    /// anger, disgust, fear and sadness (surprise and neutral count for neither).
+    pub fn valence(&self) -> f32 {
+        let v: f32 = self
+            .ekman
+            .iter()
+            .map(|(group, p)| match group.as_ref() {
+                "joy" => *p,
+                "anger" | "disgust" | "fear" | "sadness" => -*p,
+                _ => 0.0,
+            })
+            .sum();
+        v.clamp(-1.0, 1.0)
+    }
+}
+
 /// A linear model: `rows` outputs over [`BUCKETS`] features. Weights are feature-major
 /// (`weights[feature * rows + output]`): scoring touches one cache line or two per active feature
 /// instead of one per feature and output.

@@ -54,11 +54,16 @@ enum Command {
     },
     /// Validate the config and the catalog; exit non-zero with every problem found.
     Check,
-    /// Print Pearson r and 3-class macro-F1 of the sentiment scorer on human-rated ground truth.
+    /// Print Pearson r and 3-class macro-F1 of the message sentiment (and of the lexicon alone) on
+    /// human-rated ground truth.
     EvalSentiment {
         /// Ground-truth files (id<TAB>mean rating<TAB>text).
         #[arg(default_values = ["data/vader/tweets_GroundTruth.txt", "data/vader/movieReviewSnippets_GroundTruth.txt"])]
         files: Vec<PathBuf>,
+        /// Weight of the emotion model in the message score (0: the lexicon alone; the analyser
+        /// uses 0.5).
+        #[arg(long, default_value_t = earshot::analyze::EMOTION_WEIGHT)]
+        emotion_weight: f32,
     },
     /// Train the emotion model on GoEmotions (thresholds tuned on dev) and write the model file.
     TrainEmotions {
@@ -215,25 +220,37 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::EvalSentiment { files } => {
+        Command::EvalSentiment {
+            files,
+            emotion_weight,
+        } => {
             let scorer = earshot::sentiment::SentimentScorer::new();
+            let model = earshot::emotion::EmotionModel::bundled()?;
             println!(
-                "{:<44} {:>6} {:>10} {:>9}",
-                "ground truth", "n", "pearson r", "macro-F1"
+                "{:<44} {:>6} {:>10} {:>9}   {:>10} {:>9}",
+                "ground truth", "n", "pearson r", "macro-F1", "lexicon r", "lex. F1"
             );
             for f in files {
                 let text = std::fs::read_to_string(&f)
                     .with_context(|| format!("reading {}", f.display()))?;
                 let rows = earshot::sentiment_eval::parse_ground_truth(&text)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
-                let r = earshot::sentiment_eval::evaluate(&scorer, &rows);
+                // What the insight carries: the lexicon's score refined by the emotion model.
+                let r = earshot::sentiment_eval::evaluate(&rows, |t| {
+                    let mut s = scorer.score(t);
+                    let e = model.score(t, &s);
+                    earshot::analyze::refine_sentiment(&mut s, &e, emotion_weight);
+                    s.compound
+                });
+                // The lexicon and its rules alone (the scorer the speed target is about).
+                let lex = earshot::sentiment_eval::evaluate(&rows, |t| scorer.score(t).compound);
                 let name = f.file_name().map_or_else(
                     || f.display().to_string(),
                     |n| n.to_string_lossy().into_owned(),
                 );
                 println!(
-                    "{:<44} {:>6} {:>10.4} {:>9.4}",
-                    name, r.n, r.pearson, r.macro_f1
+                    "{:<44} {:>6} {:>10.4} {:>9.4}   {:>10.4} {:>9.4}",
+                    name, r.n, r.pearson, r.macro_f1, lex.pearson, lex.macro_f1
                 );
             }
             Ok(ExitCode::SUCCESS)

@@ -219,8 +219,12 @@ pub struct Evidence {
 /// Scores of one text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scores {
-    /// Normalised sum of valences, -1..1.
+    /// Normalised sum of valences, -1..1. In an insight, the message's score refined by the
+    /// emotion model within its label (see `analyze::refine_sentiment`).
     pub compound: f32,
+    /// The lexicon's own compound score, before any refinement: what the evidence adds up to.
+    #[serde(default)]
+    pub lexicon_compound: f32,
     pub positive: f32,
     pub neutral: f32,
     pub negative: f32,
@@ -1088,6 +1092,7 @@ fn aggregate(valences: &[f32], text: &str, evidence: Vec<Evidence>) -> Scores {
     if valences.is_empty() {
         return Scores {
             compound: 0.0,
+            lexicon_compound: 0.0,
             positive: 0.0,
             neutral: 0.0,
             negative: 0.0,
@@ -1117,6 +1122,7 @@ fn aggregate(valences: &[f32], text: &str, evidence: Vec<Evidence>) -> Scores {
     let round = |x: f32| (x * 1000.0).round() / 1000.0;
     Scores {
         compound: round(compound),
+        lexicon_compound: round(compound),
         positive: round(pos / total),
         neutral: round(neu / total),
         negative: round(neg.abs() / total),

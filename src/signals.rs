@@ -322,7 +322,8 @@ impl SignalDetector {
         if sentiment.label == Label::Positive
             && !sarcastic
             && !praise_cue
-            && sentiment.compound >= 0.3
+            // Praise is what the words say: the lexicon's score, which `pos_ev` explains.
+            && sentiment.lexicon_compound >= 0.3
             && !pos_ev.is_empty()
         {
             intents.push(Signal {
@@ -660,7 +661,7 @@ fn push(into: &mut Vec<Signal>, label: &'static str, span: Span) {
 /// | complaint | +20 |
 /// | churn risk | +20; switching to a competitor +10 more |
 /// | effort ≤ -3 | +15 (≤ -1: +5) |
-/// | negative sentiment: compound ≤ -0.5 | +10 |
+/// | negative sentiment: the message's compound ≤ -0.5 | +10 |
 /// | health, family or money context | +10 |
 /// | emotional intensity ≥ 4 | +5 |
 /// | business customer, or gold/platinum tier | +10 |
