@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
 use crate::emotion::{EmotionModel, Emotions};
-use crate::interaction::Interaction;
+use crate::interaction::{Interaction, Kind};
 use crate::mentions::{CompileErrors, Matcher};
 use crate::sentiment::{Label, Scores, SentimentScorer};
 use crate::signals::{SignalDetector, Signals};
@@ -94,7 +94,11 @@ impl Analyzer {
     pub fn analyze(&self, interaction: &Interaction) -> Analysis {
         let mut sentiment = self.sentiment.score(&interaction.text);
         let emotions = self.emotions.score(&interaction.text, &sentiment);
-        refine_sentiment(&mut sentiment, &emotions, EMOTION_WEIGHT);
+        // The model learnt from social comments; in a ticket it reads the register of support
+        // mail (a closing "Thanks" as gratitude), so a ticket keeps the lexicon's score.
+        if interaction.kind == Kind::SocialPost {
+            refine_sentiment(&mut sentiment, &emotions, EMOTION_WEIGHT);
+        }
         let mut mentions = self.matcher.find(interaction);
         for m in &mut mentions {
             m.sentiment = sentiment
@@ -135,7 +139,10 @@ pub const EMOTION_WEIGHT: f32 = 0.5;
 /// that made it so, and a message with no sentiment word stays neutral. Only the message score
 /// changes, and the sentence score when the message is one sentence; the scores of the sentences of
 /// a longer message, and so of its mentions, are the lexicon's (the model reads the whole text).
-/// `lexicon_compound` keeps the lexicon's own score.
+/// `lexicon_compound` keeps the lexicon's own score, and the signals (praise, priority) read it.
+///
+/// The analyser refines social posts only: support tickets keep the lexicon's score (see
+/// [`Analyzer::analyze`]).
 pub fn refine_sentiment(scores: &mut Scores, emotions: &Emotions, weight: f32) {
     let lexicon = scores.compound;
     let mixed = (1.0 - weight) * lexicon + weight * emotions.valence();
@@ -217,6 +224,38 @@ mod tests {
         let before = s.sentences.clone();
         refine_sentiment(&mut s, &emotions_with(0.0, 1.0), EMOTION_WEIGHT);
         assert_eq!(s.sentences, before);
+    }
+
+    #[test]
+    fn social_posts_are_refined_and_tickets_keep_the_lexicons_score() {
+        let analyzer = Analyzer::new(Catalog::parse("").unwrap()).unwrap();
+        let text =
+            "Sync fails with error 0x80 on shared folders. This is blocking our release. Thanks";
+        let post = format!(
+            r#"{{"platform":"x","id":"1","author":{{"id":"a","handle":"h"}},"created_at":"2026-01-01T00:00:00Z","text":"{text}"}}"#
+        );
+        let ticket = format!(
+            r#"{{"id":"t1","customer":{{"id":"c"}},"channel":"email","created_at":"2026-01-01T00:00:00Z","body":"{text}"}}"#
+        );
+        let analyse = |json: &str| {
+            let i = crate::decode::decode(
+                Some(json.as_bytes()),
+                crate::decode::KindHint::Auto,
+                Default::default(),
+            )
+            .unwrap();
+            analyzer.analyze(&i).sentiment.unwrap()
+        };
+        let (post, ticket) = (analyse(&post), analyse(&ticket));
+        assert_eq!(ticket.compound, ticket.lexicon_compound);
+        assert_eq!(post.lexicon_compound, ticket.lexicon_compound);
+        // The model reads the closing "Thanks" as gratitude and pulls the post's score up, within
+        // its label.
+        assert!(post.compound > post.lexicon_compound, "{post:?}");
+        assert_eq!(
+            (post.label, ticket.label),
+            (Label::Negative, Label::Negative)
+        );
     }
 
     #[test]

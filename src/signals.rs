@@ -661,7 +661,7 @@ fn push(into: &mut Vec<Signal>, label: &'static str, span: Span) {
 /// | complaint | +20 |
 /// | churn risk | +20; switching to a competitor +10 more |
 /// | effort ≤ -3 | +15 (≤ -1: +5) |
-/// | negative sentiment: the message's compound ≤ -0.5 | +10 |
+/// | negative sentiment: the lexicon's compound ≤ -0.5 | +10 |
 /// | health, family or money context | +10 |
 /// | emotional intensity ≥ 4 | +5 |
 /// | business customer, or gold/platinum tier | +10 |
@@ -684,7 +684,8 @@ pub fn priority(i: &Interaction, sentiment: &Scores, s: &Signals, intensity: u8)
         Some(e) if e <= -1 => p += 5,
         _ => {}
     }
-    if sentiment.compound <= -0.5 {
+    // The lexicon's score, which its evidence explains (the emotion model does not move it).
+    if sentiment.lexicon_compound <= -0.5 {
         p += 10;
     }
     if s.context
