@@ -352,6 +352,21 @@ struct Token {
     special: Special,
 }
 
+/// A word as written, before it is looked up.
+struct Spelling<'a> {
+    /// Its offset in the text.
+    start: usize,
+    word: &'a str,
+    /// Its lower-cased form is `lower[lstart..lend]` of the scoring call.
+    lstart: usize,
+    lend: usize,
+    shouting: bool,
+    apostrophe: bool,
+    /// Has capitals the lexicon may tell apart ("LOL", "D:").
+    capitals: bool,
+    ascii: bool,
+}
+
 /// Removes what does not change an emoji's meaning: skin tones, variation selectors; a ZWJ sequence
 /// is reduced to its first emoji.
 fn normalise_emoji(g: &str) -> String {
@@ -365,6 +380,42 @@ fn normalise_emoji(g: &str) -> String {
 fn is_pictographic(c: char) -> bool {
     matches!(c, '\u{1f000}'..='\u{1faff}' | '\u{2600}'..='\u{27bf}' | '\u{2b00}'..='\u{2bff}' | '\u{2300}'..='\u{23ff}')
 }
+
+/// Byte classes of the ASCII path ([`CLASS`]).
+const UPPER: u8 = 1;
+const LOWER: u8 = 2;
+const APOSTROPHE: u8 = 4;
+/// Not a letter or digit.
+const SYMBOL: u8 = 8;
+const PUNCT: u8 = 16;
+
+/// The class bits of every byte: one lookup answers every question the rules ask of a character.
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let mut c = 0;
+        if b.is_ascii_uppercase() {
+            c |= UPPER;
+        }
+        if b.is_ascii_lowercase() {
+            c |= LOWER;
+        }
+        if b == b'\'' {
+            c |= APOSTROPHE;
+        }
+        if !b.is_ascii_alphanumeric() {
+            c |= SYMBOL;
+        }
+        if b.is_ascii_punctuation() {
+            c |= PUNCT;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
 
 /// `s` without ASCII punctuation at either end. (Byte by byte: an ASCII byte is never part of a
 /// multi-byte character, so the cuts fall on character boundaries.)
@@ -675,8 +726,10 @@ impl SentimentScorer {
                 sentence += 1;
             }
             let raw = &text[start..end];
-            if in_place || raw.is_ascii() {
-                self.push_word(start, raw, sentence, lower, &mut out, in_place);
+            if in_place {
+                self.push_ascii(start, end, sentence, text, lower, &mut out);
+            } else if raw.is_ascii() {
+                self.push_word(start, raw, sentence, lower, &mut out, false);
             } else {
                 self.push_mixed(start, raw, sentence, lower, &mut out);
             }
@@ -686,6 +739,127 @@ impl SentimentScorer {
         }
         self.mark_phrases(lower, &mut out);
         out
+    }
+
+    /// Pushes the word of the run `text[start..end]` of an ASCII text, whose lower-cased copy is
+    /// `lower` at the same offsets: what [`push_word`](Self::push_word) and
+    /// [`push_token`](Self::push_token) do, over bytes, with one table lookup per byte. A hashtag
+    /// (maybe several words) takes the general path.
+    #[inline]
+    fn push_ascii(
+        &self,
+        start: usize,
+        end: usize,
+        sentence: u32,
+        text: &str,
+        lower: &mut String,
+        out: &mut Vec<Token>,
+    ) {
+        let b = text.as_bytes();
+        let (mut ts, mut te) = (start, end);
+        while ts < te && CLASS[usize::from(b[ts])] & PUNCT != 0 {
+            ts += 1;
+        }
+        while te > ts && CLASS[usize::from(b[te - 1])] & PUNCT != 0 {
+            te -= 1;
+        }
+        // At most two characters: keep the punctuation (emoticons such as ":)" stay whole).
+        let (ws, we) = if te - ts <= 2 { (start, end) } else { (ts, te) };
+        if ws == we {
+            return;
+        }
+        if b[start] == b'#' && (ws, we) != (start, end) {
+            self.push_word(start, &text[start..end], sentence, lower, out, true);
+            return;
+        }
+        let class = b[ws..we]
+            .iter()
+            .fold(0u8, |class, &c| class | CLASS[usize::from(c)]);
+        let (upper, lowercase) = (class & UPPER != 0, class & LOWER != 0);
+        self.push_spelling(
+            Spelling {
+                start: ws,
+                word: &text[ws..we],
+                lstart: ws,
+                lend: we,
+                shouting: upper && !lowercase,
+                apostrophe: class & APOSTROPHE != 0,
+                capitals: upper && (!lowercase || class & SYMBOL != 0),
+                ascii: true,
+            },
+            sentence,
+            lower,
+            out,
+        );
+    }
+
+    /// Looks a word up and pushes its token: the lexicon entry of its lower-cased form, or of its
+    /// spelling in capitals, or of its elongation collapsed ("sooo").
+    #[inline(always)]
+    fn push_spelling(
+        &self,
+        w: Spelling<'_>,
+        sentence: u32,
+        lower: &mut String,
+        out: &mut Vec<Token>,
+    ) {
+        let (mut lstart, mut lend) = (w.lstart, w.lend);
+        let mut found = self.word(&lower[lstart..lend]);
+        if w.capitals {
+            if let Some(&v) = self.cased.get(w.word) {
+                found.valence = Some(v);
+            }
+        }
+        let mut elongated = false;
+        if found.valence.is_none() && found.booster.is_none() {
+            if let Some((c, e)) = self.elongated(&lower[lstart..lend], w.ascii) {
+                // The collapsed form goes after everything else in `lower`.
+                lstart = lower.len();
+                lower.push_str(&c);
+                lend = lower.len();
+                found = e;
+                elongated = true;
+            }
+        }
+        let negation = found.negation || (w.apostrophe && lower[lstart..lend].contains("n't"));
+        out.push(Token {
+            start: w.start,
+            end: w.start + w.word.len(),
+            lstart,
+            lend,
+            shouting: w.shouting,
+            valence: found.valence,
+            booster: found.booster,
+            negation,
+            sentence,
+            elongated,
+            phrase: false,
+            absorbed: false,
+            phrase_start: found.phrase_start,
+            special: found.special,
+        });
+    }
+
+    /// A word written elongated ("sooo", "goooood"): its form with runs of three or more equal
+    /// letters collapsed to two, else to one, that the lexicon knows, and what it knows of it.
+    /// `ascii`: the word is ASCII, so a byte scan rules most words out before any copy.
+    fn elongated(&self, lower: &str, ascii: bool) -> Option<(String, Word)> {
+        let maybe = if ascii {
+            lower
+                .as_bytes()
+                .windows(3)
+                .any(|x| x[0] == x[1] && x[1] == x[2] && x[0].is_ascii_alphabetic())
+        } else {
+            lower.len() >= 3
+        };
+        if !maybe {
+            return None;
+        }
+        [2, 1].into_iter().find_map(|keep| {
+            let c = collapse(lower, keep)?;
+            let w = self.word(&c);
+            (w.valence.is_some() || w.booster.is_some()).then_some((c, w))
+        })
     }
 
     /// Pushes the tokens of a run that is not ASCII: emoji are tokens of their own, wherever they
@@ -801,79 +975,49 @@ impl SentimentScorer {
         out: &mut Vec<Token>,
         in_place: bool,
     ) {
-        let mut lstart = if in_place { start } else { lower.len() };
-        // An ASCII word: lower-cased as a block, then one pass over its bytes for what the rules
-        // ask of its letters.
-        let (shouting, apostrophe, triple, capitals) = if word.is_ascii() {
+        let lstart = if in_place { start } else { lower.len() };
+        let (shouting, apostrophe, capitals, ascii) = if word.is_ascii() {
+            // Lower-cased as a block, then one table lookup per byte for what the rules ask.
             if !in_place {
                 lower.push_str(word);
                 lower[lstart..].make_ascii_lowercase();
             }
-            let (mut upper, mut lowercase, mut apostrophe, mut symbol) =
-                (false, false, false, false);
-            for &c in word.as_bytes() {
-                upper |= c.is_ascii_uppercase();
-                lowercase |= c.is_ascii_lowercase();
-                apostrophe |= c == b'\'';
-                symbol |= !c.is_ascii_alphanumeric();
-            }
-            let triple = lower.as_bytes()[lstart..lstart + word.len()]
-                .windows(3)
-                .any(|x| x[0] == x[1] && x[1] == x[2] && x[0].is_ascii_alphabetic());
-            // Written in capitals, or an emoticon with a capital: maybe a spelling of its own.
-            let capitals = upper && (!lowercase || symbol);
-            (upper && !lowercase, apostrophe, triple, capitals)
+            let class = word
+                .bytes()
+                .fold(0u8, |class, c| class | CLASS[usize::from(c)]);
+            let (upper, lowercase) = (class & UPPER != 0, class & LOWER != 0);
+            (
+                upper && !lowercase,
+                class & APOSTROPHE != 0,
+                // Written in capitals, or an emoticon with a capital: maybe a spelling of its own.
+                upper && (!lowercase || class & SYMBOL != 0),
+                true,
+            )
         } else {
             lower.extend(word.chars().flat_map(char::to_lowercase));
             let l = &lower.as_bytes()[lstart..];
-            (is_shouting(word), l.contains(&b'\''), l.len() >= 3, false)
+            (is_shouting(word), l.contains(&b'\''), false, false)
         };
-        let mut lend = if in_place {
+        let lend = if in_place {
             start + word.len()
         } else {
             lower.len()
         };
-        let mut found = self.word(&lower[lstart..lend]);
-        if capitals {
-            if let Some(&v) = self.cased.get(word) {
-                found.valence = Some(v);
-            }
-        }
-        let mut elongated = false;
-        if triple && found.valence.is_none() && found.booster.is_none() {
-            let l = lower[lstart..lend].to_string();
-            for keep in [2, 1] {
-                if let Some(c) = collapse(&l, keep) {
-                    let w = self.word(&c);
-                    if w.valence.is_some() || w.booster.is_some() {
-                        // The collapsed form goes after everything else in `lower`.
-                        lstart = lower.len();
-                        lower.push_str(&c);
-                        lend = lower.len();
-                        found = w;
-                        elongated = true;
-                        break;
-                    }
-                }
-            }
-        }
-        let negation = found.negation || (apostrophe && lower[lstart..lend].contains("n't"));
-        out.push(Token {
-            start,
-            end: start + word.len(),
-            lstart,
-            lend,
-            shouting,
-            valence: found.valence,
-            booster: found.booster,
-            negation,
+        self.push_spelling(
+            Spelling {
+                start,
+                word,
+                lstart,
+                lend,
+                shouting,
+                apostrophe,
+                capitals,
+                ascii,
+            },
             sentence,
-            elongated,
-            phrase: false,
-            absorbed: false,
-            phrase_start: found.phrase_start,
-            special: found.special,
-        });
+            lower,
+            out,
+        );
     }
 
     /// Finds phrases of the phrase lexicon (three words first, then two) within sentences.
