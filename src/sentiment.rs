@@ -476,6 +476,28 @@ impl Iterator for Runs<'_> {
     }
 }
 
+/// Whether an ASCII word has a run of three equal letters ("sooo"): the test that rules most words
+/// out of [`SentimentScorer::elongated`] before any copy.
+#[inline]
+fn has_triple(word: &[u8]) -> bool {
+    if word.len() < 3 {
+        return false;
+    }
+    let (mut prev, mut run) = (word[0], 1);
+    for &c in &word[1..] {
+        if c == prev {
+            run += 1;
+            // Every byte of a run is the same, so testing the third is testing them all.
+            if run == 3 && c.is_ascii_alphabetic() {
+                return true;
+            }
+        } else {
+            (prev, run) = (c, 1);
+        }
+    }
+    false
+}
+
 /// Collapses runs of three or more equal letters to `keep` letters.
 fn collapse(word: &str, keep: usize) -> Option<String> {
     let mut out = String::with_capacity(word.len());
@@ -811,8 +833,10 @@ impl SentimentScorer {
             }
         }
         let mut elongated = false;
-        if found.valence.is_none() && found.booster.is_none() {
-            if let Some((c, e)) = self.elongated(&lower[lstart..lend], w.ascii) {
+        let l = &lower.as_bytes()[lstart..lend];
+        let maybe_elongated = if w.ascii { has_triple(l) } else { l.len() >= 3 };
+        if maybe_elongated && found.valence.is_none() && found.booster.is_none() {
+            if let Some((c, e)) = self.elongated(&lower[lstart..lend]) {
                 // The collapsed form goes after everything else in `lower`.
                 lstart = lower.len();
                 lower.push_str(&c);
@@ -842,19 +866,8 @@ impl SentimentScorer {
 
     /// A word written elongated ("sooo", "goooood"): its form with runs of three or more equal
     /// letters collapsed to two, else to one, that the lexicon knows, and what it knows of it.
-    /// `ascii`: the word is ASCII, so a byte scan rules most words out before any copy.
-    fn elongated(&self, lower: &str, ascii: bool) -> Option<(String, Word)> {
-        let maybe = if ascii {
-            lower
-                .as_bytes()
-                .windows(3)
-                .any(|x| x[0] == x[1] && x[1] == x[2] && x[0].is_ascii_alphabetic())
-        } else {
-            lower.len() >= 3
-        };
-        if !maybe {
-            return None;
-        }
+    #[cold]
+    fn elongated(&self, lower: &str) -> Option<(String, Word)> {
         [2, 1].into_iter().find_map(|keep| {
             let c = collapse(lower, keep)?;
             let w = self.word(&c);
