@@ -665,8 +665,15 @@ impl SentimentScorer {
             let caps = tokens.iter().filter(|t| t.shouting).count();
             caps > 0 && caps < tokens.len()
         };
+        // Most words carry no valence (nor does a word absorbed into a phrase): 0 without a call.
         let mut message: Vec<f32> = (0..tokens.len())
-            .map(|i| self.valence(&tokens, i, caps_differ))
+            .map(|i| {
+                if tokens[i].valence.is_none() {
+                    0.0
+                } else {
+                    self.valence(&tokens, i, caps_differ)
+                }
+            })
             .collect();
         // Sentences as token ranges, when there are several (sentence numbers never decrease).
         let mut ranges: Vec<(usize, usize)> = Vec::new();
