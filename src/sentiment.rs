@@ -702,6 +702,11 @@ impl SentimentScorer {
         if let Some(k) = tokens.iter().position(|t| t.special == Special::But) {
             but(&mut message, k);
         }
+        // Punctuation emphasis counts the '!' and '?' of the text, and of each sentence: found
+        // in one pass (memchr's vectorised search skips the bytes that are neither) and shared out
+        // in order.
+        let mut marks = Marks::default();
+        let mut found = memchr::memchr2_iter(b'!', b'?', text.as_bytes()).peekable();
         let sentences = if ranges.len() > 1 {
             ranges
                 .iter()
@@ -709,7 +714,16 @@ impl SentimentScorer {
                     let start = tokens[a].start;
                     // The sentence runs to the next one (so its punctuation counts for it).
                     let end = tokens.get(b).map_or(text.len(), |t| t.start);
-                    let compound = compound_of(&valences[a..b], &text[start..end]);
+                    let mut own = Marks::default();
+                    while let Some(at) = found.next_if(|&at| at < end) {
+                        let bang = text.as_bytes()[at] == b'!';
+                        marks.add(bang);
+                        if at >= start {
+                            own.add(bang);
+                        }
+                    }
+                    let c = normalised(&valences[a..b], own.emphasis());
+                    let compound = (c * 1000.0).round() / 1000.0;
                     SentenceScore {
                         start,
                         end,
@@ -721,6 +735,9 @@ impl SentimentScorer {
         } else {
             Vec::new()
         };
+        for at in found {
+            marks.add(text.as_bytes()[at] == b'!');
+        }
         let evidence = tokens
             .iter()
             .zip(&message)
@@ -730,7 +747,7 @@ impl SentimentScorer {
                 valence: *v,
             })
             .collect();
-        let mut scores = aggregate(&message, text, evidence);
+        let mut scores = aggregate(&message, marks.emphasis(), evidence);
         scores.sentences = sentences;
         if scores.sentences.is_empty() && !tokens.is_empty() {
             scores.sentences.push(SentenceScore {
@@ -1223,12 +1240,6 @@ fn but(valences: &mut [f32], k: usize) {
     }
 }
 
-/// The compound score of some valences, with the punctuation emphasis of `text`.
-fn compound_of(valences: &[f32], text: &str) -> f32 {
-    let c = normalised(valences, emphasis(text));
-    (c * 1000.0).round() / 1000.0
-}
-
 /// The sum of the valences, pushed away from zero by the punctuation emphasis, normalised to -1..1
 /// (VADER's alpha of 15).
 fn normalised(valences: &[f32], emphasis: f32) -> f32 {
@@ -1241,27 +1252,36 @@ fn normalised(valences: &[f32], emphasis: f32) -> f32 {
     (sum / (sum * sum + 15.0).sqrt()).clamp(-1.0, 1.0)
 }
 
-fn emphasis(text: &str) -> f32 {
-    // One pass over the bytes ('!' and '?' are ASCII, never inside a multi-byte character).
-    // memchr's vectorised search skips the (usually many) bytes that are neither.
-    let (mut bangs, mut qs) = (0usize, 0usize);
-    for at in memchr::memchr2_iter(b'!', b'?', text.as_bytes()) {
-        if text.as_bytes()[at] == b'!' {
-            bangs += 1;
-        } else {
-            qs += 1;
-        }
-    }
-    let bangs = bangs.min(4) as f32 * 0.292;
-    let q = match qs {
-        0 | 1 => 0.0,
-        2 | 3 => qs as f32 * 0.18,
-        _ => 0.96,
-    };
-    bangs + q
+/// The '!' and '?' of a text or a sentence.
+#[derive(Debug, Clone, Copy, Default)]
+struct Marks {
+    bangs: usize,
+    questions: usize,
 }
 
-fn aggregate(valences: &[f32], text: &str, evidence: Vec<Evidence>) -> Scores {
+impl Marks {
+    fn add(&mut self, bang: bool) {
+        if bang {
+            self.bangs += 1;
+        } else {
+            self.questions += 1;
+        }
+    }
+
+    /// VADER's punctuation emphasis: 0.292 per '!' up to four; two or three '?' add 0.18 each,
+    /// more add 0.96.
+    fn emphasis(self) -> f32 {
+        let bangs = self.bangs.min(4) as f32 * 0.292;
+        let q = match self.questions {
+            0 | 1 => 0.0,
+            n @ (2 | 3) => n as f32 * 0.18,
+            _ => 0.96,
+        };
+        bangs + q
+    }
+}
+
+fn aggregate(valences: &[f32], emphasis: f32, evidence: Vec<Evidence>) -> Scores {
     if valences.is_empty() {
         return Scores {
             compound: 0.0,
@@ -1274,7 +1294,6 @@ fn aggregate(valences: &[f32], text: &str, evidence: Vec<Evidence>) -> Scores {
             sentences: Vec::new(),
         };
     }
-    let emphasis = emphasis(text);
     let compound = normalised(valences, emphasis);
     let (mut pos, mut neg, mut neu) = (0.0f32, 0.0f32, 0.0f32);
     for &v in valences {
