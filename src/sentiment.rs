@@ -457,11 +457,7 @@ impl Iterator for Runs<'_> {
                 line_break |= b[i] == b'\n';
                 i += 1;
             }
-            let start = i;
-            while i < b.len() && CLASS[usize::from(b[i])] & SPACE == 0 {
-                i += 1;
-            }
-            (start, i)
+            (i, word_end(b, i))
         } else {
             let rest = &self.text[self.at..];
             let start = rest
@@ -479,6 +475,37 @@ impl Iterator for Runs<'_> {
         self.at = end;
         (start < end).then_some((start, end, line_break))
     }
+}
+
+/// The end of the word of the ASCII text `b` that starts at `i`: the next whitespace byte, or the
+/// end of the text. Eight bytes at a time: a word's end is then found in one or two steps that the
+/// branch predictor gets right, where a loop over bytes is mispredicted at every word's end.
+#[inline]
+fn word_end(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut x = [0u8; 8];
+        x.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(x);
+        // The high bit of each byte below 0x21 (whitespace and other control bytes); exact for
+        // the lowest such byte, as the text is ASCII.
+        let low = x.wrapping_sub(ONES * 0x21) & !x & HIGHS;
+        if low == 0 {
+            i += 8;
+            continue;
+        }
+        let at = i + (low.trailing_zeros() / 8) as usize;
+        if CLASS[usize::from(b[at])] & SPACE != 0 {
+            return at;
+        }
+        // A control byte that is not whitespace belongs to the word.
+        i = at + 1;
+    }
+    while i < b.len() && CLASS[usize::from(b[i])] & SPACE == 0 {
+        i += 1;
+    }
+    i
 }
 
 /// Whether an ASCII word has a run of three equal letters ("sooo"): the test that rules most words
@@ -1327,6 +1354,37 @@ fn aggregate(valences: &[f32], emphasis: f32, evidence: Vec<Evidence>) -> Scores
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn word_end_finds_the_first_whitespace_as_a_byte_loop_does() {
+        // Every string of up to 10 bytes over an alphabet with whitespace, control bytes that are
+        // not whitespace (vertical tab, NUL, 0x20's neighbours) and letters, from every start.
+        let alphabet = [b'a', b' ', b'\n', b'\x0b', 0, b'!', b'\x1f', b'\t', b'Z'];
+        let mut text = Vec::new();
+        for n in 0..=10u32 {
+            for code in 0..alphabet.len().pow(n.min(5)) {
+                text.clear();
+                let mut c = code;
+                for k in 0..n as usize {
+                    // Past five bytes the pattern repeats, so that longer texts stay few.
+                    let byte = if k < 5 {
+                        alphabet[c % alphabet.len()]
+                    } else {
+                        text[k - 5]
+                    };
+                    text.push(byte);
+                    c /= alphabet.len();
+                }
+                for start in 0..=text.len() {
+                    let mut expect = start;
+                    while expect < text.len() && !text[expect].is_ascii_whitespace() {
+                        expect += 1;
+                    }
+                    assert_eq!(word_end(&text, start), expect, "{text:?} from {start}");
+                }
+            }
+        }
+    }
 
     fn c(text: &str) -> f32 {
         SentimentScorer::new().score(text).compound
