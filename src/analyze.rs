@@ -130,9 +130,10 @@ impl Analyzer {
 pub const EMOTION_WEIGHT: f32 = 0.5;
 
 /// Refines the message's compound score with the emotion model, which was trained on 43k
-/// human-labelled comments and reads what the lexicon misses (sarcasm, words it lacks, a whole
-/// sentence's tone): the compound becomes the mean of the lexicon's score and the model's valence
-/// ([`Emotions::valence`]), the model's weighing `weight` ([`EMOTION_WEIGHT`] in the analyser).
+/// human-labelled comments and reads the whole text where the lexicon adds up words (words it
+/// lacks, a sentence's tone; not sarcasm): the compound becomes the mean of the lexicon's score and
+/// the model's valence ([`Emotions::valence`]), the model weighing `weight` ([`EMOTION_WEIGHT`] in
+/// the analyser).
 ///
 /// The model moves the score **within its label, never across it**: the label stays the one the
 /// lexicon's evidence supports, so every positive or negative message still points at the words
