@@ -6,7 +6,7 @@ use crate::catalog::Catalog;
 use crate::emotion::{EmotionModel, Emotions};
 use crate::interaction::{Interaction, Kind};
 use crate::mentions::{CompileErrors, Matcher};
-use crate::sentiment::{Label, Scores, SentimentScorer};
+use crate::sentiment::{round3, Label, Scores, SentimentScorer};
 use crate::signals::{SignalDetector, Signals};
 use crate::span::Span;
 
@@ -153,7 +153,7 @@ pub fn refine_sentiment(scores: &mut Scores, emotions: &Emotions, weight: f32) {
         Label::Negative => mixed.min(-0.05),
         Label::Neutral => mixed.clamp(-0.049, 0.049),
     };
-    let refined = (refined * 1000.0).round() / 1000.0;
+    let refined = round3(refined);
     scores.lexicon_compound = lexicon;
     scores.compound = refined;
     if let [only] = scores.sentences.as_mut_slice() {

@@ -15,7 +15,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use crate::sentiment::{Scores, SentimentScorer};
+use crate::sentiment::{round3, Scores, SentimentScorer};
 
 /// The 28 GoEmotions labels, in the order of `emotions.txt`.
 pub const LABELS: [&str; 28] = [
@@ -559,10 +559,6 @@ impl EmotionModel {
             intensity,
         }
     }
-}
-
-fn round3(x: f32) -> f32 {
-    (x * 1000.0).round() / 1000.0
 }
 
 /// One labelled example: text and label ids (indices into [`LABELS`]).

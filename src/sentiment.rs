@@ -367,6 +367,29 @@ struct Spelling<'a> {
     ascii: bool,
 }
 
+impl<'a> Spelling<'a> {
+    /// An ASCII word at `start` of the text, its lower-cased form at `lstart` of `lower`: one
+    /// table lookup per byte answers what the rules ask of its letters.
+    #[inline(always)]
+    fn ascii(start: usize, word: &'a str, lstart: usize) -> Spelling<'a> {
+        let class = word
+            .bytes()
+            .fold(0u8, |class, c| class | CLASS[usize::from(c)]);
+        let (upper, lowercase) = (class & UPPER != 0, class & LOWER != 0);
+        Spelling {
+            start,
+            word,
+            lstart,
+            lend: lstart + word.len(),
+            shouting: upper && !lowercase,
+            apostrophe: class & APOSTROPHE != 0,
+            // Written in capitals, or an emoticon with a capital: maybe a spelling of its own.
+            capitals: upper && (!lowercase || class & SYMBOL != 0),
+            ascii: true,
+        }
+    }
+}
+
 /// Removes what does not change an emoji's meaning: skin tones, variation selectors; a ZWJ sequence
 /// is reduced to its first emoji.
 fn normalise_emoji(g: &str) -> String {
@@ -422,18 +445,31 @@ const CLASS: [u8; 256] = {
     t
 };
 
-/// `s` without ASCII punctuation at either end. (Byte by byte: an ASCII byte is never part of a
-/// multi-byte character, so the cuts fall on character boundaries.)
-fn trim_ascii_punctuation(s: &str) -> &str {
-    let b = s.as_bytes();
-    let (mut start, mut end) = (0, b.len());
-    while start < end && b[start].is_ascii_punctuation() {
-        start += 1;
+/// The word of the whitespace-separated run `text[start..end]`, as a byte range of `text`: the run
+/// without ASCII punctuation at either end, unless that leaves at most two characters, when the
+/// punctuation is kept (emoticons such as ":)" stay whole). (Byte by byte: an ASCII byte is never
+/// part of a multi-byte character, so the cuts fall on character boundaries.) `ascii`: the run is
+/// known to be ASCII.
+#[inline(always)]
+fn word_in_run(text: &str, start: usize, end: usize, ascii: bool) -> (usize, usize) {
+    let b = text.as_bytes();
+    let (mut ts, mut te) = (start, end);
+    while ts < te && CLASS[usize::from(b[ts])] & PUNCT != 0 {
+        ts += 1;
     }
-    while end > start && b[end - 1].is_ascii_punctuation() {
-        end -= 1;
+    while te > ts && CLASS[usize::from(b[te - 1])] & PUNCT != 0 {
+        te -= 1;
     }
-    &s[start..end]
+    let short = if ascii || b[ts..te].is_ascii() {
+        te - ts <= 2
+    } else {
+        text[ts..te].chars().nth(2).is_none()
+    };
+    if short {
+        (start, end)
+    } else {
+        (ts, te)
+    }
 }
 
 /// The whitespace-separated runs of a text, as `(start, end, a line break before it)`. `ascii`:
@@ -750,7 +786,7 @@ impl SentimentScorer {
                         }
                     }
                     let c = normalised(&valences[a..b], own.emphasis());
-                    let compound = (c * 1000.0).round() / 1000.0;
+                    let compound = round3(c);
                     SentenceScore {
                         start,
                         end,
@@ -833,42 +869,15 @@ impl SentimentScorer {
         lower: &mut String,
         out: &mut Vec<Token>,
     ) {
-        let b = text.as_bytes();
-        let (mut ts, mut te) = (start, end);
-        while ts < te && CLASS[usize::from(b[ts])] & PUNCT != 0 {
-            ts += 1;
-        }
-        while te > ts && CLASS[usize::from(b[te - 1])] & PUNCT != 0 {
-            te -= 1;
-        }
-        // At most two characters: keep the punctuation (emoticons such as ":)" stay whole).
-        let (ws, we) = if te - ts <= 2 { (start, end) } else { (ts, te) };
+        let (ws, we) = word_in_run(text, start, end, true);
         if ws == we {
             return;
         }
-        if b[start] == b'#' && (ws, we) != (start, end) {
+        if text.as_bytes()[start] == b'#' && (ws, we) != (start, end) {
             self.push_word(start, &text[start..end], sentence, lower, out, true);
             return;
         }
-        let class = b[ws..we]
-            .iter()
-            .fold(0u8, |class, &c| class | CLASS[usize::from(c)]);
-        let (upper, lowercase) = (class & UPPER != 0, class & LOWER != 0);
-        self.push_spelling(
-            Spelling {
-                start: ws,
-                word: &text[ws..we],
-                lstart: ws,
-                lend: we,
-                shouting: upper && !lowercase,
-                apostrophe: class & APOSTROPHE != 0,
-                capitals: upper && (!lowercase || class & SYMBOL != 0),
-                ascii: true,
-            },
-            sentence,
-            lower,
-            out,
-        );
+        self.push_spelling(Spelling::ascii(ws, &text[ws..we], ws), sentence, lower, out);
     }
 
     /// Looks a word up and pushes its token: the lexicon entry of its lower-cased form, or of its
@@ -1001,18 +1010,8 @@ impl SentimentScorer {
         out: &mut Vec<Token>,
         in_place: bool,
     ) {
-        let trimmed = trim_ascii_punctuation(raw);
-        // At most two characters: keep the punctuation (emoticons such as ":)" stay whole).
-        let short = if trimmed.is_ascii() {
-            trimmed.len() <= 2
-        } else {
-            trimmed.chars().nth(2).is_none()
-        };
-        let (word, offset) = if short {
-            (raw, 0)
-        } else {
-            (trimmed, trimmed.as_ptr() as usize - raw.as_ptr() as usize)
-        };
+        let (offset, word_end) = word_in_run(raw, 0, raw.len(), false);
+        let word = &raw[offset..word_end];
         if word.is_empty() {
             return;
         }
@@ -1045,48 +1044,28 @@ impl SentimentScorer {
         in_place: bool,
     ) {
         let lstart = if in_place { start } else { lower.len() };
-        let (shouting, apostrophe, capitals, ascii) = if word.is_ascii() {
-            // Lower-cased as a block, then one table lookup per byte for what the rules ask.
+        let spelling = if word.is_ascii() {
+            // Lower-cased as a block.
             if !in_place {
                 lower.push_str(word);
                 lower[lstart..].make_ascii_lowercase();
             }
-            let class = word
-                .bytes()
-                .fold(0u8, |class, c| class | CLASS[usize::from(c)]);
-            let (upper, lowercase) = (class & UPPER != 0, class & LOWER != 0);
-            (
-                upper && !lowercase,
-                class & APOSTROPHE != 0,
-                // Written in capitals, or an emoticon with a capital: maybe a spelling of its own.
-                upper && (!lowercase || class & SYMBOL != 0),
-                true,
-            )
+            Spelling::ascii(start, word, lstart)
         } else {
             lower.extend(word.chars().flat_map(char::to_lowercase));
             let l = &lower.as_bytes()[lstart..];
-            (is_shouting(word), l.contains(&b'\''), false, false)
-        };
-        let lend = if in_place {
-            start + word.len()
-        } else {
-            lower.len()
-        };
-        self.push_spelling(
             Spelling {
                 start,
                 word,
                 lstart,
-                lend,
-                shouting,
-                apostrophe,
-                capitals,
-                ascii,
-            },
-            sentence,
-            lower,
-            out,
-        );
+                lend: lower.len(),
+                shouting: is_shouting(word),
+                apostrophe: l.contains(&b'\''),
+                capitals: false,
+                ascii: false,
+            }
+        };
+        self.push_spelling(spelling, sentence, lower, out);
     }
 
     /// Finds phrases of the phrase lexicon (three words first, then two) within sentences.
@@ -1279,6 +1258,11 @@ fn normalised(valences: &[f32], emphasis: f32) -> f32 {
     (sum / (sum * sum + 15.0).sqrt()).clamp(-1.0, 1.0)
 }
 
+/// `x` rounded to three decimals, as scores are reported.
+pub(crate) fn round3(x: f32) -> f32 {
+    (x * 1000.0).round() / 1000.0
+}
+
 /// The '!' and '?' of a text or a sentence.
 #[derive(Debug, Clone, Copy, Default)]
 struct Marks {
@@ -1338,13 +1322,12 @@ fn aggregate(valences: &[f32], emphasis: f32, evidence: Vec<Evidence>) -> Scores
         neg -= emphasis;
     }
     let total = pos + neg.abs() + neu;
-    let round = |x: f32| (x * 1000.0).round() / 1000.0;
     Scores {
-        compound: round(compound),
-        lexicon_compound: round(compound),
-        positive: round(pos / total),
-        neutral: round(neu / total),
-        negative: round(neg.abs() / total),
+        compound: round3(compound),
+        lexicon_compound: round3(compound),
+        positive: round3(pos / total),
+        neutral: round3(neu / total),
+        negative: round3(neg.abs() / total),
         label: Label::from_compound(compound),
         evidence,
         sentences: Vec::new(),
