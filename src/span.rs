@@ -1,13 +1,16 @@
 //! Byte spans into the analysed text: the evidence behind every signal.
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
-/// A byte range `[start, end)` of the analysed text, with the text it covers.
+/// A byte range `[start, end)` of the analysed text, with the text it covers. The text is a
+/// [`CompactString`]: evidence is mostly single words, which it holds inline (up to 24 bytes)
+/// without an allocation of its own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Span {
     pub start: usize,
     pub end: usize,
-    pub text: String,
+    pub text: CompactString,
 }
 
 impl Span {
@@ -16,7 +19,7 @@ impl Span {
         Span {
             start,
             end,
-            text: source.get(start..end).unwrap_or_default().to_string(),
+            text: CompactString::new(source.get(start..end).unwrap_or_default()),
         }
     }
 }

@@ -39,7 +39,7 @@ fn hits(query: &str, text: &str) -> Vec<String> {
                 m.span.text,
                 "offsets point at the text"
             );
-            m.span.text
+            m.span.text.into()
         })
         .collect()
 }
