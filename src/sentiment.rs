@@ -13,11 +13,14 @@
 //!
 //! The scorer is a value built once and shared; scoring allocates the token list and one buffer.
 
+mod word_table;
+
 use rustc_hash::FxHashMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::span::Span;
+use word_table::WordTable;
 
 const LEXICON: &str = include_str!("../data/vader/vader_lexicon.txt");
 const EMOJI_DESCRIPTIONS: &str = include_str!("../data/vader/emoji_utf8_lexicon.txt");
@@ -254,16 +257,15 @@ impl Scores {
 /// The sentiment scorer: the lexicon and the rules.
 #[derive(Debug, Clone)]
 pub struct SentimentScorer {
-    /// Everything known of a lower-cased word, in one table: one lookup per token. Keys borrow
-    /// from the embedded lexicon files, so building the scorer allocates few strings.
-    words: FxHashMap<&'static str, Word>,
+    /// Everything known of a lower-cased word, in one table: one lookup per token.
+    words: WordTable<Word>,
     /// Emoji (normalised: no skin tone, no variation selector) to valence.
     emoji: FxHashMap<String, f32>,
     /// Two- and three-word phrases to valence.
     phrases: FxHashMap<&'static str, f32>,
     /// Spellings in capitals that the lexicon tells apart from their lower-case form ("D:", "LOL",
     /// "SOB", ":P"), looked up as written.
-    cased: FxHashMap<String, f32>,
+    cased: WordTable<f32>,
 }
 
 /// What the lexicons say of one word.
@@ -544,15 +546,53 @@ fn word_end(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// Whether an ASCII word has a run of three equal letters ("sooo"): the test that rules most words
-/// out of [`SentimentScorer::elongated`] before any copy.
+/// Whether the ASCII word `b[start..end]` has a run of three equal letters ("sooo"): the test that
+/// rules most words out of [`SentimentScorer::elongated`] before any copy. Bytes of `b` after the
+/// word are read, never counted.
+///
+/// Eight bytes at a time, six places per step: in `x ^ x >> 8` a byte is zero where it equals the
+/// next, in `x ^ x >> 16` where it equals the one after; where both are zero a run of three
+/// starts. Almost every word has none, and is ruled out in one or two steps without a branch per
+/// byte; a word with one is confirmed by [`has_triple_letters`].
 #[inline]
-fn has_triple(word: &[u8]) -> bool {
-    if word.len() < 3 {
+fn has_triple(b: &[u8], start: usize, end: usize) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    if end - start < 3 {
         return false;
     }
-    let (mut prev, mut run) = (word[0], 1);
-    for &c in &word[1..] {
+    let mut i = start;
+    let maybe = loop {
+        let Some(chunk) = b.get(i..i + 8) else {
+            // Too near the end of the buffer to read eight bytes: byte by byte.
+            break true;
+        };
+        let mut x = [0u8; 8];
+        x.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(x);
+        let runs = (x ^ (x >> 8)) | (x ^ (x >> 16));
+        // A run may start at the first `places` bytes of the chunk (at least one, at most six);
+        // the bytes after them are made non-zero.
+        let places = (end - i).min(8) - 2;
+        let runs = runs | (ONES & (u64::MAX << (8 * places)));
+        if runs.wrapping_sub(ONES) & !runs & HIGHS != 0 {
+            break true;
+        }
+        if end - i <= 8 {
+            break false;
+        }
+        i += 6;
+    };
+    maybe && has_triple_letters(&b[start..end])
+}
+
+/// Whether `word` has a run of three equal ASCII letters, byte by byte.
+fn has_triple_letters(word: &[u8]) -> bool {
+    let Some((&first, rest)) = word.split_first() else {
+        return false;
+    };
+    let (mut prev, mut run) = (first, 1);
+    for &c in rest {
         if c == prev {
             run += 1;
             // Every byte of a run is the same, so testing the third is testing them all.
@@ -618,6 +658,9 @@ fn camel_parts(body: &str) -> Option<Vec<(usize, usize)>> {
     }
     Some(parts)
 }
+
+/// Appended to the lower-cased copy of a text (see [`SentimentScorer::score`]).
+const PADDING: &str = "                ";
 
 /// The longest part of a camel-case hashtag that is still read as a word.
 const MAX_CAMEL_PART: usize = 12;
@@ -700,15 +743,15 @@ impl SentimentScorer {
             words.entry(w).or_default().special = special;
         }
         SentimentScorer {
-            words,
+            words: words.into_iter().collect(),
             emoji,
             phrases,
-            cased,
+            cased: cased.iter().map(|(w, &v)| (w.as_str(), v)).collect(),
         }
     }
 
     fn word(&self, w: &str) -> Word {
-        self.words.get(w).copied().unwrap_or_default()
+        self.words.get(w).unwrap_or_default()
     }
 
     /// Scores a text, and each of its sentences.
@@ -716,9 +759,12 @@ impl SentimentScorer {
         let (mut lower, in_place) = if text.is_ascii() {
             // Lower-cased whole, in one vectorised pass: a token's lower-cased form is then at the
             // same offsets as the token itself.
-            let mut lower = String::with_capacity(text.len() + 16);
+            let mut lower = String::with_capacity(text.len() + 32);
             lower.push_str(text);
             lower.make_ascii_lowercase();
+            // Padding, so that every word of the text has 16 bytes after its start: the word
+            // table and the elongation test read them whole, and mask off what is not the word.
+            lower.push_str(PADDING);
             (lower, true)
         } else {
             (String::with_capacity(text.len() + 8), false)
@@ -891,15 +937,21 @@ impl SentimentScorer {
         out: &mut Vec<Token>,
     ) {
         let (mut lstart, mut lend) = (w.lstart, w.lend);
-        let mut found = self.word(&lower[lstart..lend]);
+        let mut found = self
+            .words
+            .get_at(lower.as_bytes(), lstart, lend)
+            .unwrap_or_default();
         if w.capitals {
-            if let Some(&v) = self.cased.get(w.word) {
+            if let Some(v) = self.cased.get(w.word) {
                 found.valence = Some(v);
             }
         }
         let mut elongated = false;
-        let l = &lower.as_bytes()[lstart..lend];
-        let maybe_elongated = if w.ascii { has_triple(l) } else { l.len() >= 3 };
+        let maybe_elongated = if w.ascii {
+            has_triple(lower.as_bytes(), lstart, lend)
+        } else {
+            lend - lstart >= 3
+        };
         if maybe_elongated && found.valence.is_none() && found.booster.is_none() {
             if let Some((c, e)) = self.elongated(&lower[lstart..lend]) {
                 // The collapsed form goes after everything else in `lower`.
@@ -1337,6 +1389,41 @@ fn aggregate(valences: &[f32], emphasis: f32, evidence: Vec<Evidence>) -> Scores
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn has_triple_agrees_with_the_byte_loop() {
+        // Every word of up to 9 bytes over a small alphabet (letters, a digit, punctuation), at
+        // every place of a buffer, with bytes after it that would make a run if they counted.
+        let alphabet = [b'o', b'x', b'0', b'!'];
+        let mut word = Vec::new();
+        for n in 0..=9u32 {
+            for code in 0..alphabet.len().pow(n) {
+                word.clear();
+                let mut c = code;
+                for _ in 0..n {
+                    word.push(alphabet[c % alphabet.len()]);
+                    c /= alphabet.len();
+                }
+                let expected = has_triple_letters(&word);
+                for pad in [0usize, 3, 20] {
+                    let mut buf = word.clone();
+                    buf.extend(std::iter::repeat(word.last().copied().unwrap_or(b'o')).take(pad));
+                    assert_eq!(
+                        has_triple(&buf, 0, word.len()),
+                        expected,
+                        "{word:?} pad {pad}"
+                    );
+                    let mut shifted = b"oo".to_vec();
+                    shifted.extend_from_slice(&buf);
+                    assert_eq!(
+                        has_triple(&shifted, 2, 2 + word.len()),
+                        expected,
+                        "{word:?}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn word_end_finds_the_first_whitespace_as_a_byte_loop_does() {
