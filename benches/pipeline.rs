@@ -46,7 +46,7 @@ fn bench(c: &mut Criterion) {
     let mut i = 0usize;
     g.bench_function("decode_analyse_encode", |b| {
         b.iter(|| {
-            i = (i + 1) % messages.len();
+            i = next(i, messages.len());
             let at = SourceRef {
                 topic: "bench".into(),
                 partition: 0,
@@ -67,7 +67,7 @@ fn bench(c: &mut Criterion) {
     let mut i = 0usize;
     g.bench_function("decode", |b| {
         b.iter(|| {
-            i = (i + 1) % messages.len();
+            i = next(i, messages.len());
             decode(Some(&messages[i]), KindHint::Auto, Limits::default()).expect("valid")
         })
     });
@@ -78,14 +78,14 @@ fn bench(c: &mut Criterion) {
     let mut i = 0usize;
     g.bench_function("analyse", |b| {
         b.iter(|| {
-            i = (i + 1) % interactions.len();
+            i = next(i, interactions.len());
             analyzer.analyze(&interactions[i])
         })
     });
     let mut i = 0usize;
     g.bench_function("mentions", |b| {
         b.iter(|| {
-            i = (i + 1) % interactions.len();
+            i = next(i, interactions.len());
             analyzer.matcher().find(&interactions[i])
         })
     });
@@ -112,7 +112,7 @@ fn bench(c: &mut Criterion) {
     let mut i = 0usize;
     g.bench_function("encode", |b| {
         b.iter(|| {
-            i = (i + 1) % insights.len();
+            i = next(i, insights.len());
             serde_json::to_vec(&insights[i]).expect("encodes")
         })
     });
@@ -120,7 +120,7 @@ fn bench(c: &mut Criterion) {
     let mut i = 0usize;
     g.bench_function("sentiment", |b| {
         b.iter(|| {
-            i = (i + 1) % texts.len();
+            i = next(i, texts.len());
             scorer.score(&texts[i])
         })
     });
@@ -142,18 +142,29 @@ fn bench(c: &mut Criterion) {
     let mut i = 0usize;
     g.bench_function("sentiment", |b| {
         b.iter(|| {
-            i = (i + 1) % tweets.len();
+            i = next(i, tweets.len());
             scorer.score(tweets[i])
         })
     });
     let mut i = 0usize;
     g.bench_function("analyse", |b| {
         b.iter(|| {
-            i = (i + 1) % posts.len();
+            i = next(i, posts.len());
             analyzer.analyze(posts[i])
         })
     });
     g.finish();
+}
+
+/// The index after `i` in a list of `len`, wrapping: a compare instead of the integer division of
+/// `%` (tens of cycles), which the bench would otherwise count as the scorer's.
+#[inline(always)]
+fn next(i: usize, len: usize) -> usize {
+    if i + 1 >= len {
+        0
+    } else {
+        i + 1
+    }
 }
 
 criterion_group!(benches, bench);
