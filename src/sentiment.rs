@@ -846,14 +846,15 @@ impl SentimentScorer {
             let caps = tokens.iter().filter(|t| t.shouting).count();
             caps > 0 && caps < tokens.len()
         };
-        // Most words carry no valence (nor does a word absorbed into a phrase): 0 without a call.
-        let mut message: Vec<f32> = (0..tokens.len())
-            .map(|i| {
-                if tokens[i].valence.is_none() {
-                    0.0
-                } else {
-                    self.valence(&tokens, i, caps_differ)
-                }
+        // The words that carry a valence, in order, with what the rules make of it: most words
+        // carry none (nor does a word absorbed into a phrase), and count as 0 without a call.
+        let mut message: Vec<Valence> = tokens
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.valence.is_some())
+            .map(|(i, _)| Valence {
+                at: i,
+                v: self.valence(&tokens, i, caps_differ),
             })
             .collect();
         // Sentences as token ranges, when there are several (sentence numbers never decrease).
@@ -871,7 +872,7 @@ impl SentimentScorer {
             let mut v = message.clone();
             for &(a, b) in &ranges {
                 if let Some(k) = (a..b).find(|&k| tokens[k].special == Special::But) {
-                    but(&mut v[a..b], k - a);
+                    but(within(&mut v, a, b), k);
                 }
             }
             v
@@ -888,6 +889,7 @@ impl SentimentScorer {
         // in order.
         let mut marks = Marks::default();
         let mut found = memchr::memchr2_iter(b'!', b'?', text.as_bytes()).peekable();
+        let mut valences = valences.as_slice();
         let sentences = if ranges.len() > 1 {
             ranges
                 .iter()
@@ -903,7 +905,11 @@ impl SentimentScorer {
                             own.add(bang);
                         }
                     }
-                    let c = normalised(&valences[a..b], own.emphasis());
+                    // This sentence's valences are the first of those left.
+                    let n = valences.iter().take_while(|v| v.at < b).count();
+                    let (own_valences, rest) = valences.split_at(n);
+                    valences = rest;
+                    let c = normalised(own_valences, b - a, own.emphasis());
                     let compound = round3(c);
                     SentenceScore {
                         start,
@@ -919,16 +925,15 @@ impl SentimentScorer {
         for at in found {
             marks.add(text.as_bytes()[at] == b'!');
         }
-        let evidence = tokens
+        let evidence = message
             .iter()
-            .zip(&message)
-            .filter(|(_, v)| **v != 0.0)
-            .map(|(t, v)| Evidence {
-                span: Span::new(text, t.start, t.end),
-                valence: *v,
+            .filter(|v| v.v != 0.0)
+            .map(|v| Evidence {
+                span: Span::new(text, tokens[v.at].start, tokens[v.at].end),
+                valence: v.v,
             })
             .collect();
-        let mut scores = aggregate(&message, marks.emphasis(), evidence);
+        let mut scores = aggregate(&message, tokens.len(), marks.emphasis(), evidence);
         scores.sentences = sentences;
         if scores.sentences.is_empty() && !tokens.is_empty() {
             scores.sentences.push(SentenceScore {
@@ -1359,28 +1364,52 @@ fn is_shouting(w: &str) -> bool {
     w.chars().any(char::is_alphabetic) && !w.chars().any(char::is_lowercase)
 }
 
-/// The contrastive "but" at index `k` of `valences`: what comes before it counts half, what follows
-/// half again as much.
-fn but(valences: &mut [f32], k: usize) {
-    for (i, v) in valences.iter_mut().enumerate() {
-        if i < k {
-            *v *= 0.5;
-        } else if i > k {
-            *v *= 1.5;
+/// A word's valence after the rules: `v` of the token at `at`. A text's valences are kept for the
+/// words that have one, in order; every other word counts 0.
+#[derive(Debug, Clone, Copy)]
+struct Valence {
+    at: usize,
+    v: f32,
+}
+
+/// The valences of tokens `a..b`, of valences in token order.
+fn within(valences: &mut [Valence], a: usize, b: usize) -> &mut [Valence] {
+    let from = valences.partition_point(|v| v.at < a);
+    let to = valences.partition_point(|v| v.at < b);
+    &mut valences[from..to]
+}
+
+/// The contrastive "but" of token `k`: what comes before it counts half, what follows half again
+/// as much.
+fn but(valences: &mut [Valence], k: usize) {
+    for v in valences {
+        if v.at < k {
+            v.v *= 0.5;
+        } else if v.at > k {
+            v.v *= 1.5;
         }
     }
 }
 
-/// The sum of the valences, pushed away from zero by the punctuation emphasis, normalised to -1..1
-/// (VADER's alpha of 15).
-fn normalised(valences: &[f32], emphasis: f32) -> f32 {
-    let mut sum: f32 = valences.iter().sum();
+/// The sum of the valences of `words` words (the others count 0), pushed away from zero by the
+/// punctuation emphasis, normalised to -1..1 (VADER's alpha of 15).
+fn normalised(valences: &[Valence], words: usize, emphasis: f32) -> f32 {
+    let mut sum = sum(valences, words);
     if sum > 0.0 {
         sum += emphasis;
     } else if sum < 0.0 {
         sum -= emphasis;
     }
     (sum / (sum * sum + 15.0).sqrt()).clamp(-1.0, 1.0)
+}
+
+/// The sum, in token order, of the valences of `words` words, the others counting 0: bit for bit
+/// the sum over every word. Adding a word's 0 (a positive zero) changes a sum only when it is a
+/// negative zero, which the sum over every word starts from; so the sum starts there only when
+/// every word has a valence.
+fn sum(valences: &[Valence], words: usize) -> f32 {
+    let start = if valences.len() == words { -0.0 } else { 0.0 };
+    valences.iter().fold(start, |s, v| s + v.v)
 }
 
 /// `x` rounded to three decimals, as scores are reported.
@@ -1417,8 +1446,9 @@ impl Marks {
     }
 }
 
-fn aggregate(valences: &[f32], emphasis: f32, evidence: Vec<Evidence>) -> Scores {
-    if valences.is_empty() {
+/// The message's scores from the valences of its `words` words (see [`Valence`]).
+fn aggregate(valences: &[Valence], words: usize, emphasis: f32, evidence: Vec<Evidence>) -> Scores {
+    if words == 0 {
         return Scores {
             compound: 0.0,
             lexicon_compound: 0.0,
@@ -1430,17 +1460,19 @@ fn aggregate(valences: &[f32], emphasis: f32, evidence: Vec<Evidence>) -> Scores
             sentences: Vec::new(),
         };
     }
-    let compound = normalised(valences, emphasis);
-    let (mut pos, mut neg, mut neu) = (0.0f32, 0.0f32, 0.0f32);
-    for &v in valences {
+    let compound = normalised(valences, words, emphasis);
+    // Every word without a valence is neutral.
+    let (mut pos, mut neg, mut neutral_words) = (0.0f32, 0.0f32, words - valences.len());
+    for &Valence { v, .. } in valences {
         if v > 0.0 {
             pos += v + 1.0;
         } else if v < 0.0 {
             neg += v - 1.0;
         } else {
-            neu += 1.0;
+            neutral_words += 1;
         }
     }
+    let neu = neutral_words as f32;
     if pos > neg.abs() {
         pos += emphasis;
     } else if pos < neg.abs() {
@@ -1462,6 +1494,41 @@ fn aggregate(valences: &[f32], emphasis: f32, evidence: Vec<Evidence>) -> Scores
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sum_of_the_valences_is_the_sum_over_every_word() {
+        // Every list of up to five words, each without a valence (a positive zero) or with one
+        // of a few values, signed zeros among them: the sum of the valences is the sum over
+        // every word, bit for bit.
+        let values = [
+            None,
+            Some(0.0f32),
+            Some(-0.0),
+            Some(1.5),
+            Some(-1.5),
+            Some(0.1),
+        ];
+        for n in 0..=5u32 {
+            for code in 0..values.len().pow(n) {
+                let (mut every, mut valences) = (Vec::new(), Vec::new());
+                let mut c = code;
+                for at in 0..n as usize {
+                    let value = values[c % values.len()];
+                    c /= values.len();
+                    every.push(value.unwrap_or(0.0));
+                    if let Some(v) = value {
+                        valences.push(Valence { at, v });
+                    }
+                }
+                let expected: f32 = every.iter().sum();
+                assert_eq!(
+                    sum(&valences, every.len()).to_bits(),
+                    expected.to_bits(),
+                    "{every:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn a_packed_word_unpacks_to_itself() {
