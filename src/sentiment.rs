@@ -267,6 +267,9 @@ pub struct SentimentScorer {
     /// Spellings in capitals that the lexicon tells apart from their lower-case form ("D:", "LOL",
     /// "SOB", ":P"), looked up as written.
     cased: WordTable<f32>,
+    /// The first bytes of those spellings: most words in capitals ("I", "I'm", "RT") start with
+    /// none of them, and skip that lookup.
+    cased_starts: [bool; 256],
 }
 
 /// What the lexicons say of one word.
@@ -818,6 +821,15 @@ impl SentimentScorer {
             words: words.into_iter().map(|(w, e)| (w, e.pack())).collect(),
             emoji,
             phrases,
+            cased_starts: {
+                let mut starts = [false; 256];
+                for w in cased.keys() {
+                    if let Some(&b) = w.as_bytes().first() {
+                        starts[usize::from(b)] = true;
+                    }
+                }
+                starts
+            },
             cased: cased.iter().map(|(w, &v)| (w.as_str(), v)).collect(),
         }
     }
@@ -1019,7 +1031,8 @@ impl SentimentScorer {
             .get_at(lower.as_bytes(), lstart, lend)
             .map(Word::unpack)
             .unwrap_or_default();
-        if w.capitals {
+        let first = w.word.as_bytes().first().copied().unwrap_or_default();
+        if w.capitals && self.cased_starts[usize::from(first)] {
             if let Some(v) = self.cased.get(w.word) {
                 found.valence = Some(v);
             }
