@@ -427,6 +427,14 @@ struct Token {
     phrase_start: bool,
     /// Its lower-cased form, if the rules name it.
     special: Special,
+    /// A word, to be looked up (see [`SentimentScorer::resolve`]); not an emoji.
+    word: bool,
+    /// Written with capitals the lexicon may tell apart (see [`Spelling`]).
+    capitals: bool,
+    /// Has an apostrophe ("don't").
+    apostrophe: bool,
+    /// ASCII.
+    ascii: bool,
 }
 
 /// A word as written, before it is looked up.
@@ -986,6 +994,7 @@ impl SentimentScorer {
                 sentence += 1;
             }
         }
+        self.resolve(text, lower, &mut out);
         self.mark_phrases(lower, &mut out);
         out
     }
@@ -1012,64 +1021,79 @@ impl SentimentScorer {
             self.push_word(start, &text[start..end], sentence, lower, out, true);
             return;
         }
-        self.push_spelling(Spelling::ascii(ws, &text[ws..we], ws), sentence, lower, out);
+        self.push_spelling(Spelling::ascii(ws, &text[ws..we], ws), sentence, out);
     }
 
-    /// Looks a word up and pushes its token: the lexicon entry of its lower-cased form, or of its
-    /// spelling in capitals, or of its elongation collapsed ("sooo").
+    /// Pushes the token of a word, to be looked up by [`resolve`](Self::resolve).
     #[inline(always)]
-    fn push_spelling(
-        &self,
-        w: Spelling<'_>,
-        sentence: u32,
-        lower: &mut String,
-        out: &mut Vec<Token>,
-    ) {
-        let (mut lstart, mut lend) = (w.lstart, w.lend);
-        let mut found = self
-            .words
-            .get_at(lower.as_bytes(), lstart, lend)
-            .map(Word::unpack)
-            .unwrap_or_default();
-        let first = w.word.as_bytes().first().copied().unwrap_or_default();
-        if w.capitals && self.cased_starts[usize::from(first)] {
-            if let Some(v) = self.cased.get(w.word) {
-                found.valence = Some(v);
-            }
-        }
-        let mut elongated = false;
-        let maybe_elongated = if w.ascii {
-            has_triple(lower.as_bytes(), lstart, lend)
-        } else {
-            lend - lstart >= 3
-        };
-        if maybe_elongated && found.valence.is_none() && found.booster.is_none() {
-            if let Some((c, e)) = self.elongated(&lower[lstart..lend]) {
-                // The collapsed form goes after everything else in `lower`.
-                lstart = lower.len();
-                lower.push_str(&c);
-                lend = lower.len();
-                found = e;
-                elongated = true;
-            }
-        }
-        let negation = found.negation || (w.apostrophe && lower[lstart..lend].contains("n't"));
+    fn push_spelling(&self, w: Spelling<'_>, sentence: u32, out: &mut Vec<Token>) {
         out.push(Token {
             start: w.start,
             end: w.start + w.word.len(),
-            lstart,
-            lend,
+            lstart: w.lstart,
+            lend: w.lend,
             shouting: w.shouting,
-            valence: found.valence,
-            booster: found.booster,
-            negation,
+            valence: None,
+            booster: None,
+            negation: false,
             sentence,
-            elongated,
+            elongated: false,
             phrase: false,
             absorbed: false,
-            phrase_start: found.phrase_start,
-            special: found.special,
+            phrase_start: false,
+            special: Special::Other,
+            word: true,
+            capitals: w.capitals,
+            apostrophe: w.apostrophe,
+            ascii: w.ascii,
         });
+    }
+
+    /// Looks every word of the text up: the lexicon entry of its lower-cased form, or of its
+    /// spelling in capitals, or of its elongation collapsed ("sooo"). Done for all words after
+    /// they are found, rather than as each is found: the lookups, each a likely cache miss, are
+    /// then in one short loop with nothing between them, and the processor overlaps them.
+    fn resolve(&self, text: &str, lower: &mut String, tokens: &mut [Token]) {
+        for t in tokens.iter_mut().filter(|t| t.word) {
+            let (mut lstart, mut lend) = (t.lstart, t.lend);
+            let mut found = self
+                .words
+                .get_at(lower.as_bytes(), lstart, lend)
+                .map(Word::unpack)
+                .unwrap_or_default();
+            if t.capitals {
+                let written = text.get(t.start..t.end).unwrap_or_default();
+                let first = written.as_bytes().first().copied().unwrap_or_default();
+                if self.cased_starts[usize::from(first)] {
+                    if let Some(v) = self.cased.get(written) {
+                        found.valence = Some(v);
+                    }
+                }
+            }
+            if found.valence.is_none() && found.booster.is_none() {
+                let maybe_elongated = if t.ascii {
+                    has_triple(lower.as_bytes(), lstart, lend)
+                } else {
+                    lend - lstart >= 3
+                };
+                if maybe_elongated {
+                    if let Some((c, e)) = self.elongated(&lower[lstart..lend]) {
+                        // The collapsed form goes after everything else in `lower`.
+                        lstart = lower.len();
+                        lower.push_str(&c);
+                        lend = lower.len();
+                        found = e;
+                        t.elongated = true;
+                    }
+                }
+            }
+            t.negation = found.negation || (t.apostrophe && lower[lstart..lend].contains("n't"));
+            (t.lstart, t.lend) = (lstart, lend);
+            t.valence = found.valence;
+            t.booster = found.booster;
+            t.phrase_start = found.phrase_start;
+            t.special = found.special;
+        }
     }
 
     /// A word written elongated ("sooo", "goooood"): its form with runs of three or more equal
@@ -1126,6 +1150,10 @@ impl SentimentScorer {
                 absorbed: false,
                 phrase_start: false,
                 special: Special::Other,
+                word: false,
+                capitals: false,
+                apostrophe: false,
+                ascii: false,
             });
             pending = i + g.len();
         }
@@ -1208,7 +1236,7 @@ impl SentimentScorer {
                 ascii: false,
             }
         };
-        self.push_spelling(spelling, sentence, lower, out);
+        self.push_spelling(spelling, sentence, out);
     }
 
     /// Finds phrases of the phrase lexicon (three words first, then two) within sentences.
