@@ -438,10 +438,11 @@ struct Token {
 }
 
 /// A word as written, before it is looked up.
-struct Spelling<'a> {
+struct Spelling {
     /// Its offset in the text.
     start: usize,
-    word: &'a str,
+    /// Its end in the text.
+    end: usize,
     /// Its lower-cased form is `lower[lstart..lend]` of the scoring call.
     lstart: usize,
     lend: usize,
@@ -452,18 +453,18 @@ struct Spelling<'a> {
     ascii: bool,
 }
 
-impl<'a> Spelling<'a> {
+impl Spelling {
     /// An ASCII word at `start` of the text, its lower-cased form at `lstart` of `lower`: one
     /// table lookup per byte answers what the rules ask of its letters.
     #[inline(always)]
-    fn ascii(start: usize, word: &'a str, lstart: usize) -> Spelling<'a> {
+    fn ascii(start: usize, word: &[u8], lstart: usize) -> Spelling {
         let class = word
-            .bytes()
-            .fold(0u8, |class, c| class | CLASS[usize::from(c)]);
+            .iter()
+            .fold(0u8, |class, &c| class | CLASS[usize::from(c)]);
         let (upper, lowercase) = (class & UPPER != 0, class & LOWER != 0);
         Spelling {
             start,
-            word,
+            end: start + word.len(),
             lstart,
             lend: lstart + word.len(),
             shouting: upper && !lowercase,
@@ -982,15 +983,17 @@ impl SentimentScorer {
             if line_break && out.last().is_some_and(|t| t.sentence == sentence) {
                 sentence += 1;
             }
-            let raw = &text[start..end];
             if in_place {
                 self.push_ascii(start, end, sentence, text, lower, &mut out);
-            } else if raw.is_ascii() {
-                self.push_word(start, raw, sentence, lower, &mut out, false);
             } else {
-                self.push_mixed(start, raw, sentence, lower, &mut out);
+                let raw = &text[start..end];
+                if raw.is_ascii() {
+                    self.push_word(start, raw, sentence, lower, &mut out, false);
+                } else {
+                    self.push_mixed(start, raw, sentence, lower, &mut out);
+                }
             }
-            if matches!(raw.as_bytes().last(), Some(b'.' | b'!' | b'?')) {
+            if matches!(text.as_bytes()[end - 1], b'.' | b'!' | b'?') {
                 sentence += 1;
             }
         }
@@ -1021,15 +1024,19 @@ impl SentimentScorer {
             self.push_word(start, &text[start..end], sentence, lower, out, true);
             return;
         }
-        self.push_spelling(Spelling::ascii(ws, &text[ws..we], ws), sentence, out);
+        self.push_spelling(
+            Spelling::ascii(ws, &text.as_bytes()[ws..we], ws),
+            sentence,
+            out,
+        );
     }
 
     /// Pushes the token of a word, to be looked up by [`resolve`](Self::resolve).
     #[inline(always)]
-    fn push_spelling(&self, w: Spelling<'_>, sentence: u32, out: &mut Vec<Token>) {
+    fn push_spelling(&self, w: Spelling, sentence: u32, out: &mut Vec<Token>) {
         out.push(Token {
             start: w.start,
-            end: w.start + w.word.len(),
+            end: w.end,
             lstart: w.lstart,
             lend: w.lend,
             shouting: w.shouting,
@@ -1221,13 +1228,13 @@ impl SentimentScorer {
                 lower.push_str(word);
                 lower[lstart..].make_ascii_lowercase();
             }
-            Spelling::ascii(start, word, lstart)
+            Spelling::ascii(start, word.as_bytes(), lstart)
         } else {
             lower.extend(word.chars().flat_map(char::to_lowercase));
             let l = &lower.as_bytes()[lstart..];
             Spelling {
                 start,
-                word,
+                end: start + word.len(),
                 lstart,
                 lend: lower.len(),
                 shouting: is_shouting(word),
