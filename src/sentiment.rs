@@ -16,6 +16,7 @@
 mod word_table;
 
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 
 use serde::{Deserialize, Serialize};
 
@@ -436,6 +437,9 @@ struct Token {
     /// ASCII.
     ascii: bool,
 }
+
+/// The tokens of a text: on the stack up to 24 (a tweet has some fifteen), on the heap beyond.
+type Tokens = SmallVec<[Token; 24]>;
 
 /// A word as written, before it is looked up.
 struct Spelling {
@@ -862,14 +866,16 @@ impl SentimentScorer {
         } else {
             (String::with_capacity(text.len() + 8), false)
         };
-        let tokens = self.tokenize(text, &mut lower, in_place);
+        // On the stack for a text of tweet length.
+        let mut tokens = Tokens::new();
+        self.tokenize(text, &mut lower, in_place, &mut tokens);
         let caps_differ = {
             let caps = tokens.iter().filter(|t| t.shouting).count();
             caps > 0 && caps < tokens.len()
         };
         // The words that carry a valence, in order, with what the rules make of it: most words
         // carry none (nor does a word absorbed into a phrase), and count as 0 without a call.
-        let mut message: Vec<Valence> = tokens
+        let mut message: SmallVec<[Valence; 8]> = tokens
             .iter()
             .enumerate()
             .filter(|(_, t)| t.valence.is_some())
@@ -879,7 +885,7 @@ impl SentimentScorer {
             })
             .collect();
         // Sentences as token ranges, when there are several (sentence numbers never decrease).
-        let mut ranges: Vec<(usize, usize)> = Vec::new();
+        let mut ranges: SmallVec<[(usize, usize); 8]> = SmallVec::new();
         let several = tokens.first().map(|t| t.sentence) != tokens.last().map(|t| t.sentence);
         for (i, t) in tokens.iter().enumerate().filter(|_| several) {
             match ranges.last_mut() {
@@ -898,7 +904,7 @@ impl SentimentScorer {
             }
             v
         } else {
-            Vec::new()
+            SmallVec::new()
         };
         // The message as VADER reads it: the first "but" of the text halves everything before it
         // and strengthens everything after it.
@@ -971,8 +977,7 @@ impl SentimentScorer {
     /// splits off emoji and camel-case hashtags, and looks every token up once. `in_place`: the
     /// text is ASCII and `lower` is its lower-cased copy, so runs are found by one pass over the
     /// bytes and no word is copied.
-    fn tokenize(&self, text: &str, lower: &mut String, in_place: bool) -> Vec<Token> {
-        let mut out: Vec<Token> = Vec::with_capacity(text.len() / 5 + 1);
+    fn tokenize(&self, text: &str, lower: &mut String, in_place: bool, out: &mut Tokens) {
         let mut sentence = 0u32;
         for (start, end, line_break) in (Runs {
             text,
@@ -984,22 +989,21 @@ impl SentimentScorer {
                 sentence += 1;
             }
             if in_place {
-                self.push_ascii(start, end, sentence, text, lower, &mut out);
+                self.push_ascii(start, end, sentence, text, lower, out);
             } else {
                 let raw = &text[start..end];
                 if raw.is_ascii() {
-                    self.push_word(start, raw, sentence, lower, &mut out, false);
+                    self.push_word(start, raw, sentence, lower, out, false);
                 } else {
-                    self.push_mixed(start, raw, sentence, lower, &mut out);
+                    self.push_mixed(start, raw, sentence, lower, out);
                 }
             }
             if matches!(text.as_bytes()[end - 1], b'.' | b'!' | b'?') {
                 sentence += 1;
             }
         }
-        self.resolve(text, lower, &mut out);
-        self.mark_phrases(lower, &mut out);
-        out
+        self.resolve(text, lower, out);
+        self.mark_phrases(lower, out);
     }
 
     /// Pushes the word of the run `text[start..end]` of an ASCII text, whose lower-cased copy is
@@ -1014,7 +1018,7 @@ impl SentimentScorer {
         sentence: u32,
         text: &str,
         lower: &mut String,
-        out: &mut Vec<Token>,
+        out: &mut Tokens,
     ) {
         let (ws, we) = word_in_run(text, start, end, true);
         if ws == we {
@@ -1033,7 +1037,7 @@ impl SentimentScorer {
 
     /// Pushes the token of a word, to be looked up by [`resolve`](Self::resolve).
     #[inline(always)]
-    fn push_spelling(&self, w: Spelling, sentence: u32, out: &mut Vec<Token>) {
+    fn push_spelling(&self, w: Spelling, sentence: u32, out: &mut Tokens) {
         out.push(Token {
             start: w.start,
             end: w.end,
@@ -1122,7 +1126,7 @@ impl SentimentScorer {
         raw: &str,
         sentence: u32,
         lower: &mut String,
-        out: &mut Vec<Token>,
+        out: &mut Tokens,
     ) {
         let mut pending = 0usize;
         for (i, g) in unicode_segmentation::UnicodeSegmentation::grapheme_indices(raw, true) {
@@ -1185,7 +1189,7 @@ impl SentimentScorer {
         raw: &str,
         sentence: u32,
         lower: &mut String,
-        out: &mut Vec<Token>,
+        out: &mut Tokens,
         in_place: bool,
     ) {
         let (offset, word_end) = word_in_run(raw, 0, raw.len(), false);
@@ -1218,7 +1222,7 @@ impl SentimentScorer {
         word: &str,
         sentence: u32,
         lower: &mut String,
-        out: &mut Vec<Token>,
+        out: &mut Tokens,
         in_place: bool,
     ) {
         let lstart = if in_place { start } else { lower.len() };
