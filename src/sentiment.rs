@@ -11,7 +11,8 @@
 //!   waiting", "on hold", "not working", "no complaints");
 //! * scores are given per sentence as well, with "but" acting within its sentence.
 //!
-//! The scorer is a value built once and shared; scoring allocates the token list and one buffer.
+//! The scorer is a value built once and shared. Scoring allocates the lower-cased copy of the text
+//! and the scores it returns; the tokens and valences of a tweet-length text stay on the stack.
 
 mod word_table;
 
