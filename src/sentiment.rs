@@ -876,15 +876,16 @@ impl SentimentScorer {
         };
         // The words that carry a valence, in order, with what the rules make of it: most words
         // carry none (nor does a word absorbed into a phrase), and count as 0 without a call.
-        let mut message: SmallVec<[Valence; 8]> = tokens
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t.valence.is_some())
-            .map(|(i, _)| Valence {
-                at: i,
-                v: self.valence(&tokens, i, caps_differ),
-            })
-            .collect();
+        // Pushed in place: collecting would build the list elsewhere and copy it here.
+        let mut message: SmallVec<[Valence; 8]> = SmallVec::new();
+        for (i, t) in tokens.iter().enumerate() {
+            if t.valence.is_some() {
+                message.push(Valence {
+                    at: i,
+                    v: self.valence(&tokens, i, caps_differ),
+                });
+            }
+        }
         // Sentences as token ranges, when there are several (sentence numbers never decrease).
         let mut ranges: SmallVec<[(usize, usize); 8]> = SmallVec::new();
         let several = tokens.first().map(|t| t.sentence) != tokens.last().map(|t| t.sentence);
