@@ -953,6 +953,8 @@ impl SentimentScorer {
         // On the stack for a text of tweet length.
         let mut tokens = Tokens::new();
         self.tokenize(text, &mut lower, in_place, &mut tokens);
+        // A slice from here on: every access to the SmallVec itself asks where its items are.
+        let tokens = tokens.as_slice();
         let caps_differ = {
             let caps = tokens.iter().filter(|t| t.shouting).count();
             caps > 0 && caps < tokens.len()
@@ -965,7 +967,7 @@ impl SentimentScorer {
             if t.valence.is_some() {
                 message.push(Valence {
                     at: i,
-                    v: self.valence(&tokens, i, caps_differ),
+                    v: self.valence(tokens, i, caps_differ),
                 });
             }
         }
