@@ -955,10 +955,34 @@ impl SentimentScorer {
         self.tokenize(text, &mut lower, in_place, &mut tokens);
         // A slice from here on: every access to the SmallVec itself asks where its items are.
         let tokens = tokens.as_slice();
-        let caps_differ = {
-            let caps = tokens.iter().filter(|t| t.shouting).count();
-            caps > 0 && caps < tokens.len()
-        };
+        // One pass over the tokens for what the rules ask of the text as a whole: how many words
+        // are in capitals, the sentences as token ranges (sentence numbers never decrease), and
+        // the first "but" of each sentence and of the text.
+        let mut caps = 0;
+        let mut ranges: SmallVec<[SentenceRange; 8]> = SmallVec::new();
+        let mut first_but = None;
+        for (i, t) in tokens.iter().enumerate() {
+            caps += usize::from(t.shouting);
+            let is_but = t.special == Special::But;
+            match ranges.last_mut() {
+                Some(r) if r.number == t.sentence => {
+                    r.end = i + 1;
+                    if is_but && r.but.is_none() {
+                        r.but = Some(i);
+                    }
+                }
+                _ => ranges.push(SentenceRange {
+                    start: i,
+                    end: i + 1,
+                    number: t.sentence,
+                    but: is_but.then_some(i),
+                }),
+            }
+            if is_but && first_but.is_none() {
+                first_but = Some(i);
+            }
+        }
+        let caps_differ = caps > 0 && caps < tokens.len();
         // The words that carry a valence, in order, with what the rules make of it: most words
         // carry none (nor does a word absorbed into a phrase), and count as 0 without a call.
         // Pushed in place: collecting would build the list elsewhere and copy it here.
@@ -971,22 +995,13 @@ impl SentimentScorer {
                 });
             }
         }
-        // Sentences as token ranges, when there are several (sentence numbers never decrease).
-        let mut ranges: SmallVec<[(usize, usize); 8]> = SmallVec::new();
-        let several = tokens.first().map(|t| t.sentence) != tokens.last().map(|t| t.sentence);
-        for (i, t) in tokens.iter().enumerate().filter(|_| several) {
-            match ranges.last_mut() {
-                Some(r) if tokens[r.0].sentence == t.sentence => r.1 = i + 1,
-                _ => ranges.push((i, i + 1)),
-            }
-        }
         // Contrast, in each sentence: "but" halves what comes before it in its sentence and
         // strengthens what follows. (With one sentence this is the message's own rule below.)
         let valences = if ranges.len() > 1 {
             let mut v = message.clone();
-            for &(a, b) in &ranges {
-                if let Some(k) = (a..b).find(|&k| tokens[k].special == Special::But) {
-                    but(within(&mut v, a, b), k);
+            for r in &ranges {
+                if let Some(k) = r.but {
+                    but(within(&mut v, r.start, r.end), k);
                 }
             }
             v
@@ -995,7 +1010,7 @@ impl SentimentScorer {
         };
         // The message as VADER reads it: the first "but" of the text halves everything before it
         // and strengthens everything after it.
-        if let Some(k) = tokens.iter().position(|t| t.special == Special::But) {
+        if let Some(k) = first_but {
             but(&mut message, k);
         }
         // Punctuation emphasis counts the '!' and '?' of the text, and of each sentence: found
@@ -1007,31 +1022,35 @@ impl SentimentScorer {
         let sentences = if ranges.len() > 1 {
             ranges
                 .iter()
-                .map(|&(a, b)| {
-                    let start = tokens[a].start;
-                    // The sentence runs to the next one (so its punctuation counts for it).
-                    let end = tokens.get(b).map_or(text.len(), |t| t.start);
-                    let mut own = Marks::default();
-                    while let Some(at) = found.next_if(|&at| at < end) {
-                        let bang = text.as_bytes()[at] == b'!';
-                        marks.add(bang);
-                        if at >= start {
-                            own.add(bang);
+                .map(
+                    |&SentenceRange {
+                         start: a, end: b, ..
+                     }| {
+                        let start = tokens[a].start;
+                        // The sentence runs to the next one (so its punctuation counts for it).
+                        let end = tokens.get(b).map_or(text.len(), |t| t.start);
+                        let mut own = Marks::default();
+                        while let Some(at) = found.next_if(|&at| at < end) {
+                            let bang = text.as_bytes()[at] == b'!';
+                            marks.add(bang);
+                            if at >= start {
+                                own.add(bang);
+                            }
                         }
-                    }
-                    // This sentence's valences are the first of those left.
-                    let n = valences.iter().take_while(|v| v.at < b).count();
-                    let (own_valences, rest) = valences.split_at(n);
-                    valences = rest;
-                    let c = normalised(own_valences, b - a, own.emphasis());
-                    let compound = round3(c);
-                    SentenceScore {
-                        start,
-                        end,
-                        compound,
-                        label: Label::from_compound(compound),
-                    }
-                })
+                        // This sentence's valences are the first of those left.
+                        let n = valences.iter().take_while(|v| v.at < b).count();
+                        let (own_valences, rest) = valences.split_at(n);
+                        valences = rest;
+                        let c = normalised(own_valences, b - a, own.emphasis());
+                        let compound = round3(c);
+                        SentenceScore {
+                            start,
+                            end,
+                            compound,
+                            label: Label::from_compound(compound),
+                        }
+                    },
+                )
                 .collect()
         } else {
             Vec::new()
@@ -1560,6 +1579,17 @@ fn sum(valences: &[Valence], words: usize) -> f32 {
 /// `x` rounded to three decimals, as scores are reported.
 pub(crate) fn round3(x: f32) -> f32 {
     (x * 1000.0).round() / 1000.0
+}
+
+/// A sentence of a text, as the range `start..end` of its tokens.
+#[derive(Debug, Clone, Copy)]
+struct SentenceRange {
+    start: usize,
+    end: usize,
+    /// The tokens' sentence number.
+    number: u32,
+    /// Its first "but", if any.
+    but: Option<usize>,
 }
 
 /// The '!' and '?' of a text or a sentence.
