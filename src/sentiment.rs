@@ -464,10 +464,7 @@ impl Spelling {
     /// table lookup per byte answers what the rules ask of its letters.
     #[inline(always)]
     fn ascii(start: usize, word: &[u8], lstart: usize) -> Spelling {
-        let class = word
-            .iter()
-            .fold(0u8, |class, &c| class | CLASS[usize::from(c)]);
-        Spelling::of_class(start, word.len(), lstart, class)
+        Spelling::of_class(start, word.len(), lstart, class_of(word))
     }
 
     /// An ASCII word of `len` bytes whose bytes' [`CLASS`] bits, or-ed, are `class`.
@@ -570,7 +567,14 @@ fn word_in_run(text: &str, start: usize, end: usize, ascii: bool) -> (usize, usi
     }
 }
 
-/// What [`word_in_run`] and the [`CLASS`] fold of [`Spelling::ascii`] find of the run
+/// The [`CLASS`] bits of the bytes of `word`, or-ed: one table lookup per byte.
+#[inline(always)]
+fn class_of(word: &[u8]) -> u8 {
+    word.iter()
+        .fold(0u8, |class, &c| class | CLASS[usize::from(c)])
+}
+
+/// What [`word_in_run`] and the [`CLASS`] fold of [`class_of`] find of the run
 /// `b[start..end]` of an ASCII text, the word's range and its class bits, from one 16-byte read
 /// and a few comparisons over all 16 bytes at once: no loop over the word's bytes, whose exit the
 /// branch predictor misses at almost every word. `None` when the run is longer than 16 bytes or
@@ -1131,10 +1135,7 @@ impl SentimentScorer {
             Some(found) => found,
             None => {
                 let (ws, we) = word_in_run(text, start, end, true);
-                let class = b[ws..we]
-                    .iter()
-                    .fold(0u8, |class, &c| class | CLASS[usize::from(c)]);
-                (ws, we, class)
+                (ws, we, class_of(&b[ws..we]))
             }
         };
         if ws == we {
@@ -1814,60 +1815,44 @@ mod tests {
             b'a', b'Z', b'7', b'\'', b'!', b'.', b')', b':', 0x01, 0x7f, b'#',
         ];
         let kept = UPPER | LOWER | APOSTROPHE | SYMBOL;
-        let mut run = Vec::new();
         let mut checked = 0;
-        for n in 1..=18u32 {
-            for code in 0..alphabet.len().pow(n.min(5)) {
-                run.clear();
-                let mut c = code;
-                for k in 0..n as usize {
-                    let byte = if k < 5 {
-                        alphabet[c % alphabet.len()]
-                    } else {
-                        run[k - 5]
-                    };
-                    run.push(byte);
-                    c /= alphabet.len();
-                }
-                let text = String::from_utf8([&run[..], b" after the run!!"].concat()).unwrap();
-                let end = run.len();
-                let (ws, we) = word_in_run(&text, 0, end, true);
-                let class = text.as_bytes()[ws..we]
-                    .iter()
-                    .fold(0u8, |class, &c| class | CLASS[usize::from(c)]);
-                let found = short_run(text.as_bytes(), 0, end);
-                if end <= 16 {
-                    let (fs, fe, fc) = found.expect("a short run is classified");
-                    assert_eq!((fs, fe, fc & kept), (ws, we, class & kept), "{run:?}");
-                    checked += 1;
-                } else {
-                    assert_eq!(found, None, "{run:?}");
-                }
-                // At the end of a text: with fewer than 16 bytes, the loops answer.
-                match short_run(&text.as_bytes()[..end], 0, end) {
-                    Some((fs, fe, fc)) => {
-                        assert_eq!(end, 16);
-                        assert_eq!((fs, fe, fc & kept), (ws, we, class & kept), "{run:?}");
-                    }
-                    None => assert_ne!(end, 16, "{run:?}"),
-                }
+        for_strings_over(&alphabet, 18, |run| {
+            if run.is_empty() {
+                return;
             }
-        }
+            let text = String::from_utf8([run, b" after the run!!"].concat()).unwrap();
+            let end = run.len();
+            let (ws, we) = word_in_run(&text, 0, end, true);
+            let class = class_of(&text.as_bytes()[ws..we]);
+            let found = short_run(text.as_bytes(), 0, end);
+            if end <= 16 {
+                let (fs, fe, fc) = found.expect("a short run is classified");
+                assert_eq!((fs, fe, fc & kept), (ws, we, class & kept), "{run:?}");
+                checked += 1;
+            } else {
+                assert_eq!(found, None, "{run:?}");
+            }
+            // At the end of a text: with fewer than 16 bytes, the loops answer.
+            match short_run(&text.as_bytes()[..end], 0, end) {
+                Some((fs, fe, fc)) => {
+                    assert_eq!(end, 16);
+                    assert_eq!((fs, fe, fc & kept), (ws, we, class & kept), "{run:?}");
+                }
+                None => assert_ne!(end, 16, "{run:?}"),
+            }
+        });
         assert!(checked > 100_000, "{checked}");
     }
 
-    #[test]
-    fn word_end_finds_the_first_whitespace_as_a_byte_loop_does() {
-        // Every string of up to 10 bytes over an alphabet with whitespace, control bytes that are
-        // not whitespace (vertical tab, NUL, 0x20's neighbours) and letters, from every start.
-        let alphabet = [b'a', b' ', b'\n', b'\x0b', 0, b'!', b'\x1f', b'\t', b'Z'];
+    /// Calls `f` with every string of up to five bytes over `alphabet`, and with longer ones up
+    /// to `max` bytes that repeat their first five, so that long strings stay few.
+    fn for_strings_over(alphabet: &[u8], max: u32, mut f: impl FnMut(&[u8])) {
         let mut text = Vec::new();
-        for n in 0..=10u32 {
+        for n in 0..=max {
             for code in 0..alphabet.len().pow(n.min(5)) {
                 text.clear();
                 let mut c = code;
                 for k in 0..n as usize {
-                    // Past five bytes the pattern repeats, so that longer texts stay few.
                     let byte = if k < 5 {
                         alphabet[c % alphabet.len()]
                     } else {
@@ -1876,15 +1861,25 @@ mod tests {
                     text.push(byte);
                     c /= alphabet.len();
                 }
-                for start in 0..=text.len() {
-                    let mut expect = start;
-                    while expect < text.len() && !text[expect].is_ascii_whitespace() {
-                        expect += 1;
-                    }
-                    assert_eq!(word_end(&text, start), expect, "{text:?} from {start}");
-                }
+                f(&text);
             }
         }
+    }
+
+    #[test]
+    fn word_end_finds_the_first_whitespace_as_a_byte_loop_does() {
+        // Every string of up to 10 bytes over an alphabet with whitespace, control bytes that are
+        // not whitespace (vertical tab, NUL, 0x20's neighbours) and letters, from every start.
+        let alphabet = [b'a', b' ', b'\n', b'\x0b', 0, b'!', b'\x1f', b'\t', b'Z'];
+        for_strings_over(&alphabet, 10, |text| {
+            for start in 0..=text.len() {
+                let mut expect = start;
+                while expect < text.len() && !text[expect].is_ascii_whitespace() {
+                    expect += 1;
+                }
+                assert_eq!(word_end(text, start), expect, "{text:?} from {start}");
+            }
+        });
     }
 
     fn c(text: &str) -> f32 {
