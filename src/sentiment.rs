@@ -1026,35 +1026,32 @@ impl SentimentScorer {
         let sentences = if ranges.len() > 1 {
             ranges
                 .iter()
-                .map(
-                    |&SentenceRange {
-                         start: a, end: b, ..
-                     }| {
-                        let start = tokens[a].start;
-                        // The sentence runs to the next one (so its punctuation counts for it).
-                        let end = tokens.get(b).map_or(text.len(), |t| t.start);
-                        let mut own = Marks::default();
-                        while let Some(at) = found.next_if(|&at| at < end) {
-                            let bang = text.as_bytes()[at] == b'!';
-                            marks.add(bang);
-                            if at >= start {
-                                own.add(bang);
-                            }
+                .map(|r| {
+                    let (a, b) = (r.start, r.end);
+                    let start = tokens[a].start;
+                    // The sentence runs to the next one (so its punctuation counts for it).
+                    let end = tokens.get(b).map_or(text.len(), |t| t.start);
+                    let mut own = Marks::default();
+                    while let Some(at) = found.next_if(|&at| at < end) {
+                        let bang = text.as_bytes()[at] == b'!';
+                        marks.add(bang);
+                        if at >= start {
+                            own.add(bang);
                         }
-                        // This sentence's valences are the first of those left.
-                        let n = valences.iter().take_while(|v| v.at < b).count();
-                        let (own_valences, rest) = valences.split_at(n);
-                        valences = rest;
-                        let c = normalised(own_valences, b - a, own.emphasis());
-                        let compound = round3(c);
-                        SentenceScore {
-                            start,
-                            end,
-                            compound,
-                            label: Label::from_compound(compound),
-                        }
-                    },
-                )
+                    }
+                    // This sentence's valences are the first of those left.
+                    let n = valences.iter().take_while(|v| v.at < b).count();
+                    let (own_valences, rest) = valences.split_at(n);
+                    valences = rest;
+                    let c = normalised(own_valences, b - a, own.emphasis());
+                    let compound = round3(c);
+                    SentenceScore {
+                        start,
+                        end,
+                        compound,
+                        label: Label::from_compound(compound),
+                    }
+                })
                 .collect()
         } else {
             Vec::new()
