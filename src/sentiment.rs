@@ -1785,7 +1785,10 @@ mod tests {
                 let expected = has_triple_letters(&word);
                 for pad in [0usize, 3, 20] {
                     let mut buf = word.clone();
-                    buf.extend(std::iter::repeat(word.last().copied().unwrap_or(b'o')).take(pad));
+                    buf.extend(std::iter::repeat_n(
+                        word.last().copied().unwrap_or(b'o'),
+                        pad,
+                    ));
                     assert_eq!(
                         has_triple(&buf, 0, word.len()),
                         expected,
