@@ -307,6 +307,8 @@ impl Word {
         if let Some(v) = self.valence {
             p |= u64::from(v.to_bits()) | HAS_VALENCE;
         }
+        // Every booster of the lexicons is of effect B_INCR; the packing keeps only its sign.
+        debug_assert!(self.booster.is_none_or(|b| b.abs() == B_INCR));
         match self.booster {
             Some(b) if b > 0.0 => p |= INTENSIFIER,
             Some(_) => p |= DAMPENER,
@@ -691,13 +693,16 @@ impl Iterator for Runs<'_> {
     }
 }
 
+/// Eight bytes of 0x01, for the eight-bytes-at-a-time (SWAR) byte tests below.
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+/// The high bit of each of eight bytes.
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
 /// The end of the word of the ASCII text `b` that starts at `i`: the next whitespace byte, or the
 /// end of the text. Eight bytes at a time: a word's end is then found in one or two steps that the
 /// branch predictor gets right, where a loop over bytes is mispredicted at every word's end.
 #[inline]
 fn word_end(b: &[u8], mut i: usize) -> usize {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     while let Some(chunk) = b.get(i..i + 8) {
         let mut x = [0u8; 8];
         x.copy_from_slice(chunk);
@@ -732,8 +737,6 @@ fn word_end(b: &[u8], mut i: usize) -> usize {
 /// byte; a word with one is confirmed by [`has_triple_letters`].
 #[inline]
 fn has_triple(b: &[u8], start: usize, end: usize) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     if end - start < 3 {
         return false;
     }
