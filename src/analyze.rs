@@ -6,32 +6,9 @@ use crate::catalog::Catalog;
 use crate::emotion::{EmotionModel, Emotions};
 use crate::interaction::{Interaction, Kind};
 use crate::mentions::{CompileErrors, Matcher};
-use crate::sentiment::{round3, Label, Scores, SentimentScorer};
+use crate::sentiment::{round3, Scores, SentimentScorer};
 use crate::signals::{SignalDetector, Signals};
-use crate::span::Span;
-
-/// A brand or product found in the text.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Mention {
-    pub brand: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub product: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<String>,
-    pub competitor: bool,
-    #[serde(flatten)]
-    pub span: Span,
-    /// Sentiment of the sentence the mention is in (aspect-level sentiment).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sentiment: Option<AspectSentiment>,
-}
-
-/// The sentiment around one mention.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct AspectSentiment {
-    pub compound: f32,
-    pub label: Label,
-}
+use crate::types::{AspectSentiment, Label, Mention};
 
 /// Everything the analyzers found in one interaction. Sections whose analyzer does not exist yet
 /// stay empty (`[]`) or absent.

@@ -2,6 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The sample catalog (`config/catalog.toml`: Larkspur, a fictional connectivity company, and its
+/// competitors), built into the binary: what `earshot file` and `earshot run` match against when no
+/// catalog is configured, so that an installed binary works from any directory.
+pub const SAMPLE: &str = include_str!("../config/catalog.toml");
+
 /// Product line a product belongs to, e.g. `business` or `home`. Free text: companies name their own.
 pub type Line = String;
 

@@ -1,25 +1,27 @@
 //! earshot: a social listening stream processor.
 //!
-//! The crate is split the way the daemon runs:
+//! The crate is split the way the daemon runs (see `docs/architecture.md`):
 //!
-//! * a pure core — [`decode`] turns bytes into an [`interaction::Interaction`], [`analyze`] turns an
-//!   interaction into an [`analyze::Analysis`], [`insight`] wraps both into the output event — with no
-//!   I/O, no clocks, no globals and no async, so it is fast to test and to benchmark;
+//! * a pure core — [`decode`] turns bytes into an [`interaction::Interaction`]; [`analyze`] runs the
+//!   [`analysers`] (mentions, sentiment, emotion, signals) over it into an [`analyze::Analysis`];
+//!   [`insight`] wraps both into the output event; [`process`] is those steps for one message —
+//!   with no I/O, no clocks, no globals and no async, so it is fast to test and to benchmark;
 //! * an imperative [`shell`] around it: Kafka source and sink, JSONL files, metrics, HTTP, signals.
+//!
+//! [`types`] holds what every stage shares (spans, mentions, the sentiment label) and imports no
+//! other module, so no two modules import each other.
 
+pub mod analysers;
 pub mod analyze;
 pub mod catalog;
 pub mod config;
 pub mod decode;
-pub mod emotion;
 pub mod insight;
 pub mod interaction;
-pub mod mentions;
 pub mod process;
-pub mod sentiment;
-pub mod sentiment_eval;
 pub mod shell;
-pub mod signals;
-pub mod signals_eval;
-pub mod span;
 pub mod summary;
+pub mod types;
+
+// The analysers under their short names, as the commands, benches and tests call them.
+pub use analysers::{emotion, mentions, sentiment, signals};

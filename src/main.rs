@@ -11,7 +11,9 @@ use tracing_subscriber::EnvFilter;
 
 use earshot::analyze::Analyzer;
 use earshot::config::{Config, LogFormat};
-use earshot::decode::Limits;
+use earshot::decode::{KindHint, Limits};
+use earshot::insight::SourceRef;
+use earshot::process::process;
 use earshot::shell::file::FileRun;
 use earshot::shell::metrics::Metrics;
 use earshot::shell::{cancel_on_signal, http, kafka, reload, Health};
@@ -233,17 +235,17 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             for f in files {
                 let text = std::fs::read_to_string(&f)
                     .with_context(|| format!("reading {}", f.display()))?;
-                let rows = earshot::sentiment_eval::parse_ground_truth(&text)
+                let rows = earshot::sentiment::eval::parse_ground_truth(&text)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
                 // What the insight carries: the lexicon's score refined by the emotion model.
-                let r = earshot::sentiment_eval::evaluate(&rows, |t| {
+                let r = earshot::sentiment::eval::evaluate(&rows, |t| {
                     let mut s = scorer.score(t);
                     let e = model.score(t, &s);
                     earshot::analyze::refine_sentiment(&mut s, &e, emotion_weight);
                     s.compound
                 });
                 // The lexicon and its rules alone (the scorer the speed target is about).
-                let lex = earshot::sentiment_eval::evaluate(&rows, |t| scorer.score(t).compound);
+                let lex = earshot::sentiment::eval::evaluate(&rows, |t| scorer.score(t).compound);
                 let name = f.file_name().map_or_else(
                     || f.display().to_string(),
                     |n| n.to_string_lossy().into_owned(),
@@ -289,13 +291,29 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             catalog,
             misses,
         } => {
-            use earshot::signals_eval;
+            use earshot::signals::eval as signals_eval;
             let analyzer = load_analyzer(catalog.as_deref().unwrap_or(&config.catalog.path))?;
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let examples = signals_eval::parse(&text)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            let report = signals_eval::evaluate(&analyzer, &examples);
+            let now = chrono::Utc::now();
+            let report = signals_eval::evaluate(&examples, |bytes, line| {
+                let at = SourceRef {
+                    topic: "signals".into(),
+                    partition: 0,
+                    offset: line as i64,
+                };
+                let insight = process(
+                    Some(bytes),
+                    KindHint::Auto,
+                    Limits::default(),
+                    &analyzer,
+                    at,
+                    now,
+                );
+                serde_json::to_value(insight.ok()?).ok()
+            });
             if misses {
                 for (line, text, missing, extra) in &report.misses {
                     println!("line {line}: missing {missing:?} extra {extra:?}: {text}");

@@ -7,7 +7,7 @@ use std::fmt;
 use crate::decode::Reason;
 use crate::insight::Insight;
 use crate::interaction::Kind;
-use crate::sentiment::Label;
+use crate::types::Label;
 
 #[derive(Debug, Default, Clone)]
 pub struct Summary {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use earshot::analyze::Analyzer;
 use earshot::catalog::Catalog;
 use earshot::interaction::{Interaction, Kind, Party};
-use earshot::span::Span;
+use earshot::types::Span;
 use proptest::prelude::*;
 
 fn piece() -> impl Strategy<Value = String> {

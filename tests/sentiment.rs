@@ -4,8 +4,8 @@
 
 use earshot::analyze::{refine_sentiment, EMOTION_WEIGHT};
 use earshot::emotion::EmotionModel;
+use earshot::sentiment::eval::{evaluate, parse_ground_truth};
 use earshot::sentiment::SentimentScorer;
-use earshot::sentiment_eval::{evaluate, parse_ground_truth};
 
 fn rows(file: &str) -> Vec<(f64, String)> {
     let path = format!("{}/data/vader/{file}", env!("CARGO_MANIFEST_DIR"));

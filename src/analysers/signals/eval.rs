@@ -3,17 +3,14 @@
 //!
 //! The set is a TSV file (`tests/signals/labelled.tsv`): `kind context effort intents phase sarcasm
 //! text`, with `p`/`t` for a social post or a support ticket, comma-separated labels and `-` for none.
-//! Each row becomes a real input message, goes through [`crate::process::process`], is encoded to
-//! JSON, and its labels are taken from that JSON.
+//! Each row becomes a real input message; the caller runs it through the pipeline
+//! ([`crate::process::process`], as `earshot eval-signals` does) and hands back the insight event as
+//! JSON, and the labels are taken from that JSON. So this module reads events the way a downstream
+//! consumer does, and depends on nothing above the analysers.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
-
-use crate::analyze::Analyzer;
-use crate::decode::{KindHint, Limits};
-use crate::insight::SourceRef;
 
 /// One labelled message.
 #[derive(Debug, Clone, PartialEq)]
@@ -225,36 +222,20 @@ pub struct Report {
     pub misses: Vec<(usize, String, Vec<String>, Vec<String>)>,
 }
 
-/// Runs every example through the pipeline and compares the event's labels with the expected ones.
-/// An example that does not produce an insight counts all its labels as missed.
-pub fn evaluate(analyzer: &Analyzer, examples: &[Example]) -> Report {
+/// Runs every example through `run` — the pipeline: an input message's bytes and the example's line
+/// number (for the source offset) in, the insight event as JSON out, `None` for a dead letter — and
+/// compares the event's labels with the expected ones. An example that does not produce an insight
+/// counts all its labels as missed.
+pub fn evaluate(examples: &[Example], run: impl Fn(&[u8], usize) -> Option<Value>) -> Report {
     let mut report = Report {
         messages: examples.len(),
         ..Report::default()
     };
-    let now = Utc
-        .timestamp_opt(1_790_000_000, 0)
-        .single()
-        .unwrap_or_default();
     for e in examples {
         let bytes = input(e).to_string().into_bytes();
-        let at = SourceRef {
-            topic: "signals".into(),
-            partition: 0,
-            offset: e.line as i64,
-        };
-        let got = crate::process::process(
-            Some(&bytes),
-            KindHint::Auto,
-            Limits::default(),
-            analyzer,
-            at,
-            now,
-        )
-        .ok()
-        .and_then(|insight| serde_json::to_value(&insight).ok())
-        .map(|v| labels_of(&v))
-        .unwrap_or_default();
+        let got = run(&bytes, e.line)
+            .map(|v| labels_of(&v))
+            .unwrap_or_default();
         for l in e.labels.union(&got) {
             let c = report.per_label.entry(l.clone()).or_default();
             match (e.labels.contains(l), got.contains(l)) {
@@ -350,12 +331,24 @@ mod tests {
     fn the_labelled_set_stays_above_its_floor() {
         // A regression guard on the shipped set, not a target: the figures are printed by
         // `earshot eval-signals` and recorded in the README.
-        let catalog = crate::catalog::Catalog::parse(include_str!("../config/catalog.toml"))
+        let catalog = crate::catalog::Catalog::parse(include_str!("../../../config/catalog.toml"))
             .expect("catalog parses");
-        let analyzer = Analyzer::new(catalog).expect("analyzer builds");
-        let examples = parse(include_str!("../tests/signals/labelled.tsv")).expect("set parses");
+        let analyzer = crate::analyze::Analyzer::new(catalog).expect("analyzer builds");
+        let examples =
+            parse(include_str!("../../../tests/signals/labelled.tsv")).expect("set parses");
         assert!(examples.len() >= 300);
-        let report = evaluate(&analyzer, &examples);
+        let report = evaluate(&examples, |bytes, line| {
+            let at = crate::insight::SourceRef {
+                topic: "signals".into(),
+                partition: 0,
+                offset: line as i64,
+            };
+            let now = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+            let auto = crate::decode::KindHint::Auto;
+            let limits = crate::decode::Limits::default();
+            let insight = crate::process::process(Some(bytes), auto, limits, &analyzer, at, now);
+            serde_json::to_value(insight.ok()?).ok()
+        });
         for family in ["context", "effort", "intent", "phase"] {
             let c = family_total(&report, family);
             assert!(c.f1() >= 0.7, "{family}: F1 {:.3}", c.f1());

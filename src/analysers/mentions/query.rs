@@ -104,14 +104,11 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_' || c == '\'' || c == '’' || c == '-' || c == '.'
 }
 
-use crate::mentions::tokenize::fold;
+use super::tokenize::fold;
 
 /// Splits a phrase into the words the tokenizer would see.
 pub(crate) fn phrase_words(s: &str) -> Vec<String> {
-    crate::mentions::tokenize::words(s)
-        .into_iter()
-        .map(fold)
-        .collect()
+    super::tokenize::words(s).into_iter().map(fold).collect()
 }
 
 fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ParseError> {

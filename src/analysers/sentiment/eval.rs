@@ -3,7 +3,7 @@
 //! positive at mean >= 0.5, negative at <= -0.5, neutral otherwise; predicted positive at
 //! compound >= 0.05, negative at <= -0.05.
 
-use crate::sentiment::Label;
+use crate::types::Label;
 
 /// Figures for one ground-truth set.
 #[derive(Debug, Clone, Copy, PartialEq)]

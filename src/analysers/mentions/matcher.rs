@@ -13,10 +13,10 @@ use rust_stemmers::{Algorithm, Stemmer};
 
 use super::query::{self, Field, Query, Term};
 use super::tokenize::{fold, tokenize, Kind, Token, Tokens};
-use crate::analyze::Mention;
 use crate::catalog::Catalog;
 use crate::interaction::Interaction;
-use crate::span::Span;
+use crate::types::Mention;
+use crate::types::Span;
 
 /// A query that does not compile: whose, where and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,11 +11,17 @@
 //! i8 per output and embedded in the library (`data/earshot/emotions.model`, 9 MB); thresholds are
 //! tuned on the quantised weights, as they score at runtime.
 
+mod eval;
+mod train;
+
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
 use crate::sentiment::{round3, Scores, SentimentScorer};
+
+pub use eval::{dominant_agreement, evaluate, evaluate_cross_tuned, parse_goemotions, Example};
+pub use train::{train, TrainOptions};
 
 /// The 28 GoEmotions labels, in the order of `emotions.txt`.
 pub const LABELS: [&str; 28] = [
@@ -378,7 +384,7 @@ const MAGIC: &[u8; 8] = b"ESEMO1\0\0";
 impl EmotionModel {
     /// The model shipped with earshot.
     pub fn bundled() -> Result<EmotionModel, ModelError> {
-        Self::from_bytes(include_bytes!("../data/earshot/emotions.model"))
+        Self::from_bytes(include_bytes!("../../../data/earshot/emotions.model"))
     }
 
     /// Serialises with i8 weights and one scale per output.
@@ -561,69 +567,6 @@ impl EmotionModel {
     }
 }
 
-/// One labelled example: text and label ids (indices into [`LABELS`]).
-pub type Example = (String, Vec<usize>);
-
-/// Parses GoEmotions TSV (`text<TAB>ids<TAB>comment id`).
-pub fn parse_goemotions(text: &str) -> Result<Vec<Example>, String> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(n, l)| {
-            let mut cols = l.split('\t');
-            let (t, ids) = (cols.next(), cols.next());
-            let ids: Result<Vec<usize>, _> = ids
-                .ok_or_else(|| format!("line {}: no labels", n + 1))?
-                .split(',')
-                .map(|x| x.trim().parse::<usize>())
-                .collect();
-            let ids = ids.map_err(|e| format!("line {}: {e}", n + 1))?;
-            if ids.iter().any(|&i| i >= LABELS.len()) {
-                return Err(format!("line {}: label id out of range", n + 1));
-            }
-            Ok((t.unwrap_or_default().to_string(), ids))
-        })
-        .collect()
-}
-
-/// Trains one head with AdaGrad on (features, targets) pairs.
-fn train_head(
-    data: &[(Vec<u32>, Vec<bool>)],
-    rows: usize,
-    epochs: usize,
-    lr: f32,
-    l2: f32,
-    seed: u64,
-) -> Linear {
-    let mut m = Linear::new(rows);
-    let mut g2 = vec![1e-6f32; rows * BUCKETS];
-    let mut order: Vec<usize> = (0..data.len()).collect();
-    let mut state = seed;
-    for _ in 0..epochs {
-        // Fisher-Yates with a fixed LCG: reproducible.
-        for i in (1..order.len()).rev() {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            order.swap(i, (state >> 33) as usize % (i + 1));
-        }
-        for &k in &order {
-            let (f, y) = &data[k];
-            let p = m.predict(f);
-            for &i in f {
-                let base = i as usize * rows;
-                for r in 0..rows {
-                    let g = p[r] - if y[r] { 1.0 } else { 0.0 };
-                    let grad = g + l2 * m.weights[base + r];
-                    g2[base + r] += grad * grad;
-                    m.weights[base + r] -= lr * grad / g2[base + r].sqrt();
-                }
-            }
-        }
-    }
-    m
-}
-
 /// F1 of (predicted, true) pairs; 0 when nothing is both.
 fn f1_of(pairs: impl Iterator<Item = (bool, bool)>) -> f64 {
     let (mut tp, mut fp, mut fn_) = (0.0, 0.0, 0.0);
@@ -640,112 +583,6 @@ fn f1_of(pairs: impl Iterator<Item = (bool, bool)>) -> f64 {
     } else {
         2.0 * tp / (2.0 * tp + fp + fn_)
     }
-}
-
-/// Features and targets of each example.
-type Encoded = Vec<(Vec<u32>, Vec<bool>)>;
-
-/// Features (with the sentiment the runtime would give each text) and targets of the examples.
-fn encode(examples: &[Example]) -> (Encoded, Encoded) {
-    let scorer = SentimentScorer::new();
-    let mut labels = Vec::with_capacity(examples.len());
-    let mut ekman = Vec::with_capacity(examples.len());
-    for (text, ids) in examples {
-        let f = features(text, &scorer.score(text));
-        let mut y = vec![false; LABELS.len()];
-        let mut e = vec![false; EKMAN.len()];
-        for &i in ids {
-            y[i] = true;
-            e[EKMAN_OF[i]] = true;
-        }
-        labels.push((f.clone(), y));
-        ekman.push((f, e));
-    }
-    (labels, ekman)
-}
-
-/// Training settings.
-#[derive(Debug, Clone, Copy)]
-pub struct TrainOptions {
-    pub epochs: usize,
-    pub learning_rate: f32,
-    pub l2: f32,
-}
-
-impl Default for TrainOptions {
-    fn default() -> Self {
-        TrainOptions {
-            epochs: 8,
-            learning_rate: 0.025,
-            l2: 1e-6,
-        }
-    }
-}
-
-/// Trains on `train`, tunes thresholds on `dev`.
-pub fn train(train: &[Example], dev: &[Example], o: TrainOptions) -> EmotionModel {
-    let (tl, te) = encode(train);
-    let labels = train_head(&tl, LABELS.len(), o.epochs, o.learning_rate, o.l2, 1);
-    let ekman = train_head(&te, EKMAN.len(), o.epochs, o.learning_rate, o.l2, 2);
-    EmotionModel::new(&labels, &ekman).tuned_on(dev)
-}
-
-/// Macro-F1 over the 28 labels and over the 7 Ekman groups, with the model's thresholds.
-pub fn evaluate(model: &EmotionModel, examples: &[Example]) -> (f64, f64) {
-    let scored = model.predictions(examples);
-    let f1 = |c: usize| {
-        f1_of(
-            scored
-                .iter()
-                .map(|(p, truth)| (p[c] >= model.thresholds[c], truth[c])),
-        )
-    };
-    let mean = |cols: std::ops::Range<usize>| {
-        let n = cols.len() as f64;
-        cols.map(f1).sum::<f64>() / n
-    };
-    (mean(0..LABELS.len()), mean(LABELS.len()..OUTPUTS))
-}
-
-/// How often the dominant emotion agrees with the gold labels: the share of examples whose
-/// dominant label is one of theirs, whose dominant Ekman group is one of theirs, and of the
-/// examples labelled only neutral that read neutral.
-pub fn dominant_agreement(model: &EmotionModel, examples: &[Example]) -> (f64, f64, f64) {
-    let scorer = SentimentScorer::new();
-    let (mut label, mut group, mut neutral, mut neutral_ok) = (0usize, 0usize, 0usize, 0usize);
-    for (text, ids) in examples {
-        let e = model.score(text, &scorer.score(text));
-        if ids.iter().any(|&i| LABELS.get(i) == Some(&&*e.dominant)) {
-            label += 1;
-        }
-        if ids
-            .iter()
-            .any(|&i| EKMAN_OF.get(i).map(|&g| EKMAN[g]) == Some(&*e.dominant_ekman))
-        {
-            group += 1;
-        }
-        if ids == &[27] {
-            neutral += 1;
-            neutral_ok += usize::from(e.dominant == "neutral");
-        }
-    }
-    let share = |a: usize, n: usize| a as f64 / n.max(1) as f64;
-    (
-        share(label, examples.len()),
-        share(group, examples.len()),
-        share(neutral_ok, neutral),
-    )
-}
-
-/// Macro-F1 with thresholds tuned on one half of `examples` and scored on the other, both ways
-/// round, averaged: an estimate for data the thresholds were not tuned on (the tuned-on-itself
-/// figure of [`evaluate`] is optimistic). Halves are alternate examples.
-pub fn evaluate_cross_tuned(model: &EmotionModel, examples: &[Example]) -> (f64, f64) {
-    let half = |k: usize| -> Vec<Example> { examples.iter().skip(k).step_by(2).cloned().collect() };
-    let (a, b) = (half(0), half(1));
-    let (l1, e1) = evaluate(&model.tuned_on(&a), &b);
-    let (l2, e2) = evaluate(&model.tuned_on(&b), &a);
-    ((l1 + l2) / 2.0, (e1 + e2) / 2.0)
 }
 
 #[cfg(test)]
