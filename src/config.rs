@@ -170,8 +170,9 @@ impl Default for LogConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct CatalogConfig {
     /// Catalog file. A relative path is relative to the config file's folder; the default is
-    /// `catalog.toml` beside the config file, or `config/catalog.toml` when no config file is given.
-    pub path: PathBuf,
+    /// `catalog.toml` beside the config file. With no config file and no path set, the commands
+    /// use the sample catalog built into the binary ([`crate::catalog::SAMPLE`]).
+    pub path: Option<PathBuf>,
     /// How often the daemon checks the catalog file for changes (0: only on SIGHUP).
     pub watch_interval_secs: u64,
 }
@@ -179,7 +180,7 @@ pub struct CatalogConfig {
 impl Default for CatalogConfig {
     fn default() -> Self {
         CatalogConfig {
-            path: PathBuf::from("config/catalog.toml"),
+            path: None,
             watch_interval_secs: 5,
         }
     }
@@ -236,8 +237,8 @@ impl Config {
             ConfigError::Invalid(msg)
         })?;
         if let Some(dir) = file.and_then(Path::parent) {
-            if config.catalog.path.is_relative() {
-                config.catalog.path = dir.join(&config.catalog.path);
+            if let Some(path) = config.catalog.path.as_mut().filter(|p| p.is_relative()) {
+                *path = dir.join(&*path);
             }
         }
         config.validate()?;
@@ -371,7 +372,12 @@ mod tests {
         assert_eq!(c.kafka.brokers, "env:2");
         assert_eq!(c.kafka.group_id, "g");
         assert_eq!(c.pipeline.max_in_flight, 7);
-        assert_eq!(c.catalog.path, dir.path().join("catalog.toml"));
+        assert_eq!(c.catalog.path, Some(dir.path().join("catalog.toml")));
+        let bare = Config::load_with_env(None, env(&[])).unwrap();
+        assert_eq!(
+            bare.catalog.path, None,
+            "no file, no path: the built-in sample"
+        );
     }
 
     #[test]

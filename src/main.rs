@@ -44,7 +44,7 @@ enum Command {
     File {
         /// JSONL inputs; none reads stdin.
         inputs: Vec<PathBuf>,
-        /// Catalog to match mentions against (default: the config's catalog.path).
+        /// Catalog to match mentions against (default: catalog.path, else the built-in sample).
         #[arg(long)]
         catalog: Option<PathBuf>,
         /// Write insights here instead of stdout.
@@ -92,7 +92,7 @@ enum Command {
         /// Labelled messages: {"text", "channel", "lang", "author", "expect": [brand and product ids]}.
         #[arg(long, default_value = "tests/mentions/labelled.jsonl")]
         labels: PathBuf,
-        /// Catalog to evaluate (default: the config's catalog.path).
+        /// Catalog to evaluate (default: the config's catalog.path, else the sample built in).
         #[arg(long)]
         catalog: Option<PathBuf>,
         /// Also list every message with a missing or extra id.
@@ -105,7 +105,7 @@ enum Command {
         /// Labelled messages (TSV: kind context effort intents phase sarcasm text).
         #[arg(default_value = "tests/signals/labelled.tsv")]
         file: PathBuf,
-        /// Catalog the messages are matched against (default: the config's catalog.path).
+        /// Catalog the messages are matched against (default: catalog.path, else the built-in sample).
         #[arg(long)]
         catalog: Option<PathBuf>,
         /// Also list every message whose labels differ.
@@ -140,20 +140,73 @@ fn init_logging(config: &Config) {
     }
 }
 
-fn load_analyzer(path: &std::path::Path) -> anyhow::Result<Analyzer> {
-    Ok(reload::load(path)?.0)
+/// Where a command's catalog comes from: a file, named by the setting that chose it (for its
+/// errors), or the sample catalog built into the binary.
+enum CatalogSource {
+    File { path: PathBuf, key: &'static str },
+    BuiltIn,
+}
+
+impl CatalogSource {
+    /// `--catalog` first, then the config's `catalog.path`, else the built-in sample.
+    fn of(flag: Option<PathBuf>, config: &Config) -> CatalogSource {
+        match (flag, &config.catalog.path) {
+            (Some(path), _) => CatalogSource::File {
+                path,
+                key: "--catalog",
+            },
+            (None, Some(path)) => CatalogSource::File {
+                path: path.clone(),
+                key: "catalog.path",
+            },
+            (None, None) => CatalogSource::BuiltIn,
+        }
+    }
+
+    /// Reads and compiles the catalog into an analyser; also returns the catalog's text. A file
+    /// that can't be read or compiled is an error naming the setting and the path, once.
+    fn load(&self) -> anyhow::Result<(Analyzer, String)> {
+        match self {
+            CatalogSource::File { path, key } => {
+                reload::load(path).map_err(|e| anyhow::Error::new(e).context(*key))
+            }
+            CatalogSource::BuiltIn => {
+                eprintln!(
+                    "earshot: no catalog configured (--catalog, catalog.path): using the sample \
+                     catalog built into earshot"
+                );
+                let catalog = earshot::catalog::Catalog::parse(earshot::catalog::SAMPLE)?;
+                Ok((
+                    Analyzer::new(catalog)?,
+                    earshot::catalog::SAMPLE.to_string(),
+                ))
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            CatalogSource::File { path, .. } => path.display().to_string(),
+            CatalogSource::BuiltIn => "(the built-in sample)".into(),
+        }
+    }
+}
+
+fn load_analyzer(flag: Option<PathBuf>, config: &Config) -> anyhow::Result<Analyzer> {
+    Ok(CatalogSource::of(flag, config).load()?.0)
 }
 
 fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.config.as_deref()).context("invalid configuration")?;
     match cli.command {
         Command::Check => {
-            let analyzer = load_analyzer(&config.catalog.path)?;
+            let source = CatalogSource::of(None, &config);
+            let (analyzer, _) = source.load()?;
             let catalog = analyzer.catalog();
             let products: usize = catalog.brands.iter().map(|b| b.products.len()).sum();
             println!(
                 "config ok; catalog {} ok: {} brands, {} products, version {}",
-                config.catalog.path.display(),
+                source.describe(),
                 catalog.brands.len(),
                 products,
                 catalog.version
@@ -262,7 +315,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             catalog,
             misses,
         } => {
-            let analyzer = load_analyzer(catalog.as_deref().unwrap_or(&config.catalog.path))?;
+            let analyzer = load_analyzer(catalog, &config)?;
             let text = std::fs::read_to_string(&labels)
                 .with_context(|| format!("reading {}", labels.display()))?;
             let mut items = Vec::new();
@@ -292,7 +345,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             misses,
         } => {
             use earshot::signals::eval as signals_eval;
-            let analyzer = load_analyzer(catalog.as_deref().unwrap_or(&config.catalog.path))?;
+            let analyzer = load_analyzer(catalog, &config)?;
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let examples = signals_eval::parse(&text)
@@ -365,7 +418,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             dead_letters,
         } => {
             init_logging(&config);
-            let analyzer = load_analyzer(catalog.as_deref().unwrap_or(&config.catalog.path))?;
+            let analyzer = load_analyzer(catalog, &config)?;
             let run = FileRun {
                 inputs,
                 output,
@@ -380,29 +433,43 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Run => {
             init_logging(&config);
-            let (analyzer, source) = reload::load(&config.catalog.path)?;
+            let source = CatalogSource::of(None, &config);
+            let (analyzer, text) = source.load()?;
             let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(daemon(config, analyzer, source))?;
+            // Only a catalog file can change while running; the built-in sample is never reloaded.
+            let watched = match source {
+                CatalogSource::File { path, .. } => Some((path, text)),
+                CatalogSource::BuiltIn => None,
+            };
+            runtime.block_on(daemon(config, analyzer, watched))?;
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-async fn daemon(config: Config, analyzer: Analyzer, source: String) -> anyhow::Result<()> {
+/// The daemon: the pipeline, the HTTP endpoints, and the catalog watch when the catalog is a file
+/// (`watched`: its path and the text loaded from it).
+async fn daemon(
+    config: Config,
+    analyzer: Analyzer,
+    watched: Option<(PathBuf, String)>,
+) -> anyhow::Result<()> {
     let metrics = Metrics::new();
     let health = Health::default();
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     let analyzer = Arc::new(arc_swap::ArcSwap::from_pointee(analyzer));
     let watch_stop = CancellationToken::new();
-    tokio::spawn(reload::watch(
-        config.catalog.path.clone(),
-        source,
-        analyzer.clone(),
-        metrics.clone(),
-        std::time::Duration::from_secs(config.catalog.watch_interval_secs),
-        watch_stop.clone(),
-    ));
+    if let Some((path, text)) = watched {
+        tokio::spawn(reload::watch(
+            path,
+            text,
+            analyzer.clone(),
+            metrics.clone(),
+            std::time::Duration::from_secs(config.catalog.watch_interval_secs),
+            watch_stop.clone(),
+        ));
+    }
     let http_stop = CancellationToken::new();
     let server = tokio::spawn({
         let (addr, m, h, stop) = (

@@ -159,3 +159,110 @@ fn check_accepts_the_shipped_config_and_names_bad_keys() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 3"), "{err}");
 }
+
+/// The binary alone, as `cargo install` leaves it: copied out of the build tree and run from a
+/// directory that holds nothing of this repository.
+fn installed() -> (tempfile::TempDir, std::path::PathBuf, tempfile::TempDir) {
+    let bin_dir = tempfile::tempdir().unwrap();
+    let bin = bin_dir.path().join("earshot");
+    std::fs::copy(env!("CARGO_BIN_EXE_earshot"), &bin).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(
+        work.path().join("posts.jsonl"),
+        concat!(
+            r#"{"platform":"twitter","id":"1","author":{"id":"a1","handle":"ann"},"created_at":"2026-11-01T09:00:00Z","text":"Larkspur fiber has been down all morning, third outage this week"}"#,
+            "\n",
+            r#"{"platform":"twitter","id":"2","author":{"id":"a2","handle":"bob"},"created_at":"2026-11-01T09:01:00Z","text":"Switched to Larkspur broadband last month and it is brilliant"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    (bin_dir, bin, work)
+}
+
+fn run_installed(
+    bin: &std::path::Path,
+    work: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
+    Command::new(bin)
+        .current_dir(work)
+        .args(args)
+        .env_remove("EARSHOT_CONFIG")
+        .env_remove("EARSHOT_CATALOG__PATH")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn an_installed_binary_runs_from_any_directory_on_the_built_in_catalog() {
+    let (_bin_dir, bin, work) = installed();
+    let out = run_installed(
+        &bin,
+        work.path(),
+        &["file", "posts.jsonl", "--output", "insights.jsonl"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(
+        err.matches("sample catalog built into earshot").count(),
+        1,
+        "said once: {err}"
+    );
+    let insights: Vec<serde_json::Value> =
+        std::fs::read_to_string(work.path().join("insights.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    assert_eq!(insights.len(), 2, "{err}");
+    for i in &insights {
+        assert_eq!(i["mentions"][0]["brand"], "larkspur", "{i}");
+    }
+    assert_eq!(insights[0]["sentiment"]["label"], "negative");
+    assert_eq!(insights[1]["sentiment"]["label"], "positive");
+}
+
+#[test]
+fn a_configured_catalog_that_does_not_exist_names_the_setting_and_the_path_once() {
+    let (_bin_dir, bin, work) = installed();
+    let out = run_installed(
+        &bin,
+        work.path(),
+        &["file", "posts.jsonl", "--catalog", "nope.toml"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("--catalog") && err.contains("nope.toml"),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("No such file").count(),
+        1,
+        "the cause once: {err}"
+    );
+
+    let out = Command::new(&bin)
+        .current_dir(work.path())
+        .args(["file", "posts.jsonl"])
+        .env_remove("EARSHOT_CONFIG")
+        .env("EARSHOT_CATALOG__PATH", "missing/catalog.toml")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("catalog.path") && err.contains("missing/catalog.toml"),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("No such file").count(),
+        1,
+        "the cause once: {err}"
+    );
+    assert!(
+        !err.contains("built into earshot"),
+        "a configured path never falls back: {err}"
+    );
+}

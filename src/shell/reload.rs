@@ -17,20 +17,22 @@ use crate::shell::metrics::Metrics;
 /// Why a catalog could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("reading {path}: {source}")]
+    /// The I/O error is part of the message, not a `source`: printed with its chain, it would
+    /// appear twice.
+    #[error("cannot read the catalog {}: {error}", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("{path}: {message}")]
+    #[error("{}: {message}", path.display())]
     Invalid { path: PathBuf, message: String },
 }
 
 /// Reads, parses and compiles a catalog file.
 pub fn load(path: &Path) -> Result<(Analyzer, String), LoadError> {
-    let source = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+    let source = std::fs::read_to_string(path).map_err(|error| LoadError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     let invalid = |message: String| LoadError::Invalid {
         path: path.to_path_buf(),
