@@ -40,9 +40,10 @@ pub struct Analyzer {
 /// An analyzer that can't be built.
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyzerError {
-    #[error("{0}")]
+    // Transparent: the inner error is the whole message, printed once in a chain.
+    #[error(transparent)]
     Catalog(#[from] CompileErrors),
-    #[error("{0}")]
+    #[error(transparent)]
     Model(#[from] crate::emotion::ModelError),
 }
 

@@ -266,3 +266,31 @@ fn a_configured_catalog_that_does_not_exist_names_the_setting_and_the_path_once(
         "a configured path never falls back: {err}"
     );
 }
+
+#[test]
+fn a_query_slip_names_the_brand_the_position_and_what_to_write() {
+    let (_bin_dir, bin, work) = installed();
+    std::fs::write(
+        work.path().join("catalog.toml"),
+        "[[brand]]\nid = \"brightwave\"\nname = \"Brightwave\"\nquery = 'brightwave OR @brightwave*'\n\
+         [[brand.product]]\nid = \"brightwave-hub\"\nname = \"Hub\"\nquery = 'hub near/3 brightwave'\n",
+    )
+    .unwrap();
+    let out = run_installed(
+        &bin,
+        work.path(),
+        &["file", "posts.jsonl", "--catalog", "catalog.toml"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("brand brightwave: query at character 25"),
+        "{err}"
+    );
+    assert!(err.contains("Write: @brightwave OR brightwave*"), "{err}");
+    assert!(
+        err.contains("product brightwave-hub: query at character 4"),
+        "{err}"
+    );
+    assert!(err.contains("Write: hub NEAR/3 brightwave"), "{err}");
+}

@@ -243,10 +243,10 @@ impl Matcher {
                 .map_err(|e| {
                     CompileErrors(vec![QueryError {
                         owner: "catalog".into(),
-                        error: query::ParseError {
-                            position: 0,
-                            message: format!("presearcher could not be built: {e}"),
-                        },
+                        error: query::ParseError::new(
+                            0,
+                            format!("presearcher could not be built: {e}"),
+                        ),
                     }])
                 })?;
             m.automaton = Some(ac);

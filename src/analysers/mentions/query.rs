@@ -59,18 +59,77 @@ pub enum Query {
     },
 }
 
-/// Where and why a query does not parse.
+/// Where and why a query does not parse, and what to write instead when a common slip is behind
+/// it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
     /// Character position in the query (0-based).
     pub position: usize,
     pub message: String,
+    /// A corrected piece of query to write instead, for the slips analysts make most: a wildcard
+    /// on a handle or tag, an unclosed quote or group, an operator in lower case, NEAR without a
+    /// distance, a prefix too short.
+    pub example: Option<String>,
+}
+
+impl ParseError {
+    pub fn new(position: usize, message: impl Into<String>) -> ParseError {
+        ParseError {
+            position,
+            message: message.into(),
+            example: None,
+        }
+    }
+
+    fn write(mut self, example: impl Into<String>) -> ParseError {
+        self.example = Some(example.into());
+        self
+    }
 }
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "at character {}: {}", self.position, self.message)
+        write!(f, "at character {}: {}", self.position, self.message)?;
+        if let Some(example) = &self.example {
+            write!(f, ". Write: {example}")?;
+        }
+        Ok(())
     }
+}
+
+/// The operators, in the capitals the language requires.
+const OPERATORS: [&str; 5] = ["AND", "OR", "NOT", "NEAR", "ONEAR"];
+
+/// The query with characters `start..end` replaced by `with`, shown as a window of at most 30
+/// characters either side: the user's own query, corrected where it slipped.
+fn corrected(chars: &[(usize, char)], start: usize, end: usize, with: &str) -> String {
+    let from = start.saturating_sub(30);
+    let to = (end + 30).min(chars.len());
+    let piece = |a: usize, b: usize| chars[a..b].iter().map(|c| c.1).collect::<String>();
+    let mut out = String::new();
+    if from > 0 {
+        out.push('…');
+    }
+    out.push_str(&piece(from, start.min(chars.len())));
+    out.push_str(with);
+    out.push_str(&piece(end.min(chars.len()), to));
+    if to < chars.len() {
+        out.push('…');
+    }
+    // One line, however the query was laid out in the catalog.
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The piece of `chars` from `from` up to (not including) the next ')' or the end, trimmed: what a
+/// corrected example repeats of the user's own query.
+fn rest_of_group(chars: &[(usize, char)], from: usize) -> String {
+    chars[from.min(chars.len())..]
+        .iter()
+        .map(|c| c.1)
+        .take_while(|&c| c != ')')
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -115,10 +174,7 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
     let chars: Vec<(usize, char)> = src.char_indices().collect();
     let mut out = Vec::new();
     let mut i = 0;
-    let err = |pos: usize, m: String| ParseError {
-        position: pos,
-        message: m,
-    };
+    let err = |pos: usize, m: String| ParseError::new(pos, m);
     while i < chars.len() {
         let (_, c) = chars[i];
         let start = i;
@@ -137,7 +193,17 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
             }
             '"' => {
                 let (text, next) = quoted(&chars, i).ok_or_else(|| {
+                    let rest = rest_of_group(&chars, i + 1);
+                    let words: Vec<&str> = rest.split_whitespace().collect();
+                    let n = words
+                        .iter()
+                        .position(|w| OPERATORS.contains(w) || w.starts_with("NEAR/"))
+                        .unwrap_or(words.len());
+                    let phrase = words[..n].join(" ");
+                    let tail = words[n..].join(" ");
+                    let fixed = format!("\"{}\" {tail}", phrase.trim_end_matches('"'));
                     err(start, "unterminated phrase: expected a closing '\"'".into())
+                        .write(fixed.trim().to_string())
                 })?;
                 let words = phrase_words(&text);
                 if words.is_empty() {
@@ -156,6 +222,14 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
                 }
                 let body: String = chars[i + 1..j].iter().map(|x| x.1).collect();
                 let body = body.trim_end_matches(['.', '-', '\'']).to_string();
+                if !body.is_empty() && chars.get(j).is_some_and(|x| x.1 == '*') {
+                    let what = if c == '#' { "a hashtag" } else { "a handle" };
+                    return Err(err(
+                        j,
+                        format!("{what} ({c}{body}) matches whole and takes no '*': list the {}s, or put the '*' on the word", if c == '#' { "hashtag" } else { "handle" }),
+                    )
+                    .write(format!("{c}{body} OR {body}*")));
+                }
                 if body.is_empty() {
                     return Err(err(
                         start,
@@ -245,13 +319,9 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
                         let ordered = w.starts_with('O');
                         let n = &w[if ordered { 6 } else { 5 }..];
                         let n: u32 = n.parse().map_err(|_| {
-                            err(
-                                start,
-                                format!(
-                                    "expected a number of words after {}",
-                                    &w[..w.len() - n.len()]
-                                ),
-                            )
+                            let op = &w[..w.len() - n.len()];
+                            err(start, format!("expected a number of words after {op}"))
+                                .write(corrected(&chars, start, j, &format!("{op}3")))
                         })?;
                         if n == 0 || n > 100 {
                             return Err(err(
@@ -262,15 +332,63 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
                         out.push((start, Tok::Near(n, ordered)));
                     }
                     w if w.contains('/') => {
+                        let (op, n) = w.split_once('/').unwrap_or((w, ""));
+                        if OPERATORS[3..].iter().any(|o| o.eq_ignore_ascii_case(op)) {
+                            let op = op.to_ascii_uppercase();
+                            return Err(err(
+                                start,
+                                format!("operators are written in capitals: {w:?} is not {op}/{n}"),
+                            )
+                            .write(corrected(
+                                &chars,
+                                start,
+                                j,
+                                &format!("{op}/{n}"),
+                            )));
+                        }
                         return Err(err(
                             start,
                             format!("unexpected '/' in {w:?}: did you mean NEAR/n?"),
-                        ));
+                        )
+                        .write("a NEAR/3 b"));
+                    }
+                    // In capitals only: "near" is an ordinary word ("hiking near Larkspur").
+                    w if w == "NEAR" || w == "ONEAR" => {
+                        let op = w;
+                        return Err(err(
+                            start,
+                            format!("{op} needs a distance in words: {op}/n, n from 1 to 100"),
+                        )
+                        .write(corrected(
+                            &chars,
+                            start,
+                            j,
+                            &format!("{op}/3"),
+                        )));
+                    }
+                    w if OPERATORS[..3].iter().any(|o| o.eq_ignore_ascii_case(w)) => {
+                        let op = w.to_ascii_uppercase();
+                        return Err(err(
+                            start,
+                            format!(
+                                "operators are written in capitals: {w:?} here would be a word to \
+                                 match; write {op}, or quote it to match the word"
+                            ),
+                        )
+                        .write(corrected(&chars, start, j, &op)));
                     }
                     w if w.ends_with('*') => {
                         let stem = w.trim_end_matches('*');
                         if stem.contains('*') || stem.chars().count() < 3 {
-                            return Err(err(start, format!("prefix {w:?} needs at least 3 characters before a single trailing '*'")));
+                            let e = err(start, format!("prefix {w:?} needs at least 3 characters before a single trailing '*'"));
+                            let stem = stem.trim_matches('*');
+                            return Err(if stem.is_empty() {
+                                e.write("fib*  (a stem of 3 characters or more)")
+                            } else {
+                                e.write(format!(
+                                    "{stem}  (the whole word), or a longer stem: {stem}…*"
+                                ))
+                            });
                         }
                         out.push((start, Tok::Term(Term::Prefix(fold(stem)))));
                     }
@@ -326,6 +444,8 @@ struct Parser {
     toks: Vec<(usize, Tok)>,
     i: usize,
     end: usize,
+    /// The query's characters, for the corrected examples of errors.
+    chars: Vec<char>,
 }
 
 impl Parser {
@@ -341,10 +461,7 @@ impl Parser {
         let found = self
             .peek()
             .map_or_else(|| "the end of the query".to_string(), Tok::describe);
-        ParseError {
-            position: self.pos(),
-            message: format!("expected {expected}, found {found}"),
-        }
+        ParseError::new(self.pos(), format!("expected {expected}, found {found}"))
     }
 
     fn or(&mut self, depth: usize) -> Result<Query, ParseError> {
@@ -406,17 +523,26 @@ impl Parser {
 
     fn primary(&mut self, depth: usize) -> Result<Query, ParseError> {
         if depth > 64 {
-            return Err(ParseError {
-                position: self.pos(),
-                message: "query nests deeper than 64 levels".into(),
-            });
+            return Err(ParseError::new(
+                self.pos(),
+                "query nests deeper than 64 levels",
+            ));
         }
         match self.peek().cloned() {
             Some(Tok::LParen) => {
+                let open = self.pos();
                 self.i += 1;
                 let q = self.or(depth + 1)?;
                 if self.peek() != Some(&Tok::RParen) {
-                    return Err(self.error("')' to close the group"));
+                    let inside: String = self.chars
+                        [(open + 1).min(self.chars.len())..self.pos().min(self.chars.len())]
+                        .iter()
+                        .collect();
+                    return Err(self
+                        .error(&format!(
+                            "')' to close the group opened at character {open}"
+                        ))
+                        .write(format!("({})", inside.trim())));
                 }
                 self.i += 1;
                 Ok(q)
@@ -438,16 +564,37 @@ impl Parser {
 pub fn parse(src: &str) -> Result<Query, ParseError> {
     let toks = lex(src)?;
     let end = src.chars().count();
-    let mut p = Parser { toks, i: 0, end };
+    let chars: Vec<char> = src.chars().collect();
+    let mut p = Parser {
+        toks,
+        i: 0,
+        end,
+        chars,
+    };
     let q = p.or(0)?;
+    if p.peek() == Some(&Tok::RParen) {
+        let at = p.pos();
+        let without: String = p
+            .chars
+            .iter()
+            .enumerate()
+            .filter(|&(k, _)| k != at)
+            .map(|(_, c)| c)
+            .collect();
+        return Err(ParseError::new(
+            at,
+            "')' closes no group: remove it, or open the group with '('",
+        )
+        .write(without.trim().to_string()));
+    }
     if p.i < p.toks.len() {
         return Err(p.error("an operator (AND, OR, NOT, NEAR/n) or the end of the query"));
     }
     if !positive(&q) {
-        return Err(ParseError {
-            position: 0,
-            message: "the query can never match positively: every branch needs a term that is not under NOT (a field scope alone does not match text)".into(),
-        });
+        return Err(ParseError::new(
+            0,
+            "the query can never match positively: every branch needs a term that is not under NOT (a field scope alone does not match text)",
+        ));
     }
     Ok(q)
 }
@@ -549,5 +696,69 @@ mod tests {
             .contains("unknown field"));
         assert!(parse(")").is_err());
         assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn common_slips_get_a_corrected_example() {
+        let example = |q: &str| {
+            let e = parse(q).unwrap_err();
+            (
+                e.position,
+                e.example
+                    .unwrap_or_else(|| panic!("no example for {q:?}: {}", e.message)),
+            )
+        };
+        assert_eq!(
+            example("brightwave OR @brightwave*"),
+            (25, "@brightwave OR brightwave*".into())
+        );
+        assert_eq!(
+            example("#brightwave*"),
+            (11, "#brightwave OR brightwave*".into())
+        );
+        assert_eq!(
+            example("\"cloud drive OR larkspur"),
+            (0, "\"cloud drive\" OR larkspur".into())
+        );
+        assert_eq!(
+            example("(fiber OR broadband"),
+            (19, "(fiber OR broadband)".into())
+        );
+        assert_eq!(
+            example("larkspur) OR fiber"),
+            (8, "larkspur OR fiber".into())
+        );
+        assert_eq!(
+            example("fiber or broadband"),
+            (6, "fiber OR broadband".into())
+        );
+        assert_eq!(
+            example("fiber and not copper"),
+            (6, "fiber AND not copper".into())
+        );
+        assert_eq!(
+            example("larkspur NEAR fiber"),
+            (9, "larkspur NEAR/3 fiber".into())
+        );
+        assert_eq!(
+            example("larkspur near/2 fiber"),
+            (9, "larkspur NEAR/2 fiber".into())
+        );
+        assert_eq!(
+            example("larkspur NEAR/ fiber"),
+            (9, "larkspur NEAR/3 fiber".into())
+        );
+        assert!(example("ab*").1.contains("ab"));
+        // Quoted, the words are words; in capitals, operators.
+        assert!(parse("\"or\" AND fiber").is_ok());
+        assert!(parse("fiber OR broadband").is_ok());
+        assert!(parse("hiking near larkspur").is_ok(), "\"near\" is a word");
+        // The message reads as one line: where, what, and what to write.
+        let e = parse("fiber or broadband").unwrap_err().to_string();
+        assert!(
+            e.starts_with("at character 6: operators are written in capitals"),
+            "{e}"
+        );
+        assert!(e.ends_with(". Write: fiber OR broadband"), "{e}");
     }
 }
