@@ -31,6 +31,10 @@ cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
 
+echo "== corpus checks (format and rules of every batch; the frozen test split unchanged)"
+python3 scripts/corpus_check.py data/earshot/corpus/batches/*.jsonl
+echo "a5373f9b21a8c9fc6ba970d1a14cabca1d905cb55a2cb6265db305f1d79f5d95  data/earshot/corpus/batches/t01.jsonl" | sha256sum -c -
+
 echo "== starting Kafka"
 export KAFKA_PORT=${KAFKA_PORT:-19092}
 export KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-19093}
