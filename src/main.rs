@@ -102,10 +102,15 @@ enum Command {
     /// Print precision and recall per label of context, effort, intents, journey phase and sarcasm
     /// on a labelled set, read back from the insight events.
     EvalSignals {
-        /// Labelled messages (TSV: kind context effort intents phase sarcasm text).
-        #[arg(default_value = "tests/signals/labelled.tsv")]
-        file: PathBuf,
-        /// Catalog the messages are matched against (default: catalog.path, else the built-in sample).
+        /// Labelled messages: TSV (kind context effort intents phase sarcasm text), or corpus JSON
+        /// lines (data/earshot/corpus/batches/*.jsonl; see the corpus's GUIDE.md).
+        #[arg(default_values = ["tests/signals/labelled.tsv"])]
+        files: Vec<PathBuf>,
+        /// Of corpus files, only the rows of this split: train, dev or test (the frozen t01).
+        #[arg(long)]
+        split: Option<String>,
+        /// Catalog the messages are matched against (default: for corpus files the corpus's
+        /// catalog.toml, else catalog.path, else the built-in sample).
         #[arg(long)]
         catalog: Option<PathBuf>,
         /// Also list every message whose labels differ.
@@ -340,16 +345,51 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::EvalSignals {
-            file,
+            files,
+            split,
             catalog,
             misses,
         } => {
+            use earshot::signals::corpus;
             use earshot::signals::eval as signals_eval;
+            let is_corpus = |f: &PathBuf| f.extension().is_some_and(|e| e == "jsonl");
+            let split = match split.as_deref() {
+                None => None,
+                Some(s) => Some(
+                    corpus::Split::parse(s)
+                        .with_context(|| format!("--split {s}: expected train, dev or test"))?,
+                ),
+            };
+            // A corpus file is matched against the corpus's own catalog, beside its batches.
+            let catalog = catalog.or_else(|| {
+                let dir = files.iter().find(|f| is_corpus(f))?.parent()?.parent()?;
+                Some(dir.join("catalog.toml")).filter(|c| c.exists())
+            });
             let analyzer = load_analyzer(catalog, &config)?;
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("reading {}", file.display()))?;
-            let examples = signals_eval::parse(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let mut examples: Vec<signals_eval::Case> = Vec::new();
+            for file in &files {
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("reading {}", file.display()))?;
+                if is_corpus(file) {
+                    let rows = corpus::parse(&text)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                    examples.extend(
+                        rows.iter()
+                            .enumerate()
+                            .filter(|(_, r)| split.is_none_or(|s| r.split() == s))
+                            .map(|(n, r)| signals_eval::Case::of_row(r, n + 1)),
+                    );
+                } else {
+                    let rows = signals_eval::parse(&text)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                    examples.extend(rows.iter().map(signals_eval::Case::from));
+                }
+            }
+            let file = files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
             let now = chrono::Utc::now();
             let report = signals_eval::evaluate(&examples, |bytes, line| {
                 let at = SourceRef {
@@ -368,20 +408,14 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 serde_json::to_value(insight.ok()?).ok()
             });
             if misses {
-                for (line, text, missing, extra) in &report.misses {
-                    println!("line {line}: missing {missing:?} extra {extra:?}: {text}");
+                for (name, text, missing, extra) in &report.misses {
+                    println!("{name}: missing {missing:?} extra {extra:?}: {text}");
                 }
                 println!();
             }
             println!(
                 "{} messages from {}\n\n{:<26} {:>8} {:>9} {:>7} {:>6}",
-                report.messages,
-                file.display(),
-                "label",
-                "support",
-                "precision",
-                "recall",
-                "F1"
+                report.messages, file, "label", "support", "precision", "recall", "F1"
             );
             let row = |name: &str, c: &signals_eval::Counts| {
                 println!(
@@ -409,6 +443,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 println!();
             }
+            print!("{}", signals_eval::confusion_table(&report));
             Ok(ExitCode::SUCCESS)
         }
         Command::File {

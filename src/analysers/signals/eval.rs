@@ -218,24 +218,106 @@ fn ratio(a: usize, b: usize) -> f64 {
 pub struct Report {
     pub messages: usize,
     pub per_label: BTreeMap<String, Counts>,
-    /// Examples whose predicted labels differ: (line, text, missing, extra).
-    pub misses: Vec<(usize, String, Vec<String>, Vec<String>)>,
+    /// Examples whose predicted labels differ: (name, text, missing, extra).
+    pub misses: Vec<(String, String, Vec<String>, Vec<String>)>,
+    /// How often each expected phase was read as each phase: (expected, read) to count, `-` for
+    /// no phase.
+    pub phase_confusion: BTreeMap<(String, String), usize>,
+}
+
+/// One labelled message to evaluate: its name (a line number or a corpus id), its offset for the
+/// source reference, the input message and the expected labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    pub name: String,
+    pub offset: usize,
+    pub text: String,
+    pub input: Value,
+    pub labels: BTreeSet<String>,
+}
+
+impl From<&Example> for Case {
+    fn from(e: &Example) -> Case {
+        Case {
+            name: format!("line {}", e.line),
+            offset: e.line,
+            text: e.text.clone(),
+            input: input(e),
+            labels: e.labels.clone(),
+        }
+    }
+}
+
+impl Case {
+    /// A row of the corpus, at position `offset` of its file.
+    pub fn of_row(row: &super::corpus::Row, offset: usize) -> Case {
+        Case {
+            name: row.id.clone(),
+            offset,
+            text: row.text.clone(),
+            input: row.input(),
+            labels: row.labels(),
+        }
+    }
+}
+
+/// The phase of a label set, `-` for none.
+fn phase_of(labels: &BTreeSet<String>) -> String {
+    labels
+        .iter()
+        .find_map(|l| l.strip_prefix("phase:"))
+        .unwrap_or("-")
+        .to_string()
+}
+
+/// The phase confusion of a report as a table: a row per expected phase, a column per phase read,
+/// `-` for none.
+pub fn confusion_table(report: &Report) -> String {
+    use std::fmt::Write;
+    let mut phases: BTreeSet<&str> = BTreeSet::new();
+    for (e, g) in report.phase_confusion.keys() {
+        phases.insert(e);
+        phases.insert(g);
+    }
+    let mut out = String::from("phase confusion (rows: expected, columns: read)\n");
+    let _ = write!(out, "{:<14}", "");
+    for p in &phases {
+        let _ = write!(out, " {:>8}", &p[..p.len().min(8)]);
+    }
+    out.push('\n');
+    for e in &phases {
+        let _ = write!(out, "{e:<14}");
+        for g in &phases {
+            let n = report
+                .phase_confusion
+                .get(&(e.to_string(), g.to_string()))
+                .copied()
+                .unwrap_or(0);
+            let _ = write!(out, " {n:>8}");
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// Runs every example through `run` — the pipeline: an input message's bytes and the example's line
 /// number (for the source offset) in, the insight event as JSON out, `None` for a dead letter — and
 /// compares the event's labels with the expected ones. An example that does not produce an insight
 /// counts all its labels as missed.
-pub fn evaluate(examples: &[Example], run: impl Fn(&[u8], usize) -> Option<Value>) -> Report {
+pub fn evaluate(examples: &[Case], run: impl Fn(&[u8], usize) -> Option<Value>) -> Report {
     let mut report = Report {
         messages: examples.len(),
         ..Report::default()
     };
     for e in examples {
-        let bytes = input(e).to_string().into_bytes();
-        let got = run(&bytes, e.line)
+        let bytes = e.input.to_string().into_bytes();
+        let got = run(&bytes, e.offset)
             .map(|v| labels_of(&v))
             .unwrap_or_default();
+        *report
+            .phase_confusion
+            .entry((phase_of(&e.labels), phase_of(&got)))
+            .or_default() += 1;
         for l in e.labels.union(&got) {
             let c = report.per_label.entry(l.clone()).or_default();
             match (e.labels.contains(l), got.contains(l)) {
@@ -247,7 +329,7 @@ pub fn evaluate(examples: &[Example], run: impl Fn(&[u8], usize) -> Option<Value
         }
         if got != e.labels {
             report.misses.push((
-                e.line,
+                e.name.clone(),
                 e.text.clone(),
                 e.labels.difference(&got).cloned().collect(),
                 got.difference(&e.labels).cloned().collect(),
@@ -337,7 +419,8 @@ mod tests {
         let examples =
             parse(include_str!("../../../tests/signals/labelled.tsv")).expect("set parses");
         assert!(examples.len() >= 300);
-        let report = evaluate(&examples, |bytes, line| {
+        let cases: Vec<Case> = examples.iter().map(Case::from).collect();
+        let report = evaluate(&cases, |bytes, line| {
             let at = crate::insight::SourceRef {
                 topic: "signals".into(),
                 partition: 0,

@@ -8,6 +8,7 @@
 //! all in [`priority`] and [`routing`], documented there.
 
 mod context;
+pub mod corpus;
 mod cues;
 mod effort;
 pub mod eval;
