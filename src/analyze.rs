@@ -45,6 +45,8 @@ pub enum AnalyzerError {
     Catalog(#[from] CompileErrors),
     #[error(transparent)]
     Model(#[from] crate::emotion::ModelError),
+    #[error(transparent)]
+    SignalModel(#[from] crate::signals::model::ModelError),
 }
 
 impl Analyzer {
@@ -56,7 +58,7 @@ impl Analyzer {
             catalog,
             sentiment: SentimentScorer::new(),
             emotions: EmotionModel::bundled()?,
-            signals: SignalDetector::new(),
+            signals: SignalDetector::new()?,
         })
     }
 
@@ -71,7 +73,11 @@ impl Analyzer {
     /// Analyses one interaction.
     pub fn analyze(&self, interaction: &Interaction) -> Analysis {
         let mut sentiment = self.sentiment.score(&interaction.text);
-        let emotions = self.emotions.score(&interaction.text, &sentiment);
+        // The text's hashed features, once, for the emotion model and the signal model.
+        let text_features = crate::emotion::features(&interaction.text, &sentiment);
+        let emotions = self
+            .emotions
+            .score_features(&interaction.text, &text_features);
         // The model learnt from social comments; in a ticket it reads the register of support
         // mail (a closing "Thanks" as gratitude), so a ticket keeps the lexicon's score.
         if interaction.kind == Kind::SocialPost {
@@ -90,9 +96,15 @@ impl Analyzer {
                     label: sentiment.label,
                 }));
         }
-        let signals = self
-            .signals
-            .detect(interaction, &sentiment, &mentions, emotions.intensity);
+        let signals = self.signals.detect(
+            interaction,
+            &sentiment,
+            &mentions,
+            &emotions,
+            &text_features,
+        );
+        self.signals
+            .read_mentions(interaction, &mut mentions, &signals);
         Analysis {
             catalog_version: Some(self.catalog.version.clone()),
             mentions,

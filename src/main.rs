@@ -99,6 +99,30 @@ enum Command {
         #[arg(long)]
         misses: bool,
     },
+    /// Train the signal model on the corpus's train split, tune its thresholds on the dev split,
+    /// and write it (byte for byte the same for the same corpus). The frozen test split is never
+    /// read.
+    TrainSignals {
+        /// The corpus folder: catalog.toml and batches/*.jsonl.
+        #[arg(long, default_value = "data/earshot/corpus")]
+        corpus: PathBuf,
+        /// Where to write the model.
+        #[arg(long, default_value = "data/earshot/signals.model")]
+        out: PathBuf,
+        /// Where to write the per-brand model.
+        #[arg(long, default_value = "data/earshot/aspects.model")]
+        aspects_out: PathBuf,
+        /// More training sets in the TSV format of tests/signals/ (all of their rows train).
+        /// tests/signals/holdout2.tsv stays held out.
+        #[arg(long, default_values = ["tests/signals/labelled.tsv", "tests/signals/holdout.tsv"])]
+        extra: Vec<PathBuf>,
+        #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().epochs)]
+        epochs: usize,
+        #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().learning_rate)]
+        learning_rate: f32,
+        #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().positive_weight)]
+        positive_weight: f32,
+    },
     /// Print precision and recall per label of context, effort, intents, journey phase and sarcasm
     /// on a labelled set, read back from the insight events.
     EvalSignals {
@@ -109,6 +133,10 @@ enum Command {
         /// Of corpus files, only the rows of this split: train, dev or test (the frozen t01).
         #[arg(long)]
         split: Option<String>,
+        /// Measure the readings per brand instead (intents and phase of each brand), on the
+        /// corpus rows about two brands or more.
+        #[arg(long)]
+        mentions: bool,
         /// Catalog the messages are matched against (default: for corpus files the corpus's
         /// catalog.toml, else catalog.path, else the built-in sample).
         #[arg(long)]
@@ -344,9 +372,99 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{report}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::TrainSignals {
+            corpus,
+            out,
+            aspects_out,
+            extra,
+            epochs,
+            learning_rate,
+            positive_weight,
+        } => {
+            use earshot::signals::{corpus as c, train, SignalDetector};
+            use rayon::prelude::*;
+            let source = std::fs::read_to_string(corpus.join("catalog.toml"))
+                .with_context(|| format!("reading {}", corpus.join("catalog.toml").display()))?;
+            let catalog = earshot::catalog::Catalog::parse(&source)?;
+            let featurizer = train::Featurizer {
+                sentiment: earshot::sentiment::SentimentScorer::new(),
+                emotions: earshot::emotion::EmotionModel::bundled()?,
+                matcher: earshot::mentions::Matcher::compile(&catalog)?,
+                detector: SignalDetector::new()?,
+            };
+            let mut files: Vec<PathBuf> = std::fs::read_dir(corpus.join("batches"))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+                .collect();
+            files.sort();
+            let mut rows = Vec::new();
+            for f in &files {
+                let text = std::fs::read_to_string(f)?;
+                let parsed =
+                    c::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+                rows.extend(parsed.into_iter().filter(|r| r.split() != c::Split::Test));
+            }
+            let encode = |split: c::Split| -> Vec<train::Encoded> {
+                let of: Vec<&c::Row> = rows.iter().filter(|r| r.split() == split).collect();
+                of.par_iter().filter_map(|r| featurizer.encode(r)).collect()
+            };
+            let (mut tr, dv) = (encode(c::Split::Train), encode(c::Split::Dev));
+            for f in &extra {
+                let text = std::fs::read_to_string(f)
+                    .with_context(|| format!("reading {}", f.display()))?;
+                let examples = earshot::signals::eval::parse(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+                tr.extend(examples.iter().filter_map(|e| {
+                    featurizer.encode_input(&earshot::signals::eval::input(e), &e.labels, None)
+                }));
+            }
+            let options = train::TrainOptions {
+                epochs,
+                learning_rate,
+                positive_weight,
+                ..train::TrainOptions::default()
+            };
+            let m = train::train(&tr, &dv, options);
+            std::fs::write(&out, m.to_bytes())
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "trained on {} rows, thresholds tuned on {} dev rows; wrote {}",
+                tr.len(),
+                dv.len(),
+                out.display()
+            );
+            for (family, f1) in train::family_f1(&m, &dv) {
+                println!("dev micro-F1 {family:<8} {f1:.3}");
+            }
+            let aspects = |split: c::Split| -> Vec<train::Encoded> {
+                let of: Vec<&c::Row> = rows.iter().filter(|r| r.split() == split).collect();
+                let per_row: Vec<Vec<train::Encoded>> = of
+                    .par_iter()
+                    .map(|r| featurizer.encode_aspects(r))
+                    .collect();
+                per_row.into_iter().flatten().collect()
+            };
+            let (atr, adv) = (aspects(c::Split::Train), aspects(c::Split::Dev));
+            let a = train::train(&atr, &adv, options);
+            std::fs::write(&aspects_out, a.to_bytes())
+                .with_context(|| format!("writing {}", aspects_out.display()))?;
+            println!(
+                "per brand: trained on {} mentions, tuned on {} dev mentions; wrote {}",
+                atr.len(),
+                adv.len(),
+                aspects_out.display()
+            );
+            for (family, f1) in train::family_f1(&a, &adv) {
+                if matches!(family, "intent" | "phase") {
+                    println!("dev micro-F1 per brand {family:<8} {f1:.3}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::EvalSignals {
             files,
             split,
+            mentions,
             catalog,
             misses,
         } => {
@@ -391,7 +509,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 .collect::<Vec<_>>()
                 .join(", ");
             let now = chrono::Utc::now();
-            let report = signals_eval::evaluate(&examples, |bytes, line| {
+            let run = |bytes: &[u8], line: usize| {
                 let at = SourceRef {
                     topic: "signals".into(),
                     partition: 0,
@@ -406,7 +524,12 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     now,
                 );
                 serde_json::to_value(insight.ok()?).ok()
-            });
+            };
+            let report = if mentions {
+                signals_eval::evaluate_mentions(&examples, run)
+            } else {
+                signals_eval::evaluate(&examples, run)
+            };
             if misses {
                 for (name, text, missing, extra) in &report.misses {
                     println!("{name}: missing {missing:?} extra {extra:?}: {text}");
@@ -428,6 +551,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             };
             for family in ["context", "effort", "intent", "phase", "sarcasm"] {
+                let total = signals_eval::family_total(&report, family);
+                if total.tp + total.fp + total.fn_ == 0 {
+                    continue;
+                }
                 for (label, c) in report
                     .per_label
                     .iter()

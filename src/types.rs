@@ -3,6 +3,8 @@
 //! no other module of the crate, so the analysers and the [`crate::analyze`] that runs them never
 //! import each other.
 
+use std::borrow::Cow;
+
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +43,12 @@ pub struct Mention {
     /// Sentiment of the sentence the mention is in (aspect-level sentiment).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sentiment: Option<AspectSentiment>,
+    /// The intents that concern this brand or product (aspect level).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intents: Vec<Cow<'static, str>>,
+    /// The writer's journey phase with this brand or product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journey_phase: Option<Cow<'static, str>>,
 }
 
 /// The sentiment around one mention.

@@ -73,7 +73,7 @@ const FNV_PRIME: u64 = 0x0100_0000_01b3;
 
 /// FNV-1a over `parts` in sequence, salted per feature kind: stable across builds and platforms
 /// (the model depends on it).
-fn hash_parts(parts: &[&[u8]], salt: u64) -> u32 {
+pub(crate) fn hash_parts(parts: &[&[u8]], salt: u64) -> u32 {
     let mut h: u64 = FNV_OFFSET ^ salt;
     for part in parts {
         for b in *part {
@@ -95,6 +95,12 @@ fn gram_hash(g: &[u8]) -> u32 {
 
 fn hash(s: &[u8], salt: u64) -> u32 {
     hash_parts(&[s], salt)
+}
+
+/// The bucket [`features`] gives a lower-cased word (apostrophes as `'`): how a model over these
+/// features finds the words of a text that weigh for one of its outputs.
+pub(crate) fn word_bucket(lower: &[u8]) -> u32 {
+    hash(lower, 1)
 }
 
 /// The features of a text: bucket ids, one per occurrence (a word said twice counts twice).
@@ -516,8 +522,13 @@ impl EmotionModel {
 
     /// Scores a text, given its sentiment (the analyser has it already; see [`features`]).
     pub fn score(&self, text: &str, sentiment: &Scores) -> Emotions {
-        let f = features(text, sentiment);
-        let all = self.packed.predict(&f);
+        self.score_features(text, &features(text, sentiment))
+    }
+
+    /// [`score`](Self::score) with the text's [`features`] already computed (the analyser
+    /// computes them once and shares them with the signal model).
+    pub fn score_features(&self, text: &str, f: &[u32]) -> Emotions {
+        let all = self.packed.predict(f);
         let (p, e) = all.split_at(LABELS.len());
         let labels: Vec<Cow<'static, str>> = (0..LABELS.len())
             .filter(|&i| p[i] >= self.thresholds[i])

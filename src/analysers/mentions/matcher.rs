@@ -420,6 +420,8 @@ impl Matcher {
                     competitor: owner.competitor,
                     span: Span::new(text, start, end),
                     sentiment: None,
+                    intents: Vec::new(),
+                    journey_phase: None,
                 });
             }
         }

