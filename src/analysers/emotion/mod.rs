@@ -579,7 +579,7 @@ impl EmotionModel {
 }
 
 /// F1 of (predicted, true) pairs; 0 when nothing is both.
-fn f1_of(pairs: impl Iterator<Item = (bool, bool)>) -> f64 {
+pub(crate) fn f1_of(pairs: impl Iterator<Item = (bool, bool)>) -> f64 {
     let (mut tp, mut fp, mut fn_) = (0.0, 0.0, 0.0);
     for pair in pairs {
         match pair {

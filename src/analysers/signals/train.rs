@@ -6,7 +6,7 @@
 //! the same model file, byte for byte.
 
 use crate::decode::{decode, KindHint, Limits};
-use crate::emotion::EmotionModel;
+use crate::emotion::{f1_of as f1, EmotionModel};
 use crate::mentions::Matcher;
 use crate::sentiment::SentimentScorer;
 
@@ -199,24 +199,6 @@ pub fn train(train: &[Encoded], dev: &[Encoded], o: TrainOptions) -> SignalModel
     let mut model = SignalModel::quantised(&w, &e);
     model.thresholds = tune(&model, dev);
     model
-}
-
-/// F1 of (predicted, true) pairs; 0 when nothing is both.
-fn f1(pairs: impl Iterator<Item = (bool, bool)>) -> f64 {
-    let (mut tp, mut fp, mut fn_) = (0usize, 0usize, 0usize);
-    for (p, t) in pairs {
-        match (p, t) {
-            (true, true) => tp += 1,
-            (true, false) => fp += 1,
-            (false, true) => fn_ += 1,
-            _ => {}
-        }
-    }
-    if tp == 0 {
-        0.0
-    } else {
-        2.0 * tp as f64 / (2 * tp + fp + fn_) as f64
-    }
 }
 
 /// Precision and F1 of (predicted, true) pairs.
