@@ -225,6 +225,40 @@ pub struct Report {
     pub phase_confusion: BTreeMap<(String, String), usize>,
 }
 
+impl Report {
+    /// Counts one comparison of `want`ed and `have` labels (of a message, or of one brand in it):
+    /// per label, in the phase confusion, and as a miss when they differ.
+    fn count(
+        &mut self,
+        name: String,
+        text: &str,
+        want: &BTreeSet<String>,
+        have: &BTreeSet<String>,
+    ) {
+        *self
+            .phase_confusion
+            .entry((phase_of(want), phase_of(have)))
+            .or_default() += 1;
+        for l in want.union(have) {
+            let c = self.per_label.entry(l.clone()).or_default();
+            match (want.contains(l), have.contains(l)) {
+                (true, true) => c.tp += 1,
+                (true, false) => c.fn_ += 1,
+                (false, true) => c.fp += 1,
+                (false, false) => {}
+            }
+        }
+        if want != have {
+            self.misses.push((
+                name,
+                text.to_string(),
+                want.difference(have).cloned().collect(),
+                have.difference(want).cloned().collect(),
+            ));
+        }
+    }
+}
+
 /// One labelled message to evaluate: its name (a line number or a corpus id), its offset for the
 /// source reference, the input message and the expected labels.
 #[derive(Debug, Clone, PartialEq)]
@@ -327,27 +361,7 @@ pub fn evaluate_mentions(examples: &[Case], run: impl Fn(&[u8], usize) -> Option
                 e.mentions.get(b).unwrap_or(&none),
                 got.get(b).unwrap_or(&none),
             );
-            *report
-                .phase_confusion
-                .entry((phase_of(want), phase_of(have)))
-                .or_default() += 1;
-            for l in want.union(have) {
-                let c = report.per_label.entry(l.clone()).or_default();
-                match (want.contains(l), have.contains(l)) {
-                    (true, true) => c.tp += 1,
-                    (true, false) => c.fn_ += 1,
-                    (false, true) => c.fp += 1,
-                    (false, false) => {}
-                }
-            }
-            if want != have {
-                report.misses.push((
-                    format!("{} / {b}", e.name),
-                    e.text.clone(),
-                    want.difference(have).cloned().collect(),
-                    have.difference(want).cloned().collect(),
-                ));
-            }
+            report.count(format!("{} / {b}", e.name), &e.text, want, have);
         }
     }
     report
@@ -397,27 +411,7 @@ pub fn evaluate(examples: &[Case], run: impl Fn(&[u8], usize) -> Option<Value>) 
         let got = run(&bytes, e.offset)
             .map(|v| labels_of(&v))
             .unwrap_or_default();
-        *report
-            .phase_confusion
-            .entry((phase_of(&e.labels), phase_of(&got)))
-            .or_default() += 1;
-        for l in e.labels.union(&got) {
-            let c = report.per_label.entry(l.clone()).or_default();
-            match (e.labels.contains(l), got.contains(l)) {
-                (true, true) => c.tp += 1,
-                (true, false) => c.fn_ += 1,
-                (false, true) => c.fp += 1,
-                (false, false) => {}
-            }
-        }
-        if got != e.labels {
-            report.misses.push((
-                e.name.clone(),
-                e.text.clone(),
-                e.labels.difference(&got).cloned().collect(),
-                got.difference(&e.labels).cloned().collect(),
-            ));
-        }
+        report.count(e.name.clone(), &e.text, &e.labels, &got);
     }
     report
 }
