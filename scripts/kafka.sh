@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Starts or stops a real single-node Apache Kafka (KRaft) for the tests, from Maven Central jars.
 #
-#   scripts/kafka.sh start   # prints nothing on success; broker on 127.0.0.1:$KAFKA_PORT
+#   scripts/kafka.sh start    # a fresh broker (its data wiped); prints nothing on success
+#   scripts/kafka.sh restart  # stop and start again on the same data, as after a crash
 #   scripts/kafka.sh stop
+#
+# The broker listens on 127.0.0.1:$KAFKA_PORT (default 19092) and keeps its data and logs in
+# $KAFKA_STATE_DIR (default /tmp/earshot-kafka-$KAFKA_PORT).
 #
 # Jars are cached in ~/.cache/earshot/kafka-<version>, so only the first run downloads.
 set -euo pipefail
@@ -50,6 +54,16 @@ PROPS
     -cp "$cache/libs/*")
   "${java[@]}" kafka.tools.StorageTool format -t "$("${java[@]}" kafka.tools.StorageTool random-uuid)" \
     -c "$state/server.properties" > "$state/logs/format.log" 2>&1
+  launch
+}
+
+# Runs the broker on the state directory as it is, and waits until it serves.
+launch() {
+  local java=(java -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true
+    -Dkafka.logs.dir="$state/logs" -Dlog4j2.configurationFile="$here/kafka/log4j2.properties"
+    -cp "$cache/libs/*")
+  # A restart waits for its own "started" line, not the previous run's.
+  [ -f "$state/logs/server.log" ] && mv "$state/logs/server.log" "$state/logs/server.log.prev"
   nohup "${java[@]}" kafka.Kafka "$state/server.properties" > "$state/logs/stdout.log" 2>&1 &
   echo $! > "$state/pid"
   for _ in $(seq 1 120); do
@@ -80,7 +94,10 @@ stop() {
 
 case "${1:-}" in
   start) start ;;
+  restart)
+    if [ ! -f "$state/server.properties" ]; then echo "no broker state in $state: start first" >&2; exit 1; fi
+    fetch; stop; launch ;;
   stop) stop ;;
   fetch) fetch ;;
-  *) echo "usage: $0 start|stop|fetch" >&2; exit 2 ;;
+  *) echo "usage: $0 start|restart|stop|fetch" >&2; exit 2 ;;
 esac

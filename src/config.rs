@@ -58,6 +58,8 @@ pub struct KafkaConfig {
     pub ssl_key_location: Option<PathBuf>,
     /// Where a new group starts reading: earliest or latest.
     pub auto_offset_reset: String,
+    /// How long the group waits for a silent member before moving its partitions (heartbeats go
+    /// every 3 s). Short, so a killed instance's partitions move within seconds.
     pub session_timeout_ms: u32,
     /// How often librdkafka reports statistics (consumer lag); 0 turns them off.
     pub statistics_interval_ms: u32,
@@ -91,7 +93,7 @@ impl Default for KafkaConfig {
             ssl_certificate_location: None,
             ssl_key_location: None,
             auto_offset_reset: "earliest".into(),
-            session_timeout_ms: 30_000,
+            session_timeout_ms: 10_000,
             statistics_interval_ms: 5_000,
             consumer: BTreeMap::new(),
             producer: BTreeMap::new(),

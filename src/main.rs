@@ -164,8 +164,10 @@ fn init_logging(config: &Config) {
         .or_else(|| std::env::var("RUST_LOG").ok())
         .unwrap_or_else(|| config.log.level.clone());
     let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colour only for a person at a terminal: a log file or a container log gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match config.log.format {
         LogFormat::Text => builder.init(),
@@ -603,7 +605,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 CatalogSource::File { path, .. } => Some((path, text)),
                 CatalogSource::BuiltIn => None,
             };
-            runtime.block_on(daemon(config, analyzer, watched))?;
+            let result = runtime.block_on(daemon(config, analyzer, watched));
+            // The pipeline kept its own deadline; nothing left on the runtime may extend it.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+            result?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -162,10 +162,22 @@ fn check_accepts_the_shipped_config_and_names_bad_keys() {
 
 /// The binary alone, as `cargo install` leaves it: copied out of the build tree and run from a
 /// directory that holds nothing of this repository.
-fn installed() -> (tempfile::TempDir, std::path::PathBuf, tempfile::TempDir) {
-    let bin_dir = tempfile::tempdir().unwrap();
+///
+/// One copy serves every test: a copy written while another test forks a child leaves the child
+/// holding it open for writing until its exec, and running the copy then fails with "Text file
+/// busy". [`run_installed`] retries that error too.
+fn installed() -> (
+    &'static tempfile::TempDir,
+    std::path::PathBuf,
+    tempfile::TempDir,
+) {
+    static BIN_DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let bin_dir = BIN_DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(env!("CARGO_BIN_EXE_earshot"), dir.path().join("earshot")).unwrap();
+        dir
+    });
     let bin = bin_dir.path().join("earshot");
-    std::fs::copy(env!("CARGO_BIN_EXE_earshot"), &bin).unwrap();
     let work = tempfile::tempdir().unwrap();
     std::fs::write(
         work.path().join("posts.jsonl"),
@@ -185,13 +197,22 @@ fn run_installed(
     work: &std::path::Path,
     args: &[&str],
 ) -> std::process::Output {
-    Command::new(bin)
-        .current_dir(work)
-        .args(args)
-        .env_remove("EARSHOT_CONFIG")
-        .env_remove("EARSHOT_CATALOG__PATH")
-        .output()
-        .unwrap()
+    let mut tries = 0;
+    loop {
+        let out = Command::new(bin)
+            .current_dir(work)
+            .args(args)
+            .env_remove("EARSHOT_CONFIG")
+            .env_remove("EARSHOT_CATALOG__PATH")
+            .output();
+        match out {
+            Err(e) if e.raw_os_error() == Some(26) && tries < 20 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other.unwrap(),
+        }
+    }
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! The HTTP listener: `/metrics` (Prometheus text), `/healthz` (alive) and `/readyz` (the consumer holds
+//! The HTTP listener: `/metrics` (Prometheus text), `/healthz` (alive: no fatal error) and `/readyz` (the consumer holds
 //! an assignment and the producer is up).
 
 use axum::extract::State;
@@ -26,7 +26,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let app = Router::new()
         .route("/metrics", get(render_metrics))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(AppState { metrics, health });
     let listener = tokio::net::TcpListener::bind(address).await?;
@@ -41,6 +41,15 @@ async fn render_metrics(State(s): State<AppState>) -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         s.metrics.render(),
     )
+}
+
+/// Alive unless the pipeline failed for good: then 503 with the error, so the orchestrator restarts
+/// the process even before it has exited.
+async fn healthz(State(s): State<AppState>) -> impl IntoResponse {
+    match s.health.failure() {
+        None => (StatusCode::OK, "ok\n".to_string()),
+        Some(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("failed: {why}\n")),
+    }
 }
 
 async fn readyz(State(s): State<AppState>) -> impl IntoResponse {

@@ -5,7 +5,7 @@
 //! fetching while `pipeline.max_in_flight` messages await their acknowledgement, so memory stays
 //! bounded and a slow broker slows the consumer down instead of piling work up.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -30,6 +30,7 @@ use crate::config::{Config, KafkaConfig};
 use crate::decode::{DecodeError, KindHint, Limits, Reason};
 use crate::insight::SourceRef;
 use crate::process;
+use crate::shell::client::{is_fatal, ClientCtx, ErrorLog, ERROR_LOG_INTERVAL};
 use crate::shell::metrics::{Metrics, Observed};
 use crate::shell::offsets::{OffsetTracker, Ticket};
 use crate::shell::Health;
@@ -39,8 +40,18 @@ use crate::shell::Health;
 pub enum PipelineError {
     #[error("kafka: {0}")]
     Kafka(#[from] KafkaError),
-    #[error("shutdown deadline of {0:?} passed with {1} messages still unacknowledged")]
-    ShutdownDeadline(Duration, usize),
+    #[error("shutdown deadline of {0:?} passed with {1} consumed messages left uncommitted (their new owner processes them again)")]
+    ShutdownDeadline(Duration, u64),
+    #[error("fatal {client} error: {detail}")]
+    Fatal {
+        client: &'static str,
+        detail: String,
+    },
+    #[error("{client} cannot go on: {error} (authentication or authorization; fix the credentials or ACLs)")]
+    Permanent {
+        client: &'static str,
+        error: KafkaError,
+    },
     #[error("could not start the analysis worker threads: {0}")]
     Workers(String),
 }
@@ -53,7 +64,10 @@ fn common(cfg: &KafkaConfig, c: &mut ClientConfig) {
 fn common_with_env(cfg: &KafkaConfig, c: &mut ClientConfig, env: impl Fn(&str) -> Option<String>) {
     c.set("bootstrap.servers", &cfg.brokers)
         .set("security.protocol", &cfg.security_protocol)
-        .set("client.id", "earshot");
+        .set("client.id", "earshot")
+        // Retry a lost broker (the group coordinator included) at least every second, not every
+        // 10 s: commits resume as soon as a restarted broker is back.
+        .set("reconnect.backoff.max.ms", "1000");
     if let Some(m) = &cfg.sasl_mechanism {
         c.set("sasl.mechanism", m);
     }
@@ -85,6 +99,9 @@ pub fn consumer_config(cfg: &KafkaConfig) -> ClientConfig {
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", &cfg.auto_offset_reset)
         .set("session.timeout.ms", cfg.session_timeout_ms.to_string())
+        // A member that leaves or joins moves only the partitions that must move; the others keep
+        // working through the rebalance (eager rebalancing stops the whole group).
+        .set("partition.assignment.strategy", "cooperative-sticky")
         .set(
             "statistics.interval.ms",
             cfg.statistics_interval_ms.to_string(),
@@ -113,14 +130,21 @@ pub fn producer_config(cfg: &KafkaConfig) -> ClientConfig {
 
 /// Consumer callbacks: rebalances, statistics, commit errors.
 struct Context {
+    client: ClientCtx,
     metrics: Metrics,
     health: Health,
     /// Partitions revoked since the loop last looked; it forgets their in-flight state.
     revoked: Mutex<Vec<(String, i32)>>,
     assigned: Mutex<BTreeSet<(String, i32)>>,
+    /// The last offset the group coordinator confirmed per partition (the next one to read).
+    committed: Arc<Mutex<HashMap<(String, i32), i64>>>,
 }
 
 impl ClientContext for Context {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
+        self.client.log(level, fac, message);
+    }
+
     fn stats(&self, stats: Statistics) {
         let assigned = self.assigned.lock().map(|a| a.clone()).unwrap_or_default();
         for (topic, t) in &stats.topics {
@@ -142,7 +166,7 @@ impl ClientContext for Context {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        tracing::warn!(%error, reason, "kafka client error");
+        self.client.error(error, reason);
     }
 }
 
@@ -188,9 +212,18 @@ impl ConsumerContext for Context {
 
     fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
         match result {
-            Ok(()) => tracing::debug!(?offsets, "offsets committed"),
+            Ok(()) => {
+                tracing::debug!(?offsets, "offsets committed");
+                if let Ok(mut c) = self.committed.lock() {
+                    for e in offsets.elements() {
+                        if let Offset::Offset(o) = e.offset() {
+                            c.insert((e.topic().to_string(), e.partition()), o);
+                        }
+                    }
+                }
+            }
             Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
-            Err(e) => tracing::warn!(error = %e, "offset commit failed"),
+            Err(e) => self.client.errors.warn_kafka("offset commit failed", &e),
         }
     }
 }
@@ -258,23 +291,36 @@ where
     F: Fn(&BorrowedMessage<'_>, KindHint) -> Transformed + Sync,
 {
     let kcfg = &config.kafka;
+    let errors = Arc::new(ErrorLog::new(ERROR_LOG_INTERVAL));
+    let fatal = CancellationToken::new();
+    let client = |name| ClientCtx {
+        name,
+        errors: errors.clone(),
+        fatal: fatal.clone(),
+    };
+    let committed = Arc::new(Mutex::new(HashMap::new()));
     let context = Context {
+        client: client("consumer"),
         metrics: metrics.clone(),
         health: health.clone(),
         revoked: Mutex::new(Vec::new()),
         assigned: Mutex::new(BTreeSet::new()),
+        committed: committed.clone(),
     };
     let consumer: StreamConsumer<Context> = consumer_config(kcfg).create_with_context(context)?;
-    let producer: FutureProducer = producer_config(kcfg).create()?;
+    let producer: FutureProducer<ClientCtx> =
+        producer_config(kcfg).create_with_context(client("producer"))?;
     {
-        // The producer is up once it has reached a broker.
+        // The producer is up once it has reached a broker. A thread of its own, not the runtime's
+        // blocking pool: the runtime waits for that pool when it shuts down.
         let p = producer.clone();
         let up = health.producer_up.clone();
-        tokio::task::spawn_blocking(move || {
-            while p
-                .client()
-                .fetch_metadata(None, Duration::from_secs(5))
-                .is_err()
+        let stop = shutdown.clone();
+        std::thread::spawn(move || {
+            while !stop.is_cancelled()
+                && p.client()
+                    .fetch_metadata(None, Duration::from_secs(2))
+                    .is_err()
             {}
             up.store(true, Ordering::Relaxed);
         });
@@ -285,22 +331,7 @@ where
 
     let max_in_flight = config.pipeline.max_in_flight;
     let max_batch = config.pipeline.max_batch.max(1);
-    let workers = match config.pipeline.workers {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
-    // The loop's own thread is one of the workers; the pool holds the others.
-    let pool = if workers > 1 {
-        Some(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(workers - 1)
-                .thread_name(|i| format!("earshot-worker-{i}"))
-                .build()
-                .map_err(|e| PipelineError::Workers(e.to_string()))?,
-        )
-    } else {
-        None
-    };
+    let pool = worker_pool(config.pipeline.workers)?;
     let hint_of = |topic: &str| {
         kcfg.inputs
             .iter()
@@ -308,22 +339,28 @@ where
             .map_or(KindHint::Auto, |i| i.kind)
     };
     let mut tracker = OffsetTracker::new();
+    let mut consumed = Consumed::default();
     let mut in_flight = FuturesUnordered::new();
 
-    loop {
-        forget_revoked(&consumer, &mut tracker);
+    let stop = loop {
+        forget_revoked(&consumer, &mut tracker, &mut consumed);
         tokio::select! {
             biased;
-            _ = shutdown.cancelled() => break,
+            _ = fatal.cancelled() => break Stop::Fatal,
+            _ = shutdown.cancelled() => break Stop::Shutdown,
             Some(done) = in_flight.next(), if !in_flight.is_empty() => {
-                settle(&consumer, &mut tracker, &metrics, done);
+                match done {
+                    Ok(done) => settle(&consumer, &mut tracker, &metrics, done),
+                    Err(e) => break Stop::Failed(e),
+                }
             }
             msg = consumer.recv(), if in_flight.len() < max_in_flight => {
-                forget_revoked(&consumer, &mut tracker);
+                forget_revoked(&consumer, &mut tracker, &mut consumed);
                 let first = match msg {
                     Ok(m) => m,
+                    Err(e) if is_fatal(&e) => break Stop::Fatal,
                     Err(e) => {
-                        tracing::warn!(error = %e, "consume error");
+                        errors.warn_kafka("consume error", &e);
                         tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
                     }
@@ -335,7 +372,7 @@ where
                     match consumer.recv().now_or_never() {
                         Some(Ok(m)) => batch.push(m),
                         Some(Err(e)) => {
-                            tracing::warn!(error = %e, "consume error");
+                            errors.warn_kafka("consume error", &e);
                             break;
                         }
                         None => break,
@@ -345,37 +382,190 @@ where
                 for (msg, (output, outcome)) in batch.iter().zip(outputs) {
                     metrics.consumed.with_label_values(&[msg.topic()]).inc();
                     metrics.in_flight.inc();
+                    consumed.note(msg.topic(), msg.partition(), msg.offset());
                     let ticket = tracker.start(msg.topic(), msg.partition(), msg.offset());
                     let event_ms = msg.timestamp().to_millis();
-                    in_flight.push(deliver(producer.clone(), metrics.clone(), output, ticket, outcome, event_ms));
+                    in_flight.push(deliver(producer.clone(), metrics.clone(), errors.clone(), output, ticket, outcome, event_ms));
                 }
+            }
+        }
+    };
+
+    let deadline = Duration::from_secs(config.pipeline.shutdown_timeout_secs);
+    let started = Instant::now();
+    let failure = match stop {
+        Stop::Shutdown => None,
+        Stop::Fatal => Some(fatal_error(&consumer, &producer)),
+        Stop::Failed(e) => Some(e),
+    };
+    if let Some(e) = failure {
+        // The client is dead or can never succeed: nothing more can be produced or committed.
+        // What was not committed is redelivered to whoever takes the partitions over.
+        tracing::error!(error = %e, uncommitted = consumed.uncommitted(&committed), "stopping");
+        health.fail(e.to_string());
+        drop(in_flight);
+        close_within(consumer, producer, deadline, None);
+        return Err(e);
+    }
+
+    tracing::info!(in_flight = in_flight.len(), "shutting down: draining");
+    let drained = tokio::time::timeout(deadline, async {
+        while let Some(done) = in_flight.next().await {
+            match done {
+                Ok(done) => settle(&consumer, &mut tracker, &metrics, done),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    })
+    .await;
+    drop(in_flight);
+    if let Ok(Err(e)) = drained {
+        health.fail(e.to_string());
+        close_within(
+            consumer,
+            producer,
+            deadline.saturating_sub(started.elapsed()),
+            None,
+        );
+        return Err(e);
+    }
+    // Flush, commit, leave the group and close both clients, each of which can wait on a broker
+    // without a limit of its own: all of it on a thread of its own, waited for until the deadline.
+    let left = deadline.saturating_sub(started.elapsed());
+    let committed_all = close_within(consumer, producer, left, Some(&errors));
+    let uncommitted = consumed.uncommitted(&committed);
+    if drained.is_err() || !committed_all || uncommitted > 0 {
+        return Err(PipelineError::ShutdownDeadline(deadline, uncommitted));
+    }
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// Why the loop stopped.
+enum Stop {
+    Shutdown,
+    /// A client reported a fatal error.
+    Fatal,
+    /// A delivery failed in a way no retry can mend.
+    Failed(PipelineError),
+}
+
+/// The fatal error of whichever client has one.
+fn fatal_error(
+    consumer: &StreamConsumer<Context>,
+    producer: &FutureProducer<ClientCtx>,
+) -> PipelineError {
+    let (client, found) = match consumer.client().fatal_error() {
+        Some(f) => ("consumer", Some(f)),
+        None => ("producer", producer.client().fatal_error()),
+    };
+    PipelineError::Fatal {
+        client,
+        detail: found.map_or_else(
+            || "reported by the client, without detail".to_string(),
+            |(code, message)| format!("{message} ({code:?})"),
+        ),
+    }
+}
+
+/// Flushes the producer, commits the stored offsets (when `commit` gives the error log to report
+/// a failure to), leaves the group and closes both clients on a thread of its own, and waits for
+/// it at most `limit`. Returns whether all of it finished and the commit succeeded. Past the
+/// limit the thread is left behind: the process is about to exit.
+fn close_within(
+    consumer: StreamConsumer<Context>,
+    producer: FutureProducer<ClientCtx>,
+    limit: Duration,
+    commit: Option<&Arc<ErrorLog>>,
+) -> bool {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let commit = commit.cloned();
+    let spawned = std::thread::Builder::new()
+        .name("earshot-close".into())
+        .spawn(move || {
+            let started = Instant::now();
+            let mut ok = true;
+            if let Some(errors) = commit {
+                if let Err(e) = producer.flush(Timeout::After(limit)) {
+                    errors.warn_kafka("producer flush failed", &e);
+                    ok = false;
+                }
+                match consumer.commit_consumer_state(CommitMode::Sync) {
+                    Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+                    Err(e) => {
+                        errors.warn_kafka("final commit failed", &e);
+                        ok = false;
+                    }
+                }
+            }
+            consumer.unsubscribe();
+            drop(consumer);
+            drop(producer);
+            tracing::debug!(elapsed = ?started.elapsed(), "clients closed");
+            let _ = tx.send(ok);
+        });
+    if spawned.is_err() {
+        return false;
+    }
+    match rx.recv_timeout(limit) {
+        Ok(ok) => ok,
+        Err(_) => {
+            tracing::error!(?limit, "the Kafka clients did not close in time");
+            false
+        }
+    }
+}
+
+/// The worker pool of the analysis: `workers` threads in all, the loop's own one included (0: one
+/// per available core).
+fn worker_pool(workers: usize) -> Result<Option<rayon::ThreadPool>, PipelineError> {
+    let workers = match workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    if workers <= 1 {
+        return Ok(None);
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(workers - 1)
+        .thread_name(|i| format!("earshot-worker-{i}"))
+        .build()
+        .map(Some)
+        .map_err(|e| PipelineError::Workers(e.to_string()))
+}
+
+/// Per partition, the first offset consumed and the next one to consume: what would be read again
+/// if nothing more were committed.
+#[derive(Default)]
+struct Consumed(HashMap<(String, i32), (i64, i64)>);
+
+impl Consumed {
+    fn note(&mut self, topic: &str, partition: i32, offset: i64) {
+        match self.0.get_mut(&(topic.to_string(), partition)) {
+            Some(p) => p.1 = p.1.max(offset + 1),
+            None => {
+                self.0
+                    .insert((topic.to_string(), partition), (offset, offset + 1));
             }
         }
     }
 
-    tracing::info!(in_flight = in_flight.len(), "shutting down: draining");
-    let deadline = Duration::from_secs(config.pipeline.shutdown_timeout_secs);
-    let started = Instant::now();
-    let drained = tokio::time::timeout(deadline, async {
-        while let Some(done) = in_flight.next().await {
-            settle(&consumer, &mut tracker, &metrics, done);
-        }
-    })
-    .await;
-    let left = deadline.saturating_sub(started.elapsed());
-    if let Err(e) = producer.flush(Timeout::After(left)) {
-        tracing::warn!(error = %e, "producer flush failed");
+    fn forget(&mut self, topic: &str, partition: i32) {
+        self.0.remove(&(topic.to_string(), partition));
     }
-    match consumer.commit_consumer_state(CommitMode::Sync) {
-        Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
-        Err(e) => tracing::warn!(error = %e, "final commit failed"),
+
+    /// Consumed messages beyond the last confirmed commit of their partition.
+    fn uncommitted(&self, committed: &Mutex<HashMap<(String, i32), i64>>) -> u64 {
+        let committed = committed.lock().map(|c| c.clone()).unwrap_or_default();
+        self.0
+            .iter()
+            .map(|(p, &(first, next))| {
+                let from = committed.get(p).copied().unwrap_or(first).max(first);
+                (next - from).max(0) as u64
+            })
+            .sum()
     }
-    consumer.unsubscribe();
-    if drained.is_err() {
-        return Err(PipelineError::ShutdownDeadline(deadline, in_flight.len()));
-    }
-    tracing::info!("shut down cleanly");
-    Ok(())
 }
 
 /// Below this many messages a batch is transformed on the loop's own thread: handing work to another
@@ -556,13 +746,14 @@ fn dead_letter(
 /// Sends one output until the broker acknowledges it. A failed delivery is retried (with backoff)
 /// rather than dropped: its offset must not be committed, and everything after it waits for it.
 async fn deliver(
-    producer: FutureProducer,
+    producer: FutureProducer<ClientCtx>,
     metrics: Metrics,
+    errors: Arc<ErrorLog>,
     out: Output,
     ticket: Ticket,
     outcome: Outcome,
     event_ms: Option<i64>,
-) -> Delivered {
+) -> Result<Delivered, PipelineError> {
     let mut backoff = Duration::from_millis(100);
     loop {
         let mut record = FutureRecord::to(&out.topic)
@@ -573,20 +764,47 @@ async fn deliver(
         }
         match producer.send(record, Timeout::Never).await {
             Ok(_) => {
-                return Delivered {
+                return Ok(Delivered {
                     ticket,
                     outcome,
                     event_ms,
-                }
+                })
             }
             Err((e, _)) => {
+                if let Some((code, message)) = producer.client().fatal_error() {
+                    return Err(PipelineError::Fatal {
+                        client: "producer",
+                        detail: format!("{message} ({code:?})"),
+                    });
+                }
+                if permanent(&e) {
+                    return Err(PipelineError::Permanent {
+                        client: "producer",
+                        error: e,
+                    });
+                }
                 metrics.produce_retries.inc();
-                tracing::warn!(error = %e, topic = %out.topic, "delivery failed; retrying");
+                errors.warn_kafka("delivery failed; retrying", &e);
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
     }
+}
+
+/// Whether a delivery error can never succeed on a retry: the credentials or the ACLs are wrong.
+/// Every other error (timeouts, a broker down, a leader moving, a full queue) is retried.
+fn permanent(e: &KafkaError) -> bool {
+    matches!(
+        e.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::TopicAuthorizationFailed
+                | RDKafkaErrorCode::ClusterAuthorizationFailed
+                | RDKafkaErrorCode::TransactionalIdAuthorizationFailed
+                | RDKafkaErrorCode::SaslAuthenticationFailed
+                | RDKafkaErrorCode::Authentication
+        )
+    )
 }
 
 /// Books an acknowledged output and stores the partition's committable offset if it advanced.
@@ -625,13 +843,18 @@ fn settle(
     }
 }
 
-fn forget_revoked(consumer: &StreamConsumer<Context>, tracker: &mut OffsetTracker) {
+fn forget_revoked(
+    consumer: &StreamConsumer<Context>,
+    tracker: &mut OffsetTracker,
+    consumed: &mut Consumed,
+) {
     let revoked = match consumer.context().revoked.lock() {
         Ok(mut r) => std::mem::take(&mut *r),
         Err(_) => return,
     };
     for (topic, partition) in revoked {
         tracker.revoke(&topic, partition);
+        consumed.forget(&topic, partition);
     }
 }
 

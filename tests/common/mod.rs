@@ -30,8 +30,13 @@ pub fn unique(prefix: &str) -> String {
 }
 
 pub fn create_topics(names: &[&str], partitions: i32) {
+    create_topics_at(&brokers(), names, partitions)
+}
+
+/// [`create_topics`] on another broker than the shared one.
+pub fn create_topics_at(brokers: &str, names: &[&str], partitions: i32) {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
+        .set("bootstrap.servers", brokers)
         .create()
         .expect("admin client");
     let topics: Vec<NewTopic> = names
@@ -46,8 +51,12 @@ pub fn create_topics(names: &[&str], partitions: i32) {
 }
 
 pub fn producer() -> ThreadedProducer<DefaultProducerContext> {
+    producer_at(&brokers())
+}
+
+pub fn producer_at(brokers: &str) -> ThreadedProducer<DefaultProducerContext> {
     ClientConfig::new()
-        .set("bootstrap.servers", brokers())
+        .set("bootstrap.servers", brokers)
         .set("linger.ms", "5")
         .create()
         .expect("producer")
@@ -55,7 +64,12 @@ pub fn producer() -> ThreadedProducer<DefaultProducerContext> {
 
 /// Sends values (None = tombstone) with keys spread over partitions, and waits for all acks.
 pub fn produce(topic: &str, values: &[Option<Vec<u8>>]) {
-    let p = producer();
+    produce_at(&brokers(), topic, values)
+}
+
+/// [`produce`] to another broker than the shared one.
+pub fn produce_at(brokers: &str, topic: &str, values: &[Option<Vec<u8>>]) {
+    let p = producer_at(brokers);
     for (i, v) in values.iter().enumerate() {
         let key = format!("k{i}");
         let mut rec = BaseRecord::to(topic)
@@ -111,10 +125,20 @@ impl Record {
 pub fn read_until(
     topic: &str,
     timeout: Duration,
+    done: impl FnMut(&Record) -> bool,
+) -> Vec<Record> {
+    read_until_at(&brokers(), topic, timeout, done)
+}
+
+/// [`read_until`] on another broker than the shared one.
+pub fn read_until_at(
+    brokers: &str,
+    topic: &str,
+    timeout: Duration,
     mut done: impl FnMut(&Record) -> bool,
 ) -> Vec<Record> {
     let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
+        .set("bootstrap.servers", brokers)
         .set("group.id", unique("reader"))
         .set("enable.auto.commit", "false")
         .create()
@@ -157,11 +181,16 @@ pub fn read_until(
 
 /// Reads until at least `n` records, or the timeout.
 pub fn read_n(topic: &str, n: usize, timeout: Duration) -> Vec<Record> {
+    read_n_at(&brokers(), topic, n, timeout)
+}
+
+/// [`read_n`] on another broker than the shared one.
+pub fn read_n_at(brokers: &str, topic: &str, n: usize, timeout: Duration) -> Vec<Record> {
     if n == 0 {
         return Vec::new();
     }
     let mut seen = 0;
-    read_until(topic, timeout, |_| {
+    read_until_at(brokers, topic, timeout, |_| {
         seen += 1;
         seen >= n
     })
@@ -246,6 +275,11 @@ pub struct Setup {
 
 impl Setup {
     pub fn new(name: &str, partitions: i32) -> Setup {
+        Self::new_at(&brokers(), name, partitions)
+    }
+
+    /// [`Setup::new`] on another broker than the shared one.
+    pub fn new_at(brokers: &str, name: &str, partitions: i32) -> Setup {
         let s = Setup {
             input: unique(&format!("{name}-in")),
             output: unique(&format!("{name}-out")),
@@ -253,9 +287,14 @@ impl Setup {
             group: unique(&format!("{name}-group")),
             partitions,
         };
-        create_topics(&[&s.input, &s.output, &s.dead], partitions);
+        create_topics_at(brokers, &[&s.input, &s.output, &s.dead], partitions);
         s
     }
+}
+
+/// Where a group's daemon logs go: target/e2e-logs/<group>.log.
+pub fn log_path(group: &str) -> String {
+    format!("{}/target/e2e-logs/{group}.log", env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Daemon logs go to target/e2e-logs/<group>.log (appended across restarts), to read after a failure.
@@ -282,6 +321,11 @@ impl Daemon {
     }
 
     pub fn start_with(s: &Setup, extra_env: &[(&str, &str)]) -> Daemon {
+        Self::start_logged(s, extra_env, &s.group)
+    }
+
+    /// [`Daemon::start_with`], logging to target/e2e-logs/<log>.log ([`log_path`]).
+    pub fn start_logged(s: &Setup, extra_env: &[(&str, &str)], log: &str) -> Daemon {
         let port = free_port();
         let root = env!("CARGO_MANIFEST_DIR");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_earshot"));
@@ -301,7 +345,7 @@ impl Daemon {
             .env("EARSHOT_LOG", "info,librdkafka=warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(log_file(&s.group));
+            .stderr(log_file(log));
         for (k, v) in extra_env {
             cmd.env(k, v);
         }

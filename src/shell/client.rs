@@ -1,0 +1,194 @@
+//! What the Kafka clients report outside of a call: their errors and logs, read once and said once.
+//!
+//! librdkafka reports a lost broker both as a log line and as an error event, and repeats it at every
+//! reconnect attempt; a 40 s outage used to fill 1,600 log lines. Here each distinct error is logged
+//! the first time it is seen, then at most once per [`ErrorLog::interval`] with the number of times
+//! it came back meanwhile. librdkafka's own log lines go to `debug` (they repeat the error events).
+//!
+//! A *fatal* error (a fenced static member, a fenced or failed idempotent or transactional producer,
+//! an authentication that cannot recover) leaves the client unusable: it cancels [`ClientCtx::fatal`],
+//! which stops the pipeline and makes `/healthz` fail, so the orchestrator restarts the process.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::ClientContext;
+use tokio_util::sync::CancellationToken;
+
+/// How often a repeated error is logged again, with its count.
+pub const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// A log of errors that says each distinct one once per interval, with how often it recurred.
+#[derive(Debug)]
+pub struct ErrorLog {
+    interval: Duration,
+    seen: Mutex<HashMap<String, Seen>>,
+}
+
+#[derive(Debug)]
+struct Seen {
+    logged_at: Instant,
+    repeats: u64,
+}
+
+/// What [`ErrorLog::note`] decided for one occurrence.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Say {
+    /// Log it now; `repeats` more occurrences were held back since it was last logged.
+    Now { repeats: u64 },
+    /// Held back: counted, said later.
+    Quiet,
+}
+
+impl ErrorLog {
+    pub fn new(interval: Duration) -> ErrorLog {
+        ErrorLog {
+            interval,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Records one occurrence of the error `key` at `now` and says whether to log it.
+    pub fn note(&self, key: &str, now: Instant) -> Say {
+        let Ok(mut seen) = self.seen.lock() else {
+            return Say::Now { repeats: 0 };
+        };
+        match seen.get_mut(key) {
+            Some(s) if now.duration_since(s.logged_at) < self.interval => {
+                s.repeats += 1;
+                Say::Quiet
+            }
+            Some(s) => {
+                let repeats = std::mem::take(&mut s.repeats);
+                s.logged_at = now;
+                Say::Now { repeats }
+            }
+            None => {
+                seen.insert(
+                    key.to_string(),
+                    Seen {
+                        logged_at: now,
+                        repeats: 0,
+                    },
+                );
+                Say::Now { repeats: 0 }
+            }
+        }
+    }
+
+    /// Logs `error` at warn level unless the same kind of error (`what` and the Kafka error code,
+    /// when it has one; the text varies with the broker and the attempt) was logged less than an
+    /// interval ago.
+    pub fn warn(&self, what: &str, error: &dyn std::fmt::Display) {
+        self.warn_keyed(what, what, error)
+    }
+
+    /// [`ErrorLog::warn`] for a Kafka error: one key per error code.
+    pub fn warn_kafka(&self, what: &str, error: &KafkaError) {
+        let key = format!("{what}: {:?}", error.rdkafka_error_code());
+        self.warn_keyed(&key, what, error)
+    }
+
+    fn warn_keyed(&self, key: &str, what: &str, error: &dyn std::fmt::Display) {
+        if let Say::Now { repeats } = self.note(key, Instant::now()) {
+            if repeats > 0 {
+                tracing::warn!(%error, repeats, "{what} (and {repeats} more since last said)");
+            } else {
+                tracing::warn!(%error, "{what}");
+            }
+        }
+    }
+}
+
+/// Whether a Kafka error leaves the client that raised it unusable.
+pub fn is_fatal(e: &KafkaError) -> bool {
+    match e {
+        KafkaError::MessageConsumptionFatal(_) => true,
+        KafkaError::Transaction(t) => t.is_fatal(),
+        _ => e.rdkafka_error_code() == Some(RDKafkaErrorCode::Fatal),
+    }
+}
+
+/// The callbacks of both clients: logs and errors said once, fatal errors raised.
+pub struct ClientCtx {
+    /// Which client: `consumer` or `producer`.
+    pub name: &'static str,
+    pub errors: std::sync::Arc<ErrorLog>,
+    /// Cancelled when the client reports a fatal error.
+    pub fatal: CancellationToken,
+}
+
+impl ClientContext for ClientCtx {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        // The same conditions arrive as error events (below), logged once there.
+        match level {
+            RDKafkaLogLevel::Debug | RDKafkaLogLevel::Info | RDKafkaLogLevel::Notice => {
+                tracing::trace!(target: "librdkafka", client = self.name, fac, "{message}")
+            }
+            _ => tracing::debug!(target: "librdkafka", client = self.name, fac, "{message}"),
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        if is_fatal(&error) {
+            tracing::error!(client = self.name, %error, reason, "fatal kafka client error");
+            self.fatal.cancel();
+            return;
+        }
+        let key = format!(
+            "kafka {} error: {:?}",
+            self.name,
+            error.rdkafka_error_code()
+        );
+        self.errors
+            .warn_keyed(&key, &format!("kafka {} error", self.name), &reason);
+    }
+
+    fn stats(&self, _: rdkafka::Statistics) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repeated_error_is_said_once_an_interval_with_its_count() {
+        let log = ErrorLog::new(Duration::from_secs(10));
+        let t0 = Instant::now();
+        assert_eq!(log.note("down", t0), Say::Now { repeats: 0 });
+        for ms in (100..10_000).step_by(100) {
+            assert_eq!(log.note("down", t0 + Duration::from_millis(ms)), Say::Quiet);
+        }
+        // Another error is its own key.
+        assert_eq!(
+            log.note("auth", t0 + Duration::from_secs(1)),
+            Say::Now { repeats: 0 }
+        );
+        assert_eq!(
+            log.note("down", t0 + Duration::from_secs(10)),
+            Say::Now { repeats: 99 }
+        );
+        assert_eq!(
+            log.note("down", t0 + Duration::from_secs(11)),
+            Say::Quiet,
+            "the interval restarts when it is said"
+        );
+    }
+
+    #[test]
+    fn only_the_fatal_code_is_fatal() {
+        assert!(is_fatal(&KafkaError::MessageConsumptionFatal(
+            RDKafkaErrorCode::FencedInstanceId
+        )));
+        assert!(is_fatal(&KafkaError::Global(RDKafkaErrorCode::Fatal)));
+        assert!(!is_fatal(&KafkaError::MessageConsumption(
+            RDKafkaErrorCode::AllBrokersDown
+        )));
+        assert!(!is_fatal(&KafkaError::MessageProduction(
+            RDKafkaErrorCode::MessageTimedOut
+        )));
+    }
+}

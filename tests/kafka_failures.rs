@@ -1,0 +1,160 @@
+//! Failure handling against a real broker: a fatal client error ends the process, and shutdown keeps
+//! its deadline when the broker is gone. The second test runs a broker of its own (scripts/kafka.sh
+//! on free ports), since it stops it.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn log_of(name: &str) -> String {
+    std::fs::read_to_string(log_path(name)).unwrap_or_default()
+}
+
+#[test]
+fn a_fenced_static_member_exits_non_zero_and_its_successor_carries_on() {
+    let s = Setup::new("fenced", 2);
+    let n = 400;
+    produce(&s.input, &valid_inputs(n));
+    // Two instances that claim the same static identity: the second fences the first, which
+    // librdkafka reports as a fatal error.
+    let identity = [(
+        "EARSHOT_KAFKA__CONSUMER",
+        r#"{"group.instance.id" = "pod-0"}"#,
+    )];
+    let first_log = format!("{}-first", s.group);
+    let mut first = Daemon::start_logged(&s, &identity, &first_log);
+    first.wait_ready(WAIT);
+    let some = read_n(&s.output, 50, WAIT);
+    assert!(some.len() >= 50, "the first instance works");
+
+    let mut second = Daemon::start_logged(&s, &identity, &format!("{}-second", s.group));
+    let started = Instant::now();
+    let code = first.wait(WAIT);
+    let took = started.elapsed();
+    let log = log_of(&first_log);
+    assert_eq!(
+        code,
+        Some(1),
+        "a fenced instance exits with an error, not 0 and not hanging; its log:\n{log}"
+    );
+    assert!(
+        log.contains("fatal consumer error") && log.contains("FencedInstanceId"),
+        "the exit says why; log:\n{log}"
+    );
+    assert!(!log.contains("shut down cleanly"), "log:\n{log}");
+    eprintln!("fenced: the first instance exited {took:?} after the second started");
+
+    // The successor owns the partitions and finishes the stream: nothing was lost.
+    second.wait_ready(WAIT);
+    let out = read_distinct(&s.output, n, WAIT, source_of);
+    let distinct: std::collections::BTreeSet<(i64, i64)> = out.iter().map(source_of).collect();
+    assert_eq!(distinct.len(), n, "every input has its insight");
+    assert_eq!(second.get("/healthz").map(|r| r.0), Some(200));
+    second.signal("TERM");
+    assert_eq!(second.wait(WAIT), Some(0));
+}
+
+/// A broker of this test's own, on free ports, stopped when the guard drops.
+struct Broker {
+    env: Vec<(String, String)>,
+    pub address: String,
+}
+
+impl Broker {
+    fn start() -> Broker {
+        let port = free_port();
+        let controller = free_port();
+        let state = std::env::temp_dir().join(format!("earshot-kafka-test-{port}"));
+        let env = vec![
+            ("KAFKA_PORT".to_string(), port.to_string()),
+            ("KAFKA_CONTROLLER_PORT".to_string(), controller.to_string()),
+            (
+                "KAFKA_STATE_DIR".to_string(),
+                state.to_string_lossy().into_owned(),
+            ),
+        ];
+        let b = Broker {
+            env,
+            address: format!("127.0.0.1:{port}"),
+        };
+        b.script("start");
+        b
+    }
+
+    fn script(&self, what: &str) {
+        let ok = Command::new("bash")
+            .arg(format!("{}/scripts/kafka.sh", env!("CARGO_MANIFEST_DIR")))
+            .arg(what)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .status()
+            .expect("scripts/kafka.sh runs")
+            .success();
+        assert!(ok, "scripts/kafka.sh {what} failed");
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.script("stop");
+    }
+}
+
+#[test]
+fn sigterm_with_the_broker_gone_exits_within_the_deadline_saying_what_is_left() {
+    let broker = Broker::start();
+    let s = Setup::new_at(&broker.address, "nobroker", 2);
+    let n = 3000;
+    produce_at(&broker.address, &s.input, &valid_inputs(n));
+    let deadline_secs = 5;
+    let mut d = Daemon::start_with(
+        &s,
+        &[
+            ("EARSHOT_KAFKA__BROKERS", broker.address.as_str()),
+            ("EARSHOT_PIPELINE__SHUTDOWN_TIMEOUT_SECS", "5"),
+            // Slow deliveries down so that work is in flight when the broker goes.
+            ("EARSHOT_PIPELINE__MAX_IN_FLIGHT", "20"),
+        ],
+    );
+    d.wait_ready(WAIT);
+    assert!(
+        common::read_n_at(&broker.address, &s.output, 100, WAIT).len() >= 100,
+        "the daemon works before the outage"
+    );
+    broker.script("stop");
+    std::thread::sleep(Duration::from_secs(1));
+    let asked = Instant::now();
+    d.signal("TERM");
+    let code = d.wait(Duration::from_secs(deadline_secs + 15));
+    let took = asked.elapsed();
+    let log = log_of(&s.group);
+    eprintln!("no broker: SIGTERM to exit {took:?}, code {code:?}");
+    assert!(
+        took < Duration::from_secs(deadline_secs + 3),
+        "exit within the {deadline_secs} s deadline (and a little for the process), took {took:?}; log:\n{log}"
+    );
+    assert_eq!(
+        code,
+        Some(1),
+        "a shutdown that could not commit is an error; log:\n{log}"
+    );
+    assert!(
+        log.contains("left uncommitted"),
+        "the exit says how many messages were left; log:\n{log}"
+    );
+    // librdkafka retries every broker each second and reports each failure: a connection refused
+    // and "all brokers down". Each is said once per interval, so a few seconds of outage give at
+    // most those two lines per client.
+    for client in ["kafka consumer error", "kafka producer error"] {
+        let lines = log.lines().filter(|l| l.contains(client)).count();
+        assert!(
+            lines <= 2,
+            "a broker outage is logged once per interval and error, not per attempt ({lines} lines of {client}); log:\n{log}"
+        );
+    }
+    assert!(!log.contains('\u{1b}'), "no colour codes in a log file");
+}
