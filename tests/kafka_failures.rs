@@ -158,3 +158,60 @@ fn sigterm_with_the_broker_gone_exits_within_the_deadline_saying_what_is_left() 
     }
     assert!(!log.contains('\u{1b}'), "no colour codes in a log file");
 }
+
+#[test]
+fn exactly_once_through_a_kill_and_a_rebalance_gives_every_input_one_output() {
+    let s = Setup::new("eos", 4);
+    let n = 6000;
+    produce(&s.input, &valid_inputs(n));
+    let eos = [
+        ("EARSHOT_PIPELINE__GUARANTEE", "exactly_once"),
+        ("EARSHOT_PIPELINE__MAX_IN_FLIGHT", "200"),
+    ];
+    // The reader is read_committed (librdkafka's default): it sees committed transactions only.
+    let mut a = Daemon::start_logged(&s, &eos, &format!("{}-a", s.group));
+    assert!(read_n(&s.output, 300, WAIT).len() >= 300, "a made progress");
+    a.signal("KILL");
+    assert_eq!(a.wait(WAIT), None, "killed by the signal");
+
+    // Its successor starts where a's last committed transaction ended (while a's open transaction
+    // still holds the offsets, until the broker aborts it); a third instance joins mid-stream, so
+    // partitions move while transactions are open.
+    let mut b = Daemon::start_logged(&s, &eos, &format!("{}-b", s.group));
+    b.wait_ready(WAIT);
+    std::thread::sleep(Duration::from_millis(500));
+    let mut c = Daemon::start_logged(&s, &eos, &format!("{}-c", s.group));
+    let started = Instant::now();
+    while committed(&s.group, &s.input, 4) != end_offsets(&s.input, 4) {
+        assert!(
+            started.elapsed() < WAIT * 2,
+            "the group finished the input: committed {:?}, end {:?}",
+            committed(&s.group, &s.input, 4),
+            end_offsets(&s.input, 4)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Everything committed is readable; read one more than expected to catch a duplicate.
+    let out = read_n(&s.output, n + 1, Duration::from_secs(15));
+    let sources: std::collections::BTreeSet<(i64, i64)> = out.iter().map(source_of).collect();
+    assert_eq!(
+        (sources.len(), out.len()),
+        (n, n),
+        "every input has its output (distinct inputs seen) and only one (records read)"
+    );
+
+    let committed_txns = r#"earshot_kafka_transactions_total{result="committed"}"#;
+    assert!(b.metric(committed_txns) + c.metric(committed_txns) > 0.0);
+    assert!(
+        c.metric("earshot_kafka_assigned_partitions") > 0.0,
+        "c took partitions"
+    );
+    for d in [&mut b, &mut c] {
+        d.signal("TERM");
+        assert_eq!(
+            d.wait(WAIT),
+            Some(0),
+            "a clean exit commits the open transaction"
+        );
+    }
+}

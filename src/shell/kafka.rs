@@ -26,11 +26,12 @@ use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use crate::analyze::Analyzer;
-use crate::config::{Config, KafkaConfig};
+use crate::config::{Config, Guarantee, KafkaConfig};
 use crate::decode::{DecodeError, KindHint, Limits, Reason};
 use crate::insight::SourceRef;
 use crate::process;
 use crate::shell::client::{is_fatal, ClientCtx, ErrorLog, ERROR_LOG_INTERVAL};
+use crate::shell::exactly_once::{self, Transactions};
 use crate::shell::metrics::{Metrics, Observed};
 use crate::shell::offsets::{OffsetTracker, Ticket};
 use crate::shell::Health;
@@ -89,12 +90,15 @@ fn common_with_env(cfg: &KafkaConfig, c: &mut ClientConfig, env: impl Fn(&str) -
     }
 }
 
-/// The consumer's librdkafka settings.
-pub fn consumer_config(cfg: &KafkaConfig) -> ClientConfig {
+/// The consumer's librdkafka settings. Under exactly once, offsets are committed by the
+/// producer's transactions only, and transactional inputs are read committed.
+pub fn consumer_config(cfg: &KafkaConfig, guarantee: Guarantee) -> ClientConfig {
     let mut c = ClientConfig::new();
     common(cfg, &mut c);
+    let auto_commit = guarantee == Guarantee::AtLeastOnce;
     c.set("group.id", &cfg.group_id)
-        .set("enable.auto.commit", "true")
+        .set("enable.auto.commit", auto_commit.to_string())
+        .set("isolation.level", "read_committed")
         .set("auto.commit.interval.ms", "1000")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", &cfg.auto_offset_reset)
@@ -114,14 +118,30 @@ pub fn consumer_config(cfg: &KafkaConfig) -> ClientConfig {
     c
 }
 
-/// The producer's librdkafka settings: idempotent, acks from all in-sync replicas.
-pub fn producer_config(cfg: &KafkaConfig) -> ClientConfig {
+/// The producer's librdkafka settings: idempotent, acks from all in-sync replicas; under exactly
+/// once, transactional.
+pub fn producer_config(cfg: &KafkaConfig, guarantee: Guarantee) -> ClientConfig {
     let mut c = ClientConfig::new();
     common(cfg, &mut c);
     c.set("enable.idempotence", "true")
         .set("acks", "all")
         .set("compression.type", &cfg.compression)
         .set("linger.ms", "5");
+    if guarantee == Guarantee::ExactlyOnce {
+        let id = cfg.transactional_id.clone().unwrap_or_else(|| {
+            // Unique per producer: the process id, the time and a count within the process.
+            static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let n = MADE.fetch_add(1, Ordering::Relaxed);
+            format!("{}-{}-{nanos:x}-{n}", cfg.group_id, std::process::id())
+        });
+        // An instance killed with a transaction open holds back read_committed readers of its
+        // output partitions until the broker aborts it: 10 s, not librdkafka's 60 s.
+        c.set("transactional.id", id)
+            .set("transaction.timeout.ms", "10000");
+    }
     for (k, v) in &cfg.producer {
         c.set(k, v);
     }
@@ -129,8 +149,10 @@ pub fn producer_config(cfg: &KafkaConfig) -> ClientConfig {
 }
 
 /// Consumer callbacks: rebalances, statistics, commit errors.
-struct Context {
+pub struct Context {
     client: ClientCtx,
+    /// Under exactly once: the transactions, committed before partitions are revoked.
+    txn: Option<Arc<Transactions>>,
     metrics: Metrics,
     health: Health,
     /// Partitions revoked since the loop last looked; it forgets their in-flight state.
@@ -179,10 +201,19 @@ fn partitions(tpl: &TopicPartitionList) -> Vec<(String, i32)> {
 }
 
 impl ConsumerContext for Context {
-    fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn pre_rebalance(&self, base: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(tpl) = rebalance {
+            if let Some(txn) = &self.txn {
+                if !txn.commit_before_revoke(base.group_metadata()) {
+                    self.client.fatal.cancel();
+                }
+            }
             let parts = partitions(tpl);
             tracing::info!(partitions = ?parts, "partitions revoked");
+            self.metrics
+                .rebalances
+                .with_label_values(&["revoked"])
+                .inc();
             if let Ok(mut a) = self.assigned.lock() {
                 for p in &parts {
                     a.remove(p);
@@ -200,6 +231,10 @@ impl ConsumerContext for Context {
             Rebalance::Assign(tpl) => {
                 let parts = partitions(tpl);
                 tracing::info!(partitions = ?parts, "partitions assigned");
+                self.metrics
+                    .rebalances
+                    .with_label_values(&["assigned"])
+                    .inc();
                 if let Ok(mut a) = self.assigned.lock() {
                     a.extend(parts);
                     self.update_assignment(&a);
@@ -299,17 +334,32 @@ where
         fatal: fatal.clone(),
     };
     let committed = Arc::new(Mutex::new(HashMap::new()));
+    let guarantee = config.pipeline.guarantee;
+    let producer: FutureProducer<ClientCtx> =
+        producer_config(kcfg, guarantee).create_with_context(client("producer"))?;
+    let txn = (guarantee == Guarantee::ExactlyOnce).then(|| {
+        Arc::new(Transactions::new(
+            producer.clone(),
+            metrics.clone(),
+            committed.clone(),
+        ))
+    });
     let context = Context {
         client: client("consumer"),
+        txn: txn.clone(),
         metrics: metrics.clone(),
         health: health.clone(),
         revoked: Mutex::new(Vec::new()),
         assigned: Mutex::new(BTreeSet::new()),
-        committed: committed.clone(),
+        // Under exactly once the transactions say what is committed, not the consumer.
+        committed: if txn.is_some() {
+            Arc::new(Mutex::new(HashMap::new()))
+        } else {
+            committed.clone()
+        },
     };
-    let consumer: StreamConsumer<Context> = consumer_config(kcfg).create_with_context(context)?;
-    let producer: FutureProducer<ClientCtx> =
-        producer_config(kcfg).create_with_context(client("producer"))?;
+    let consumer: StreamConsumer<Context> =
+        consumer_config(kcfg, guarantee).create_with_context(context)?;
     {
         // The producer is up once it has reached a broker. A thread of its own, not the runtime's
         // blocking pool: the runtime waits for that pool when it shuts down.
@@ -329,8 +379,6 @@ where
     consumer.subscribe(&topics)?;
     tracing::info!(?topics, group = %kcfg.group_id, output = %kcfg.output_topic, "consuming");
 
-    let max_in_flight = config.pipeline.max_in_flight;
-    let max_batch = config.pipeline.max_batch.max(1);
     let pool = worker_pool(config.pipeline.workers)?;
     let hint_of = |topic: &str| {
         kcfg.inputs
@@ -338,24 +386,99 @@ where
             .find(|i| i.topic == topic)
             .map_or(KindHint::Auto, |i| i.kind)
     };
+    let clients = Clients {
+        consumer,
+        producer,
+        errors,
+        fatal,
+        committed,
+    };
+    match txn {
+        Some(txn) => {
+            exactly_once::run(
+                config,
+                clients,
+                txn,
+                &metrics,
+                &health,
+                &shutdown,
+                &transform,
+                &hint_of,
+                pool.as_ref(),
+            )
+            .await
+        }
+        None => {
+            at_least_once(
+                config,
+                clients,
+                &metrics,
+                &health,
+                &shutdown,
+                &transform,
+                &hint_of,
+                pool.as_ref(),
+            )
+            .await
+        }
+    }
+}
+
+/// Both clients of an instance and what their callbacks share with the loop.
+pub(super) struct Clients {
+    pub consumer: StreamConsumer<Context>,
+    pub producer: FutureProducer<ClientCtx>,
+    pub errors: Arc<ErrorLog>,
+    /// Cancelled by a client's fatal error.
+    pub fatal: CancellationToken,
+    /// Per partition, the next offset the last confirmed commit covers.
+    pub committed: Arc<Mutex<HashMap<(String, i32), i64>>>,
+}
+
+/// The at-least-once loop: every output is sent on its own, and a partition's offset is stored for
+/// the consumer's periodic commit once its outputs up to there are acknowledged.
+#[allow(clippy::too_many_arguments)]
+async fn at_least_once<F, H>(
+    config: &Config,
+    clients: Clients,
+    metrics: &Metrics,
+    health: &Health,
+    shutdown: &CancellationToken,
+    transform: &F,
+    hint_of: &H,
+    pool: Option<&rayon::ThreadPool>,
+) -> Result<(), PipelineError>
+where
+    F: Fn(&BorrowedMessage<'_>, KindHint) -> Transformed + Sync,
+    H: Fn(&str) -> KindHint + Sync,
+{
+    let Clients {
+        consumer,
+        producer,
+        errors,
+        fatal,
+        committed,
+    } = clients;
+    let max_in_flight = config.pipeline.max_in_flight;
+    let max_batch = config.pipeline.max_batch.max(1);
     let mut tracker = OffsetTracker::new();
     let mut consumed = Consumed::default();
     let mut in_flight = FuturesUnordered::new();
 
     let stop = loop {
-        forget_revoked(&consumer, &mut tracker, &mut consumed);
+        forget_revoked(&consumer, Some(&mut tracker), &mut consumed);
         tokio::select! {
             biased;
             _ = fatal.cancelled() => break Stop::Fatal,
             _ = shutdown.cancelled() => break Stop::Shutdown,
             Some(done) = in_flight.next(), if !in_flight.is_empty() => {
                 match done {
-                    Ok(done) => settle(&consumer, &mut tracker, &metrics, done),
+                    Ok(done) => settle(&consumer, &mut tracker, metrics, done),
                     Err(e) => break Stop::Failed(e),
                 }
             }
             msg = consumer.recv(), if in_flight.len() < max_in_flight => {
-                forget_revoked(&consumer, &mut tracker, &mut consumed);
+                forget_revoked(&consumer, Some(&mut tracker), &mut consumed);
                 let first = match msg {
                     Ok(m) => m,
                     Err(e) if is_fatal(&e) => break Stop::Fatal,
@@ -378,7 +501,7 @@ where
                         None => break,
                     }
                 }
-                let outputs = transform_batch(&batch, &transform, &hint_of, &metrics, pool.as_ref());
+                let outputs = transform_batch(&batch, transform, hint_of, metrics, pool);
                 for (msg, (output, outcome)) in batch.iter().zip(outputs) {
                     metrics.consumed.with_label_values(&[msg.topic()]).inc();
                     metrics.in_flight.inc();
@@ -412,7 +535,7 @@ where
     let drained = tokio::time::timeout(deadline, async {
         while let Some(done) = in_flight.next().await {
             match done {
-                Ok(done) => settle(&consumer, &mut tracker, &metrics, done),
+                Ok(done) => settle(&consumer, &mut tracker, metrics, done),
                 Err(e) => return Err(e),
             }
         }
@@ -443,7 +566,7 @@ where
 }
 
 /// Why the loop stopped.
-enum Stop {
+pub(super) enum Stop {
     Shutdown,
     /// A client reported a fatal error.
     Fatal,
@@ -452,7 +575,7 @@ enum Stop {
 }
 
 /// The fatal error of whichever client has one.
-fn fatal_error(
+pub(super) fn fatal_error(
     consumer: &StreamConsumer<Context>,
     producer: &FutureProducer<ClientCtx>,
 ) -> PipelineError {
@@ -473,7 +596,7 @@ fn fatal_error(
 /// a failure to), leaves the group and closes both clients on a thread of its own, and waits for
 /// it at most `limit`. Returns whether all of it finished and the commit succeeded. Past the
 /// limit the thread is left behind: the process is about to exit.
-fn close_within(
+pub(super) fn close_within(
     consumer: StreamConsumer<Context>,
     producer: FutureProducer<ClientCtx>,
     limit: Duration,
@@ -538,10 +661,10 @@ fn worker_pool(workers: usize) -> Result<Option<rayon::ThreadPool>, PipelineErro
 /// Per partition, the first offset consumed and the next one to consume: what would be read again
 /// if nothing more were committed.
 #[derive(Default)]
-struct Consumed(HashMap<(String, i32), (i64, i64)>);
+pub(super) struct Consumed(HashMap<(String, i32), (i64, i64)>);
 
 impl Consumed {
-    fn note(&mut self, topic: &str, partition: i32, offset: i64) {
+    pub(super) fn note(&mut self, topic: &str, partition: i32, offset: i64) {
         match self.0.get_mut(&(topic.to_string(), partition)) {
             Some(p) => p.1 = p.1.max(offset + 1),
             None => {
@@ -555,8 +678,26 @@ impl Consumed {
         self.0.remove(&(topic.to_string(), partition));
     }
 
+    /// Where each partition is read again from after an aborted transaction: the end of its last
+    /// commit, or the first offset read. The partitions start over from there.
+    pub(super) fn rewind_to(
+        &mut self,
+        committed: &HashMap<(String, i32), i64>,
+    ) -> Vec<((String, i32), i64)> {
+        let mut out = Vec::new();
+        for (p, (first, next)) in self.0.iter_mut() {
+            let to = committed.get(p).copied().unwrap_or(*first).max(*first);
+            if to < *next {
+                *next = to;
+                out.push((p.clone(), to));
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// Consumed messages beyond the last confirmed commit of their partition.
-    fn uncommitted(&self, committed: &Mutex<HashMap<(String, i32), i64>>) -> u64 {
+    pub(super) fn uncommitted(&self, committed: &Mutex<HashMap<(String, i32), i64>>) -> u64 {
         let committed = committed.lock().map(|c| c.clone()).unwrap_or_default();
         self.0
             .iter()
@@ -574,7 +715,7 @@ const MIN_PARALLEL_BATCH: usize = 16;
 
 /// Transforms a batch of messages, in parallel on the calling thread (the first share) and the
 /// pool's threads (one share each), and returns the outputs in the batch's order.
-fn transform_batch<F, H>(
+pub(super) fn transform_batch<F, H>(
     batch: &[BorrowedMessage<'_>],
     transform: &F,
     hint_of: &H,
@@ -843,19 +984,23 @@ fn settle(
     }
 }
 
-fn forget_revoked(
+/// Drops what the loop tracks of the partitions revoked since it last looked, and returns them.
+pub(super) fn forget_revoked(
     consumer: &StreamConsumer<Context>,
-    tracker: &mut OffsetTracker,
+    mut tracker: Option<&mut OffsetTracker>,
     consumed: &mut Consumed,
-) {
+) -> Vec<(String, i32)> {
     let revoked = match consumer.context().revoked.lock() {
         Ok(mut r) => std::mem::take(&mut *r),
-        Err(_) => return,
+        Err(_) => return Vec::new(),
     };
-    for (topic, partition) in revoked {
-        tracker.revoke(&topic, partition);
-        consumed.forget(&topic, partition);
+    for (topic, partition) in &revoked {
+        if let Some(t) = tracker.as_deref_mut() {
+            t.revoke(topic, *partition);
+        }
+        consumed.forget(topic, *partition);
     }
+    revoked
 }
 
 /// Whether the readiness flags say the pipeline can work.
@@ -937,15 +1082,38 @@ mod tests {
         );
         assert_eq!(c.get("sasl.username"), Some("svc"));
         assert_eq!(c.get("sasl.password"), Some("s3cret"));
-        let p = producer_config(&cfg);
+        let p = producer_config(&cfg, Guarantee::AtLeastOnce);
         assert_eq!(p.get("enable.idempotence"), Some("true"));
+        assert_eq!(p.get("transactional.id"), None);
         assert_eq!(
             p.get("linger.ms"),
             Some("20"),
             "pass-through wins over defaults"
         );
-        let consumer = consumer_config(&cfg);
+        let consumer = consumer_config(&cfg, Guarantee::AtLeastOnce);
         assert_eq!(consumer.get("enable.auto.offset.store"), Some("false"));
+        assert_eq!(consumer.get("enable.auto.commit"), Some("true"));
+        assert_eq!(
+            consumer.get("partition.assignment.strategy"),
+            Some("cooperative-sticky")
+        );
+        // Exactly once: offsets go only through the transactions, one transactional id per start
+        // unless the config names one.
+        let consumer = consumer_config(&cfg, Guarantee::ExactlyOnce);
+        assert_eq!(consumer.get("enable.auto.commit"), Some("false"));
+        assert_eq!(consumer.get("isolation.level"), Some("read_committed"));
+        let a = producer_config(&cfg, Guarantee::ExactlyOnce);
+        let b = producer_config(&cfg, Guarantee::ExactlyOnce);
+        assert!(a.get("transactional.id").is_some());
+        assert_ne!(a.get("transactional.id"), b.get("transactional.id"));
+        let named = KafkaConfig {
+            transactional_id: Some("earshot-0".into()),
+            ..cfg.clone()
+        };
+        assert_eq!(
+            producer_config(&named, Guarantee::ExactlyOnce).get("transactional.id"),
+            Some("earshot-0")
+        );
         // librdkafka accepts the SCRAM/TLS combination (built with SSL support).
         let created: KafkaResult<rdkafka::producer::BaseProducer> = c.create();
         assert!(created.is_ok(), "{:?}", created.err());

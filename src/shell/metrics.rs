@@ -25,6 +25,9 @@ pub struct Metrics {
     pub mentions: IntCounterVec,
     pub catalog_reload_failures: IntCounter,
     pub catalog_reloads: IntCounter,
+    pub transactions: IntCounterVec,
+    pub transaction_duration: Histogram,
+    pub rebalances: IntCounterVec,
 }
 
 fn must<T>(r: prometheus::Result<T>) -> T {
@@ -114,6 +117,29 @@ impl Metrics {
             "earshot_catalog_reloads_total",
             "New catalogs compiled and swapped in while running.",
         ));
+        let transactions = must(IntCounterVec::new(
+            Opts::new(
+                "earshot_kafka_transactions_total",
+                "Kafka transactions ended under exactly once, by result (committed or aborted).",
+            ),
+            &["result"],
+        ));
+        let transaction_duration = must(Histogram::with_opts(
+            HistogramOpts::new(
+                "earshot_kafka_transaction_commit_duration_seconds",
+                "Time to send a transaction's offsets and commit it.",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
+        ));
+        let rebalances = must(IntCounterVec::new(
+            Opts::new(
+                "earshot_kafka_rebalances_total",
+                "Group rebalances seen by this instance, by event (assigned or revoked).",
+            ),
+            &["event"],
+        ));
         let build_info = must(IntGaugeVec::new(
             Opts::new(
                 "earshot_build_info",
@@ -138,6 +164,9 @@ impl Metrics {
             Box::new(mentions.clone()),
             Box::new(catalog_reload_failures.clone()),
             Box::new(catalog_reloads.clone()),
+            Box::new(transactions.clone()),
+            Box::new(transaction_duration.clone()),
+            Box::new(rebalances.clone()),
             Box::new(build_info),
         ] {
             must(registry.register(c));
@@ -152,6 +181,12 @@ impl Metrics {
         }
         for l in ["positive", "neutral", "negative"] {
             sentiment.with_label_values(&[l]);
+        }
+        for r in ["committed", "aborted"] {
+            transactions.with_label_values(&[r]);
+        }
+        for e in ["assigned", "revoked"] {
+            rebalances.with_label_values(&[e]);
         }
         Metrics {
             registry,
@@ -168,6 +203,9 @@ impl Metrics {
             mentions,
             catalog_reload_failures,
             catalog_reloads,
+            transactions,
+            transaction_duration,
+            rebalances,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The imperative shell around the pure core: Kafka, files, HTTP, metrics and signals.
 
 pub mod client;
+mod exactly_once;
 pub mod file;
 pub mod http;
 pub mod kafka;

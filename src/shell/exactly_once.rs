@@ -1,0 +1,536 @@
+//! Exactly once, as Kafka Streams' `exactly_once_v2` does it: the outputs of a time slice of input
+//! (insights and dead letters) and the input offsets they come from are committed in one Kafka
+//! transaction, so a reader with `isolation.level=read_committed` sees each input's output once, or
+//! not yet — never twice, whatever dies when.
+//!
+//! * One transactional producer per instance. Its offsets travel with the consumer's group
+//!   metadata (KIP-447), so an instance that lost its partitions in a rebalance is fenced by the
+//!   group coordinator: its late commit fails and its outputs are aborted.
+//! * A transaction commits every `pipeline.transaction_interval_ms`, when it holds
+//!   `pipeline.max_in_flight` messages, before partitions are revoked (in the rebalance callback,
+//!   so their next owner starts exactly where this one's output ends), and on SIGTERM.
+//! * A transaction that fails is aborted and every partition is rewound to the end of the last
+//!   committed one: its messages are processed again into a new transaction. A fatal error (the
+//!   producer fenced by a newer instance with the same `transactional.id`) ends the process.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures::FutureExt;
+use rdkafka::consumer::{Consumer, ConsumerGroupMetadata};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::BorrowedMessage;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::{Message, Offset, TopicPartitionList};
+
+use super::client::{is_fatal, ClientCtx};
+use super::kafka::{
+    close_within, fatal_error, forget_revoked, transform_batch, Clients, Consumed, Outcome, Output,
+    PipelineError, Stop, Transformed,
+};
+use super::metrics::Metrics;
+use super::Health;
+use crate::config::Config;
+use crate::decode::KindHint;
+
+/// How long one transactional call may wait for the broker outside of shutdown.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One consumed message's place in the transaction: its (topic, partition, offset), its output,
+/// what the output counts as, and the input's timestamp in ms.
+type Item = ((String, i32, i64), Output, Outcome, Option<i64>);
+
+/// The open transaction and what the last committed one left behind.
+pub struct Transactions {
+    producer: FutureProducer<ClientCtx>,
+    metrics: Metrics,
+    open: Mutex<Option<Open>>,
+    /// Per partition, the offset after the last committed transaction's input (the next to read).
+    committed: Arc<Mutex<HashMap<(String, i32), i64>>>,
+    /// Set when a transaction was aborted: the loop rewinds before it processes more.
+    rewind: AtomicBool,
+    /// An error raised inside a rebalance callback, for the loop to stop on.
+    failure: Mutex<Option<PipelineError>>,
+}
+
+struct Open {
+    started: Instant,
+    /// The next offset to read per partition, for the messages whose outputs are in.
+    offsets: HashMap<(String, i32), i64>,
+    outcomes: Vec<(Outcome, Option<i64>)>,
+}
+
+impl Transactions {
+    pub fn new(
+        producer: FutureProducer<ClientCtx>,
+        metrics: Metrics,
+        committed: Arc<Mutex<HashMap<(String, i32), i64>>>,
+    ) -> Transactions {
+        Transactions {
+            producer,
+            metrics,
+            open: Mutex::new(None),
+            committed,
+            rewind: AtomicBool::new(false),
+            failure: Mutex::new(None),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Open>> {
+        // A panic while holding the lock would have ended the process (panic = abort is not set,
+        // but the loop does not catch panics); take the data as it is.
+        self.open.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Messages in the open transaction.
+    pub fn len(&self) -> usize {
+        self.lock().as_ref().map_or(0, |o| o.outcomes.len())
+    }
+
+    /// How long the open transaction has been open.
+    pub fn age(&self) -> Option<Duration> {
+        self.lock().as_ref().map(|o| o.started.elapsed())
+    }
+
+    /// Adds the outputs of consumed messages to the open transaction (beginning one if none is).
+    /// A send that fails aborts the transaction (and asks for a rewind) unless it is fatal.
+    fn add(&self, items: Vec<Item>) -> Result<(), PipelineError> {
+        let mut guard = self.lock();
+        if guard.is_none() {
+            self.producer.begin_transaction()?;
+            *guard = Some(Open {
+                started: Instant::now(),
+                offsets: HashMap::new(),
+                outcomes: Vec::new(),
+            });
+        }
+        let Some(open) = guard.as_mut() else {
+            return Ok(());
+        };
+        let mut failed = None;
+        for ((topic, partition, offset), out, outcome, event_ms) in items {
+            if let Err(e) = send(&self.producer, &out) {
+                failed = Some(e);
+                break;
+            }
+            self.metrics.in_flight.inc();
+            open.offsets.insert((topic, partition), offset + 1);
+            open.outcomes.push((outcome, event_ms));
+        }
+        drop(guard);
+        match failed {
+            None => Ok(()),
+            Some(e) if is_fatal(&e) || self.producer.client().fatal_error().is_some() => {
+                Err(fatal_of(&self.producer, e))
+            }
+            Some(e) => {
+                tracing::warn!(error = %e, "send failed inside a transaction: aborting it");
+                if let Some(open) = self.lock().as_ref() {
+                    self.metrics.in_flight.sub(open.outcomes.len() as i64);
+                }
+                self.abort(CALL_TIMEOUT)
+            }
+        }
+    }
+
+    /// Commits the open transaction with its input offsets, if one is open. A failure that an
+    /// abort mends is aborted (and a rewind asked for); `Err` only when the pipeline cannot go on.
+    pub fn commit(
+        &self,
+        group: Option<ConsumerGroupMetadata>,
+        timeout: Duration,
+    ) -> Result<(), PipelineError> {
+        let Some(open) = self.lock().take() else {
+            return Ok(());
+        };
+        let started = Instant::now();
+        let result = self.send_offsets_and_commit(&open, group, timeout);
+        self.metrics
+            .transaction_duration
+            .observe(started.elapsed().as_secs_f64());
+        let n = open.outcomes.len() as i64;
+        self.metrics.in_flight.sub(n);
+        match result {
+            Ok(()) => {
+                self.metrics
+                    .transactions
+                    .with_label_values(&["committed"])
+                    .inc();
+                if let Ok(mut c) = self.committed.lock() {
+                    c.extend(open.offsets);
+                }
+                let now = Utc::now().timestamp_millis();
+                for (outcome, event_ms) in open.outcomes {
+                    match outcome {
+                        Outcome::Insight(a) => self.metrics.observe_insight(&a),
+                        Outcome::DeadLetter(r) => self
+                            .metrics
+                            .dead_letters
+                            .with_label_values(&[r.as_str()])
+                            .inc(),
+                    }
+                    if let Some(ms) = event_ms {
+                        self.metrics
+                            .end_to_end
+                            .observe((now - ms).max(0) as f64 / 1000.0);
+                    }
+                }
+                Ok(())
+            }
+            Err(e) if is_fatal(&e) || self.producer.client().fatal_error().is_some() => {
+                Err(fatal_of(&self.producer, e))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, messages = n, "transaction failed: aborting it");
+                self.abort(timeout)
+            }
+        }
+    }
+
+    fn send_offsets_and_commit(
+        &self,
+        open: &Open,
+        group: Option<ConsumerGroupMetadata>,
+        timeout: Duration,
+    ) -> Result<(), KafkaError> {
+        let deadline = Instant::now() + timeout;
+        let left = || deadline.saturating_duration_since(Instant::now());
+        if !open.offsets.is_empty() {
+            // Without the group's metadata the offsets cannot be sent: abort, read again.
+            let group = group.ok_or(KafkaError::ConsumerCommit(RDKafkaErrorCode::State))?;
+            let mut tpl = TopicPartitionList::new();
+            for ((topic, partition), next) in &open.offsets {
+                tpl.add_partition_offset(topic, *partition, Offset::Offset(*next))?;
+            }
+            self.producer
+                .send_offsets_to_transaction(&tpl, &group, left())?;
+        }
+        // librdkafka: a retriable failure of the commit may simply be called again.
+        loop {
+            match self.producer.commit_transaction(left()) {
+                Err(KafkaError::Transaction(e)) if e.is_retriable() && !left().is_zero() => {
+                    tracing::debug!(error = %e, "transaction commit retried");
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Aborts the open transaction (its outputs are never seen by `read_committed` readers) and
+    /// asks the loop to rewind to the last committed offsets.
+    fn abort(&self, timeout: Duration) -> Result<(), PipelineError> {
+        self.lock().take();
+        self.rewind.store(true, Ordering::SeqCst);
+        self.metrics
+            .transactions
+            .with_label_values(&["aborted"])
+            .inc();
+        match self.producer.abort_transaction(timeout) {
+            Ok(()) => Ok(()),
+            Err(e) if is_fatal(&e) || self.producer.client().fatal_error().is_some() => {
+                Err(fatal_of(&self.producer, e))
+            }
+            Err(e) => Err(PipelineError::Kafka(e)),
+        }
+    }
+
+    /// Called from the rebalance callback before partitions are revoked: commits what is open,
+    /// so the partitions' next owner starts right after this instance's committed output.
+    pub fn commit_before_revoke(&self, group: Option<ConsumerGroupMetadata>) -> bool {
+        match self.commit(group, CALL_TIMEOUT) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "transaction before a revoke failed");
+                if let Ok(mut f) = self.failure.lock() {
+                    f.get_or_insert(e);
+                }
+                false
+            }
+        }
+    }
+
+    /// The failure a rebalance callback left, if any.
+    pub fn take_failure(&self) -> Option<PipelineError> {
+        self.failure.lock().ok().and_then(|mut f| f.take())
+    }
+
+    /// Forgets a revoked partition's committed position.
+    pub fn forget(&self, topic: &str, partition: i32) {
+        if let Ok(mut c) = self.committed.lock() {
+            c.remove(&(topic.to_string(), partition));
+        }
+    }
+}
+
+/// The fatal error of the producer, with librdkafka's detail when it has it.
+fn fatal_of(producer: &FutureProducer<ClientCtx>, e: KafkaError) -> PipelineError {
+    match producer.client().fatal_error() {
+        Some((code, message)) => PipelineError::Fatal {
+            client: "producer",
+            detail: format!("{message} ({code:?})"),
+        },
+        None => PipelineError::Fatal {
+            client: "producer",
+            detail: e.to_string(),
+        },
+    }
+}
+
+/// Enqueues one output (waiting while the producer's queue is full).
+fn send(producer: &FutureProducer<ClientCtx>, out: &Output) -> Result<(), KafkaError> {
+    loop {
+        let mut record = FutureRecord::to(&out.topic)
+            .payload(&out.payload)
+            .headers(out.headers.clone());
+        if let Some(k) = &out.key {
+            record = record.key(k);
+        }
+        // The delivery future is not awaited: the commit waits for every delivery, and fails if
+        // one failed.
+        match producer.send_result(record) {
+            Ok(_) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err((e, _)) => return Err(e),
+        }
+    }
+}
+
+/// The exactly-once loop: consume, analyse, add to the open transaction, commit every interval.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn run<F, H>(
+    config: &Config,
+    clients: Clients,
+    txn: Arc<Transactions>,
+    metrics: &Metrics,
+    health: &Health,
+    shutdown: &tokio_util::sync::CancellationToken,
+    transform: &F,
+    hint_of: &H,
+    pool: Option<&rayon::ThreadPool>,
+) -> Result<(), PipelineError>
+where
+    F: Fn(&BorrowedMessage<'_>, KindHint) -> Transformed + Sync,
+    H: Fn(&str) -> KindHint + Sync,
+{
+    let Clients {
+        consumer,
+        producer,
+        errors,
+        fatal,
+        committed,
+    } = clients;
+    producer.init_transactions(CALL_TIMEOUT)?;
+    let interval = Duration::from_millis(config.pipeline.transaction_interval_ms);
+    let max_in_flight = config.pipeline.max_in_flight;
+    let max_batch = config.pipeline.max_batch.max(1);
+    let mut consumed = Consumed::default();
+    let mut start = StartCheck::default();
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+    let stop = 'run: loop {
+        let revoked = forget_revoked(&consumer, None, &mut consumed);
+        for (topic, partition) in &revoked {
+            txn.forget(topic, *partition);
+            start.forget(topic, *partition);
+        }
+        if txn.rewind.swap(false, Ordering::SeqCst) {
+            if let Err(e) = rewind(&consumer, &committed, &mut consumed) {
+                break Stop::Failed(e);
+            }
+        }
+        if let Some(e) = txn.take_failure() {
+            break Stop::Failed(e);
+        }
+        tokio::select! {
+            biased;
+            _ = fatal.cancelled() => break Stop::Fatal,
+            _ = shutdown.cancelled() => break Stop::Shutdown,
+            _ = tick.tick() => {
+                if txn.age().is_some_and(|a| a >= interval) {
+                    if let Err(e) = txn.commit(consumer.group_metadata(), CALL_TIMEOUT) {
+                        break Stop::Failed(e);
+                    }
+                }
+            }
+            msg = consumer.recv() => {
+                let first = match msg {
+                    Ok(m) => m,
+                    Err(e) if is_fatal(&e) => break Stop::Fatal,
+                    Err(e) => {
+                        errors.warn_kafka("consume error", &e);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let mut batch = vec![first];
+                while batch.len() < max_batch {
+                    match consumer.recv().now_or_never() {
+                        Some(Ok(m)) => batch.push(m),
+                        Some(Err(e)) => {
+                            errors.warn_kafka("consume error", &e);
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+                // A transaction aborted in a rebalance callback while these were fetched: they
+                // are read again after the rewind.
+                if txn.rewind.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let batch = match start.check(&consumer, batch) {
+                    Ok(b) => b,
+                    Err(e) => break Stop::Failed(e),
+                };
+                if batch.is_empty() {
+                    continue;
+                }
+                let outputs = transform_batch(&batch, transform, hint_of, metrics, pool);
+                let mut items = Vec::with_capacity(batch.len());
+                for (msg, (output, outcome)) in batch.iter().zip(outputs) {
+                    metrics.consumed.with_label_values(&[msg.topic()]).inc();
+                    consumed.note(msg.topic(), msg.partition(), msg.offset());
+                    items.push((
+                        (msg.topic().to_string(), msg.partition(), msg.offset()),
+                        output,
+                        outcome,
+                        msg.timestamp().to_millis(),
+                    ));
+                }
+                if let Err(e) = txn.add(items) {
+                    break 'run Stop::Failed(e);
+                }
+                if txn.len() >= max_in_flight {
+                    if let Err(e) = txn.commit(consumer.group_metadata(), CALL_TIMEOUT) {
+                        break Stop::Failed(e);
+                    }
+                }
+            }
+        }
+    };
+
+    let deadline = Duration::from_secs(config.pipeline.shutdown_timeout_secs);
+    let started = Instant::now();
+    let failure = match stop {
+        Stop::Shutdown => None,
+        Stop::Fatal => Some(
+            txn.take_failure()
+                .unwrap_or_else(|| fatal_error(&consumer, &producer)),
+        ),
+        Stop::Failed(e) => Some(e),
+    };
+    if let Some(e) = failure {
+        tracing::error!(error = %e, uncommitted = consumed.uncommitted(&committed), "stopping");
+        health.fail(e.to_string());
+        close_within(consumer, producer, deadline, None);
+        return Err(e);
+    }
+    tracing::info!(
+        open = txn.len(),
+        "shutting down: committing the open transaction"
+    );
+    let committed_last = txn.commit(consumer.group_metadata(), deadline);
+    let left = deadline.saturating_sub(started.elapsed());
+    let closed = close_within(consumer, producer, left, None);
+    let uncommitted = consumed.uncommitted(&committed);
+    if let Err(e) = committed_last {
+        health.fail(e.to_string());
+        return Err(e);
+    }
+    if !closed || uncommitted > 0 {
+        return Err(PipelineError::ShutdownDeadline(deadline, uncommitted));
+    }
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// Where a newly assigned partition really starts.
+///
+/// librdkafka 2.12 can start a partition at `auto.offset.reset` when its committed offset is
+/// still pending in another instance's open transaction (`UNSTABLE_OFFSET_COMMIT`) and the
+/// assignment changes meanwhile: its log says "Adding [p] back to pending list because on-going
+/// transaction is blocking offset retrieval", then "Starting pending assigned partition [p] at
+/// offset INVALID", and it reads from the beginning, which would commit every output of that
+/// partition a second time. So the first message of every assigned partition is checked against
+/// the group's committed offset, fetched as KIP-447 asks (waiting while a transaction holds it);
+/// a partition that started too early is sought forward and the messages before are dropped.
+#[derive(Default)]
+struct StartCheck {
+    /// Per checked partition: the offset its reading must not start below.
+    floor: HashMap<(String, i32), i64>,
+}
+
+impl StartCheck {
+    fn forget(&mut self, topic: &str, partition: i32) {
+        self.floor.remove(&(topic.to_string(), partition));
+    }
+
+    /// The messages of `batch` at or above their partition's committed offset.
+    fn check<'m>(
+        &mut self,
+        consumer: &rdkafka::consumer::StreamConsumer<super::kafka::Context>,
+        batch: Vec<BorrowedMessage<'m>>,
+    ) -> Result<Vec<BorrowedMessage<'m>>, PipelineError> {
+        let mut kept = Vec::with_capacity(batch.len());
+        for msg in batch {
+            let key = (msg.topic().to_string(), msg.partition());
+            let floor = match self.floor.get(&key) {
+                Some(f) => *f,
+                None => {
+                    let mut tpl = TopicPartitionList::new();
+                    tpl.add_partition(msg.topic(), msg.partition());
+                    let got = consumer.committed_offsets(tpl, CALL_TIMEOUT)?;
+                    let committed = match got
+                        .find_partition(msg.topic(), msg.partition())
+                        .map(|e| e.offset())
+                    {
+                        Some(Offset::Offset(o)) => o,
+                        _ => 0,
+                    };
+                    if committed > msg.offset() {
+                        tracing::warn!(
+                            topic = msg.topic(),
+                            partition = msg.partition(),
+                            started = msg.offset(),
+                            committed,
+                            "partition started below its committed offset: seeking forward"
+                        );
+                        consumer.seek(
+                            msg.topic(),
+                            msg.partition(),
+                            Offset::Offset(committed),
+                            CALL_TIMEOUT,
+                        )?;
+                    }
+                    self.floor.insert(key, committed);
+                    committed
+                }
+            };
+            if msg.offset() >= floor {
+                kept.push(msg);
+            }
+        }
+        Ok(kept)
+    }
+}
+
+/// Seeks every partition this instance consumed back to the end of its last committed
+/// transaction (or to the first offset it read, if none committed yet).
+fn rewind(
+    consumer: &rdkafka::consumer::StreamConsumer<super::kafka::Context>,
+    committed: &Mutex<HashMap<(String, i32), i64>>,
+    consumed: &mut Consumed,
+) -> Result<(), PipelineError> {
+    let committed = committed.lock().map(|c| c.clone()).unwrap_or_default();
+    for ((topic, partition), to) in consumed.rewind_to(&committed) {
+        tracing::info!(%topic, partition, offset = to, "rewinding after an aborted transaction");
+        consumer.seek(&topic, partition, Offset::Offset(to), CALL_TIMEOUT)?;
+    }
+    Ok(())
+}
