@@ -4,7 +4,7 @@
 //! same decode and analysis as the daemon; its labels come in the families of
 //! [`super::eval::labels_of`].
 //!
-//! Splits are fixed: the batch `t01` is the frozen test split; of the other batches, a row whose id
+//! Splits are fixed: the batches `t01` and `t02` are the frozen test splits; of the other batches, a row whose id
 //! hashes to 0 modulo 5 is dev (thresholds are tuned there), the rest is train.
 
 use std::collections::BTreeSet;
@@ -66,7 +66,7 @@ pub enum Split {
     Train,
     /// Thresholds are tuned here.
     Dev,
-    /// The frozen test split (`t01`): never tuned on.
+    /// The frozen test splits (`t01`, `t02`: ids starting with `t`): never tuned on.
     Test,
 }
 
