@@ -48,6 +48,9 @@ export EARSHOT_TEST_KAFKA=127.0.0.1:$KAFKA_PORT
 echo "== cargo test"
 cargo test --all-targets
 
+echo "== chaos (short): kills, a broker restart; every input exactly one output (a broker of its own)"
+bash scripts/chaos.sh --short
+
 echo "== deploy checks (compose, Dockerfile, Kubernetes, alert rules)"
 venv=target/deploy-venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"

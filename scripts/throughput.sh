@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Throughput and latency through a real Kafka broker: earshot against a pass-through baseline (the same
-# Kafka loop forwarding bytes without analysis, examples/passthrough.rs), in the same run, on the same
-# broker. Prints msgs/s of both, their ratio, each pipeline's CPU per message, and earshot's
-# end-to-end p50/p99 at a fixed moderate rate.
+# Throughput and latency through a real Kafka broker: earshot, under each delivery guarantee, against
+# a pass-through baseline (the same Kafka loop forwarding bytes without analysis,
+# examples/passthrough.rs), in the same run, on the same broker. Prints msgs/s of each, the ratios,
+# each pipeline's CPU per message, and earshot's end-to-end p50/p99 at a fixed moderate rate under
+# both guarantees. Under exactly once the outputs are counted as a read_committed reader sees them.
 #
 #   bash scripts/throughput.sh [COUNT] [RATE] [SECONDS] [ROUNDS]   # defaults: 200000 2000 20 5
 #
@@ -52,11 +53,11 @@ run_pipeline() { # mode name extra-env...
   pid=$!
 }
 
-measure() { # mode -> sets $rate_out (msgs/s) and $cpu_out (µs of pipeline CPU per message)
-  local mode=$1 name="tp-$1-$RANDOM"
+measure() { # mode [extra-env...] -> sets $rate_out (msgs/s) and $cpu_out (µs of pipeline CPU per message)
+  local mode=$1 name="tp-$1-$RANDOM"; shift
   $bin/examples/kafkaload create "$brokers" 4 "$name-in" "$name-out" "$name-dlq"
   $bin/examples/kafkaload produce "$brokers" "$name-in" "$count" >&2
-  run_pipeline "$mode" "$name" existing
+  run_pipeline "$mode" "$name" existing "$@"
   rate_out=$($bin/examples/kafkaload drain "$brokers" "$name-out" "$count")
   # User + system CPU of the pipeline process so far (fields 14 and 15 of /proc/PID/stat, in clock
   # ticks): steadier than msgs/s on a machine whose speed swings.
@@ -68,30 +69,40 @@ measure() { # mode -> sets $rate_out (msgs/s) and $cpu_out (µs of pipeline CPU 
 }
 
 echo "preloading $count sample messages per run; broker on $brokers; $rounds rounds" >&2
-bases=() ours_all=() base_cpu=() ours_cpu=()
+eos=EARSHOT_PIPELINE__GUARANTEE=exactly_once
+bases=() ours_all=() base_cpu=() ours_cpu=() eos_all=() eos_cpu=()
 for w in $(seq 1 "$warmup"); do
   measure passthrough; warm_base=$rate_out
-  measure earshot
-  echo "warm-up $w of $warmup (not counted): pass-through $warm_base msgs/s, earshot $rate_out msgs/s" >&2
+  measure earshot; warm_ours=$rate_out
+  measure earshot "$eos"
+  echo "warm-up $w of $warmup (not counted): pass-through $warm_base msgs/s, earshot $warm_ours msgs/s, exactly once $rate_out msgs/s" >&2
 done
 for r in $(seq 1 "$rounds"); do
   measure passthrough; bases+=("$rate_out"); base_cpu+=("$cpu_out")
   measure earshot; ours_all+=("$rate_out"); ours_cpu+=("$cpu_out")
-  echo "round $r: pass-through ${bases[-1]} msgs/s (${base_cpu[-1]} µs CPU/msg), earshot ${ours_all[-1]} msgs/s (${ours_cpu[-1]} µs CPU/msg)" >&2
+  measure earshot "$eos"; eos_all+=("$rate_out"); eos_cpu+=("$cpu_out")
+  echo "round $r: pass-through ${bases[-1]} msgs/s (${base_cpu[-1]} µs CPU/msg), earshot ${ours_all[-1]} msgs/s (${ours_cpu[-1]} µs CPU/msg), exactly once ${eos_all[-1]} msgs/s (${eos_cpu[-1]} µs CPU/msg)" >&2
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 base=$(median "${bases[@]}")
 ours=$(median "${ours_all[@]}")
-name="lat-$RANDOM"
-run_pipeline earshot "$name"
-sleep 3
-read -r p50 p99 n < <($bin/examples/kafkaload latency "$brokers" "$name-in" "$name-out" "$rate" "$seconds")
-kill -TERM "$pid"; wait "$pid" || true
+exact=$(median "${eos_all[@]}")
+latency() { # extra-env... -> sets $p50 $p99 $n
+  local name="lat-$RANDOM"
+  run_pipeline earshot "$name" "$@"
+  sleep 3
+  read -r p50 p99 n < <($bin/examples/kafkaload latency "$brokers" "$name-in" "$name-out" "$rate" "$seconds")
+  kill -TERM "$pid"; wait "$pid" || true
+}
+latency; lat_alo="p50 $p50 ms, p99 $p99 ms ($n messages)"
+latency "$eos"; lat_eos="p50 $p50 ms, p99 $p99 ms ($n messages)"
 
-printf '\n%-34s %12s   (median of %s; runs: %s | %s)\n' "run" "msgs/s" "$rounds" "${bases[*]}" "${ours_all[*]}"
+printf '\n%-34s %12s   (median of %s; runs: %s | %s | %s)\n' "run" "msgs/s" "$rounds" "${bases[*]}" "${ours_all[*]}" "${eos_all[*]}"
 printf '%-34s %12s\n' "pass-through baseline" "$base"
-printf '%-34s %12s\n' "earshot (decode, analyse, encode)" "$ours"
-printf 'ratio earshot / pass-through: %s\n' "$(python3 -c "print(f'{$ours/$base:.2f}')")"
-printf 'pipeline CPU per message (median): pass-through %s µs, earshot %s µs   (runs: %s | %s)\n' \
-  "$(median "${base_cpu[@]}")" "$(median "${ours_cpu[@]}")" "${base_cpu[*]}" "${ours_cpu[*]}"
-printf 'end-to-end latency at %s msgs/s for %ss (%s messages): p50 %s ms, p99 %s ms\n' "$rate" "$seconds" "$n" "$p50" "$p99"
+printf '%-34s %12s\n' "earshot, at least once" "$ours"
+printf '%-34s %12s\n' "earshot, exactly once" "$exact"
+printf 'ratio earshot / pass-through: at least once %s, exactly once %s\n' \
+  "$(python3 -c "print(f'{$ours/$base:.2f}')")" "$(python3 -c "print(f'{$exact/$base:.2f}')")"
+printf 'pipeline CPU per message (median): pass-through %s µs, at least once %s µs, exactly once %s µs   (runs: %s | %s | %s)\n' \
+  "$(median "${base_cpu[@]}")" "$(median "${ours_cpu[@]}")" "$(median "${eos_cpu[@]}")" "${base_cpu[*]}" "${ours_cpu[*]}" "${eos_cpu[*]}"
+printf 'end-to-end latency at %s msgs/s for %ss: at least once %s; exactly once %s\n' "$rate" "$seconds" "$lat_alo" "$lat_eos"

@@ -1,0 +1,507 @@
+//! The chaos run of `scripts/chaos.sh` (not part of the product): an operator's worst day, then an
+//! audit of what came out.
+//!
+//!     chaos BROKERS EARSHOT_BINARY [--messages N] [--partitions P] [--instances I] [--seconds S]
+//!           [--guarantee at_least_once|exactly_once] [--static true|false] [--restart-broker CMD]
+//!
+//! A producer feeds N messages (one in twenty malformed) into a P-partition topic over the first
+//! two thirds of S seconds, while I earshot instances in one group run; every 2–4 s one of them is
+//! SIGKILLed and started again, and halfway through the broker is restarted once (`CMD`, a shell
+//! command, e.g. `scripts/kafka.sh restart`). Then the killing stops, the group drains, every
+//! instance gets SIGTERM, and the outputs are read back as a `read_committed` reader sees them.
+//!
+//! The audit: every input must have exactly one insight or dead letter; dead letters must be exactly
+//! the malformed inputs; a duplicate must be identical to its original but for `processed_at`
+//! (at least once) and there must be none at all (exactly once). It prints one summary line and
+//! exits non-zero when a rule is broken.
+
+use std::collections::{BTreeMap, HashMap};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{DeliveryResult, Headers};
+use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+
+/// A small deterministic random source (xorshift64*), seeded from the clock.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn between(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo + 1)
+    }
+}
+
+struct Opts {
+    brokers: String,
+    binary: String,
+    messages: usize,
+    partitions: i32,
+    instances: usize,
+    seconds: u64,
+    guarantee: String,
+    static_membership: bool,
+    restart_broker: Option<String>,
+}
+
+fn opts() -> Opts {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut o = Opts {
+        brokers: args.first().cloned().unwrap_or_default(),
+        binary: args.get(1).cloned().unwrap_or_default(),
+        messages: 20_000,
+        partitions: 6,
+        instances: 3,
+        seconds: 60,
+        guarantee: "at_least_once".into(),
+        static_membership: true,
+        restart_broker: None,
+    };
+    let mut i = 2;
+    while i + 1 < args.len() {
+        let v = args[i + 1].clone();
+        match args[i].as_str() {
+            "--messages" => o.messages = v.parse().expect("--messages N"),
+            "--partitions" => o.partitions = v.parse().expect("--partitions P"),
+            "--instances" => o.instances = v.parse().expect("--instances I"),
+            "--seconds" => o.seconds = v.parse().expect("--seconds S"),
+            "--guarantee" => o.guarantee = v,
+            "--static" => o.static_membership = v == "true",
+            "--restart-broker" => o.restart_broker = Some(v),
+            other => panic!("unknown option {other}"),
+        }
+        i += 2;
+    }
+    assert!(
+        !o.brokers.is_empty() && !o.binary.is_empty(),
+        "usage: chaos BROKERS EARSHOT_BINARY [options]"
+    );
+    o
+}
+
+/// Which inputs were sent: (partition, offset) -> malformed?
+type Sent = Arc<Mutex<BTreeMap<(i32, i64), bool>>>;
+
+struct Track(Sent);
+impl ClientContext for Track {}
+impl ProducerContext for Track {
+    type DeliveryOpaque = Box<bool>;
+    fn delivery(&self, r: &DeliveryResult<'_>, malformed: Box<bool>) {
+        match r {
+            Ok(m) => {
+                if let Ok(mut s) = self.0.lock() {
+                    s.insert((m.partition(), m.offset()), *malformed);
+                }
+            }
+            Err((e, _)) => eprintln!("chaos: a test input was not delivered: {e}"),
+        }
+    }
+}
+
+fn sample() -> Vec<Vec<u8>> {
+    include_str!("../samples/stream.jsonl")
+        .lines()
+        .filter(|l| {
+            earshot::decode::decode(
+                Some(l.as_bytes()),
+                earshot::decode::KindHint::Auto,
+                Default::default(),
+            )
+            .is_ok()
+        })
+        .map(|l| l.as_bytes().to_vec())
+        .collect()
+}
+
+/// One earshot instance of the group.
+struct Instance {
+    child: Child,
+    port: u16,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn start(o: &Opts, n: usize, names: &Names) -> Instance {
+    let port = free_port();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(format!("{}/instance-{n}.log", names.logs))
+        .expect("log file");
+    let mut cmd = Command::new(&o.binary);
+    cmd.arg("run")
+        .env("EARSHOT_KAFKA__BROKERS", &o.brokers)
+        .env("EARSHOT_KAFKA__GROUP_ID", &names.group)
+        .env(
+            "EARSHOT_KAFKA__INPUTS",
+            format!("[{{topic = \"{}\", kind = \"auto\"}}]", names.input),
+        )
+        .env("EARSHOT_KAFKA__OUTPUT_TOPIC", &names.output)
+        .env("EARSHOT_KAFKA__DEAD_LETTER_TOPIC", &names.dead)
+        .env("EARSHOT_PIPELINE__GUARANTEE", &o.guarantee)
+        .env("EARSHOT_HTTP__ADDRESS", format!("127.0.0.1:{port}"))
+        .env("EARSHOT_LOG", "info,librdkafka=warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log));
+    if o.static_membership {
+        cmd.env(
+            "EARSHOT_KAFKA__CONSUMER",
+            format!("{{\"group.instance.id\" = \"chaos-{n}\"}}"),
+        );
+    }
+    Instance {
+        child: cmd.spawn().expect("earshot starts"),
+        port,
+    }
+}
+
+/// The value of a metric of an instance, if it answers.
+fn metric(port: u16, series: &str) -> Option<f64> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).ok()?;
+    body.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+struct Names {
+    input: String,
+    output: String,
+    dead: String,
+    group: String,
+    logs: String,
+}
+
+fn consumer(brokers: &str, group: &str) -> BaseConsumer {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_committed")
+        .create()
+        .expect("consumer")
+}
+
+/// Reads a whole topic as a read_committed reader sees it, until nothing new came for `idle`.
+fn read_all(brokers: &str, topic: &str, idle: Duration) -> Vec<rdkafka::message::OwnedMessage> {
+    let c = consumer(brokers, &format!("chaos-reader-{}", uuid::Uuid::new_v4()));
+    let md = c
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .expect("metadata");
+    let mut tpl = TopicPartitionList::new();
+    for p in md.topics()[0].partitions() {
+        tpl.add_partition_offset(topic, p.id(), Offset::Beginning)
+            .expect("partition");
+    }
+    c.assign(&tpl).expect("assign");
+    let mut out = Vec::new();
+    let mut last = Instant::now();
+    while last.elapsed() < idle {
+        if let Some(Ok(m)) = c.poll(Duration::from_millis(200)) {
+            out.push(m.detach());
+            last = Instant::now();
+        }
+    }
+    out
+}
+
+/// Whether the group's committed offsets reached the end of every input partition.
+fn drained(brokers: &str, names: &Names, partitions: i32) -> bool {
+    let c = consumer(brokers, &names.group);
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition(&names.input, p);
+    }
+    let Ok(got) = c.committed_offsets(tpl, Duration::from_secs(10)) else {
+        return false;
+    };
+    (0..partitions).all(|p| {
+        let end = c
+            .fetch_watermarks(&names.input, p, Duration::from_secs(10))
+            .map_or(i64::MAX, |w| w.1);
+        matches!(
+            got.find_partition(&names.input, p).map(|e| e.offset()),
+            Some(Offset::Offset(o)) if o >= end
+        )
+    })
+}
+
+fn main() {
+    let o = opts();
+    let mut rng = Rng(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(7, |d| d.as_nanos() as u64)
+        | 1);
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let names = Names {
+        input: format!("chaos-in-{id}"),
+        output: format!("chaos-out-{id}"),
+        dead: format!("chaos-dlq-{id}"),
+        group: format!("chaos-{id}"),
+        logs: std::env::var("CHAOS_LOGS").unwrap_or_else(|_| "target/chaos-logs".into()),
+    };
+    std::fs::create_dir_all(&names.logs).expect("log dir");
+    {
+        use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+        let admin: AdminClient<rdkafka::client::DefaultClientContext> = ClientConfig::new()
+            .set("bootstrap.servers", &o.brokers)
+            .create()
+            .expect("admin");
+        let topics = [
+            NewTopic::new(&names.input, o.partitions, TopicReplication::Fixed(1)),
+            NewTopic::new(&names.output, o.partitions, TopicReplication::Fixed(1)),
+            NewTopic::new(&names.dead, 1, TopicReplication::Fixed(1)),
+        ];
+        for r in futures::executor::block_on(admin.create_topics(&topics, &AdminOptions::new()))
+            .expect("create topics")
+        {
+            r.expect("topic created");
+        }
+    }
+
+    let mut instances: Vec<Instance> = (0..o.instances).map(|n| start(&o, n, &names)).collect();
+
+    // The producer: the first two thirds of the run, at an even pace.
+    let sent: Sent = Arc::default();
+    let feeding = Arc::new(AtomicBool::new(true));
+    let feeder = {
+        let (brokers, input, sent, feeding) = (
+            o.brokers.clone(),
+            names.input.clone(),
+            sent.clone(),
+            feeding.clone(),
+        );
+        let (count, span) = (o.messages, Duration::from_secs(o.seconds * 2 / 3));
+        std::thread::spawn(move || {
+            let p: ThreadedProducer<Track> = ClientConfig::new()
+                .set("bootstrap.servers", &brokers)
+                .set("linger.ms", "5")
+                .set("enable.idempotence", "true")
+                .set("message.timeout.ms", "300000")
+                .create_with_context(Track(sent))
+                .expect("producer");
+            let msgs = sample();
+            let began = Instant::now();
+            for i in 0..count {
+                let due = began + span.mul_f64(i as f64 / count as f64);
+                if let Some(w) = due.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(w);
+                }
+                let malformed = i % 20 == 7;
+                let value: &[u8] = if malformed {
+                    b"{\"text\": \"not a whole message"
+                } else {
+                    &msgs[i % msgs.len()]
+                };
+                let key = format!("k{i}");
+                let mut rec = BaseRecord::with_opaque_to(&input, Box::new(malformed))
+                    .key(&key)
+                    .payload(value);
+                loop {
+                    match p.send(rec) {
+                        Ok(()) => break,
+                        Err((_, r)) => {
+                            rec = r;
+                            std::thread::sleep(Duration::from_millis(2));
+                        }
+                    }
+                }
+            }
+            p.flush(Duration::from_secs(300))
+                .expect("every input delivered");
+            feeding.store(false, Ordering::SeqCst);
+        })
+    };
+
+    // The chaos: a kill every 2-4 s, the broker restarted once halfway.
+    let began = Instant::now();
+    let mut kills = 0;
+    let mut restarts = 0;
+    let mut recoveries: Vec<f64> = Vec::new();
+    let mut waiting: Vec<(usize, Instant)> = Vec::new();
+    let mut next_kill = began + Duration::from_secs(rng.between(2, 4));
+    let halfway = began + Duration::from_secs(o.seconds / 2);
+    let assigned = "earshot_kafka_assigned_partitions";
+    while began.elapsed() < Duration::from_secs(o.seconds) {
+        std::thread::sleep(Duration::from_millis(100));
+        // Kill-to-reassignment: until the restarted instance holds partitions again.
+        waiting.retain(|(n, at)| {
+            let inst = &instances[*n];
+            if metric(inst.port, assigned).is_some_and(|v| v > 0.0) {
+                recoveries.push(at.elapsed().as_secs_f64());
+                false
+            } else {
+                at.elapsed() < Duration::from_secs(120)
+            }
+        });
+        if restarts == 0 && Instant::now() >= halfway {
+            if let Some(cmd) = &o.restart_broker {
+                eprintln!(
+                    "chaos: restarting the broker at {:.0}s",
+                    began.elapsed().as_secs_f64()
+                );
+                let ok = Command::new("sh")
+                    .arg("-c")
+                    .arg(cmd)
+                    .status()
+                    .is_ok_and(|s| s.success());
+                assert!(ok, "the broker restart failed");
+                restarts += 1;
+            }
+        }
+        if Instant::now() >= next_kill {
+            let n = rng.between(0, o.instances as u64 - 1) as usize;
+            let _ = instances[n].child.kill();
+            let _ = instances[n].child.wait();
+            kills += 1;
+            let at = Instant::now();
+            instances[n] = start(&o, n, &names);
+            waiting.retain(|(w, _)| *w != n);
+            waiting.push((n, at));
+            next_kill = Instant::now() + Duration::from_secs(rng.between(2, 4));
+        }
+    }
+    feeder.join().expect("feeder");
+    eprintln!("chaos: {kills} kills; feeding done; waiting for the group to drain");
+    let drain_began = Instant::now();
+    while !drained(&o.brokers, &names, o.partitions) {
+        // An instance may have died of its own accord (a fatal error): it is restarted, as an
+        // orchestrator would.
+        for (n, inst) in instances.iter_mut().enumerate() {
+            if let Ok(Some(status)) = inst.child.try_wait() {
+                eprintln!("chaos: instance {n} exited by itself ({status}); restarting it");
+                *inst = start(&o, n, &names);
+            }
+        }
+        assert!(
+            drain_began.elapsed() < Duration::from_secs(300),
+            "the group did not drain within 300 s"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let mut clean_exits = 0;
+    for inst in &mut instances {
+        let _ = Command::new("kill")
+            .args(["-TERM", &inst.child.id().to_string()])
+            .status();
+    }
+    for inst in &mut instances {
+        if inst.child.wait().is_ok_and(|s| s.success()) {
+            clean_exits += 1;
+        }
+    }
+
+    // The audit.
+    let idle = Duration::from_secs(5);
+    let insights = read_all(&o.brokers, &names.output, idle);
+    let dead = read_all(&o.brokers, &names.dead, idle);
+    let sent = sent.lock().expect("sent").clone();
+    let mut outputs: HashMap<(i32, i64), Vec<String>> = HashMap::new();
+    for m in &insights {
+        let v: serde_json::Value =
+            serde_json::from_slice(m.payload().unwrap_or_default()).unwrap_or_default();
+        let src = (
+            v["source"]["partition"].as_i64().unwrap_or(-1) as i32,
+            v["source"]["offset"].as_i64().unwrap_or(-1),
+        );
+        let mut same = v.clone();
+        if let Some(obj) = same.as_object_mut() {
+            obj.remove("processed_at");
+        }
+        outputs.entry(src).or_default().push(same.to_string());
+    }
+    let mut dead_at: HashMap<(i32, i64), usize> = HashMap::new();
+    for m in &dead {
+        let header = |k: &str| {
+            m.headers().and_then(|h| {
+                h.iter()
+                    .find(|x| x.key == k)
+                    .and_then(|x| x.value)
+                    .and_then(|v| std::str::from_utf8(v).ok())
+                    .and_then(|v| v.parse::<i64>().ok())
+            })
+        };
+        if let (Some(p), Some(off)) = (
+            header("earshot.source.partition"),
+            header("earshot.source.offset"),
+        ) {
+            *dead_at.entry((p as i32, off)).or_default() += 1;
+        }
+    }
+    let (mut missing, mut duplicates, mut unlike, mut wrong_dead) = (0, 0, 0, 0);
+    for (&src, &malformed) in &sent {
+        let ins = outputs.get(&src).map_or(0, Vec::len);
+        let dl = dead_at.get(&src).copied().unwrap_or(0);
+        if ins + dl == 0 {
+            missing += 1;
+        }
+        if malformed && ins > 0 || !malformed && dl > 0 {
+            wrong_dead += 1;
+        }
+        duplicates += (ins + dl).saturating_sub(1);
+        if let Some(v) = outputs.get(&src) {
+            unlike += v.iter().filter(|x| **x != v[0]).count();
+        }
+    }
+    let unique = outputs.len();
+    let expected_dead = sent.values().filter(|m| **m).count();
+    recoveries.sort_by(f64::total_cmp);
+    let (p50, max) = if recoveries.is_empty() {
+        (f64::NAN, f64::NAN)
+    } else {
+        (
+            recoveries[(recoveries.len() - 1) / 2],
+            recoveries[recoveries.len() - 1],
+        )
+    };
+    println!(
+        "chaos {}: produced {}, insights {} (unique {unique}), dead letters {} (expected {expected_dead}), missing {missing}, duplicates {duplicates} (not identical {unlike}), misrouted {wrong_dead}, kills {kills}, broker restarts {restarts}, clean exits {clean_exits}/{}, kill-to-reassignment p50 {p50:.1} s, max {max:.1} s ({} measured), {} static membership",
+        o.guarantee,
+        sent.len(),
+        insights.len(),
+        dead.len(),
+        instances.len(),
+        recoveries.len(),
+        if o.static_membership { "with" } else { "without" },
+    );
+    let exactly = o.guarantee == "exactly_once";
+    let broken = sent.len() != o.messages
+        || missing > 0
+        || unlike > 0
+        || wrong_dead > 0
+        || (exactly && duplicates > 0);
+    if broken {
+        eprintln!(
+            "chaos: FAILED (every input needs exactly one insight or dead letter{}; logs in {})",
+            if exactly {
+                ", no duplicate at all"
+            } else {
+                ", duplicates identical"
+            },
+            names.logs
+        );
+        std::process::exit(1);
+    }
+}
