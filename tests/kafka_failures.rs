@@ -215,3 +215,49 @@ fn exactly_once_through_a_kill_and_a_rebalance_gives_every_input_one_output() {
         );
     }
 }
+
+#[test]
+fn a_fenced_transactional_producer_exits_non_zero_and_nothing_is_counted_twice() {
+    let s = Setup::new("txfenced", 2);
+    let n = 400;
+    produce(&s.input, &valid_inputs(n));
+    // Two instances that claim the same transactional.id: the second's producer fences the first's,
+    // a fatal error for the first at its next transactional call.
+    let eos = [
+        ("EARSHOT_PIPELINE__GUARANTEE", "exactly_once"),
+        ("EARSHOT_KAFKA__TRANSACTIONAL_ID", "earshot-pod-0"),
+    ];
+    let first_log = format!("{}-first", s.group);
+    let mut first = Daemon::start_logged(&s, &eos, &first_log);
+    first.wait_ready(WAIT);
+    assert!(
+        read_n(&s.output, 50, WAIT).len() >= 50,
+        "the first instance works"
+    );
+
+    let mut second = Daemon::start_logged(&s, &eos, &format!("{}-second", s.group));
+    second.wait_ready(WAIT);
+    // More work: the first instance meets the fencing at its next transaction.
+    let more: Vec<_> = valid_inputs(2 * n).into_iter().skip(n).collect();
+    produce(&s.input, &more);
+    let code = first.wait(WAIT);
+    let log = log_of(&first_log);
+    assert_eq!(
+        code,
+        Some(1),
+        "a fenced producer ends its process; log:\n{log}"
+    );
+    assert!(
+        log.contains("fatal producer error"),
+        "the exit says which client failed and why; log:\n{log}"
+    );
+    let out = read_n(&s.output, 2 * n + 1, Duration::from_secs(20));
+    let sources: std::collections::BTreeSet<(i64, i64)> = out.iter().map(source_of).collect();
+    assert_eq!(
+        (sources.len(), out.len()),
+        (2 * n, 2 * n),
+        "every input once, none twice, across the fencing"
+    );
+    second.signal("TERM");
+    assert_eq!(second.wait(WAIT), Some(0));
+}
