@@ -315,6 +315,12 @@ impl Config {
         if self.pipeline.max_in_flight == 0 {
             return bad("pipeline.max_in_flight", "must be at least 1".into());
         }
+        if !(1..=3600).contains(&self.pipeline.shutdown_timeout_secs) {
+            return bad(
+                "pipeline.shutdown_timeout_secs",
+                "must be 1 to 3600 (an orchestrator kills the process long before)".into(),
+            );
+        }
         if self.pipeline.transaction_interval_ms == 0 {
             return bad(
                 "pipeline.transaction_interval_ms",
@@ -432,5 +438,29 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("kafka.compression"), "{e}");
+        for (key, value) in [
+            ("EARSHOT_PIPELINE__SHUTDOWN_TIMEOUT_SECS", "0"),
+            (
+                "EARSHOT_PIPELINE__SHUTDOWN_TIMEOUT_SECS",
+                "18446744073709551615",
+            ),
+            ("EARSHOT_PIPELINE__TRANSACTION_INTERVAL_MS", "0"),
+            ("EARSHOT_PIPELINE__GUARANTEE", "at_most_once"),
+        ] {
+            let e = Config::load_with_env(None, env(&[(key, value)]))
+                .unwrap_err()
+                .to_string();
+            let name = key.trim_start_matches("EARSHOT_PIPELINE__").to_lowercase();
+            assert!(
+                e.contains(&format!("pipeline.{name}")),
+                "{key}={value}: {e}"
+            );
+        }
+        let eos = Config::load_with_env(
+            None,
+            env(&[("EARSHOT_PIPELINE__GUARANTEE", "exactly_once")]),
+        )
+        .unwrap();
+        assert_eq!(eos.pipeline.guarantee, Guarantee::ExactlyOnce);
     }
 }

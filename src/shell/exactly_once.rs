@@ -4,8 +4,10 @@
 //! not yet — never twice, whatever dies when.
 //!
 //! * One transactional producer per instance. Its offsets travel with the consumer's group
-//!   metadata (KIP-447), so an instance that lost its partitions in a rebalance is fenced by the
-//!   group coordinator: its late commit fails and its outputs are aborted.
+//!   metadata (KIP-447), so an instance the group has moved on without (a zombie: paused, cut
+//!   off) is fenced by the group coordinator: its late commit fails and its outputs are aborted.
+//!   Messages of partitions revoked while a batch was fetched are dropped, not added to the next
+//!   transaction: their next owner reads them from the commit made before the revoke.
 //! * A transaction commits every `pipeline.transaction_interval_ms`, when it holds
 //!   [`TRANSACTION_SIZE`] × `pipeline.max_in_flight` messages, before partitions are revoked (in the rebalance callback,
 //!   so their next owner starts exactly where this one's output ends), and on SIGTERM.
@@ -19,7 +21,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use futures::FutureExt;
 use rdkafka::consumer::{Consumer, ConsumerGroupMetadata};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::BorrowedMessage;
@@ -28,12 +29,10 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 
 use super::client::{is_fatal, ClientCtx};
 use super::kafka::{
-    close_within, fatal_error, forget_revoked, transform_batch, Clients, Consumed, Outcome, Output,
-    PipelineError, Stop, Transformed,
+    close_within, fatal_error, fill_batch, forget_revoked, Clients, Consumed, Outcome, Output,
+    PipelineError, Stop, Transformed, Work,
 };
 use super::metrics::Metrics;
-use super::Health;
-use crate::config::Config;
 use crate::decode::KindHint;
 
 /// A transaction commits when it holds this many times `pipeline.max_in_flight` messages, if its
@@ -314,22 +313,22 @@ fn send(producer: &FutureProducer<ClientCtx>, out: &Output) -> Result<(), KafkaE
 }
 
 /// The exactly-once loop: consume, analyse, add to the open transaction, commit every interval.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn run<F, H>(
-    config: &Config,
+    work: Work<'_, F, H>,
     clients: Clients,
     txn: Arc<Transactions>,
-    metrics: &Metrics,
-    health: &Health,
-    shutdown: &tokio_util::sync::CancellationToken,
-    transform: &F,
-    hint_of: &H,
-    pool: Option<&rayon::ThreadPool>,
 ) -> Result<(), PipelineError>
 where
     F: Fn(&BorrowedMessage<'_>, KindHint) -> Transformed + Sync,
     H: Fn(&str) -> KindHint + Sync,
 {
+    let Work {
+        config,
+        metrics,
+        health,
+        shutdown,
+        ..
+    } = work;
     let Clients {
         consumer,
         producer,
@@ -350,11 +349,7 @@ where
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     let stop = 'run: loop {
-        let revoked = forget_revoked(&consumer, None, &mut consumed);
-        for (topic, partition) in &revoked {
-            txn.forget(topic, *partition);
-            start.forget(topic, *partition);
-        }
+        forget(&consumer, &txn, &mut start, &mut consumed);
         if txn.rewind.swap(false, Ordering::SeqCst) {
             if let Err(e) = rewind(&consumer, &committed, &mut consumed) {
                 break Stop::Failed(e);
@@ -384,22 +379,23 @@ where
                         continue;
                     }
                 };
-                let mut batch = vec![first];
-                while batch.len() < max_batch {
-                    match consumer.recv().now_or_never() {
-                        Some(Ok(m)) => batch.push(m),
-                        Some(Err(e)) => {
-                            errors.warn_kafka("consume error", &e);
-                            break;
-                        }
-                        None => break,
-                    }
-                }
+                let batch = fill_batch(&consumer, first, max_batch, &errors);
                 // A transaction aborted in a rebalance callback while these were fetched: they
-                // are read again after the rewind.
+                // are read again after the rewind, which must know of them.
                 if txn.rewind.load(Ordering::SeqCst) {
+                    for m in &batch {
+                        consumed.note(m.topic(), m.partition(), m.offset());
+                    }
                     continue;
                 }
+                // Partitions revoked while these were fetched (their open transaction was
+                // committed in the callback): their next owner reads on from that commit, so
+                // their messages here are not this instance's any more.
+                forget(&consumer, &txn, &mut start, &mut consumed);
+                let batch: Vec<_> = batch
+                    .into_iter()
+                    .filter(|m| consumer.context().is_assigned(m.topic(), m.partition()))
+                    .collect();
                 let batch = match start.check(&consumer, batch) {
                     Ok(b) => b,
                     Err(e) => break Stop::Failed(e),
@@ -407,7 +403,7 @@ where
                 if batch.is_empty() {
                     continue;
                 }
-                let outputs = transform_batch(&batch, transform, hint_of, metrics, pool);
+                let outputs = work.transform(&batch);
                 let mut items = Vec::with_capacity(batch.len());
                 for (msg, (output, outcome)) in batch.iter().zip(outputs) {
                     metrics.consumed.with_label_values(&[msg.topic()]).inc();
@@ -442,10 +438,8 @@ where
         Stop::Failed(e) => Some(e),
     };
     if let Some(e) = failure {
-        tracing::error!(error = %e, uncommitted = consumed.uncommitted(&committed), "stopping");
-        health.fail(e.to_string());
-        close_within(consumer, producer, deadline, None);
-        return Err(e);
+        let uncommitted = consumed.uncommitted(&committed);
+        return Err(work.fail(e, consumer, producer, uncommitted));
     }
     tracing::info!(
         open = txn.len(),
@@ -466,6 +460,19 @@ where
     Ok(())
 }
 
+/// Forgets what the loop, the transactions and the start check know of revoked partitions.
+fn forget(
+    consumer: &rdkafka::consumer::StreamConsumer<super::kafka::Context>,
+    txn: &Transactions,
+    start: &mut StartCheck,
+    consumed: &mut Consumed,
+) {
+    for (topic, partition) in forget_revoked(consumer, None, consumed) {
+        txn.forget(&topic, partition);
+        start.forget(&topic, partition);
+    }
+}
+
 /// Where a newly assigned partition really starts.
 ///
 /// librdkafka 2.12 can start a partition at `auto.offset.reset` when its committed offset is
@@ -474,8 +481,10 @@ where
 /// transaction is blocking offset retrieval", then "Starting pending assigned partition [p] at
 /// offset INVALID", and it reads from the beginning, which would commit every output of that
 /// partition a second time. So the first message of every assigned partition is checked against
-/// the group's committed offset, fetched as KIP-447 asks (waiting while a transaction holds it);
-/// a partition that started too early is sought forward and the messages before are dropped.
+/// the group's committed offset, fetched as KIP-447 asks (waiting while a transaction holds it).
+/// A partition that did not start there (too early: its outputs would be committed twice; too
+/// late, under `auto.offset.reset = "latest"`: messages would be skipped) is sought to it, and its
+/// messages of this batch are dropped: they come again from there.
 #[derive(Default)]
 struct StartCheck {
     /// Per checked partition: the offset its reading must not start below.
@@ -487,35 +496,29 @@ impl StartCheck {
         self.floor.remove(&(topic.to_string(), partition));
     }
 
-    /// The messages of `batch` at or above their partition's committed offset.
+    /// The messages of `batch` that start, or follow, where their partition was committed.
     fn check<'m>(
         &mut self,
         consumer: &rdkafka::consumer::StreamConsumer<super::kafka::Context>,
         batch: Vec<BorrowedMessage<'m>>,
     ) -> Result<Vec<BorrowedMessage<'m>>, PipelineError> {
         let mut kept = Vec::with_capacity(batch.len());
+        let mut sought: Vec<(String, i32)> = Vec::new();
         for msg in batch {
             let key = (msg.topic().to_string(), msg.partition());
+            if sought.contains(&key) {
+                continue;
+            }
             let floor = match self.floor.get(&key) {
                 Some(f) => *f,
-                None => {
-                    let mut tpl = TopicPartitionList::new();
-                    tpl.add_partition(msg.topic(), msg.partition());
-                    let got = consumer.committed_offsets(tpl, CALL_TIMEOUT)?;
-                    let committed = match got
-                        .find_partition(msg.topic(), msg.partition())
-                        .map(|e| e.offset())
-                    {
-                        Some(Offset::Offset(o)) => o,
-                        _ => 0,
-                    };
-                    if committed > msg.offset() {
+                None => match committed_offset(consumer, msg.topic(), msg.partition())? {
+                    Some(committed) if committed != msg.offset() => {
                         tracing::warn!(
                             topic = msg.topic(),
                             partition = msg.partition(),
                             started = msg.offset(),
                             committed,
-                            "partition started below its committed offset: seeking forward"
+                            "partition did not start at its committed offset: seeking there"
                         );
                         consumer.seek(
                             msg.topic(),
@@ -523,10 +526,20 @@ impl StartCheck {
                             Offset::Offset(committed),
                             CALL_TIMEOUT,
                         )?;
+                        self.floor.insert(key.clone(), committed);
+                        sought.push(key);
+                        continue;
                     }
-                    self.floor.insert(key, committed);
-                    committed
-                }
+                    Some(committed) => {
+                        self.floor.insert(key, committed);
+                        committed
+                    }
+                    // Nothing committed yet: a new group, where auto.offset.reset decides.
+                    None => {
+                        self.floor.insert(key, msg.offset());
+                        msg.offset()
+                    }
+                },
             };
             if msg.offset() >= floor {
                 kept.push(msg);
@@ -534,6 +547,25 @@ impl StartCheck {
         }
         Ok(kept)
     }
+}
+
+/// The group's committed offset of one partition (the next to read), `None` when there is none.
+fn committed_offset(
+    consumer: &rdkafka::consumer::StreamConsumer<super::kafka::Context>,
+    topic: &str,
+    partition: i32,
+) -> Result<Option<i64>, PipelineError> {
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(topic, partition);
+    let got = consumer.committed_offsets(tpl, CALL_TIMEOUT)?;
+    let Some(e) = got.find_partition(topic, partition) else {
+        return Ok(None);
+    };
+    e.error()?;
+    Ok(match e.offset() {
+        Offset::Offset(o) => Some(o),
+        _ => None,
+    })
 }
 
 /// Seeks every partition this instance consumed back to the end of its last committed

@@ -264,6 +264,13 @@ impl ConsumerContext for Context {
 }
 
 impl Context {
+    /// Whether the consumer holds this partition now.
+    pub(super) fn is_assigned(&self, topic: &str, partition: i32) -> bool {
+        self.assigned
+            .lock()
+            .is_ok_and(|a| a.contains(&(topic.to_string(), partition)))
+    }
+
     fn update_assignment(&self, a: &BTreeSet<(String, i32)>) {
         self.metrics.assigned_partitions.set(a.len() as i64);
         self.health.assigned.store(!a.is_empty(), Ordering::Relaxed);
@@ -393,35 +400,85 @@ where
         fatal,
         committed,
     };
+    let work = Work {
+        config,
+        metrics: &metrics,
+        health: &health,
+        shutdown: &shutdown,
+        transform: &transform,
+        hint_of: &hint_of,
+        pool: pool.as_ref(),
+    };
     match txn {
-        Some(txn) => {
-            exactly_once::run(
-                config,
-                clients,
-                txn,
-                &metrics,
-                &health,
-                &shutdown,
-                &transform,
-                &hint_of,
-                pool.as_ref(),
-            )
-            .await
-        }
-        None => {
-            at_least_once(
-                config,
-                clients,
-                &metrics,
-                &health,
-                &shutdown,
-                &transform,
-                &hint_of,
-                pool.as_ref(),
-            )
-            .await
+        Some(txn) => exactly_once::run(work, clients, txn).await,
+        None => at_least_once(work, clients).await,
+    }
+}
+
+/// What either loop works with, besides the clients.
+pub(super) struct Work<'a, F, H> {
+    pub config: &'a Config,
+    pub metrics: &'a Metrics,
+    pub health: &'a Health,
+    pub shutdown: &'a CancellationToken,
+    /// The per-message work: decode, analyse, encode (or forward bytes, for the baseline).
+    pub transform: &'a F,
+    /// The contract of a topic's messages.
+    pub hint_of: &'a H,
+    pub pool: Option<&'a rayon::ThreadPool>,
+}
+
+impl<F, H> Work<'_, F, H>
+where
+    F: Fn(&BorrowedMessage<'_>, KindHint) -> Transformed + Sync,
+    H: Fn(&str) -> KindHint + Sync,
+{
+    /// Transforms a batch of messages in parallel, outputs in the batch's order.
+    pub(super) fn transform(&self, batch: &[BorrowedMessage<'_>]) -> Vec<Transformed> {
+        transform_batch(batch, self.transform, self.hint_of, self.metrics, self.pool)
+    }
+
+    /// Stops for good after `e`: says what is left uncommitted (re-read by the partitions' next
+    /// owner), fails `/healthz`, and closes the clients within the shutdown deadline.
+    pub(super) fn fail(
+        &self,
+        e: PipelineError,
+        consumer: StreamConsumer<Context>,
+        producer: FutureProducer<ClientCtx>,
+        uncommitted: u64,
+    ) -> PipelineError {
+        tracing::error!(error = %e, uncommitted, "stopping");
+        self.health.fail(e.to_string());
+        close_within(
+            consumer,
+            producer,
+            Duration::from_secs(self.config.pipeline.shutdown_timeout_secs),
+            None,
+        );
+        e
+    }
+}
+
+/// After `first`, takes what else the consumer has already fetched, without waiting, up to
+/// `limit` messages in all.
+pub(super) fn fill_batch<'c>(
+    consumer: &'c StreamConsumer<Context>,
+    first: BorrowedMessage<'c>,
+    limit: usize,
+    errors: &ErrorLog,
+) -> Vec<BorrowedMessage<'c>> {
+    let mut batch = vec![first];
+    while batch.len() < limit {
+        match consumer.recv().now_or_never() {
+            Some(Ok(m)) => batch.push(m),
+            Some(Err(e)) => {
+                errors.warn_kafka("consume error", &e);
+                break;
+            }
+            None => break,
         }
     }
+    batch
 }
 
 /// Both clients of an instance and what their callbacks share with the loop.
@@ -437,21 +494,18 @@ pub(super) struct Clients {
 
 /// The at-least-once loop: every output is sent on its own, and a partition's offset is stored for
 /// the consumer's periodic commit once its outputs up to there are acknowledged.
-#[allow(clippy::too_many_arguments)]
-async fn at_least_once<F, H>(
-    config: &Config,
-    clients: Clients,
-    metrics: &Metrics,
-    health: &Health,
-    shutdown: &CancellationToken,
-    transform: &F,
-    hint_of: &H,
-    pool: Option<&rayon::ThreadPool>,
-) -> Result<(), PipelineError>
+async fn at_least_once<F, H>(work: Work<'_, F, H>, clients: Clients) -> Result<(), PipelineError>
 where
     F: Fn(&BorrowedMessage<'_>, KindHint) -> Transformed + Sync,
     H: Fn(&str) -> KindHint + Sync,
 {
+    let Work {
+        config,
+        metrics,
+        health,
+        shutdown,
+        ..
+    } = work;
     let Clients {
         consumer,
         producer,
@@ -488,20 +542,11 @@ where
                         continue;
                     }
                 };
-                // Take what else is already fetched, without waiting, up to the batch and in-flight
-                // limits: the batch is analysed in parallel, then sent in consumed order.
-                let mut batch = vec![first];
-                while batch.len() < max_batch && in_flight.len() + batch.len() < max_in_flight {
-                    match consumer.recv().now_or_never() {
-                        Some(Ok(m)) => batch.push(m),
-                        Some(Err(e)) => {
-                            errors.warn_kafka("consume error", &e);
-                            break;
-                        }
-                        None => break,
-                    }
-                }
-                let outputs = transform_batch(&batch, transform, hint_of, metrics, pool);
+                // Take what else is already fetched, up to the batch and in-flight limits: the
+                // batch is analysed in parallel, then sent in consumed order.
+                let limit = max_batch.min(max_in_flight - in_flight.len());
+                let batch = fill_batch(&consumer, first, limit, &errors);
+                let outputs = work.transform(&batch);
                 for (msg, (output, outcome)) in batch.iter().zip(outputs) {
                     metrics.consumed.with_label_values(&[msg.topic()]).inc();
                     metrics.in_flight.inc();
@@ -523,12 +568,9 @@ where
     };
     if let Some(e) = failure {
         // The client is dead or can never succeed: nothing more can be produced or committed.
-        // What was not committed is redelivered to whoever takes the partitions over.
-        tracing::error!(error = %e, uncommitted = consumed.uncommitted(&committed), "stopping");
-        health.fail(e.to_string());
         drop(in_flight);
-        close_within(consumer, producer, deadline, None);
-        return Err(e);
+        let uncommitted = consumed.uncommitted(&committed);
+        return Err(work.fail(e, consumer, producer, uncommitted));
     }
 
     tracing::info!(in_flight = in_flight.len(), "shutting down: draining");
