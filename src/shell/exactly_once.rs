@@ -44,9 +44,8 @@ pub const TRANSACTION_SIZE: usize = 10;
 /// How long one transactional call may wait for the broker outside of shutdown.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// One consumed message's place in the transaction: its (topic, partition, offset), its output,
-/// what the output counts as, and the input's timestamp in ms.
-type Item = ((String, i32, i64), Output, Outcome, Option<i64>);
+/// One consumed message's output, what the output counts as, and the input's timestamp in ms.
+type Item = (Output, Outcome, Option<i64>);
 
 /// The open transaction and what the last committed one left behind.
 pub struct Transactions {
@@ -100,9 +99,10 @@ impl Transactions {
         self.lock().as_ref().map(|o| o.started.elapsed())
     }
 
-    /// Adds the outputs of consumed messages to the open transaction (beginning one if none is).
-    /// A send that fails aborts the transaction (and asks for a rewind) unless it is fatal.
-    fn add(&self, items: Vec<Item>) -> Result<(), PipelineError> {
+    /// Adds the outputs of consumed messages to the open transaction (beginning one if none is),
+    /// and `next`, the offset after the last of them, per partition. A send that fails aborts the
+    /// transaction (and asks for a rewind) unless it is fatal.
+    fn add(&self, items: Vec<Item>, next: Vec<((String, i32), i64)>) -> Result<(), PipelineError> {
         let mut guard = self.lock();
         if guard.is_none() {
             self.producer.begin_transaction()?;
@@ -116,15 +116,16 @@ impl Transactions {
             return Ok(());
         };
         let mut failed = None;
-        for ((topic, partition, offset), out, outcome, event_ms) in items {
+        for (out, outcome, event_ms) in items {
             if let Err(e) = send(&self.producer, &out) {
                 failed = Some(e);
                 break;
             }
             self.metrics.in_flight.inc();
-            open.offsets.insert((topic, partition), offset + 1);
             open.outcomes.push((outcome, event_ms));
         }
+        // On a failed send the transaction is aborted below, offsets and all.
+        open.offsets.extend(next);
         drop(guard);
         match failed {
             None => Ok(()),
@@ -392,10 +393,7 @@ where
                 // committed in the callback): their next owner reads on from that commit, so
                 // their messages here are not this instance's any more.
                 forget(&consumer, &txn, &mut start, &mut consumed);
-                let batch: Vec<_> = batch
-                    .into_iter()
-                    .filter(|m| consumer.context().is_assigned(m.topic(), m.partition()))
-                    .collect();
+                let batch = assigned_only(&consumer, batch);
                 let batch = match start.check(&consumer, batch) {
                     Ok(b) => b,
                     Err(e) => break Stop::Failed(e),
@@ -405,17 +403,14 @@ where
                 }
                 let outputs = work.transform(&batch);
                 let mut items = Vec::with_capacity(batch.len());
+                let mut next = Consumed::default();
                 for (msg, (output, outcome)) in batch.iter().zip(outputs) {
                     metrics.consumed.with_label_values(&[msg.topic()]).inc();
                     consumed.note(msg.topic(), msg.partition(), msg.offset());
-                    items.push((
-                        (msg.topic().to_string(), msg.partition(), msg.offset()),
-                        output,
-                        outcome,
-                        msg.timestamp().to_millis(),
-                    ));
+                    next.note(msg.topic(), msg.partition(), msg.offset());
+                    items.push((output, outcome, msg.timestamp().to_millis()));
                 }
-                if let Err(e) = txn.add(items) {
+                if let Err(e) = txn.add(items, next.next_offsets()) {
                     break 'run Stop::Failed(e);
                 }
                 if txn.len() >= max_messages {
@@ -460,6 +455,28 @@ where
     Ok(())
 }
 
+/// The messages of `batch` whose partition the consumer still holds (asked once a partition).
+fn assigned_only<'m>(
+    consumer: &rdkafka::consumer::StreamConsumer<super::kafka::Context>,
+    batch: Vec<BorrowedMessage<'m>>,
+) -> Vec<BorrowedMessage<'m>> {
+    let mut held: Vec<(i32, String, bool)> = Vec::new();
+    batch
+        .into_iter()
+        .filter(|m| {
+            if let Some((_, _, h)) = held
+                .iter()
+                .find(|(p, t, _)| *p == m.partition() && t == m.topic())
+            {
+                return *h;
+            }
+            let h = consumer.context().is_assigned(m.topic(), m.partition());
+            held.push((m.partition(), m.topic().to_string(), h));
+            h
+        })
+        .collect()
+}
+
 /// Forgets what the loop, the transactions and the start check know of revoked partitions.
 fn forget(
     consumer: &rdkafka::consumer::StreamConsumer<super::kafka::Context>,
@@ -487,13 +504,22 @@ fn forget(
 /// messages of this batch are dropped: they come again from there.
 #[derive(Default)]
 struct StartCheck {
-    /// Per checked partition: the offset its reading must not start below.
-    floor: HashMap<(String, i32), i64>,
+    /// Per checked partition: the offset its reading must not start below. A list, found
+    /// without allocating a key for every message.
+    floor: Vec<((String, i32), i64)>,
 }
 
 impl StartCheck {
     fn forget(&mut self, topic: &str, partition: i32) {
-        self.floor.remove(&(topic.to_string(), partition));
+        self.floor
+            .retain(|((t, p), _)| !(*p == partition && t == topic));
+    }
+
+    fn floor_of(&self, topic: &str, partition: i32) -> Option<i64> {
+        self.floor
+            .iter()
+            .find(|((t, p), _)| *p == partition && t == topic)
+            .map(|(_, f)| *f)
     }
 
     /// The messages of `batch` that start, or follow, where their partition was committed.
@@ -505,12 +531,15 @@ impl StartCheck {
         let mut kept = Vec::with_capacity(batch.len());
         let mut sought: Vec<(String, i32)> = Vec::new();
         for msg in batch {
-            let key = (msg.topic().to_string(), msg.partition());
-            if sought.contains(&key) {
+            if sought
+                .iter()
+                .any(|(t, p)| *p == msg.partition() && t == msg.topic())
+            {
                 continue;
             }
-            let floor = match self.floor.get(&key) {
-                Some(f) => *f,
+            let key = || (msg.topic().to_string(), msg.partition());
+            let floor = match self.floor_of(msg.topic(), msg.partition()) {
+                Some(f) => f,
                 None => match committed_offset(consumer, msg.topic(), msg.partition())? {
                     Some(committed) if committed != msg.offset() => {
                         tracing::warn!(
@@ -526,17 +555,17 @@ impl StartCheck {
                             Offset::Offset(committed),
                             CALL_TIMEOUT,
                         )?;
-                        self.floor.insert(key.clone(), committed);
-                        sought.push(key);
+                        self.floor.push((key(), committed));
+                        sought.push(key());
                         continue;
                     }
                     Some(committed) => {
-                        self.floor.insert(key, committed);
+                        self.floor.push((key(), committed));
                         committed
                     }
                     // Nothing committed yet: a new group, where auto.offset.reset decides.
                     None => {
-                        self.floor.insert(key, msg.offset());
+                        self.floor.push((key(), msg.offset()));
                         msg.offset()
                     }
                 },

@@ -701,23 +701,28 @@ fn worker_pool(workers: usize) -> Result<Option<rayon::ThreadPool>, PipelineErro
 }
 
 /// Per partition, the first offset consumed and the next one to consume: what would be read again
-/// if nothing more were committed.
+/// if nothing more were committed. A list, not a map: an instance holds a few partitions, and
+/// [`Consumed::note`], called for every message, then finds its own without allocating a key.
 #[derive(Default)]
-pub(super) struct Consumed(HashMap<(String, i32), (i64, i64)>);
+pub(super) struct Consumed(Vec<((String, i32), (i64, i64))>);
 
 impl Consumed {
     pub(super) fn note(&mut self, topic: &str, partition: i32, offset: i64) {
-        match self.0.get_mut(&(topic.to_string(), partition)) {
-            Some(p) => p.1 = p.1.max(offset + 1),
-            None => {
-                self.0
-                    .insert((topic.to_string(), partition), (offset, offset + 1));
-            }
+        match self
+            .0
+            .iter_mut()
+            .find(|((t, p), _)| *p == partition && t == topic)
+        {
+            Some((_, range)) => range.1 = range.1.max(offset + 1),
+            None => self
+                .0
+                .push(((topic.to_string(), partition), (offset, offset + 1))),
         }
     }
 
     fn forget(&mut self, topic: &str, partition: i32) {
-        self.0.remove(&(topic.to_string(), partition));
+        self.0
+            .retain(|((t, p), _)| !(*p == partition && t == topic));
     }
 
     /// Where each partition is read again from after an aborted transaction: the end of its last
@@ -738,12 +743,17 @@ impl Consumed {
         out
     }
 
+    /// Per partition, the offset after the last message noted.
+    pub(super) fn next_offsets(self) -> Vec<((String, i32), i64)> {
+        self.0.into_iter().map(|(p, (_, next))| (p, next)).collect()
+    }
+
     /// Consumed messages beyond the last confirmed commit of their partition.
     pub(super) fn uncommitted(&self, committed: &Mutex<HashMap<(String, i32), i64>>) -> u64 {
         let committed = committed.lock().map(|c| c.clone()).unwrap_or_default();
         self.0
             .iter()
-            .map(|(p, &(first, next))| {
+            .map(|&(ref p, (first, next))| {
                 let from = committed.get(p).copied().unwrap_or(first).max(first);
                 (next - from).max(0) as u64
             })
