@@ -15,6 +15,9 @@
 //! (at least once) and there must be none at all (exactly once). It prints one summary line and
 //! exits non-zero when a rule is broken.
 
+#[path = "support/sample.rs"]
+mod sample;
+
 use std::collections::{BTreeMap, HashMap};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -107,21 +110,6 @@ impl ProducerContext for Track {
             Err((e, _)) => eprintln!("chaos: a test input was not delivered: {e}"),
         }
     }
-}
-
-fn sample() -> Vec<Vec<u8>> {
-    include_str!("../samples/stream.jsonl")
-        .lines()
-        .filter(|l| {
-            earshot::decode::decode(
-                Some(l.as_bytes()),
-                earshot::decode::KindHint::Auto,
-                Default::default(),
-            )
-            .is_ok()
-        })
-        .map(|l| l.as_bytes().to_vec())
-        .collect()
 }
 
 /// One earshot instance of the group.
@@ -302,7 +290,7 @@ fn main() {
                 .set("message.timeout.ms", "300000")
                 .create_with_context(Track(sent))
                 .expect("producer");
-            let msgs = sample();
+            let msgs = sample::valid_messages();
             let began = Instant::now();
             for i in 0..count {
                 let due = began + span.mul_f64(i as f64 / count as f64);

@@ -8,6 +8,9 @@
 //! `drain` measures from the first to the last output record's timestamp (set by the producer of the
 //! pipeline under test), so start-up and group join are not counted.
 
+#[path = "support/sample.rs"]
+mod sample;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,21 +20,6 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::DeliveryResult;
 use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
-
-fn sample() -> Vec<Vec<u8>> {
-    include_str!("../samples/stream.jsonl")
-        .lines()
-        .filter(|l| {
-            earshot::decode::decode(
-                Some(l.as_bytes()),
-                earshot::decode::KindHint::Auto,
-                Default::default(),
-            )
-            .is_ok()
-        })
-        .map(|l| l.as_bytes().to_vec())
-        .collect()
-}
 
 type Sent = Arc<Mutex<HashMap<(i32, i64), Instant>>>;
 
@@ -123,7 +111,7 @@ fn main() {
         "produce" => {
             let count: usize = arg(3).parse().expect("COUNT");
             let p = producer(arg(1), Sent::default());
-            let msgs = sample();
+            let msgs = sample::valid_messages();
             let start = Instant::now();
             for i in 0..count {
                 send(&p, arg(2), i, &msgs[i % msgs.len()]);
@@ -161,7 +149,7 @@ fn main() {
             let p = producer(brokers, sent.clone());
             let c = reader(brokers, output);
             let total = (rate * seconds) as usize;
-            let msgs = sample();
+            let msgs = sample::valid_messages();
             let sender = std::thread::spawn(move || {
                 let start = Instant::now();
                 for i in 0..total {
