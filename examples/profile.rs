@@ -18,6 +18,10 @@ use earshot::interaction::{Interaction, Kind};
 use earshot::process::process;
 use earshot::sentiment::SentimentScorer;
 
+// The allocator the daemon ships with (src/main.rs), so the figures are the daemon's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[inline(never)]
 fn work_analyse(analyzer: &Analyzer, posts: &[Interaction], passes: usize) -> usize {
     let mut n = 0;

@@ -12,6 +12,10 @@ use earshot::mentions::Matcher;
 use earshot::sentiment::SentimentScorer;
 use earshot::signals::SignalDetector;
 
+// The allocator the daemon ships with (src/main.rs), so the figures are the daemon's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let passes: usize = std::env::args()
         .nth(1)

@@ -590,7 +590,9 @@ impl<'a> Ctx<'a> {
             interaction,
             seen,
             seen_bits,
-            memo: Default::default(),
+            // Room for the terms of a few candidate queries: growing it by rehashing cost more
+            // than the lookups.
+            memo: rustc_hash::FxHashMap::with_capacity_and_hasher(32, Default::default()),
             memo_hits: Vec::new(),
         }
     }

@@ -1,14 +1,87 @@
 //! The words behind a learned decision: for a label the cues did not explain, the words of the
 //! text that weigh most for it in the model (their hashed buckets, as the emotion features hash a
-//! word). The text is split once per message, however many labels need words.
+//! word). The text is split once per message, however many labels need words. Function words
+//! ("to", "and", "the") are never evidence: a weight they carry is the phrase's ("switching to"),
+//! and on their own they explain nothing to a reader.
 
 use crate::emotion::word_bucket;
 use crate::types::Span;
 
 use super::model::{SignalModel, BUCKETS};
 
-/// The words of a text: byte range and bucket.
+/// The words of a text that may be evidence: byte range and bucket.
 pub(super) struct Words(Vec<(usize, usize, u32)>);
+
+/// English function words (lower-cased), never shown as evidence. A match on the bytes: the
+/// compiler branches on the length first, then compares.
+fn is_function_word(lower: &[u8]) -> bool {
+    matches!(
+        lower,
+        b"a" | b"about"
+            | b"after"
+            | b"all"
+            | b"am"
+            | b"an"
+            | b"and"
+            | b"any"
+            | b"are"
+            | b"as"
+            | b"at"
+            | b"be"
+            | b"been"
+            | b"but"
+            | b"by"
+            | b"can"
+            | b"do"
+            | b"for"
+            | b"from"
+            | b"had"
+            | b"has"
+            | b"have"
+            | b"he"
+            | b"her"
+            | b"him"
+            | b"his"
+            | b"i"
+            | b"i'm"
+            | b"if"
+            | b"in"
+            | b"is"
+            | b"it"
+            | b"it's"
+            | b"its"
+            | b"just"
+            | b"me"
+            | b"my"
+            | b"of"
+            | b"on"
+            | b"or"
+            | b"our"
+            | b"she"
+            | b"so"
+            | b"than"
+            | b"that"
+            | b"the"
+            | b"their"
+            | b"them"
+            | b"then"
+            | b"there"
+            | b"they"
+            | b"this"
+            | b"to"
+            | b"up"
+            | b"us"
+            | b"was"
+            | b"we"
+            | b"were"
+            | b"what"
+            | b"with"
+            | b"you"
+            | b"you're"
+            | b"your"
+            | b"yours"
+    )
+}
 
 impl Words {
     pub(super) fn of(text: &str) -> Words {
@@ -30,11 +103,13 @@ impl Words {
                     }
                 }
             } else if let Some(s) = word_start.take() {
-                out.push((s, at, word_bucket(&lower) & mask));
+                if !is_function_word(&lower) {
+                    out.push((s, at, word_bucket(&lower) & mask));
+                }
                 lower.clear();
             }
         }
-        if let Some(s) = word_start {
+        if let Some(s) = word_start.filter(|_| !is_function_word(&lower)) {
             out.push((s, text.len(), word_bucket(&lower) & mask));
         }
         Words(out)
@@ -61,5 +136,21 @@ impl Words {
             .into_iter()
             .map(|(_, s, e)| Span::new(text, s, e))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_words_are_never_words_of_the_text() {
+        for w in ["a", "to", "and", "the", "i'm", "you're", "yours"] {
+            assert!(is_function_word(w.as_bytes()), "{w}");
+        }
+        assert!(!is_function_word(b"tot") && !is_function_word(b""));
+        let text = "Switching to Larkspur and THE price";
+        let words: Vec<&str> = Words::of(text).0.iter().map(|w| &text[w.0..w.1]).collect();
+        assert_eq!(words, ["Switching", "Larkspur", "price"]);
     }
 }
