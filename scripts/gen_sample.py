@@ -150,6 +150,19 @@ MALFORMED = [
     '{"kind": "fax", "id": "bad-8"}',
 ]
 
+FOREIGN_POSTS = [
+    ("de", "Der Larkspur Router ist eine Katastrophe, seit drei Tagen kein Internet!"),
+    ("es", "El soporte de Larkspur es excelente, me lo arreglaron en diez minutos"),
+    (None, "Franchement la fibre Larkspur c'est du grand n'importe quoi, encore une coupure ce matin"),
+]
+
+FOREIGN_TICKET = (
+    "Factuur klopt niet",
+    "Goedemiddag, op mijn factuur van Larkspur staat twee keer dezelfde maand. Kunt u dit "
+    "corrigeren? Met vriendelijke groet.",
+    [],
+)
+
 start = datetime(2026, 11, 16, 6, 0, tzinfo=timezone.utc)
 
 
@@ -220,6 +233,17 @@ def main():
                                 ensure_ascii=False))
     for bad in MALFORMED:
         lines.insert(rng.randint(0, len(lines)), bad)
+    # Messages in languages the analysers do not read: tagged by their source or not (then
+    # detected). They keep their mentions; sentiment, emotions and signals are left out.
+    for n, (lang, text) in enumerate(FOREIGN_POSTS):
+        p = post(1000 + n, minute + 1 + n)
+        p["text"], p["language"] = text, lang
+        if lang is None:
+            del p["language"]
+        lines.append(json.dumps(p, ensure_ascii=False))
+    t = ticket(1100, minute + 10)
+    t["subject"], t["body"], t["messages"] = FOREIGN_TICKET
+    lines.append(json.dumps(t, ensure_ascii=False))
     print("\n".join(lines))
 
 

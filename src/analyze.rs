@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::Catalog;
 use crate::emotion::{EmotionModel, Emotions};
 use crate::interaction::{Interaction, Kind};
+use crate::language::{Language, LanguageDetector, Unread};
 use crate::mentions::{CompileErrors, Matcher};
 use crate::sentiment::{round3, Scores, SentimentScorer};
 use crate::signals::{SignalDetector, Signals};
@@ -22,9 +23,16 @@ pub struct Analysis {
     pub sentiment: Option<Scores>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub emotions: Option<Emotions>,
-    /// Context, effort, intents, journey phase, sarcasm, priority and routing.
+    /// Context, effort, intents, journey phase, sarcasm, priority and routing; absent, as
+    /// sentiment and emotions are, for a language the analysers do not read.
     #[serde(flatten)]
-    pub signals: Signals,
+    pub signals: Option<Signals>,
+    /// Why sentiment, emotions and signals are absent, when they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread: Option<Unread>,
+    /// The language the message was read in (the insight's `language` and `language_source`).
+    #[serde(skip)]
+    pub language: Language,
 }
 
 /// The analyzer: built once from a catalog, then called for every interaction.
@@ -35,6 +43,7 @@ pub struct Analyzer {
     sentiment: SentimentScorer,
     emotions: EmotionModel,
     signals: SignalDetector,
+    language: LanguageDetector,
 }
 
 /// An analyzer that can't be built.
@@ -59,6 +68,7 @@ impl Analyzer {
             sentiment: SentimentScorer::new(),
             emotions: EmotionModel::bundled()?,
             signals: SignalDetector::new()?,
+            language: LanguageDetector::new(),
         })
     }
 
@@ -70,8 +80,23 @@ impl Analyzer {
         &self.matcher
     }
 
-    /// Analyses one interaction.
+    /// Analyses one interaction. One in a language the analysers do not read gets its mentions
+    /// only, and the reason ([`Analysis::unread`]).
     pub fn analyze(&self, interaction: &Interaction) -> Analysis {
+        let language = self
+            .language
+            .language(interaction.language.as_deref(), &interaction.text);
+        if let Some(unread) = language.unread() {
+            return Analysis {
+                catalog_version: Some(self.catalog.version.clone()),
+                mentions: self.matcher.find_in(interaction, language.tag.as_deref()),
+                sentiment: None,
+                emotions: None,
+                signals: None,
+                unread: Some(unread),
+                language,
+            };
+        }
         let mut sentiment = self.sentiment.score(&interaction.text);
         // The text's hashed features, once, for the emotion model and the signal model.
         let text_features = crate::emotion::features(&interaction.text, &sentiment);
@@ -83,7 +108,7 @@ impl Analyzer {
         if interaction.kind == Kind::SocialPost {
             refine_sentiment(&mut sentiment, &emotions, EMOTION_WEIGHT);
         }
-        let mut mentions = self.matcher.find(interaction);
+        let mut mentions = self.matcher.find_in(interaction, language.tag.as_deref());
         for m in &mut mentions {
             m.sentiment = sentiment
                 .sentence_at(m.span.start)
@@ -110,7 +135,9 @@ impl Analyzer {
             mentions,
             sentiment: Some(sentiment),
             emotions: Some(emotions),
-            signals,
+            signals: Some(signals),
+            unread: None,
+            language,
         }
     }
 }

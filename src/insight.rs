@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::analyze::Analysis;
 use crate::interaction::{Interaction, Kind, Party};
+use crate::language::LanguageSource;
 
 /// Value of the `schema` field of every insight event of this version.
 pub const SCHEMA: &str = "earshot.insight.v1";
@@ -53,8 +54,12 @@ pub struct Insight {
     #[serde(serialize_with = "rfc3339")]
     pub processed_at: DateTime<Utc>,
     pub party: Party,
+    /// The source's language tag, or the detected ISO 639-1 code when the source gave none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// Whether `language` is the source's or detected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language_source: Option<LanguageSource>,
     /// The text that was analysed; every byte span in the insight points into it.
     pub text: String,
     #[serde(flatten)]
@@ -90,7 +95,8 @@ impl Insight {
             occurred_at: interaction.occurred_at,
             processed_at,
             party: interaction.party,
-            language: interaction.language,
+            language: analysis.language.tag.clone(),
+            language_source: analysis.language.tag.as_ref().and(analysis.language.source),
             text: interaction.text,
             analysis,
         }

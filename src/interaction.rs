@@ -89,6 +89,9 @@ pub struct SupportTicket {
     pub status: Option<TicketStatus>,
     #[serde(default)]
     pub priority: Option<TicketPriority>,
+    /// BCP-47 tag (the requester's locale, as ticketing systems keep it); detected when absent.
+    #[serde(default)]
+    pub language: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -274,7 +277,7 @@ impl From<SupportTicket> for Interaction {
                 ..Party::default()
             },
             occurred_at: t.created_at,
-            language: None,
+            language: t.language,
             text,
             product_hint: t.product,
         }

@@ -24,4 +24,4 @@ pub mod summary;
 pub mod types;
 
 // The analysers under their short names, as the commands, benches and tests call them.
-pub use analysers::{emotion, mentions, sentiment, signals};
+pub use analysers::{emotion, language, mentions, sentiment, signals};

@@ -67,6 +67,17 @@ enum Command {
         #[arg(long, default_value_t = earshot::analyze::EMOTION_WEIGHT)]
         emotion_weight: f32,
     },
+    /// Language detection on messages without a language tag: per language, the share detected as
+    /// that language and the share left unread (every language but English should be).
+    EvalLanguage {
+        /// Labelled sets (a header, then id<TAB>language<TAB>text).
+        #[arg(default_values = ["data/earshot/languages/posts.tsv"])]
+        files: Vec<PathBuf>,
+        /// English text, as FILE:COLUMN (0-based tab-separated column of the text): how much
+        /// English would be left unread.
+        #[arg(long, default_values = ["data/vader/tweets_GroundTruth.txt:2", "data/goemotions/dev.tsv:0"])]
+        english: Vec<String>,
+    },
     /// Train the emotion model on GoEmotions (thresholds tuned on dev) and write the model file.
     TrainEmotions {
         #[arg(long, default_value = "data/goemotions/train.tsv")]
@@ -308,6 +319,63 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             println!(
                 "  dominant emotion among the gold labels: {label:.3}; its Ekman group: {group:.3}; neutral-only texts read neutral: {neutral:.3}"
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::EvalLanguage { files, english } => {
+            use earshot::language::{evaluate, LanguageDetector};
+            let detector = LanguageDetector::new();
+            let mut sets: Vec<(String, Vec<(String, String)>)> = Vec::new();
+            for f in &files {
+                let text = std::fs::read_to_string(f)
+                    .with_context(|| format!("reading {}", f.display()))?;
+                let rows = text
+                    .lines()
+                    .skip(1)
+                    .filter_map(|l| {
+                        let mut p = l.splitn(3, '\t');
+                        let (_, lang, text) = (p.next()?, p.next()?, p.next()?);
+                        Some((lang.to_string(), text.to_string()))
+                    })
+                    .collect();
+                sets.push((f.display().to_string(), rows));
+            }
+            for spec in &english {
+                let (path, column) = spec
+                    .rsplit_once(':')
+                    .and_then(|(p, c)| Some((p, c.parse::<usize>().ok()?)))
+                    .with_context(|| format!("{spec}: expected FILE:COLUMN"))?;
+                let text =
+                    std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+                let rows = text
+                    .lines()
+                    .filter_map(|l| l.split('\t').nth(column))
+                    .map(|t| ("en".to_string(), t.to_string()))
+                    .collect();
+                sets.push((format!("{path} (English)"), rows));
+            }
+            for (name, rows) in &sets {
+                let r = evaluate(
+                    &detector,
+                    rows.iter().map(|(l, t)| (l.as_str(), t.as_str())),
+                );
+                let (right, all) = r.decisions_right();
+                println!(
+                    "{name}: {all} rows, read/unread right {right} ({:.1}%)",
+                    100.0 * right as f64 / all.max(1) as f64
+                );
+                println!(
+                    "  {:<9} {:>5} {:>9} {:>9}",
+                    "language", "rows", "detected", "unread"
+                );
+                for (lang, (n, detected, unread)) in &r.per_language {
+                    let pct = |x: &usize| 100.0 * *x as f64 / (*n).max(1) as f64;
+                    println!(
+                        "  {lang:<9} {n:>5} {:>8.1}% {:>8.1}%",
+                        pct(detected),
+                        pct(unread)
+                    );
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::EvalSentiment {

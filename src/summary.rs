@@ -16,6 +16,8 @@ pub struct Summary {
     /// Mentions by (brand, product) id.
     pub mentions: HashMap<(String, Option<String>), u64>,
     pub dead_letters: BTreeMap<Reason, u64>,
+    /// Insights left unread (no sentiment, emotions or signals), by language.
+    pub unread: BTreeMap<String, u64>,
     /// People seen on more than one channel, by party id.
     channels_by_party: HashMap<String, std::collections::BTreeSet<String>>,
 }
@@ -25,6 +27,9 @@ impl Summary {
         *self.by_kind.entry(i.source.kind.as_str()).or_default() += 1;
         if let Some(s) = &i.analysis.sentiment {
             *self.sentiment.entry(s.label.as_str()).or_default() += 1;
+        }
+        if let Some(u) = &i.analysis.unread {
+            *self.unread.entry(u.language.clone()).or_default() += 1;
         }
         for m in &i.analysis.mentions {
             *self
@@ -94,6 +99,18 @@ impl fmt::Display for Summary {
             })
             .collect();
         writeln!(f, "  sentiment:    {}", mix.join(", "))?;
+        if !self.unread.is_empty() {
+            let by: Vec<String> = self
+                .unread
+                .iter()
+                .map(|(l, n)| format!("{l} {n}"))
+                .collect();
+            writeln!(
+                f,
+                "  not read (language): {} (mentions only: no sentiment, emotions or signals)",
+                by.join(", ")
+            )?;
+        }
         let mut top: Vec<_> = self.mentions.iter().collect();
         top.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
         if top.is_empty() {

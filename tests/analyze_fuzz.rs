@@ -90,16 +90,21 @@ proptest! {
                 check(&t, &e.span, "sentiment")?;
             }
         }
-        let s = &a.signals;
-        for sig in s.context.iter().chain(&s.intents) {
-            for e in &sig.evidence {
-                check(&t, e, "signal")?;
+        // Read or not, and the same answer for every analyser.
+        prop_assert_eq!(a.signals.is_some(), a.unread.is_none());
+        prop_assert_eq!(a.sentiment.is_some(), a.unread.is_none());
+        prop_assert_eq!(a.emotions.is_some(), a.unread.is_none());
+        if let Some(s) = &a.signals {
+            for sig in s.context.iter().chain(&s.intents) {
+                for e in &sig.evidence {
+                    check(&t, e, "signal")?;
+                }
             }
+            for e in s.effort.iter().flat_map(|e| &e.evidence) {
+                check(&t, e, "effort")?;
+            }
+            prop_assert!(s.priority <= 100);
         }
-        for e in s.effort.iter().flat_map(|e| &e.evidence) {
-            check(&t, e, "effort")?;
-        }
-        prop_assert!(s.priority <= 100);
         prop_assert!(serde_json::to_string(&a).is_ok());
     }
 }

@@ -55,6 +55,42 @@ fn sample_stream_file_run_gives_one_schema_valid_insight_or_dead_letter_per_line
     for i in &insights {
         assert_valid(&validator, i);
     }
+    // The sample's messages in other languages: tagged by their source (de, es) or detected (a
+    // French post without a tag, a Dutch ticket). They keep their mentions and nothing else.
+    let unread: Vec<&serde_json::Value> = insights
+        .iter()
+        .filter(|i| i.get("unread").is_some())
+        .collect();
+    let mut langs: Vec<(&str, &str)> = unread
+        .iter()
+        .map(|i| {
+            (
+                i["language"].as_str().unwrap(),
+                i["language_source"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    langs.sort();
+    assert_eq!(
+        langs,
+        [
+            ("de", "source"),
+            ("es", "source"),
+            ("fr", "detected"),
+            ("nl", "detected")
+        ]
+    );
+    for i in &unread {
+        assert_eq!(i["unread"]["reason"], "unsupported_language");
+        assert!(!i["mentions"].as_array().unwrap().is_empty(), "{i}");
+        for absent in ["sentiment", "emotions", "intents", "context", "priority"] {
+            assert!(i.get(absent).is_none(), "{absent}: {i}");
+        }
+    }
+    assert!(
+        summary.contains("not read (language): de 1, es 1, fr 1, nl 1"),
+        "{summary}"
+    );
     // The input contracts and the serde types agree: a line is valid against its JSON Schema
     // exactly when earshot accepted it.
     let post = schema("social_post.v1.json");

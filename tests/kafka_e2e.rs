@@ -189,7 +189,17 @@ fn sigterm_exits_cleanly_and_commits_exactly_what_was_produced() {
 #[test]
 fn metrics_and_readiness_match_what_was_sent() {
     let s = Setup::new("metrics", 2);
-    let mut values = valid_inputs(40);
+    let mut values = valid_inputs(39);
+    // One post in a language the analysers do not read, without a tag: detected, counted unread.
+    values.push(Some(
+        serde_json::json!({
+            "platform": "twitter", "id": "de-1", "author": {"id": "u-de", "handle": "h"},
+            "created_at": "2026-11-20T10:00:00Z",
+            "text": "Der Larkspur Router ist eine Katastrophe, seit drei Tagen kein Internet!"
+        })
+        .to_string()
+        .into_bytes(),
+    ));
     values.push(Some(b"not json".to_vec()));
     values.push(None);
     let d = Daemon::start(&s);
@@ -205,6 +215,14 @@ fn metrics_and_readiness_match_what_was_sent() {
     let consumed = format!("earshot_messages_consumed_total{{topic=\"{}\"}}", s.input);
     assert_eq!(d.metric(&consumed), 42.0);
     assert_eq!(d.metric("earshot_insights_produced_total"), 40.0);
+    assert_eq!(
+        d.metric("earshot_insight_languages_total{language=\"de\",read=\"false\"}"),
+        1.0
+    );
+    assert_eq!(
+        d.metric("earshot_insight_languages_total{language=\"en\",read=\"true\"}"),
+        39.0
+    );
     assert_eq!(
         d.metric("earshot_dead_letters_total{reason=\"invalid_json\"}"),
         1.0

@@ -88,7 +88,8 @@ fn no_brand_directed_reading_without_a_target() {
             continue;
         }
         untargeted += 1;
-        for i in event["intents"].as_array().unwrap() {
+        // A row in a language the analysers do not read has no intents at all.
+        for i in event["intents"].as_array().into_iter().flatten() {
             let label = format!("intent:{}", i["label"].as_str().unwrap());
             assert!(
                 !BRAND_DIRECTED.contains(&label.as_str()),

@@ -2,12 +2,14 @@
 //! pure method over one interaction. [`crate::analyze::Analyzer`] runs them in order; each folder
 //! also owns the evaluation of its analyser and the loading of its data.
 //!
+//! * [`language`]: the source's language tag, or the text's, and whether the analysers read it;
 //! * [`mentions`]: brands and products, by the catalog's boolean queries;
 //! * [`sentiment`]: lexicon-and-rules sentiment per message and per sentence;
 //! * [`emotion`]: 28 GoEmotions emotions and their Ekman groups, a linear model over hashed features;
 //! * [`signals`]: emotional context, effort, intents, journey phase, sarcasm, priority and routing.
 
 pub mod emotion;
+pub mod language;
 pub mod mentions;
 pub mod sentiment;
 pub mod signals;

@@ -22,6 +22,7 @@ pub struct Metrics {
     pub assigned_partitions: IntGauge,
     pub produce_retries: IntCounter,
     pub sentiment: IntCounterVec,
+    pub languages: IntCounterVec,
     pub mentions: IntCounterVec,
     pub catalog_reload_failures: IntCounter,
     pub catalog_reloads: IntCounter,
@@ -102,6 +103,15 @@ impl Metrics {
             ),
             &["label"],
         ));
+        let languages = must(IntCounterVec::new(
+            Opts::new(
+                "earshot_insight_languages_total",
+                "Insights produced, by language (the source's primary subtag or the detected one; \
+                 `other` outside the detector's 16, `und` when undetermined) and by whether the \
+                 analysers read it (`read` is false: sentiment, emotions and signals are absent).",
+            ),
+            &["language", "read"],
+        ));
         let mentions = must(IntCounterVec::new(
             Opts::new(
                 "earshot_mentions_total",
@@ -161,6 +171,7 @@ impl Metrics {
             Box::new(assigned_partitions.clone()),
             Box::new(produce_retries.clone()),
             Box::new(sentiment.clone()),
+            Box::new(languages.clone()),
             Box::new(mentions.clone()),
             Box::new(catalog_reload_failures.clone()),
             Box::new(catalog_reloads.clone()),
@@ -200,6 +211,7 @@ impl Metrics {
             assigned_partitions,
             produce_retries,
             sentiment,
+            languages,
             mentions,
             catalog_reload_failures,
             catalog_reloads,
@@ -225,6 +237,8 @@ impl Metrics {
         if let Some(label) = o.sentiment {
             self.sentiment.with_label_values(&[label.as_str()]).inc();
         }
+        let read = if o.read { "true" } else { "false" };
+        self.languages.with_label_values(&[o.language, read]).inc();
         for brand in &o.brands {
             self.mentions.with_label_values(&[brand]).inc();
         }
@@ -236,6 +250,10 @@ impl Metrics {
 #[derive(Debug, Default)]
 pub struct Observed {
     pub sentiment: Option<crate::sentiment::Label>,
+    /// The language's metric label ([`crate::language::Language::metric_label`]).
+    pub language: &'static str,
+    /// Whether the analysers read the language.
+    pub read: bool,
     /// Brand ids of the mentions, one per mention.
     pub brands: Vec<String>,
 }
@@ -244,6 +262,8 @@ impl Observed {
     pub(crate) fn of(analysis: crate::analyze::Analysis) -> Observed {
         Observed {
             sentiment: analysis.sentiment.as_ref().map(|s| s.label),
+            language: analysis.language.metric_label(),
+            read: analysis.unread.is_none(),
             brands: analysis.mentions.into_iter().map(|m| m.brand).collect(),
         }
     }

@@ -372,8 +372,14 @@ impl Matcher {
         }
     }
 
-    /// Finds every brand and product mention in an interaction.
+    /// Finds every brand and product mention in an interaction, in the language its source gives.
     pub fn find(&self, interaction: &Interaction) -> Vec<Mention> {
+        self.find_in(interaction, interaction.language.as_deref())
+    }
+
+    /// Finds every brand and product mention in an interaction whose language is `language` (a
+    /// BCP-47 tag: it picks the stemmer and answers `lang:` scopes), whatever its source says.
+    pub fn find_in(&self, interaction: &Interaction, language: Option<&str>) -> Vec<Mention> {
         let Some(ac) = &self.automaton else {
             return Vec::new();
         };
@@ -394,7 +400,7 @@ impl Matcher {
         }
         candidates.sort_unstable();
         candidates.dedup();
-        let mut ctx = Ctx::new(interaction, seen, self.postings.len());
+        let mut ctx = Ctx::new(interaction, language, seen, self.postings.len());
         let mut found: Vec<Mention> = Vec::new();
         let mut hits: Vec<Hit> = Vec::new();
         for q in candidates {
@@ -546,6 +552,8 @@ struct Ctx<'a> {
     /// Stems of the tokens, computed on first use.
     stems: Vec<std::cell::OnceCell<String>>,
     interaction: &'a Interaction,
+    /// The message's language tag (the source's or the detected one).
+    language: Option<&'a str>,
     /// The automaton patterns found in the text, sorted.
     seen: Vec<u32>,
     /// The same, one bit per pattern, for catalogs of up to [`SEEN_BITS_MAX_PATTERNS`] patterns.
@@ -567,7 +575,12 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn new(interaction: &'a Interaction, seen: Vec<u32>, patterns: usize) -> Ctx<'a> {
+    fn new(
+        interaction: &'a Interaction,
+        language: Option<&'a str>,
+        seen: Vec<u32>,
+        patterns: usize,
+    ) -> Ctx<'a> {
         // A bit per pattern is one load per test, but zeroing it costs per message: for large
         // catalogs the sorted list is searched instead.
         let mut seen_bits = Vec::new();
@@ -580,7 +593,7 @@ impl<'a> Ctx<'a> {
             }
         }
         let tokens = tokenize(&interaction.text);
-        let algo = algorithm(interaction.language.as_deref());
+        let algo = algorithm(language);
         Ctx {
             text: &interaction.text,
             stems: vec![std::cell::OnceCell::new(); tokens.tokens.len()],
@@ -588,6 +601,7 @@ impl<'a> Ctx<'a> {
             stemmer: Stemmer::create(algo),
             english: matches!(algo, Algorithm::English),
             interaction,
+            language,
             seen,
             seen_bits,
             // Room for the terms of a few candidate queries: growing it by rehashing cost more
@@ -722,7 +736,7 @@ impl<'a> Ctx<'a> {
                 .handle
                 .as_deref()
                 .is_some_and(|h| fold(h.trim_start_matches('@')) == v),
-            Field::Lang => i.language.as_deref().is_some_and(|l| {
+            Field::Lang => self.language.is_some_and(|l| {
                 let l = l.to_lowercase();
                 l == v || l.split(['-', '_']).next() == Some(v)
             }),

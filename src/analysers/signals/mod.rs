@@ -321,6 +321,8 @@ mod tests {
 
     fn intents(a: &crate::analyze::Analysis) -> Vec<String> {
         a.signals
+            .as_ref()
+            .expect("read")
             .intents
             .iter()
             .map(|s| s.label.to_string())
@@ -330,6 +332,8 @@ mod tests {
     fn labels(a: &crate::analyze::Analysis) -> Vec<String> {
         let mut l: Vec<String> = a
             .signals
+            .as_ref()
+            .expect("read")
             .context
             .iter()
             .map(|c| c.label.to_string())
@@ -354,7 +358,11 @@ mod tests {
                     "{text}: {l}"
                 );
             }
-            assert_eq!(a.signals.journey_phase, None, "{text}");
+            assert_eq!(
+                a.signals.as_ref().expect("read").journey_phase,
+                None,
+                "{text}"
+            );
         }
     }
 
@@ -367,8 +375,18 @@ mod tests {
             assert!(labels(&a).contains(&l.to_string()), "{l}: {:?}", labels(&a));
         }
         // Base 10, complaint +20, health or family +10 (docs of `priority`).
-        assert!(a.signals.priority >= 40, "{}", a.signals.priority);
-        assert!(a.signals.routing.iter().any(|r| r == "support"));
+        assert!(
+            a.signals.as_ref().expect("read").priority >= 40,
+            "{}",
+            a.signals.as_ref().expect("read").priority
+        );
+        assert!(a
+            .signals
+            .as_ref()
+            .expect("read")
+            .routing
+            .iter()
+            .any(|r| r == "support"));
         let q = analyse("Is Acme down for anyone else right now?");
         assert!(
             intents(&q).contains(&"question".to_string()),
@@ -376,9 +394,21 @@ mod tests {
             intents(&q)
         );
         let wait = analyse("On hold with Acme for 45 minutes and then the line went dead");
-        assert!(wait.signals.effort.as_ref().is_some_and(|e| e.score < 0));
+        assert!(wait
+            .signals
+            .as_ref()
+            .expect("read")
+            .effort
+            .as_ref()
+            .is_some_and(|e| e.score < 0));
         let win = analyse("Switched from Rival to Acme last week, zero hassle");
-        let sw = win.signals.intents.iter().find(|s| s.label == "switching");
+        let sw = win
+            .signals
+            .as_ref()
+            .expect("read")
+            .intents
+            .iter()
+            .find(|s| s.label == "switching");
         assert_eq!(sw.and_then(|s| s.competitor.as_deref()), Some("rival"));
     }
 
@@ -393,21 +423,50 @@ mod tests {
             "Cancelling Acme tomorrow, Rival is half the price",
         ] {
             let a = analyse(text);
-            if a.signals.sarcasm.as_ref().is_some_and(|s| s.likely) {
+            if a.signals
+                .as_ref()
+                .expect("read")
+                .sarcasm
+                .as_ref()
+                .is_some_and(|s| s.likely)
+            {
                 assert!(!intents(&a).contains(&"praise".to_string()), "{text}");
             }
             let spans = a
                 .signals
+                .as_ref()
+                .expect("read")
                 .context
                 .iter()
-                .chain(&a.signals.intents)
+                .chain(&a.signals.as_ref().expect("read").intents)
                 .flat_map(|s| &s.evidence)
-                .chain(a.signals.effort.iter().flat_map(|e| &e.evidence))
-                .chain(a.signals.sarcasm.iter().flat_map(|s| &s.evidence));
+                .chain(
+                    a.signals
+                        .as_ref()
+                        .expect("read")
+                        .effort
+                        .iter()
+                        .flat_map(|e| &e.evidence),
+                )
+                .chain(
+                    a.signals
+                        .as_ref()
+                        .expect("read")
+                        .sarcasm
+                        .iter()
+                        .flat_map(|s| &s.evidence),
+                );
             for sp in spans {
                 assert_eq!(&text[sp.start..sp.end], sp.text.as_str(), "{text}");
             }
-            for s in a.signals.context.iter().chain(&a.signals.intents) {
+            for s in a
+                .signals
+                .as_ref()
+                .expect("read")
+                .context
+                .iter()
+                .chain(&a.signals.as_ref().expect("read").intents)
+            {
                 if s.label != "support_request" {
                     assert!(
                         !s.evidence.is_empty(),
@@ -426,7 +485,10 @@ mod tests {
         for m in &a.mentions {
             let mine: Vec<String> = m.intents.iter().map(|i| i.to_string()).collect();
             assert_eq!(mine, intents(&a));
-            assert_eq!(m.journey_phase, a.signals.journey_phase);
+            assert_eq!(
+                m.journey_phase,
+                a.signals.as_ref().expect("read").journey_phase
+            );
         }
     }
 
