@@ -135,6 +135,10 @@ fn start(o: &Opts, n: usize, names: &Names) -> Instance {
     let mut cmd = Command::new(&o.binary);
     cmd.arg("run")
         .env("EARSHOT_KAFKA__BROKERS", &o.brokers)
+        .env(
+            "EARSHOT_PRIVACY_KEY",
+            "earshot chaos secret, not for production",
+        )
         .env("EARSHOT_KAFKA__GROUP_ID", &names.group)
         .env(
             "EARSHOT_KAFKA__INPUTS",

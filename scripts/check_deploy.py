@@ -146,7 +146,7 @@ def t_kubernetes():
     port = int(kcfg["http"]["address"].rsplit(":", 1)[1])
     assert c["ports"][0]["containerPort"] == port
     secret_env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"] if "valueFrom" in e}
-    assert {"EARSHOT_KAFKA_SASL_USERNAME", "EARSHOT_KAFKA_SASL_PASSWORD"} <= set(secret_env)
+    assert {"EARSHOT_KAFKA_SASL_USERNAME", "EARSHOT_KAFKA_SASL_PASSWORD", "EARSHOT_PRIVACY_KEY"} <= set(secret_env)
     mount = next(m for m in c["volumeMounts"] if m["name"] == "config")["mountPath"]
     config_env = next(e["value"] for e in c["env"] if e["name"] == "EARSHOT_CONFIG")
     assert config_env == f"{mount}/earshot.toml", (config_env, mount)

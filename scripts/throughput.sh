@@ -42,6 +42,7 @@ run_pipeline() { # mode name extra-env...
     $bin/examples/kafkaload create "$brokers" 4 "$name-in" "$name-out" "$name-dlq"
   fi
   local env=(EARSHOT_KAFKA__BROKERS=$brokers EARSHOT_KAFKA__GROUP_ID=$name
+    "EARSHOT_PRIVACY_KEY=earshot throughput secret, not for production"
     "EARSHOT_KAFKA__INPUTS=[{topic=\"$name-in\", kind=\"auto\"}]"
     EARSHOT_KAFKA__OUTPUT_TOPIC=$name-out EARSHOT_KAFKA__DEAD_LETTER_TOPIC=$name-dlq
     EARSHOT_HTTP__ADDRESS=127.0.0.1:0 EARSHOT_LOG=warn "$@")

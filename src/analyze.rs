@@ -7,6 +7,7 @@ use crate::emotion::{EmotionModel, Emotions};
 use crate::interaction::{Interaction, Kind};
 use crate::language::{Language, LanguageDetector, Unread};
 use crate::mentions::{CompileErrors, Matcher};
+use crate::privacy::Privacy;
 use crate::sentiment::{round3, Scores, SentimentScorer};
 use crate::signals::{SignalDetector, Signals};
 use crate::types::{AspectSentiment, Label, Mention};
@@ -44,6 +45,7 @@ pub struct Analyzer {
     emotions: EmotionModel,
     signals: SignalDetector,
     language: LanguageDetector,
+    privacy: Privacy,
 }
 
 /// An analyzer that can't be built.
@@ -69,7 +71,19 @@ impl Analyzer {
             emotions: EmotionModel::bundled()?,
             signals: SignalDetector::new()?,
             language: LanguageDetector::new(),
+            privacy: Privacy::off(),
         })
+    }
+
+    /// The same analyser, protecting each message with `privacy` before it reads it.
+    pub fn with_privacy(mut self, privacy: Privacy) -> Analyzer {
+        self.privacy = privacy;
+        self
+    }
+
+    /// How messages are protected before they are analysed ([`Privacy::protect`]).
+    pub fn privacy(&self) -> &Privacy {
+        &self.privacy
     }
 
     pub fn catalog(&self) -> &Catalog {

@@ -20,6 +20,27 @@ pub struct Config {
     pub http: HttpConfig,
     pub log: LogConfig,
     pub catalog: CatalogConfig,
+    pub privacy: PrivacyConfig,
+}
+
+/// What outputs may say about people (see `earshot::privacy`). The secret that keys the
+/// pseudonyms comes only from the environment: `EARSHOT_PRIVACY_KEY`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacyConfig {
+    /// `party.id` as a keyed hash, without the customer's name and e-mail address.
+    pub pseudonymise: bool,
+    /// Replace e-mail addresses, phone numbers and payment card numbers in the text.
+    pub redact_text: bool,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        PrivacyConfig {
+            pseudonymise: true,
+            redact_text: false,
+        }
+    }
 }
 
 /// One input topic and the contract its messages follow.

@@ -4,6 +4,7 @@
 //!
 //! * a pure core — [`decode`] turns bytes into an [`interaction::Interaction`]; [`analyze`] runs the
 //!   [`analysers`] (mentions, sentiment, emotion, signals) over it into an [`analyze::Analysis`];
+//!   [`privacy`] pseudonymises who said it and can redact personal data first;
 //!   [`insight`] wraps both into the output event; [`process`] is those steps for one message —
 //!   with no I/O, no clocks, no globals and no async, so it is fast to test and to benchmark;
 //! * an imperative [`shell`] around it: Kafka source and sink, JSONL files, metrics, HTTP, signals.
@@ -18,6 +19,7 @@ pub mod config;
 pub mod decode;
 pub mod insight;
 pub mod interaction;
+pub mod privacy;
 pub mod process;
 pub mod shell;
 pub mod summary;

@@ -242,6 +242,40 @@ fn load_analyzer(flag: Option<PathBuf>, config: &Config) -> anyhow::Result<Analy
     Ok(CatalogSource::of(flag, config).load()?.0)
 }
 
+/// The environment variable that holds the secret of the pseudonymous keys.
+const PRIVACY_KEY: &str = "EARSHOT_PRIVACY_KEY";
+
+/// The privacy settings of a run. The daemon needs the secret when it pseudonymises: without it
+/// the keys could not be the same from one run to the next. A file run without it pseudonymises
+/// with a key of its own, random, and says so: keys hold within the run only.
+fn privacy(config: &Config, daemon: bool) -> anyhow::Result<earshot::privacy::Privacy> {
+    use earshot::privacy::Privacy;
+    let p = &config.privacy;
+    if !p.pseudonymise {
+        return Ok(Privacy::redacting(p.redact_text));
+    }
+    match std::env::var(PRIVACY_KEY) {
+        Ok(secret) => {
+            Privacy::pseudonymising(secret.as_bytes(), p.redact_text).context(PRIVACY_KEY)
+        }
+        Err(_) if daemon => anyhow::bail!(
+            "privacy.pseudonymise is on: set {PRIVACY_KEY} to a secret of at least {} bytes \
+             (the same for every instance and every restart), or set privacy.pseudonymise = false",
+            earshot::privacy::MIN_SECRET_BYTES
+        ),
+        Err(_) => {
+            eprintln!(
+                "earshot: no {PRIVACY_KEY}: party ids are pseudonymised with a random key of this \
+                 run (set it to keep them stable across runs)"
+            );
+            let key = *uuid::Uuid::new_v4().as_bytes();
+            let key2 = *uuid::Uuid::new_v4().as_bytes();
+            let secret: Vec<u8> = key.iter().chain(&key2).copied().collect();
+            Ok(Privacy::pseudonymising(&secret, p.redact_text)?)
+        }
+    }
+}
+
 fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.config.as_deref()).context("invalid configuration")?;
     match cli.command {
@@ -650,7 +684,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             dead_letters,
         } => {
             init_logging(&config);
-            let analyzer = load_analyzer(catalog, &config)?;
+            let analyzer = load_analyzer(catalog, &config)?.with_privacy(privacy(&config, false)?);
             let run = FileRun {
                 inputs,
                 output,
@@ -665,8 +699,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Run => {
             init_logging(&config);
+            let privacy = privacy(&config, true)?;
             let source = CatalogSource::of(None, &config);
             let (analyzer, text) = source.load()?;
+            let analyzer = analyzer.with_privacy(privacy);
             let runtime = tokio::runtime::Runtime::new()?;
             // Only a catalog file can change while running; the built-in sample is never reloaded.
             let watched = match source {

@@ -6,7 +6,8 @@ use crate::analyze::Analyzer;
 use crate::decode::{decode, DecodeError, KindHint, Limits};
 use crate::insight::{Insight, SourceRef};
 
-/// Turns one message value into its insight, or the reason it is a dead letter.
+/// Turns one message value into its insight, or the reason it is a dead letter. The analyser's
+/// privacy settings apply before the analysis: spans point into the redacted text.
 pub fn process(
     value: Option<&[u8]>,
     hint: KindHint,
@@ -15,7 +16,8 @@ pub fn process(
     at: SourceRef,
     now: DateTime<Utc>,
 ) -> Result<Insight, DecodeError> {
-    let interaction = decode(value, hint, limits)?;
+    let mut interaction = decode(value, hint, limits)?;
+    analyzer.privacy().protect(&mut interaction);
     let analysis = analyzer.analyze(&interaction);
     Ok(Insight::new(at, interaction, analysis, now))
 }

@@ -147,6 +147,100 @@ fn stdin_in_stdout_out() {
     assert!(stderr.contains("\"reason\":\"invalid_json\""), "{stderr}");
 }
 
+/// Runs `earshot file` over `input` on stdin with the environment given; the insights.
+fn file_run(input: &str, env: &[(&str, &str)]) -> Vec<serde_json::Value> {
+    use std::io::Write;
+    let mut c = earshot();
+    c.arg("file")
+        .env_remove("EARSHOT_PRIVACY_KEY")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let mut child = c.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn outputs_carry_pseudonymous_keys_and_can_redact_personal_data() {
+    let ticket = serde_json::json!({"id": "T-1", "channel": "email",
+        "customer": {"id": "crm-42", "email": "john.mercer@example.com", "name": "John Mercer"},
+        "body": "Larkspur charged card 4111 1111 1111 1111 twice. Call me on +44 20 7946 0958 or john.mercer@example.com",
+        "created_at": "2026-11-20T10:00:00Z"});
+    let input = format!("{ticket}\n{ticket}\n");
+    let secret = [("EARSHOT_PRIVACY_KEY", "a test secret of enough bytes")];
+    let a = file_run(&input, &secret);
+    let b = file_run(&input, &secret);
+    let key = a[0]["party"]["id"].as_str().unwrap().to_string();
+    assert!(key.starts_with("c_") && key != "crm-42", "{key}");
+    // The same person, the same key: within a run and across runs with the same secret.
+    assert_eq!(a[1]["party"]["id"], key.as_str());
+    assert_eq!(b[0]["party"]["id"], key.as_str());
+    for i in &a {
+        let party = i["party"].to_string();
+        assert!(
+            !party.contains("Mercer") && !party.contains("example.com"),
+            "{party}"
+        );
+    }
+    // Without the secret a file run still pseudonymises, with a key of its own.
+    let random = file_run(&input, &[]);
+    assert_ne!(random[0]["party"]["id"], key.as_str());
+    assert!(random[0]["party"]["email"].is_null());
+    // Text is redacted when configured, before the analysis: spans point into the redacted text.
+    assert!(a[0]["text"].as_str().unwrap().contains("4111"));
+    let r = file_run(
+        &input,
+        &[secret[0], ("EARSHOT_PRIVACY__REDACT_TEXT", "true")],
+    );
+    let text = r[0]["text"].as_str().unwrap();
+    assert_eq!(
+        text,
+        "Larkspur charged card [card] twice. Call me on [phone] or [email]"
+    );
+    for m in r[0]["mentions"].as_array().unwrap() {
+        let (s, e) = (
+            m["start"].as_u64().unwrap() as usize,
+            m["end"].as_u64().unwrap() as usize,
+        );
+        assert_eq!(&text[s..e], m["text"].as_str().unwrap());
+    }
+    // Opting out keeps the source's ids.
+    let kept = file_run(&input, &[("EARSHOT_PRIVACY__PSEUDONYMISE", "false")]);
+    assert_eq!(kept[0]["party"]["id"], "crm-42");
+}
+
+#[test]
+fn the_daemon_refuses_to_start_without_the_pseudonym_secret() {
+    let out = earshot()
+        .args(["run", "--config", "config/earshot.toml"])
+        .env_remove("EARSHOT_PRIVACY_KEY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("EARSHOT_PRIVACY_KEY"), "{stderr}");
+    assert!(stderr.contains("privacy.pseudonymise"), "{stderr}");
+}
+
 #[test]
 fn check_accepts_the_shipped_config_and_names_bad_keys() {
     let ok = earshot()

@@ -92,7 +92,9 @@ pub async fn watch(
                 if source == current_source && !forced {
                     continue;
                 }
-                analyzer.store(Arc::new(new));
+                // The new catalog, the same privacy settings.
+                let privacy = analyzer.load().privacy().clone();
+                analyzer.store(Arc::new(new.with_privacy(privacy)));
                 current_source = source;
                 metrics.catalog_reloads.inc();
                 tracing::info!(%version, queries, trigger = if forced { "SIGHUP" } else { "file change" }, "catalog reloaded");

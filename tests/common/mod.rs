@@ -332,6 +332,7 @@ impl Daemon {
         cmd.arg("run")
             .env("EARSHOT_CONFIG", format!("{root}/config/earshot.toml"))
             .env("EARSHOT_KAFKA__BROKERS", brokers())
+            .env("EARSHOT_PRIVACY_KEY", TEST_PRIVACY_KEY)
             .env("EARSHOT_KAFKA__GROUP_ID", &s.group)
             .env(
                 "EARSHOT_KAFKA__INPUTS",
@@ -433,6 +434,9 @@ pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
 }
 
 /// Valid mixed inputs: posts and tickets, `n` of them, each with a unique id.
+/// The pseudonym secret of the daemons the tests start (`EARSHOT_PRIVACY_KEY`).
+pub const TEST_PRIVACY_KEY: &str = "earshot test secret, not for production";
+
 pub fn valid_inputs(n: usize) -> Vec<Option<Vec<u8>>> {
     (0..n)
         .map(|i| {
