@@ -432,41 +432,18 @@ mod tests {
             {
                 assert!(!intents(&a).contains(&"praise".to_string()), "{text}");
             }
-            let spans = a
-                .signals
-                .as_ref()
-                .expect("read")
+            let sig = a.signals.as_ref().expect("read");
+            let spans = sig
                 .context
                 .iter()
-                .chain(&a.signals.as_ref().expect("read").intents)
+                .chain(&sig.intents)
                 .flat_map(|s| &s.evidence)
-                .chain(
-                    a.signals
-                        .as_ref()
-                        .expect("read")
-                        .effort
-                        .iter()
-                        .flat_map(|e| &e.evidence),
-                )
-                .chain(
-                    a.signals
-                        .as_ref()
-                        .expect("read")
-                        .sarcasm
-                        .iter()
-                        .flat_map(|s| &s.evidence),
-                );
+                .chain(sig.effort.iter().flat_map(|e| &e.evidence))
+                .chain(sig.sarcasm.iter().flat_map(|s| &s.evidence));
             for sp in spans {
                 assert_eq!(&text[sp.start..sp.end], sp.text.as_str(), "{text}");
             }
-            for s in a
-                .signals
-                .as_ref()
-                .expect("read")
-                .context
-                .iter()
-                .chain(&a.signals.as_ref().expect("read").intents)
-            {
+            for s in sig.context.iter().chain(&sig.intents) {
                 if s.label != "support_request" {
                     assert!(
                         !s.evidence.is_empty(),
