@@ -260,3 +260,44 @@ fn labelled_set_precision_and_recall() {
     );
     assert!(r.total.recall() >= 0.97, "recall {}", r.total.recall());
 }
+
+#[test]
+fn a_mention_does_not_swallow_another_brands_mention() {
+    let src = r#"
+[[brand]]
+id = "corvid"
+name = "Corvid"
+competitor = true
+query = '"corvid telecom" OR (corvid NEAR/4 fiber)'
+[[brand]]
+id = "larkspur"
+name = "Larkspur"
+query = '"larkspur fiber"'
+"#;
+    let m = Matcher::compile(&Catalog::parse(src).unwrap()).unwrap();
+    let spans = |text: &str| -> Vec<(String, String)> {
+        m.find(&msg(text))
+            .into_iter()
+            .map(|m| (m.brand, m.span.text.to_string()))
+            .collect()
+    };
+    // The NEAR hit spans Larkspur's mention; the phrase hit alone makes Corvid's.
+    assert_eq!(
+        spans("Switched from Corvid Telecom to Larkspur Fiber last week"),
+        [
+            ("corvid".to_string(), "Corvid Telecom".to_string()),
+            ("larkspur".to_string(), "Larkspur Fiber".to_string())
+        ]
+    );
+    // When the spanning hit is all the query has, the query's own match stands.
+    assert_eq!(
+        spans("Corvid gone, Larkspur Fiber now"),
+        [
+            (
+                "corvid".to_string(),
+                "Corvid gone, Larkspur Fiber".to_string()
+            ),
+            ("larkspur".to_string(), "Larkspur Fiber".to_string())
+        ]
+    );
+}

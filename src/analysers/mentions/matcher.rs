@@ -402,12 +402,35 @@ impl Matcher {
         candidates.dedup();
         let mut ctx = Ctx::new(interaction, language, seen, self.postings.len());
         let mut found: Vec<Mention> = Vec::new();
-        let mut hits: Vec<Hit> = Vec::new();
+        let mut matched: Vec<(u32, Vec<Hit>)> = Vec::new();
         for q in candidates {
-            hits.clear();
-            if !self.eval(&self.queries[q as usize], &mut ctx, &mut hits) {
-                continue;
+            let mut hits: Vec<Hit> = Vec::new();
+            if self.eval(&self.queries[q as usize], &mut ctx, &mut hits) {
+                matched.push((q, hits));
             }
+        }
+        // A hit that spans another brand's hit ("corvid NEAR/4 fiber" over "Corvid Telecom to
+        // Larkspur Fiber") does not make the mention, when the query has hits that don't: the
+        // mention is "Corvid Telecom", and "Larkspur Fiber" is Larkspur's alone.
+        let spans_other = |brand: &str, h: &Hit| {
+            matched.iter().any(|(q, hs)| {
+                self.owners[*q as usize].brand != brand
+                    && hs.iter().any(|g| {
+                        h.start <= g.start && g.end <= h.end && (h.start, h.end) != (g.start, g.end)
+                    })
+            })
+        };
+        let mut kept: Vec<(u32, Vec<Hit>)> = Vec::with_capacity(matched.len());
+        for (q, hits) in &matched {
+            let brand = &self.owners[*q as usize].brand;
+            let own: Vec<Hit> = hits
+                .iter()
+                .filter(|h| !spans_other(brand, h))
+                .copied()
+                .collect();
+            kept.push((*q, if own.is_empty() { hits.clone() } else { own }));
+        }
+        for (q, mut hits) in kept {
             let owner = &self.owners[q as usize];
             hits.sort_by_key(|h| (h.start, h.end));
             // One mention per region: overlapping hits of one query merge.
