@@ -62,12 +62,17 @@ pub struct Language {
 impl Language {
     /// The primary subtag, lower-cased: `en-GB` is `en`.
     pub fn primary(&self) -> Option<String> {
-        self.tag.as_deref().map(primary_subtag)
+        self.tag
+            .as_deref()
+            .map(|t| primary_subtag(t).to_ascii_lowercase())
     }
 
     /// Whether the analysers read this language (an undetermined one is read as English).
     pub fn is_read(&self) -> bool {
-        self.primary().is_none_or(|p| READ.contains(&p.as_str()))
+        self.tag
+            .as_deref()
+            .map(primary_subtag)
+            .is_none_or(|p| READ.iter().any(|r| r.eq_ignore_ascii_case(p)))
     }
 
     /// The reason the analysis is left out, for a language the analysers do not read.
@@ -84,23 +89,20 @@ impl Language {
     /// A bounded label for metrics: the primary subtag when it is one of the detector's
     /// languages, `other` for any other tag, `und` when there is none.
     pub fn metric_label(&self) -> &'static str {
-        match self.primary() {
+        match self.tag.as_deref().map(primary_subtag) {
             None => "und",
             Some(p) => DETECTABLE
                 .iter()
-                .find(|(_, code)| *code == p)
+                .find(|(_, code)| code.eq_ignore_ascii_case(p))
                 .map_or("other", |(_, code)| code),
         }
     }
 }
 
-/// The primary subtag of a BCP-47 tag, lower-cased.
-pub fn primary_subtag(tag: &str) -> String {
-    tag.split(['-', '_'])
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase()
+/// The primary subtag of a BCP-47 tag, as written (`en-GB` is `en`; tags are case-insensitive,
+/// and so is every comparison of it here). Borrowed: it is read for every message.
+pub fn primary_subtag(tag: &str) -> &str {
+    tag.split(['-', '_']).next().unwrap_or_default().trim()
 }
 
 /// whichlang's languages, their whatlang counterpart and ISO 639-1 code.
@@ -173,9 +175,11 @@ impl LanguageDetector {
 
     /// The language of a message: the source's tag, else the detected one.
     pub fn language(&self, source_tag: Option<&str>, text: &str) -> Language {
-        if let Some(tag) =
-            source_tag.filter(|t| !matches!(primary_subtag(t).as_str(), "" | "und" | "zxx"))
-        {
+        if let Some(tag) = source_tag.filter(|t| {
+            !["", "und", "zxx"]
+                .iter()
+                .any(|u| u.eq_ignore_ascii_case(primary_subtag(t)))
+        }) {
             return Language {
                 tag: Some(tag.to_string()),
                 source: Some(LanguageSource::Source),

@@ -347,37 +347,29 @@ impl Packed {
 
     /// Probabilities of the 28 labels followed by the 7 Ekman groups.
     fn predict(&self, feats: &[u32]) -> [f32; OUTPUTS] {
-        let acc = sum_rows::<OUTPUTS>(&self.weights, feats);
+        // Sums of up to 256 weights of at most 127 fit an i16, whose lanes are twice as many per
+        // vector instruction as i32's: accumulate in i16 per chunk, then widen.
+        let mut acc = [0i32; OUTPUTS];
+        for chunk in feats.chunks(256) {
+            let mut part = [0i16; OUTPUTS];
+            for &f in chunk {
+                let at = f as usize * OUTPUTS;
+                if let Some(row) = self.weights.get(at..at + OUTPUTS) {
+                    for (a, w) in part.iter_mut().zip(row) {
+                        *a += i16::from(*w);
+                    }
+                }
+            }
+            for (a, p) in acc.iter_mut().zip(part) {
+                *a += i32::from(p);
+            }
+        }
         let mut out = [0.0f32; OUTPUTS];
         for ((o, a), s) in out.iter_mut().zip(acc).zip(self.scales) {
             *o = 1.0 / (1.0 + (-(a as f32 * s)).exp());
         }
         out
     }
-}
-
-/// The sums, per output, of the i8 weight rows (`weights[feature * N + output]`) of `feats`, one
-/// row per occurrence; a feature past the end of the table adds nothing. Sums of up to 256
-/// weights of at most 127 fit an i16, whose lanes are twice as many per vector instruction as
-/// i32's: they accumulate in i16 per chunk of 256, then widen. The emotion and signal models
-/// score with it.
-pub(crate) fn sum_rows<const N: usize>(weights: &[i8], feats: &[u32]) -> [i32; N] {
-    let mut acc = [0i32; N];
-    for chunk in feats.chunks(256) {
-        let mut part = [0i16; N];
-        for &f in chunk {
-            let at = f as usize * N;
-            if let Some(row) = weights.get(at..at + N) {
-                for (a, w) in part.iter_mut().zip(row) {
-                    *a += i16::from(*w);
-                }
-            }
-        }
-        for (a, p) in acc.iter_mut().zip(part) {
-            *a += i32::from(p);
-        }
-    }
-    acc
 }
 
 fn quantisation_scale<'a>(w: impl Iterator<Item = &'a f32>) -> f32 {

@@ -420,17 +420,29 @@ impl Matcher {
                     })
             })
         };
-        let mut kept: Vec<(u32, Vec<Hit>)> = Vec::with_capacity(matched.len());
-        for (q, hits) in &matched {
-            let brand = &self.owners[*q as usize].brand;
-            let own: Vec<Hit> = hits
+        // Only a message with two brands or more can have such hits (most have one).
+        let brand_of = |q: u32| self.owners[q as usize].brand.as_str();
+        let several = matched.first().is_some_and(|(first, _)| {
+            matched
                 .iter()
-                .filter(|h| !spans_other(brand, h))
-                .copied()
+                .any(|(q, _)| brand_of(*q) != brand_of(*first))
+        });
+        let mut trimmed: Vec<Option<Vec<Hit>>> = Vec::new();
+        if several {
+            trimmed = matched
+                .iter()
+                .map(|(q, hits)| {
+                    let own: Vec<Hit> = hits
+                        .iter()
+                        .filter(|h| !spans_other(brand_of(*q), h))
+                        .copied()
+                        .collect();
+                    (!own.is_empty() && own.len() < hits.len()).then_some(own)
+                })
                 .collect();
-            kept.push((*q, if own.is_empty() { hits.clone() } else { own }));
         }
-        for (q, mut hits) in kept {
+        for (k, (q, hits)) in matched.into_iter().enumerate() {
+            let mut hits = trimmed.get_mut(k).and_then(Option::take).unwrap_or(hits);
             let owner = &self.owners[q as usize];
             hits.sort_by_key(|h| (h.start, h.end));
             // One mention per region: overlapping hits of one query merge.

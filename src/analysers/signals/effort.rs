@@ -42,8 +42,10 @@ pub(super) fn durations(text: &str) -> Vec<(i32, Span)> {
     for (i, &(start, unit)) in words.iter().enumerate() {
         // Every unit below is 3 to 7 ASCII letters starting with one of these: most words end
         // here, before a dozen comparisons.
-        let first = unit.as_bytes()[0].to_ascii_lowercase();
-        if !(3..=7).contains(&unit.len()) || !matches!(first, b's' | b'm' | b'h' | b'd' | b'w') {
+        let first = unit.bytes().next().map(|b| b.to_ascii_lowercase());
+        if !(3..=7).contains(&unit.len())
+            || !matches!(first, Some(b's' | b'm' | b'h' | b'd' | b'w'))
+        {
             continue;
         }
         let short = is(
