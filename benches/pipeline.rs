@@ -146,6 +146,15 @@ fn bench(c: &mut Criterion) {
             scorer.score(tweets[i])
         })
     });
+    // The sentiment an insight carries: the lexicon and the learned model over its features.
+    let model = earshot::polarity::SentimentModel::bundled().expect("bundled sentiment model");
+    let mut i = 0usize;
+    g.bench_function("sentiment_with_model", |b| {
+        b.iter(|| {
+            i = next(i, tweets.len());
+            earshot::polarity::read_text(tweets[i], &scorer, &model)
+        })
+    });
     let mut i = 0usize;
     g.bench_function("analyse", |b| {
         b.iter(|| {

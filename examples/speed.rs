@@ -1,4 +1,5 @@
-//! Texts per second of the sentiment scorer and of the whole analyser on one core, over the 4,200
+//! Texts per second of the sentiment lexicon, of the sentiment as an insight carries it (lexicon,
+//! emotion model and sentiment model), and of the whole analyser on one core, over the 4,200
 //! tweets of the VADER ground truth, printed as numbers for `scripts/compare.sh` to set beside
 //! Python VADER in the same run. Criterion (`cargo bench --bench pipeline`) gives the careful
 //! per-message timings; this gives a rate over the same texts another tool reads.
@@ -63,10 +64,16 @@ fn main() {
     let sentiment = rate(&tweets, secs, |t| {
         black_box(scorer.score(t));
     });
+    // What an insight's sentiment costs: the lexicon and the sentiment model over its features.
+    let model = earshot::polarity::SentimentModel::bundled().expect("bundled sentiment model");
+    let with_model = rate(&tweets, secs, |t| {
+        black_box(earshot::polarity::read_text(t, &scorer, &model));
+    });
     let analyse = rate(&posts, secs, |p| {
         black_box(analyzer.analyze(p));
     });
     println!("texts {}", tweets.len());
     println!("sentiment_per_second {sentiment:.0}");
+    println!("sentiment_with_model_per_second {with_model:.0}");
     println!("analyse_per_second {analyse:.0}");
 }

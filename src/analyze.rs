@@ -4,13 +4,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
 use crate::emotion::{EmotionModel, Emotions};
-use crate::interaction::{Interaction, Kind};
+use crate::interaction::Interaction;
 use crate::language::{Language, LanguageDetector, Unread};
 use crate::mentions::{CompileErrors, Matcher};
+use crate::polarity::{Reading, SentimentModel};
 use crate::privacy::Privacy;
-use crate::sentiment::{round3, Scores, SentimentScorer};
+use crate::sentiment::{Scores, SentenceScore, SentimentScorer};
 use crate::signals::{SignalDetector, Signals};
-use crate::types::{AspectSentiment, Label, Mention};
+use crate::types::{AspectSentiment, Mention};
 
 /// Everything the analyzers found in one interaction. Sections whose analyzer does not exist yet
 /// stay empty (`[]`) or absent.
@@ -43,6 +44,7 @@ pub struct Analyzer {
     matcher: Matcher,
     sentiment: SentimentScorer,
     emotions: EmotionModel,
+    polarity: SentimentModel,
     signals: SignalDetector,
     language: LanguageDetector,
     privacy: Privacy,
@@ -57,6 +59,8 @@ pub enum AnalyzerError {
     #[error(transparent)]
     Model(#[from] crate::emotion::ModelError),
     #[error(transparent)]
+    SentimentModel(#[from] crate::polarity::ModelError),
+    #[error(transparent)]
     SignalModel(#[from] crate::signals::model::ModelError),
 }
 
@@ -69,6 +73,7 @@ impl Analyzer {
             catalog,
             sentiment: SentimentScorer::new(),
             emotions: EmotionModel::bundled()?,
+            polarity: SentimentModel::bundled()?,
             signals: SignalDetector::new()?,
             language: LanguageDetector::new(),
             privacy: Privacy::off(),
@@ -111,39 +116,29 @@ impl Analyzer {
                 language,
             };
         }
-        let mut sentiment = self.sentiment.score(&interaction.text);
-        // The text's hashed features, once, for the emotion model and the signal model.
-        let text_features = crate::emotion::features(&interaction.text, &sentiment);
-        let emotions = self
-            .emotions
-            .score_features(&interaction.text, &text_features);
-        // The model learnt from social comments; in a ticket it reads the register of support
-        // mail (a closing "Thanks" as gratitude), so a ticket keeps the lexicon's score.
-        if interaction.kind == Kind::SocialPost {
-            refine_sentiment(&mut sentiment, &emotions, EMOTION_WEIGHT);
-        }
+        let text = interaction.text.as_str();
+        let lexicon = self.sentiment.score(text);
+        // The text's hashed features, once, for the emotion, signal and sentiment models.
+        let text_features = crate::emotion::features(text, &lexicon);
+        let emotions = self.emotions.score_features(text, &text_features);
         let mut mentions = self.matcher.find_in(interaction, language.tag.as_deref());
-        for m in &mut mentions {
-            m.sentiment = sentiment
-                .sentence_at(m.span.start)
-                .map(|s| AspectSentiment {
-                    compound: s.compound,
-                    label: s.label,
-                })
-                .or(Some(AspectSentiment {
-                    compound: sentiment.compound,
-                    label: sentiment.label,
-                }));
-        }
-        let signals = self.signals.detect(
-            interaction,
-            &sentiment,
-            &mentions,
-            &emotions,
-            &text_features,
-        );
+        // The signal model learnt from the lexicon's reading: it gets that reading.
+        let signals =
+            self.signals
+                .detect(interaction, &lexicon, &mentions, &emotions, &text_features);
         self.signals
             .read_mentions(interaction, &mut mentions, &signals);
+        let features = crate::polarity::features(text, &lexicon, &text_features);
+        for m in &mut mentions {
+            let (f, compound) =
+                self.mention_input(text, &lexicon, &features, (m.span.start, m.span.end));
+            let r = self.polarity.read(&f, compound);
+            m.sentiment = Some(AspectSentiment {
+                compound: r.compound,
+                label: r.label,
+            });
+        }
+        let sentiment = self.read_sentiment(text, lexicon, &features);
         Analysis {
             catalog_version: Some(self.catalog.version.clone()),
             mentions,
@@ -156,139 +151,124 @@ impl Analyzer {
     }
 }
 
-/// The weight of the emotion model's reading in the message's compound score: an even split
-/// between the two estimates.
-pub const EMOTION_WEIGHT: f32 = 0.5;
+impl Analyzer {
+    /// The message's sentiment: the model's label and score, the lexicon's score beside it
+    /// (`lexicon_compound`), and each sentence read by the model on its own. The evidence is the
+    /// lexicon's words where the model agrees with the lexicon's label, and the words the model
+    /// weighed most where it overrules it (`overruled`).
+    fn read_sentiment(&self, text: &str, lexicon: Scores, features: &[u32]) -> Scores {
+        let reading = self.polarity.read(features, lexicon.compound);
+        let overruled = reading.label != lexicon.label;
+        let evidence = if overruled {
+            self.polarity.evidence(text, reading.label, 3)
+        } else {
+            lexicon.evidence
+        };
+        let sentences = if lexicon.sentences.len() > 1 {
+            lexicon
+                .sentences
+                .iter()
+                .map(|s| {
+                    let r = self.read_span(text, s.start, s.end);
+                    SentenceScore {
+                        compound: r.compound,
+                        label: r.label,
+                        ..*s
+                    }
+                })
+                .collect()
+        } else {
+            lexicon
+                .sentences
+                .iter()
+                .map(|s| SentenceScore {
+                    compound: reading.compound,
+                    label: reading.label,
+                    ..*s
+                })
+                .collect()
+        };
+        Scores {
+            compound: reading.compound,
+            lexicon_compound: lexicon.compound,
+            label: reading.label,
+            overruled,
+            evidence,
+            sentences,
+            ..lexicon
+        }
+    }
 
-/// Refines the message's compound score with the emotion model, which was trained on 43k
-/// human-labelled comments and reads the whole text where the lexicon adds up words (words it
-/// lacks, a sentence's tone; not sarcasm): the compound becomes the mean of the lexicon's score and
-/// the model's valence ([`Emotions::valence`]), the model weighing `weight` ([`EMOTION_WEIGHT`] in
-/// the analyser).
-///
-/// The model moves the score **within its label, never across it**: the label stays the one the
-/// lexicon's evidence supports, so every positive or negative message still points at the words
-/// that made it so, and a message with no sentiment word stays neutral. Only the message score
-/// changes, and the sentence score when the message is one sentence; the scores of the sentences of
-/// a longer message, and so of its mentions, are the lexicon's (the model reads the whole text).
-/// `lexicon_compound` keeps the lexicon's own score, and the signals (praise, priority) read it.
-///
-/// The analyser refines social posts only: support tickets keep the lexicon's score (see
-/// [`Analyzer::analyze`]).
-pub fn refine_sentiment(scores: &mut Scores, emotions: &Emotions, weight: f32) {
-    let lexicon = scores.compound;
-    let mixed = (1.0 - weight) * lexicon + weight * emotions.valence();
-    // The label's band: positive at 0.05 and above, negative at -0.05 and below.
-    let refined = match scores.label {
-        Label::Positive => mixed.max(0.05),
-        Label::Negative => mixed.min(-0.05),
-        Label::Neutral => mixed.clamp(-0.049, 0.049),
-    };
-    let refined = round3(refined);
-    scores.lexicon_compound = lexicon;
-    scores.compound = refined;
-    if let [only] = scores.sentences.as_mut_slice() {
-        only.compound = refined;
+    /// What the model reads in `text[start..end]` on its own.
+    fn read_span(&self, text: &str, start: usize, end: usize) -> Reading {
+        crate::polarity::read_text(
+            text.get(start..end).unwrap_or_default(),
+            &self.sentiment,
+            &self.polarity,
+        )
+    }
+
+    /// The model's input for a mention at `text[start..end]`: the features of its clause when its
+    /// sentence sets one clause against another ("the app is great but support is useless"),
+    /// else of its sentence (the message's own when it is one sentence), with the words around
+    /// the mention; and that text's lexicon compound.
+    fn mention_input(
+        &self,
+        text: &str,
+        lexicon: &Scores,
+        message_features: &[u32],
+        (start, end): (usize, usize),
+    ) -> (Vec<u32>, f32) {
+        let (span, clause) = match lexicon.sentence_at(start) {
+            Some(s) => match crate::polarity::clause_of(text, s.start, s.end, start) {
+                Some(c) => (c, true),
+                None => ((s.start, s.end), false),
+            },
+            None => ((0, text.len()), false),
+        };
+        let (span, (mut f, compound)) = if !clause && lexicon.sentences.len() <= 1 {
+            (
+                (0, text.len()),
+                (message_features.to_vec(), lexicon.compound),
+            )
+        } else {
+            let t = text.get(span.0..span.1).unwrap_or_default();
+            (span, crate::polarity::text_features(t, &self.sentiment))
+        };
+        crate::polarity::mention_features(text, span, (start, end), &mut f);
+        (f, compound)
+    }
+
+    /// Each mention of an interaction with the model's input for it, as [`Analyzer::analyze`]
+    /// reads it: what `earshot train-sentiment` learns per-brand readings from. Empty for a
+    /// language the analysers do not read.
+    pub fn mention_inputs(&self, interaction: &Interaction) -> Vec<(Mention, Vec<u32>, f32)> {
+        let language = self
+            .language
+            .language(interaction.language.as_deref(), &interaction.text);
+        if language.unread().is_some() {
+            return Vec::new();
+        }
+        let text = interaction.text.as_str();
+        let lexicon = self.sentiment.score(text);
+        let tf = crate::emotion::features(text, &lexicon);
+        let features = crate::polarity::features(text, &lexicon, &tf);
+        self.matcher
+            .find_in(interaction, language.tag.as_deref())
+            .into_iter()
+            .map(|m| {
+                let (f, c) =
+                    self.mention_input(text, &lexicon, &features, (m.span.start, m.span.end));
+                (m, f, c)
+            })
+            .collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::borrow::Cow;
-
-    fn emotions_with(joy: f32, anger: f32) -> Emotions {
-        Emotions {
-            scores: Vec::new(),
-            ekman: [("anger", anger), ("joy", joy), ("neutral", 0.5)]
-                .map(|(g, p)| (Cow::Borrowed(g), p))
-                .to_vec(),
-            labels: Vec::new(),
-            dominant: Cow::Borrowed("neutral"),
-            dominant_ekman: Cow::Borrowed("neutral"),
-            intensity: 1,
-        }
-    }
-
-    #[test]
-    fn the_emotion_model_moves_the_score_within_its_label_never_across() {
-        let scorer = SentimentScorer::new();
-        for (text, joy, anger, expect) in [
-            // Agreement strengthens, doubt weakens; neither crosses the label's band.
-            ("This is great", 0.9, 0.0, 0.05..=1.0),
-            ("This is great", 0.0, 0.95, 0.05..=0.05),
-            ("This is awful", 0.0, 0.0, -1.0..=-0.05),
-            ("This is awful", 1.0, 0.0, -0.05..=-0.05),
-            // No sentiment word: neutral, whatever the model reads.
-            ("The meeting is at 3pm", 1.0, 0.0, 0.0..=0.049),
-            ("The meeting is at 3pm", 0.0, 1.0, -0.049..=0.0),
-        ] {
-            let mut s = scorer.score(text);
-            let (lexicon, label) = (s.compound, s.label);
-            refine_sentiment(&mut s, &emotions_with(joy, anger), EMOTION_WEIGHT);
-            assert_eq!(s.label, label, "{text}");
-            assert_eq!(
-                Label::from_compound(s.compound),
-                label,
-                "{text}: {}",
-                s.compound
-            );
-            assert!(
-                expect.contains(&s.compound),
-                "{text}: {} not in {expect:?}",
-                s.compound
-            );
-            assert_eq!(s.lexicon_compound, lexicon, "{text}");
-            // One sentence: it is the message.
-            assert_eq!(s.sentences[0].compound, s.compound, "{text}");
-        }
-        // An even mean of the two readings when both agree on the label.
-        let mut s = scorer.score("This is great");
-        let lexicon = s.compound;
-        refine_sentiment(&mut s, &emotions_with(0.4, 0.1), EMOTION_WEIGHT);
-        assert!(
-            (s.compound - (lexicon + 0.3) / 2.0).abs() < 1e-3,
-            "{}",
-            s.compound
-        );
-        // Several sentences keep their lexicon scores.
-        let mut s = scorer.score("Support was wonderful. The app is awful!");
-        let before = s.sentences.clone();
-        refine_sentiment(&mut s, &emotions_with(0.0, 1.0), EMOTION_WEIGHT);
-        assert_eq!(s.sentences, before);
-    }
-
-    #[test]
-    fn social_posts_are_refined_and_tickets_keep_the_lexicons_score() {
-        let analyzer = Analyzer::new(Catalog::parse("").unwrap()).unwrap();
-        let text =
-            "Sync fails with error 0x80 on shared folders. This is blocking our release. Thanks";
-        let post = format!(
-            r#"{{"platform":"x","id":"1","author":{{"id":"a","handle":"h"}},"created_at":"2026-01-01T00:00:00Z","text":"{text}"}}"#
-        );
-        let ticket = format!(
-            r#"{{"id":"t1","customer":{{"id":"c"}},"channel":"email","created_at":"2026-01-01T00:00:00Z","body":"{text}"}}"#
-        );
-        let analyse = |json: &str| {
-            let i = crate::decode::decode(
-                Some(json.as_bytes()),
-                crate::decode::KindHint::Auto,
-                Default::default(),
-            )
-            .unwrap();
-            analyzer.analyze(&i).sentiment.unwrap()
-        };
-        let (post, ticket) = (analyse(&post), analyse(&ticket));
-        assert_eq!(ticket.compound, ticket.lexicon_compound);
-        assert_eq!(post.lexicon_compound, ticket.lexicon_compound);
-        // The model reads the closing "Thanks" as gratitude and pulls the post's score up, within
-        // its label.
-        assert!(post.compound > post.lexicon_compound, "{post:?}");
-        assert_eq!(
-            (post.label, ticket.label),
-            (Label::Negative, Label::Negative)
-        );
-    }
+    use crate::types::Label;
 
     #[test]
     fn each_mention_gets_the_sentiment_of_its_sentence() {
@@ -308,5 +288,61 @@ mod tests {
             .map(|m| (m.brand.as_str(), m.sentiment.unwrap().label))
             .collect();
         assert_eq!(by_brand, [("a", Label::Positive), ("b", Label::Negative)]);
+    }
+
+    fn post(analyzer: &Analyzer, text: &str) -> Analysis {
+        let json = serde_json::json!({"platform": "x", "id": "1", "author": {"id": "a", "handle": "h"},
+            "created_at": "2026-01-01T00:00:00Z", "text": text});
+        let i = crate::decode::decode(
+            Some(json.to_string().as_bytes()),
+            crate::decode::KindHint::Auto,
+            Default::default(),
+        )
+        .unwrap();
+        analyzer.analyze(&i)
+    }
+
+    #[test]
+    fn each_mention_reads_its_own_clause() {
+        let src = "[[brand]]\nid = \"a\"\nname = \"A\"\nquery = 'acme'\n[[brand]]\nid = \"b\"\nname = \"B\"\nquery = 'bolt'\n";
+        let analyzer = Analyzer::new(Catalog::parse(src).unwrap()).unwrap();
+        let a = post(
+            &analyzer,
+            "The Acme app is great but Bolt support is useless",
+        );
+        let by_brand: Vec<_> = a
+            .mentions
+            .iter()
+            .map(|m| (m.brand.as_str(), m.sentiment.unwrap().label))
+            .collect();
+        assert_eq!(by_brand, [("a", Label::Positive), ("b", Label::Negative)]);
+    }
+
+    #[test]
+    fn where_the_model_overrules_the_lexicon_the_evidence_is_what_it_read() {
+        let analyzer = Analyzer::new(Catalog::parse("").unwrap()).unwrap();
+        let text = "Oh wonderful, the app crashed again";
+        let s = post(&analyzer, text).sentiment.unwrap();
+        // The lexicon adds up "wonderful"; the model reads the whole message.
+        assert!(s.lexicon_compound >= 0.05, "{s:?}");
+        assert_eq!(s.label, Label::Negative, "{s:?}");
+        assert!(s.overruled);
+        assert!(!s.evidence.is_empty());
+        for e in &s.evidence {
+            assert_eq!(&text[e.span.start..e.span.end], e.span.text.as_str());
+            assert!(e.valence < 0.0, "{e:?}");
+        }
+        assert!(s.evidence.iter().any(|e| e.span.text == "crashed"), "{s:?}");
+        // Where they agree, the evidence stays the lexicon's words.
+        let s = post(&analyzer, "The support team was wonderful")
+            .sentiment
+            .unwrap();
+        assert!(!s.overruled && s.label == Label::Positive, "{s:?}");
+        assert!(
+            s.evidence.iter().any(|e| e.span.text == "wonderful"),
+            "{s:?}"
+        );
+        assert_eq!(s.sentences.len(), 1);
+        assert_eq!(s.sentences[0].compound, s.compound);
     }
 }

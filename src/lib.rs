@@ -26,4 +26,4 @@ pub mod summary;
 pub mod types;
 
 // The analysers under their short names, as the commands, benches and tests call them.
-pub use analysers::{emotion, language, mentions, sentiment, signals};
+pub use analysers::{emotion, language, mentions, polarity, sentiment, signals};

@@ -56,16 +56,50 @@ enum Command {
     },
     /// Validate the config and the catalog; exit non-zero with every problem found.
     Check,
-    /// Print Pearson r and 3-class macro-F1 of the message sentiment (and of the lexicon alone) on
-    /// human-rated ground truth.
+    /// Print Pearson r, 3-class macro-F1 and macro-recall of the message sentiment (the learned
+    /// model) and of the lexicon alone on human-rated ground truth.
     EvalSentiment {
-        /// Ground-truth files (id<TAB>mean rating<TAB>text).
-        #[arg(default_values = ["data/vader/tweets_GroundTruth.txt", "data/vader/movieReviewSnippets_GroundTruth.txt"])]
+        /// Ground-truth files (id<TAB>mean rating or label word<TAB>text), or folders of them
+        /// (each folder one set).
+        #[arg(default_values = ["data/vader/tweets_GroundTruth.txt", "data/vader/movieReviewSnippets_GroundTruth.txt", "data/earshot/sentiment/batches"])]
         files: Vec<PathBuf>,
-        /// Weight of the emotion model in the message score (0: the lexicon alone; the analyser
-        /// uses 0.5).
-        #[arg(long, default_value_t = earshot::analyze::EMOTION_WEIGHT)]
-        emotion_weight: f32,
+        /// Only the rows of this split (by a hash of the id: test is the held-out fifth the model
+        /// never trained or tuned on); `all` for files that are not part of the training data.
+        #[arg(long, default_value = "all")]
+        split: String,
+    },
+    /// Print per-mention sentiment figures on corpus messages about two brands or more: each
+    /// brand's reading against the message's label given to all, overall and where the brands'
+    /// labels differ.
+    EvalAspects {
+        /// Corpus batches (JSON lines); the catalog beside their folder is used.
+        #[arg(default_values = ["data/earshot/corpus/batches/t01.jsonl", "data/earshot/corpus/batches/t02.jsonl"])]
+        files: Vec<PathBuf>,
+        /// Only the rows of this split (train, dev or test).
+        #[arg(long)]
+        split: Option<String>,
+    },
+    /// Train the sentiment model (GoEmotions, VADER's ground truth, the corpus, the sentiment
+    /// batches: train splits), tune its thresholds on the dev splits, write the model file.
+    TrainSentiment {
+        #[arg(long, default_value = "data/goemotions/train.tsv")]
+        goemotions: PathBuf,
+        #[arg(long, default_value = "data/goemotions/dev.tsv")]
+        goemotions_dev: PathBuf,
+        /// Rated files or folders of them (id<TAB>rating or label<TAB>text), split by id.
+        #[arg(long, default_values = ["data/vader/tweets_GroundTruth.txt", "data/vader/movieReviewSnippets_GroundTruth.txt", "data/earshot/sentiment/batches"])]
+        rated: Vec<PathBuf>,
+        #[arg(long, default_value = "data/earshot/corpus")]
+        corpus: PathBuf,
+        #[arg(long, default_value = "data/earshot/sentiment.model")]
+        out: PathBuf,
+        #[arg(long, default_value_t = earshot::polarity::TrainOptions::default().epochs)]
+        epochs: usize,
+        #[arg(long, default_value_t = earshot::polarity::TrainOptions::default().learning_rate)]
+        learning_rate: f32,
+        /// Weight of a GoEmotions comment against a tweet, review or post of the other sets.
+        #[arg(long, default_value_t = 0.25)]
+        goemotions_weight: f32,
     },
     /// Language detection on messages without a language tag: per language, the share detected as
     /// that language and the share left unread (every language but English should be).
@@ -412,37 +446,345 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::EvalSentiment {
-            files,
-            emotion_weight,
-        } => {
+        Command::EvalSentiment { files, split } => {
+            use earshot::signals::corpus::Split;
+            let keep = match split.as_str() {
+                "all" => None,
+                s => Some(Split::parse(s).ok_or_else(|| {
+                    anyhow::anyhow!("--split: expected all, train, dev or test, got {s}")
+                })?),
+            };
             let scorer = earshot::sentiment::SentimentScorer::new();
-            let model = earshot::emotion::EmotionModel::bundled()?;
+            let model = earshot::polarity::SentimentModel::bundled()?;
             println!(
-                "{:<44} {:>6} {:>10} {:>9}   {:>10} {:>9}",
-                "ground truth", "n", "pearson r", "macro-F1", "lexicon r", "lex. F1"
+                "{:<40} {:>6} | {:>7} {:>8} {:>8} | {:>7} {:>8} {:>8}",
+                "ground truth",
+                "n",
+                "model r",
+                "macro-F1",
+                "m.recall",
+                "lex. r",
+                "macro-F1",
+                "m.recall"
             );
             for f in files {
-                let text = std::fs::read_to_string(&f)
-                    .with_context(|| format!("reading {}", f.display()))?;
-                let rows = earshot::sentiment::eval::parse_ground_truth(&text)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
-                // What the insight carries: the lexicon's score refined by the emotion model.
+                // A folder is one set: every .tsv file in it.
+                let parts: Vec<PathBuf> = if f.is_dir() {
+                    let mut v: Vec<PathBuf> = std::fs::read_dir(&f)?
+                        .filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| p.extension().is_some_and(|x| x == "tsv"))
+                        .collect();
+                    v.sort();
+                    v
+                } else {
+                    vec![f.clone()]
+                };
+                let mut all = Vec::new();
+                for p in &parts {
+                    let text = std::fs::read_to_string(p)
+                        .with_context(|| format!("reading {}", p.display()))?;
+                    all.extend(
+                        earshot::sentiment::eval::parse_rated(&text)
+                            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+                    );
+                }
+                let rows: Vec<(f64, String)> = all
+                    .into_iter()
+                    .filter(|r| keep.is_none_or(|k| earshot::polarity::data::split_of(&r.id) == k))
+                    .map(|r| (r.rating, r.text))
+                    .collect();
+                // What the insight carries: the model's reading.
                 let r = earshot::sentiment::eval::evaluate(&rows, |t| {
-                    let mut s = scorer.score(t);
-                    let e = model.score(t, &s);
-                    earshot::analyze::refine_sentiment(&mut s, &e, emotion_weight);
-                    s.compound
+                    earshot::polarity::read_text(t, &scorer, &model).compound
                 });
-                // The lexicon and its rules alone (the scorer the speed target is about).
+                // The lexicon and its rules alone.
                 let lex = earshot::sentiment::eval::evaluate(&rows, |t| scorer.score(t).compound);
                 let name = f.file_name().map_or_else(
                     || f.display().to_string(),
                     |n| n.to_string_lossy().into_owned(),
                 );
                 println!(
-                    "{:<44} {:>6} {:>10.4} {:>9.4}   {:>10.4} {:>9.4}",
-                    name, r.n, r.pearson, r.macro_f1, lex.pearson, lex.macro_f1
+                    "{:<40} {:>6} | {:>7.4} {:>8.4} {:>8.4} | {:>7.4} {:>8.4} {:>8.4}",
+                    name,
+                    r.n,
+                    r.pearson,
+                    r.macro_f1,
+                    r.macro_recall,
+                    lex.pearson,
+                    lex.macro_f1,
+                    lex.macro_recall
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::EvalAspects { files, split } => {
+            use earshot::polarity::eval::{evaluate, AspectCase};
+            use earshot::signals::corpus;
+            use earshot::types::Label;
+            let split = match split.as_deref() {
+                None => None,
+                Some(s) => Some(
+                    corpus::Split::parse(s)
+                        .with_context(|| format!("--split {s}: expected train, dev or test"))?,
+                ),
+            };
+            let label = |s: &str| match s {
+                "positive" => Label::Positive,
+                "negative" => Label::Negative,
+                _ => Label::Neutral,
+            };
+            let mut cases = Vec::new();
+            for f in &files {
+                let catalog = f
+                    .parent()
+                    .and_then(|d| d.parent())
+                    .map(|d| d.join("catalog.toml"))
+                    .filter(|c| c.exists());
+                let analyzer = load_analyzer(catalog, &config)?;
+                let text = std::fs::read_to_string(f)
+                    .with_context(|| format!("reading {}", f.display()))?;
+                let rows =
+                    corpus::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+                for r in rows
+                    .iter()
+                    .filter(|r| r.mentions.len() >= 2 && split.is_none_or(|s| r.split() == s))
+                {
+                    let bytes = serde_json::to_vec(&r.input())?;
+                    let i =
+                        earshot::decode::decode(Some(&bytes), KindHint::Auto, Limits::default())
+                            .map_err(|e| anyhow::anyhow!("{}: row {}: {e}", f.display(), r.id))?;
+                    let a = analyzer.analyze(&i);
+                    let Some(message) = a.sentiment.as_ref().map(|s| s.label) else {
+                        continue;
+                    };
+                    cases.push(AspectCase {
+                        gold: r
+                            .mentions
+                            .iter()
+                            .map(|m| (m.brand.clone(), m.product.clone(), label(&m.sentiment)))
+                            .collect(),
+                        read: a
+                            .mentions
+                            .iter()
+                            .filter_map(|m| {
+                                Some((m.brand.clone(), m.product.clone(), m.sentiment?.label))
+                            })
+                            .collect(),
+                        message,
+                    });
+                }
+            }
+            let r = evaluate(&cases);
+            println!(
+                "{} messages about two brands or more, {} brand mentions scored ({} not found by the matcher)",
+                cases.len(),
+                r.mentions,
+                r.not_found
+            );
+            let line = |name: &str, n: usize, f: &earshot::polarity::Figures| {
+                println!(
+                    "  {name:<44} {n:>5}  accuracy {:.3}  macro-F1 {:.3}  macro-recall {:.3}",
+                    f.accuracy, f.macro_f1, f.macro_recall
+                );
+            };
+            line(
+                "per mention (its clause or sentence)",
+                r.mentions,
+                &r.per_mention,
+            );
+            line(
+                "the message's label for every mention",
+                r.mentions,
+                &r.message_label,
+            );
+            println!(
+                "{} messages whose brands are read differently, {} mentions:",
+                r.contrasting_messages, r.contrasting_mentions
+            );
+            line(
+                "per mention",
+                r.contrasting_mentions,
+                &r.per_mention_contrasting,
+            );
+            line(
+                "the message's label for every mention",
+                r.contrasting_mentions,
+                &r.message_label_contrasting,
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::TrainSentiment {
+            goemotions,
+            goemotions_dev,
+            rated,
+            corpus,
+            out,
+            epochs,
+            learning_rate,
+            goemotions_weight,
+        } => {
+            use earshot::polarity::{data, Example};
+            use earshot::signals::corpus::{self as c, Split};
+            let read = |p: &PathBuf| {
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
+            };
+            let rating_of = |l| match l {
+                earshot::types::Label::Positive => 1.0,
+                earshot::types::Label::Negative => -1.0,
+                earshot::types::Label::Neutral => 0.0,
+            };
+            let example = |text: String, label, weight| Example {
+                text,
+                label,
+                rating: rating_of(label),
+                weight,
+            };
+            let go = |p: &PathBuf, weight: f32| -> anyhow::Result<Vec<Example>> {
+                let rows = earshot::emotion::parse_goemotions(&read(p)?)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+                Ok(rows
+                    .into_iter()
+                    .filter_map(|(t, ids)| {
+                        data::goemotions_label(&ids).map(|l| example(t, l, weight))
+                    })
+                    .collect())
+            };
+            let mut train = go(&goemotions, goemotions_weight)?;
+            let mut dev: Vec<(String, Vec<Example>)> =
+                vec![("goemotions dev".into(), go(&goemotions_dev, 1.0)?)];
+            let mut files = Vec::new();
+            for p in &rated {
+                if p.is_dir() {
+                    let mut in_dir: Vec<PathBuf> = std::fs::read_dir(p)?
+                        .filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| p.extension().is_some_and(|x| x == "tsv"))
+                        .collect();
+                    in_dir.sort();
+                    files.push((p.clone(), in_dir));
+                } else {
+                    files.push((p.clone(), vec![p.clone()]));
+                }
+            }
+            for (name, group) in files {
+                let mut d = Vec::new();
+                for f in group {
+                    let rows = earshot::sentiment::eval::parse_rated(&read(&f)?)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+                    for r in rows {
+                        let e = Example {
+                            rating: r.rating as f32,
+                            ..example(r.text, data::rating_label(r.rating), 1.0)
+                        };
+                        match data::split_of(&r.id) {
+                            Split::Train => train.push(e),
+                            Split::Dev => d.push(e),
+                            Split::Test => {}
+                        }
+                    }
+                }
+                dev.push((name.display().to_string(), d));
+            }
+            let mut corpus_dev = Vec::new();
+            let (mut mentions_train, mut mentions_dev) = (Vec::new(), Vec::new());
+            // The corpus's brands, for the per-brand readings.
+            let analyzer = load_analyzer(Some(corpus.join("catalog.toml")), &config)?;
+            let mut batches: Vec<PathBuf> = std::fs::read_dir(corpus.join("batches"))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+                .collect();
+            batches.sort();
+            let label = |s: &str| match s {
+                "positive" => earshot::types::Label::Positive,
+                "negative" => earshot::types::Label::Negative,
+                _ => earshot::types::Label::Neutral,
+            };
+            for f in &batches {
+                let rows =
+                    c::parse(&read(f)?).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+                for r in rows {
+                    let split = r.split();
+                    if split == Split::Test {
+                        continue;
+                    }
+                    // The text as the analyser reads it: the row decoded as a message.
+                    let bytes = serde_json::to_vec(&r.input())?;
+                    let Ok(i) = earshot::decode::decode(
+                        Some(&bytes),
+                        earshot::decode::KindHint::Auto,
+                        Default::default(),
+                    ) else {
+                        continue;
+                    };
+                    // Each brand's own reading, from the mention the analyser finds for it.
+                    let found = analyzer.mention_inputs(&i);
+                    for g in &r.mentions {
+                        let m = found
+                            .iter()
+                            .find(|(m, ..)| {
+                                m.brand == g.brand && g.product.is_some() && m.product == g.product
+                            })
+                            .or_else(|| found.iter().find(|(m, ..)| m.brand == g.brand));
+                        if let Some((_, features, lexicon)) = m {
+                            let e = earshot::polarity::Encoded {
+                                features: features.clone(),
+                                lexicon: *lexicon,
+                                label: label(&g.sentiment),
+                                rating: rating_of(label(&g.sentiment)),
+                                weight: 1.0,
+                            };
+                            if split == Split::Dev {
+                                mentions_dev.push(e);
+                            } else {
+                                mentions_train.push(e);
+                            }
+                        }
+                    }
+                    let e = example(i.text, label(&r.sentiment), 1.0);
+                    if split == Split::Dev {
+                        corpus_dev.push(e);
+                    } else {
+                        train.push(e);
+                    }
+                }
+            }
+            dev.push(("corpus dev".into(), corpus_dev));
+            let options = earshot::polarity::TrainOptions {
+                epochs,
+                learning_rate,
+                ..Default::default()
+            };
+            let mut encoded = earshot::polarity::encode(&train);
+            let n_messages = encoded.len();
+            encoded.extend(mentions_train);
+            let mut sets: Vec<(String, Vec<earshot::polarity::Encoded>)> = dev
+                .iter()
+                .map(|(name, d)| (name.clone(), earshot::polarity::encode(d)))
+                .collect();
+            sets.push(("corpus dev, per brand".into(), mentions_dev));
+            let train = encoded;
+            let dev_sets: Vec<Vec<earshot::polarity::Encoded>> =
+                sets.iter().map(|(_, d)| d.clone()).collect();
+            let m = earshot::polarity::train(&train, &dev_sets, options);
+            std::fs::write(&out, m.to_bytes())
+                .with_context(|| format!("writing {}", out.display()))?;
+            let (alpha, lo, hi) = m.thresholds();
+            println!(
+                "trained on {n_messages} messages and {} brand mentions; lexicon weight {alpha:.1}, thresholds {lo:.2} / {hi:.2}, the lexicon's share of a polar score's intensity {:.1}; wrote {}",
+                train.len() - n_messages,
+                m.intensity(),
+                out.display()
+            );
+            for (name, set) in &sets {
+                let fig = earshot::polarity::Figures::of(
+                    set.iter()
+                        .map(|e| (m.read(&e.features, e.lexicon).label, e.label)),
+                );
+                println!(
+                    "dev {name:<44} {:>5} rows: macro-F1 {:.3}, macro-recall {:.3}, accuracy {:.3}",
+                    set.len(),
+                    fig.macro_f1,
+                    fig.macro_recall,
+                    fig.accuracy
                 );
             }
             Ok(ExitCode::SUCCESS)

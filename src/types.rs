@@ -40,7 +40,8 @@ pub struct Mention {
     pub competitor: bool,
     #[serde(flatten)]
     pub span: Span,
-    /// Sentiment of the sentence the mention is in (aspect-level sentiment).
+    /// The brand's own sentiment (aspect level): the model's reading of the mention's clause or
+    /// sentence, with the words around the mention.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sentiment: Option<AspectSentiment>,
     /// The intents that concern this brand or product (aspect level).
@@ -85,4 +86,76 @@ impl Label {
             Label::Negative => "negative",
         }
     }
+}
+
+/// English function words (lower-cased), never shown as evidence of a learned reading: a weight
+/// they carry is a phrase's, not a meaning of their own. A match on the bytes: the compiler
+/// branches on the length first, then compares.
+pub fn is_function_word(lower: &[u8]) -> bool {
+    matches!(
+        lower,
+        b"a" | b"about"
+            | b"after"
+            | b"all"
+            | b"am"
+            | b"an"
+            | b"and"
+            | b"any"
+            | b"are"
+            | b"as"
+            | b"at"
+            | b"be"
+            | b"been"
+            | b"but"
+            | b"by"
+            | b"can"
+            | b"do"
+            | b"for"
+            | b"from"
+            | b"had"
+            | b"has"
+            | b"have"
+            | b"he"
+            | b"her"
+            | b"him"
+            | b"his"
+            | b"i"
+            | b"i'm"
+            | b"if"
+            | b"in"
+            | b"is"
+            | b"it"
+            | b"it's"
+            | b"its"
+            | b"just"
+            | b"me"
+            | b"my"
+            | b"of"
+            | b"on"
+            | b"or"
+            | b"our"
+            | b"she"
+            | b"so"
+            | b"than"
+            | b"that"
+            | b"the"
+            | b"their"
+            | b"them"
+            | b"then"
+            | b"there"
+            | b"they"
+            | b"this"
+            | b"to"
+            | b"up"
+            | b"us"
+            | b"was"
+            | b"we"
+            | b"were"
+            | b"what"
+            | b"with"
+            | b"you"
+            | b"you're"
+            | b"your"
+            | b"yours"
+    )
 }

@@ -6,10 +6,12 @@
 //! * [`mentions`]: brands and products, by the catalog's boolean queries;
 //! * [`sentiment`]: lexicon-and-rules sentiment per message and per sentence;
 //! * [`emotion`]: 28 GoEmotions emotions and their Ekman groups, a linear model over hashed features;
+//! * [`polarity`]: the learned sentiment label and score of a message, a sentence or a clause;
 //! * [`signals`]: emotional context, effort, intents, journey phase, sarcasm, priority and routing.
 
 pub mod emotion;
 pub mod language;
 pub mod mentions;
+pub mod polarity;
 pub mod sentiment;
 pub mod signals;

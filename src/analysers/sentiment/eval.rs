@@ -1,7 +1,8 @@
 //! Measuring the sentiment scorer on human-rated ground truth (VADER's `*_GroundTruth.txt`:
-//! `id<TAB>mean rating -4..4<TAB>text`): Pearson r with the mean rating, and 3-class macro-F1 with gold
-//! positive at mean >= 0.5, negative at <= -0.5, neutral otherwise; predicted positive at
-//! compound >= 0.05, negative at <= -0.05.
+//! `id<TAB>mean rating -4..4<TAB>text`, or a label word — `positive`, `neutral`, `negative` — in
+//! place of the rating, as labelled sets such as TweetEval's are written): Pearson r with the
+//! rating, and 3-class macro-F1 and macro-recall with gold positive at mean >= 0.5, negative at
+//! <= -0.5, neutral otherwise; predicted positive at compound >= 0.05, negative at <= -0.05.
 
 use crate::types::Label;
 
@@ -11,23 +12,58 @@ pub struct SentimentReport {
     pub n: usize,
     pub pearson: f64,
     pub macro_f1: f64,
+    pub macro_recall: f64,
 }
 
-/// Parses ground-truth text (CRLF or LF, with or without a final newline). Malformed rows are
-/// returned as errors with their line number.
-pub fn parse_ground_truth(text: &str) -> Result<Vec<(f64, String)>, String> {
+/// One row of ground truth.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rated {
+    pub id: String,
+    /// The mean rating, or -1, 0, 1 for a label word.
+    pub rating: f64,
+    pub text: String,
+}
+
+fn rating(s: &str) -> Option<f64> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "positive" => Some(1.0),
+        "neutral" => Some(0.0),
+        "negative" => Some(-1.0),
+        x => x.parse::<f64>().ok().filter(|r| r.is_finite()),
+    }
+}
+
+/// Parses ground truth with its ids (CRLF or LF, with or without a final newline). Malformed rows
+/// are errors with their line number.
+pub fn parse_rated(text: &str) -> Result<Vec<Rated>, String> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(n, line)| {
             let mut cols = line.trim_end_matches('\r').splitn(3, '\t');
-            let (_, rating, text) = (cols.next(), cols.next(), cols.next());
-            match (rating.map(str::parse::<f64>), text) {
-                (Some(Ok(r)), Some(t)) => Ok((r, t.to_string())),
-                _ => Err(format!("line {}: expected id<TAB>rating<TAB>text", n + 1)),
+            let (id, r, text) = (cols.next(), cols.next(), cols.next());
+            match (id, r.and_then(rating), text) {
+                (Some(id), Some(rating), Some(t)) => Ok(Rated {
+                    id: id.to_string(),
+                    rating,
+                    text: t.to_string(),
+                }),
+                _ => Err(format!(
+                    "line {}: expected id<TAB>rating or label<TAB>text",
+                    n + 1
+                )),
             }
         })
         .collect()
+}
+
+/// Parses ground-truth text (CRLF or LF, with or without a final newline). Malformed rows are
+/// returned as errors with their line number.
+pub fn parse_ground_truth(text: &str) -> Result<Vec<(f64, String)>, String> {
+    Ok(parse_rated(text)?
+        .into_iter()
+        .map(|r| (r.rating, r.text))
+        .collect())
 }
 
 fn gold(r: f64) -> Label {
@@ -45,7 +81,7 @@ pub fn evaluate(rows: &[(f64, String)], compound: impl Fn(&str) -> f32) -> Senti
     let pred: Vec<f64> = rows.iter().map(|(_, t)| f64::from(compound(t))).collect();
     let human: Vec<f64> = rows.iter().map(|(r, _)| *r).collect();
     let labels = [Label::Positive, Label::Neutral, Label::Negative];
-    let mut f1 = 0.0;
+    let (mut f1, mut recall) = (0.0, 0.0);
     for l in labels {
         let (mut tp, mut fp, mut fn_) = (0.0, 0.0, 0.0);
         for (p, h) in pred.iter().zip(&human) {
@@ -59,6 +95,7 @@ pub fn evaluate(rows: &[(f64, String)], compound: impl Fn(&str) -> f32) -> Senti
         }
         let p = if tp + fp > 0.0 { tp / (tp + fp) } else { 0.0 };
         let r = if tp + fn_ > 0.0 { tp / (tp + fn_) } else { 0.0 };
+        recall += r;
         f1 += if p + r > 0.0 {
             2.0 * p * r / (p + r)
         } else {
@@ -69,10 +106,12 @@ pub fn evaluate(rows: &[(f64, String)], compound: impl Fn(&str) -> f32) -> Senti
         n: rows.len(),
         pearson: pearson(&pred, &human),
         macro_f1: f1 / labels.len() as f64,
+        macro_recall: recall / labels.len() as f64,
     }
 }
 
-fn pearson(x: &[f64], y: &[f64]) -> f64 {
+/// Pearson's r of two series (0 when either is constant or empty).
+pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
     let n = x.len() as f64;
     if n == 0.0 {
         return 0.0;

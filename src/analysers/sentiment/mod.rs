@@ -47,16 +47,20 @@ pub struct Evidence {
 /// Scores of one text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scores {
-    /// Normalised sum of valences, -1..1. In an insight, the message's score refined by the
-    /// emotion model within its label (see `analyze::refine_sentiment`).
+    /// Normalised sum of valences, -1..1. In an insight, the learned model's score
+    /// ([`crate::polarity`]), whose label is `label`.
     pub compound: f32,
-    /// The lexicon's own compound score, before any refinement: what the evidence adds up to.
+    /// The lexicon's own compound score: what its evidence adds up to.
     #[serde(default)]
     pub lexicon_compound: f32,
     pub positive: f32,
     pub neutral: f32,
     pub negative: f32,
     pub label: Label,
+    /// In an insight: the model's label is not the lexicon's, and the evidence is the words the
+    /// model weighed most for its label, not the lexicon's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overruled: bool,
     pub evidence: Vec<Evidence>,
     /// The same per sentence, in order.
     #[serde(default)]

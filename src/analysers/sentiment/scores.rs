@@ -101,6 +101,7 @@ pub(super) fn aggregate(
             neutral: 0.0,
             negative: 0.0,
             label: Label::Neutral,
+            overruled: false,
             evidence,
             sentences: Vec::new(),
         };
@@ -131,6 +132,7 @@ pub(super) fn aggregate(
         neutral: round3(neu / total),
         negative: round3(neg.abs() / total),
         label: Label::from_compound(compound),
+        overruled: false,
         evidence,
         sentences: Vec::new(),
     }

@@ -5,83 +5,12 @@
 //! and on their own they explain nothing to a reader.
 
 use crate::emotion::word_bucket;
-use crate::types::Span;
+use crate::types::{is_function_word, Span};
 
 use super::model::{SignalModel, BUCKETS};
 
 /// The words of a text that may be evidence: byte range and bucket.
 pub(super) struct Words(Vec<(usize, usize, u32)>);
-
-/// English function words (lower-cased), never shown as evidence. A match on the bytes: the
-/// compiler branches on the length first, then compares.
-fn is_function_word(lower: &[u8]) -> bool {
-    matches!(
-        lower,
-        b"a" | b"about"
-            | b"after"
-            | b"all"
-            | b"am"
-            | b"an"
-            | b"and"
-            | b"any"
-            | b"are"
-            | b"as"
-            | b"at"
-            | b"be"
-            | b"been"
-            | b"but"
-            | b"by"
-            | b"can"
-            | b"do"
-            | b"for"
-            | b"from"
-            | b"had"
-            | b"has"
-            | b"have"
-            | b"he"
-            | b"her"
-            | b"him"
-            | b"his"
-            | b"i"
-            | b"i'm"
-            | b"if"
-            | b"in"
-            | b"is"
-            | b"it"
-            | b"it's"
-            | b"its"
-            | b"just"
-            | b"me"
-            | b"my"
-            | b"of"
-            | b"on"
-            | b"or"
-            | b"our"
-            | b"she"
-            | b"so"
-            | b"than"
-            | b"that"
-            | b"the"
-            | b"their"
-            | b"them"
-            | b"then"
-            | b"there"
-            | b"they"
-            | b"this"
-            | b"to"
-            | b"up"
-            | b"us"
-            | b"was"
-            | b"we"
-            | b"were"
-            | b"what"
-            | b"with"
-            | b"you"
-            | b"you're"
-            | b"your"
-            | b"yours"
-    )
-}
 
 impl Words {
     pub(super) fn of(text: &str) -> Words {

@@ -1,0 +1,567 @@
+//! The learned sentiment reader: the 3-class label and the compound score of a message, a
+//! sentence or a clause, read by a model over the whole text rather than added up word by word.
+//!
+//! The model is a multinomial logistic regression over hashed features — the emotion model's
+//! features ([`crate::emotion::features`]: word unigrams and bigrams, character 4-grams, emoji,
+//! shape, the lexicon's compound bin and the sign and strength of each word that moved it) plus
+//! what a lexicon alone cannot weigh: the words in a negation's scope (`not ... worth` is not
+//! `worth`), the lexicon's label and its positive and negative shares, the last sentence's score
+//! (the one that usually carries the verdict). The one feature function ([`features`]) serves training (`earshot train-sentiment`) and scoring, so
+//! there is no train/serve skew. Weights are quantised to i8 per class and embedded in the library
+//! (`data/earshot/sentiment.model`, 768 KB).
+//!
+//! The score is `P(positive) − P(negative)`, mapped monotonically onto −1..1 so that the two
+//! decision thresholds (tuned on dev for macro-recall and macro-F1) fall on VADER's ±0.05: the
+//! label is always the one the compound implies, as before.
+
+mod train;
+
+use crate::emotion::BUCKETS;
+use crate::sentiment::{Evidence, Scores, SentimentScorer};
+use crate::types::{Label, Span};
+
+pub use train::{encode, train, Encoded, Example, Figures, TrainOptions};
+pub mod data;
+pub mod eval;
+
+/// The three classes, in the model's row order.
+pub const CLASSES: [Label; 3] = [Label::Negative, Label::Neutral, Label::Positive];
+
+const ROWS: usize = CLASSES.len();
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
+
+/// FNV-1a over `parts`, salted per feature kind (salts of their own, not the emotion model's).
+fn hash_parts(parts: &[&[u8]], salt: u64) -> u32 {
+    let mut h: u64 = FNV_OFFSET ^ (salt << 32);
+    for part in parts {
+        for b in *part {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(FNV_PRIME);
+        }
+    }
+    (h % BUCKETS as u64) as u32
+}
+
+/// Words that open a negation's scope.
+fn is_negator(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"not"
+            | b"no"
+            | b"never"
+            | b"nothing"
+            | b"nobody"
+            | b"none"
+            | b"nor"
+            | b"neither"
+            | b"cannot"
+            | b"without"
+            | b"hardly"
+            | b"barely"
+            | b"aint"
+            | b"dont"
+            | b"cant"
+            | b"wont"
+            | b"isnt"
+            | b"didnt"
+            | b"doesnt"
+    ) || w.ends_with(b"n't")
+}
+
+/// How many words after a negator its scope reaches, at most (it also ends at punctuation and at
+/// "but").
+const NEGATION_SCOPE: usize = 4;
+
+/// The words of `text` inside a negation's scope, as features of their own.
+fn negation_features(text: &str, out: &mut Vec<u32>) {
+    let mut word: Vec<u8> = Vec::with_capacity(16);
+    let mut left = 0usize;
+    let close = |word: &mut Vec<u8>, left: &mut usize, out: &mut Vec<u32>| {
+        if word.is_empty() {
+            return;
+        }
+        if word == b"but" {
+            *left = 0;
+        } else if is_negator(word) {
+            *left = NEGATION_SCOPE;
+        } else if *left > 0 {
+            out.push(hash_parts(&[word], 1));
+            *left -= 1;
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_alphanumeric() || c == '\'' || c == '’' {
+            if c == '’' {
+                word.push(b'\'');
+            } else if c.is_ascii() {
+                word.push((c as u8).to_ascii_lowercase());
+            } else {
+                let mut b = [0u8; 4];
+                for l in c.to_lowercase() {
+                    word.extend_from_slice(l.encode_utf8(&mut b).as_bytes());
+                }
+            }
+        } else {
+            close(&mut word, &mut left, out);
+            if matches!(c, '.' | ',' | '!' | '?' | ';' | ':' | '\n') {
+                left = 0;
+            }
+        }
+    }
+    close(&mut word, &mut left, out);
+}
+
+fn bin(x: f32, bins: f32) -> u8 {
+    (x * bins).floor().clamp(0.0, bins - 1.0) as u8
+}
+
+/// The model's features of a text: its emotion-model features (`text_features`, computed once by
+/// the analyser), the negation scopes and the lexicon's reading.
+pub fn features(text: &str, lexicon: &Scores, text_features: &[u32]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(text_features.len() + 24);
+    out.extend_from_slice(text_features);
+    negation_features(text, &mut out);
+    out.push(hash_parts(&[lexicon.label.as_str().as_bytes()], 2));
+    out.push(hash_parts(&[b"pos", &[bin(lexicon.positive, 5.0)]], 3));
+    out.push(hash_parts(&[b"neg", &[bin(lexicon.negative, 5.0)]], 3));
+    if let [.., last] = lexicon.sentences.as_slice() {
+        if lexicon.sentences.len() > 1 {
+            let b = bin((last.compound + 1.0) / 2.0, 8.0);
+            out.push(hash_parts(&[b"last", &[b]], 4));
+        }
+    }
+    out
+}
+
+/// Words that set one clause against another.
+fn is_contrast(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"but" | b"however" | b"although" | b"though" | b"whereas" | b"while"
+    )
+}
+
+/// The clause of the sentence `text[start..end]` that holds byte `at`, when the sentence sets
+/// clauses against each other ("the app is great but support is useless"); `None` when it is one
+/// clause. A contrast word or a semicolon opens the clause after it.
+pub fn clause_of(text: &str, start: usize, end: usize, at: usize) -> Option<(usize, usize)> {
+    let sentence = text.get(start..end)?;
+    let mut cuts: Vec<usize> = Vec::new();
+    let mut word_start: Option<usize> = None;
+    let check = |ws: usize, we: usize, cuts: &mut Vec<usize>| {
+        let w = sentence[ws..we].to_ascii_lowercase();
+        if ws > 0 && is_contrast(w.as_bytes()) {
+            cuts.push(start + ws);
+        }
+    };
+    for (i, c) in sentence.char_indices() {
+        if c.is_alphanumeric() || c == '\'' {
+            word_start.get_or_insert(i);
+        } else {
+            if let Some(ws) = word_start.take() {
+                check(ws, i, &mut cuts);
+            }
+            if c == ';' {
+                cuts.push(start + i + 1);
+            }
+        }
+    }
+    if let Some(ws) = word_start {
+        check(ws, sentence.len(), &mut cuts);
+    }
+    if cuts.is_empty() {
+        return None;
+    }
+    let from = cuts
+        .iter()
+        .rev()
+        .find(|&&c| c <= at)
+        .copied()
+        .unwrap_or(start);
+    let to = cuts.iter().find(|&&c| c > at).copied().unwrap_or(end);
+    Some((from, to))
+}
+
+/// How many words on each side of a mention, within its clause, are features of the mention.
+const WINDOW: usize = 3;
+
+/// The words around a mention (`text[start..end]`) within its clause (`text[from..to]`), marked
+/// by side: what a brand's own reading turns on ("switched *from* X", "X *is* great", "*to* Y").
+/// Added to the clause's features, they make the message model read one brand of several.
+pub fn mention_features(
+    text: &str,
+    (from, to): (usize, usize),
+    (start, end): (usize, usize),
+    out: &mut Vec<u32>,
+) {
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
+            .filter(|w| !w.is_empty())
+            .map(|w| w.to_lowercase().replace('’', "'"))
+            .collect()
+    };
+    let before = words(text.get(from.min(start)..start).unwrap_or_default());
+    let after = words(text.get(end..to.max(end)).unwrap_or_default());
+    for w in before.iter().rev().take(WINDOW) {
+        out.push(hash_parts(&[b"L", w.as_bytes()], 6));
+    }
+    for w in after.iter().take(WINDOW) {
+        out.push(hash_parts(&[b"R", w.as_bytes()], 6));
+    }
+    if before.is_empty() {
+        out.push(hash_parts(&[b"<first>"], 6));
+    }
+}
+
+/// The model's features of `text` read on its own (a sentence, a clause), and its lexicon
+/// compound: as [`read_text`] computes them.
+pub fn text_features(text: &str, lexicon: &SentimentScorer) -> (Vec<u32>, f32) {
+    let scores = lexicon.score(text);
+    let tf = crate::emotion::features(text, &scores);
+    (features(text, &scores, &tf), scores.compound)
+}
+
+/// What the model reads in `text` on its own: the lexicon and the sentiment model over it, as
+/// the analyser runs them on a message, a sentence or a clause.
+pub fn read_text(text: &str, lexicon: &SentimentScorer, model: &SentimentModel) -> Reading {
+    let (f, compound) = text_features(text, lexicon);
+    model.read(&f, compound)
+}
+
+/// A model file that can't be read.
+#[derive(Debug, thiserror::Error)]
+#[error("sentiment model: {0}")]
+pub struct ModelError(String);
+
+const MAGIC: &[u8; 8] = b"ESSENT5\0";
+
+/// The learned sentiment model, as shipped: i8 weights, feature-major (one 3-byte row a feature),
+/// one scale per class, and the two thresholds on `P(positive) − P(negative)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentimentModel {
+    weights: Vec<i8>,
+    scales: [f32; ROWS],
+    /// Below this the label is negative.
+    negative_below: f32,
+    /// At or above this the label is positive.
+    positive_from: f32,
+    /// The lexicon's compound score's share of the raw score (the model's is the rest).
+    lexicon_weight: f32,
+    /// The lexicon's share in how far into its label's band a polar score goes (the rest is the
+    /// raw score's distance past the threshold): the model is sure of most polar texts alike, the
+    /// lexicon grades them by the strength of their words.
+    intensity: f32,
+}
+
+/// What the model read in one text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reading {
+    /// −1..1, the label's band at VADER's ±0.05.
+    pub compound: f32,
+    pub label: Label,
+}
+
+impl SentimentModel {
+    /// The model shipped with earshot.
+    pub fn bundled() -> Result<SentimentModel, ModelError> {
+        Self::from_bytes(include_bytes!("../../../data/earshot/sentiment.model"))
+    }
+
+    /// A model of trained f32 weights (`weights[feature * 3 + class]`), quantised as the file
+    /// stores them, with thresholds at 0 until [`SentimentModel::tuned`] sets them.
+    pub fn quantised(weights: &[f32]) -> SentimentModel {
+        let mut scales = [0.0f32; ROWS];
+        for (c, s) in scales.iter_mut().enumerate() {
+            let max = weights
+                .iter()
+                .skip(c)
+                .step_by(ROWS)
+                .fold(0.0f32, |m, x| m.max(x.abs()));
+            *s = max.max(1e-9) / 127.0;
+        }
+        let q = weights
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (x / scales[i % ROWS]).round().clamp(-127.0, 127.0) as i8)
+            .collect();
+        SentimentModel {
+            weights: q,
+            scales,
+            negative_below: -0.0,
+            positive_from: 0.0,
+            lexicon_weight: 0.0,
+            intensity: 0.0,
+        }
+    }
+
+    /// The same weights with another blend and other decision thresholds.
+    pub fn tuned(
+        mut self,
+        lexicon_weight: f32,
+        negative_below: f32,
+        positive_from: f32,
+    ) -> SentimentModel {
+        self.lexicon_weight = lexicon_weight;
+        self.negative_below = negative_below;
+        self.positive_from = positive_from;
+        self
+    }
+
+    /// The same model grading polar scores with this share of the lexicon.
+    pub fn with_intensity(mut self, lexicon: f32) -> SentimentModel {
+        self.intensity = lexicon;
+        self
+    }
+
+    /// The lexicon's share in the intensity of a polar score.
+    pub fn intensity(&self) -> f32 {
+        self.intensity
+    }
+
+    /// The lexicon's weight in the raw score and the two thresholds.
+    pub fn thresholds(&self) -> (f32, f32, f32) {
+        (self.lexicon_weight, self.negative_below, self.positive_from)
+    }
+
+    /// Class probabilities (negative, neutral, positive) of a feature list.
+    pub fn probabilities(&self, feats: &[u32]) -> [f32; ROWS] {
+        let mut acc = [0i32; ROWS];
+        for &f in feats {
+            let at = f as usize * ROWS;
+            if let Some(row) = self.weights.get(at..at + ROWS) {
+                for (a, w) in acc.iter_mut().zip(row) {
+                    *a += i32::from(*w);
+                }
+            }
+        }
+        let z: [f32; ROWS] = std::array::from_fn(|c| acc[c] as f32 * self.scales[c]);
+        let max = z.iter().fold(f32::MIN, |m, x| m.max(*x));
+        let e = z.map(|x| (x - max).exp());
+        let sum: f32 = e.iter().sum();
+        e.map(|x| x / sum)
+    }
+
+    /// The model's own score, `P(positive) − P(negative)`, of a feature list.
+    pub fn model_score(&self, feats: &[u32]) -> f32 {
+        let p = self.probabilities(feats);
+        p[2] - p[0]
+    }
+
+    /// The raw score: the model's score blended with the lexicon's compound.
+    pub fn raw(&self, model_score: f32, lexicon: f32) -> f32 {
+        self.lexicon_weight * lexicon + (1.0 - self.lexicon_weight) * model_score
+    }
+
+    /// The label and compound of a raw score and the lexicon's compound: the thresholds map onto
+    /// ±0.05; a polar score goes into its band as far as the raw score's distance past the
+    /// threshold and the lexicon's strength of the same sign say, mixed; a neutral one linearly.
+    /// The lexicon never moves a score across its band.
+    pub fn reading(&self, raw: f32, lexicon: f32) -> Reading {
+        let (lo, hi, a) = (self.negative_below, self.positive_from, self.intensity);
+        let depth =
+            |past: f32, lexicon: f32| (a * lexicon.max(0.0) + (1.0 - a) * past).clamp(0.0, 1.0);
+        let compound = if raw >= hi {
+            let past = (raw - hi) / (1.0 - hi).max(1e-6);
+            0.05 + 0.95 * depth(past, lexicon)
+        } else if raw < lo {
+            let past = (lo - raw) / (1.0 + lo).max(1e-6);
+            -0.05 - 0.95 * depth(past, -lexicon)
+        } else {
+            (-0.049 + 0.098 * (raw - lo) / (hi - lo).max(1e-6)).clamp(-0.049, 0.049)
+        };
+        let compound = crate::sentiment::round3(compound.clamp(-1.0, 1.0));
+        Reading {
+            compound,
+            label: Label::from_compound(compound),
+        }
+    }
+
+    /// Reads a feature list ([`features`]) of a text whose lexicon compound is `lexicon`.
+    pub fn read(&self, feats: &[u32], lexicon: f32) -> Reading {
+        self.reading(self.raw(self.model_score(feats), lexicon), lexicon)
+    }
+
+    /// The words of `text` that weigh most for `label` against the other polar label, strongest
+    /// first, at most `n`: what the model read where it overrules the lexicon. Their valence is
+    /// the word's weight for the label, in logits.
+    pub fn evidence(&self, text: &str, label: Label, n: usize) -> Vec<Evidence> {
+        let (for_c, against) = match label {
+            Label::Positive => (2, 0),
+            Label::Negative => (0, 2),
+            Label::Neutral => return Vec::new(),
+        };
+        let sign = if label == Label::Positive { 1.0 } else { -1.0 };
+        let mut words: Vec<(f32, usize, usize)> = Vec::new();
+        let mut lower: Vec<u8> = Vec::with_capacity(16);
+        let mut start = None;
+        let push =
+            |s: usize, e: usize, lower: &mut Vec<u8>, words: &mut Vec<(f32, usize, usize)>| {
+                if !crate::types::is_function_word(lower) {
+                    let at = crate::emotion::word_bucket(lower) as usize * ROWS;
+                    if let Some(row) = self.weights.get(at..at + ROWS) {
+                        let w = f32::from(row[for_c]) * self.scales[for_c]
+                            - f32::from(row[against]) * self.scales[against];
+                        if w > 0.0 {
+                            words.push((w, s, e));
+                        }
+                    }
+                }
+                lower.clear();
+            };
+        for (i, c) in text.char_indices() {
+            if c.is_alphanumeric() || c == '\'' || c == '’' {
+                start.get_or_insert(i);
+                if c == '’' {
+                    lower.push(b'\'');
+                } else {
+                    let mut b = [0u8; 4];
+                    for l in c.to_lowercase() {
+                        lower.extend_from_slice(l.encode_utf8(&mut b).as_bytes());
+                    }
+                }
+            } else if let Some(s) = start.take() {
+                push(s, i, &mut lower, &mut words);
+            }
+        }
+        if let Some(s) = start {
+            push(s, text.len(), &mut lower, &mut words);
+        }
+        words.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        words.dedup_by_key(|w| w.1);
+        words
+            .into_iter()
+            .take(n)
+            .map(|(w, s, e)| Evidence {
+                span: Span::new(text, s, e),
+                valence: sign * crate::sentiment::round3(w),
+            })
+            .collect()
+    }
+
+    /// Serialises: magic, the lexicon's weight, the two thresholds, then per class its scale and
+    /// its weights.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&self.lexicon_weight.to_le_bytes());
+        out.extend_from_slice(&self.intensity.to_le_bytes());
+        out.extend_from_slice(&self.negative_below.to_le_bytes());
+        out.extend_from_slice(&self.positive_from.to_le_bytes());
+        for c in 0..ROWS {
+            out.extend_from_slice(&self.scales[c].to_le_bytes());
+            out.extend(self.weights.iter().skip(c).step_by(ROWS).map(|w| *w as u8));
+        }
+        out
+    }
+
+    pub fn from_bytes(b: &[u8]) -> Result<SentimentModel, ModelError> {
+        let want = MAGIC.len() + 16 + ROWS * (4 + BUCKETS);
+        if b.get(..MAGIC.len()) != Some(&MAGIC[..]) {
+            return Err(ModelError(
+                "not an earshot sentiment model (bad magic)".into(),
+            ));
+        }
+        if b.len() != want {
+            return Err(ModelError(format!("{} bytes, expected {want}", b.len())));
+        }
+        let f32_at = |at: usize| {
+            let mut x = [0u8; 4];
+            x.copy_from_slice(&b[at..at + 4]);
+            f32::from_le_bytes(x)
+        };
+        let mut m = SentimentModel {
+            weights: vec![0; BUCKETS * ROWS],
+            scales: [0.0; ROWS],
+            lexicon_weight: f32_at(MAGIC.len()),
+            intensity: f32_at(MAGIC.len() + 4),
+            negative_below: f32_at(MAGIC.len() + 8),
+            positive_from: f32_at(MAGIC.len() + 12),
+        };
+        let mut at = MAGIC.len() + 16;
+        for c in 0..ROWS {
+            m.scales[c] = f32_at(at);
+            at += 4;
+            for (f, q) in b[at..at + BUCKETS].iter().enumerate() {
+                m.weights[f * ROWS + c] = *q as i8;
+            }
+            at += BUCKETS;
+        }
+        Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negation_reaches_a_few_words_and_stops_at_punctuation_and_but() {
+        let mut a = Vec::new();
+        negation_features("not worth it. worth it", &mut a);
+        assert_eq!(a, [hash_parts(&[b"worth"], 1), hash_parts(&[b"it"], 1)]);
+        let mut b = Vec::new();
+        negation_features("I don't hate it but love it", &mut b);
+        assert_eq!(b, [hash_parts(&[b"hate"], 1), hash_parts(&[b"it"], 1)]);
+        let mut c = Vec::new();
+        negation_features("never a one two three four five", &mut c);
+        assert_eq!(c.len(), NEGATION_SCOPE);
+    }
+
+    #[test]
+    fn a_mention_reads_its_own_clause() {
+        let t = "Intro. The app is great but support is useless; billing fine.";
+        let (s, e) = (7, t.len());
+        let clause = |word: &str| {
+            let at = t.find(word).unwrap();
+            clause_of(t, s, e, at).map(|(a, b)| &t[a..b])
+        };
+        assert_eq!(clause("app"), Some("The app is great "));
+        assert_eq!(clause("support"), Some("but support is useless;"));
+        assert_eq!(clause("billing"), Some(" billing fine."));
+        assert_eq!(clause_of("The app is great.", 0, 17, 4), None);
+        // A sentence that opens with the contrast word is one clause.
+        assert_eq!(clause_of("But the app is great.", 0, 21, 8), None);
+    }
+
+    #[test]
+    fn the_compound_is_monotone_and_its_label_follows_the_thresholds() {
+        let m = SentimentModel::quantised(&vec![0.0; BUCKETS * ROWS]).tuned(0.0, -0.2, 0.3);
+        let mut last = -2.0;
+        for i in 0..=200 {
+            let raw = -1.0 + i as f32 / 100.0;
+            let r = m.reading(raw, 0.0);
+            assert!(r.compound >= last, "{raw}: {} < {last}", r.compound);
+            last = r.compound;
+            let want = if raw >= 0.3 {
+                Label::Positive
+            } else if raw < -0.2 {
+                Label::Negative
+            } else {
+                Label::Neutral
+            };
+            assert_eq!(r.label, want, "{raw}");
+        }
+        assert_eq!(m.reading(1.0, 0.0).compound, 1.0);
+        assert_eq!(m.reading(-1.0, 0.0).compound, -1.0);
+        // Graded by the lexicon: within the label's band, never across it.
+        let m = m.with_intensity(0.5);
+        let (strong, weak, against) = (
+            m.reading(0.9, 0.9),
+            m.reading(0.9, 0.1),
+            m.reading(0.9, -0.9),
+        );
+        assert!(strong.compound > weak.compound && weak.compound > against.compound);
+        assert_eq!(against.label, Label::Positive);
+        assert_eq!(m.reading(-0.9, 0.9).label, Label::Negative);
+    }
+
+    #[test]
+    fn the_model_file_round_trips_and_rejects_garbage() {
+        let m = SentimentModel::bundled().unwrap();
+        assert_eq!(SentimentModel::from_bytes(&m.to_bytes()).unwrap(), m);
+        assert!(SentimentModel::from_bytes(b"nope").is_err());
+        assert!(SentimentModel::from_bytes(&m.to_bytes()[..100]).is_err());
+    }
+}

@@ -1,0 +1,243 @@
+//! Training the model (`earshot train-sentiment`): softmax regression with AdaGrad over the same
+//! [`features`] the runtime computes, deterministic (a fixed shuffle, an ordered parallel encode),
+//! so the same data gives the same model file byte for byte. The two thresholds are then chosen on
+//! the quantised model, as it scores at runtime, for the mean of macro-recall and macro-F1 over
+//! the dev sets, each set weighing the same.
+
+use rayon::prelude::*;
+
+use super::*;
+use crate::sentiment::SentimentScorer;
+
+/// A labelled text: what it says, its gold label, and how much it weighs in training.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    pub text: String,
+    pub label: Label,
+    /// The human rating where there is one (VADER's mean, −4..4), else −1, 0 or 1 for the label.
+    pub rating: f32,
+    pub weight: f32,
+}
+
+/// Training settings.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainOptions {
+    pub epochs: usize,
+    pub learning_rate: f32,
+    pub l2: f32,
+    /// The largest lexicon weight in the blend tried, in tenths.
+    pub max_lexicon_weight_tenths: u8,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            epochs: 6,
+            learning_rate: 0.05,
+            l2: 1e-6,
+            max_lexicon_weight_tenths: 10,
+        }
+    }
+}
+
+fn class_of(l: Label) -> usize {
+    match l {
+        Label::Negative => 0,
+        Label::Neutral => 1,
+        Label::Positive => 2,
+    }
+}
+
+/// An example as the model sees it: its features, its text's lexicon compound, its label, rating
+/// and weight.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Encoded {
+    pub features: Vec<u32>,
+    pub lexicon: f32,
+    pub label: Label,
+    pub rating: f32,
+    pub weight: f32,
+}
+
+/// Every example's features, as the analyser computes them for a message.
+pub fn encode(examples: &[Example]) -> Vec<Encoded> {
+    let scorer = SentimentScorer::new();
+    examples
+        .par_iter()
+        .map(|e| {
+            let lexicon = scorer.score(&e.text);
+            let tf = crate::emotion::features(&e.text, &lexicon);
+            let features = features(&e.text, &lexicon, &tf);
+            Encoded {
+                features,
+                lexicon: lexicon.compound,
+                label: e.label,
+                rating: e.rating,
+                weight: e.weight,
+            }
+        })
+        .collect()
+}
+
+/// Trains on `train`; the blend and thresholds are tuned on each of `dev`'s sets.
+pub fn train(train: &[Encoded], dev: &[Vec<Encoded>], o: TrainOptions) -> SentimentModel {
+    let mut w = vec![0.0f32; BUCKETS * ROWS];
+    let mut g2 = vec![1e-6f32; BUCKETS * ROWS];
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let mut state = 7u64;
+    for _ in 0..o.epochs {
+        for i in (1..order.len()).rev() {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            order.swap(i, (state >> 33) as usize % (i + 1));
+        }
+        for &k in &order {
+            let f = &train[k].features;
+            let mut z = [0.0f32; ROWS];
+            for &i in f {
+                let row = &w[i as usize * ROWS..i as usize * ROWS + ROWS];
+                for c in 0..ROWS {
+                    z[c] += row[c];
+                }
+            }
+            let max = z.iter().fold(f32::MIN, |m, x| m.max(*x));
+            let e = z.map(|x| (x - max).exp());
+            let sum: f32 = e.iter().sum();
+            let y = class_of(train[k].label);
+            let g: [f32; ROWS] =
+                std::array::from_fn(|c| (e[c] / sum - f32::from(c == y)) * train[k].weight);
+            for &i in f {
+                let base = i as usize * ROWS;
+                for c in 0..ROWS {
+                    let grad = g[c] + o.l2 * w[base + c];
+                    g2[base + c] += grad * grad;
+                    w[base + c] -= o.learning_rate * grad / g2[base + c].sqrt();
+                }
+            }
+        }
+    }
+    let m = SentimentModel::quantised(&w);
+    // Each dev example's model score and lexicon compound, as the runtime computes them.
+    let dev_scores: Vec<Vec<(f32, f32, Label)>> = dev
+        .iter()
+        .map(|set| {
+            set.iter()
+                .map(|e| (m.model_score(&e.features), e.lexicon, e.label))
+                .collect()
+        })
+        .collect();
+    let mut best = (f64::MIN, 0.0f32, -0.05f32, 0.05f32);
+    for alpha in (0..=o.max_lexicon_weight_tenths).map(|i| i as f32 * 0.1) {
+        let dev_raw: Vec<Vec<(f32, Label)>> = dev_scores
+            .iter()
+            .map(|set| {
+                set.iter()
+                    .map(|(ms, lex, l)| (alpha * lex + (1.0 - alpha) * ms, *l))
+                    .collect()
+            })
+            .collect();
+        let (score, lo, hi) = best_thresholds(&dev_raw);
+        if score > best.0 {
+            best = (score, alpha, lo, hi);
+        }
+    }
+    let m = m.tuned(best.1, best.2, best.3);
+    // How much of the lexicon grades a polar score: the best mean Pearson r with the ratings of
+    // the sets rated on a scale (a label's -1/0/1 says nothing of how strong a text is).
+    let rated: Vec<&Vec<Encoded>> = dev
+        .iter()
+        .filter(|set| set.iter().any(|e| e.rating.fract() != 0.0))
+        .collect();
+    let mut graded = (f64::MIN, 0.0f32);
+    for beta in (0..=10).map(|a| a as f32 * 0.1) {
+        let g = m.clone().with_intensity(beta);
+        let r = rated
+            .iter()
+            .map(|set| {
+                let (x, y): (Vec<f64>, Vec<f64>) = set
+                    .iter()
+                    .map(|e| {
+                        let c = g.read(&e.features, e.lexicon).compound;
+                        (f64::from(c), f64::from(e.rating))
+                    })
+                    .unzip();
+                crate::sentiment::eval::pearson(&x, &y)
+            })
+            .sum::<f64>()
+            / rated.len().max(1) as f64;
+        if r > graded.0 {
+            graded = (r, beta);
+        }
+    }
+    m.with_intensity(graded.1)
+}
+
+/// The thresholds with the best mean of macro-recall and macro-F1 over the sets, and that mean.
+fn best_thresholds(dev_raw: &[Vec<(f32, Label)>]) -> (f64, f32, f32) {
+    let mut best = (f64::MIN, -0.05f32, 0.05f32);
+    for lo in (-45..=25).map(|i| i as f32 * 0.02) {
+        for hi in (-24..=45).map(|i| i as f32 * 0.02).filter(|hi| *hi > lo) {
+            let score: f64 = dev_raw
+                .iter()
+                .map(|set| {
+                    let r = Figures::of(set.iter().map(|(raw, gold)| {
+                        let p = if *raw >= hi {
+                            Label::Positive
+                        } else if *raw < lo {
+                            Label::Negative
+                        } else {
+                            Label::Neutral
+                        };
+                        (p, *gold)
+                    }));
+                    (r.macro_recall + r.macro_f1) / 2.0
+                })
+                .sum::<f64>()
+                / dev_raw.len().max(1) as f64;
+            if score > best.0 {
+                best = (score, lo, hi);
+            }
+        }
+    }
+    best
+}
+
+/// Macro-recall and macro-F1 of 3-class (predicted, gold) pairs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Figures {
+    pub macro_recall: f64,
+    pub macro_f1: f64,
+    pub accuracy: f64,
+}
+
+impl Figures {
+    pub fn of(pairs: impl Iterator<Item = (Label, Label)>) -> Figures {
+        let mut m = [[0usize; ROWS]; ROWS];
+        let mut n = 0usize;
+        for (p, g) in pairs {
+            m[class_of(g)][class_of(p)] += 1;
+            n += 1;
+        }
+        let (mut rec, mut f1, mut right) = (0.0, 0.0, 0usize);
+        for (c, row) in m.iter().enumerate() {
+            let tp = row[c] as f64;
+            right += row[c];
+            let gold: usize = row.iter().sum();
+            let pred: usize = m.iter().map(|g| g[c]).sum();
+            let r = if gold > 0 { tp / gold as f64 } else { 0.0 };
+            let p = if pred > 0 { tp / pred as f64 } else { 0.0 };
+            rec += r;
+            f1 += if p + r > 0.0 {
+                2.0 * p * r / (p + r)
+            } else {
+                0.0
+            };
+        }
+        Figures {
+            macro_recall: rec / ROWS as f64,
+            macro_f1: f1 / ROWS as f64,
+            accuracy: right as f64 / n.max(1) as f64,
+        }
+    }
+}
