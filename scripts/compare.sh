@@ -3,7 +3,8 @@
 # machine: Python VADER 3.3.2 (vaderSentiment from PyPI, in a venv under target/) over the 4,200
 # tweets of VADER's ground truth. Prints texts per second of each and their ratio, and the accuracy
 # of each on both ground-truth sets (earshot eval-sentiment prints its own; VADER's is computed here
-# the same way: gold positive at mean >= 0.5, negative at <= -0.5, predicted at compound +-0.05).
+# the same way: gold positive at mean >= 0.5, negative at <= -0.5, predicted at compound +-0.05),
+# then both on the held-out test splits (scripts/vader_eval.py splits rows as earshot does).
 #
 #   bash scripts/compare.sh [SECONDS]      (default 10 s per measured tool)
 set -euo pipefail
@@ -64,3 +65,10 @@ e=$(awk '/sentiment_per_second/ {print $2}' target/compare-earshot.txt)
 v=$(awk '/sentiment_per_second/ {print $2}' target/compare-vader.txt)
 echo "== ratio"
 awk -v e="$e" -v v="$v" 'BEGIN { printf "sentiment: earshot %d texts/s, Python VADER %d texts/s, ratio %.1f\n", e, v, e / v }'
+w=$(awk '/sentiment_with_model_per_second/ {print $2}' target/compare-earshot.txt)
+awk -v e="$w" -v v="$v" 'BEGIN { printf "sentiment with the learned model: earshot %d texts/s, ratio %.1f\n", e, e / v }'
+echo "== accuracy on the held-out test splits (rows no model trained or tuned on)"
+cargo build -q --release --bin earshot
+target/release/earshot eval-sentiment --split test
+"$venv/bin/python" scripts/vader_eval.py --split test data/vader/tweets_GroundTruth.txt \
+  data/vader/movieReviewSnippets_GroundTruth.txt data/earshot/sentiment/batches
