@@ -270,26 +270,6 @@ mod tests {
     use super::*;
     use crate::types::Label;
 
-    #[test]
-    fn each_mention_gets_the_sentiment_of_its_sentence() {
-        let src = "[[brand]]\nid = \"a\"\nname = \"A\"\nquery = 'acme'\n[[brand]]\nid = \"b\"\nname = \"B\"\nquery = 'bolt'\n";
-        let analyzer = Analyzer::new(Catalog::parse(src).unwrap()).unwrap();
-        let i = crate::decode::decode(
-            Some(br#"{"platform":"x","id":"1","author":{"id":"a","handle":"h"},"created_at":"2026-01-01T00:00:00Z",
-              "text":"Acme support was wonderful. Bolt was awful and slow!"}"#),
-            crate::decode::KindHint::Auto,
-            Default::default(),
-        )
-        .unwrap();
-        let a = analyzer.analyze(&i);
-        let by_brand: Vec<_> = a
-            .mentions
-            .iter()
-            .map(|m| (m.brand.as_str(), m.sentiment.unwrap().label))
-            .collect();
-        assert_eq!(by_brand, [("a", Label::Positive), ("b", Label::Negative)]);
-    }
-
     fn post(analyzer: &Analyzer, text: &str) -> Analysis {
         let json = serde_json::json!({"platform": "x", "id": "1", "author": {"id": "a", "handle": "h"},
             "created_at": "2026-01-01T00:00:00Z", "text": text});

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::sentiment::{round3, Scores, SentimentScorer};
 
 pub use eval::{dominant_agreement, evaluate, evaluate_cross_tuned, parse_goemotions, Example};
+pub(crate) use train::shuffle;
 pub use train::{train, TrainOptions};
 
 /// The 28 GoEmotions labels, in the order of `emotions.txt`.

@@ -4,6 +4,17 @@
 
 use super::*;
 
+/// Fisher-Yates with a fixed LCG, continuing from `state`: the same order on every machine, so a
+/// model trains the same byte for byte.
+pub(crate) fn shuffle(order: &mut [usize], state: &mut u64) {
+    for i in (1..order.len()).rev() {
+        *state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        order.swap(i, (*state >> 33) as usize % (i + 1));
+    }
+}
+
 /// Trains one head with AdaGrad on (features, targets) pairs.
 fn train_head(
     data: &[(Vec<u32>, Vec<bool>)],
@@ -18,13 +29,7 @@ fn train_head(
     let mut order: Vec<usize> = (0..data.len()).collect();
     let mut state = seed;
     for _ in 0..epochs {
-        // Fisher-Yates with a fixed LCG: reproducible.
-        for i in (1..order.len()).rev() {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            order.swap(i, (state >> 33) as usize % (i + 1));
-        }
+        shuffle(&mut order, &mut state);
         for &k in &order {
             let (f, y) = &data[k];
             let p = m.predict(f);

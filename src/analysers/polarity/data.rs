@@ -16,6 +16,8 @@ use crate::emotion::LABELS;
 use crate::signals::corpus::Split;
 use crate::types::Label;
 
+pub use crate::sentiment::eval::rating_label;
+
 /// GoEmotions' sentiment grouping (`sentiment_dict.json`).
 const POSITIVE: [&str; 12] = [
     "amusement",
@@ -55,17 +57,6 @@ pub fn goemotions_label(ids: &[usize]) -> Option<Label> {
         (false, true) => Some(Label::Negative),
         (false, false) => Some(Label::Neutral),
         (true, true) => None,
-    }
-}
-
-/// The class of a mean human rating (−4..4, or −1/0/1 for a label word).
-pub fn rating_label(r: f64) -> Label {
-    if r >= 0.5 {
-        Label::Positive
-    } else if r <= -0.5 {
-        Label::Negative
-    } else {
-        Label::Neutral
     }
 }
 

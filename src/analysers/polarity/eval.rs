@@ -3,7 +3,7 @@
 //! would score. The rows that matter most are those whose brands are read differently ("the app
 //! is great but support is useless"): there a message-level label is wrong for one of them.
 
-use super::train::Figures;
+use crate::sentiment::eval::Figures;
 use crate::types::Label;
 
 /// One labelled message: each brand's (or product's) gold label, what was read for it, and the

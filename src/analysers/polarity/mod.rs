@@ -20,7 +20,8 @@ use crate::emotion::BUCKETS;
 use crate::sentiment::{Evidence, Scores, SentimentScorer};
 use crate::types::{Label, Span};
 
-pub use train::{encode, train, Encoded, Example, Figures, TrainOptions};
+pub use crate::sentiment::eval::Figures;
+pub use train::{encode, train, Encoded, Example, TrainOptions};
 pub mod data;
 pub mod eval;
 
@@ -29,19 +30,10 @@ pub const CLASSES: [Label; 3] = [Label::Negative, Label::Neutral, Label::Positiv
 
 const ROWS: usize = CLASSES.len();
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0100_0000_01b3;
-
-/// FNV-1a over `parts`, salted per feature kind (salts of their own, not the emotion model's).
+/// The emotion features' hash, with salts of the sentiment model's own (shifted past the emotion
+/// model's).
 fn hash_parts(parts: &[&[u8]], salt: u64) -> u32 {
-    let mut h: u64 = FNV_OFFSET ^ (salt << 32);
-    for part in parts {
-        for b in *part {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(FNV_PRIME);
-        }
-    }
-    (h % BUCKETS as u64) as u32
+    crate::emotion::hash_parts(parts, salt << 32)
 }
 
 /// Words that open a negation's scope.

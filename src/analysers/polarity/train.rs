@@ -7,6 +7,7 @@
 use rayon::prelude::*;
 
 use super::*;
+use crate::sentiment::eval::Figures;
 use crate::sentiment::SentimentScorer;
 
 /// A labelled text: what it says, its gold label, and how much it weighs in training.
@@ -86,12 +87,7 @@ pub fn train(train: &[Encoded], dev: &[Vec<Encoded>], o: TrainOptions) -> Sentim
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut state = 7u64;
     for _ in 0..o.epochs {
-        for i in (1..order.len()).rev() {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            order.swap(i, (state >> 33) as usize % (i + 1));
-        }
+        crate::emotion::shuffle(&mut order, &mut state);
         for &k in &order {
             let f = &train[k].features;
             let mut z = [0.0f32; ROWS];
@@ -201,43 +197,4 @@ fn best_thresholds(dev_raw: &[Vec<(f32, Label)>]) -> (f64, f32, f32) {
         }
     }
     best
-}
-
-/// Macro-recall and macro-F1 of 3-class (predicted, gold) pairs.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Figures {
-    pub macro_recall: f64,
-    pub macro_f1: f64,
-    pub accuracy: f64,
-}
-
-impl Figures {
-    pub fn of(pairs: impl Iterator<Item = (Label, Label)>) -> Figures {
-        let mut m = [[0usize; ROWS]; ROWS];
-        let mut n = 0usize;
-        for (p, g) in pairs {
-            m[class_of(g)][class_of(p)] += 1;
-            n += 1;
-        }
-        let (mut rec, mut f1, mut right) = (0.0, 0.0, 0usize);
-        for (c, row) in m.iter().enumerate() {
-            let tp = row[c] as f64;
-            right += row[c];
-            let gold: usize = row.iter().sum();
-            let pred: usize = m.iter().map(|g| g[c]).sum();
-            let r = if gold > 0 { tp / gold as f64 } else { 0.0 };
-            let p = if pred > 0 { tp / pred as f64 } else { 0.0 };
-            rec += r;
-            f1 += if p + r > 0.0 {
-                2.0 * p * r / (p + r)
-            } else {
-                0.0
-            };
-        }
-        Figures {
-            macro_recall: rec / ROWS as f64,
-            macro_f1: f1 / ROWS as f64,
-            accuracy: right as f64 / n.max(1) as f64,
-        }
-    }
 }

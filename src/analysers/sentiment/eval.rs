@@ -66,7 +66,8 @@ pub fn parse_ground_truth(text: &str) -> Result<Vec<(f64, String)>, String> {
         .collect())
 }
 
-fn gold(r: f64) -> Label {
+/// The class of a mean human rating (−4..4, or −1/0/1 for a label word).
+pub fn rating_label(r: f64) -> Label {
     if r >= 0.5 {
         Label::Positive
     } else if r <= -0.5 {
@@ -80,33 +81,63 @@ fn gold(r: f64) -> Label {
 pub fn evaluate(rows: &[(f64, String)], compound: impl Fn(&str) -> f32) -> SentimentReport {
     let pred: Vec<f64> = rows.iter().map(|(_, t)| f64::from(compound(t))).collect();
     let human: Vec<f64> = rows.iter().map(|(r, _)| *r).collect();
-    let labels = [Label::Positive, Label::Neutral, Label::Negative];
-    let (mut f1, mut recall) = (0.0, 0.0);
-    for l in labels {
-        let (mut tp, mut fp, mut fn_) = (0.0, 0.0, 0.0);
-        for (p, h) in pred.iter().zip(&human) {
-            let (pl, gl) = (Label::from_compound(*p as f32), gold(*h));
-            match (pl == l, gl == l) {
-                (true, true) => tp += 1.0,
-                (true, false) => fp += 1.0,
-                (false, true) => fn_ += 1.0,
-                _ => {}
-            }
-        }
-        let p = if tp + fp > 0.0 { tp / (tp + fp) } else { 0.0 };
-        let r = if tp + fn_ > 0.0 { tp / (tp + fn_) } else { 0.0 };
-        recall += r;
-        f1 += if p + r > 0.0 {
-            2.0 * p * r / (p + r)
-        } else {
-            0.0
-        };
-    }
+    let f = Figures::of(
+        pred.iter()
+            .zip(&human)
+            .map(|(p, h)| (Label::from_compound(*p as f32), rating_label(*h))),
+    );
     SentimentReport {
         n: rows.len(),
         pearson: pearson(&pred, &human),
-        macro_f1: f1 / labels.len() as f64,
-        macro_recall: recall / labels.len() as f64,
+        macro_f1: f.macro_f1,
+        macro_recall: f.macro_recall,
+    }
+}
+
+fn index(l: Label) -> usize {
+    match l {
+        Label::Negative => 0,
+        Label::Neutral => 1,
+        Label::Positive => 2,
+    }
+}
+
+/// Macro-recall and macro-F1 of 3-class (predicted, gold) pairs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Figures {
+    pub macro_recall: f64,
+    pub macro_f1: f64,
+    pub accuracy: f64,
+}
+
+impl Figures {
+    pub fn of(pairs: impl Iterator<Item = (Label, Label)>) -> Figures {
+        let mut m = [[0usize; 3]; 3];
+        let mut n = 0usize;
+        for (p, g) in pairs {
+            m[index(g)][index(p)] += 1;
+            n += 1;
+        }
+        let (mut rec, mut f1, mut right) = (0.0, 0.0, 0usize);
+        for (c, row) in m.iter().enumerate() {
+            let tp = row[c] as f64;
+            right += row[c];
+            let gold: usize = row.iter().sum();
+            let pred: usize = m.iter().map(|g| g[c]).sum();
+            let r = if gold > 0 { tp / gold as f64 } else { 0.0 };
+            let p = if pred > 0 { tp / pred as f64 } else { 0.0 };
+            rec += r;
+            f1 += if p + r > 0.0 {
+                2.0 * p * r / (p + r)
+            } else {
+                0.0
+            };
+        }
+        Figures {
+            macro_recall: rec / 3.0,
+            macro_f1: f1 / 3.0,
+            accuracy: right as f64 / n.max(1) as f64,
+        }
     }
 }
 
