@@ -59,12 +59,13 @@ enum Command {
     /// Print Pearson r, 3-class macro-F1 and macro-recall of the message sentiment (the learned
     /// model) and of the lexicon alone on human-rated ground truth.
     EvalSentiment {
-        /// Ground-truth files (id<TAB>mean rating or label word<TAB>text), or folders of them
-        /// (each folder one set).
+        /// Ground-truth files (id<TAB>mean rating or label word<TAB>text) or corpus batches
+        /// (.jsonl, their `sentiment` label), or folders of them (each folder one set).
         #[arg(default_values = ["data/vader/tweets_GroundTruth.txt", "data/vader/movieReviewSnippets_GroundTruth.txt", "data/earshot/sentiment/batches"])]
         files: Vec<PathBuf>,
         /// Only the rows of this split (by a hash of the id: test is the held-out fifth the model
-        /// never trained or tuned on); `all` for files that are not part of the training data.
+        /// never trained or tuned on; for a corpus batch, the corpus's own splits); `all` for
+        /// files that are not part of the training data.
         #[arg(long, default_value = "all")]
         split: String,
     },
@@ -479,20 +480,45 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 } else {
                     vec![f.clone()]
                 };
-                let mut all = Vec::new();
+                let mut rows: Vec<(f64, String)> = Vec::new();
                 for p in &parts {
                     let text = std::fs::read_to_string(p)
                         .with_context(|| format!("reading {}", p.display()))?;
-                    all.extend(
+                    if p.extension().is_some_and(|x| x == "jsonl") {
+                        // A corpus batch: its own split rule, each row's text as the analyser
+                        // reads it (a ticket's subject, body and customer messages), English only.
+                        let corpus = earshot::signals::corpus::parse(&text)
+                            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+                        for r in corpus.iter().filter(|r| {
+                            keep.is_none_or(|k| r.split() == k)
+                                && r.language.as_deref().is_none_or(|l| l == "en")
+                        }) {
+                            let bytes = serde_json::to_vec(&r.input())?;
+                            let i = earshot::decode::decode(
+                                Some(&bytes),
+                                KindHint::Auto,
+                                Limits::default(),
+                            )
+                            .map_err(|e| anyhow::anyhow!("{}: row {}: {e}", p.display(), r.id))?;
+                            let rating = match r.sentiment.as_str() {
+                                "positive" => 1.0,
+                                "negative" => -1.0,
+                                _ => 0.0,
+                            };
+                            rows.push((rating, i.text));
+                        }
+                        continue;
+                    }
+                    rows.extend(
                         earshot::sentiment::eval::parse_rated(&text)
-                            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+                            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
+                            .into_iter()
+                            .filter(|r| {
+                                keep.is_none_or(|k| earshot::polarity::data::split_of(&r.id) == k)
+                            })
+                            .map(|r| (r.rating, r.text)),
                     );
                 }
-                let rows: Vec<(f64, String)> = all
-                    .into_iter()
-                    .filter(|r| keep.is_none_or(|k| earshot::polarity::data::split_of(&r.id) == k))
-                    .map(|r| (r.rating, r.text))
-                    .collect();
                 // What the insight carries: the model's reading.
                 let r = earshot::sentiment::eval::evaluate(&rows, |t| {
                     earshot::polarity::read_text(t, &scorer, &model).compound

@@ -98,3 +98,41 @@ fn the_label_is_always_the_one_the_compound_implies() {
     }
     assert_eq!(labels.len(), 3);
 }
+
+#[test]
+fn on_the_corpus_frozen_test_splits_the_model_reads_what_the_lexicon_misses() {
+    let scorer = SentimentScorer::new();
+    let model = SentimentModel::bundled().unwrap();
+    for (batch, min_f1) in [("t01", 0.65), ("t02", 0.60)] {
+        let path = format!(
+            "{}/data/earshot/corpus/batches/{batch}.jsonl",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let rows =
+            earshot::signals::corpus::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let rated: Vec<(f64, String)> = rows
+            .iter()
+            .filter(|r| r.language.as_deref().is_none_or(|l| l == "en"))
+            .map(|r| {
+                let bytes = serde_json::to_vec(&r.input()).unwrap();
+                let i = earshot::decode::decode(
+                    Some(&bytes),
+                    earshot::decode::KindHint::Auto,
+                    Default::default(),
+                )
+                .unwrap();
+                let rating = match r.sentiment.as_str() {
+                    "positive" => 1.0,
+                    "negative" => -1.0,
+                    _ => 0.0,
+                };
+                (rating, i.text)
+            })
+            .collect();
+        assert!(rated.len() > 400, "{batch}");
+        let m = evaluate(&rated, |t| read_text(t, &scorer, &model).compound);
+        let lex = evaluate(&rated, |t| scorer.score(t).compound);
+        assert!(m.macro_f1 > min_f1, "{batch}: {m:?}");
+        assert!(m.macro_f1 > lex.macro_f1 + 0.15, "{batch}: {m:?} {lex:?}");
+    }
+}
