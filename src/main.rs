@@ -195,6 +195,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A command piped into `head` should stop quietly when the reader goes away, as Unix tools do.
+    // Not the daemon: a socket whose peer left must be an error it handles, not a signal that
+    // kills it (Rust ignores SIGPIPE by default for that reason).
+    if !matches!(cli.command, Command::Run) {
+        sigpipe::reset();
+    }
     match real_main(cli) {
         Ok(code) => code,
         Err(e) => {

@@ -445,3 +445,30 @@ fn a_query_slip_names_the_brand_the_position_and_what_to_write() {
     );
     assert!(err.contains("Write: hub NEAR/3 brightwave"), "{err}");
 }
+
+#[cfg(unix)]
+#[test]
+fn output_piped_into_a_reader_that_stops_early_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    // The file run writes about a megabyte of insights: far more than a pipe holds, so it is still
+    // writing when the reader leaves after one line.
+    let mut child = earshot()
+        .args(["file", "samples/stream.jsonl"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with('{'), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+    // Stopped by SIGPIPE, as `head` expects of a writer.
+    assert_eq!(out.status.signal(), Some(13), "{:?} {stderr}", out.status);
+}
