@@ -7,7 +7,7 @@ use crate::emotion::{EmotionModel, Emotions};
 use crate::interaction::Interaction;
 use crate::language::{Language, LanguageDetector, Unread};
 use crate::mentions::{CompileErrors, Matcher};
-use crate::polarity::{Reading, SentimentModel};
+use crate::polarity::SentimentModel;
 use crate::privacy::Privacy;
 use crate::sentiment::{Scores, SentenceScore, SentimentScorer};
 use crate::signals::{SignalDetector, Signals};
@@ -129,16 +129,17 @@ impl Analyzer {
         self.signals
             .read_mentions(interaction, &mut mentions, &signals);
         let features = crate::polarity::features(text, &lexicon, &text_features);
+        let sentences = self.sentence_inputs(text, &lexicon);
         for m in &mut mentions {
-            let (f, compound) =
-                self.mention_input(text, &lexicon, &features, (m.span.start, m.span.end));
+            let span = (m.span.start, m.span.end);
+            let (f, compound) = self.mention_input(text, &lexicon, &features, &sentences, span);
             let r = self.polarity.read(&f, compound);
             m.sentiment = Some(AspectSentiment {
                 compound: r.compound,
                 label: r.label,
             });
         }
-        let sentiment = self.read_sentiment(text, lexicon, &features);
+        let sentiment = self.read_sentiment(text, lexicon, &features, &sentences);
         Analysis {
             catalog_version: Some(self.catalog.version.clone()),
             mentions,
@@ -156,7 +157,13 @@ impl Analyzer {
     /// (`lexicon_compound`), and each sentence read by the model on its own. The evidence is the
     /// lexicon's words where the model agrees with the lexicon's label, and the words the model
     /// weighed most where it overrules it (`overruled`).
-    fn read_sentiment(&self, text: &str, lexicon: Scores, features: &[u32]) -> Scores {
+    fn read_sentiment(
+        &self,
+        text: &str,
+        lexicon: Scores,
+        features: &[u32],
+        sentence_inputs: &[(Vec<u32>, f32)],
+    ) -> Scores {
         let reading = self.polarity.read(features, lexicon.compound);
         let overruled = reading.label != lexicon.label;
         let evidence = if overruled {
@@ -164,30 +171,23 @@ impl Analyzer {
         } else {
             lexicon.evidence
         };
-        let sentences = if lexicon.sentences.len() > 1 {
-            lexicon
-                .sentences
-                .iter()
-                .map(|s| {
-                    let r = self.read_span(text, s.start, s.end);
-                    SentenceScore {
-                        compound: r.compound,
-                        label: r.label,
-                        ..*s
-                    }
-                })
-                .collect()
-        } else {
-            lexicon
-                .sentences
-                .iter()
-                .map(|s| SentenceScore {
-                    compound: reading.compound,
-                    label: reading.label,
+        // One sentence is the message; several are each read from their own input.
+        let sentences = lexicon
+            .sentences
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let r = match sentence_inputs.get(i) {
+                    Some((f, compound)) => self.polarity.read(f, *compound),
+                    None => reading,
+                };
+                SentenceScore {
+                    compound: r.compound,
+                    label: r.label,
                     ..*s
-                })
-                .collect()
-        };
+                }
+            })
+            .collect();
         Scores {
             compound: reading.compound,
             lexicon_compound: lexicon.compound,
@@ -199,13 +199,21 @@ impl Analyzer {
         }
     }
 
-    /// What the model reads in `text[start..end]` on its own.
-    fn read_span(&self, text: &str, start: usize, end: usize) -> Reading {
-        crate::polarity::read_text(
-            text.get(start..end).unwrap_or_default(),
-            &self.sentiment,
-            &self.polarity,
-        )
+    /// Each sentence's model input (features and lexicon compound) when the message has more
+    /// than one, computed once for the sentence scores and the mentions in them; empty otherwise
+    /// (the one sentence is the message).
+    fn sentence_inputs(&self, text: &str, lexicon: &Scores) -> Vec<(Vec<u32>, f32)> {
+        if lexicon.sentences.len() <= 1 {
+            return Vec::new();
+        }
+        lexicon
+            .sentences
+            .iter()
+            .map(|s| {
+                let sentence = text.get(s.start..s.end).unwrap_or_default();
+                crate::polarity::text_features(sentence, &self.sentiment)
+            })
+            .collect()
     }
 
     /// The model's input for a mention at `text[start..end]`: the features of its clause when its
@@ -217,23 +225,28 @@ impl Analyzer {
         text: &str,
         lexicon: &Scores,
         message_features: &[u32],
+        sentence_inputs: &[(Vec<u32>, f32)],
         (start, end): (usize, usize),
     ) -> (Vec<u32>, f32) {
-        let (span, clause) = match lexicon.sentence_at(start) {
-            Some(s) => match crate::polarity::clause_of(text, s.start, s.end, start) {
-                Some(c) => (c, true),
-                None => ((s.start, s.end), false),
-            },
-            None => ((0, text.len()), false),
-        };
-        let (span, (mut f, compound)) = if !clause && lexicon.sentences.len() <= 1 {
-            (
+        let at = lexicon
+            .sentences
+            .iter()
+            .position(|s| s.start <= start && start < s.end);
+        let clause = at.and_then(|i| {
+            let s = &lexicon.sentences[i];
+            crate::polarity::clause_of(text, s.start, s.end, start)
+        });
+        let sentence = at.and_then(|i| Some((&lexicon.sentences[i], sentence_inputs.get(i)?)));
+        let (span, (mut f, compound)) = match (clause, sentence) {
+            (Some(c), _) => {
+                let t = text.get(c.0..c.1).unwrap_or_default();
+                (c, crate::polarity::text_features(t, &self.sentiment))
+            }
+            (None, Some((s, input))) => ((s.start, s.end), input.clone()),
+            (None, None) => (
                 (0, text.len()),
                 (message_features.to_vec(), lexicon.compound),
-            )
-        } else {
-            let t = text.get(span.0..span.1).unwrap_or_default();
-            (span, crate::polarity::text_features(t, &self.sentiment))
+            ),
         };
         crate::polarity::mention_features(text, span, (start, end), &mut f);
         (f, compound)
@@ -253,12 +266,13 @@ impl Analyzer {
         let lexicon = self.sentiment.score(text);
         let tf = crate::emotion::features(text, &lexicon);
         let features = crate::polarity::features(text, &lexicon, &tf);
+        let sentences = self.sentence_inputs(text, &lexicon);
         self.matcher
             .find_in(interaction, language.tag.as_deref())
             .into_iter()
             .map(|m| {
-                let (f, c) =
-                    self.mention_input(text, &lexicon, &features, (m.span.start, m.span.end));
+                let span = (m.span.start, m.span.end);
+                let (f, c) = self.mention_input(text, &lexicon, &features, &sentences, span);
                 (m, f, c)
             })
             .collect()

@@ -499,19 +499,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                             keep.is_none_or(|k| r.split() == k)
                                 && r.language.as_deref().is_none_or(|l| l == "en")
                         }) {
-                            let bytes = serde_json::to_vec(&r.input())?;
-                            let i = earshot::decode::decode(
-                                Some(&bytes),
-                                KindHint::Auto,
-                                Limits::default(),
-                            )
-                            .map_err(|e| anyhow::anyhow!("{}: row {}: {e}", p.display(), r.id))?;
-                            let rating = match r.sentiment.as_str() {
-                                "positive" => 1.0,
-                                "negative" => -1.0,
-                                _ => 0.0,
-                            };
-                            rows.push((rating, i.text));
+                            let i = r.interaction().map_err(|e| {
+                                anyhow::anyhow!("{}: row {}: {e}", p.display(), r.id)
+                            })?;
+                            rows.push((r.sentiment_label().sign(), i.text));
                         }
                         continue;
                     }
@@ -552,18 +543,12 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::EvalAspects { files, split } => {
             use earshot::polarity::eval::{evaluate, AspectCase};
             use earshot::signals::corpus;
-            use earshot::types::Label;
             let split = match split.as_deref() {
                 None => None,
                 Some(s) => Some(
                     corpus::Split::parse(s)
                         .with_context(|| format!("--split {s}: expected train, dev or test"))?,
                 ),
-            };
-            let label = |s: &str| match s {
-                "positive" => Label::Positive,
-                "negative" => Label::Negative,
-                _ => Label::Neutral,
             };
             let mut cases = Vec::new();
             for f in &files {
@@ -581,10 +566,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     .iter()
                     .filter(|r| r.mentions.len() >= 2 && split.is_none_or(|s| r.split() == s))
                 {
-                    let bytes = serde_json::to_vec(&r.input())?;
-                    let i =
-                        earshot::decode::decode(Some(&bytes), KindHint::Auto, Limits::default())
-                            .map_err(|e| anyhow::anyhow!("{}: row {}: {e}", f.display(), r.id))?;
+                    let i = r
+                        .interaction()
+                        .map_err(|e| anyhow::anyhow!("{}: row {}: {e}", f.display(), r.id))?;
                     let a = analyzer.analyze(&i);
                     let Some(message) = a.sentiment.as_ref().map(|s| s.label) else {
                         continue;
@@ -593,7 +577,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                         gold: r
                             .mentions
                             .iter()
-                            .map(|m| (m.brand.clone(), m.product.clone(), label(&m.sentiment)))
+                            .map(|m| (m.brand.clone(), m.product.clone(), m.sentiment_label()))
                             .collect(),
                         read: a
                             .mentions
@@ -660,15 +644,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let read = |p: &PathBuf| {
                 std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
             };
-            let rating_of = |l| match l {
-                earshot::types::Label::Positive => 1.0,
-                earshot::types::Label::Negative => -1.0,
-                earshot::types::Label::Neutral => 0.0,
-            };
-            let example = |text: String, label, weight| Example {
+            let example = |text: String, label: earshot::types::Label, weight| Example {
                 text,
                 label,
-                rating: rating_of(label),
+                rating: label.sign() as f32,
                 weight,
             };
             let go = |p: &PathBuf, weight: f32| -> anyhow::Result<Vec<Example>> {
@@ -725,11 +704,6 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
                 .collect();
             batches.sort();
-            let label = |s: &str| match s {
-                "positive" => earshot::types::Label::Positive,
-                "negative" => earshot::types::Label::Negative,
-                _ => earshot::types::Label::Neutral,
-            };
             for f in &batches {
                 let rows =
                     c::parse(&read(f)?).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
@@ -739,29 +713,24 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                         continue;
                     }
                     // The text as the analyser reads it: the row decoded as a message.
-                    let bytes = serde_json::to_vec(&r.input())?;
-                    let Ok(i) = earshot::decode::decode(
-                        Some(&bytes),
-                        earshot::decode::KindHint::Auto,
-                        Default::default(),
-                    ) else {
+                    let Ok(i) = r.interaction() else {
                         continue;
                     };
                     // Each brand's own reading, from the mention the analyser finds for it.
                     let found = analyzer.mention_inputs(&i);
                     for g in &r.mentions {
-                        let m = found
-                            .iter()
-                            .find(|(m, ..)| {
-                                m.brand == g.brand && g.product.is_some() && m.product == g.product
-                            })
-                            .or_else(|| found.iter().find(|(m, ..)| m.brand == g.brand));
+                        let m = earshot::polarity::eval::find_mention(
+                            &found,
+                            |(m, ..)| (&m.brand, &m.product),
+                            &g.brand,
+                            &g.product,
+                        );
                         if let Some((_, features, lexicon)) = m {
                             let e = earshot::polarity::Encoded {
                                 features: features.clone(),
                                 lexicon: *lexicon,
-                                label: label(&g.sentiment),
-                                rating: rating_of(label(&g.sentiment)),
+                                label: g.sentiment_label(),
+                                rating: g.sentiment_label().sign() as f32,
                                 weight: 1.0,
                             };
                             if split == Split::Dev {
@@ -771,7 +740,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                             }
                         }
                     }
-                    let e = example(i.text, label(&r.sentiment), 1.0);
+                    let e = example(i.text, r.sentiment_label(), 1.0);
                     if split == Split::Dev {
                         corpus_dev.push(e);
                     } else {

@@ -79,6 +79,23 @@ impl Label {
         }
     }
 
+    /// The label of its name (`positive`, `neutral`, `negative`, any case), as labelled sets write
+    /// it.
+    pub fn parse(name: &str) -> Option<Label> {
+        [Label::Positive, Label::Neutral, Label::Negative]
+            .into_iter()
+            .find(|l| name.trim().eq_ignore_ascii_case(l.as_str()))
+    }
+
+    /// The label as a rating: 1, 0 or -1.
+    pub fn sign(self) -> f64 {
+        match self {
+            Label::Positive => 1.0,
+            Label::Neutral => 0.0,
+            Label::Negative => -1.0,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Label::Positive => "positive",

@@ -113,21 +113,7 @@ fn on_the_corpus_frozen_test_splits_the_model_reads_what_the_lexicon_misses() {
         let rated: Vec<(f64, String)> = rows
             .iter()
             .filter(|r| r.language.as_deref().is_none_or(|l| l == "en"))
-            .map(|r| {
-                let bytes = serde_json::to_vec(&r.input()).unwrap();
-                let i = earshot::decode::decode(
-                    Some(&bytes),
-                    earshot::decode::KindHint::Auto,
-                    Default::default(),
-                )
-                .unwrap();
-                let rating = match r.sentiment.as_str() {
-                    "positive" => 1.0,
-                    "negative" => -1.0,
-                    _ => 0.0,
-                };
-                (rating, i.text)
-            })
+            .map(|r| (r.sentiment_label().sign(), r.interaction().unwrap().text))
             .collect();
         assert!(rated.len() > 400, "{batch}");
         let m = evaluate(&rated, |t| read_text(t, &scorer, &model).compound);

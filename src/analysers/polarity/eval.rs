@@ -36,8 +36,24 @@ pub struct AspectReport {
     pub message_label_contrasting: Figures,
 }
 
-/// Scores the cases. A gold brand with a product matches a mention of that product first, else
-/// the brand's first mention.
+/// The mention of `items` a gold label of `brand` (and `product`) is about: a mention of that
+/// product first, else the brand's first mention. `key` gives an item's brand and product.
+pub fn find_mention<'a, T>(
+    items: &'a [T],
+    key: impl Fn(&T) -> (&String, &Option<String>),
+    brand: &str,
+    product: &Option<String>,
+) -> Option<&'a T> {
+    items
+        .iter()
+        .find(|r| {
+            let (b, p) = key(r);
+            product.is_some() && b == brand && p == product
+        })
+        .or_else(|| items.iter().find(|r| key(r).0 == brand))
+}
+
+/// Scores the cases; each gold brand is matched by [`find_mention`].
 pub fn evaluate(cases: &[AspectCase]) -> AspectReport {
     let (mut all, mut base, mut con, mut con_base) = (vec![], vec![], vec![], vec![]);
     let (mut not_found, mut contrasting) = (0, 0);
@@ -45,11 +61,7 @@ pub fn evaluate(cases: &[AspectCase]) -> AspectReport {
         let differ = c.gold.iter().any(|g| g.2 != c.gold[0].2);
         contrasting += usize::from(differ);
         for (brand, product, gold) in &c.gold {
-            let found = c
-                .read
-                .iter()
-                .find(|r| &r.0 == brand && product.is_some() && &r.1 == product)
-                .or_else(|| c.read.iter().find(|r| &r.0 == brand));
+            let found = find_mention(&c.read, |r| (&r.0, &r.1), brand, product);
             let Some(r) = found else {
                 not_found += 1;
                 continue;

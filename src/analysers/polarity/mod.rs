@@ -130,10 +130,15 @@ pub fn features(text: &str, lexicon: &Scores, text_features: &[u32]) -> Vec<u32>
 
 /// Words that set one clause against another.
 fn is_contrast(w: &[u8]) -> bool {
-    matches!(
-        w,
-        b"but" | b"however" | b"although" | b"though" | b"whereas" | b"while"
-    )
+    const CONTRAST: [&[u8]; 6] = [
+        b"but",
+        b"however",
+        b"although",
+        b"though",
+        b"whereas",
+        b"while",
+    ];
+    CONTRAST.iter().any(|c| w.eq_ignore_ascii_case(c))
 }
 
 /// The clause of the sentence `text[start..end]` that holds byte `at`, when the sentence sets
@@ -144,8 +149,7 @@ pub fn clause_of(text: &str, start: usize, end: usize, at: usize) -> Option<(usi
     let mut cuts: Vec<usize> = Vec::new();
     let mut word_start: Option<usize> = None;
     let check = |ws: usize, we: usize, cuts: &mut Vec<usize>| {
-        let w = sentence[ws..we].to_ascii_lowercase();
-        if ws > 0 && is_contrast(w.as_bytes()) {
+        if ws > 0 && is_contrast(&sentence.as_bytes()[ws..we]) {
             cuts.push(start + ws);
         }
     };

@@ -25,12 +25,9 @@ pub struct Rated {
 }
 
 fn rating(s: &str) -> Option<f64> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "positive" => Some(1.0),
-        "neutral" => Some(0.0),
-        "negative" => Some(-1.0),
-        x => x.parse::<f64>().ok().filter(|r| r.is_finite()),
-    }
+    Label::parse(s)
+        .map(Label::sign)
+        .or_else(|| s.trim().parse::<f64>().ok().filter(|r| r.is_finite()))
 }
 
 /// Parses ground truth with its ids (CRLF or LF, with or without a final newline). Malformed rows

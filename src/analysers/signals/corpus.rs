@@ -12,6 +12,10 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::decode::{decode, DecodeError, KindHint, Limits};
+use crate::interaction::Interaction;
+use crate::types::Label;
+
 /// One labelled row of the corpus.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Row {
@@ -58,6 +62,13 @@ pub struct MentionLabels {
     pub sentiment: String,
     pub intents: Vec<String>,
     pub phase: Option<String>,
+}
+
+impl MentionLabels {
+    /// The brand's sentiment label (neutral for a word the guide does not define).
+    pub fn sentiment_label(&self) -> Label {
+        Label::parse(&self.sentiment).unwrap_or(Label::Neutral)
+    }
 }
 
 /// Which part of the corpus a row belongs to.
@@ -158,6 +169,18 @@ impl Row {
             }
             p
         }
+    }
+
+    /// The row as the analyser reads it: its [`Row::input`] decoded through the daemon's contract
+    /// (a ticket's subject, body and customer messages).
+    pub fn interaction(&self) -> Result<Interaction, DecodeError> {
+        let bytes = self.input().to_string();
+        decode(Some(bytes.as_bytes()), KindHint::Auto, Limits::default())
+    }
+
+    /// The message's sentiment label (neutral for a word the guide does not define).
+    pub fn sentiment_label(&self) -> Label {
+        Label::parse(&self.sentiment).unwrap_or(Label::Neutral)
     }
 
     /// The row's message-level labels, in the families of [`super::eval::labels_of`]:
