@@ -58,6 +58,7 @@ fn main() {
             language: Some("en".into()),
             text: (*t).to_string(),
             product_hint: None,
+            status: None,
         })
         .collect();
     let scorer = earshot::sentiment::SentimentScorer::new();

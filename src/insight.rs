@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::analyze::Analysis;
-use crate::interaction::{Interaction, Kind, Party};
+use crate::interaction::{Interaction, Kind, Party, TicketStatus};
 use crate::language::LanguageSource;
 
 /// Value of the `schema` field of every insight event of this version.
@@ -41,6 +41,9 @@ pub struct Source {
     pub channel: String,
     /// The source system's id of the post or ticket.
     pub id: String,
+    /// A ticket's status when the ticket was read (`solved` and `closed` mean resolved).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<TicketStatus>,
 }
 
 /// One insight event.
@@ -91,6 +94,7 @@ impl Insight {
                 kind: interaction.kind,
                 channel: interaction.channel,
                 id: interaction.id,
+                status: interaction.status,
             },
             occurred_at: interaction.occurred_at,
             processed_at,

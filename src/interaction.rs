@@ -221,26 +221,32 @@ pub struct Interaction {
     pub text: String,
     /// Product named by the ticketing system, if any.
     pub product_hint: Option<String>,
+    /// A ticket's status: `solved` or `closed` tells the customer memory a problem was resolved.
+    pub status: Option<TicketStatus>,
 }
 
 impl From<SocialPost> for Interaction {
     fn from(p: SocialPost) -> Self {
+        let channel = p.platform.to_lowercase();
         Interaction {
             kind: Kind::SocialPost,
             id: p.id,
-            channel: p.platform.to_lowercase(),
+            // The account's key: `platform:author id`, unique across platforms (the customer
+            // memory's key until an identity link says whose account it is).
             party: Party {
-                id: p.author.id,
+                id: format!("{channel}:{}", p.author.id),
                 handle: Some(p.author.handle),
                 name: p.author.display_name,
                 followers: p.author.followers,
                 verified: p.author.verified,
                 ..Party::default()
             },
+            channel,
             occurred_at: p.created_at,
             language: p.language,
             text: p.text,
             product_hint: None,
+            status: None,
         }
     }
 }
@@ -280,6 +286,7 @@ impl From<SupportTicket> for Interaction {
             language: t.language,
             text,
             product_hint: t.product,
+            status: t.status,
         }
     }
 }

@@ -81,6 +81,7 @@ impl Labelled {
             language: self.lang.clone(),
             text: self.text.clone(),
             product_hint: None,
+            status: None,
         }
     }
 }
