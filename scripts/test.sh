@@ -37,6 +37,14 @@ sha256sum -c - <<'SUMS'
 a5373f9b21a8c9fc6ba970d1a14cabca1d905cb55a2cb6265db305f1d79f5d95  data/earshot/corpus/batches/t01.jsonl
 30c792ae99d2ecd5a986b9cb8f47500242c54141a498c45b4769e4cfcd8d8410  data/earshot/corpus/batches/t02.jsonl
 SUMS
+echo "== customer memory scenario set unchanged (its test split is frozen)"
+sha256sum -c - <<'SUMS'
+03758f3efe2da006c828f766d06c060ebd4da13f45cb8c542a4e2ebaf0b72d35  tests/memory/scenarios/m01.jsonl
+ba45a7443f86cb562ba8d212108e4879cb2d6c16d24acbd7dc597905743995cd  tests/memory/scenarios/m02.jsonl
+a0760b84b133ca50b14c132ba76b953bfffd784b38b2fcc0cfcc91c13fdd789c  tests/memory/scenarios/m03.jsonl
+82ba0a78c555e581e993feedae0b63a125128e55f51591d37612cd33bff09d6d  tests/memory/scenarios/m04.jsonl
+9b2daf43103de430554794a9f22de823ad3d470fc18f50a5243dfeccbc1dce27  tests/memory/scenarios/m05.jsonl
+SUMS
 
 echo "== starting Kafka"
 export KAFKA_PORT=${KAFKA_PORT:-19092}

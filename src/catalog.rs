@@ -31,6 +31,11 @@ pub struct Product {
     #[serde(default)]
     pub line: Option<Line>,
     pub query: String,
+    /// Jobs the product does for a customer, as words or short phrases ("backup", "call
+    /// routing"): the customer memory matches needs against them to find a need another of our
+    /// lines answers. Optional.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<String>,
 }
 
 /// A parsed catalog file.

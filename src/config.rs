@@ -21,6 +21,8 @@ pub struct Config {
     pub log: LogConfig,
     pub catalog: CatalogConfig,
     pub privacy: PrivacyConfig,
+    /// The customer memory's thresholds, windows and cooldowns (see `earshot::memory`).
+    pub memory: crate::memory::Policy,
 }
 
 /// What outputs may say about people (see `earshot::privacy`). The secret that keys the

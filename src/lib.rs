@@ -19,6 +19,7 @@ pub mod config;
 pub mod decode;
 pub mod insight;
 pub mod interaction;
+pub mod memory;
 pub mod privacy;
 pub mod process;
 pub mod shell;

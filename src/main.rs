@@ -191,6 +191,22 @@ enum Command {
         #[arg(long)]
         misses: bool,
     },
+    /// Print each customer insight type's precision and recall on labelled customer histories
+    /// (each history through the whole pipeline and a fresh customer memory).
+    EvalMemory {
+        /// History files (JSON lines) or folders of them.
+        #[arg(default_values = ["tests/memory/scenarios"])]
+        files: Vec<PathBuf>,
+        /// dev, test (the frozen 6 in 10 never tuned on) or all.
+        #[arg(long, default_value = "test")]
+        split: String,
+        /// Also list every history whose raised types differ from the expected ones.
+        #[arg(long)]
+        misses: bool,
+        /// Print what the memory read in each message of these histories (ids), and stop.
+        #[arg(long, value_delimiter = ',')]
+        show: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -277,6 +293,25 @@ impl CatalogSource {
             CatalogSource::BuiltIn => "(the built-in sample)".into(),
         }
     }
+}
+
+/// Files as given, and each folder's `.jsonl` files in name order.
+fn expand_folders(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut v: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("{}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+                .collect();
+            v.sort();
+            out.extend(v);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
 }
 
 fn load_analyzer(flag: Option<PathBuf>, config: &Config) -> anyhow::Result<Analyzer> {
@@ -1018,6 +1053,83 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!();
             }
             print!("{}", signals_eval::confusion_table(&report));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::EvalMemory {
+            files,
+            split,
+            misses,
+            show,
+        } => {
+            use earshot::memory::{self, eval as memory_eval};
+            let keep: fn(&str) -> bool = match split.as_str() {
+                "test" => memory_eval::is_test,
+                "dev" => |id| !memory_eval::is_test(id),
+                "all" => |_| true,
+                other => anyhow::bail!("--split {other}: expected dev, test or all"),
+            };
+            let analyzer = load_analyzer(None, &config)?;
+            let mut histories = Vec::new();
+            for path in expand_folders(&files)? {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("{}", path.display()))?;
+                let parsed =
+                    memory_eval::parse(&text).with_context(|| format!("{}", path.display()))?;
+                histories.extend(parsed.into_iter().filter(|h| keep(&h.id)));
+            }
+            let cx = || memory::Context {
+                policy: config.memory.clone(),
+                offerings: memory::Offerings::of(analyzer.catalog()),
+            };
+            if !show.is_empty() {
+                for h in histories.iter().filter(|h| show.contains(&h.id)) {
+                    println!("{}: expected {:?} ({})", h.id, h.expect, h.about);
+                    for line in memory_eval::trace(h, &analyzer, cx()) {
+                        println!("  {line}");
+                    }
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let report = memory_eval::evaluate(&histories, &analyzer, cx);
+            println!(
+                "{} histories ({} split), {} messages, {} not decoded\n\n{:<24} {:>8} {:>9} {:>7} {:>6}",
+                report.histories,
+                split,
+                report.messages,
+                report.dead_letters,
+                "customer insight",
+                "support",
+                "precision",
+                "recall",
+                "F1"
+            );
+            let row = |name: &str, c: &earshot::signals::eval::Counts| {
+                println!(
+                    "{:<24} {:>8} {:>9.3} {:>7.3} {:>6.3}",
+                    name,
+                    c.tp + c.fn_,
+                    c.precision(),
+                    c.recall(),
+                    c.f1()
+                );
+            };
+            for (t, c) in &report.per_type {
+                row(t, c);
+            }
+            row("all (micro)", &report.micro());
+            println!(
+                "\nhistories raising exactly the expected set: {} of {}",
+                report.exact, report.histories
+            );
+            if misses {
+                for (id, want, got) in &report.misses {
+                    println!(
+                        "{id}: expected [{}], raised [{}]",
+                        want.join(", "),
+                        got.join(", ")
+                    );
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::File {

@@ -61,7 +61,7 @@ pub fn goemotions_label(ids: &[usize]) -> Option<Label> {
 }
 
 /// FNV-1a of an id.
-fn id_hash(id: &str) -> u64 {
+pub fn id_hash(id: &str) -> u64 {
     id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })

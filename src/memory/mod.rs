@@ -1,0 +1,170 @@
+//! Customer memory: one person heard across channels, product lines and time.
+//!
+//! Insights are about messages; this layer turns them into insights about people. It is pure, as
+//! the analysis is: the shell decides where the state lives (a `HashMap` in a file run, an
+//! embedded store per partition backed by a changelog topic in the daemon) and calls two functions:
+//!
+//! * [`step`] folds one insight into its customer's [`CustomerState`] and returns the
+//!   [`CustomerInsight`]s it raises (or nothing for an insight applied before: a redelivery counts
+//!   once);
+//! * [`join`] merges one account's history into its customer's when an identity link arrives late.
+//!
+//! **Identity comes from first-party ids only** ([`Links`]): a customer key is a ticket's
+//! `customer.id`, or a post's `platform:author id` until a link from a system that knows (CRM,
+//! login, support desk) maps it to a customer id. Names, handles and text never join two people.
+//!
+//! [`Memory`] is the in-memory stage a file run and the scenario evaluation use.
+
+pub mod eval;
+pub mod event;
+pub mod observation;
+pub mod offerings;
+pub mod policy;
+pub mod rules;
+pub mod state;
+
+use std::collections::HashMap;
+
+pub use event::{CustomerInsight, Severity, Type};
+pub use observation::Observation;
+pub use offerings::Offerings;
+pub use policy::Policy;
+pub use state::CustomerState;
+
+use crate::insight::Insight;
+
+/// Identity links: account (`platform:author id`, or any `party.id`) to customer id. Both sides as
+/// they appear in insights (pseudonymised by the caller when pseudonymisation is on).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Links {
+    to_customer: HashMap<String, String>,
+}
+
+impl Links {
+    /// Sets (`Some`) or removes (`None`, a tombstone) the link of an account. Returns the customer
+    /// the account was linked to before.
+    pub fn set(&mut self, account: &str, customer: Option<&str>) -> Option<String> {
+        match customer {
+            Some(c) => self.to_customer.insert(account.to_string(), c.to_string()),
+            None => self.to_customer.remove(account),
+        }
+    }
+
+    /// The customer key of an account: its link, else the account itself.
+    pub fn resolve<'a>(&'a self, account: &'a str) -> &'a str {
+        self.to_customer
+            .get(account)
+            .map_or(account, String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.to_customer.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.to_customer.is_empty()
+    }
+}
+
+/// What the memory needs besides the state: its policy and our product lines.
+#[derive(Debug)]
+pub struct Context {
+    pub policy: Policy,
+    pub offerings: Offerings,
+}
+
+/// Folds one observation into its customer's state. `None` when the insight was applied before.
+pub fn step(
+    state: &mut CustomerState,
+    o: &Observation,
+    cx: &Context,
+) -> Option<Vec<CustomerInsight>> {
+    let triggers = state.apply(o, &cx.policy, &cx.offerings)?;
+    let by = state::Ref::of(o);
+    Some(rules::evaluate(state, &triggers, &by, &cx.policy))
+}
+
+/// Merges `account`'s own history into the customer's (an identity link that arrived after the
+/// account had spoken) and returns what the joined history raises.
+pub fn join(
+    into: &mut CustomerState,
+    account: CustomerState,
+    cx: &Context,
+) -> Vec<CustomerInsight> {
+    let triggers = into.merge(account, &cx.policy);
+    match into.evidence.last().cloned() {
+        Some(by) if !triggers.is_empty() => rules::evaluate(into, &triggers, &by, &cx.policy),
+        _ => Vec::new(),
+    }
+}
+
+/// The customer memory held in memory: a file run's and the evaluation's stage.
+#[derive(Debug)]
+pub struct Memory {
+    cx: Context,
+    links: Links,
+    customers: HashMap<String, CustomerState>,
+}
+
+impl Memory {
+    pub fn new(cx: Context) -> Memory {
+        Memory {
+            cx,
+            links: Links::default(),
+            customers: HashMap::new(),
+        }
+    }
+
+    /// Sets or removes an identity link. A link to a customer merges the account's history, if it
+    /// has one of its own, into the customer's; what the joined history raises is returned.
+    pub fn link(&mut self, account: &str, customer: Option<&str>) -> Vec<CustomerInsight> {
+        self.links.set(account, customer);
+        let Some(customer) = customer else {
+            return Vec::new();
+        };
+        if account == customer {
+            return Vec::new();
+        }
+        let Some(own) = self.customers.remove(account) else {
+            return Vec::new();
+        };
+        let into = self
+            .customers
+            .entry(customer.to_string())
+            .or_insert_with(|| CustomerState::new(customer));
+        join(into, own, &self.cx)
+    }
+
+    /// Folds one insight in; returns the customer insights it raises.
+    pub fn observe(&mut self, insight: &Insight) -> Vec<CustomerInsight> {
+        self.observe_one(&Observation::of(insight))
+    }
+
+    /// Folds one observation in; returns the customer insights it raises.
+    pub fn observe_one(&mut self, o: &Observation) -> Vec<CustomerInsight> {
+        let key = self.links.resolve(&o.account).to_string();
+        let state = self
+            .customers
+            .entry(key.clone())
+            .or_insert_with(|| CustomerState::new(&key));
+        step(state, o, &self.cx).unwrap_or_default()
+    }
+
+    /// Erases a customer: their state and every link to them. Returns whether there was state.
+    pub fn forget(&mut self, customer: &str) -> bool {
+        self.links.to_customer.retain(|_, c| c != customer);
+        self.customers.remove(customer).is_some()
+    }
+
+    pub fn customer(&self, key: &str) -> Option<&CustomerState> {
+        self.customers.get(key)
+    }
+
+    pub fn customers(&self) -> impl Iterator<Item = &CustomerState> {
+        self.customers.values()
+    }
+
+    pub fn links(&self) -> &Links {
+        &self.links
+    }
+}
