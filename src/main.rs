@@ -53,6 +53,14 @@ enum Command {
         /// Write dead letters here instead of stderr.
         #[arg(long)]
         dead_letters: Option<PathBuf>,
+        /// Identity links, JSON lines `{"account": "twitter:u1", "customer": "CUS-1"}` (the
+        /// identity-links topic's records): they join one person's accounts in the customer
+        /// memory. Default for the bundled sample: samples/links.jsonl beside it.
+        #[arg(long)]
+        links: Option<PathBuf>,
+        /// Write customer insights (earshot.customer_insight.v1) here.
+        #[arg(long)]
+        customer_insights: Option<PathBuf>,
     },
     /// Validate the config and the catalog; exit non-zero with every problem found.
     Check,
@@ -292,6 +300,17 @@ impl CatalogSource {
             CatalogSource::File { path, .. } => path.display().to_string(),
             CatalogSource::BuiltIn => "(the built-in sample)".into(),
         }
+    }
+}
+
+/// The links file of the bundled sample, when the inputs are exactly the sample: `links.jsonl`
+/// beside `stream.jsonl`.
+fn sample_links(inputs: &[PathBuf]) -> Option<PathBuf> {
+    match inputs {
+        [one] if one.file_name().is_some_and(|n| n == "stream.jsonl") => {
+            Some(one.with_file_name("links.jsonl")).filter(|p| p.exists())
+        }
+        _ => None,
     }
 }
 
@@ -1137,16 +1156,22 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             catalog,
             output,
             dead_letters,
+            links,
+            customer_insights,
         } => {
             init_logging(&config);
             let analyzer = load_analyzer(catalog, &config)?.with_privacy(privacy(&config, false)?);
+            let links = links.or_else(|| sample_links(&inputs));
             let run = FileRun {
                 inputs,
                 output,
                 dead_letters,
+                links,
+                customer_insights,
                 limits: Limits {
                     max_bytes: config.pipeline.max_message_bytes,
                 },
+                memory: config.memory.clone(),
             };
             let summary = run.run(&analyzer)?;
             eprint!("{summary}");

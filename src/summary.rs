@@ -7,7 +7,11 @@ use std::fmt;
 use crate::decode::Reason;
 use crate::insight::Insight;
 use crate::interaction::Kind;
+use crate::memory::{CustomerInsight, Type};
 use crate::types::Label;
+
+/// Customers at risk listed in the summary.
+const AT_RISK_SHOWN: usize = 3;
 
 #[derive(Debug, Default, Clone)]
 pub struct Summary {
@@ -18,8 +22,16 @@ pub struct Summary {
     pub dead_letters: BTreeMap<Reason, u64>,
     /// Insights left unread (no sentiment, emotions or signals), by language.
     pub unread: BTreeMap<String, u64>,
-    /// People seen on more than one channel, by party id.
-    channels_by_party: HashMap<String, std::collections::BTreeSet<String>>,
+    /// Identity links read.
+    pub links: u64,
+    /// Customers the memory heard (accounts joined by links count once).
+    pub customers: u64,
+    /// Customers heard on two channels or more.
+    pub multi_channel: u64,
+    /// Customer insights by type.
+    pub customer_insights: BTreeMap<&'static str, u64>,
+    /// The latest `valuable_at_risk` insight of each customer.
+    at_risk: HashMap<String, CustomerInsight>,
 }
 
 impl Summary {
@@ -37,10 +49,25 @@ impl Summary {
                 .entry((m.brand.clone(), m.product.clone()))
                 .or_default() += 1;
         }
-        self.channels_by_party
-            .entry(i.party.id.clone())
-            .or_default()
-            .insert(i.source.channel.clone());
+    }
+
+    pub fn add_customer_insight(&mut self, c: CustomerInsight) {
+        *self.customer_insights.entry(c.kind.as_str()).or_default() += 1;
+        if c.kind == Type::ValuableAtRisk {
+            self.at_risk.insert(c.customer.key.clone(), c);
+        }
+    }
+
+    /// The customers at risk, most severe and most recent first.
+    pub fn top_at_risk(&self) -> Vec<&CustomerInsight> {
+        let mut v: Vec<&CustomerInsight> = self.at_risk.values().collect();
+        v.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(b.occurred_at.cmp(&a.occurred_at))
+                .then(a.customer.key.cmp(&b.customer.key))
+        });
+        v
     }
 
     pub fn add_dead_letter(&mut self, r: Reason) {
@@ -53,14 +80,6 @@ impl Summary {
 
     pub fn dead_letter_count(&self) -> u64 {
         self.dead_letters.values().sum()
-    }
-
-    /// People heard on two channels or more.
-    pub fn cross_channel_people(&self) -> usize {
-        self.channels_by_party
-            .values()
-            .filter(|c| c.len() > 1)
-            .count()
     }
 }
 
@@ -126,9 +145,36 @@ impl fmt::Display for Summary {
         }
         writeln!(
             f,
-            "  people on more than one channel: {}",
-            self.cross_channel_people()
+            "  customers:    {} ({} on more than one channel; {} identity links)",
+            self.customers, self.multi_channel, self.links
         )?;
+        let by_type: Vec<String> = Type::ALL
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} {}",
+                    t.as_str(),
+                    self.customer_insights.get(t.as_str()).unwrap_or(&0)
+                )
+            })
+            .collect();
+        writeln!(f, "  customer insights: {}", by_type.join(", "))?;
+        let at_risk = self.top_at_risk();
+        if !at_risk.is_empty() {
+            writeln!(f, "  top customers at risk:")?;
+            for c in at_risk.iter().take(AT_RISK_SHOWN) {
+                writeln!(f, "    {} ({:?}): {}", c.customer.key, c.severity, c.reason)?;
+                for e in &c.evidence {
+                    writeln!(
+                        f,
+                        "      {} {:<9} \"{}\"",
+                        e.at.format("%Y-%m-%d"),
+                        e.channel,
+                        e.quote
+                    )?;
+                }
+            }
+        }
         if self.dead_letters.is_empty() {
             writeln!(f, "  dead letters: none")?;
         } else {

@@ -113,11 +113,114 @@ fn sample_stream_file_run_gives_one_schema_valid_insight_or_dead_letter_per_line
             n + 1
         );
     }
-    // Several people appear on more than one channel.
+    // The customer memory ran: identity links joined people across channels.
+    assert!(summary.contains("identity links)"), "{summary}");
     assert!(
-        !summary.contains("people on more than one channel: 0"),
+        !summary.contains("(0 on more than one channel"),
         "{summary}"
     );
+}
+
+/// Customer insights of a file run over the bundled sample, with the links given (the sample's
+/// own by default); and the summary.
+fn sample_customer_insights(links: Option<&std::path::Path>) -> (Vec<serde_json::Value>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, ci) = (dir.path().join("out.jsonl"), dir.path().join("ci.jsonl"));
+    let mut c = earshot();
+    c.args(["file", "samples/stream.jsonl", "-o"])
+        .arg(&out)
+        .arg("--dead-letters")
+        .arg(dir.path().join("dead.jsonl"))
+        .arg("--customer-insights")
+        .arg(&ci)
+        .env("EARSHOT_PRIVACY_KEY", "a test secret of enough bytes");
+    if let Some(l) = links {
+        c.arg("--links").arg(l);
+    }
+    let run = c.output().unwrap();
+    let summary = String::from_utf8_lossy(&run.stderr).into_owned();
+    assert!(run.status.success(), "{summary}");
+    let events = std::fs::read_to_string(&ci)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (events, summary)
+}
+
+#[test]
+fn the_sample_hears_one_person_across_a_post_a_ticket_and_a_call() {
+    let (events, summary) = sample_customer_insights(None);
+    let validator = schema("customer_insight.v1.json");
+    for e in &events {
+        assert_valid(&validator, e);
+        // Pseudonymous keys only: no names, no e-mail addresses.
+        let text = e.to_string();
+        assert!(
+            !text.contains("Whitfield") && !text.contains("@whitfieldlegal"),
+            "{text}"
+        );
+        assert!(e["customer"]["key"].as_str().unwrap().starts_with("c_"));
+    }
+    // Dana: a tweet, an e-mail, a call about the same fault, a competitor's quote on her desk.
+    let dana = |e: &&serde_json::Value| {
+        e["evidence"].as_array().unwrap().iter().any(|r| {
+            r["quote"]
+                .as_str()
+                .unwrap()
+                .starts_with("Call routing - third time")
+        })
+    };
+    let mine: Vec<&serde_json::Value> = events.iter().filter(dana).collect();
+    let types: Vec<&str> = mine.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert!(types.contains(&"repeated_effort"), "{types:?}");
+    let at_risk = mine
+        .iter()
+        .find(|e| e["type"] == "valuable_at_risk")
+        .expect("Dana is at risk");
+    assert_eq!(at_risk["severity"], "critical");
+    let channels: Vec<&str> = at_risk["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["channel"].as_str().unwrap())
+        .collect();
+    assert_eq!(channels, ["twitter", "email", "phone"]);
+    let key = at_risk["customer"]["key"].as_str().unwrap();
+    assert!(summary.contains("top customers at risk:"), "{summary}");
+    assert!(summary.contains(key), "{summary}");
+    for t in [
+        "valuable_at_risk",
+        "repeated_effort",
+        "life_context",
+        "advocate",
+        "cross_line_opportunity",
+    ] {
+        assert!(
+            events.iter().any(|e| e["type"] == t),
+            "the sample shows {t}"
+        );
+    }
+
+    // Without the links nobody joins her tweet to her tickets.
+    let empty = tempfile::NamedTempFile::new().unwrap();
+    let (unlinked, summary) = sample_customer_insights(Some(empty.path()));
+    assert!(summary.contains("0 identity links"), "{summary}");
+    let tweet_joined = unlinked.iter().any(|e| {
+        let quotes: Vec<&str> = e["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["quote"].as_str().unwrap())
+            .collect();
+        quotes
+            .iter()
+            .any(|q| q.starts_with("@larkspurhelp our Larkspur Office Voice"))
+            && quotes
+                .iter()
+                .any(|q| q.starts_with("Call routing - third time"))
+    });
+    assert!(!tweet_joined);
 }
 
 #[test]

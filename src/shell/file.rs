@@ -10,6 +10,8 @@ use serde::Serialize;
 use crate::analyze::Analyzer;
 use crate::decode::{DecodeError, KindHint, Limits};
 use crate::insight::SourceRef;
+use crate::memory::eval::LinkRow;
+use crate::memory::{self, Memory};
 use crate::process::process;
 use crate::summary::Summary;
 
@@ -31,7 +33,38 @@ pub struct FileRun {
     pub output: Option<PathBuf>,
     /// Dead-letter output; `None` is stderr.
     pub dead_letters: Option<PathBuf>,
+    /// Identity links (JSON lines: `{"account": "twitter:u1", "customer": "CUS-1"}`), read before
+    /// the first message.
+    pub links: Option<PathBuf>,
+    /// Customer insight output; `None` writes none (the summary still counts them).
+    pub customer_insights: Option<PathBuf>,
     pub limits: Limits,
+    pub memory: memory::Policy,
+}
+
+/// Reads identity links, one JSON object a line; blank lines are skipped.
+pub fn read_links(path: &Path) -> io::Result<Vec<LinkRow>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, l)| {
+            serde_json::from_str(l).map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{} line {}: {e}", path.display(), n + 1),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Where one run writes.
+struct Outputs<'a> {
+    out: &'a mut dyn Write,
+    dead: &'a mut dyn Write,
+    customers: Option<&'a mut dyn Write>,
 }
 
 fn writer(path: &Option<PathBuf>, fallback: Box<dyn Write>) -> io::Result<Box<dyn Write>> {
@@ -46,15 +79,37 @@ impl FileRun {
     pub fn run(&self, analyzer: &Analyzer) -> io::Result<Summary> {
         let mut out = writer(&self.output, Box::new(BufWriter::new(io::stdout().lock())))?;
         let mut dead = writer(&self.dead_letters, Box::new(io::stderr()))?;
+        let mut customers = match &self.customer_insights {
+            Some(p) => Some(BufWriter::new(std::fs::File::create(p)?)),
+            None => None,
+        };
         let mut summary = Summary::default();
+        let mut memory = Memory::new(memory::Context {
+            policy: self.memory.clone(),
+            offerings: memory::Offerings::of(analyzer.catalog()),
+        });
+        // Links name raw ids; insights carry them pseudonymised, so links are keyed the same way.
+        let privacy = analyzer.privacy();
+        if let Some(path) = &self.links {
+            for l in read_links(path)? {
+                let customer = l.customer.as_deref().map(|c| privacy.key_of(c));
+                memory.link(&privacy.key_of(&l.account), customer.as_deref());
+                summary.links += 1;
+            }
+        }
+        let mut outputs = Outputs {
+            out: &mut *out,
+            dead: &mut *dead,
+            customers: customers.as_mut().map(|w| w as &mut dyn Write),
+        };
         if self.inputs.is_empty() {
             let stdin = io::stdin();
             self.run_one(
                 "stdin",
                 stdin.lock(),
                 analyzer,
-                &mut *out,
-                &mut *dead,
+                &mut memory,
+                &mut outputs,
                 &mut summary,
             )?;
         } else {
@@ -69,14 +124,19 @@ impl FileRun {
                     &name,
                     io::BufReader::new(f),
                     analyzer,
-                    &mut *out,
-                    &mut *dead,
+                    &mut memory,
+                    &mut outputs,
                     &mut summary,
                 )?;
             }
         }
+        summary.customers = memory.customers().count() as u64;
+        summary.multi_channel = memory.customers().filter(|c| c.channels.len() > 1).count() as u64;
         out.flush()?;
         dead.flush()?;
+        if let Some(c) = customers.as_mut() {
+            c.flush()?;
+        }
         Ok(summary)
     }
 
@@ -85,10 +145,15 @@ impl FileRun {
         name: &str,
         mut input: impl BufRead,
         analyzer: &Analyzer,
-        out: &mut dyn Write,
-        dead: &mut dyn Write,
+        memory: &mut Memory,
+        outputs: &mut Outputs<'_>,
         summary: &mut Summary,
     ) -> io::Result<()> {
+        let Outputs {
+            out,
+            dead,
+            customers,
+        } = outputs;
         let mut line = Vec::new();
         let mut number = 0i64;
         loop {
@@ -117,9 +182,16 @@ impl FileRun {
                 Utc::now(),
             ) {
                 Ok(insight) => {
-                    serde_json::to_writer(&mut *out, &insight)?;
+                    serde_json::to_writer(&mut **out, &insight)?;
                     out.write_all(b"\n")?;
                     summary.add_insight(&insight);
+                    for c in memory.observe(&insight) {
+                        if let Some(w) = customers.as_mut() {
+                            serde_json::to_writer(&mut **w, &c)?;
+                            w.write_all(b"\n")?;
+                        }
+                        summary.add_customer_insight(c);
+                    }
                 }
                 Err(DecodeError { reason, message }) => {
                     let dl = FileDeadLetter {
@@ -128,7 +200,7 @@ impl FileRun {
                         source: &at,
                         original: String::from_utf8_lossy(value).into_owned(),
                     };
-                    serde_json::to_writer(&mut *dead, &dl)?;
+                    serde_json::to_writer(&mut **dead, &dl)?;
                     dead.write_all(b"\n")?;
                     summary.add_dead_letter(reason);
                 }
