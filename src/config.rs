@@ -21,8 +21,49 @@ pub struct Config {
     pub log: LogConfig,
     pub catalog: CatalogConfig,
     pub privacy: PrivacyConfig,
-    /// The customer memory's thresholds, windows and cooldowns (see `earshot::memory`).
-    pub memory: crate::memory::Policy,
+    /// The customer memory stage (`earshot run --role memory`) and its rules.
+    pub memory: MemoryConfig,
+}
+
+/// The customer memory stage: its topics, where its state lives, and its rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MemoryConfig {
+    /// The insight topic it reads (default: kafka.output_topic).
+    pub input_topic: Option<String>,
+    /// Identity links, compacted: key `platform:author id` (or any account id), value
+    /// `{"customer": "<customer id>"}`; a tombstone unlinks.
+    pub links_topic: String,
+    /// Observations re-keyed by customer; as many partitions as the input topic (created if
+    /// missing).
+    pub repartition_topic: String,
+    /// The state's changelog, compacted, partition for partition with the repartition topic
+    /// (created if missing).
+    pub changelog_topic: String,
+    /// Customer insight events (`schemas/customer_insight.v1.json`), keyed by customer key.
+    pub output_topic: String,
+    /// One embedded store (redb) per assigned partition lives here.
+    pub state_dir: PathBuf,
+    /// How often outputs are flushed, the state written to the changelog and the store, and the
+    /// offsets committed.
+    pub commit_interval_ms: u64,
+    /// Thresholds, windows and cooldowns of the customer insight rules.
+    pub policy: crate::memory::Policy,
+}
+
+impl Default for MemoryConfig {
+    fn default() -> Self {
+        MemoryConfig {
+            input_topic: None,
+            links_topic: "identity-links".into(),
+            repartition_topic: "earshot-memory-repartition".into(),
+            changelog_topic: "earshot-memory-changelog".into(),
+            output_topic: "earshot-customer-insights".into(),
+            state_dir: PathBuf::from("state"),
+            commit_interval_ms: 200,
+            policy: crate::memory::Policy::default(),
+        }
+    }
 }
 
 /// What outputs may say about people (see `earshot::privacy`). The secret that keys the

@@ -36,10 +36,28 @@ struct Cli {
     command: Command,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Role {
+    Analysis,
+    Memory,
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Run the daemon: consume from Kafka, produce insights and dead letters.
-    Run,
+    /// Run the daemon: consume from Kafka, produce insights and dead letters; or, with
+    /// `--role memory`, the customer memory stage (insights in, customer insights out).
+    Run {
+        /// analysis: messages to insights. memory: insights to per-customer state and customer
+        /// insights (docs/architecture.md). Run both, as two deployments of the same image.
+        #[arg(long, value_enum, default_value = "analysis", env = "EARSHOT_ROLE")]
+        role: Role,
+    },
+    /// Erase a customer from the customer memory: their state (and its changelog, by a tombstone)
+    /// and every identity link to them. Takes the customer id as the CRM knows it.
+    Forget {
+        /// The customer id (hashed with EARSHOT_PRIVACY_KEY, as the memory keys it).
+        customer: String,
+    },
     /// Run the same pipeline over JSONL files (or stdin) and print a summary.
     File {
         /// JSONL inputs; none reads stdin.
@@ -222,7 +240,7 @@ fn main() -> ExitCode {
     // A command piped into `head` should stop quietly when the reader goes away, as Unix tools do.
     // Not the daemon: a socket whose peer left must be an error it handles, not a signal that
     // kills it (Rust ignores SIGPIPE by default for that reason).
-    if !matches!(cli.command, Command::Run) {
+    if !matches!(cli.command, Command::Run { .. }) {
         sigpipe::reset();
     }
     match real_main(cli) {
@@ -1097,7 +1115,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 histories.extend(parsed.into_iter().filter(|h| keep(&h.id)));
             }
             let cx = || memory::Context {
-                policy: config.memory.clone(),
+                policy: config.memory.policy.clone(),
                 offerings: memory::Offerings::of(analyzer.catalog()),
             };
             if !show.is_empty() {
@@ -1171,13 +1189,36 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 limits: Limits {
                     max_bytes: config.pipeline.max_message_bytes,
                 },
-                memory: config.memory.clone(),
+                memory: config.memory.policy.clone(),
             };
             let summary = run.run(&analyzer)?;
             eprint!("{summary}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run => {
+        Command::Forget { customer } => {
+            init_logging(&config);
+            let privacy = privacy(&config, true)?;
+            let unlinked = earshot::shell::memory_stage::forget(&config, &privacy, &customer)?;
+            eprintln!(
+                "earshot: erasure of {} sent to {}; {unlinked} identity link(s) removed",
+                privacy.key_of(&customer),
+                config.memory.repartition_topic
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { role: Role::Memory } => {
+            init_logging(&config);
+            let privacy = privacy(&config, true)?;
+            let (analyzer, _) = CatalogSource::of(None, &config).load()?;
+            let runtime = tokio::runtime::Runtime::new()?;
+            let result = runtime.block_on(memory_daemon(config, analyzer, privacy));
+            runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+            result?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run {
+            role: Role::Analysis,
+        } => {
             init_logging(&config);
             let privacy = privacy(&config, true)?;
             let source = CatalogSource::of(None, &config);
@@ -1196,6 +1237,46 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The memory stage with the HTTP endpoints (metrics, health) around it.
+async fn memory_daemon(
+    config: Config,
+    analyzer: Analyzer,
+    privacy: earshot::privacy::Privacy,
+) -> anyhow::Result<()> {
+    let metrics = Metrics::new();
+    let health = Health::default();
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let http_stop = CancellationToken::new();
+    let server = tokio::spawn({
+        let (addr, m, h, stop) = (
+            config.http.address.clone(),
+            metrics.clone(),
+            health.clone(),
+            http_stop.clone(),
+        );
+        async move { http::serve(&addr, m, h, stop).await }
+    });
+    let stage = tokio::task::spawn_blocking(move || {
+        earshot::shell::memory_stage::run(
+            &config,
+            analyzer.catalog(),
+            privacy,
+            metrics,
+            health,
+            shutdown,
+        )
+    });
+    let result = stage.await;
+    http_stop.cancel();
+    if let Ok(Err(e)) = server.await {
+        tracing::warn!(error = %e, "http listener failed");
+    }
+    result
+        .context("memory stage task")?
+        .context("memory stage stopped")
 }
 
 /// The daemon: the pipeline, the HTTP endpoints, and the catalog watch when the catalog is a file

@@ -64,6 +64,80 @@ impl Links {
     pub fn is_empty(&self) -> bool {
         self.to_customer.is_empty()
     }
+
+    /// Every (account, customer) link.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.to_customer
+            .iter()
+            .map(|(a, c)| (a.as_str(), c.as_str()))
+    }
+}
+
+/// What the memory stage's repartition topic carries, keyed by customer key: an observation to
+/// fold in, another history to merge in (a late identity link), or an erasure.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Command {
+    Observe(Box<Observation>),
+    /// `id` makes a redelivered merge count once.
+    Merge {
+        id: uuid::Uuid,
+        state: Box<CustomerState>,
+    },
+    Forget,
+}
+
+/// What [`apply`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The state changed.
+    Changed,
+    /// A redelivered observation or merge: nothing changed.
+    Duplicate,
+    /// The customer was erased.
+    Erased,
+}
+
+/// Applies one command to a customer's state (`None`: nothing stored yet). Returns the new state
+/// (`None` after an erasure), what happened and the customer insights raised.
+pub fn apply(
+    key: &str,
+    state: Option<CustomerState>,
+    command: Command,
+    cx: &Context,
+) -> (Option<CustomerState>, Applied, Vec<CustomerInsight>) {
+    match command {
+        Command::Forget => (None, Applied::Erased, Vec::new()),
+        Command::Observe(o) => {
+            let mut s = state.unwrap_or_else(|| CustomerState::new(key));
+            match step(&mut s, &o, cx) {
+                Some(raised) => (Some(s), Applied::Changed, raised),
+                None => (Some(s), Applied::Duplicate, Vec::new()),
+            }
+        }
+        Command::Merge { id, state: other } => {
+            let mut s = state.unwrap_or_else(|| CustomerState::new(key));
+            if s.has_seen(&id) {
+                return (Some(s), Applied::Duplicate, Vec::new());
+            }
+            let raised = join(&mut s, *other, cx);
+            s.mark_seen(id);
+            (Some(s), Applied::Changed, raised)
+        }
+    }
+}
+
+/// The partition of a customer key in the memory stage's topics (FNV-1a, so every client and
+/// every instance agrees without depending on a client's partitioner).
+pub fn partition_of(key: &str, partitions: i32) -> i32 {
+    let h = crate::polarity::data::id_hash(key);
+    (h % partitions.max(1) as u64) as i32
+}
+
+/// The id of the merge of `account`'s history into `customer`'s.
+pub fn merge_id(account: &str, customer: &str) -> uuid::Uuid {
+    const NS: uuid::Uuid = uuid::Uuid::from_u128(0x5d1f_0c2e_7a44_4e8b_b1d0_3f6a_92c7_e015);
+    uuid::Uuid::new_v5(&NS, format!("{account}->{customer}").as_bytes())
 }
 
 /// What the memory needs besides the state: its policy and our product lines.

@@ -2,6 +2,7 @@
 //! full event so the state never depends on the event's whole shape.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::insight::Insight;
@@ -16,8 +17,9 @@ pub const VERY: f32 = 0.75;
 /// The longest quote kept as evidence, in bytes (cut at a character boundary).
 pub const QUOTE_BYTES: usize = 200;
 
-/// One insight, as the customer memory reads it.
-#[derive(Debug, Clone, PartialEq)]
+/// One insight, as the customer memory reads it (and as the memory stage's repartition topic
+/// carries it, JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Observation {
     /// The insight's id: the evidence a customer insight points to, and the key that makes a
     /// redelivered insight count once.

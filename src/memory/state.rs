@@ -212,6 +212,13 @@ impl CustomerState {
         }
     }
 
+    /// Records an id (an insight's or a merge's) as applied.
+    pub fn mark_seen(&mut self, id: Uuid) {
+        if !self.has_seen(&id) {
+            push_bounded(&mut self.seen, id, SEEN_IDS);
+        }
+    }
+
     /// Whether this insight was applied already.
     pub fn has_seen(&self, id: &Uuid) -> bool {
         self.seen.contains(id)

@@ -29,6 +29,14 @@ pub struct Metrics {
     pub transactions: IntCounterVec,
     pub transaction_duration: Histogram,
     pub rebalances: IntCounterVec,
+    /// Customer memory: insights read, by what became of them.
+    pub memory_insights: IntCounterVec,
+    /// Customer memory: customer insights acknowledged, by type.
+    pub memory_customer_insights: IntCounterVec,
+    /// Customer memory: time to restore one partition's store from the changelog.
+    pub memory_restore: Histogram,
+    /// Customer memory: changelog records replayed into stores.
+    pub memory_restored_records: IntCounter,
 }
 
 fn must<T>(r: prometheus::Result<T>) -> T {
@@ -160,6 +168,47 @@ impl Metrics {
         build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
+        let memory_insights = must(IntCounterVec::new(
+            Opts::new(
+                "earshot_memory_insights_total",
+                "Customer memory: insights and commands read, by result (applied, duplicate, erased, invalid).",
+            ),
+            &["result"],
+        ));
+        let memory_customer_insights = must(IntCounterVec::new(
+            Opts::new(
+                "earshot_memory_customer_insights_total",
+                "Customer memory: customer insight events acknowledged by the broker, by type.",
+            ),
+            &["type"],
+        ));
+        let memory_restore = must(Histogram::with_opts(
+            HistogramOpts::new(
+                "earshot_memory_restore_duration_seconds",
+                "Customer memory: time to restore one partition's store from its changelog.",
+            )
+            .buckets(vec![
+                0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 120.0,
+            ]),
+        ));
+        let memory_restored_records = must(IntCounter::new(
+            "earshot_memory_restored_records_total",
+            "Customer memory: changelog records replayed into the stores.",
+        ));
+        for c in [
+            Box::new(memory_insights.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(memory_customer_insights.clone()),
+            Box::new(memory_restore.clone()),
+            Box::new(memory_restored_records.clone()),
+        ] {
+            must(registry.register(c));
+        }
+        for r in ["applied", "duplicate", "erased", "invalid"] {
+            memory_insights.with_label_values(&[r]);
+        }
+        for t in crate::memory::Type::ALL {
+            memory_customer_insights.with_label_values(&[t.as_str()]);
+        }
         for c in [
             Box::new(consumed.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(insights.clone()),
@@ -218,6 +267,10 @@ impl Metrics {
             transactions,
             transaction_duration,
             rebalances,
+            memory_insights,
+            memory_customer_insights,
+            memory_restore,
+            memory_restored_records,
         }
     }
 

@@ -5,9 +5,11 @@ mod exactly_once;
 pub mod file;
 pub mod http;
 pub mod kafka;
+pub mod memory_stage;
 pub mod metrics;
 pub mod offsets;
 pub mod reload;
+pub mod store;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
