@@ -173,6 +173,12 @@ impl ConsumerContext for StageCtx {
                 stage.stores.remove(&e.partition());
             }
         }
+        if stage.stores.is_empty() {
+            stage
+                .health
+                .assigned
+                .store(false, std::sync::atomic::Ordering::Relaxed);
+        }
         tracing::info!(partitions = ?partitions_of(tpl), "memory: partitions revoked");
         stage
             .metrics
@@ -758,7 +764,11 @@ pub fn run(
     }
 
     let mut main = consumer_config(k, Guarantee::ExactlyOnce);
-    main.set("group.id", &group);
+    // Range assignment gives partition i of the input and of the repartition topic to the same
+    // member (co-partitioned, as Kafka Streams assigns), so the instances split the customers
+    // and not only the routing.
+    main.set("group.id", &group)
+        .set("partition.assignment.strategy", "range");
     let consumer: BaseConsumer<StageCtx> = main.create_with_context(StageCtx {
         stage: stage.clone(),
     })?;
