@@ -60,7 +60,9 @@ pub struct Observation {
     pub jobs: Vec<String>,
     /// The beginning of the text, for evidence.
     pub quote: String,
-    /// The whole (possibly redacted) text: needs are matched against it.
+    /// The whole (possibly redacted) text of a message that asks (a question, a need, a wish to
+    /// buy): needs are matched against it. Empty for the others, which nothing reads it from.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub text: String,
 }
 
@@ -78,6 +80,14 @@ pub fn quote(text: &str) -> String {
         q.push('…');
     }
     q
+}
+
+/// Whether a message asks: a need, a question or a wish to buy, or a question mark.
+fn asks(intents: &[String], text: &str) -> bool {
+    intents
+        .iter()
+        .any(|x| x == "need" || x == "question" || x == "purchase_intent")
+        || text.contains('?')
 }
 
 /// The message's compound, or in a message about several brands the mean of our mentions'.
@@ -156,6 +166,7 @@ impl Observation {
                     .collect::<Vec<_>>()
             })
             .unwrap_or_default();
+        let asks = asks(&message_intents, &i.text);
         Observation {
             insight_id: i.id,
             account: i.party.id.clone(),
@@ -183,7 +194,7 @@ impl Observation {
                 .is_some_and(|s| s.likely),
             jobs,
             quote: quote(&i.text),
-            text: i.text.clone(),
+            text: if asks { i.text.clone() } else { String::new() },
         }
     }
 
@@ -224,10 +235,7 @@ impl Observation {
 
     /// A question, a need or a wish to buy: something one of our products may answer.
     pub fn asks(&self) -> bool {
-        self.message_intents
-            .iter()
-            .any(|x| x == "need" || x == "question" || x == "purchase_intent")
-            || self.text.contains('?')
+        asks(&self.message_intents, &self.text)
     }
 
     /// The customer says they may leave: churn risk or a switch, about us or to a competitor.
