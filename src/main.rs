@@ -1118,16 +1118,23 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 policy: config.memory.policy.clone(),
                 offerings: memory::Offerings::of(analyzer.catalog()),
             };
+            let limits = Limits {
+                max_bytes: config.pipeline.max_message_bytes,
+            };
+            let analyse = |bytes: &[u8], hint, at| {
+                let epoch = chrono::DateTime::UNIX_EPOCH;
+                earshot::process::process(Some(bytes), hint, limits, &analyzer, at, epoch).ok()
+            };
             if !show.is_empty() {
                 for h in histories.iter().filter(|h| show.contains(&h.id)) {
                     println!("{}: expected {:?} ({})", h.id, h.expect, h.about);
-                    for line in memory_eval::trace(h, &analyzer, cx()) {
+                    for line in memory_eval::trace(h, &analyse, cx()) {
                         println!("  {line}");
                     }
                 }
                 return Ok(ExitCode::SUCCESS);
             }
-            let report = memory_eval::evaluate(&histories, &analyzer, cx);
+            let report = memory_eval::evaluate(&histories, &analyse, cx);
             println!(
                 "{} histories ({} split), {} messages, {} not decoded\n\n{:<24} {:>8} {:>9} {:>7} {:>6}",
                 report.histories,

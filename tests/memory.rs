@@ -295,7 +295,12 @@ fn scenario_test_split_figures_hold() {
         );
     }
     assert!(histories.len() >= 180, "{}", histories.len());
-    let report = eval::evaluate(&histories, &analyzer, || Context {
+    let analyse = |bytes: &[u8], hint, at| {
+        let limits = earshot::decode::Limits { max_bytes: 1 << 20 };
+        let epoch = chrono::DateTime::UNIX_EPOCH;
+        earshot::process::process(Some(bytes), hint, limits, &analyzer, at, epoch).ok()
+    };
+    let report = eval::evaluate(&histories, &analyse, || Context {
         policy: Policy::default(),
         offerings: Offerings::of(&catalog),
     });

@@ -7,10 +7,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 
 use super::{Context, Memory, Type};
-use crate::analyze::Analyzer;
-use crate::decode::{KindHint, Limits};
-use crate::insight::SourceRef;
+use crate::decode::KindHint;
+use crate::insight::{Insight, SourceRef};
 use crate::signals::eval::Counts;
+
+/// The pipeline, as the command passes it: a message's bytes, its contract and its coordinates to
+/// an insight, or `None` for a message that does not decode (this module never runs the pipeline
+/// itself; see docs/architecture.md).
+pub type Analyse<'a> = &'a dyn Fn(&[u8], KindHint, SourceRef) -> Option<Insight>;
 
 /// One labelled history.
 #[derive(Debug, Deserialize)]
@@ -75,14 +79,14 @@ pub struct Report {
 
 /// The set of customer insight types a history raises, read through the whole pipeline: each
 /// message analysed, its insight folded into a fresh memory with the history's links.
-pub fn raised(h: &History, analyzer: &Analyzer, cx: Context) -> (BTreeSet<Type>, usize, usize) {
-    raised_traced(h, analyzer, cx, &mut |_, _| {})
+pub fn raised(h: &History, analyse: Analyse<'_>, cx: Context) -> (BTreeSet<Type>, usize, usize) {
+    raised_traced(h, analyse, cx, &mut |_, _| {})
 }
 
 /// One line per message of a history: what the memory read in it and what it raised.
-pub fn trace(h: &History, analyzer: &Analyzer, cx: Context) -> Vec<String> {
+pub fn trace(h: &History, analyse: Analyse<'_>, cx: Context) -> Vec<String> {
     let mut lines = Vec::new();
-    raised_traced(h, analyzer, cx, &mut |o, raised| {
+    raised_traced(h, analyse, cx, &mut |o, raised| {
         lines.push(format!(
             "{} {:<9} us={} intents={:?} message={:?} sentiment={:?} effort={:?} context={:?} \
              products={:?} sarcasm={} -> {:?}\n    {}",
@@ -105,7 +109,7 @@ pub fn trace(h: &History, analyzer: &Analyzer, cx: Context) -> Vec<String> {
 
 fn raised_traced(
     h: &History,
-    analyzer: &Analyzer,
+    analyse: Analyse<'_>,
     cx: Context,
     each: &mut dyn FnMut(&super::Observation, &[super::CustomerInsight]),
 ) -> (BTreeSet<Type>, usize, usize) {
@@ -127,21 +131,13 @@ fn raised_traced(
             partition: 0,
             offset: n as i64 + 1,
         };
-        let limits = Limits { max_bytes: 1 << 20 };
-        match crate::process::process(
-            Some(bytes.as_bytes()),
-            hint,
-            limits,
-            analyzer,
-            at,
-            chrono::DateTime::UNIX_EPOCH,
-        ) {
-            Ok(insight) => {
+        match analyse(bytes.as_bytes(), hint, at) {
+            Some(insight) => {
                 let raised = memory.observe(&insight);
                 each(&super::Observation::of(&insight), &raised);
                 types.extend(raised.iter().map(|c| c.kind));
             }
-            Err(_) => dead += 1,
+            None => dead += 1,
         }
     }
     (types, h.messages.len(), dead)
@@ -149,13 +145,13 @@ fn raised_traced(
 
 /// Runs every history and counts, per type, histories that raised it and should (tp), raised it
 /// and should not (fp), and should but did not (fn).
-pub fn evaluate(histories: &[History], analyzer: &Analyzer, cx: impl Fn() -> Context) -> Report {
+pub fn evaluate(histories: &[History], analyse: Analyse<'_>, cx: impl Fn() -> Context) -> Report {
     let mut r = Report::default();
     for t in Type::ALL {
         r.per_type.insert(t.as_str(), Counts::default());
     }
     for h in histories {
-        let (got, messages, dead) = raised(h, analyzer, cx());
+        let (got, messages, dead) = raised(h, analyse, cx());
         r.histories += 1;
         r.messages += messages;
         r.dead_letters += dead;
