@@ -552,8 +552,14 @@ impl Stage {
                         }
                     }
                 }
-                if batch.len() >= RESTORE_BATCH || next >= high {
+                if next >= high {
                     store.write(
+                        batch.iter().map(|(k, v)| (k.as_str(), v.as_deref())),
+                        Some(next),
+                    )?;
+                    batch.clear();
+                } else if batch.len() >= RESTORE_BATCH {
+                    store.write_lazily(
                         batch.iter().map(|(k, v)| (k.as_str(), v.as_deref())),
                         Some(next),
                     )?;
@@ -698,7 +704,12 @@ pub fn run(
     };
     let group = format!("{}-memory", k.group_id);
     let mut plain = consumer_config(k, Guarantee::ExactlyOnce);
-    plain.set("group.id", format!("{group}-restore"));
+    // A restore reads a partition end to end: large fetches (the defaults fetch 1 MB at a time).
+    plain
+        .set("group.id", format!("{group}-restore"))
+        .set("max.partition.fetch.bytes", "16777216")
+        .set("fetch.max.bytes", "67108864")
+        .set("queued.max.messages.kbytes", "262144");
     let restorer: BaseConsumer = plain.create()?;
     let admin: AdminClient<DefaultClientContext> = {
         let mut c = ClientConfig::new();

@@ -92,15 +92,35 @@ impl PartitionStore {
         Ok(v.map(|v| v.value()))
     }
 
-    /// Writes changes (a state, or `None` to delete) and the new checkpoint in one transaction.
+    /// Writes changes (a state, or `None` to delete) and the new checkpoint in one transaction,
+    /// durable on disk when it returns.
     pub fn write<'a>(
         &self,
         changes: impl IntoIterator<Item = (&'a str, Option<&'a [u8]>)>,
         checkpoint: Option<i64>,
     ) -> Result<(), StoreError> {
+        self.write_with(changes, checkpoint, Durability::Immediate)
+    }
+
+    /// [`write`](Self::write) without waiting for the disk: for the batches of a restore, whose
+    /// last batch is written durably (a crash before it leaves an older checkpoint, and the
+    /// restore replays from there).
+    pub fn write_lazily<'a>(
+        &self,
+        changes: impl IntoIterator<Item = (&'a str, Option<&'a [u8]>)>,
+        checkpoint: Option<i64>,
+    ) -> Result<(), StoreError> {
+        self.write_with(changes, checkpoint, Durability::None)
+    }
+
+    fn write_with<'a>(
+        &self,
+        changes: impl IntoIterator<Item = (&'a str, Option<&'a [u8]>)>,
+        checkpoint: Option<i64>,
+        durability: Durability,
+    ) -> Result<(), StoreError> {
         let mut w = self.db.begin_write().map_err(|e| self.err(e))?;
-        w.set_durability(Durability::Immediate)
-            .map_err(|e| self.err(e))?;
+        w.set_durability(durability).map_err(|e| self.err(e))?;
         {
             let mut t = w.open_table(CUSTOMERS).map_err(|e| self.err(e))?;
             for (k, v) in changes {
