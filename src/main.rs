@@ -1246,6 +1246,28 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Serves `/metrics`, `/healthz` and `/readyz` until the returned token is cancelled.
+fn serve_http(
+    config: &Config,
+    metrics: &Metrics,
+    health: &Health,
+) -> (
+    tokio::task::JoinHandle<std::io::Result<()>>,
+    CancellationToken,
+) {
+    let stop = CancellationToken::new();
+    let (addr, m, h, s) = (
+        config.http.address.clone(),
+        metrics.clone(),
+        health.clone(),
+        stop.clone(),
+    );
+    (
+        tokio::spawn(async move { http::serve(&addr, m, h, s).await }),
+        stop,
+    )
+}
+
 /// The memory stage with the HTTP endpoints (metrics, health) around it.
 async fn memory_daemon(
     config: Config,
@@ -1256,16 +1278,7 @@ async fn memory_daemon(
     let health = Health::default();
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    let http_stop = CancellationToken::new();
-    let server = tokio::spawn({
-        let (addr, m, h, stop) = (
-            config.http.address.clone(),
-            metrics.clone(),
-            health.clone(),
-            http_stop.clone(),
-        );
-        async move { http::serve(&addr, m, h, stop).await }
-    });
+    let (server, http_stop) = serve_http(&config, &metrics, &health);
     let stage = tokio::task::spawn_blocking(move || {
         earshot::shell::memory_stage::run(
             &config,
@@ -1309,16 +1322,7 @@ async fn daemon(
             watch_stop.clone(),
         ));
     }
-    let http_stop = CancellationToken::new();
-    let server = tokio::spawn({
-        let (addr, m, h, stop) = (
-            config.http.address.clone(),
-            metrics.clone(),
-            health.clone(),
-            http_stop.clone(),
-        );
-        async move { http::serve(&addr, m, h, stop).await }
-    });
+    let (server, http_stop) = serve_http(&config, &metrics, &health);
     let result = kafka::run(&config, analyzer, metrics, health, shutdown).await;
     watch_stop.cancel();
     http_stop.cancel();
