@@ -312,3 +312,24 @@ fn scenario_test_split_figures_hold() {
     }
     assert!(report.micro().f1() >= 0.78, "{:?}", report.micro());
 }
+
+#[test]
+fn dates_at_the_end_of_time_do_not_panic() {
+    let cx = cx();
+    let mut s = CustomerState::new("CUS-1");
+    let mut o = obs(1, 0, "email", &["complaint"], -0.6);
+    o.occurred_at = DateTime::<Utc>::MAX_UTC;
+    o.contexts = vec!["life_event".into()];
+    let out = memory::step(&mut s, &o, &cx).unwrap();
+    assert_eq!(kinds(&out), vec![Type::LifeContext]);
+    assert_eq!(out[0].cooldown_until, DateTime::<Utc>::MAX_UTC);
+    let mut again = obs(2, 0, "twitter", &["complaint"], -0.6);
+    again.occurred_at = DateTime::<Utc>::MAX_UTC;
+    let out = memory::step(&mut s, &again, &cx).unwrap();
+    assert_eq!(kinds(&out), vec![Type::RepeatedEffort]);
+    // An escalation raised by the same message is an event of its own.
+    let a =
+        memory::CustomerInsight::id_of("k", Type::RepeatedEffort, &Uuid::nil(), Severity::Medium);
+    let b = memory::CustomerInsight::id_of("k", Type::RepeatedEffort, &Uuid::nil(), Severity::High);
+    assert_ne!(a, b);
+}

@@ -134,9 +134,10 @@ pub struct CustomerInsight {
 }
 
 impl CustomerInsight {
-    /// The deterministic id of a customer insight of `kind` raised for `key` by `insight`.
-    pub fn id_of(key: &str, kind: Type, insight: &Uuid) -> Uuid {
-        let name = format!("{key}/{}/{insight}", kind.as_str());
+    /// The deterministic id of a customer insight of `kind` and `severity` raised for `key` by
+    /// `insight` (an escalation raised by the same message has an id of its own).
+    pub fn id_of(key: &str, kind: Type, insight: &Uuid, severity: Severity) -> Uuid {
+        let name = format!("{key}/{}/{insight}/{severity:?}", kind.as_str());
         Uuid::new_v5(&ID_NAMESPACE, name.as_bytes())
     }
 }

@@ -5,7 +5,12 @@ use chrono::Duration;
 
 use super::event::{CustomerInsight, CustomerRef, Severity, Type, SCHEMA};
 use super::policy::Policy;
-use super::state::{CustomerState, Raised, Ref, Trigger};
+use super::state::{later, CustomerState, Raised, Ref, Trigger};
+
+/// `n` hours, saturating.
+fn hours_of(n: i64) -> Duration {
+    Duration::try_hours(n).unwrap_or(Duration::MAX)
+}
 
 /// Evidence quotes per customer insight.
 const EVIDENCE: usize = 6;
@@ -234,7 +239,7 @@ pub fn evaluate(
         let cooling = s
             .raised
             .get(&c.cooldown_key)
-            .is_some_and(|r| now < r.at + Duration::hours(hours) && severity <= r.severity);
+            .is_some_and(|r| now < later(r.at, hours_of(hours)) && severity <= r.severity);
         if cooling {
             continue;
         }
@@ -242,12 +247,12 @@ pub fn evaluate(
             .insert(c.cooldown_key, Raised { at: now, severity });
         out.push(CustomerInsight {
             schema: SCHEMA.to_string(),
-            id: CustomerInsight::id_of(&s.key, c.kind, &by.insight_id),
+            id: CustomerInsight::id_of(&s.key, c.kind, &by.insight_id, c.severity),
             kind: c.kind,
             severity: c.severity,
             customer: customer_ref(s),
             occurred_at: now,
-            cooldown_until: now + Duration::hours(hours),
+            cooldown_until: later(now, hours_of(hours)),
             reason: c.reason,
             routing: c.kind.routing().iter().map(|r| r.to_string()).collect(),
             evidence: evidence(c.evidence),

@@ -196,6 +196,16 @@ pub enum Trigger {
     Praise,
 }
 
+/// `n` days, saturating (a policy may say a very long time).
+pub fn days(n: i64) -> Duration {
+    Duration::try_days(n).unwrap_or(Duration::MAX)
+}
+
+/// `t + d`, saturating at the latest time chrono knows (input dates are not trusted to be sane).
+pub fn later(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 fn push_bounded<T>(v: &mut Vec<T>, item: T, max: usize) {
     v.push(item);
     if v.len() > max {
@@ -241,15 +251,15 @@ impl CustomerState {
 
     /// Drops what is too old to matter at `now`.
     fn age_out(&mut self, now: DateTime<Utc>, policy: &Policy) {
-        let problem_expiry = Duration::days(policy.problem_expiry_days);
+        let problem_expiry = days(policy.problem_expiry_days);
         self.problems.retain(|p| now - p.last_at <= problem_expiry);
         self.contexts.retain(|c| c.until >= now);
-        let praise_window = Duration::days(policy.praise_window_days);
+        let praise_window = days(policy.praise_window_days);
         self.praise.retain(|r| now - r.at <= praise_window);
         if self
             .leaving
             .as_ref()
-            .is_some_and(|r| now - r.at > Duration::days(policy.leaving_window_days))
+            .is_some_and(|r| now - r.at > days(policy.leaving_window_days))
         {
             self.leaving = None;
             self.switching_to = None;
@@ -334,7 +344,7 @@ impl CustomerState {
             .iter()
             .filter(|c| policy.hard_contexts.contains(c))
         {
-            let until = now + Duration::days(policy.context_expiry_days);
+            let until = later(now, days(policy.context_expiry_days));
             match self.contexts.iter_mut().find(|c| &c.label == label) {
                 Some(c) => c.until = c.until.max(until),
                 None => {
@@ -379,7 +389,7 @@ impl CustomerState {
                         p.refs.remove(1);
                     }
                     p.refs.push(r.clone());
-                    if new_channel {
+                    if new_channel && !o.resolves() {
                         triggers.push(Trigger::RepeatedEffort(i));
                     }
                 }
@@ -445,11 +455,20 @@ impl CustomerState {
         self.last_seen = self.last_seen.max(other.last_seen);
         self.interactions += other.interactions;
         for (c, n) in other.channels {
-            *self.channels.entry(c).or_default() += n;
+            if self.channels.len() < SMALL_SETS || self.channels.contains_key(&c) {
+                *self.channels.entry(c).or_default() += n;
+            }
         }
         self.lines.extend(other.lines);
-        self.products.extend(other.products);
+        for p in other.products {
+            if self.products.len() < SMALL_SETS {
+                self.products.insert(p);
+            }
+        }
         for (b, s) in other.brands {
+            if self.brands.len() >= SMALL_SETS && !self.brands.contains_key(&b) {
+                continue;
+            }
             self.brands
                 .entry(b)
                 .or_insert(BrandSeen {
@@ -492,7 +511,10 @@ impl CustomerState {
         self.evidence.sort_by(by_time);
         let extra = self.evidence.len().saturating_sub(EVIDENCE);
         self.evidence.drain(..extra);
-        for id in other.seen {
+        // The other history's ids first, this customer's own (the ones a redelivery in flight
+        // may repeat) last, so the bound drops the other's oldest.
+        let mine = std::mem::take(&mut self.seen);
+        for id in other.seen.into_iter().chain(mine) {
             if !self.seen.contains(&id) {
                 push_bounded(&mut self.seen, id, SEEN_IDS);
             }
@@ -529,11 +551,20 @@ impl CustomerState {
                 }
                 None => {
                     if self.problems.len() >= PROBLEMS {
-                        let i = self.problems.iter().position(|p| !p.open).unwrap_or(0);
+                        // A closed problem from the other history does not push out an open one.
+                        let Some(i) = self
+                            .problems
+                            .iter()
+                            .position(|x| !x.open)
+                            .or_else(|| p.open.then_some(0))
+                        else {
+                            continue;
+                        };
                         self.problems.remove(i);
+                        triggers.retain(|t| *t != Trigger::RepeatedEffort(i));
                         for t in triggers.iter_mut() {
                             if let Trigger::RepeatedEffort(j) = t {
-                                *j = j.saturating_sub(usize::from(*j > i));
+                                *j -= usize::from(*j > i);
                             }
                         }
                     }
