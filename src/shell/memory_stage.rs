@@ -55,6 +55,16 @@ const RESTORE_TIMEOUT: Duration = Duration::from_secs(600);
 /// Changelog records written to a store per transaction while restoring.
 const RESTORE_BATCH: usize = 50_000;
 
+/// A store last written longer ago than this is rebuilt from the changelog, not caught up: half of
+/// the changelog's default tombstone retention (`delete.retention.ms`, one day).
+const STALE_AFTER_SECS: u64 = 12 * 3600;
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// A key's new state, encoded (`None`: deleted).
 type Change = (String, Option<Vec<u8>>);
 
@@ -146,6 +156,9 @@ struct Stage {
     health: Health,
     /// A failure inside a rebalance callback, raised by the loop.
     failed: Option<StageError>,
+    /// A flush started and did not finish: what the batch holds may not have reached Kafka, so
+    /// nothing of it may be committed (not even by the revoke that closing the consumer runs).
+    broken: bool,
 }
 
 struct StageCtx {
@@ -326,7 +339,12 @@ impl Stage {
             Some(Err(e)) => return self.dead_letter(m, &e.to_string()),
             None => return self.dead_letter(m, "empty message"),
         };
-        let o = Observation::of(&insight);
+        let mut o = Observation::of(&insight);
+        // A source clock far ahead would age out everything and silence the rules for years.
+        let now = chrono::Utc::now();
+        if o.occurred_at > now + chrono::Duration::days(1) {
+            o.occurred_at = now;
+        }
         let key = self.links.resolve(&o.account).to_string();
         let command = Command::Observe(Box::new(o));
         let payload = serde_json::to_vec(&command)
@@ -358,6 +376,17 @@ impl Stage {
             Some(Err(e)) => return self.dead_letter(m, &e.to_string()),
             None => return self.dead_letter(m, "empty command"),
         };
+        // An account linked after its insight was routed: the observation belongs to the
+        // customer, not to a new history of the account's own.
+        if let Command::Observe(_) = &command {
+            let customer = self.links.resolve(&key).to_string();
+            if customer != key {
+                let payload = m.payload().unwrap_or_default().to_vec();
+                let topic = self.topics.repartition.clone();
+                let pc = memory::partition_of(&customer, self.partitions);
+                return self.send(&topic, Some(pc), &customer, Some(&payload));
+            }
+        }
         let state = self.state(p, &key)?;
         let (state, applied, raised) = memory::apply(&key, state, command, &self.cx);
         match applied {
@@ -428,10 +457,16 @@ impl Stage {
 
     /// Outputs acknowledged, then the changelog, then the stores, then the offsets.
     fn flush<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<(), StageError> {
+        if self.broken {
+            return Err(StageError::Delivery(
+                "an earlier flush failed; its batch is not committed".into(),
+            ));
+        }
         if self.offsets.is_empty() && self.dirty.is_empty() {
             self.batch_started = None;
             return Ok(());
         }
+        self.broken = true;
         self.producer.flush(Timeout::After(FLUSH_TIMEOUT))?;
         self.take_delivery_errors()?;
         if let Ok(mut c) = self.deliveries.changelog.lock() {
@@ -495,6 +530,7 @@ impl Stage {
                 .inc_by(n);
         }
         self.batch_started = None;
+        self.broken = false;
         Ok(())
     }
 
@@ -510,7 +546,19 @@ impl Stage {
             self.restorer
                 .fetch_watermarks(&topic, p, Timeout::After(Duration::from_secs(30)))?;
         let mut from = store.checkpoint()?.unwrap_or(low);
-        if from > high || from < low {
+        let stale = store
+            .written_at()?
+            .is_some_and(|t| now_secs().saturating_sub(t) > STALE_AFTER_SECS);
+        if stale {
+            // Older than tombstones are kept (delete.retention.ms, a day by default): a delete
+            // written meanwhile may be compacted away, so replaying the tail could revive it.
+            tracing::info!(
+                partition = p,
+                "memory: store older than tombstones live; rebuilding it"
+            );
+            store.clear()?;
+            from = low;
+        } else if from > high || from < low {
             // The changelog was recreated or truncated under this store: start over from it.
             tracing::warn!(
                 partition = p,
@@ -762,6 +810,7 @@ pub fn run(
         metrics,
         health: health.clone(),
         failed: None,
+        broken: false,
     }));
 
     // The whole identity table before the first insight.
@@ -779,7 +828,12 @@ pub fn run(
     // member (co-partitioned, as Kafka Streams assigns), so the instances split the customers
     // and not only the routing.
     main.set("group.id", &group)
-        .set("partition.assignment.strategy", "range");
+        .set("partition.assignment.strategy", "range")
+        // A partition of the repartition topic with no commit yet holds records that must be
+        // read: never start it at the end.
+        .set("auto.offset.reset", "earliest")
+        // A restore runs inside the rebalance callback; the member must not be dropped meanwhile.
+        .set("max.poll.interval.ms", "900000");
     let consumer: BaseConsumer<StageCtx> = main.create_with_context(StageCtx {
         stage: stage.clone(),
     })?;
@@ -870,6 +924,16 @@ pub fn forget(config: &Config, privacy: &Privacy, customer: &str) -> Result<usiz
     for a in &accounts {
         producer
             .send(BaseRecord::<str, [u8]>::to(&m.links_topic).key(a.as_str()))
+            .map_err(|(e, _)| e)?;
+        // And any history the account still has of its own.
+        let ak = privacy.key_of(a);
+        producer
+            .send(
+                BaseRecord::to(&m.repartition_topic)
+                    .key(&ak)
+                    .payload(&payload)
+                    .partition(memory::partition_of(&ak, partitions)),
+            )
             .map_err(|(e, _)| e)?;
     }
     producer.flush(Timeout::After(FLUSH_TIMEOUT))?;

@@ -92,6 +92,14 @@ impl PartitionStore {
         Ok(v.map(|v| v.value()))
     }
 
+    /// When the checkpoint was last written (seconds since the epoch).
+    pub fn written_at(&self) -> Result<Option<u64>, StoreError> {
+        let r = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = r.open_table(META).map_err(|e| self.err(e))?;
+        let v = t.get("written_at").map_err(|e| self.err(e))?;
+        Ok(v.map(|v| u64::try_from(v.value()).unwrap_or(0)))
+    }
+
     /// Writes changes (a state, or `None` to delete) and the new checkpoint in one transaction,
     /// durable on disk when it returns.
     pub fn write<'a>(
@@ -136,6 +144,11 @@ impl PartitionStore {
             if let Some(c) = checkpoint {
                 let mut m = w.open_table(META).map_err(|e| self.err(e))?;
                 m.insert("checkpoint", c).map_err(|e| self.err(e))?;
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                m.insert("written_at", i64::try_from(now).unwrap_or(i64::MAX))
+                    .map_err(|e| self.err(e))?;
             }
         }
         w.commit().map_err(|e| self.err(e))
