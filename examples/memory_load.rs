@@ -3,7 +3,7 @@
 //!     memory_load fill    BROKERS CHANGELOG PARTITIONS COUNT   # COUNT customer states in a changelog
 //!     memory_load latency BROKERS INSIGHTS OUTPUT PAIRS RATE   # customer insight latency p50/p99
 //!
-//! `fill` writes states as the stage writes them (JSON, partitioned by customer key), each the
+//! `fill` writes states as the stage writes them (its binary form, partitioned by customer key), each the
 //! state of a customer after an e-mail, a tweet and a call about one fault, under its own key.
 //! `latency` sends, for each of PAIRS customers, an e-mail insight and then a call insight about
 //! the same fault (RATE pairs a second); the call raises `repeated_effort`. It prints the time
@@ -96,7 +96,7 @@ fn main() {
             for n in 0..count {
                 let key = format!("c_{n:024x}");
                 template.key.clone_from(&key);
-                let value = serde_json::to_vec(&template).expect("encodes");
+                let value = memory::codec::encode_state(&template);
                 bytes += value.len();
                 let part = memory::partition_of(&key, partitions);
                 send(
@@ -110,7 +110,7 @@ fn main() {
             }
             p.flush(Duration::from_secs(300)).expect("flushed");
             println!(
-                "filled {count} states ({} MB of JSON, {} B each) in {:.1} s",
+                "filled {count} states ({} MB, {} B each) in {:.1} s",
                 bytes / 1_000_000,
                 bytes / count.max(1),
                 start.elapsed().as_secs_f64()

@@ -159,7 +159,10 @@ impl Memory {
         let mut of_key = Vec::new();
         for r in records {
             let k = String::from_utf8_lossy(r.key.as_deref().unwrap_or_default()).into_owned();
-            let v = r.value.as_ref().map(|v| serde_json::from_slice(v).unwrap());
+            let v = r
+                .value
+                .as_ref()
+                .map(|v| earshot::memory::codec::decode_state(v).unwrap());
             if k == key {
                 of_key.push(v.is_some());
             }

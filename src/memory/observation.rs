@@ -18,7 +18,7 @@ pub const VERY: f32 = 0.75;
 pub const QUOTE_BYTES: usize = 200;
 
 /// One insight, as the customer memory reads it (and as the memory stage's repartition topic
-/// carries it, JSON).
+/// carries it, in the binary form of [`super::codec`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Observation {
     /// The insight's id: the evidence a customer insight points to, and the key that makes a
@@ -26,6 +26,7 @@ pub struct Observation {
     pub insight_id: Uuid,
     /// The account that spoke (`party.id`): a ticket's customer id or a post's `platform:author`.
     pub account: String,
+    #[serde(with = "super::codec::stamp")]
     pub occurred_at: DateTime<Utc>,
     pub kind: Kind,
     /// Platform of a post or channel of a ticket.
@@ -62,7 +63,6 @@ pub struct Observation {
     pub quote: String,
     /// The whole (possibly redacted) text of a message that asks (a question, a need, a wish to
     /// buy): needs are matched against it. Empty for the others, which nothing reads it from.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub text: String,
 }
 

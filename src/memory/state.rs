@@ -35,6 +35,7 @@ pub const SMALL_SETS: usize = 16;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ref {
     pub insight_id: Uuid,
+    #[serde(with = "super::codec::stamp")]
     pub at: DateTime<Utc>,
     pub channel: String,
     pub quote: String,
@@ -56,6 +57,7 @@ impl Ref {
 pub struct Trend {
     sum: f64,
     weight: f64,
+    #[serde(with = "super::codec::stamp::option")]
     at: Option<DateTime<Utc>>,
 }
 
@@ -102,11 +104,11 @@ impl Trend {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Problem {
     /// Our products it is about, as far as the messages name them.
-    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub products: BTreeSet<String>,
-    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub lines: BTreeSet<String>,
+    #[serde(with = "super::codec::stamp")]
     pub opened_at: DateTime<Utc>,
+    #[serde(with = "super::codec::stamp")]
     pub last_at: DateTime<Utc>,
     /// Every channel it was raised on.
     pub channels: BTreeSet<String>,
@@ -119,7 +121,9 @@ pub struct Problem {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LiveContext {
     pub label: String,
+    #[serde(with = "super::codec::stamp")]
     pub since: DateTime<Utc>,
+    #[serde(with = "super::codec::stamp")]
     pub until: DateTime<Utc>,
     pub evidence: Ref,
 }
@@ -128,6 +132,7 @@ pub struct LiveContext {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhaseAt {
     pub phase: String,
+    #[serde(with = "super::codec::stamp")]
     pub at: DateTime<Utc>,
 }
 
@@ -141,6 +146,7 @@ pub struct BrandSeen {
 /// When a customer insight type was last raised, and how severe it was.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Raised {
+    #[serde(with = "super::codec::stamp")]
     pub at: DateTime<Utc>,
     pub severity: u8,
 }
@@ -152,7 +158,9 @@ pub struct CustomerState {
     pub key: String,
     /// Accounts heard from (`party.id`s), this customer's own key included.
     pub accounts: BTreeSet<String>,
+    #[serde(with = "super::codec::stamp::option")]
     pub first_seen: Option<DateTime<Utc>>,
+    #[serde(with = "super::codec::stamp::option")]
     pub last_seen: Option<DateTime<Utc>>,
     pub interactions: u64,
     /// Messages per channel.
@@ -170,7 +178,6 @@ pub struct CustomerState {
     pub praise: Vec<Ref>,
     /// The latest message that signalled leaving (churn risk or a switch).
     pub leaving: Option<Ref>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub switching_to: Option<String>,
     pub segment: Option<Segment>,
     pub value_tier: Option<String>,

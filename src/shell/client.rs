@@ -150,6 +150,9 @@ impl ClientContext for ClientCtx {
     fn stats(&self, _: rdkafka::Statistics) {}
 }
 
+/// For consumers assigned partitions by hand (no rebalance callbacks of their own).
+impl rdkafka::consumer::ConsumerContext for ClientCtx {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,8 +41,9 @@ use tokio_util::sync::CancellationToken;
 use crate::catalog::Catalog;
 use crate::config::{Config, Guarantee};
 use crate::insight::Insight;
-use crate::memory::{self, Applied, Command, CustomerState, Links, Observation};
+use crate::memory::{self, codec, Applied, Command, CustomerState, Links, Observation};
 use crate::privacy::Privacy;
+use crate::shell::client::{is_fatal, ClientCtx, ErrorLog, ERROR_LOG_INTERVAL};
 use crate::shell::kafka::{consumer_config, producer_config};
 use crate::shell::metrics::Metrics;
 use crate::shell::store::{self, PartitionStore, StoreError};
@@ -83,6 +84,8 @@ pub enum StageError {
     RestoreTimeout(i32, Duration),
     #[error("state of {0} in the store or changelog is not valid: {1}")]
     BadState(String, String),
+    #[error("a kafka client failed for good (see the error logged before)")]
+    Fatal,
 }
 
 /// What the delivery callback saw since the last flush.
@@ -96,9 +99,18 @@ struct Deliveries {
 struct DeliveryCtx {
     changelog_topic: String,
     seen: Arc<Deliveries>,
+    client: ClientCtx,
 }
 
-impl ClientContext for DeliveryCtx {}
+impl ClientContext for DeliveryCtx {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
+        self.client.log(level, fac, message)
+    }
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.client.error(error, reason)
+    }
+    fn stats(&self, _: rdkafka::Statistics) {}
+}
 
 impl ProducerContext for DeliveryCtx {
     type DeliveryOpaque = ();
@@ -141,7 +153,9 @@ struct Stage {
     privacy: Privacy,
     producer: BaseProducer<DeliveryCtx>,
     deliveries: Arc<Deliveries>,
-    restorer: BaseConsumer,
+    restorer: BaseConsumer<ClientCtx>,
+    /// Errors said once an interval.
+    errors: Arc<ErrorLog>,
     links: Links,
     stores: HashMap<i32, PartitionStore>,
     /// Changed states since the last flush (`None`: deleted), by partition and key.
@@ -163,9 +177,18 @@ struct Stage {
 
 struct StageCtx {
     stage: Arc<Mutex<Stage>>,
+    client: ClientCtx,
 }
 
-impl ClientContext for StageCtx {}
+impl ClientContext for StageCtx {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
+        self.client.log(level, fac, message)
+    }
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.client.error(error, reason)
+    }
+    fn stats(&self, _: rdkafka::Statistics) {}
+}
 
 impl ConsumerContext for StageCtx {
     fn pre_rebalance(&self, base: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -305,7 +328,7 @@ impl Stage {
         };
         match store.get(key)? {
             None => Ok(None),
-            Some(bytes) => serde_json::from_slice(&bytes)
+            Some(bytes) => codec::decode_state(&bytes)
                 .map(Some)
                 .map_err(|e| StageError::BadState(key.to_string(), e.to_string())),
         }
@@ -346,9 +369,7 @@ impl Stage {
             o.occurred_at = now;
         }
         let key = self.links.resolve(&o.account).to_string();
-        let command = Command::Observe(Box::new(o));
-        let payload = serde_json::to_vec(&command)
-            .map_err(|e| StageError::BadState(key.clone(), e.to_string()))?;
+        let payload = codec::encode_command(&Command::Observe(Box::new(o)));
         let p = memory::partition_of(&key, self.partitions);
         let topic = self.topics.repartition.clone();
         self.send(&topic, Some(p), &key, Some(&payload))
@@ -371,7 +392,7 @@ impl Stage {
     fn apply(&mut self, m: &BorrowedMessage<'_>) -> Result<(), StageError> {
         let p = m.partition();
         let key = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
-        let command: Command = match m.payload().map(serde_json::from_slice) {
+        let command: Command = match m.payload().map(codec::decode_command) {
             Some(Ok(c)) => c,
             Some(Err(e)) => return self.dead_letter(m, &e.to_string()),
             None => return self.dead_letter(m, "empty command"),
@@ -441,8 +462,7 @@ impl Stage {
             id: memory::merge_id(account, customer),
             state: Box::new(state),
         };
-        let payload = serde_json::to_vec(&command)
-            .map_err(|e| StageError::BadState(account.to_string(), e.to_string()))?;
+        let payload = codec::encode_command(&command);
         let topic = self.topics.repartition.clone();
         let pc = memory::partition_of(customer, self.partitions);
         self.send(&topic, Some(pc), customer, Some(&payload))?;
@@ -475,13 +495,7 @@ impl Stage {
         let dirty = std::mem::take(&mut self.dirty);
         let mut encoded: HashMap<i32, Vec<Change>> = HashMap::new();
         for ((p, key), state) in dirty {
-            let bytes = match state {
-                Some(s) => Some(
-                    serde_json::to_vec(&s)
-                        .map_err(|e| StageError::BadState(key.clone(), e.to_string()))?,
-                ),
-                None => None,
-            };
+            let bytes = state.as_ref().map(codec::encode_state);
             encoded.entry(p).or_default().push((key, bytes));
         }
         let changelog = self.topics.changelog.clone();
@@ -510,9 +524,21 @@ impl Stage {
             }
         }
         if !self.offsets.is_empty() {
+            // A transactional input ends its transactions with markers that are never handed
+            // out: the consumer's position is past them, the last message's offset + 1 is not, and
+            // a group that commits the latter would show a lag of one for ever.
+            let position = consumer.position().ok();
             let mut tpl = TopicPartitionList::new();
             for ((t, p), o) in &self.offsets {
-                tpl.add_partition_offset(t, *p, Offset::Offset(*o))?;
+                let at = position
+                    .as_ref()
+                    .and_then(|pos| pos.find_partition(t, *p))
+                    .and_then(|e| match e.offset() {
+                        Offset::Offset(x) if x > *o => Some(x),
+                        _ => None,
+                    })
+                    .unwrap_or(*o);
+                tpl.add_partition_offset(t, *p, Offset::Offset(at))?;
             }
             consumer.commit(&tpl, CommitMode::Sync)?;
             self.offsets.clear();
@@ -665,22 +691,32 @@ fn ensure_topic(
     Ok(())
 }
 
-/// Partitions of a topic, from the broker's metadata.
+/// Partitions of a topic, from the broker's metadata. A topic created a moment ago (by this
+/// instance or another one starting with it) may take a few seconds to appear: asked again for up
+/// to ten seconds.
 fn partition_count<C: rdkafka::consumer::ConsumerContext>(
     c: &BaseConsumer<C>,
     topic: &str,
 ) -> Result<i32, StageError> {
-    let md = c.fetch_metadata(Some(topic), Timeout::After(Duration::from_secs(30)))?;
-    md.topics()
-        .iter()
-        .find(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
-        .map(|t| t.partitions().len() as i32)
-        .ok_or_else(|| StageError::NoTopic(topic.to_string()))
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let md = c.fetch_metadata(Some(topic), Timeout::After(Duration::from_secs(30)))?;
+        let found = md
+            .topics()
+            .iter()
+            .find(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
+            .map(|t| t.partitions().len() as i32);
+        match found {
+            Some(n) => return Ok(n),
+            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
+            None => return Err(StageError::NoTopic(topic.to_string())),
+        }
+    }
 }
 
 /// Reads the identity links topic from the beginning to its end.
-fn read_links(
-    links: &BaseConsumer,
+fn read_links<C: ConsumerContext>(
+    links: &BaseConsumer<C>,
     topic: &str,
     mut each: impl FnMut(&str, Option<&str>) -> Result<(), StageError>,
 ) -> Result<(), StageError> {
@@ -751,14 +787,21 @@ pub fn run(
         dead_letters: k.dead_letter_topic.clone(),
     };
     let group = format!("{}-memory", k.group_id);
-    let mut plain = consumer_config(k, Guarantee::ExactlyOnce);
+    let errors = Arc::new(ErrorLog::new(ERROR_LOG_INTERVAL));
+    let fatal = CancellationToken::new();
+    let client = |name| ClientCtx {
+        name,
+        errors: errors.clone(),
+        fatal: fatal.clone(),
+    };
+    let mut plain = plain_consumer_config(k);
     // A restore reads a partition end to end: large fetches (the defaults fetch 1 MB at a time).
     plain
         .set("group.id", format!("{group}-restore"))
         .set("max.partition.fetch.bytes", "16777216")
         .set("fetch.max.bytes", "67108864")
         .set("queued.max.messages.kbytes", "262144");
-    let restorer: BaseConsumer = plain.create()?;
+    let restorer: BaseConsumer<ClientCtx> = plain.create_with_context(client("consumer"))?;
     let admin: AdminClient<DefaultClientContext> = {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &k.brokers);
@@ -782,6 +825,7 @@ pub fn run(
         .create_with_context(DeliveryCtx {
             changelog_topic: topics.changelog.clone(),
             seen: deliveries.clone(),
+            client: client("producer"),
         })?;
     health
         .producer_up
@@ -800,6 +844,7 @@ pub fn run(
         producer,
         deliveries,
         restorer,
+        errors: errors.clone(),
         links: Links::default(),
         stores: HashMap::new(),
         dirty: HashMap::new(),
@@ -814,9 +859,9 @@ pub fn run(
     }));
 
     // The whole identity table before the first insight.
-    let mut links_config = consumer_config(k, Guarantee::ExactlyOnce);
+    let mut links_config = plain_consumer_config(k);
     links_config.set("group.id", format!("{group}-links"));
-    let links: BaseConsumer = links_config.create()?;
+    let links: BaseConsumer<ClientCtx> = links_config.create_with_context(client("consumer"))?;
     {
         let mut s = lock(&stage);
         read_links(&links, &topics.links, |a, c| s.link(a, c))?;
@@ -836,6 +881,7 @@ pub fn run(
         .set("max.poll.interval.ms", "900000");
     let consumer: BaseConsumer<StageCtx> = main.create_with_context(StageCtx {
         stage: stage.clone(),
+        client: client("consumer"),
     })?;
     consumer.subscribe(&[&topics.input, &topics.repartition])?;
     tracing::info!(
@@ -849,6 +895,11 @@ pub fn run(
 
     let result = (|| -> Result<(), StageError> {
         while !shutdown.is_cancelled() {
+            // A fenced static member or a failed producer does not come back: stop, and let the
+            // orchestrator start a new process (a zombie holding no partitions helps nobody).
+            if fatal.is_cancelled() {
+                return Err(StageError::Fatal);
+            }
             let polled = consumer.poll(Duration::from_millis(50));
             let mut s = lock(&stage);
             if let Some(e) = s.failed.take() {
@@ -856,13 +907,25 @@ pub fn run(
             }
             match polled {
                 Some(Ok(msg)) => s.handle(&msg)?,
-                Some(Err(e)) => tracing::warn!(error = %e, "memory: consumer error"),
+                Some(Err(e)) if is_fatal(&e) => return Err(e.into()),
+                Some(Err(e)) => s.errors.warn_kafka("memory: consumer error", &e),
                 None => {}
             }
             while let Some(r) = links.poll(Duration::ZERO) {
-                let m = r?;
-                let account = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
-                s.link(&account, link_customer(m.payload()).as_deref())?;
+                match r {
+                    Ok(m) => {
+                        let account =
+                            String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
+                        s.link(&account, link_customer(m.payload()).as_deref())?;
+                    }
+                    Err(e) if is_fatal(&e) => return Err(e.into()),
+                    Err(e) => {
+                        // A broker away for a moment: the links are read on when it is back.
+                        s.errors
+                            .warn_kafka("memory: identity links consumer error", &e);
+                        break;
+                    }
+                }
             }
             if s.batch_started
                 .is_some_and(|t| t.elapsed() >= s.commit_interval)
@@ -880,6 +943,14 @@ pub fn run(
     result
 }
 
+/// The settings of a consumer that is assigned partitions by hand and joins no group: the
+/// configured ones without a static member id (one member id belongs to one group member).
+fn plain_consumer_config(k: &crate::config::KafkaConfig) -> ClientConfig {
+    let mut c = consumer_config(k, Guarantee::ExactlyOnce);
+    c.remove("group.instance.id");
+    c
+}
+
 fn lock(stage: &Arc<Mutex<Stage>>) -> std::sync::MutexGuard<'_, Stage> {
     // A panic while holding the lock is a bug; carry on with the state as it is.
     stage.lock().unwrap_or_else(|p| p.into_inner())
@@ -891,7 +962,7 @@ fn lock(stage: &Arc<Mutex<Stage>>) -> std::sync::MutexGuard<'_, Stage> {
 pub fn forget(config: &Config, privacy: &Privacy, customer: &str) -> Result<usize, StageError> {
     let m = &config.memory;
     let k = &config.kafka;
-    let mut plain = consumer_config(k, Guarantee::ExactlyOnce);
+    let mut plain = plain_consumer_config(k);
     plain.set("group.id", format!("{}-memory-forget", k.group_id));
     let reader: BaseConsumer = plain.create()?;
     let partitions = partition_count(&reader, &m.repartition_topic)?;
@@ -908,10 +979,14 @@ pub fn forget(config: &Config, privacy: &Privacy, customer: &str) -> Result<usiz
         .create_with_context(DeliveryCtx {
             changelog_topic: String::new(),
             seen: seen.clone(),
+            client: ClientCtx {
+                name: "producer",
+                errors: Arc::new(ErrorLog::new(ERROR_LOG_INTERVAL)),
+                fatal: CancellationToken::new(),
+            },
         })?;
     let key = privacy.key_of(customer);
-    let payload = serde_json::to_vec(&Command::Forget)
-        .map_err(|e| StageError::BadState(key.clone(), e.to_string()))?;
+    let payload = codec::encode_command(&Command::Forget);
     let p = memory::partition_of(&key, partitions);
     producer
         .send(
