@@ -14,6 +14,16 @@
 //! the malformed inputs; a duplicate must be identical to its original but for `processed_at`
 //! (at least once) and there must be none at all (exactly once). It prints one summary line and
 //! exits non-zero when a rule is broken.
+//!
+//! With `--memory M`, M customer memory stages (`earshot run --role memory`) read the insights
+//! and are killed with the others (a killed one comes back with its state folder, or half the
+//! time with an empty one, as a new machine). After the drain one more stage runs alone, without
+//! kills, over the same insights into topics of its own: the clean run. The latest state of every
+//! customer in the two changelogs must be equal, and so must the customer insights (by id, a
+//! duplicate identical to its original).
+//!
+//! The sample's parties are spread over ten variants (`p-010` becomes `p-010~3`), so a customer
+//! says a few things a minute and not dozens a second.
 
 #[path = "support/sample.rs"]
 mod sample;
@@ -56,6 +66,7 @@ struct Opts {
     guarantee: String,
     static_membership: bool,
     restart_broker: Option<String>,
+    memory: usize,
 }
 
 fn opts() -> Opts {
@@ -70,6 +81,7 @@ fn opts() -> Opts {
         guarantee: "at_least_once".into(),
         static_membership: true,
         restart_broker: None,
+        memory: 0,
     };
     let mut i = 2;
     while i + 1 < args.len() {
@@ -82,6 +94,7 @@ fn opts() -> Opts {
             "--guarantee" => o.guarantee = v,
             "--static" => o.static_membership = v == "true",
             "--restart-broker" => o.restart_broker = Some(v),
+            "--memory" => o.memory = v.parse().expect("--memory M"),
             other => panic!("unknown option {other}"),
         }
         i += 2;
@@ -125,21 +138,50 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-fn start(o: &Opts, n: usize, names: &Names) -> Instance {
+/// Which instance: an analyser, a memory stage of the chaos, or the clean run's.
+#[derive(Clone, Copy, PartialEq)]
+enum Role {
+    Analysis,
+    Memory,
+    Clean,
+}
+
+fn start(o: &Opts, n: usize, role: Role, names: &Names) -> Instance {
     let port = free_port();
+    let file = match role {
+        Role::Analysis => format!("instance-{n}"),
+        Role::Memory => format!("memory-{n}"),
+        Role::Clean => "memory-clean".into(),
+    };
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(format!("{}/instance-{n}.log", names.logs))
+        .open(format!("{}/{file}.log", names.logs))
         .expect("log file");
     let mut cmd = Command::new(&o.binary);
-    cmd.arg("run")
-        .env("EARSHOT_KAFKA__BROKERS", &o.brokers)
+    cmd.arg("run");
+    if role != Role::Analysis {
+        let (m, group) = if role == Role::Clean {
+            (&names.clean, format!("{}-clean", names.group))
+        } else {
+            (&names.memory, names.group.clone())
+        };
+        cmd.args(["--role", "memory"])
+            .env("EARSHOT_KAFKA__GROUP_ID", group)
+            .env("EARSHOT_MEMORY__INPUT_TOPIC", &names.output)
+            .env("EARSHOT_MEMORY__LINKS_TOPIC", &m.links)
+            .env("EARSHOT_MEMORY__REPARTITION_TOPIC", &m.repartition)
+            .env("EARSHOT_MEMORY__CHANGELOG_TOPIC", &m.changelog)
+            .env("EARSHOT_MEMORY__OUTPUT_TOPIC", &m.output)
+            .env("EARSHOT_MEMORY__STATE_DIR", format!("{}/{file}", m.state));
+    } else {
+        cmd.env("EARSHOT_KAFKA__GROUP_ID", &names.group);
+    }
+    cmd.env("EARSHOT_KAFKA__BROKERS", &o.brokers)
         .env(
             "EARSHOT_PRIVACY_KEY",
             "earshot chaos secret, not for production",
         )
-        .env("EARSHOT_KAFKA__GROUP_ID", &names.group)
         .env(
             "EARSHOT_KAFKA__INPUTS",
             format!("[{{topic = \"{}\", kind = \"auto\"}}]", names.input),
@@ -155,7 +197,7 @@ fn start(o: &Opts, n: usize, names: &Names) -> Instance {
     if o.static_membership {
         cmd.env(
             "EARSHOT_KAFKA__CONSUMER",
-            format!("{{\"group.instance.id\" = \"chaos-{n}\"}}"),
+            format!("{{\"group.instance.id\" = \"chaos-{file}\"}}"),
         );
     }
     Instance {
@@ -184,6 +226,50 @@ struct Names {
     dead: String,
     group: String,
     logs: String,
+    memory: MemoryNames,
+    clean: MemoryNames,
+}
+
+/// The topics and state folders of a memory stage.
+struct MemoryNames {
+    links: String,
+    repartition: String,
+    changelog: String,
+    output: String,
+    state: String,
+}
+
+impl MemoryNames {
+    fn new(id: &str, run: &str) -> MemoryNames {
+        MemoryNames {
+            links: format!("chaos-{run}-links-{id}"),
+            repartition: format!("chaos-{run}-repartition-{id}"),
+            changelog: format!("chaos-{run}-changelog-{id}"),
+            output: format!("chaos-{run}-customer-{id}"),
+            state: format!("target/chaos-state/{id}/{run}"),
+        }
+    }
+}
+
+/// A sample message with its party moved to variant `v` (`p-010` becomes `p-010~3`), and the
+/// party: the key a source system would give it, so one party's messages stay in order on one
+/// partition (as they do in a real stream; the customer memory's state follows that order).
+fn with_party_variant(message: &[u8], v: usize) -> (Vec<u8>, Option<String>) {
+    let Ok(mut m) = serde_json::from_slice::<serde_json::Value>(message) else {
+        return (message.to_vec(), None);
+    };
+    let mut party = None;
+    for who in ["author", "customer"] {
+        if let Some(id) = m.get_mut(who).and_then(|a| a.get_mut("id")) {
+            if let Some(s) = id.as_str() {
+                let s = format!("{s}~{v}");
+                party = Some(s.clone());
+                *id = serde_json::Value::String(s);
+            }
+        }
+    }
+    let bytes = serde_json::to_vec(&m).unwrap_or_else(|_| message.to_vec());
+    (bytes, party)
 }
 
 fn consumer(brokers: &str, group: &str) -> BaseConsumer {
@@ -219,25 +305,175 @@ fn read_all(brokers: &str, topic: &str, idle: Duration) -> Vec<rdkafka::message:
     out
 }
 
-/// Whether the group's committed offsets reached the end of every input partition.
-fn drained(brokers: &str, names: &Names, partitions: i32) -> bool {
-    let c = consumer(brokers, &names.group);
+/// Whether `group`'s committed offsets reached the end of every partition of `topics`.
+fn drained(brokers: &str, group: &str, topics: &[&str], partitions: i32) -> bool {
+    behind(brokers, group, topics, partitions).is_empty()
+}
+
+/// The partitions of `topics` where `group`'s committed offset is short of the end.
+fn behind(brokers: &str, group: &str, topics: &[&str], partitions: i32) -> Vec<String> {
+    let c = consumer(brokers, group);
     let mut tpl = TopicPartitionList::new();
-    for p in 0..partitions {
-        tpl.add_partition(&names.input, p);
+    for t in topics {
+        for p in 0..partitions {
+            tpl.add_partition(t, p);
+        }
     }
-    let Ok(got) = c.committed_offsets(tpl, Duration::from_secs(10)) else {
-        return false;
+    let got = match c.committed_offsets(tpl, Duration::from_secs(10)) {
+        Ok(got) => got,
+        Err(e) => return vec![format!("committed offsets not read: {e}")],
     };
-    (0..partitions).all(|p| {
-        let end = c
-            .fetch_watermarks(&names.input, p, Duration::from_secs(10))
-            .map_or(i64::MAX, |w| w.1);
-        matches!(
-            got.find_partition(&names.input, p).map(|e| e.offset()),
-            Some(Offset::Offset(o)) if o >= end
-        )
-    })
+    let mut out = Vec::new();
+    for t in topics {
+        for p in 0..partitions {
+            // The end of a topic the group writes itself (the repartition topic) moves while it
+            // works: read it after the commits, so a record written since is not missed.
+            let end = c
+                .fetch_watermarks(t, p, Duration::from_secs(10))
+                .map_or(i64::MAX, |w| w.1);
+            let at = got.find_partition(t, p).map(|e| e.offset());
+            if !matches!(at, Some(Offset::Offset(o)) if o >= end) {
+                out.push(format!("{t}[{p}] committed {at:?}, end {end}"));
+            }
+        }
+    }
+    out
+}
+
+/// Until the memory stage of `group` has read its input and its repartition topic to the end
+/// (twice in a row, as routing writes to the second).
+fn wait_memory_drained(
+    o: &Opts,
+    group: &str,
+    m: &MemoryNames,
+    output: &str,
+    restart: &mut dyn FnMut(),
+) {
+    let group = format!("{group}-memory");
+    let began = Instant::now();
+    let mut in_a_row = 0;
+    while in_a_row < 2 {
+        restart();
+        let behind = behind(&o.brokers, &group, &[output, &m.repartition], o.partitions);
+        if behind.is_empty() {
+            in_a_row += 1;
+        } else {
+            in_a_row = 0;
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(300),
+            "the memory stage did not drain within 300 s: {behind:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Sends SIGTERM to every instance; how many exited with success.
+fn stop_all(instances: &mut [Instance]) -> usize {
+    for inst in instances.iter() {
+        let _ = Command::new("kill")
+            .args(["-TERM", &inst.child.id().to_string()])
+            .status();
+    }
+    instances
+        .iter_mut()
+        .filter_map(|i| i.child.wait().ok())
+        .filter(|s| s.success())
+        .count()
+}
+
+/// What a memory run left: the latest changelog value of every customer, and every customer
+/// insight by id (with how many times it was written, and whether every copy was identical).
+struct MemoryRun {
+    states: BTreeMap<String, Option<Vec<u8>>>,
+    insights: BTreeMap<String, (String, usize, bool)>,
+}
+
+fn read_memory(brokers: &str, m: &MemoryNames) -> MemoryRun {
+    let idle = Duration::from_secs(5);
+    let mut states = BTreeMap::new();
+    for r in read_all(brokers, &m.changelog, idle) {
+        let key = String::from_utf8_lossy(r.key().unwrap_or_default()).into_owned();
+        states.insert(key, r.payload().map(<[u8]>::to_vec));
+    }
+    let mut insights: BTreeMap<String, (String, usize, bool)> = BTreeMap::new();
+    for r in read_all(brokers, &m.output, idle) {
+        let text = String::from_utf8_lossy(r.payload().unwrap_or_default()).into_owned();
+        let id = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v["id"].as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("no id: {text}"));
+        let e = insights
+            .entry(id)
+            .or_insert_with(|| (text.clone(), 0, true));
+        e.1 += 1;
+        e.2 &= e.0 == text;
+    }
+    MemoryRun { states, insights }
+}
+
+/// Compares the chaos run's memory with the clean run's; the summary line and whether they agree.
+fn audit_memory(
+    chaos: &MemoryRun,
+    clean: &MemoryRun,
+    clean_run_exited_ok: bool,
+    logs: &str,
+) -> (String, bool) {
+    let live = |r: &MemoryRun| r.states.values().filter(|v| v.is_some()).count();
+    let keys: std::collections::BTreeSet<&String> =
+        chaos.states.keys().chain(clean.states.keys()).collect();
+    let differing: Vec<&&String> = keys
+        .iter()
+        .filter(|k| {
+            chaos.states.get(**k).cloned().flatten() != clean.states.get(**k).cloned().flatten()
+        })
+        .collect();
+    let differ = differing.len();
+    // The first few, for a person to compare.
+    let mut shown = String::new();
+    for k in differing.iter().take(3) {
+        for (run, r) in [("chaos", chaos), ("clean", clean)] {
+            let v = r.states.get(**k).cloned().flatten().unwrap_or_default();
+            shown.push_str(&format!("{run} {k}: {}\n", String::from_utf8_lossy(&v)));
+        }
+    }
+    if !shown.is_empty() {
+        let _ = std::fs::write(format!("{logs}/memory-states-that-differ.txt"), shown);
+    }
+    let missing = clean
+        .insights
+        .keys()
+        .filter(|k| !chaos.insights.contains_key(*k))
+        .count();
+    let extra = chaos
+        .insights
+        .keys()
+        .filter(|k| !clean.insights.contains_key(*k))
+        .count();
+    let unlike = chaos
+        .insights
+        .iter()
+        .filter(|(k, (text, _, same))| {
+            !same || clean.insights.get(*k).is_some_and(|c| c.0 != *text)
+        })
+        .count();
+    let duplicates: usize = chaos.insights.values().map(|v| v.1 - 1).sum();
+    let line = format!(
+        "chaos memory: customers {} (clean run {}), states that differ {differ}, customer insights {} (clean run {}), missing {missing}, extra {extra}, duplicates {duplicates} (not identical {unlike}), clean run exit {}",
+        live(chaos),
+        live(clean),
+        chaos.insights.len(),
+        clean.insights.len(),
+        if clean_run_exited_ok { "ok" } else { "FAILED" },
+    );
+    let ok = clean_run_exited_ok
+        && live(clean) > 0
+        && !clean.insights.is_empty()
+        && differ == 0
+        && missing == 0
+        && extra == 0
+        && unlike == 0;
+    (line, ok)
 }
 
 fn main() {
@@ -253,6 +489,8 @@ fn main() {
         dead: format!("chaos-dlq-{id}"),
         group: format!("chaos-{id}"),
         logs: std::env::var("CHAOS_LOGS").unwrap_or_else(|_| "target/chaos-logs".into()),
+        memory: MemoryNames::new(&id, "memory"),
+        clean: MemoryNames::new(&id, "clean"),
     };
     std::fs::create_dir_all(&names.logs).expect("log dir");
     {
@@ -273,7 +511,17 @@ fn main() {
         }
     }
 
-    let mut instances: Vec<Instance> = (0..o.instances).map(|n| start(&o, n, &names)).collect();
+    // Analysers first, then memory stages: instance `n` is an analyser below `o.instances`.
+    let role_of = |n: usize| {
+        if n < o.instances {
+            Role::Analysis
+        } else {
+            Role::Memory
+        }
+    };
+    let mut instances: Vec<Instance> = (0..o.instances + o.memory)
+        .map(|n| start(&o, n, role_of(n), &names))
+        .collect();
 
     // The producer: the first two thirds of the run, at an even pace.
     let sent: Sent = Arc::default();
@@ -302,15 +550,15 @@ fn main() {
                     std::thread::sleep(w);
                 }
                 let malformed = i % 20 == 7;
-                let value: &[u8] = if malformed {
-                    b"{\"text\": \"not a whole message"
+                let (value, party) = if malformed {
+                    (b"{\"text\": \"not a whole message".to_vec(), None)
                 } else {
-                    &msgs[i % msgs.len()]
+                    with_party_variant(&msgs[i % msgs.len()], i / msgs.len() % 10)
                 };
-                let key = format!("k{i}");
+                let key = party.unwrap_or_else(|| format!("k{i}"));
                 let mut rec = BaseRecord::with_opaque_to(&input, Box::new(malformed))
                     .key(&key)
-                    .payload(value);
+                    .payload(&value);
                 loop {
                     match p.send(rec) {
                         Ok(()) => break,
@@ -364,46 +612,50 @@ fn main() {
             }
         }
         if Instant::now() >= next_kill {
-            let n = rng.between(0, o.instances as u64 - 1) as usize;
+            let n = rng.between(0, (instances.len() - 1) as u64) as usize;
             let _ = instances[n].child.kill();
             let _ = instances[n].child.wait();
             kills += 1;
             let at = Instant::now();
-            instances[n] = start(&o, n, &names);
+            if role_of(n) == Role::Memory && rng.next().is_multiple_of(2) {
+                // A new machine: nothing but what the changelog holds.
+                let _ = std::fs::remove_dir_all(format!("{}/memory-{n}", names.memory.state));
+            }
+            instances[n] = start(&o, n, role_of(n), &names);
             waiting.retain(|(w, _)| *w != n);
-            waiting.push((n, at));
+            if role_of(n) == Role::Analysis {
+                waiting.push((n, at));
+            }
             next_kill = Instant::now() + Duration::from_secs(rng.between(2, 4));
         }
     }
     feeder.join().expect("feeder");
     eprintln!("chaos: {kills} kills; feeding done; waiting for the group to drain");
     let drain_began = Instant::now();
-    while !drained(&o.brokers, &names, o.partitions) {
-        // An instance may have died of its own accord (a fatal error): it is restarted, as an
-        // orchestrator would.
+    // An instance may have died of its own accord (a fatal error): it is restarted, as an
+    // orchestrator would.
+    let restart_exited = |instances: &mut Vec<Instance>| {
         for (n, inst) in instances.iter_mut().enumerate() {
             if let Ok(Some(status)) = inst.child.try_wait() {
                 eprintln!("chaos: instance {n} exited by itself ({status}); restarting it");
-                *inst = start(&o, n, &names);
+                *inst = start(&o, n, role_of(n), &names);
             }
         }
+    };
+    while !drained(&o.brokers, &names.group, &[&names.input], o.partitions) {
+        restart_exited(&mut instances);
         assert!(
             drain_began.elapsed() < Duration::from_secs(300),
             "the group did not drain within 300 s"
         );
         std::thread::sleep(Duration::from_millis(500));
     }
-    let mut clean_exits = 0;
-    for inst in &mut instances {
-        let _ = Command::new("kill")
-            .args(["-TERM", &inst.child.id().to_string()])
-            .status();
+    if o.memory > 0 {
+        wait_memory_drained(&o, &names.group, &names.memory, &names.output, &mut || {
+            restart_exited(&mut instances)
+        });
     }
-    for inst in &mut instances {
-        if inst.child.wait().is_ok_and(|s| s.success()) {
-            clean_exits += 1;
-        }
-    }
+    let clean_exits = stop_all(&mut instances);
 
     // The audit.
     let idle = Duration::from_secs(5);
@@ -478,8 +730,30 @@ fn main() {
         recoveries.len(),
         if o.static_membership { "with" } else { "without" },
     );
+    let mut memory_ok = true;
+    if o.memory > 0 {
+        // The clean run: one stage, no kills, the same insights.
+        let mut clean = vec![start(&o, 0, Role::Clean, &names)];
+        wait_memory_drained(
+            &o,
+            &format!("{}-clean", names.group),
+            &names.clean,
+            &names.output,
+            &mut || {},
+        );
+        let clean_exit = stop_all(&mut clean);
+        let (line, ok) = audit_memory(
+            &read_memory(&o.brokers, &names.memory),
+            &read_memory(&o.brokers, &names.clean),
+            clean_exit == 1,
+            &names.logs,
+        );
+        println!("{line}");
+        memory_ok = ok;
+    }
     let exactly = o.guarantee == "exactly_once";
-    let broken = sent.len() != o.messages
+    let broken = !memory_ok
+        || sent.len() != o.messages
         || missing > 0
         || unlike > 0
         || wrong_dead > 0

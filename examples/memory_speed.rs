@@ -15,8 +15,13 @@ use std::time::{Duration, Instant};
 use earshot::analyze::Analyzer;
 use earshot::catalog::Catalog;
 use earshot::decode::{KindHint, Limits};
+use earshot::insight::Insight;
 use earshot::insight::SourceRef;
 use earshot::memory::{self, Command, Context, CustomerState, Observation, Offerings, Policy};
+
+// The allocator the daemon ships with (src/main.rs), so the figures are the daemon's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let customers: usize = std::env::args()
@@ -32,6 +37,7 @@ fn main() {
 
     // Every scenario message, analysed once.
     let mut pool: Vec<Observation> = Vec::new();
+    let mut insights: Vec<Vec<u8>> = Vec::new();
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/memory/scenarios");
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .expect("scenario set")
@@ -60,6 +66,7 @@ fn main() {
                     chrono::DateTime::UNIX_EPOCH,
                 ) {
                     pool.push(Observation::of(&i));
+                    insights.push(serde_json::to_vec(&i).expect("encodes"));
                 }
             }
         }
@@ -94,13 +101,32 @@ fn main() {
         .iter()
         .map(|(k, o)| {
             let c = Command::Observe(Box::new(o.clone()));
-            (k.clone(), serde_json::to_vec(&c).expect("encodes"))
+            (k.clone(), memory::codec::encode_command(&c))
         })
         .collect();
     println!(
         "{} insights for {customers} customers ({} distinct analysed messages)",
         stream.len(),
         pool.len()
+    );
+
+    // Routing: an insight decoded into its observation (the stage's first step).
+    let mut best = Duration::MAX;
+    let reps = (stream.len() / insights.len()).max(1);
+    for _ in 0..3 {
+        let start = Instant::now();
+        for _ in 0..reps {
+            for b in &insights {
+                let i: Insight = serde_json::from_slice(b).expect("decodes");
+                black_box(Observation::of(&i));
+            }
+        }
+        best = best.min(start.elapsed());
+    }
+    println!(
+        "route (decode an insight, observe): {:>9.0} insights/s (mean insight {} B)",
+        (reps * insights.len()) as f64 / best.as_secs_f64(),
+        insights.iter().map(Vec::len).sum::<usize>() / insights.len()
     );
 
     // The pure core: states in a map.
@@ -130,16 +156,16 @@ fn main() {
         let mut store: HashMap<String, Vec<u8>> = HashMap::with_capacity(customers);
         let start = Instant::now();
         for (k, bytes) in &commands {
-            let command: Command = serde_json::from_slice(bytes).expect("decodes");
+            let command = memory::codec::decode_command(bytes).expect("decodes");
             let state = store
                 .get(k)
-                .map(|b| serde_json::from_slice::<CustomerState>(b).expect("decodes"));
+                .map(|b| memory::codec::decode_state(b).expect("decodes"));
             let (state, _, out) = memory::apply(k, state, command, &cx);
             for c in &out {
                 black_box(serde_json::to_vec(c).expect("encodes"));
             }
             if let Some(s) = state {
-                store.insert(k.clone(), serde_json::to_vec(&s).expect("encodes"));
+                store.insert(k.clone(), memory::codec::encode_state(&s));
             }
         }
         best = best.min(start.elapsed());
@@ -151,13 +177,13 @@ fn main() {
 
     let mut sizes: Vec<usize> = states
         .values()
-        .map(|s| serde_json::to_vec(s).expect("encodes").len())
+        .map(|s| memory::codec::encode_state(s).len())
         .collect();
     sizes.sort_unstable();
     let total: usize = sizes.iter().sum();
     let pct = |p: f64| sizes[((sizes.len() - 1) as f64 * p) as usize];
     println!(
-        "state per customer (JSON):     mean {:.0} B, p50 {} B, p99 {} B, max {} B; {} MB for {customers}",
+        "state per customer (binary):     mean {:.0} B, p50 {} B, p99 {} B, max {} B; {} MB for {customers}",
         total as f64 / sizes.len() as f64,
         pct(0.5),
         pct(0.99),
