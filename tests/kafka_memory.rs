@@ -329,6 +329,34 @@ fn a_late_link_merges_two_histories_and_forget_erases_them() {
     assert!(m
         .customer_insights(Duration::from_secs(2), |_| false)
         .is_empty());
+    // Link records that are not links: dead letters that say why, and no link.
+    let p = producer();
+    for value in [&br#"{"user": "CUS-9"}"#[..], &[0xff, 0xfe][..], b"  "] {
+        p.send(
+            BaseRecord::<str, [u8]>::to(&m.links)
+                .key("twitter:u2")
+                .payload(value),
+        )
+        .map_err(|(e, _)| e)
+        .expect("queued");
+    }
+    p.flush(Duration::from_secs(10)).expect("acknowledged");
+    let dead = read_n(&m.dead, 3, WAIT);
+    assert_eq!(dead.len(), 3, "{dead:?}");
+    for d in &dead {
+        assert_eq!(d.headers["earshot.reason"], "invalid_link", "{d:?}");
+        assert_eq!(d.headers["earshot.source.topic"], m.links);
+        assert_eq!(d.key.as_deref(), Some(&b"twitter:u2"[..]));
+    }
+    assert_eq!(
+        dead[1].value.as_deref(),
+        Some(&[0xff, 0xfe][..]),
+        "the original value"
+    );
+    assert!(
+        m.changelog(&account).0[&account].is_some(),
+        "the account still has its own history"
+    );
     // The CRM links the account: the tweet's history moves to her, and the same problem on two
     // channels is repeated effort.
     m.link(&[("twitter:u2", Some("CUS-2"))]);

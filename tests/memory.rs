@@ -401,3 +401,45 @@ fn dates_at_the_end_of_time_do_not_panic() {
     let b = memory::CustomerInsight::id_of("k", Type::RepeatedEffort, &Uuid::nil(), Severity::High);
     assert_ne!(a, b);
 }
+
+/// An identity link record is read as its owner wrote it, or refused: never guessed at.
+#[test]
+fn link_records_are_links_unlinks_or_refused() {
+    use memory::{parse_link, LinkError};
+    let link = |k: &[u8], v: Option<&[u8]>| parse_link(Some(k), v);
+    let to = |c: &str| Ok(("twitter:u1".to_string(), Some(c.to_string())));
+    assert_eq!(
+        link(b"twitter:u1", Some(br#"{"customer": "CUS-1"}"#)),
+        to("CUS-1")
+    );
+    assert_eq!(link(b"twitter:u1", Some(br#""CUS-1""#)), to("CUS-1"));
+    assert_eq!(link(b"twitter:u1", Some(b" CUS-1\n")), to("CUS-1"));
+    assert_eq!(link(b"twitter:u1", None), Ok(("twitter:u1".into(), None)));
+    assert_eq!(
+        link(b"twitter:u1", Some(br#"{"user": "CUS-1"}"#)),
+        Err(LinkError::NoCustomer)
+    );
+    assert_eq!(
+        link(b"twitter:u1", Some(br#"{"customer": 7}"#)),
+        Err(LinkError::NoCustomer)
+    );
+    assert_eq!(
+        link(b"twitter:u1", Some(br#"{"customer": " "}"#)),
+        Err(LinkError::NoCustomer)
+    );
+    assert_eq!(
+        link(b"twitter:u1", Some(br#"{"customer": "CUS"#)),
+        Err(LinkError::NoCustomer)
+    );
+    assert_eq!(
+        link(b"twitter:u1", Some(b"CUS\x071")),
+        Err(LinkError::NoCustomer)
+    );
+    assert_eq!(
+        link(b"twitter:u1", Some(&[0xff, 0xfe])),
+        Err(LinkError::NotUtf8)
+    );
+    assert_eq!(link(b"twitter:u1", Some(b"  ")), Err(LinkError::Empty));
+    assert_eq!(link(b"", Some(b"CUS-1")), Err(LinkError::NoAccount));
+    assert_eq!(parse_link(None, Some(b"CUS-1")), Err(LinkError::NoAccount));
+}

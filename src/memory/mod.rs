@@ -34,6 +34,61 @@ pub use state::CustomerState;
 
 use crate::insight::Insight;
 
+/// Why an identity link record was refused (it becomes a dead letter; the link is unchanged).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    #[error("a link needs a key: the account it links")]
+    NoAccount,
+    #[error("a link's value is empty (a tombstone has no value at all)")]
+    Empty,
+    #[error("a link's value is not UTF-8")]
+    NotUtf8,
+    #[error("a link's JSON value needs a non-empty string \"customer\"")]
+    NoCustomer,
+}
+
+/// Reads an identity link record: the account (the record's key) and the customer it now belongs
+/// to (`None`: a tombstone, the account is unlinked). The value is `{"customer": "CUS-1"}`, a JSON
+/// string, or the bare id as text; anything else is refused, never guessed at.
+pub fn parse_link(
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+) -> Result<(String, Option<String>), LinkError> {
+    let account = key
+        .and_then(|k| std::str::from_utf8(k).ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or(LinkError::NoAccount)?
+        .to_string();
+    let Some(value) = value else {
+        return Ok((account, None));
+    };
+    let text = std::str::from_utf8(value)
+        .map_err(|_| LinkError::NotUtf8)?
+        .trim();
+    if text.is_empty() {
+        return Err(LinkError::Empty);
+    }
+    let customer = if text.starts_with('{') || text.starts_with('"') {
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::String(s)) => s,
+            Ok(v) => v
+                .get("customer")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            Err(_) => String::new(),
+        }
+    } else {
+        text.to_string()
+    };
+    let customer = customer.trim();
+    if customer.is_empty() || customer.chars().any(char::is_control) {
+        return Err(LinkError::NoCustomer);
+    }
+    Ok((account, Some(customer.to_string())))
+}
+
 /// Identity links: account (`platform:author id`, or any `party.id`) to customer id. Both sides as
 /// they appear in insights (pseudonymised by the caller when pseudonymisation is on).
 #[derive(Debug, Clone, Default, PartialEq)]

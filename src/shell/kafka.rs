@@ -900,6 +900,23 @@ fn dead_letter(
     e: &DecodeError,
     cfg: &KafkaConfig,
 ) -> Output {
+    Output {
+        topic: cfg.dead_letter_topic.clone(),
+        key: msg.key().map(<[u8]>::to_vec),
+        payload: msg.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+        headers: dead_letter_headers(msg, at, e.reason.as_str(), &e.message),
+    }
+}
+
+/// A dead letter's headers: the message's own, plus `earshot.reason`, `earshot.message` and the
+/// source coordinates (`earshot.source.topic`, `.partition`, `.offset`, `.timestamp`). Every stage
+/// writes its dead letters this way, so one consumer reads them all.
+pub fn dead_letter_headers(
+    msg: &BorrowedMessage<'_>,
+    at: &SourceRef,
+    reason: &str,
+    message: &str,
+) -> OwnedHeaders {
     let mut headers = OwnedHeaders::new();
     if let Some(h) = msg.headers() {
         for i in 0..h.count() {
@@ -914,8 +931,8 @@ fn dead_letter(
     let offset = at.offset.to_string();
     let timestamp = msg.timestamp().to_millis().map(|t| t.to_string());
     for (key, value) in [
-        ("earshot.reason", Some(e.reason.as_str())),
-        ("earshot.message", Some(e.message.as_str())),
+        ("earshot.reason", Some(reason)),
+        ("earshot.message", Some(message)),
         ("earshot.source.topic", Some(at.topic.as_str())),
         ("earshot.source.partition", Some(partition.as_str())),
         ("earshot.source.offset", Some(offset.as_str())),
@@ -928,12 +945,7 @@ fn dead_letter(
             });
         }
     }
-    Output {
-        topic: cfg.dead_letter_topic.clone(),
-        key: msg.key().map(<[u8]>::to_vec),
-        payload: msg.payload().map(<[u8]>::to_vec).unwrap_or_default(),
-        headers,
-    }
+    headers
 }
 
 /// Sends one output until the broker acknowledges it. A failed delivery is retried (with backoff)

@@ -44,7 +44,7 @@ use crate::insight::Insight;
 use crate::memory::{self, codec, Applied, Command, CustomerState, Links, Observation};
 use crate::privacy::Privacy;
 use crate::shell::client::{is_fatal, ClientCtx, ErrorLog, ERROR_LOG_INTERVAL};
-use crate::shell::kafka::{consumer_config, producer_config};
+use crate::shell::kafka::{consumer_config, dead_letter_headers, producer_config};
 use crate::shell::metrics::Metrics;
 use crate::shell::store::{self, PartitionStore, StoreError};
 use crate::shell::Health;
@@ -260,23 +260,6 @@ fn partitions_of(tpl: &TopicPartitionList) -> Vec<(String, i32)> {
         .collect()
 }
 
-/// A link record's customer: `{"customer": "..."}` or the bare id; `None` for a tombstone.
-fn link_customer(payload: Option<&[u8]>) -> Option<String> {
-    let p = payload?;
-    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(p) {
-        if let Some(c) = v.get("customer") {
-            return c.as_str().map(str::to_string);
-        }
-        if let Some(s) = v.as_str() {
-            return Some(s.to_string());
-        }
-    }
-    std::str::from_utf8(p)
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-}
-
 impl Stage {
     fn send(
         &self,
@@ -359,8 +342,8 @@ impl Stage {
     fn route(&mut self, m: &BorrowedMessage<'_>) -> Result<(), StageError> {
         let insight: Insight = match m.payload().map(serde_json::from_slice) {
             Some(Ok(i)) => i,
-            Some(Err(e)) => return self.dead_letter(m, &e.to_string()),
-            None => return self.dead_letter(m, "empty message"),
+            Some(Err(e)) => return self.dead_letter(m, "invalid_insight", &e.to_string()),
+            None => return self.dead_letter(m, "invalid_insight", "empty message"),
         };
         let mut o = Observation::of(&insight);
         // A source clock far ahead would age out everything and silence the rules for years.
@@ -375,17 +358,51 @@ impl Stage {
         self.send(&topic, Some(p), &key, Some(&payload))
     }
 
-    fn dead_letter(&mut self, m: &BorrowedMessage<'_>, why: &str) -> Result<(), StageError> {
+    /// A message the stage cannot use: the dead letter topic, as the analysers write it (the
+    /// original key and value, `earshot.reason` and the source in headers).
+    fn dead_letter(
+        &mut self,
+        m: &BorrowedMessage<'_>,
+        reason: &str,
+        why: &str,
+    ) -> Result<(), StageError> {
         self.count("invalid");
-        let letter = serde_json::json!({
-            "reason": "invalid_insight",
-            "message": why,
-            "source": {"topic": m.topic(), "partition": m.partition(), "offset": m.offset()},
-            "original": m.payload().map(|p| String::from_utf8_lossy(p).into_owned()),
-        });
-        let topic = self.topics.dead_letters.clone();
-        let key = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
-        self.send(&topic, None, &key, Some(letter.to_string().as_bytes()))
+        let at = crate::insight::SourceRef {
+            topic: m.topic().to_string(),
+            partition: m.partition(),
+            offset: m.offset(),
+        };
+        let headers = dead_letter_headers(m, &at, reason, why);
+        let mut record = BaseRecord::<[u8], [u8]>::to(&self.topics.dead_letters).headers(headers);
+        if let Some(k) = m.key() {
+            record = record.key(k);
+        }
+        if let Some(p) = m.payload() {
+            record = record.payload(p);
+        }
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                    record = r;
+                    self.producer.poll(Duration::from_millis(50));
+                }
+                Err((e, _)) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// One record of the identity links topic: a link, an unlink, or a dead letter that says why
+    /// it is neither (the links stay as they were).
+    fn link_record(&mut self, m: &BorrowedMessage<'_>) -> Result<(), StageError> {
+        match memory::parse_link(m.key(), m.payload()) {
+            Ok((account, customer)) => self.link(&account, customer.as_deref()),
+            Err(e) => {
+                tracing::warn!(partition = m.partition(), offset = m.offset(), error = %e, "memory: an identity link is not valid; dead-lettered");
+                self.start_batch();
+                self.dead_letter(m, "invalid_link", &e.to_string())
+            }
+        }
     }
 
     /// A command for one customer of partition `p`.
@@ -394,8 +411,8 @@ impl Stage {
         let key = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
         let command: Command = match m.payload().map(codec::decode_command) {
             Some(Ok(c)) => c,
-            Some(Err(e)) => return self.dead_letter(m, &e.to_string()),
-            None => return self.dead_letter(m, "empty command"),
+            Some(Err(e)) => return self.dead_letter(m, "invalid_command", &e.to_string()),
+            None => return self.dead_letter(m, "invalid_command", "empty command"),
         };
         // An account linked after its insight was routed: the observation belongs to the
         // customer, not to a new history of the account's own.
@@ -718,7 +735,7 @@ fn partition_count<C: rdkafka::consumer::ConsumerContext>(
 fn read_links<C: ConsumerContext>(
     links: &BaseConsumer<C>,
     topic: &str,
-    mut each: impl FnMut(&str, Option<&str>) -> Result<(), StageError>,
+    mut each: impl FnMut(&BorrowedMessage<'_>) -> Result<(), StageError>,
 ) -> Result<(), StageError> {
     let n = partition_count(links, topic)?;
     let mut tpl = TopicPartitionList::new();
@@ -739,8 +756,7 @@ fn read_links<C: ConsumerContext>(
         }
         match links.poll(Duration::from_millis(200)) {
             Some(Ok(m)) => {
-                let account = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
-                each(&account, link_customer(m.payload()).as_deref())?;
+                each(&m)?;
                 if ends
                     .get(&m.partition())
                     .is_some_and(|h| m.offset() + 1 >= *h)
@@ -864,7 +880,7 @@ pub fn run(
     let links: BaseConsumer<ClientCtx> = links_config.create_with_context(client("consumer"))?;
     {
         let mut s = lock(&stage);
-        read_links(&links, &topics.links, |a, c| s.link(a, c))?;
+        read_links(&links, &topics.links, |m| s.link_record(m))?;
         tracing::info!(links = s.links.len(), "memory: identity links loaded");
     }
 
@@ -913,11 +929,7 @@ pub fn run(
             }
             while let Some(r) = links.poll(Duration::ZERO) {
                 match r {
-                    Ok(m) => {
-                        let account =
-                            String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
-                        s.link(&account, link_customer(m.payload()).as_deref())?;
-                    }
+                    Ok(m) => s.link_record(&m)?,
                     Err(e) if is_fatal(&e) => return Err(e.into()),
                     Err(e) => {
                         // A broker away for a moment: the links are read on when it is back.
@@ -967,10 +979,15 @@ pub fn forget(config: &Config, privacy: &Privacy, customer: &str) -> Result<usiz
     let reader: BaseConsumer = plain.create()?;
     let partitions = partition_count(&reader, &m.repartition_topic)?;
     let mut accounts = Vec::new();
-    read_links(&reader, &m.links_topic, |a, c| {
-        match c {
-            Some(c) if c == customer => accounts.push(a.to_string()),
-            _ => accounts.retain(|x| x != a),
+    read_links(&reader, &m.links_topic, |r| {
+        // A record that is not a valid link changed nothing (the stage dead-letters it).
+        match memory::parse_link(r.key(), r.payload()) {
+            Ok((a, Some(c))) if c == customer => {
+                accounts.retain(|x| *x != a);
+                accounts.push(a);
+            }
+            Ok((a, _)) => accounts.retain(|x| *x != a),
+            Err(_) => {}
         }
         Ok(())
     })?;
