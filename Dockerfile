@@ -17,7 +17,8 @@ RUN cargo build --release --locked --bin earshot
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates libssl3 zlib1g curl \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --home /nonexistent --shell /usr/sbin/nologin earshot
+    && useradd --system --uid 10001 --home /nonexistent --shell /usr/sbin/nologin earshot \
+    && mkdir -p /var/lib/earshot/state && chown 10001 /var/lib/earshot/state
 COPY --from=build /src/target/release/earshot /usr/local/bin/earshot
 COPY config/earshot.toml config/catalog.toml /etc/earshot/
 COPY samples /usr/share/earshot/samples

@@ -105,6 +105,38 @@ def t_compose_wiring():
     assert uids == {ds["datasources"][0]["uid"]}, uids
 
 
+def t_compose_memory():
+    mem = svc["memory"]
+    assert mem["command"] == ["run", "--role", "memory"], mem["command"]
+    env, analysis = env_of("memory"), env_of("earshot")
+    # Links are pseudonymised by the memory stage, parties by the analysers: one secret for both.
+    assert env["EARSHOT_PRIVACY_KEY"] == analysis["EARSHOT_PRIVACY_KEY"]
+    assert env["EARSHOT_KAFKA__BROKERS"] == analysis["EARSHOT_KAFKA__BROKERS"]
+    state = env["EARSHOT_MEMORY__STATE_DIR"]
+    volume = next(v.split(":")[0] for v in mem["volumes"] if v.split(":")[1] == state)
+    assert volume in compose["volumes"], f"{volume} is not a named volume"
+    assert f"chown 10001 {state}" in (ROOT / "Dockerfile").read_text(), "state dir not the user's"
+    links_topic = config["memory"]["links_topic"]
+    script = " ".join(svc["topics"]["command"])
+    assert re.search(rf"--topic {links_topic} .*cleanup\.policy=compact", script), "links topic not compacted"
+    replay = svc["links"]["command"][0]
+    assert f"--topic {links_topic}" in replay
+    # The replay's sed turns every line of the sample links into key|{"customer": id}.
+    sed = re.search(r"sed -E ('[^']+') (\S+)", replay)
+    program = sed.group(1).strip("'").replace("$$", "$")
+    out = run("sed", "-E", program, "samples/links.jsonl")
+    rows = [json.loads(l) for l in (ROOT / "samples/links.jsonl").read_text().splitlines() if l.strip()]
+    lines = out.splitlines()
+    assert len(lines) == len(rows) > 0
+    for row, line in zip(rows, lines):
+        key, value = line.split("|", 1)
+        assert key == row["account"] and json.loads(value) == {"customer": row["customer"]}, line
+    prom = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    targets = [t for sc in prom["scrape_configs"] for s in sc["static_configs"] for t in s["targets"]]
+    port = config["http"]["address"].rsplit(":", 1)[1]
+    assert f"memory:{port}" in targets, targets
+
+
 def t_dockerfile():
     text = (ROOT / "Dockerfile").read_text()
     assert text.count("FROM ") >= 2, "multi-stage"
@@ -178,6 +210,7 @@ for name, fn in [
     ("docker compose config", t_compose_config),
     ("compose creates every topic earshot uses, replay feeds an input", t_compose_topics),
     ("compose wiring: brokers, ports, scrape target, mounts, datasource", t_compose_wiring),
+    ("compose memory stage: role, shared secret, state volume, compacted links + replay, scrape", t_compose_memory),
     ("Dockerfile: multi-stage, non-root, config inside, HEALTHCHECK", t_dockerfile),
     ("kustomize build + Kubernetes schemas + probes, grace period, secrets", t_kubernetes),
     ("earshot check accepts the Kubernetes config", t_kubernetes_config_checks),
