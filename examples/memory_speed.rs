@@ -175,6 +175,28 @@ fn main() {
         commands.len() as f64 / best.as_secs_f64()
     );
 
+    // Where the stage's per-record time goes, beside the core's.
+    let encoded: Vec<Vec<u8>> = states.values().map(memory::codec::encode_state).collect();
+    let per = |start: Instant, n: usize| start.elapsed().as_secs_f64() * 1e6 / n as f64;
+    let t = Instant::now();
+    for b in &encoded {
+        black_box(memory::codec::decode_state(b).expect("decodes"));
+    }
+    let decode = per(t, encoded.len());
+    let t = Instant::now();
+    for s in states.values() {
+        black_box(memory::codec::encode_state(s));
+    }
+    let encode = per(t, encoded.len());
+    let t = Instant::now();
+    for (_, b) in &commands {
+        black_box(memory::codec::decode_command(b).expect("decodes"));
+    }
+    println!(
+        "per record: decode a state {decode:.2} µs, encode it {encode:.2} µs, decode a command {:.2} µs",
+        per(t, commands.len())
+    );
+
     let mut sizes: Vec<usize> = states
         .values()
         .map(|s| memory::codec::encode_state(s).len())

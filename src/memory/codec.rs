@@ -31,7 +31,12 @@ pub enum CodecError {
 fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
     // Writing to a Vec fails only for types serde cannot describe, which these are not: the
     // unit tests encode every variant.
-    postcard::to_extend(value, vec![FORMAT]).unwrap_or_else(|_| vec![FORMAT])
+    let mut out = Vec::with_capacity(2048);
+    out.push(FORMAT);
+    match postcard::to_io(value, &mut out) {
+        Ok(_) => out,
+        Err(_) => vec![FORMAT],
+    }
 }
 
 fn decode<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, CodecError> {

@@ -301,18 +301,24 @@ impl Stage {
         }
     }
 
-    /// The current state of `key` in partition `p`: this batch's change, else the store's.
-    fn state(&self, p: i32, key: &str) -> Result<Option<CustomerState>, StageError> {
-        if let Some(s) = self.dirty.get(&(p, key.to_string())) {
-            return Ok(s.clone());
+    /// The current state of `key` in partition `p`, and whether it is this batch's change: then
+    /// it is taken out of the batch (not cloned), and the caller puts back what it has become.
+    /// Else it is the store's.
+    fn take_state(
+        &mut self,
+        p: i32,
+        key: &str,
+    ) -> Result<(Option<CustomerState>, bool), StageError> {
+        if let Some(s) = self.dirty.remove(&(p, key.to_string())) {
+            return Ok((s, true));
         }
         let Some(store) = self.stores.get(&p) else {
-            return Ok(None);
+            return Ok((None, false));
         };
         match store.get(key)? {
-            None => Ok(None),
+            None => Ok((None, false)),
             Some(bytes) => codec::decode_state(&bytes)
-                .map(Some)
+                .map(|s| (Some(s), false))
                 .map_err(|e| StageError::BadState(key.to_string(), e.to_string())),
         }
     }
@@ -425,11 +431,15 @@ impl Stage {
                 return self.send(&topic, Some(pc), &customer, Some(&payload));
             }
         }
-        let state = self.state(p, &key)?;
-        let (state, applied, raised) = memory::apply(&key, state, command, &self.cx);
+        let (taken, pending) = self.take_state(p, &key)?;
+        let (state, applied, raised) = memory::apply(&key, taken, command, &self.cx);
         match applied {
             Applied::Duplicate => {
                 self.count("duplicate");
+                if pending {
+                    // Unchanged, and still this batch's to write.
+                    self.dirty.insert((p, key), state);
+                }
                 return Ok(());
             }
             Applied::Changed => self.count("applied"),
@@ -471,7 +481,11 @@ impl Stage {
         if !self.stores.contains_key(&pa) {
             return Ok(());
         }
-        let Some(state) = self.state(pa, account)? else {
+        let (state, pending) = self.take_state(pa, account)?;
+        let Some(state) = state else {
+            if pending {
+                self.dirty.insert((pa, account.to_string()), None);
+            }
             return Ok(());
         };
         self.start_batch();
