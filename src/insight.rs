@@ -48,6 +48,7 @@ pub struct Source {
 
 /// One insight event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "InsightIn")]
 pub struct Insight {
     pub schema: String,
     pub id: Uuid,
@@ -67,6 +68,89 @@ pub struct Insight {
     pub text: String,
     #[serde(flatten)]
     pub analysis: Analysis,
+}
+
+/// An insight as it is read back: the fields [`Insight`] writes, its analysis and signals
+/// flattened into the top level, read in one pass. serde reads a `#[serde(flatten)]` field by
+/// buffering every field it does not know first and reading them again, twice here (the analysis,
+/// then its signals): that was half the time of reading an insight, which the memory stage does
+/// for every one. The signals are there when all their required fields are, as with the flattened
+/// `Option<Signals>`.
+#[derive(Deserialize)]
+struct InsightIn {
+    schema: String,
+    id: Uuid,
+    source: Source,
+    occurred_at: DateTime<Utc>,
+    processed_at: DateTime<Utc>,
+    party: Party,
+    #[serde(default)]
+    language: Option<String>,
+    #[serde(default)]
+    language_source: Option<LanguageSource>,
+    text: String,
+    #[serde(default)]
+    catalog_version: Option<String>,
+    mentions: Vec<crate::types::Mention>,
+    #[serde(default)]
+    sentiment: Option<crate::sentiment::Scores>,
+    #[serde(default)]
+    emotions: Option<crate::emotion::Emotions>,
+    #[serde(default)]
+    unread: Option<crate::language::Unread>,
+    #[serde(default)]
+    context: Option<Vec<crate::signals::Signal>>,
+    #[serde(default)]
+    effort: Option<crate::signals::Effort>,
+    #[serde(default)]
+    intents: Option<Vec<crate::signals::Signal>>,
+    #[serde(default)]
+    journey_phase: Option<std::borrow::Cow<'static, str>>,
+    #[serde(default)]
+    sarcasm: Option<crate::signals::Sarcasm>,
+    #[serde(default)]
+    priority: Option<u8>,
+    #[serde(default)]
+    routing: Option<Vec<std::borrow::Cow<'static, str>>>,
+}
+
+impl From<InsightIn> for Insight {
+    fn from(i: InsightIn) -> Insight {
+        let signals = match (i.context, i.intents, i.priority, i.routing) {
+            (Some(context), Some(intents), Some(priority), Some(routing)) => {
+                Some(crate::signals::Signals {
+                    context,
+                    effort: i.effort,
+                    intents,
+                    journey_phase: i.journey_phase,
+                    sarcasm: i.sarcasm,
+                    priority,
+                    routing,
+                })
+            }
+            _ => None,
+        };
+        Insight {
+            schema: i.schema,
+            id: i.id,
+            source: i.source,
+            occurred_at: i.occurred_at,
+            processed_at: i.processed_at,
+            party: i.party,
+            language: i.language,
+            language_source: i.language_source,
+            text: i.text,
+            analysis: Analysis {
+                catalog_version: i.catalog_version,
+                mentions: i.mentions,
+                sentiment: i.sentiment,
+                emotions: i.emotions,
+                signals,
+                unread: i.unread,
+                language: Default::default(),
+            },
+        }
+    }
 }
 
 /// A timestamp as chrono's own serialization writes it (RFC 3339, `Z`, as many fraction digits as

@@ -108,4 +108,18 @@ proptest! {
         }
         prop_assert!(serde_json::to_string(&a).is_ok());
     }
+
+    /// An insight reads back as it was written (the flattened analysis and signals included, read
+    /// or unread), but for the analysis' `language`, which is not written.
+    #[test]
+    fn an_insight_reads_back_as_it_was_written(t in text(), ticket in prop::bool::ANY) {
+        let m = message(t, ticket);
+        let analysis = analyzer().analyze(&m);
+        let at = earshot::insight::SourceRef { topic: "in".into(), partition: 1, offset: 7 };
+        let mut written = earshot::insight::Insight::new(at, m, analysis, DateTime::<Utc>::UNIX_EPOCH);
+        let bytes = serde_json::to_vec(&written).unwrap();
+        let read: earshot::insight::Insight = serde_json::from_slice(&bytes).unwrap();
+        written.analysis.language = Default::default();
+        prop_assert_eq!(read, written);
+    }
 }
