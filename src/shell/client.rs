@@ -153,6 +153,54 @@ impl ClientContext for ClientCtx {
 /// For consumers assigned partitions by hand (no rebalance callbacks of their own).
 impl rdkafka::consumer::ConsumerContext for ClientCtx {}
 
+/// The clients of one stage: one error log (each error said once an interval across them) and one
+/// fatal token (any client's fatal error stops the stage).
+pub struct Callbacks {
+    pub errors: std::sync::Arc<ErrorLog>,
+    pub fatal: CancellationToken,
+}
+
+impl Callbacks {
+    pub fn new() -> Callbacks {
+        Callbacks {
+            errors: std::sync::Arc::new(ErrorLog::new(ERROR_LOG_INTERVAL)),
+            fatal: CancellationToken::new(),
+        }
+    }
+
+    /// The callback context of the client `name` (`consumer` or `producer`).
+    pub fn ctx(&self, name: &'static str) -> ClientCtx {
+        ClientCtx {
+            name,
+            errors: self.errors.clone(),
+            fatal: self.fatal.clone(),
+        }
+    }
+}
+
+impl Default for Callbacks {
+    fn default() -> Callbacks {
+        Callbacks::new()
+    }
+}
+
+/// `impl ClientContext` for contexts that hold a [`ClientCtx`] in a field `client`: their logs and
+/// errors go through it; statistics are not read.
+macro_rules! client_context_via_field {
+    ($($t:ty),+) => {$(
+        impl rdkafka::ClientContext for $t {
+            fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
+                self.client.log(level, fac, message)
+            }
+            fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+                self.client.error(error, reason)
+            }
+            fn stats(&self, _: rdkafka::Statistics) {}
+        }
+    )+};
+}
+pub(crate) use client_context_via_field;
+
 #[cfg(test)]
 mod tests {
     use super::*;

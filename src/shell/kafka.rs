@@ -30,7 +30,7 @@ use crate::config::{Config, Guarantee, KafkaConfig};
 use crate::decode::{DecodeError, KindHint, Limits, Reason};
 use crate::insight::SourceRef;
 use crate::process;
-use crate::shell::client::{is_fatal, ClientCtx, ErrorLog, ERROR_LOG_INTERVAL};
+use crate::shell::client::{is_fatal, Callbacks, ClientCtx, ErrorLog};
 use crate::shell::exactly_once::{self, Transactions};
 use crate::shell::metrics::{Metrics, Observed};
 use crate::shell::offsets::{OffsetTracker, Ticket};
@@ -333,13 +333,9 @@ where
     F: Fn(&BorrowedMessage<'_>, KindHint) -> Transformed + Sync,
 {
     let kcfg = &config.kafka;
-    let errors = Arc::new(ErrorLog::new(ERROR_LOG_INTERVAL));
-    let fatal = CancellationToken::new();
-    let client = |name| ClientCtx {
-        name,
-        errors: errors.clone(),
-        fatal: fatal.clone(),
-    };
+    let callbacks = Callbacks::new();
+    let (errors, fatal) = (callbacks.errors.clone(), callbacks.fatal.clone());
+    let client = |name| callbacks.ctx(name);
     let committed = Arc::new(Mutex::new(HashMap::new()));
     let guarantee = config.pipeline.guarantee;
     let producer: FutureProducer<ClientCtx> =

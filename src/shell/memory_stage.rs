@@ -35,7 +35,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::BorrowedMessage;
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::util::Timeout;
-use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::Catalog;
@@ -43,7 +43,7 @@ use crate::config::{Config, Guarantee};
 use crate::insight::Insight;
 use crate::memory::{self, codec, Applied, Command, CustomerState, Links, Observation};
 use crate::privacy::Privacy;
-use crate::shell::client::{is_fatal, ClientCtx, ErrorLog, ERROR_LOG_INTERVAL};
+use crate::shell::client::{client_context_via_field, is_fatal, Callbacks, ClientCtx, ErrorLog};
 use crate::shell::kafka::{consumer_config, dead_letter_headers, producer_config};
 use crate::shell::metrics::Metrics;
 use crate::shell::store::{self, PartitionStore, StoreError};
@@ -102,15 +102,7 @@ struct DeliveryCtx {
     client: ClientCtx,
 }
 
-impl ClientContext for DeliveryCtx {
-    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
-        self.client.log(level, fac, message)
-    }
-    fn error(&self, error: KafkaError, reason: &str) {
-        self.client.error(error, reason)
-    }
-    fn stats(&self, _: rdkafka::Statistics) {}
-}
+client_context_via_field!(DeliveryCtx, StageCtx);
 
 impl ProducerContext for DeliveryCtx {
     type DeliveryOpaque = ();
@@ -178,16 +170,6 @@ struct Stage {
 struct StageCtx {
     stage: Arc<Mutex<Stage>>,
     client: ClientCtx,
-}
-
-impl ClientContext for StageCtx {
-    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
-        self.client.log(level, fac, message)
-    }
-    fn error(&self, error: KafkaError, reason: &str) {
-        self.client.error(error, reason)
-    }
-    fn stats(&self, _: rdkafka::Statistics) {}
 }
 
 impl ConsumerContext for StageCtx {
@@ -275,6 +257,15 @@ impl Stage {
         if let Some(p) = partition {
             record = record.partition(p);
         }
+        self.send_record(record)
+    }
+
+    /// Queues a record, waiting while the producer's queue is full.
+    fn send_record<K, P>(&self, mut record: BaseRecord<'_, K, P>) -> Result<(), StageError>
+    where
+        K: rdkafka::message::ToBytes + ?Sized,
+        P: rdkafka::message::ToBytes + ?Sized,
+    {
         loop {
             match self.producer.send(record) {
                 Ok(()) => return Ok(()),
@@ -386,16 +377,7 @@ impl Stage {
         if let Some(p) = m.payload() {
             record = record.payload(p);
         }
-        loop {
-            match self.producer.send(record) {
-                Ok(()) => return Ok(()),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
-                    record = r;
-                    self.producer.poll(Duration::from_millis(50));
-                }
-                Err((e, _)) => return Err(e.into()),
-            }
-        }
+        self.send_record(record)
     }
 
     /// One record of the identity links topic: a link, an unlink, or a dead letter that says why
@@ -817,13 +799,9 @@ pub fn run(
         dead_letters: k.dead_letter_topic.clone(),
     };
     let group = format!("{}-memory", k.group_id);
-    let errors = Arc::new(ErrorLog::new(ERROR_LOG_INTERVAL));
-    let fatal = CancellationToken::new();
-    let client = |name| ClientCtx {
-        name,
-        errors: errors.clone(),
-        fatal: fatal.clone(),
-    };
+    let callbacks = Callbacks::new();
+    let (errors, fatal) = (callbacks.errors.clone(), callbacks.fatal.clone());
+    let client = |name| callbacks.ctx(name);
     let mut plain = plain_consumer_config(k);
     // A restore reads a partition end to end: large fetches (the defaults fetch 1 MB at a time).
     plain
@@ -1010,11 +988,7 @@ pub fn forget(config: &Config, privacy: &Privacy, customer: &str) -> Result<usiz
         .create_with_context(DeliveryCtx {
             changelog_topic: String::new(),
             seen: seen.clone(),
-            client: ClientCtx {
-                name: "producer",
-                errors: Arc::new(ErrorLog::new(ERROR_LOG_INTERVAL)),
-                fatal: CancellationToken::new(),
-            },
+            client: Callbacks::new().ctx("producer"),
         })?;
     let key = privacy.key_of(customer);
     let payload = codec::encode_command(&Command::Forget);
