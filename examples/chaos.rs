@@ -131,6 +131,17 @@ struct Instance {
     port: u16,
 }
 
+/// A run that stops early (a failed assertion) takes its instances with it, so none is left
+/// running against the broker.
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
