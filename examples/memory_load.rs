@@ -96,7 +96,7 @@ fn main() {
             for n in 0..count {
                 let key = format!("c_{n:024x}");
                 template.key.clone_from(&key);
-                let value = memory::codec::encode_state(&template);
+                let value = memory::codec::encode_state(&template).expect("encodes");
                 bytes += value.len();
                 let part = memory::partition_of(&key, partitions);
                 send(

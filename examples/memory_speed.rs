@@ -101,7 +101,10 @@ fn main() {
         .iter()
         .map(|(k, o)| {
             let c = Command::Observe(Box::new(o.clone()));
-            (k.clone(), memory::codec::encode_command(&c))
+            (
+                k.clone(),
+                memory::codec::encode_command(&c).expect("encodes"),
+            )
         })
         .collect();
     println!(
@@ -165,7 +168,7 @@ fn main() {
                 black_box(serde_json::to_vec(c).expect("encodes"));
             }
             if let Some(s) = state {
-                store.insert(k.clone(), memory::codec::encode_state(&s));
+                store.insert(k.clone(), memory::codec::encode_state(&s).expect("encodes"));
             }
         }
         best = best.min(start.elapsed());
@@ -176,7 +179,10 @@ fn main() {
     );
 
     // Where the stage's per-record time goes, beside the core's.
-    let encoded: Vec<Vec<u8>> = states.values().map(memory::codec::encode_state).collect();
+    let encoded: Vec<Vec<u8>> = states
+        .values()
+        .map(|s| memory::codec::encode_state(s).expect("encodes"))
+        .collect();
     let per = |start: Instant, n: usize| start.elapsed().as_secs_f64() * 1e6 / n as f64;
     let t = Instant::now();
     for b in &encoded {
@@ -185,7 +191,7 @@ fn main() {
     let decode = per(t, encoded.len());
     let t = Instant::now();
     for s in states.values() {
-        black_box(memory::codec::encode_state(s));
+        black_box(memory::codec::encode_state(s).expect("encodes"));
     }
     let encode = per(t, encoded.len());
     let t = Instant::now();
@@ -199,7 +205,7 @@ fn main() {
 
     let mut sizes: Vec<usize> = states
         .values()
-        .map(|s| memory::codec::encode_state(s).len())
+        .map(|s| memory::codec::encode_state(s).expect("encodes").len())
         .collect();
     sizes.sort_unstable();
     let total: usize = sizes.iter().sum();

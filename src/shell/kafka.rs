@@ -335,11 +335,10 @@ where
     let kcfg = &config.kafka;
     let callbacks = Callbacks::new();
     let (errors, fatal) = (callbacks.errors.clone(), callbacks.fatal.clone());
-    let client = |name| callbacks.ctx(name);
     let committed = Arc::new(Mutex::new(HashMap::new()));
     let guarantee = config.pipeline.guarantee;
     let producer: FutureProducer<ClientCtx> =
-        producer_config(kcfg, guarantee).create_with_context(client("producer"))?;
+        producer_config(kcfg, guarantee).create_with_context(callbacks.ctx("producer"))?;
     let txn = (guarantee == Guarantee::ExactlyOnce).then(|| {
         Arc::new(Transactions::new(
             producer.clone(),
@@ -348,7 +347,7 @@ where
         ))
     });
     let context = Context {
-        client: client("consumer"),
+        client: callbacks.ctx("consumer"),
         txn: txn.clone(),
         metrics: metrics.clone(),
         health: health.clone(),

@@ -349,7 +349,8 @@ impl Stage {
             o.occurred_at = now;
         }
         let key = self.links.resolve(&o.account).to_string();
-        let payload = codec::encode_command(&Command::Observe(Box::new(o)));
+        let payload = codec::encode_command(&Command::Observe(Box::new(o)))
+            .map_err(|e| StageError::BadState(key.clone(), e.to_string()))?;
         let p = memory::partition_of(&key, self.partitions);
         let topic = self.topics.repartition.clone();
         self.send(&topic, Some(p), &key, Some(&payload))
@@ -475,7 +476,8 @@ impl Stage {
             id: memory::merge_id(account, customer),
             state: Box::new(state),
         };
-        let payload = codec::encode_command(&command);
+        let payload = codec::encode_command(&command)
+            .map_err(|e| StageError::BadState(account.to_string(), e.to_string()))?;
         let topic = self.topics.repartition.clone();
         let pc = memory::partition_of(customer, self.partitions);
         self.send(&topic, Some(pc), customer, Some(&payload))?;
@@ -508,7 +510,11 @@ impl Stage {
         let dirty = std::mem::take(&mut self.dirty);
         let mut encoded: HashMap<i32, Vec<Change>> = HashMap::new();
         for ((p, key), state) in dirty {
-            let bytes = state.as_ref().map(codec::encode_state);
+            let bytes = state
+                .as_ref()
+                .map(codec::encode_state)
+                .transpose()
+                .map_err(|e| StageError::BadState(key.clone(), e.to_string()))?;
             encoded.entry(p).or_default().push((key, bytes));
         }
         let changelog = self.topics.changelog.clone();
@@ -801,7 +807,6 @@ pub fn run(
     let group = format!("{}-memory", k.group_id);
     let callbacks = Callbacks::new();
     let (errors, fatal) = (callbacks.errors.clone(), callbacks.fatal.clone());
-    let client = |name| callbacks.ctx(name);
     let mut plain = plain_consumer_config(k);
     // A restore reads a partition end to end: large fetches (the defaults fetch 1 MB at a time).
     plain
@@ -809,7 +814,7 @@ pub fn run(
         .set("max.partition.fetch.bytes", "16777216")
         .set("fetch.max.bytes", "67108864")
         .set("queued.max.messages.kbytes", "262144");
-    let restorer: BaseConsumer<ClientCtx> = plain.create_with_context(client("consumer"))?;
+    let restorer: BaseConsumer<ClientCtx> = plain.create_with_context(callbacks.ctx("consumer"))?;
     let admin: AdminClient<DefaultClientContext> = {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &k.brokers);
@@ -833,7 +838,7 @@ pub fn run(
         .create_with_context(DeliveryCtx {
             changelog_topic: topics.changelog.clone(),
             seen: deliveries.clone(),
-            client: client("producer"),
+            client: callbacks.ctx("producer"),
         })?;
     health
         .producer_up
@@ -869,7 +874,8 @@ pub fn run(
     // The whole identity table before the first insight.
     let mut links_config = plain_consumer_config(k);
     links_config.set("group.id", format!("{group}-links"));
-    let links: BaseConsumer<ClientCtx> = links_config.create_with_context(client("consumer"))?;
+    let links: BaseConsumer<ClientCtx> =
+        links_config.create_with_context(callbacks.ctx("consumer"))?;
     {
         let mut s = lock(&stage);
         read_links(&links, &topics.links, |m| s.link_record(m))?;
@@ -889,7 +895,7 @@ pub fn run(
         .set("max.poll.interval.ms", "900000");
     let consumer: BaseConsumer<StageCtx> = main.create_with_context(StageCtx {
         stage: stage.clone(),
-        client: client("consumer"),
+        client: callbacks.ctx("consumer"),
     })?;
     consumer.subscribe(&[&topics.input, &topics.repartition])?;
     tracing::info!(
@@ -991,7 +997,8 @@ pub fn forget(config: &Config, privacy: &Privacy, customer: &str) -> Result<usiz
             client: Callbacks::new().ctx("producer"),
         })?;
     let key = privacy.key_of(customer);
-    let payload = codec::encode_command(&Command::Forget);
+    let payload = codec::encode_command(&Command::Forget)
+        .map_err(|e| StageError::BadState(key.clone(), e.to_string()))?;
     let p = memory::partition_of(&key, partitions);
     producer
         .send(
