@@ -79,7 +79,9 @@ pub fn evaluate(
     policy: &Policy,
 ) -> Vec<CustomerInsight> {
     let mut candidates = Vec::new();
-    let who = describe(s);
+    // Described only when a rule speaks: most updates raise nothing.
+    let who = std::cell::OnceCell::new();
+    let who = || who.get_or_init(|| describe(s)).as_str();
 
     // Repeated effort: the same open problem on another channel.
     for t in triggers {
@@ -100,7 +102,8 @@ pub fn evaluate(
                     Severity::Medium
                 },
                 reason: format!(
-                    "{who} raised the same problem{} on {n} channels ({}) since {}",
+                    "{} raised the same problem{} on {n} channels ({}) since {}",
+                    who(),
                     if p.products.is_empty() {
                         String::new()
                     } else {
@@ -156,7 +159,8 @@ pub fn evaluate(
                 cooldown_key: Type::ValuableAtRisk.as_str().into(),
                 severity,
                 reason: format!(
-                    "{who} at risk: sentiment trend {:.2}, {}",
+                    "{} at risk: sentiment trend {:.2}, {}",
+                    who(),
                     trend.unwrap_or(0.0),
                     why.join("; ")
                 ),
@@ -182,7 +186,8 @@ pub fn evaluate(
                     cooldown_key: Type::LifeContext.as_str().into(),
                     severity: Severity::Medium,
                     reason: format!(
-                        "{who} is going through a hard moment ({}): let them reach someone who knows",
+                        "{} is going through a hard moment ({}): let them reach someone who knows",
+                        who(),
                         c.label.replace('_', " ")
                     ),
                     evidence: vec![c.evidence.clone()],
@@ -202,7 +207,8 @@ pub fn evaluate(
                         cooldown_key: Type::Advocate.as_str().into(),
                         severity: Severity::Low,
                         reason: format!(
-                            "{who} praised or recommended us in {} messages",
+                            "{} praised or recommended us in {} messages",
+                            who(),
                             s.praise.len()
                         ),
                         evidence: s.praise.clone(),
@@ -218,7 +224,8 @@ pub fn evaluate(
                 cooldown_key: format!("{}:{line}", Type::CrossLineOpportunity.as_str()),
                 severity: Severity::Low,
                 reason: format!(
-                    "{who}, on our {} line{}, needs what {product} ({line}) does",
+                    "{}, on our {} line{}, needs what {product} ({line}) does",
+                    who(),
                     list(s.lines.iter().filter(|l| *l != line)),
                     if s.lines.len() > 2 { "s" } else { "" }
                 ),
