@@ -168,7 +168,10 @@ fn main() {
                 black_box(serde_json::to_vec(c).expect("encodes"));
             }
             if let Some(s) = state {
-                store.insert(k.clone(), memory::codec::encode_state(&s).expect("encodes"));
+                // The store keeps a copy of the bytes, as redb copies them into its pages; the
+                // encoded buffer itself goes to the changelog's producer, which copies it too.
+                let bytes = memory::codec::encode_state(&s).expect("encodes");
+                store.insert(k.clone(), bytes.as_slice().to_vec());
             }
         }
         best = best.min(start.elapsed());

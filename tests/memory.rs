@@ -328,9 +328,18 @@ fn the_binary_form_is_exact_and_refuses_what_it_cannot_read() {
         );
     }
 
+    // A state written by an earlier build (format 1) reads back the same.
+    let v1 = codec::encode_state_v1(&s).unwrap();
+    assert_eq!(v1[0], codec::FORMAT);
+    assert_eq!(codec::decode_state(&v1).unwrap(), s);
+    // Format 2 writes each quote once: smaller than format 1 when messages are evidence twice.
+    let v2 = codec::encode_state(&s).unwrap();
+    assert_eq!(v2[0], codec::STATE_FORMAT);
+    assert!(v2.len() < v1.len(), "{} >= {}", v2.len(), v1.len());
+
     // Another format, nothing at all, a value cut short, JSON: errors, never a panic.
     let mut other = codec::encode_state(&s).unwrap();
-    other[0] = codec::FORMAT + 1;
+    other[0] = codec::STATE_FORMAT + 1;
     assert!(matches!(
         codec::decode_state(&other),
         Err(codec::CodecError::Format(_))
@@ -344,6 +353,19 @@ fn the_binary_form_is_exact_and_refuses_what_it_cannot_read() {
         assert!(codec::decode_state(&full[..cut]).is_err(), "cut at {cut}");
     }
     assert!(codec::decode_command(br#"{"forget": null}"#).is_err());
+
+    // Evidence naming a quote the table does not have: an error, never a panic.
+    let mut one = CustomerState::new("CUS-2");
+    memory::step(&mut one, &obs(1, 0, "email", &["complaint"], -0.5), &cx).unwrap();
+    let good = codec::encode_state(&one).unwrap();
+    // From the end: the empty `raised` map (its length), `seen` (its length, one id as 16 bytes
+    // after their length), and before it the latest evidence's quote index.
+    let at = good.len() - 1 - (1 + 1 + 16) - 1;
+    assert_eq!(good[at], 0, "the latest evidence names quote 0");
+    let mut bad = good.clone();
+    bad[at] = 5;
+    let err = codec::decode_state(&bad).unwrap_err();
+    assert!(err.to_string().contains("quote 5 of a table of 1"), "{err}");
 }
 
 /// The frozen test split of the scenario set, through the whole pipeline: every type well above

@@ -11,21 +11,29 @@
 //! The format byte says which layout follows; a value of another format is an error that names
 //! it, never a silently wrong state. Changing the layout of [`CustomerState`] or [`Command`]
 //! (adding a field, say) means a new format byte and a decoder for the old one.
+//!
+//! * Format 1: the serde layout of the type itself. Commands are written in it; states were, and
+//!   a state of format 1 (a changelog written by an earlier build) still reads.
+//! * Format 2, states only ([`super::stored`]): the same fields with each evidence quote once.
 
-use super::{Command, CustomerState};
+use super::{stored, Command, CustomerState};
 
-/// The format of every value this module writes.
+/// The format commands are written in (and states were).
 pub const FORMAT: u8 = 1;
+/// The format states are written in.
+pub const STATE_FORMAT: u8 = 2;
 
 /// A value that does not decode.
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {
     #[error("empty value")]
     Empty,
-    #[error("format {0} is not known (this build reads format {FORMAT})")]
+    #[error("format {0} is not known (this build reads formats {FORMAT} and {STATE_FORMAT})")]
     Format(u8),
     #[error("{0}")]
     Postcard(#[from] postcard::Error),
+    #[error("{0}")]
+    Stored(#[from] stored::StoredError),
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
@@ -45,11 +53,23 @@ fn decode<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, CodecErro
 
 /// A customer's state as the store and the changelog hold it.
 pub fn encode_state(state: &CustomerState) -> Result<Vec<u8>, CodecError> {
-    encode(state)
+    let mut out = Vec::with_capacity(4096);
+    out.push(STATE_FORMAT);
+    stored::write(state, &mut out)?;
+    Ok(out)
 }
 
+/// A state of format 2, or of format 1 (written by an earlier build).
 pub fn decode_state(bytes: &[u8]) -> Result<CustomerState, CodecError> {
-    decode(bytes)
+    match bytes.split_first() {
+        Some((&STATE_FORMAT, rest)) => Ok(stored::read(rest)?),
+        _ => decode(bytes),
+    }
+}
+
+/// A state in format 1, as builds before format 2 wrote it (for tests of reading it back).
+pub fn encode_state_v1(state: &CustomerState) -> Result<Vec<u8>, CodecError> {
+    encode(state)
 }
 
 /// A command as the repartition topic carries it.

@@ -23,6 +23,7 @@ pub mod offerings;
 pub mod policy;
 pub mod rules;
 pub mod state;
+pub mod stored;
 
 use std::collections::HashMap;
 
