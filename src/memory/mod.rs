@@ -22,6 +22,7 @@ pub mod observation;
 pub mod offerings;
 pub mod policy;
 pub mod rules;
+pub mod set;
 pub mod state;
 pub mod stored;
 

@@ -1,8 +1,6 @@
 //! What our product lines offer: the catalog's own products, their lines and the jobs they do,
 //! for finding a need that another of our lines answers.
 
-use std::collections::BTreeSet;
-
 use rust_stemmers::{Algorithm, Stemmer};
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
@@ -254,7 +252,7 @@ impl Offerings {
     pub fn cross_line(
         &self,
         o: &Observation,
-        lines: &BTreeSet<String>,
+        lines: &super::set::Set<String>,
     ) -> Option<(String, String)> {
         if !o.asks() || self.offers.is_empty() {
             return None;

@@ -5,7 +5,12 @@
 //! are one person. Everything is bounded: old detail ages out by time and by count, so a customer's
 //! state stays a few kilobytes however long they have been talking.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use compact_str::CompactString;
+use litemap::LiteMap;
+
+use super::set::Set;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -32,13 +37,16 @@ pub const PHASES: usize = 8;
 pub const SMALL_SETS: usize = 16;
 
 /// One message, as evidence: which insight, when, where, and its first words.
+///
+/// A message is often evidence in several places of a state at once: its quote is shared, and a
+/// channel name is short enough to be held inline, so a copy allocates nothing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ref {
     pub insight_id: Uuid,
     #[serde(with = "super::codec::stamp")]
     pub at: DateTime<Utc>,
-    pub channel: String,
-    pub quote: String,
+    pub channel: CompactString,
+    pub quote: Arc<str>,
 }
 
 impl Ref {
@@ -46,8 +54,8 @@ impl Ref {
         Ref {
             insight_id: o.insight_id,
             at: o.occurred_at,
-            channel: o.channel.clone(),
-            quote: o.quote.clone(),
+            channel: CompactString::from(o.channel.as_str()),
+            quote: Arc::from(o.quote.as_str()),
         }
     }
 }
@@ -104,14 +112,14 @@ impl Trend {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Problem {
     /// Our products it is about, as far as the messages name them.
-    pub products: BTreeSet<String>,
-    pub lines: BTreeSet<String>,
+    pub products: Set<String>,
+    pub lines: Set<String>,
     #[serde(with = "super::codec::stamp")]
     pub opened_at: DateTime<Utc>,
     #[serde(with = "super::codec::stamp")]
     pub last_at: DateTime<Utc>,
     /// Every channel it was raised on.
-    pub channels: BTreeSet<String>,
+    pub channels: Set<String>,
     /// The first message and the latest ones.
     pub refs: Vec<Ref>,
     pub open: bool,
@@ -157,19 +165,19 @@ pub struct CustomerState {
     /// The customer key (pseudonymous when pseudonymisation is on).
     pub key: String,
     /// Accounts heard from (`party.id`s), this customer's own key included.
-    pub accounts: BTreeSet<String>,
+    pub accounts: Set<String>,
     #[serde(with = "super::codec::stamp::option")]
     pub first_seen: Option<DateTime<Utc>>,
     #[serde(with = "super::codec::stamp::option")]
     pub last_seen: Option<DateTime<Utc>>,
     pub interactions: u64,
     /// Messages per channel.
-    pub channels: BTreeMap<String, u32>,
+    pub channels: LiteMap<String, u32>,
     /// Our product lines the customer uses or talked about.
-    pub lines: BTreeSet<String>,
+    pub lines: Set<String>,
     /// Our products the customer talked about.
-    pub products: BTreeSet<String>,
-    pub brands: BTreeMap<String, BrandSeen>,
+    pub products: Set<String>,
+    pub brands: LiteMap<String, BrandSeen>,
     pub phases: Vec<PhaseAt>,
     pub sentiment: Trend,
     pub effort: Trend,
@@ -187,7 +195,7 @@ pub struct CustomerState {
     /// Insight ids already applied, newest last.
     pub seen: Vec<Uuid>,
     /// Customer insight types (with their detail) last raised.
-    pub raised: BTreeMap<String, Raised>,
+    pub raised: LiteMap<String, Raised>,
 }
 
 /// What an observation changed that a rule may act on.
@@ -381,8 +389,8 @@ impl CustomerState {
             }
         }
 
-        let products: BTreeSet<String> = o.products.iter().map(|(p, _)| p.clone()).collect();
-        let lines: BTreeSet<String> = o.products.iter().filter_map(|(_, l)| l.clone()).collect();
+        let products: Set<String> = o.products.iter().map(|(p, _)| p.clone()).collect();
+        let lines: Set<String> = o.products.iter().filter_map(|(_, l)| l.clone()).collect();
         if o.raises_problem() {
             match self.matching_problem(&products) {
                 Some(i) => {
@@ -413,7 +421,7 @@ impl CustomerState {
                         lines,
                         opened_at: now,
                         last_at: now,
-                        channels: BTreeSet::from([o.channel.clone()]),
+                        channels: Set::from([o.channel.clone()]),
                         refs: vec![r.clone()],
                         open: true,
                     });
@@ -434,7 +442,7 @@ impl CustomerState {
 
     /// The open problem a message about `products` continues: the latest open one about one of
     /// them, or, when either names no product, the latest open one.
-    fn matching_problem(&self, products: &BTreeSet<String>) -> Option<usize> {
+    fn matching_problem(&self, products: &Set<String>) -> Option<usize> {
         self.problems
             .iter()
             .enumerate()

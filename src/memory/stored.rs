@@ -8,7 +8,12 @@
 //! state in memory is unchanged ([`CustomerState`]).
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use compact_str::CompactString;
+use litemap::LiteMap;
+
+use super::set::Set;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -30,26 +35,26 @@ struct StoredRef<'a> {
 
 #[derive(Serialize)]
 struct ProblemOut<'a> {
-    products: &'a BTreeSet<String>,
-    lines: &'a BTreeSet<String>,
+    products: &'a Set<String>,
+    lines: &'a Set<String>,
     #[serde(with = "super::codec::stamp")]
     opened_at: DateTime<Utc>,
     #[serde(with = "super::codec::stamp")]
     last_at: DateTime<Utc>,
-    channels: &'a BTreeSet<String>,
+    channels: &'a Set<String>,
     refs: Vec<StoredRef<'a>>,
     open: bool,
 }
 
 #[derive(Deserialize)]
 struct ProblemIn<'a> {
-    products: BTreeSet<String>,
-    lines: BTreeSet<String>,
+    products: Set<String>,
+    lines: Set<String>,
     #[serde(with = "super::codec::stamp")]
     opened_at: DateTime<Utc>,
     #[serde(with = "super::codec::stamp")]
     last_at: DateTime<Utc>,
-    channels: BTreeSet<String>,
+    channels: Set<String>,
     #[serde(borrow)]
     refs: Vec<StoredRef<'a>>,
     open: bool,
@@ -73,16 +78,16 @@ struct StoredContext<'a> {
 struct StateOut<'a> {
     quotes: Vec<&'a str>,
     key: &'a str,
-    accounts: &'a BTreeSet<String>,
+    accounts: &'a Set<String>,
     #[serde(with = "super::codec::stamp::option")]
     first_seen: Option<DateTime<Utc>>,
     #[serde(with = "super::codec::stamp::option")]
     last_seen: Option<DateTime<Utc>>,
     interactions: u64,
-    channels: &'a BTreeMap<String, u32>,
-    lines: &'a BTreeSet<String>,
-    products: &'a BTreeSet<String>,
-    brands: &'a BTreeMap<String, BrandSeen>,
+    channels: &'a LiteMap<String, u32>,
+    lines: &'a Set<String>,
+    products: &'a Set<String>,
+    brands: &'a LiteMap<String, BrandSeen>,
     phases: &'a [PhaseAt],
     sentiment: &'a Trend,
     effort: &'a Trend,
@@ -96,7 +101,7 @@ struct StateOut<'a> {
     constituency: Option<Constituency>,
     evidence: Vec<StoredRef<'a>>,
     seen: &'a [Uuid],
-    raised: &'a BTreeMap<String, Raised>,
+    raised: &'a LiteMap<String, Raised>,
 }
 
 #[derive(Deserialize)]
@@ -104,16 +109,16 @@ struct StateIn<'a> {
     #[serde(borrow)]
     quotes: Vec<Cow<'a, str>>,
     key: String,
-    accounts: BTreeSet<String>,
+    accounts: Set<String>,
     #[serde(with = "super::codec::stamp::option")]
     first_seen: Option<DateTime<Utc>>,
     #[serde(with = "super::codec::stamp::option")]
     last_seen: Option<DateTime<Utc>>,
     interactions: u64,
-    channels: BTreeMap<String, u32>,
-    lines: BTreeSet<String>,
-    products: BTreeSet<String>,
-    brands: BTreeMap<String, BrandSeen>,
+    channels: LiteMap<String, u32>,
+    lines: Set<String>,
+    products: Set<String>,
+    brands: LiteMap<String, BrandSeen>,
     phases: Vec<PhaseAt>,
     sentiment: Trend,
     effort: Trend,
@@ -132,7 +137,7 @@ struct StateIn<'a> {
     #[serde(borrow)]
     evidence: Vec<StoredRef<'a>>,
     seen: Vec<Uuid>,
-    raised: BTreeMap<String, Raised>,
+    raised: LiteMap<String, Raised>,
 }
 
 /// Why a stored state does not read back.
@@ -159,7 +164,7 @@ impl<'a> Table<'a> {
             .ids
             .iter()
             .zip(&self.quotes)
-            .position(|(id, q)| *id == r.insight_id && *q == r.quote);
+            .position(|(id, q)| *id == r.insight_id && *q == &*r.quote);
         let quote = found.unwrap_or_else(|| {
             self.ids.push(r.insight_id);
             self.quotes.push(&r.quote);
@@ -235,7 +240,8 @@ pub(super) fn write(state: &CustomerState, out: &mut Vec<u8>) -> Result<(), post
 /// Reads a state written by [`write`] (without the format byte).
 pub(super) fn read(bytes: &[u8]) -> Result<CustomerState, StoredError> {
     let s: StateIn<'_> = postcard::from_bytes(bytes)?;
-    let quotes = s.quotes;
+    // Each quote once in memory too, shared by the evidence that cites it.
+    let quotes: Vec<Arc<str>> = s.quotes.iter().map(|q| Arc::from(&**q)).collect();
     let r = |r: StoredRef<'_>| -> Result<Ref, StoredError> {
         let quote = quotes
             .get(r.quote as usize)
@@ -243,8 +249,8 @@ pub(super) fn read(bytes: &[u8]) -> Result<CustomerState, StoredError> {
         Ok(Ref {
             insight_id: r.insight_id,
             at: r.at,
-            channel: r.channel.into_owned(),
-            quote: quote.to_string(),
+            channel: CompactString::from(r.channel),
+            quote: Arc::clone(quote),
         })
     };
     let refs = |v: Vec<StoredRef<'_>>| v.into_iter().map(r).collect::<Result<Vec<_>, _>>();
