@@ -382,7 +382,7 @@ fn a_late_link_merges_two_histories_and_forget_erases_them() {
     );
     let joined = latest[&k].as_ref().unwrap();
     assert_eq!(joined.interactions, 2);
-    assert!(joined.accounts.contains(&account));
+    assert!(joined.accounts.contains(account.as_str()));
     assert_schema(&events);
 
     // Erasure.

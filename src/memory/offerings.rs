@@ -252,7 +252,7 @@ impl Offerings {
     pub fn cross_line(
         &self,
         o: &Observation,
-        lines: &super::set::Set<String>,
+        lines: &super::set::Set<super::state::Name>,
     ) -> Option<(String, String)> {
         if !o.asks() || self.offers.is_empty() {
             return None;
@@ -262,7 +262,7 @@ impl Offerings {
             if let Some((p, Some(l))) = o
                 .products
                 .iter()
-                .find(|(_, l)| l.as_ref().is_some_and(|l| !lines.contains(l)))
+                .find(|(_, l)| l.as_ref().is_some_and(|l| !lines.contains(l.as_str())))
             {
                 return Some((p.clone(), l.clone()));
             }
@@ -272,7 +272,7 @@ impl Offerings {
         if lines.is_empty() && here().next().is_none() {
             return None;
         }
-        let known = |line: &String| lines.contains(line) || here().any(|l| l == line);
+        let known = |line: &String| lines.contains(line.as_str()) || here().any(|l| l == line);
         let mut candidates = self.offers.iter().filter(|x| !known(&x.line)).peekable();
         candidates.peek()?;
         // The message's text and its jobs: each as its words and their forms.

@@ -5,7 +5,7 @@ use chrono::Duration;
 
 use super::event::{CustomerInsight, CustomerRef, Severity, Type, SCHEMA};
 use super::policy::Policy;
-use super::state::{later, CustomerState, Raised, Ref, Trigger};
+use super::state::{later, CustomerState, Name, Raised, Ref, Trigger};
 
 /// `n` hours, saturating.
 fn hours_of(n: i64) -> Duration {
@@ -31,10 +31,10 @@ pub fn customer_ref(s: &CustomerState) -> CustomerRef {
     CustomerRef {
         key: s.key.clone(),
         segment: s.segment,
-        value_tier: s.value_tier.clone(),
+        value_tier: s.value_tier.as_ref().map(|t| t.to_string()),
         constituency: s.constituency,
-        channels: s.channels.keys().cloned().collect(),
-        lines: s.lines.iter().cloned().collect(),
+        channels: s.channels.keys().map(|c| c.to_string()).collect(),
+        lines: s.lines.iter().map(|l| l.to_string()).collect(),
         interactions: s.interactions,
         sentiment_trend: s.sentiment.mean().map(|m| (m * 1000.0).round() / 1000.0),
         effort_trend: s.effort.mean().map(|m| (m * 100.0).round() / 100.0),
@@ -113,7 +113,7 @@ pub fn evaluate(
                     p.opened_at.format("%Y-%m-%d")
                 ),
                 evidence: p.refs.clone(),
-                product: p.products.iter().next().cloned(),
+                product: p.products.iter().next().map(|p| p.to_string()),
                 competitor: None,
                 context: None,
             });
@@ -130,7 +130,7 @@ pub fn evaluate(
             .open_problems()
             .filter(|p| p.channels.len() >= 2 || p.products.len() >= 2)
             .collect();
-        let open_products: std::collections::BTreeSet<&String> =
+        let open_products: std::collections::BTreeSet<&super::state::Name> =
             s.open_problems().flat_map(|p| &p.products).collect();
         let leaving = s.leaving.clone();
         if leaving.is_some() || !spread.is_empty() || open_products.len() >= 2 {
@@ -167,8 +167,8 @@ pub fn evaluate(
                 evidence: refs,
                 product: spread
                     .first()
-                    .and_then(|p| p.products.iter().next().cloned()),
-                competitor: s.switching_to.clone(),
+                    .and_then(|p| p.products.iter().next().map(|p| p.to_string())),
+                competitor: s.switching_to.as_ref().map(|c| c.to_string()),
                 context: None,
             });
         }
@@ -193,7 +193,7 @@ pub fn evaluate(
                     evidence: vec![c.evidence.clone()],
                     product: None,
                     competitor: None,
-                    context: Some(c.label.clone()),
+                    context: Some(c.label.to_string()),
                 });
             }
             // An advocate: praise again, nothing open, not negative.
@@ -245,13 +245,13 @@ pub fn evaluate(
         let severity = c.severity as u8;
         let cooling = s
             .raised
-            .get(&c.cooldown_key)
+            .get(c.cooldown_key.as_str())
             .is_some_and(|r| now < later(r.at, hours_of(hours)) && severity <= r.severity);
         if cooling {
             continue;
         }
         s.raised
-            .insert(c.cooldown_key, Raised { at: now, severity });
+            .insert(Name::from(c.cooldown_key), Raised { at: now, severity });
         out.push(CustomerInsight {
             schema: SCHEMA.to_string(),
             id: CustomerInsight::id_of(&s.key, c.kind, &by.insight_id, c.severity),
@@ -275,7 +275,7 @@ pub fn evaluate(
 fn describe(s: &CustomerState) -> String {
     let mut words = vec!["A".to_string()];
     if let Some(t) = &s.value_tier {
-        words.push(t.to_lowercase());
+        words.push(t.to_lowercase().to_string());
     }
     match s.segment {
         Some(crate::interaction::Segment::Business) => words.push("business".into()),

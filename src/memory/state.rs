@@ -36,16 +36,20 @@ pub const PHASES: usize = 8;
 /// Channels, brands and accounts kept.
 pub const SMALL_SETS: usize = 16;
 
+/// A short name (a channel, product, line, brand, label): inline up to 24 bytes, so most of a
+/// state's names cost no allocation to decode, clone or drop. It reads and writes as a string.
+pub type Name = CompactString;
+
 /// One message, as evidence: which insight, when, where, and its first words.
 ///
 /// A message is often evidence in several places of a state at once: its quote is shared, and a
-/// channel name is short enough to be held inline, so a copy allocates nothing.
+/// channel name of up to 24 bytes is held inline, so a copy allocates nothing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ref {
     pub insight_id: Uuid,
     #[serde(with = "super::codec::stamp")]
     pub at: DateTime<Utc>,
-    pub channel: CompactString,
+    pub channel: Name,
     pub quote: Arc<str>,
 }
 
@@ -54,7 +58,7 @@ impl Ref {
         Ref {
             insight_id: o.insight_id,
             at: o.occurred_at,
-            channel: CompactString::from(o.channel.as_str()),
+            channel: Name::from(o.channel.as_str()),
             quote: Arc::from(o.quote.as_str()),
         }
     }
@@ -112,14 +116,14 @@ impl Trend {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Problem {
     /// Our products it is about, as far as the messages name them.
-    pub products: Set<String>,
-    pub lines: Set<String>,
+    pub products: Set<Name>,
+    pub lines: Set<Name>,
     #[serde(with = "super::codec::stamp")]
     pub opened_at: DateTime<Utc>,
     #[serde(with = "super::codec::stamp")]
     pub last_at: DateTime<Utc>,
     /// Every channel it was raised on.
-    pub channels: Set<String>,
+    pub channels: Set<Name>,
     /// The first message and the latest ones.
     pub refs: Vec<Ref>,
     pub open: bool,
@@ -128,7 +132,7 @@ pub struct Problem {
 /// A hard moment in the customer's life, live until it expires.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LiveContext {
-    pub label: String,
+    pub label: Name,
     #[serde(with = "super::codec::stamp")]
     pub since: DateTime<Utc>,
     #[serde(with = "super::codec::stamp")]
@@ -139,7 +143,7 @@ pub struct LiveContext {
 /// A journey phase and when it was heard.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhaseAt {
-    pub phase: String,
+    pub phase: Name,
     #[serde(with = "super::codec::stamp")]
     pub at: DateTime<Utc>,
 }
@@ -165,19 +169,19 @@ pub struct CustomerState {
     /// The customer key (pseudonymous when pseudonymisation is on).
     pub key: String,
     /// Accounts heard from (`party.id`s), this customer's own key included.
-    pub accounts: Set<String>,
+    pub accounts: Set<Name>,
     #[serde(with = "super::codec::stamp::option")]
     pub first_seen: Option<DateTime<Utc>>,
     #[serde(with = "super::codec::stamp::option")]
     pub last_seen: Option<DateTime<Utc>>,
     pub interactions: u64,
     /// Messages per channel.
-    pub channels: LiteMap<String, u32>,
+    pub channels: LiteMap<Name, u32>,
     /// Our product lines the customer uses or talked about.
-    pub lines: Set<String>,
+    pub lines: Set<Name>,
     /// Our products the customer talked about.
-    pub products: Set<String>,
-    pub brands: LiteMap<String, BrandSeen>,
+    pub products: Set<Name>,
+    pub brands: LiteMap<Name, BrandSeen>,
     pub phases: Vec<PhaseAt>,
     pub sentiment: Trend,
     pub effort: Trend,
@@ -186,16 +190,16 @@ pub struct CustomerState {
     pub praise: Vec<Ref>,
     /// The latest message that signalled leaving (churn risk or a switch).
     pub leaving: Option<Ref>,
-    pub switching_to: Option<String>,
+    pub switching_to: Option<Name>,
     pub segment: Option<Segment>,
-    pub value_tier: Option<String>,
+    pub value_tier: Option<Name>,
     pub constituency: Option<Constituency>,
     /// The latest messages.
     pub evidence: Vec<Ref>,
     /// Insight ids already applied, newest last.
     pub seen: Vec<Uuid>,
     /// Customer insight types (with their detail) last raised.
-    pub raised: LiteMap<String, Raised>,
+    pub raised: LiteMap<Name, Raised>,
 }
 
 /// What an observation changed that a rule may act on.
@@ -299,27 +303,30 @@ impl CustomerState {
         let r = Ref::of(o);
 
         if self.accounts.len() < SMALL_SETS {
-            self.accounts.insert(o.account.clone());
+            self.accounts.insert(Name::from(o.account.as_str()));
         }
         self.first_seen = Some(self.first_seen.map_or(now, |t| t.min(now)));
         self.last_seen = Some(self.last_seen.map_or(now, |t| t.max(now)));
         self.interactions += 1;
-        if self.channels.len() < SMALL_SETS || self.channels.contains_key(&o.channel) {
-            *self.channels.entry(o.channel.clone()).or_default() += 1;
+        if self.channels.len() < SMALL_SETS || self.channels.contains_key(o.channel.as_str()) {
+            *self
+                .channels
+                .entry(Name::from(o.channel.as_str()))
+                .or_default() += 1;
         }
         if o.segment.is_some() {
             self.segment = o.segment;
         }
         if o.value_tier.is_some() {
-            self.value_tier.clone_from(&o.value_tier);
+            self.value_tier = o.value_tier.as_deref().map(Name::from);
         }
         if o.constituency.is_some() {
             self.constituency = o.constituency;
         }
         for (b, competitor) in &o.brands {
-            if self.brands.len() < SMALL_SETS || self.brands.contains_key(b) {
+            if self.brands.len() < SMALL_SETS || self.brands.contains_key(b.as_str()) {
                 self.brands
-                    .entry(b.clone())
+                    .entry(Name::from(b.as_str()))
                     .or_insert(BrandSeen {
                         competitor: *competitor,
                         count: 0,
@@ -331,7 +338,7 @@ impl CustomerState {
             push_bounded(
                 &mut self.phases,
                 PhaseAt {
-                    phase: p.clone(),
+                    phase: Name::from(p.as_str()),
                     at: now,
                 },
                 PHASES,
@@ -349,7 +356,7 @@ impl CustomerState {
         if o.signals_leaving() {
             self.leaving = Some(r.clone());
             if o.switching_to.is_some() {
-                self.switching_to.clone_from(&o.switching_to);
+                self.switching_to = o.switching_to.as_deref().map(Name::from);
             }
         }
 
@@ -360,11 +367,11 @@ impl CustomerState {
             .filter(|c| policy.hard_contexts.contains(c))
         {
             let until = later(now, days(policy.context_expiry_days));
-            match self.contexts.iter_mut().find(|c| &c.label == label) {
+            match self.contexts.iter_mut().find(|c| c.label == *label) {
                 Some(c) => c.until = c.until.max(until),
                 None => {
                     self.contexts.push(LiveContext {
-                        label: label.clone(),
+                        label: Name::from(label.as_str()),
                         since: now,
                         until,
                         evidence: r.clone(),
@@ -382,20 +389,28 @@ impl CustomerState {
         }
         for (p, line) in &o.products {
             if self.products.len() < SMALL_SETS {
-                self.products.insert(p.clone());
+                self.products.insert(Name::from(p.as_str()));
             }
             if let Some(l) = line {
-                self.lines.insert(l.clone());
+                self.lines.insert(Name::from(l.as_str()));
             }
         }
 
-        let products: Set<String> = o.products.iter().map(|(p, _)| p.clone()).collect();
-        let lines: Set<String> = o.products.iter().filter_map(|(_, l)| l.clone()).collect();
+        let products: Set<Name> = o
+            .products
+            .iter()
+            .map(|(p, _)| Name::from(p.as_str()))
+            .collect();
+        let lines: Set<Name> = o
+            .products
+            .iter()
+            .filter_map(|(_, l)| l.as_deref().map(Name::from))
+            .collect();
         if o.raises_problem() {
             match self.matching_problem(&products) {
                 Some(i) => {
                     let p = &mut self.problems[i];
-                    let new_channel = p.channels.insert(o.channel.clone());
+                    let new_channel = p.channels.insert(Name::from(o.channel.as_str()));
                     p.last_at = p.last_at.max(now);
                     p.lines.extend(lines);
                     p.products.extend(products.iter().cloned());
@@ -421,7 +436,7 @@ impl CustomerState {
                         lines,
                         opened_at: now,
                         last_at: now,
-                        channels: Set::from([o.channel.clone()]),
+                        channels: Set::from([Name::from(o.channel.as_str())]),
                         refs: vec![r.clone()],
                         open: true,
                     });
@@ -442,7 +457,7 @@ impl CustomerState {
 
     /// The open problem a message about `products` continues: the latest open one about one of
     /// them, or, when either names no product, the latest open one.
-    fn matching_problem(&self, products: &Set<String>) -> Option<usize> {
+    fn matching_problem(&self, products: &Set<Name>) -> Option<usize> {
         self.problems
             .iter()
             .enumerate()

@@ -19,7 +19,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::state::{BrandSeen, CustomerState, LiveContext, PhaseAt, Problem, Raised, Ref, Trend};
+use super::state::{
+    BrandSeen, CustomerState, LiveContext, Name, PhaseAt, Problem, Raised, Ref, Trend,
+};
 use crate::interaction::{Constituency, Segment};
 
 /// A piece of evidence whose quote is in the table.
@@ -35,26 +37,26 @@ struct StoredRef<'a> {
 
 #[derive(Serialize)]
 struct ProblemOut<'a> {
-    products: &'a Set<String>,
-    lines: &'a Set<String>,
+    products: &'a Set<Name>,
+    lines: &'a Set<Name>,
     #[serde(with = "super::codec::stamp")]
     opened_at: DateTime<Utc>,
     #[serde(with = "super::codec::stamp")]
     last_at: DateTime<Utc>,
-    channels: &'a Set<String>,
+    channels: &'a Set<Name>,
     refs: Vec<StoredRef<'a>>,
     open: bool,
 }
 
 #[derive(Deserialize)]
 struct ProblemIn<'a> {
-    products: Set<String>,
-    lines: Set<String>,
+    products: Set<Name>,
+    lines: Set<Name>,
     #[serde(with = "super::codec::stamp")]
     opened_at: DateTime<Utc>,
     #[serde(with = "super::codec::stamp")]
     last_at: DateTime<Utc>,
-    channels: Set<String>,
+    channels: Set<Name>,
     #[serde(borrow)]
     refs: Vec<StoredRef<'a>>,
     open: bool,
@@ -78,16 +80,16 @@ struct StoredContext<'a> {
 struct StateOut<'a> {
     quotes: Vec<&'a str>,
     key: &'a str,
-    accounts: &'a Set<String>,
+    accounts: &'a Set<Name>,
     #[serde(with = "super::codec::stamp::option")]
     first_seen: Option<DateTime<Utc>>,
     #[serde(with = "super::codec::stamp::option")]
     last_seen: Option<DateTime<Utc>>,
     interactions: u64,
-    channels: &'a LiteMap<String, u32>,
-    lines: &'a Set<String>,
-    products: &'a Set<String>,
-    brands: &'a LiteMap<String, BrandSeen>,
+    channels: &'a LiteMap<Name, u32>,
+    lines: &'a Set<Name>,
+    products: &'a Set<Name>,
+    brands: &'a LiteMap<Name, BrandSeen>,
     phases: &'a [PhaseAt],
     sentiment: &'a Trend,
     effort: &'a Trend,
@@ -95,30 +97,31 @@ struct StateOut<'a> {
     contexts: Vec<StoredContext<'a>>,
     praise: Vec<StoredRef<'a>>,
     leaving: Option<StoredRef<'a>>,
-    switching_to: &'a Option<String>,
+    switching_to: &'a Option<Name>,
     segment: Option<Segment>,
-    value_tier: &'a Option<String>,
+    value_tier: &'a Option<Name>,
     constituency: Option<Constituency>,
     evidence: Vec<StoredRef<'a>>,
     seen: &'a [Uuid],
-    raised: &'a LiteMap<String, Raised>,
+    raised: &'a LiteMap<Name, Raised>,
 }
 
 #[derive(Deserialize)]
 struct StateIn<'a> {
+    // Borrowed from the bytes (a `Cow` inside a `Vec` would be read owned, then copied again).
     #[serde(borrow)]
-    quotes: Vec<Cow<'a, str>>,
+    quotes: Vec<&'a str>,
     key: String,
-    accounts: Set<String>,
+    accounts: Set<Name>,
     #[serde(with = "super::codec::stamp::option")]
     first_seen: Option<DateTime<Utc>>,
     #[serde(with = "super::codec::stamp::option")]
     last_seen: Option<DateTime<Utc>>,
     interactions: u64,
-    channels: LiteMap<String, u32>,
-    lines: Set<String>,
-    products: Set<String>,
-    brands: LiteMap<String, BrandSeen>,
+    channels: LiteMap<Name, u32>,
+    lines: Set<Name>,
+    products: Set<Name>,
+    brands: LiteMap<Name, BrandSeen>,
     phases: Vec<PhaseAt>,
     sentiment: Trend,
     effort: Trend,
@@ -130,14 +133,14 @@ struct StateIn<'a> {
     praise: Vec<StoredRef<'a>>,
     #[serde(borrow)]
     leaving: Option<StoredRef<'a>>,
-    switching_to: Option<String>,
+    switching_to: Option<Name>,
     segment: Option<Segment>,
-    value_tier: Option<String>,
+    value_tier: Option<Name>,
     constituency: Option<Constituency>,
     #[serde(borrow)]
     evidence: Vec<StoredRef<'a>>,
     seen: Vec<Uuid>,
-    raised: LiteMap<String, Raised>,
+    raised: LiteMap<Name, Raised>,
 }
 
 /// Why a stored state does not read back.
@@ -241,7 +244,7 @@ pub(super) fn write(state: &CustomerState, out: &mut Vec<u8>) -> Result<(), post
 pub(super) fn read(bytes: &[u8]) -> Result<CustomerState, StoredError> {
     let s: StateIn<'_> = postcard::from_bytes(bytes)?;
     // Each quote once in memory too, shared by the evidence that cites it.
-    let quotes: Vec<Arc<str>> = s.quotes.iter().map(|q| Arc::from(&**q)).collect();
+    let quotes: Vec<Arc<str>> = s.quotes.iter().map(|q| Arc::from(*q)).collect();
     let r = |r: StoredRef<'_>| -> Result<Ref, StoredError> {
         let quote = quotes
             .get(r.quote as usize)
@@ -287,7 +290,7 @@ pub(super) fn read(bytes: &[u8]) -> Result<CustomerState, StoredError> {
             .into_iter()
             .map(|c| {
                 Ok(LiveContext {
-                    label: c.label.into_owned(),
+                    label: Name::from(c.label),
                     since: c.since,
                     until: c.until,
                     evidence: r(c.evidence)?,
