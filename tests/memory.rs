@@ -471,3 +471,73 @@ fn link_records_are_links_unlinks_or_refused() {
     assert_eq!(link(b"", Some(b"CUS-1")), Err(LinkError::NoAccount));
     assert_eq!(parse_link(None, Some(b"CUS-1")), Err(LinkError::NoAccount));
 }
+
+/// A small state with every kind of field filled: the one whose format-1 bytes, as the build
+/// before the sorted-vector sets wrote them (commit 9c4ae01, B-tree sets and maps, `String`s),
+/// are `FORMAT_1_BYTES`.
+fn written_state() -> CustomerState {
+    let cx = cx();
+    let mut s = CustomerState::new("CUS-9");
+    let channels = ["twitter", "email", "phone"];
+    for n in 0..6u128 {
+        let mut o = obs(n, n as i64, channels[n as usize % 3], &["complaint"], -0.25);
+        o.effort = Some(-2);
+        if n % 2 == 1 {
+            o.products
+                .push(("larkspur-mobile".into(), Some("mobile".into())));
+        }
+        if n % 3 == 0 {
+            o.brands.push(("corvid".into(), true));
+        }
+        o.contexts = if n == 2 {
+            vec!["health".into()]
+        } else {
+            vec![]
+        };
+        o.switching_to = (n == 4).then(|| "corvid".into());
+        o.segment = Some(Segment::Business);
+        o.value_tier = Some("gold".into());
+        o.journey_phase = Some("usage".into());
+        memory::step(&mut s, &o, &cx).unwrap();
+    }
+    s
+}
+
+/// `written_state()` in format 1, as commit 9c4ae01 wrote it (B-tree sets and maps, `String`s).
+const FORMAT_1_BYTES: &str = concat!(
+    "01054355532d39010a747769747465723a6a6f01a080a09a0d0001a0ded49a0d00060305656d61696c020570",
+    "686f6e65020774776974746572020204686f6d65066d6f62696c65020e6c61726b737075722d66696265720f",
+    "6c61726b737075722d6d6f62696c650206636f727669640102086c61726b73707572000606057573616765a0",
+    "80a09a0d00057573616765a0c6aa9a0d00057573616765a08cb59a0d00057573616765a0d2bf9a0d00057573",
+    "616765a098ca9a0d00057573616765a0ded49a0d005144cd6b2048f5bf5144cd6b2048154001a0ded49a0d00",
+    "5144cd6b204825c05144cd6b2048154001a0ded49a0d0001020e6c61726b737075722d66696265720f6c6172",
+    "6b737075722d6d6f62696c650204686f6d65066d6f62696c65a080a09a0d00a0ded49a0d000305656d61696c",
+    "0570686f6e650774776974746572041000000000000000000000000000000000a080a09a0d00077477697474",
+    "6572096d65737361676520301000000000000000000000000000000003a0d2bf9a0d00077477697474657209",
+    "6d65737361676520331000000000000000000000000000000004a098ca9a0d0005656d61696c096d65737361",
+    "676520341000000000000000000000000000000005a0ded49a0d000570686f6e65096d657373616765203501",
+    "01066865616c7468a08cb59a0d00a0c0f19c0d001000000000000000000000000000000002a08cb59a0d0005",
+    "70686f6e65096d657373616765203200000001000104676f6c64000510000000000000000000000000000000",
+    "01a0c6aa9a0d0005656d61696c096d65737361676520311000000000000000000000000000000002a08cb59a",
+    "0d000570686f6e65096d65737361676520321000000000000000000000000000000003a0d2bf9a0d00077477",
+    "6974746572096d65737361676520331000000000000000000000000000000004a098ca9a0d0005656d61696c",
+    "096d65737361676520341000000000000000000000000000000005a0ded49a0d000570686f6e65096d657373",
+    "6167652035061000000000000000000000000000000000100000000000000000000000000000000110000000",
+    "0000000000000000000000000210000000000000000000000000000000031000000000000000000000000000",
+    "0000041000000000000000000000000000000005030c6c6966655f636f6e74657874a08cb59a0d00020f7265",
+    "7065617465645f6566666f7274a08cb59a0d00031076616c7561626c655f61745f7269736ba0c6aa9a0d0003",
+);
+
+#[test]
+fn a_state_an_earlier_build_wrote_still_reads() {
+    let bytes: Vec<u8> = (0..FORMAT_1_BYTES.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&FORMAT_1_BYTES[i..i + 2], 16).unwrap())
+        .collect();
+    assert_eq!(bytes[0], codec::FORMAT);
+    let s = written_state();
+    assert!(s.brands.len() == 2 && s.lines.len() == 2 && !s.contexts.is_empty());
+    assert_eq!(codec::decode_state(&bytes).unwrap(), s);
+    // The sorted vectors write what the B-trees wrote, byte for byte.
+    assert_eq!(codec::encode_state_v1(&s).unwrap(), bytes);
+}
