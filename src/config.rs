@@ -23,6 +23,8 @@ pub struct Config {
     pub privacy: PrivacyConfig,
     /// The customer memory stage (`earshot run --role memory`) and its rules.
     pub memory: MemoryConfig,
+    /// The market view: trend windows, themes and alerts (`earshot trends`, `earshot report`).
+    pub market: crate::market::Policy,
 }
 
 /// The customer memory stage: its topics, where its state lives, and its rules.
@@ -406,6 +408,7 @@ impl Config {
                 ),
             );
         }
+        self.market.check().map_err(ConfigError::Invalid)?;
         for key in self.kafka.consumer.keys().chain(self.kafka.producer.keys()) {
             if key.contains("password") || key.contains("secret") {
                 return bad(

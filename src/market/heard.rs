@@ -1,0 +1,449 @@
+//! One message as the market view reads it: when it was said, by whom (a hash of the pseudonymous
+//! party key), and for each brand it is about, that brand's own reading (sentiment, intents) and
+//! the phrases a theme could be made of.
+
+use chrono::{DateTime, Utc};
+use rust_stemmers::Stemmer;
+use uuid::Uuid;
+
+use crate::emotion::EKMAN;
+use crate::insight::Insight;
+use crate::interaction::Segment;
+use crate::signals::model::LABELS;
+use crate::types::{is_function_word, Label};
+
+/// The intents a trend counts: the signal model's `intent:` labels, in its order.
+pub fn intents() -> impl Iterator<Item = &'static str> {
+    LABELS.iter().filter_map(|l| l.strip_prefix("intent:"))
+}
+
+/// Number of intents a trend counts.
+pub const INTENTS: usize = 10;
+
+fn intent_index(label: &str) -> Option<usize> {
+    intents().position(|i| i == label)
+}
+
+/// What a theme phrase was said as.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ThemeKind {
+    /// A problem: the mention's sentence in a message that complains or threatens to leave.
+    Complaint,
+    /// A need: the job the customer wants done ("I wish it could ...").
+    Need,
+}
+
+/// The phrase candidates of one message about one brand: content words stemmed, as unigrams and
+/// adjacent bigrams (`key`), each with the words as written (`label`, lower case).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Phrases {
+    pub kind: ThemeKind,
+    pub grams: Vec<Gram>,
+    /// The sentence it came from, shortened: the quote a theme shows.
+    pub quote: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gram {
+    pub key: String,
+    pub label: String,
+}
+
+/// One brand (or product) a message is about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct About {
+    pub brand: String,
+    pub product: Option<String>,
+    pub line: Option<String>,
+    pub competitor: bool,
+    /// Byte offset of its first mention in the text: where its quote is.
+    pub at: usize,
+    /// The mention's own sentiment, else the message's; `None` for an unread language.
+    pub label: Option<Label>,
+    pub compound: f32,
+    /// Bit i: intent i of [`intents`] concerns this brand.
+    pub intents: u16,
+    pub phrases: Option<Phrases>,
+}
+
+/// One message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heard {
+    pub insight: Uuid,
+    /// Event time: when it was said.
+    pub at: DateTime<Utc>,
+    /// A 64-bit hash of the (pseudonymous) party key, for counting unique customers.
+    pub customer: u64,
+    pub segment: Option<Segment>,
+    /// Index into [`EKMAN`] of the dominant emotion group.
+    pub emotion: Option<u8>,
+    pub effort: Option<i8>,
+    pub about: Vec<About>,
+}
+
+/// Words said about almost any problem, which would make every theme the same.
+const GENERIC: &[&str] = &[
+    "again",
+    "still",
+    "just",
+    "really",
+    "even",
+    "today",
+    "now",
+    "never",
+    "ever",
+    "get",
+    "got",
+    "one",
+    "like",
+    "can",
+    "cant",
+    "dont",
+    "didnt",
+    "doesnt",
+    "isnt",
+    "wont",
+    "im",
+    "ive",
+    "thing",
+    "things",
+    "time",
+    "times",
+    "day",
+    "days",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "year",
+    "years",
+    "anyone",
+    "someone",
+    "something",
+    "nothing",
+    "everything",
+    "please",
+    "thanks",
+    "thank",
+    "hey",
+    "hi",
+    "lol",
+    "omg",
+    "wtf",
+    "ugh",
+    "yes",
+    "yeah",
+    "nope",
+    "also",
+    "every",
+    "want",
+    "need",
+    "wish",
+    "would",
+    "could",
+    "should",
+    "make",
+    "made",
+    "going",
+    "gonna",
+    "back",
+    "way",
+    "worst",
+    "terrible",
+    "awful",
+    "bad",
+    "great",
+    "good",
+    "love",
+    "hate",
+    "best",
+    "ever",
+    "fix",
+    "fixed",
+    "working",
+    "work",
+    "works",
+    "use",
+    "using",
+    "customer",
+    "customers",
+    "service",
+    "support",
+    "help",
+    "switch",
+    "switching",
+    "leave",
+    "leaving",
+    "cancel",
+    "done",
+    "moving",
+    "too",
+    "another",
+    "because",
+    "guess",
+    "since",
+    "already",
+    "though",
+    "anyway",
+    "maybe",
+    "actually",
+    "literally",
+    "honestly",
+    "seriously",
+    "guys",
+    "people",
+    "everyone",
+    "keep",
+    "keeps",
+    "last",
+    "sooo",
+    "soo",
+];
+
+/// At most this many content words of a sentence make its phrases.
+const MAX_WORDS: usize = 12;
+
+/// At most this many bytes of a sentence make a quote.
+const QUOTE_BYTES: usize = 160;
+
+/// The sentence around byte `at` of `text`: from after the previous sentence end to the next one.
+pub fn sentence(text: &str, at: usize) -> &str {
+    let at = at.min(text.len());
+    let is_end = |c: char| matches!(c, '.' | '!' | '?' | '\n');
+    let start = text[..at]
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| is_end(c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let end = text[at..].find(is_end).map_or(text.len(), |i| at + i + 1);
+    text[start..end].trim()
+}
+
+/// A quote of at most [`QUOTE_BYTES`] bytes, cut at a character boundary with an ellipsis.
+pub fn shorten(text: &str) -> String {
+    if text.len() <= QUOTE_BYTES {
+        return text.to_string();
+    }
+    let mut cut = QUOTE_BYTES;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}…", text[..cut].trim_end())
+}
+
+/// The phrases of `text`, skipping the words whose stems are in `skip` (the names of the brands and
+/// products the message mentions: a theme is what is said about them, not who).
+fn phrases(
+    stemmer: &Stemmer,
+    kind: ThemeKind,
+    text: &str,
+    skip: &[String],
+    quote: &str,
+) -> Phrases {
+    let (words, stems): (Vec<String>, Vec<String>) = text
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .map(|w| w.trim_matches('\'').replace('\'', "").to_lowercase())
+        .filter(|w| {
+            w.chars().count() >= 3
+                && w.chars().any(char::is_alphabetic)
+                && !is_function_word(w.as_bytes())
+                && !GENERIC.contains(&w.as_str())
+        })
+        .map(|w| {
+            let stem = stemmer.stem(&w).into_owned();
+            (w, stem)
+        })
+        .filter(|(_, stem)| !skip.contains(stem))
+        .take(MAX_WORDS)
+        .unzip();
+    let mut grams = Vec::with_capacity(stems.len() * 2);
+    for i in 0..stems.len() {
+        grams.push(Gram {
+            key: stems[i].clone(),
+            label: words[i].clone(),
+        });
+        if i + 1 < stems.len() && stems[i] != stems[i + 1] {
+            grams.push(Gram {
+                key: format!("{} {}", stems[i], stems[i + 1]),
+                label: format!("{} {}", words[i], words[i + 1]),
+            });
+        }
+    }
+    grams.sort_by(|a, b| a.key.cmp(&b.key));
+    grams.dedup_by(|a, b| a.key == b.key);
+    Phrases {
+        kind,
+        grams,
+        quote: shorten(quote),
+    }
+}
+
+/// A 64-bit FNV-1a hash: stable across runs and machines, as counting unique customers in
+/// windows that are merged and compared needs.
+pub fn fnv64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+impl Heard {
+    /// Reads an insight. `stemmer` is English's (themes are read for English text).
+    pub fn of(i: &Insight, stemmer: &Stemmer) -> Heard {
+        let a = &i.analysis;
+        let message_label = a.sentiment.as_ref().map(|s| (s.label, s.compound));
+        let signals = a.signals.as_ref();
+        let job = signals.and_then(|s| {
+            s.intents
+                .iter()
+                .find(|x| x.label == "need")
+                .and_then(|x| x.job.clone())
+        });
+        let emotion = a.emotions.as_ref().and_then(|e| {
+            EKMAN
+                .iter()
+                .position(|g| *g == e.dominant_ekman.as_ref())
+                .map(|p| p as u8)
+        });
+        let names: Vec<String> = a
+            .mentions
+            .iter()
+            .flat_map(|m| m.span.text.split(|c: char| !c.is_alphanumeric()))
+            .filter(|w| !w.is_empty())
+            .map(|w| stemmer.stem(&w.to_lowercase()).into_owned())
+            .collect();
+        let mut about: Vec<About> = Vec::with_capacity(a.mentions.len());
+        for m in &a.mentions {
+            let (label, compound) = match (&m.sentiment, message_label) {
+                (Some(s), _) => (Some(s.label), s.compound),
+                (None, Some((l, c))) => (Some(l), c),
+                (None, None) => (None, 0.0),
+            };
+            let mut intents = 0u16;
+            for label in &m.intents {
+                if let Some(k) = intent_index(label) {
+                    intents |= 1 << k;
+                }
+            }
+            let has = |name: &str| intent_index(name).is_some_and(|k| intents & (1 << k) != 0);
+            let sentence_of_mention = sentence(&i.text, m.span.start);
+            let phrases = if has("need") && job.is_some() {
+                let job = job.as_deref().unwrap_or_default();
+                Some(phrases(
+                    stemmer,
+                    ThemeKind::Need,
+                    job,
+                    &names,
+                    sentence_of_mention,
+                ))
+            } else if has("complaint") || has("churn_risk") {
+                Some(phrases(
+                    stemmer,
+                    ThemeKind::Complaint,
+                    sentence_of_mention,
+                    &names,
+                    sentence_of_mention,
+                ))
+            } else {
+                None
+            }
+            .filter(|p| !p.grams.is_empty());
+            // A brand named twice in a message is one voice for it; its first mention reads it
+            // unless a later one names a product.
+            if let Some(prev) = about
+                .iter_mut()
+                .find(|x| x.brand == m.brand && (x.product == m.product || m.product.is_none()))
+            {
+                prev.intents |= intents;
+                if prev.phrases.is_none() {
+                    prev.phrases = phrases;
+                }
+                continue;
+            }
+            about.push(About {
+                brand: m.brand.clone(),
+                product: m.product.clone(),
+                line: m.line.clone(),
+                competitor: m.competitor,
+                at: m.span.start,
+                label,
+                compound,
+                intents,
+                phrases,
+            });
+        }
+        Heard {
+            insight: i.id,
+            at: i.occurred_at,
+            customer: fnv64(i.party.id.as_bytes()),
+            segment: i.party.segment,
+            emotion,
+            effort: signals.and_then(|s| s.effort.as_ref()).map(|e| e.score),
+            about,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intents_are_the_models_ten() {
+        assert_eq!(intents().count(), INTENTS);
+        assert_eq!(intent_index("complaint"), Some(0));
+        assert!(intent_index("need").is_some());
+        assert_eq!(intent_index("sarcasm"), None);
+    }
+
+    #[test]
+    fn the_sentence_around_a_byte() {
+        let t = "First one. Larkspur router keeps dropping wifi! Third";
+        assert_eq!(sentence(t, 12), "Larkspur router keeps dropping wifi!");
+        assert_eq!(sentence(t, 0), "First one.");
+        assert_eq!(sentence(t, t.len()), "Third");
+    }
+
+    #[test]
+    fn phrases_skip_the_brand_and_generic_words() {
+        let s = Stemmer::create(rust_stemmers::Algorithm::English);
+        let p = phrases(
+            &s,
+            ThemeKind::Complaint,
+            "Larkspur router keeps dropping the wifi again, terrible",
+            &["larkspur".to_string()],
+            "q",
+        );
+        let keys: Vec<&str> = p.grams.iter().map(|g| g.key.as_str()).collect();
+        assert!(keys.contains(&"router"), "{keys:?}");
+        assert!(keys.contains(&"drop wifi"), "{keys:?}");
+        assert!(!keys.iter().any(|k| k.contains("larkspur")), "{keys:?}");
+        assert!(!keys.iter().any(|k| k.contains("terribl")), "{keys:?}");
+        let label = p
+            .grams
+            .iter()
+            .find(|g| g.key == "drop wifi")
+            .map(|g| &g.label);
+        assert_eq!(label.map(String::as_str), Some("dropping wifi"));
+        // A brand's name in another form (a possessive) is still its name.
+        let p = phrases(
+            &s,
+            ThemeKind::Complaint,
+            "Larkspurs router",
+            &["larkspur".to_string()],
+            "q",
+        );
+        let keys: Vec<&str> = p.grams.iter().map(|g| g.key.as_str()).collect();
+        assert_eq!(keys, ["router"]);
+    }
+
+    #[test]
+    fn quotes_are_cut_at_a_character() {
+        let long = "é".repeat(200);
+        let q = shorten(&long);
+        assert!(q.len() <= QUOTE_BYTES + '…'.len_utf8());
+        assert!(q.ends_with('…'));
+    }
+}

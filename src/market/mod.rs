@@ -1,0 +1,765 @@
+//! The market view: what a brand's customers say over time, for strategy teams.
+//!
+//! Insights are folded into **event-time tumbling windows** (several sizes at once, e.g. 5 minutes,
+//! an hour and a day) per brand, product, product line and segment: volume, unique customers,
+//! sentiment mix and net sentiment, emotion and intent mix, average effort, share of voice among
+//! the catalog's brands, and the window's [themes](themes). A **watermark** — the latest event time
+//! seen, less `watermark_delay` — closes a window: its first [`Trend`] (revision 0) is emitted when
+//! the watermark passes its end. A message that arrives later, within `allowed_lateness`, updates
+//! its window, and the window is emitted again with the next revision (a correction: the whole
+//! window, never a second count; readers keep the highest revision of each `window_id`). Later than
+//! that, a message is counted in [`Market::too_late`] and nowhere else. Each closing window of the
+//! alert size is checked for [spikes](alerts).
+//!
+//! Pure, as the analysis is: no clock (time is the messages' own), no I/O. The caller keeps the
+//! [`Market`] (a file run keeps one; a stage would keep one per partition of a topic keyed by
+//! brand) and writes what [`Market::observe`] returns.
+
+pub mod alerts;
+pub mod eval;
+pub mod heard;
+pub mod themes;
+pub mod window;
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use rust_stemmers::{Algorithm, Stemmer};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use alerts::Alert;
+pub use heard::Heard;
+use themes::{History, Theme};
+use window::Aggregate;
+
+use crate::emotion::EKMAN;
+use crate::insight::Insight;
+use crate::interaction::Segment;
+
+/// Value of the `schema` field of every trend event of this version.
+pub const SCHEMA: &str = "earshot.trend.v1";
+
+/// What a window is kept for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dimension {
+    /// Key: the brand id.
+    Brand,
+    /// Key: the product id.
+    Product,
+    /// Key: the product line.
+    Line,
+    /// Key: `brand/segment` (`larkspur/business`).
+    Segment,
+}
+
+/// The market view's settings (`[market]` in the configuration).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    /// Window sizes in seconds; each divides a day or is a whole number of days.
+    pub window_seconds: Vec<u32>,
+    /// The watermark trails the latest event time by this much.
+    pub watermark_delay_seconds: u32,
+    /// A window takes late messages (and is corrected) until the watermark is this far past its
+    /// end.
+    pub allowed_lateness_seconds: u32,
+    /// Themes a trend event carries at most.
+    pub themes: usize,
+    pub alerts: alerts::Policy,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            window_seconds: vec![3_600, 86_400],
+            watermark_delay_seconds: 300,
+            allowed_lateness_seconds: 86_400,
+            themes: 5,
+            alerts: alerts::Policy::default(),
+        }
+    }
+}
+
+impl Policy {
+    /// Refuses sizes a day cannot be cut into, or none at all.
+    pub fn check(&self) -> Result<(), String> {
+        if self.window_seconds.is_empty() {
+            return Err("market.window_seconds: at least one window size".into());
+        }
+        for &s in &self.window_seconds {
+            if s < 60 || (86_400 % s != 0 && s % 86_400 != 0) {
+                return Err(format!(
+                    "market.window_seconds: {s} must be at least 60 and divide a day (86400) or be whole days"
+                ));
+            }
+        }
+        if let Some(a) = self.alerts.window_seconds {
+            if !self.window_seconds.contains(&a) {
+                return Err(format!(
+                    "market.alerts.window_seconds: {a} is not one of market.window_seconds"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The window size alerts are checked on: the configured one, else the smallest.
+    pub fn alert_size(&self) -> u32 {
+        self.alerts
+            .window_seconds
+            .or_else(|| self.window_seconds.iter().copied().min())
+            .unwrap_or(3_600)
+    }
+}
+
+/// A window's time span.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Span {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub size_seconds: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentimentMix {
+    pub positive: u32,
+    pub neutral: u32,
+    pub negative: u32,
+    /// Messages in a language the analysers do not read: no sentiment, not neutral.
+    pub unread: u32,
+    /// (positive − negative) / (positive + neutral + negative); absent when none was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EffortMean {
+    /// −5 (very hard) to +5 (very easy).
+    pub mean: f64,
+    pub count: u32,
+}
+
+/// A trend event (`schemas/trend.v1.json`): one window of one key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trend {
+    pub schema: String,
+    /// This emission.
+    pub id: Uuid,
+    /// The window: the same for each of its revisions.
+    pub window_id: Uuid,
+    pub dimension: Dimension,
+    pub key: String,
+    pub brand: String,
+    /// A brand of the catalog's competitors.
+    pub competitor: bool,
+    pub window: Span,
+    /// 0 when the watermark closed the window; one more for each correction by late messages.
+    pub revision: u32,
+    /// Messages about the key.
+    pub volume: u32,
+    pub unique_customers: u32,
+    pub sentiment: SentimentMix,
+    /// Messages per dominant emotion group (groups with none left out).
+    pub emotions: BTreeMap<String, u32>,
+    /// Messages per intent about the key (intents with none left out).
+    pub intents: BTreeMap<String, u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effort: Option<EffortMean>,
+    /// For a brand: its volume over the volume of every brand in the same window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share_of_voice: Option<f64>,
+    pub themes: Vec<Theme>,
+}
+
+/// What the market view emits.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    Trend(Box<Trend>),
+    Alert(Box<Alert>),
+}
+
+/// A window's place: size, start (seconds since the epoch), dimension, key.
+type Place = (u32, i64, Dimension, String);
+
+/// What a key is about, kept beside its windows.
+#[derive(Debug, Clone, PartialEq)]
+struct Owner {
+    brand: String,
+    competitor: bool,
+}
+
+/// The market view over a stream.
+pub struct Market {
+    policy: Policy,
+    stemmer: Stemmer,
+    windows: BTreeMap<Place, Aggregate>,
+    owners: HashMap<(Dimension, String), Owner>,
+    latest: Option<i64>,
+    watermark: i64,
+    themes: HashMap<(u32, Dimension, String), History>,
+    alerts: alerts::Detector,
+    too_late: u64,
+}
+
+impl std::fmt::Debug for Market {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Market")
+            .field("open_windows", &self.windows.len())
+            .field("watermark", &self.watermark)
+            .field("too_late", &self.too_late)
+            .finish()
+    }
+}
+
+fn segment_name(s: Segment) -> &'static str {
+    match s {
+        Segment::Business => "business",
+        Segment::Consumer => "consumer",
+    }
+}
+
+fn time(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+impl Market {
+    /// A market view with `policy` (checked by the caller with [`Policy::check`]).
+    pub fn new(policy: Policy) -> Market {
+        let alerts = alerts::Detector::new(policy.alerts.clone(), policy.alert_size());
+        Market {
+            policy,
+            stemmer: Stemmer::create(Algorithm::English),
+            windows: BTreeMap::new(),
+            owners: HashMap::new(),
+            latest: None,
+            watermark: i64::MIN,
+            themes: HashMap::new(),
+            alerts,
+            too_late: 0,
+        }
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Messages that came after their windows stopped taking them.
+    pub fn too_late(&self) -> u64 {
+        self.too_late
+    }
+
+    /// Windows open now.
+    pub fn open_windows(&self) -> usize {
+        self.windows.len()
+    }
+
+    /// Bytes the open windows hold, roughly.
+    pub fn window_bytes(&self) -> usize {
+        self.windows
+            .iter()
+            .map(|(k, a)| a.heap_bytes() + k.3.len() + std::mem::size_of::<Place>())
+            .sum()
+    }
+
+    /// The watermark: windows ending at or before it are closed.
+    pub fn watermark(&self) -> Option<DateTime<Utc>> {
+        (self.watermark != i64::MIN).then(|| time(self.watermark))
+    }
+
+    /// Folds one insight in; returns the trends and alerts it makes due.
+    pub fn observe(&mut self, insight: &Insight) -> Vec<Output> {
+        let h = Heard::of(insight, &self.stemmer);
+        self.observe_heard(&h, |at| heard::shorten(heard::sentence(&insight.text, at)))
+    }
+
+    /// Folds one message in. `quote` gives the quote of the mention at a byte offset of the text.
+    pub fn observe_heard(&mut self, h: &Heard, quote: impl Fn(usize) -> String) -> Vec<Output> {
+        let t = h.at.timestamp();
+        let mut counted = false;
+        for &size in &self.policy.window_seconds {
+            let size64 = i64::from(size);
+            let start = t.div_euclid(size64) * size64;
+            let end = start.saturating_add(size64);
+            if end.saturating_add(i64::from(self.policy.allowed_lateness_seconds)) <= self.watermark
+            {
+                continue;
+            }
+            counted = true;
+            // A message counts once for a key, read by its first mention of it.
+            let mut seen: Vec<(Dimension, String)> = Vec::with_capacity(4 * h.about.len());
+            for a in &h.about {
+                for (dim, key) in keys(h, a) {
+                    if seen.iter().any(|(d, k)| *d == dim && *k == key) {
+                        continue;
+                    }
+                    seen.push((dim, key.clone()));
+                    self.owners
+                        .entry((dim, key.clone()))
+                        .or_insert_with(|| Owner {
+                            brand: a.brand.clone(),
+                            competitor: a.competitor,
+                        });
+                    self.windows
+                        .entry((size, start, dim, key))
+                        .or_default()
+                        .add(h, a, || quote(a.at));
+                }
+            }
+        }
+        if !counted {
+            self.too_late += 1;
+        }
+        let latest = self.latest.map_or(t, |l| l.max(t));
+        self.latest = Some(latest);
+        let mark = latest.saturating_sub(i64::from(self.policy.watermark_delay_seconds));
+        if mark > self.watermark {
+            self.advance(mark)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Moves the watermark to `mark` (a stage's idle timer may call this as event time would have
+    /// moved): corrections of windows changed since their emission, first emissions of windows
+    /// that end at or before it, and the end of windows it has left behind by `allowed_lateness`.
+    pub fn advance(&mut self, mark: i64) -> Vec<Output> {
+        let mut out = self.corrections();
+        if mark <= self.watermark {
+            return out;
+        }
+        self.watermark = mark;
+        let due: Vec<Place> = self
+            .windows
+            .iter()
+            .filter(|(p, a)| a.emitted.is_none() && p.1.saturating_add(i64::from(p.0)) <= mark)
+            .map(|(p, _)| p.clone())
+            .collect();
+        for p in &due {
+            out.extend(self.emit(p));
+        }
+        let lateness = i64::from(self.policy.allowed_lateness_seconds);
+        self.windows
+            .retain(|p, _| p.1.saturating_add(i64::from(p.0)).saturating_add(lateness) > mark);
+        out
+    }
+
+    /// Closes every window: the end of a bounded input (a file), as if event time ran out.
+    pub fn finish(&mut self) -> Vec<Output> {
+        self.advance(i64::MAX)
+    }
+
+    /// Emits again every window changed since its emission, and every brand window of the same
+    /// time as a changed brand window (its share of voice changed with it).
+    fn corrections(&mut self) -> Vec<Output> {
+        let mut dirty: Vec<Place> = self
+            .windows
+            .iter()
+            .filter(|(_, a)| a.emitted.is_some() && a.dirty)
+            .map(|(p, _)| p.clone())
+            .collect();
+        let times: Vec<(u32, i64)> = dirty
+            .iter()
+            .filter(|p| p.2 == Dimension::Brand)
+            .map(|p| (p.0, p.1))
+            .collect();
+        for (size, start) in times {
+            let siblings = self
+                .windows
+                .range((size, start, Dimension::Brand, String::new())..)
+                .take_while(|(q, _)| q.0 == size && q.1 == start && q.2 == Dimension::Brand)
+                .filter(|(q, a)| a.emitted.is_some() && !a.dirty && !dirty.contains(q))
+                .map(|(q, _)| q.clone())
+                .collect::<Vec<_>>();
+            dirty.extend(siblings);
+        }
+        dirty.sort();
+        dirty.dedup();
+        dirty.iter().flat_map(|p| self.emit(p)).collect()
+    }
+
+    /// One emission of the window at `p`, and the alerts of a first emission.
+    fn emit(&mut self, p: &Place) -> Vec<Output> {
+        let (size, start, dim, key) = p;
+        let share_of_voice = (*dim == Dimension::Brand).then(|| {
+            let all: u32 = self
+                .windows
+                .range((*size, *start, Dimension::Brand, String::new())..)
+                .take_while(|(q, _)| q.0 == *size && q.1 == *start && q.2 == Dimension::Brand)
+                .map(|(_, a)| a.volume)
+                .sum();
+            self.windows
+                .get(p)
+                .map_or(0.0, |a| f64::from(a.volume) / f64::from(all.max(1)))
+        });
+        let owner = self
+            .owners
+            .get(&(*dim, key.clone()))
+            .cloned()
+            .unwrap_or(Owner {
+                brand: key.clone(),
+                competitor: false,
+            });
+        let themes_max = self.policy.themes;
+        let Some(a) = self.windows.get_mut(p) else {
+            return Vec::new();
+        };
+        let revision = a.emitted.map_or(0, |r| r + 1);
+        a.emitted = Some(revision);
+        a.dirty = false;
+        let mut themes = if matches!(dim, Dimension::Brand | Dimension::Product) {
+            themes::select(&a.docs, a.volume, themes_max)
+        } else {
+            Vec::new()
+        };
+        if revision == 0 {
+            if let Some(h) = self.themes.get_mut(&(*size, *dim, key.clone())) {
+                h.judge(&mut themes);
+            } else {
+                let mut h = History::default();
+                h.judge(&mut themes);
+                self.themes.insert((*size, *dim, key.clone()), h);
+            }
+        }
+        let name = format!("{size}/{start}/{dim:?}/{key}");
+        let (window_id, id) = window::ids(&name, revision);
+        let trend = Trend {
+            schema: SCHEMA.to_string(),
+            id,
+            window_id,
+            dimension: *dim,
+            key: key.clone(),
+            brand: owner.brand.clone(),
+            competitor: owner.competitor,
+            window: Span {
+                start: time(*start),
+                end: time(start.saturating_add(i64::from(*size))),
+                size_seconds: *size,
+            },
+            revision,
+            volume: a.volume,
+            unique_customers: a.unique_customers(),
+            sentiment: SentimentMix {
+                positive: a.positive,
+                neutral: a.neutral,
+                negative: a.negative,
+                unread: a.unread,
+                net: a.net_sentiment(),
+            },
+            emotions: EKMAN
+                .iter()
+                .zip(a.emotions)
+                .filter(|(_, n)| *n > 0)
+                .map(|(e, n)| (e.to_string(), n))
+                .collect(),
+            intents: heard::intents()
+                .zip(a.intents)
+                .filter(|(_, n)| *n > 0)
+                .map(|(i, n)| (i.to_string(), n))
+                .collect(),
+            effort: (a.effort_count > 0).then(|| EffortMean {
+                mean: a.effort_sum as f64 / f64::from(a.effort_count),
+                count: a.effort_count,
+            }),
+            share_of_voice,
+            themes,
+        };
+        let mut out = Vec::new();
+        if revision == 0
+            && *size == self.policy.alert_size()
+            && matches!(dim, Dimension::Brand | Dimension::Product)
+        {
+            let quotes: Vec<_> = a.negatives.iter().map(|(_, q)| q.clone()).collect();
+            out.extend(
+                self.alerts
+                    .check(&trend, quotes)
+                    .into_iter()
+                    .map(|a| Output::Alert(Box::new(a))),
+            );
+        }
+        out.insert(0, Output::Trend(Box::new(trend)));
+        out
+    }
+}
+
+/// The keys a message's reading of one brand counts for.
+fn keys(h: &Heard, a: &heard::About) -> Vec<(Dimension, String)> {
+    let mut k = Vec::with_capacity(4);
+    k.push((Dimension::Brand, a.brand.clone()));
+    if let Some(p) = &a.product {
+        k.push((Dimension::Product, p.clone()));
+    }
+    if let Some(l) = &a.line {
+        k.push((Dimension::Line, l.clone()));
+    }
+    if let Some(s) = h.segment {
+        k.push((
+            Dimension::Segment,
+            format!("{}/{}", a.brand, segment_name(s)),
+        ));
+    }
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::heard::About;
+    use super::*;
+    use crate::types::Label;
+
+    /// 2026-11-02 00:00 UTC.
+    const T0: i64 = 1_793_577_600;
+
+    fn about(brand: &str, product: Option<&str>, label: Label) -> About {
+        About {
+            brand: brand.into(),
+            product: product.map(String::from),
+            line: product.map(|_| "home".to_string()),
+            competitor: brand != "larkspur",
+            at: 0,
+            label: Some(label),
+            compound: match label {
+                Label::Positive => 0.5,
+                Label::Neutral => 0.0,
+                Label::Negative => -0.5,
+            },
+            intents: 1,
+            phrases: None,
+        }
+    }
+
+    fn heard(n: u128, at: i64, customer: u64, about: Vec<About>) -> Heard {
+        Heard {
+            insight: Uuid::from_u128(n),
+            at: time(at),
+            customer,
+            segment: Some(Segment::Business),
+            emotion: Some(3),
+            effort: Some(-2),
+            about,
+        }
+    }
+
+    fn hourly() -> Policy {
+        Policy {
+            window_seconds: vec![3_600],
+            watermark_delay_seconds: 60,
+            allowed_lateness_seconds: 3_600,
+            ..Policy::default()
+        }
+    }
+
+    fn trends(out: Vec<Output>) -> Vec<Trend> {
+        out.into_iter()
+            .filter_map(|o| match o {
+                Output::Trend(t) => Some(*t),
+                Output::Alert(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_window_closes_when_the_watermark_passes_its_end() {
+        let mut m = Market::new(hourly());
+        let l = |n, at, c| heard(n, at, c, vec![about("larkspur", None, Label::Negative)]);
+        assert!(m
+            .observe_heard(&l(1, T0 + 10, 1), |_| "q".into())
+            .is_empty());
+        assert!(m
+            .observe_heard(&l(2, T0 + 20, 1), |_| "q".into())
+            .is_empty());
+        // 01:00:30 puts the watermark at 00:59:30: the first hour is still open.
+        assert!(m
+            .observe_heard(&l(3, T0 + 3_630, 2), |_| "q".into())
+            .is_empty());
+        let out = trends(m.observe_heard(&l(4, T0 + 3_661, 2), |_| "q".into()));
+        let brand: Vec<&Trend> = out
+            .iter()
+            .filter(|t| t.dimension == Dimension::Brand)
+            .collect();
+        assert_eq!(brand.len(), 1, "{out:?}");
+        let t = brand[0];
+        assert_eq!((t.volume, t.unique_customers, t.revision), (2, 1, 0));
+        assert_eq!(t.window.start, time(T0));
+        assert_eq!(t.window.end, time(T0 + 3_600));
+        assert_eq!(t.sentiment.negative, 2);
+        assert_eq!(t.sentiment.net, Some(-1.0));
+        assert_eq!(t.effort.as_ref().map(|e| e.mean), Some(-2.0));
+        assert_eq!(t.emotions.get(EKMAN[3]), Some(&2));
+        assert_eq!(t.intents.get("complaint"), Some(&2));
+        assert_eq!(t.share_of_voice, Some(1.0));
+        // The segment window of the same hour closed with it.
+        assert!(out
+            .iter()
+            .any(|t| t.dimension == Dimension::Segment && t.key == "larkspur/business"));
+    }
+
+    #[test]
+    fn a_late_message_corrects_its_window_and_a_later_one_counts_nowhere() {
+        let mut m = Market::new(hourly());
+        let l = |n, at| {
+            heard(
+                n,
+                at,
+                n as u64,
+                vec![about("larkspur", None, Label::Positive)],
+            )
+        };
+        m.observe_heard(&l(1, T0 + 10), |_| "q".into());
+        let first = trends(m.observe_heard(&l(2, T0 + 3_700), |_| "q".into()));
+        let first = first
+            .iter()
+            .find(|t| t.dimension == Dimension::Brand)
+            .cloned();
+        let first = first.expect("the first hour closed");
+        // Late, within the lateness: nothing yet, then a correction when the watermark moves.
+        assert!(m.observe_heard(&l(3, T0 + 50), |_| "q".into()).is_empty());
+        let out = trends(m.observe_heard(&l(4, T0 + 3_800), |_| "q".into()));
+        let fixed = out
+            .iter()
+            .find(|t| t.dimension == Dimension::Brand && t.window_id == first.window_id)
+            .expect("a correction of the first hour");
+        assert_eq!((fixed.revision, fixed.volume), (1, 2));
+        assert_ne!(fixed.id, first.id);
+        assert_eq!(m.too_late(), 0);
+        // The watermark passes the first hour's end by more than the lateness: too late.
+        m.observe_heard(&l(5, T0 + 3 * 3_600), |_| "q".into());
+        let out = trends(m.observe_heard(&l(6, T0 + 20), |_| "q".into()));
+        assert!(out.iter().all(|t| t.window.start != time(T0)), "{out:?}");
+        assert_eq!(m.too_late(), 1);
+        let rest = trends(m.finish());
+        assert!(rest.iter().all(|t| t.window.start != time(T0)), "{rest:?}");
+    }
+
+    #[test]
+    fn share_of_voice_splits_a_window_among_the_brands() {
+        let mut m = Market::new(hourly());
+        let mut n = 0;
+        for (brand, count) in [("larkspur", 3), ("corvid", 1)] {
+            for _ in 0..count {
+                n += 1;
+                m.observe_heard(
+                    &heard(
+                        n,
+                        T0 + 60,
+                        n as u64,
+                        vec![about(brand, None, Label::Neutral)],
+                    ),
+                    |_| "q".into(),
+                );
+            }
+        }
+        let out = trends(m.finish());
+        let sov = |b: &str| {
+            out.iter()
+                .find(|t| t.dimension == Dimension::Brand && t.key == b)
+                .and_then(|t| t.share_of_voice)
+        };
+        assert_eq!(sov("larkspur"), Some(0.75));
+        assert_eq!(sov("corvid"), Some(0.25));
+        let corvid = out.iter().find(|t| t.key == "corvid").map(|t| t.competitor);
+        assert_eq!(corvid, Some(true));
+    }
+
+    #[test]
+    fn products_and_lines_get_windows_of_their_own() {
+        let mut m = Market::new(hourly());
+        m.observe_heard(
+            &heard(
+                1,
+                T0,
+                1,
+                vec![about("larkspur", Some("larkspur-fiber"), Label::Negative)],
+            ),
+            |_| "q".into(),
+        );
+        let out = trends(m.finish());
+        let keys: Vec<(Dimension, &str)> =
+            out.iter().map(|t| (t.dimension, t.key.as_str())).collect();
+        assert!(keys.contains(&(Dimension::Brand, "larkspur")));
+        assert!(keys.contains(&(Dimension::Product, "larkspur-fiber")));
+        assert!(keys.contains(&(Dimension::Line, "home")));
+        assert!(out.iter().all(|t| t.brand == "larkspur"));
+    }
+
+    /// Volume, unique customers, negative and positive messages of a window.
+    type Sums = (u32, u32, u32, u32);
+
+    /// The last revision of every window, as a reader keeps them.
+    fn finals(out: Vec<Output>) -> BTreeMap<Uuid, Sums> {
+        let mut last: BTreeMap<Uuid, (u32, Sums)> = BTreeMap::new();
+        for t in trends(out) {
+            let v = (
+                t.volume,
+                t.unique_customers,
+                t.sentiment.negative,
+                t.sentiment.positive,
+            );
+            let e = last.entry(t.window_id).or_insert((t.revision, v));
+            if t.revision >= e.0 {
+                *e = (t.revision, v);
+            }
+        }
+        last.into_iter().map(|(k, (_, v))| (k, v)).collect()
+    }
+
+    #[test]
+    fn arrival_order_within_the_lateness_does_not_change_the_result() {
+        let mut stream = Vec::new();
+        let mut state = 7u64;
+        for n in 0..600u128 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let at = T0 + (n as i64) * 30;
+            let brand = ["larkspur", "corvid", "skylane"][(state >> 40) as usize % 3];
+            let label =
+                [Label::Negative, Label::Neutral, Label::Positive][(state >> 20) as usize % 3];
+            stream.push(heard(
+                n,
+                at,
+                (state >> 50) % 40,
+                vec![about(brand, None, label)],
+            ));
+        }
+        let run = |s: &[Heard]| {
+            let mut m = Market::new(hourly());
+            let mut out = Vec::new();
+            for h in s {
+                out.extend(m.observe_heard(h, |_| "q".into()));
+            }
+            out.extend(m.finish());
+            finals(out)
+        };
+        let in_order = run(&stream);
+        // Each message delayed by up to 50 minutes: out of order, all within the lateness.
+        let mut shuffled: Vec<(i64, Heard)> = stream
+            .iter()
+            .map(|h| {
+                let delay = (h.insight.as_u128() as i64 * 7919) % 3_000;
+                (h.at.timestamp() + delay, h.clone())
+            })
+            .collect();
+        shuffled.sort_by_key(|(t, h)| (*t, h.insight));
+        let shuffled: Vec<Heard> = shuffled.into_iter().map(|(_, h)| h).collect();
+        assert_ne!(stream, shuffled);
+        assert_eq!(in_order, run(&shuffled));
+        assert!(in_order.len() > 10);
+    }
+
+    #[test]
+    fn a_policy_with_sizes_a_day_cannot_be_cut_into_is_refused() {
+        let p = |sizes: Vec<u32>| Policy {
+            window_seconds: sizes,
+            ..Policy::default()
+        };
+        assert!(p(vec![300, 3_600, 86_400, 7 * 86_400]).check().is_ok());
+        assert!(p(vec![]).check().is_err());
+        assert!(p(vec![7_000]).check().is_err());
+        assert!(p(vec![30]).check().is_err());
+        let mut q = p(vec![3_600]);
+        q.alerts.window_seconds = Some(300);
+        assert!(q.check().is_err());
+    }
+}
