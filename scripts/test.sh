@@ -14,6 +14,8 @@ for pkg in build-essential ca-certificates pkg-config libssl-dev zlib1g-dev perl
 done
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+# Headless Chromium opens the market report (scripts/report_check.sh).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -55,6 +57,9 @@ export EARSHOT_TEST_KAFKA=127.0.0.1:$KAFKA_PORT
 
 echo "== cargo test"
 cargo test --all-targets
+
+echo "== the market report in a real browser (headless Chromium; screenshot in target/report-check)"
+bash scripts/report_check.sh target/debug/earshot
 
 echo "== chaos (short): kills, a broker restart; every input exactly one output (a broker of its own)"
 bash scripts/chaos.sh --short

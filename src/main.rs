@@ -219,6 +219,39 @@ enum Command {
     },
     /// Print each customer insight type's precision and recall on labelled customer histories
     /// (each history through the whole pipeline and a fresh customer memory).
+    /// The market view over insight files: event-time windows per brand, product, line and
+    /// segment (`schemas/trend.v1.json`) and spike alerts (`schemas/alert.v1.json`), as JSON
+    /// lines. Windows, themes and alert rules come from `[market]` in the configuration.
+    Trends {
+        /// Insight files (JSON lines, as `earshot file` writes them); stdin when none.
+        files: Vec<PathBuf>,
+        /// Where trend events go (default stdout).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Where alert events go (default: none written, counted in the summary).
+        #[arg(long)]
+        alerts: Option<PathBuf>,
+    },
+    /// One self-contained HTML page for people: volume and net sentiment over time per brand,
+    /// share of voice, emotion and intent mix, new and rising themes, alerts, and the customers at
+    /// risk when customer insights are among the files.
+    Report {
+        /// Insight and customer insight files (JSON lines); stdin when none.
+        files: Vec<PathBuf>,
+        /// The page to write.
+        #[arg(long, short, default_value = "report.html")]
+        output: PathBuf,
+        /// The page's title.
+        #[arg(long, default_value = "earshot market report")]
+        title: String,
+    },
+    /// Measure the spike alerts on generated streams with injected incidents: the share detected
+    /// within two windows and false alerts per simulated day.
+    EvalAlerts {
+        /// dev (the seeds the rules may be tuned on), test (never tuned on) or all.
+        #[arg(long, default_value = "test")]
+        split: String,
+    },
     EvalMemory {
         /// History files (JSON lines) or folders of them.
         #[arg(default_values = ["tests/memory/scenarios"])]
@@ -333,6 +366,29 @@ fn sample_links(inputs: &[PathBuf]) -> Option<PathBuf> {
 }
 
 /// Files as given, and each folder's `.jsonl` files in name order.
+/// One line about what the market view read and emitted.
+fn market_summary(h: &earshot::shell::market::Heard) -> String {
+    let corrections = h.trends.iter().filter(|t| t.revision > 0).count();
+    let mut s = format!(
+        "earshot market: {} insights, {} trend events ({} corrections), {} alerts, {} too late",
+        h.insights,
+        h.trends.len(),
+        corrections,
+        h.alerts.len(),
+        h.too_late
+    );
+    if !h.customers.is_empty() {
+        s.push_str(&format!(", {} customer insights", h.customers.len()));
+    }
+    if let Some(first) = &h.first_skipped {
+        s.push_str(&format!(
+            "\nearshot market: skipped {} lines that are neither insights nor customer insights (first: {first})",
+            h.skipped
+        ));
+    }
+    s
+}
+
 fn expand_folders(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
@@ -1090,6 +1146,102 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!();
             }
             print!("{}", signals_eval::confusion_table(&report));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Trends {
+            files,
+            output,
+            alerts,
+        } => {
+            use std::io::Write;
+            let heard = earshot::shell::market::read(&files, &config.market)?;
+            let mut out: Box<dyn std::io::Write> = match &output {
+                Some(p) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(p).with_context(|| format!("{}", p.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            for t in &heard.trends {
+                serde_json::to_writer(&mut out, t)?;
+                out.write_all(b"\n")?;
+            }
+            out.flush()?;
+            if let Some(p) = &alerts {
+                let mut a = std::io::BufWriter::new(
+                    std::fs::File::create(p).with_context(|| format!("{}", p.display()))?,
+                );
+                for x in &heard.alerts {
+                    serde_json::to_writer(&mut a, x)?;
+                    a.write_all(b"\n")?;
+                }
+                a.flush()?;
+            }
+            eprintln!("{}", market_summary(&heard));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report {
+            files,
+            output,
+            title,
+        } => {
+            let heard = earshot::shell::market::read(&files, &config.market)?;
+            let page = earshot::report::html(
+                &title,
+                heard.insights,
+                &heard.trends,
+                &heard.alerts,
+                &heard.customers,
+            );
+            std::fs::write(&output, page).with_context(|| format!("{}", output.display()))?;
+            eprintln!("{}", market_summary(&heard));
+            eprintln!("earshot report: wrote {}", output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::EvalAlerts { split } => {
+            use earshot::market::eval;
+            let seeds: Vec<u64> = match split.as_str() {
+                "dev" => eval::DEV_SEEDS.to_vec(),
+                "test" => eval::TEST_SEEDS.to_vec(),
+                "all" => eval::DEV_SEEDS
+                    .iter()
+                    .chain(&eval::TEST_SEEDS)
+                    .copied()
+                    .collect(),
+                other => anyhow::bail!("--split {other}: expected dev, test or all"),
+            };
+            let f = eval::evaluate(&config.market, &seeds);
+            println!(
+                "{} generated streams ({split} seeds), {} days, {} messages, alerts on windows of {} s",
+                seeds.len(),
+                f.days,
+                f.messages,
+                config.market.alert_size()
+            );
+            println!(
+                "incidents detected within two windows: {} of {} ({:.1}%)  volume {} of {}, negative {} of {}",
+                f.detected,
+                f.incidents,
+                100.0 * f.detected_share(),
+                f.volume_detected,
+                f.volume_incidents,
+                f.negative_detected,
+                f.negative_incidents
+            );
+            println!(
+                "  of those with at least min_volume ({}) messages in a window: {} of {} ({:.1}%)",
+                config.market.alerts.min_volume,
+                f.detectable_detected,
+                f.detectable,
+                100.0 * f64::from(f.detectable_detected) / f64::from(f.detectable.max(1))
+            );
+            println!(
+                "alerts {}, false {} ({:.2} per simulated day over 10 brands; volume {}, negative {})",
+                f.alerts,
+                f.false_alerts,
+                f.false_per_day(),
+                f.false_volume,
+                f.false_alerts - f.false_volume
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::EvalMemory {

@@ -5,6 +5,7 @@ mod exactly_once;
 pub mod file;
 pub mod http;
 pub mod kafka;
+pub mod market;
 pub mod memory_stage;
 pub mod metrics;
 pub mod offsets;
