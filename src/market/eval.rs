@@ -102,16 +102,18 @@ fn message(
     } else {
         Label::Neutral
     };
-    let phrases = negative.then(|| Phrases {
-        kind: ThemeKind::Complaint,
-        grams: theme
-            .split(' ')
-            .map(|w| Gram {
-                key: w.to_string(),
-                label: w.to_string(),
-            })
-            .collect(),
-        quote: format!("{brand}: {theme} again"),
+    let phrases = negative.then(|| {
+        std::sync::Arc::new(Phrases {
+            kind: ThemeKind::Complaint,
+            grams: theme
+                .split(' ')
+                .map(|w| Gram {
+                    key: w.to_string(),
+                    label: w.to_string(),
+                })
+                .collect(),
+            quote: format!("{brand}: {theme} again"),
+        })
     });
     Some(Heard {
         insight: Uuid::from_u64_pair(n, at as u64),

@@ -3,7 +3,8 @@
 //! the phrases a theme could be made of.
 
 use chrono::{DateTime, Utc};
-use rust_stemmers::Stemmer;
+use rust_stemmers::{Algorithm, Stemmer};
+use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
 use crate::emotion::EKMAN;
@@ -66,7 +67,7 @@ pub struct About {
     pub compound: f32,
     /// Bit i: intent i of [`intents`] concerns this brand.
     pub intents: u16,
-    pub phrases: Option<Phrases>,
+    pub phrases: Option<std::sync::Arc<Phrases>>,
 }
 
 /// One message.
@@ -84,123 +85,21 @@ pub struct Heard {
     pub about: Vec<About>,
 }
 
-/// Words said about almost any problem, which would make every theme the same.
+/// Words said about almost any problem, which would make every theme the same (sorted: looked up
+/// by binary search).
+#[rustfmt::skip]
 const GENERIC: &[&str] = &[
-    "again",
-    "still",
-    "just",
-    "really",
-    "even",
-    "today",
-    "now",
-    "never",
-    "ever",
-    "get",
-    "got",
-    "one",
-    "like",
-    "can",
-    "cant",
-    "dont",
-    "didnt",
-    "doesnt",
-    "isnt",
-    "wont",
-    "im",
-    "ive",
-    "thing",
-    "things",
-    "time",
-    "times",
-    "day",
-    "days",
-    "week",
-    "weeks",
-    "month",
-    "months",
-    "year",
-    "years",
-    "anyone",
-    "someone",
-    "something",
-    "nothing",
-    "everything",
-    "please",
-    "thanks",
-    "thank",
-    "hey",
-    "hi",
-    "lol",
-    "omg",
-    "wtf",
-    "ugh",
-    "yes",
-    "yeah",
-    "nope",
-    "also",
-    "every",
-    "want",
-    "need",
-    "wish",
-    "would",
-    "could",
-    "should",
-    "make",
-    "made",
-    "going",
-    "gonna",
-    "back",
-    "way",
-    "worst",
-    "terrible",
-    "awful",
-    "bad",
-    "great",
-    "good",
-    "love",
-    "hate",
-    "best",
-    "ever",
-    "fix",
-    "fixed",
-    "working",
-    "work",
-    "works",
-    "use",
-    "using",
-    "customer",
-    "customers",
-    "service",
-    "support",
-    "help",
-    "switch",
-    "switching",
-    "leave",
-    "leaving",
-    "cancel",
-    "done",
-    "moving",
-    "too",
-    "another",
-    "because",
-    "guess",
-    "since",
-    "already",
-    "though",
-    "anyway",
-    "maybe",
-    "actually",
-    "literally",
-    "honestly",
-    "seriously",
-    "guys",
-    "people",
-    "everyone",
-    "keep",
-    "keeps",
-    "last",
-    "sooo",
-    "soo",
+    "actually", "again", "already", "also", "another", "anyone", "anyway", "awful", "back", "bad",
+    "because", "best", "can", "cancel", "cant", "could", "customer", "customers", "day", "days",
+    "didnt", "doesnt", "done", "dont", "even", "ever", "every", "everyone", "everything", "fix",
+    "fixed", "get", "going", "gonna", "good", "got", "great", "guess", "guys", "hate", "help",
+    "hey", "hi", "honestly", "im", "isnt", "ive", "just", "keep", "keeps", "last", "leave",
+    "leaving", "like", "literally", "lol", "love", "made", "make", "maybe", "month", "months",
+    "moving", "need", "never", "nope", "nothing", "now", "omg", "one", "people", "please", "really",
+    "seriously", "service", "should", "since", "someone", "something", "soo", "sooo", "still",
+    "support", "switch", "switching", "terrible", "thank", "thanks", "thing", "things", "though",
+    "time", "times", "today", "too", "ugh", "use", "using", "want", "way", "week", "weeks", "wish",
+    "wont", "work", "working", "works", "worst", "would", "wtf", "yeah", "year", "years", "yes",
 ];
 
 /// At most this many content words of a sentence make its phrases.
@@ -237,7 +136,7 @@ pub fn shorten(text: &str) -> String {
 /// The phrases of `text`, skipping the words whose stems are in `skip` (the names of the brands and
 /// products the message mentions: a theme is what is said about them, not who).
 fn phrases(
-    stemmer: &Stemmer,
+    stems: &mut Stems,
     kind: ThemeKind,
     text: &str,
     skip: &[String],
@@ -250,10 +149,10 @@ fn phrases(
             w.chars().count() >= 3
                 && w.chars().any(char::is_alphabetic)
                 && !is_function_word(w.as_bytes())
-                && !GENERIC.contains(&w.as_str())
+                && GENERIC.binary_search(&w.as_str()).is_err()
         })
         .map(|w| {
-            let stem = stemmer.stem(&w).into_owned();
+            let stem = stems.of(&w);
             (w, stem)
         })
         .filter(|(_, stem)| !skip.contains(stem))
@@ -281,6 +180,48 @@ fn phrases(
     }
 }
 
+/// English stems, remembered: the words of complaints repeat, and stemming was a quarter of
+/// reading an insight (perf, `examples/market_speed.rs`).
+pub struct Stems {
+    stemmer: Stemmer,
+    known: FxHashMap<String, String>,
+}
+
+/// A [`Stems`] forgets everything when it knows this many words (a bound, not a cache policy).
+const STEMS_KEPT: usize = 100_000;
+
+impl Default for Stems {
+    fn default() -> Stems {
+        Stems {
+            stemmer: Stemmer::create(Algorithm::English),
+            known: FxHashMap::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Stems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stems")
+            .field("known", &self.known.len())
+            .finish()
+    }
+}
+
+impl Stems {
+    /// The stem of a lower-case word.
+    pub fn of(&mut self, word: &str) -> String {
+        if let Some(s) = self.known.get(word) {
+            return s.clone();
+        }
+        if self.known.len() >= STEMS_KEPT {
+            self.known.clear();
+        }
+        let stem = self.stemmer.stem(word).into_owned();
+        self.known.insert(word.to_string(), stem.clone());
+        stem
+    }
+}
+
 /// A 64-bit FNV-1a hash: stable across runs and machines, as counting unique customers in
 /// windows that are merged and compared needs.
 pub fn fnv64(bytes: &[u8]) -> u64 {
@@ -289,9 +230,20 @@ pub fn fnv64(bytes: &[u8]) -> u64 {
     })
 }
 
+/// The stems of the words of every name an insight's mentions matched.
+fn name_stems(i: &Insight, stems: &mut Stems) -> Vec<String> {
+    i.analysis
+        .mentions
+        .iter()
+        .flat_map(|m| m.span.text.split(|c: char| !c.is_alphanumeric()))
+        .filter(|w| !w.is_empty())
+        .map(|w| stems.of(&w.to_lowercase()))
+        .collect()
+}
+
 impl Heard {
-    /// Reads an insight. `stemmer` is English's (themes are read for English text).
-    pub fn of(i: &Insight, stemmer: &Stemmer) -> Heard {
+    /// Reads an insight (themes are read in English).
+    pub fn of(i: &Insight, stems: &mut Stems) -> Heard {
         let a = &i.analysis;
         let message_label = a.sentiment.as_ref().map(|s| (s.label, s.compound));
         let signals = a.signals.as_ref();
@@ -307,13 +259,8 @@ impl Heard {
                 .position(|g| *g == e.dominant_ekman.as_ref())
                 .map(|p| p as u8)
         });
-        let names: Vec<String> = a
-            .mentions
-            .iter()
-            .flat_map(|m| m.span.text.split(|c: char| !c.is_alphanumeric()))
-            .filter(|w| !w.is_empty())
-            .map(|w| stemmer.stem(&w.to_lowercase()).into_owned())
-            .collect();
+        // The stems of the names, made when a first mention has phrases to read.
+        let mut names: Option<Vec<String>> = None;
         let mut about: Vec<About> = Vec::with_capacity(a.mentions.len());
         for m in &a.mentions {
             let (label, compound) = match (&m.sentiment, message_label) {
@@ -329,27 +276,20 @@ impl Heard {
             }
             let has = |name: &str| intent_index(name).is_some_and(|k| intents & (1 << k) != 0);
             let sentence_of_mention = sentence(&i.text, m.span.start);
-            let phrases = if has("need") && job.is_some() {
-                let job = job.as_deref().unwrap_or_default();
-                Some(phrases(
-                    stemmer,
-                    ThemeKind::Need,
-                    job,
-                    &names,
-                    sentence_of_mention,
-                ))
+            let kind = if has("need") && job.is_some() {
+                Some((ThemeKind::Need, job.as_deref().unwrap_or_default()))
             } else if has("complaint") || has("churn_risk") {
-                Some(phrases(
-                    stemmer,
-                    ThemeKind::Complaint,
-                    sentence_of_mention,
-                    &names,
-                    sentence_of_mention,
-                ))
+                Some((ThemeKind::Complaint, sentence_of_mention))
             } else {
                 None
-            }
-            .filter(|p| !p.grams.is_empty());
+            };
+            let phrases = kind
+                .map(|(kind, text)| {
+                    let names = names.get_or_insert_with(|| name_stems(i, stems));
+                    phrases(stems, kind, text, names, sentence_of_mention)
+                })
+                .filter(|p| !p.grams.is_empty())
+                .map(std::sync::Arc::new);
             // A brand named twice in a message is one voice for it; its first mention reads it
             // unless a later one names a product.
             if let Some(prev) = about
@@ -391,6 +331,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn generic_words_are_sorted_for_the_binary_search() {
+        assert!(GENERIC.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
     fn intents_are_the_models_ten() {
         assert_eq!(intents().count(), INTENTS);
         assert_eq!(intent_index("complaint"), Some(0));
@@ -408,9 +353,9 @@ mod tests {
 
     #[test]
     fn phrases_skip_the_brand_and_generic_words() {
-        let s = Stemmer::create(rust_stemmers::Algorithm::English);
+        let s = &mut Stems::default();
         let p = phrases(
-            &s,
+            s,
             ThemeKind::Complaint,
             "Larkspur router keeps dropping the wifi again, terrible",
             &["larkspur".to_string()],
@@ -429,7 +374,7 @@ mod tests {
         assert_eq!(label.map(String::as_str), Some("dropping wifi"));
         // A brand's name in another form (a possessive) is still its name.
         let p = phrases(
-            &s,
+            s,
             ThemeKind::Complaint,
             "Larkspurs router",
             &["larkspur".to_string()],

@@ -21,10 +21,9 @@ pub mod heard;
 pub mod themes;
 pub mod window;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use rust_stemmers::{Algorithm, Stemmer};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -180,25 +179,68 @@ pub enum Output {
     Alert(Box<Alert>),
 }
 
-/// A window's place: size, start (seconds since the epoch), dimension, key.
-type Place = (u32, i64, Dimension, String);
+/// A window's place: size, start (seconds since the epoch), dimension, key (its index in
+/// [`Keys`]).
+type Place = (u32, i64, Dimension, u32);
 
 /// What a key is about, kept beside its windows.
 #[derive(Debug, Clone, PartialEq)]
 struct Owner {
+    dimension: Dimension,
+    key: String,
     brand: String,
     competitor: bool,
+}
+
+/// A key as a message names it, looked up without building a `String`.
+#[derive(Hash)]
+struct KeyRef<'a>(Dimension, &'a str);
+
+impl hashbrown::Equivalent<(Dimension, String)> for KeyRef<'_> {
+    fn equivalent(&self, k: &(Dimension, String)) -> bool {
+        self.0 == k.0 && self.1 == k.1
+    }
+}
+
+/// Every key seen, numbered in the order first seen.
+#[derive(Debug, Default)]
+struct Keys {
+    index: hashbrown::HashMap<(Dimension, String), u32, rustc_hash::FxBuildHasher>,
+    owners: Vec<Owner>,
+}
+
+impl Keys {
+    fn id(&mut self, dimension: Dimension, key: &str, a: &heard::About) -> u32 {
+        if let Some(&id) = self.index.get(&KeyRef(dimension, key)) {
+            return id;
+        }
+        let id = u32::try_from(self.owners.len()).unwrap_or(u32::MAX);
+        self.owners.push(Owner {
+            dimension,
+            key: key.to_string(),
+            brand: a.brand.clone(),
+            competitor: a.competitor,
+        });
+        self.index.insert((dimension, key.to_string()), id);
+        id
+    }
 }
 
 /// The market view over a stream.
 pub struct Market {
     policy: Policy,
-    stemmer: Stemmer,
+    stems: heard::Stems,
     windows: BTreeMap<Place, Aggregate>,
-    owners: HashMap<(Dimension, String), Owner>,
+    keys: Keys,
+    /// Emitted windows changed since their emission.
+    dirty: BTreeSet<Place>,
+    /// The earliest end among windows not emitted yet (`i64::MAX` when none).
+    next_due: i64,
+    /// The earliest time a window leaves (its end and the lateness).
+    next_gone: i64,
     latest: Option<i64>,
     watermark: i64,
-    themes: HashMap<(u32, Dimension, String), History>,
+    themes: HashMap<(u32, Dimension, u32), History>,
     alerts: alerts::Detector,
     too_late: u64,
 }
@@ -230,9 +272,12 @@ impl Market {
         let alerts = alerts::Detector::new(policy.alerts.clone(), policy.alert_size());
         Market {
             policy,
-            stemmer: Stemmer::create(Algorithm::English),
+            stems: heard::Stems::default(),
             windows: BTreeMap::new(),
-            owners: HashMap::new(),
+            keys: Keys::default(),
+            dirty: BTreeSet::new(),
+            next_due: i64::MAX,
+            next_gone: i64::MAX,
             latest: None,
             watermark: i64::MIN,
             themes: HashMap::new(),
@@ -255,12 +300,23 @@ impl Market {
         self.windows.len()
     }
 
-    /// Bytes the open windows hold, roughly.
+    /// Bytes the open windows hold, roughly (a message's phrases once, however many windows keep
+    /// them).
     pub fn window_bytes(&self) -> usize {
-        self.windows
-            .iter()
-            .map(|(k, a)| a.heap_bytes() + k.3.len() + std::mem::size_of::<Place>())
-            .sum()
+        let mut seen = std::collections::HashSet::new();
+        let phrases: usize = self
+            .windows
+            .values()
+            .flat_map(Aggregate::phrases)
+            .filter(|(ptr, _)| seen.insert(*ptr))
+            .map(|(_, bytes)| bytes)
+            .sum();
+        let own: usize = self
+            .windows
+            .values()
+            .map(|a| a.heap_bytes() + std::mem::size_of::<Place>())
+            .sum();
+        own + phrases
     }
 
     /// The watermark: windows ending at or before it are closed.
@@ -270,42 +326,61 @@ impl Market {
 
     /// Folds one insight in; returns the trends and alerts it makes due.
     pub fn observe(&mut self, insight: &Insight) -> Vec<Output> {
-        let h = Heard::of(insight, &self.stemmer);
+        let h = Heard::of(insight, &mut self.stems);
         self.observe_heard(&h, |at| heard::shorten(heard::sentence(&insight.text, at)))
     }
 
     /// Folds one message in. `quote` gives the quote of the mention at a byte offset of the text.
     pub fn observe_heard(&mut self, h: &Heard, quote: impl Fn(usize) -> String) -> Vec<Output> {
         let t = h.at.timestamp();
+        let lateness = i64::from(self.policy.allowed_lateness_seconds);
+        // The keys of the message, each once, read by its first mention of it.
+        let mut keys: Vec<(Dimension, u32, usize)> = Vec::with_capacity(4 * h.about.len());
+        let mut segment_key = String::new();
+        for (n, a) in h.about.iter().enumerate() {
+            let mut add = |dim: Dimension, key: &str, keys: &mut Vec<(Dimension, u32, usize)>| {
+                let id = self.keys.id(dim, key, a);
+                if !keys.iter().any(|k| k.0 == dim && k.1 == id) {
+                    keys.push((dim, id, n));
+                }
+            };
+            add(Dimension::Brand, &a.brand, &mut keys);
+            if let Some(p) = &a.product {
+                add(Dimension::Product, p, &mut keys);
+            }
+            if let Some(l) = &a.line {
+                add(Dimension::Line, l, &mut keys);
+            }
+            if let Some(seg) = h.segment {
+                segment_key.clear();
+                segment_key.push_str(&a.brand);
+                segment_key.push('/');
+                segment_key.push_str(segment_name(seg));
+                add(Dimension::Segment, &segment_key, &mut keys);
+            }
+        }
         let mut counted = false;
         for &size in &self.policy.window_seconds {
             let size64 = i64::from(size);
             let start = t.div_euclid(size64) * size64;
             let end = start.saturating_add(size64);
-            if end.saturating_add(i64::from(self.policy.allowed_lateness_seconds)) <= self.watermark
-            {
+            if end.saturating_add(lateness) <= self.watermark {
                 continue;
             }
             counted = true;
-            // A message counts once for a key, read by its first mention of it.
-            let mut seen: Vec<(Dimension, String)> = Vec::with_capacity(4 * h.about.len());
-            for a in &h.about {
-                for (dim, key) in keys(h, a) {
-                    if seen.iter().any(|(d, k)| *d == dim && *k == key) {
-                        continue;
-                    }
-                    seen.push((dim, key.clone()));
-                    self.owners
-                        .entry((dim, key.clone()))
-                        .or_insert_with(|| Owner {
-                            brand: a.brand.clone(),
-                            competitor: a.competitor,
-                        });
-                    self.windows
-                        .entry((size, start, dim, key))
-                        .or_default()
-                        .add(h, a, || quote(a.at));
+            for &(dim, id, n) in &keys {
+                let place = (size, start, dim, id);
+                let a = self.windows.entry(place).or_insert_with(|| {
+                    self.next_due = self.next_due.min(end);
+                    self.next_gone = self.next_gone.min(end.saturating_add(lateness));
+                    Aggregate::default()
+                });
+                if a.emitted.is_some() && !a.dirty {
+                    self.dirty.insert(place);
                 }
+                let about = &h.about[n];
+                let themes = matches!(dim, Dimension::Brand | Dimension::Product);
+                a.add(h, about, themes, || quote(about.at));
             }
         }
         if !counted {
@@ -330,18 +405,30 @@ impl Market {
             return out;
         }
         self.watermark = mark;
-        let due: Vec<Place> = self
-            .windows
-            .iter()
-            .filter(|(p, a)| a.emitted.is_none() && p.1.saturating_add(i64::from(p.0)) <= mark)
-            .map(|(p, _)| p.clone())
-            .collect();
-        for p in &due {
-            out.extend(self.emit(p));
+        if mark >= self.next_due {
+            let due: Vec<Place> = self
+                .windows
+                .iter()
+                .filter(|(p, a)| a.emitted.is_none() && p.1.saturating_add(i64::from(p.0)) <= mark)
+                .map(|(p, _)| *p)
+                .collect();
+            for p in &due {
+                out.extend(self.emit(p));
+            }
+            self.next_due = self
+                .windows
+                .iter()
+                .filter(|(_, a)| a.emitted.is_none())
+                .map(|(p, _)| p.1.saturating_add(i64::from(p.0)))
+                .min()
+                .unwrap_or(i64::MAX);
         }
-        let lateness = i64::from(self.policy.allowed_lateness_seconds);
-        self.windows
-            .retain(|p, _| p.1.saturating_add(i64::from(p.0)).saturating_add(lateness) > mark);
+        if mark >= self.next_gone {
+            let lateness = i64::from(self.policy.allowed_lateness_seconds);
+            let gone = |p: &Place| p.1.saturating_add(i64::from(p.0)).saturating_add(lateness);
+            self.windows.retain(|p, _| gone(p) > mark);
+            self.next_gone = self.windows.keys().map(gone).min().unwrap_or(i64::MAX);
+        }
         out
     }
 
@@ -353,54 +440,47 @@ impl Market {
     /// Emits again every window changed since its emission, and every brand window of the same
     /// time as a changed brand window (its share of voice changed with it).
     fn corrections(&mut self) -> Vec<Output> {
-        let mut dirty: Vec<Place> = self
-            .windows
-            .iter()
-            .filter(|(_, a)| a.emitted.is_some() && a.dirty)
-            .map(|(p, _)| p.clone())
-            .collect();
-        let times: Vec<(u32, i64)> = dirty
+        if self.dirty.is_empty() {
+            return Vec::new();
+        }
+        let mut dirty = std::mem::take(&mut self.dirty);
+        let times: BTreeSet<(u32, i64)> = dirty
             .iter()
             .filter(|p| p.2 == Dimension::Brand)
             .map(|p| (p.0, p.1))
             .collect();
         for (size, start) in times {
-            let siblings = self
+            let siblings: Vec<Place> = self
                 .windows
-                .range((size, start, Dimension::Brand, String::new())..)
-                .take_while(|(q, _)| q.0 == size && q.1 == start && q.2 == Dimension::Brand)
-                .filter(|(q, a)| a.emitted.is_some() && !a.dirty && !dirty.contains(q))
-                .map(|(q, _)| q.clone())
-                .collect::<Vec<_>>();
+                .range(
+                    (size, start, Dimension::Brand, 0)..=(size, start, Dimension::Brand, u32::MAX),
+                )
+                .filter(|(_, a)| a.emitted.is_some())
+                .map(|(q, _)| *q)
+                .collect();
             dirty.extend(siblings);
         }
-        dirty.sort();
-        dirty.dedup();
         dirty.iter().flat_map(|p| self.emit(p)).collect()
     }
 
     /// One emission of the window at `p`, and the alerts of a first emission.
     fn emit(&mut self, p: &Place) -> Vec<Output> {
-        let (size, start, dim, key) = p;
-        let share_of_voice = (*dim == Dimension::Brand).then(|| {
+        let &(size, start, dim, id) = p;
+        let share_of_voice = (dim == Dimension::Brand).then(|| {
             let all: u32 = self
                 .windows
-                .range((*size, *start, Dimension::Brand, String::new())..)
-                .take_while(|(q, _)| q.0 == *size && q.1 == *start && q.2 == Dimension::Brand)
+                .range(
+                    (size, start, Dimension::Brand, 0)..=(size, start, Dimension::Brand, u32::MAX),
+                )
                 .map(|(_, a)| a.volume)
                 .sum();
             self.windows
                 .get(p)
                 .map_or(0.0, |a| f64::from(a.volume) / f64::from(all.max(1)))
         });
-        let owner = self
-            .owners
-            .get(&(*dim, key.clone()))
-            .cloned()
-            .unwrap_or(Owner {
-                brand: key.clone(),
-                competitor: false,
-            });
+        let Some(owner) = self.keys.owners.get(id as usize).cloned() else {
+            return Vec::new();
+        };
         let themes_max = self.policy.themes;
         let Some(a) = self.windows.get_mut(p) else {
             return Vec::new();
@@ -414,28 +494,25 @@ impl Market {
             Vec::new()
         };
         if revision == 0 {
-            if let Some(h) = self.themes.get_mut(&(*size, *dim, key.clone())) {
-                h.judge(&mut themes);
-            } else {
-                let mut h = History::default();
-                h.judge(&mut themes);
-                self.themes.insert((*size, *dim, key.clone()), h);
-            }
+            self.themes
+                .entry((size, dim, id))
+                .or_default()
+                .judge(&mut themes);
         }
-        let name = format!("{size}/{start}/{dim:?}/{key}");
-        let (window_id, id) = window::ids(&name, revision);
+        let name = format!("{size}/{start}/{dim:?}/{}", owner.key);
+        let (window_id, emission) = window::ids(&name, revision);
         let trend = Trend {
             schema: SCHEMA.to_string(),
-            id,
+            id: emission,
             window_id,
-            dimension: *dim,
-            key: key.clone(),
-            brand: owner.brand.clone(),
+            dimension: dim,
+            key: owner.key,
+            brand: owner.brand,
             competitor: owner.competitor,
             window: Span {
-                start: time(*start),
-                end: time(start.saturating_add(i64::from(*size))),
-                size_seconds: *size,
+                start: time(start),
+                end: time(start.saturating_add(i64::from(size))),
+                size_seconds: size,
             },
             revision,
             volume: a.volume,
@@ -467,7 +544,7 @@ impl Market {
         };
         let mut out = Vec::new();
         if revision == 0
-            && *size == self.policy.alert_size()
+            && size == self.policy.alert_size()
             && matches!(dim, Dimension::Brand | Dimension::Product)
         {
             let quotes: Vec<_> = a.negatives.iter().map(|(_, q)| q.clone()).collect();
@@ -481,25 +558,6 @@ impl Market {
         out.insert(0, Output::Trend(Box::new(trend)));
         out
     }
-}
-
-/// The keys a message's reading of one brand counts for.
-fn keys(h: &Heard, a: &heard::About) -> Vec<(Dimension, String)> {
-    let mut k = Vec::with_capacity(4);
-    k.push((Dimension::Brand, a.brand.clone()));
-    if let Some(p) = &a.product {
-        k.push((Dimension::Product, p.clone()));
-    }
-    if let Some(l) = &a.line {
-        k.push((Dimension::Line, l.clone()));
-    }
-    if let Some(s) = h.segment {
-        k.push((
-            Dimension::Segment,
-            format!("{}/{}", a.brand, segment_name(s)),
-        ));
-    }
-    k
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! messages at least. No external service, no model: the same messages give the same themes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -18,7 +19,8 @@ use super::heard::{Phrases, ThemeKind};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Doc {
     pub insight: Uuid,
-    pub phrases: Phrases,
+    /// Shared by the windows of every size the message falls in.
+    pub phrases: Arc<Phrases>,
 }
 
 /// How a theme compares with its brand's earlier windows.
@@ -72,20 +74,14 @@ pub fn select(docs: &[Doc], volume: u32, max: usize) -> Vec<Theme> {
             *total.entry((d.phrases.kind, g.key.as_str())).or_default() += 1;
         }
     }
+    // Messages not yet covered per phrase: all of them at first, less each message a theme covers.
+    let mut open = total.clone();
     let mut themes = Vec::new();
     while themes.len() < max {
-        // Messages not yet covered per phrase.
-        let mut open: HashMap<(ThemeKind, &str), u32> = HashMap::new();
-        for (d, done) in docs.iter().zip(&covered) {
-            if !done {
-                for g in &d.phrases.grams {
-                    *open.entry((d.phrases.kind, g.key.as_str())).or_default() += 1;
-                }
-            }
-        }
         let best = open
-            .into_iter()
-            .filter(|(k, _)| total.get(k).is_some_and(|&n| n >= MIN_COUNT))
+            .iter()
+            .map(|(&k, &n)| (k, n))
+            .filter(|&(k, n)| n > 0 && total.get(&k).is_some_and(|&t| t >= MIN_COUNT))
             // A phrase inside a theme already chosen ("call" beside "call routing") is that theme.
             .filter(|((kind, key), _)| {
                 !themes.iter().any(|t: &Theme| {
@@ -116,11 +112,18 @@ pub fn select(docs: &[Doc], volume: u32, max: usize) -> Vec<Theme> {
             if let Some(g) = d.phrases.grams.iter().find(|g| g.key == key) {
                 count += 1;
                 *labels.entry(g.label.as_str()).or_default() += 1;
-                if !*done && quotes.len() < QUOTES {
-                    quotes.push(Quote {
-                        insight: d.insight,
-                        text: d.phrases.quote.clone(),
-                    });
+                if !*done {
+                    if quotes.len() < QUOTES {
+                        quotes.push(Quote {
+                            insight: d.insight,
+                            text: d.phrases.quote.clone(),
+                        });
+                    }
+                    for g in &d.phrases.grams {
+                        if let Some(n) = open.get_mut(&(d.phrases.kind, g.key.as_str())) {
+                            *n -= 1;
+                        }
+                    }
                 }
                 *done = true;
             }
@@ -201,7 +204,7 @@ mod tests {
     fn doc(n: u128, kind: ThemeKind, grams: &[(&str, &str)]) -> Doc {
         Doc {
             insight: Uuid::from_u128(n),
-            phrases: Phrases {
+            phrases: Arc::new(Phrases {
                 kind,
                 grams: grams
                     .iter()
@@ -211,7 +214,7 @@ mod tests {
                     })
                     .collect(),
                 quote: format!("quote {n}"),
-            },
+            }),
         }
     }
 

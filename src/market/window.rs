@@ -1,8 +1,11 @@
 //! One open window of one key: what its messages add up to so far.
 
+use std::sync::Arc;
+
+use cardinality_estimator::CardinalityEstimator;
 use uuid::Uuid;
 
-use super::heard::{About, Heard, INTENTS};
+use super::heard::{About, Heard, Phrases, INTENTS};
 use super::themes::{Doc, Quote};
 use crate::emotion::EKMAN;
 use crate::types::Label;
@@ -17,8 +20,8 @@ const NEGATIVE_QUOTES: usize = 3;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Aggregate {
     pub volume: u32,
-    /// Party hashes, sorted, each once.
-    customers: Vec<u64>,
+    /// Distinct party hashes: exact up to a few hundred, then HyperLogLog++ (about 1.6% error).
+    customers: CardinalityEstimator<u64>,
     pub positive: u32,
     pub neutral: u32,
     pub negative: u32,
@@ -41,11 +44,11 @@ pub struct Aggregate {
 
 impl Aggregate {
     /// Adds one message's reading of one brand or product.
-    pub fn add(&mut self, h: &Heard, a: &About, quote: impl FnOnce() -> String) {
+    /// Adds one message's reading of one brand or product; `themes`: keep its phrases for the
+    /// window's themes.
+    pub fn add(&mut self, h: &Heard, a: &About, themes: bool, quote: impl FnOnce() -> String) {
         self.volume += 1;
-        if let Err(at) = self.customers.binary_search(&h.customer) {
-            self.customers.insert(at, h.customer);
-        }
+        self.customers.insert(&h.customer);
         match a.label {
             Some(Label::Positive) => self.positive += 1,
             Some(Label::Neutral) => self.neutral += 1,
@@ -66,11 +69,11 @@ impl Aggregate {
             self.effort_sum += i64::from(e);
             self.effort_count += 1;
         }
-        if let Some(p) = &a.phrases {
+        if let Some(p) = a.phrases.as_ref().filter(|_| themes) {
             if self.docs.len() < MAX_DOCS {
                 self.docs.push(Doc {
                     insight: h.insight,
-                    phrases: p.clone(),
+                    phrases: Arc::clone(p),
                 });
             }
         }
@@ -94,7 +97,7 @@ impl Aggregate {
     }
 
     pub fn unique_customers(&self) -> u32 {
-        u32::try_from(self.customers.len()).unwrap_or(u32::MAX)
+        u32::try_from(self.customers.estimate()).unwrap_or(u32::MAX)
     }
 
     /// Messages with a sentiment.
@@ -113,27 +116,32 @@ impl Aggregate {
         f64::from(self.negative) / f64::from(self.read().max(1))
     }
 
-    /// Bytes this window holds, roughly: for the memory figure per open window.
+    /// Bytes this window holds, roughly, but for its messages' phrases, which the windows of every
+    /// size share ([`Aggregate::phrases`]).
     pub fn heap_bytes(&self) -> usize {
-        let docs: usize = self
-            .docs
-            .iter()
-            .map(|d| {
-                std::mem::size_of::<Doc>()
-                    + d.phrases.quote.len()
-                    + d.phrases
-                        .grams
-                        .iter()
-                        .map(|g| std::mem::size_of_val(g) + g.key.len() + g.label.len())
-                        .sum::<usize>()
-            })
-            .sum();
         let quotes: usize = self
             .negatives
             .iter()
             .map(|(_, q)| std::mem::size_of::<(f32, Quote)>() + q.text.len())
             .sum();
-        std::mem::size_of::<Self>() + self.customers.capacity() * 8 + docs + quotes
+        std::mem::size_of::<Self>()
+            + self.customers.size_of()
+            + self.docs.capacity() * std::mem::size_of::<Doc>()
+            + quotes
+    }
+
+    /// The phrases kept for themes, each with the bytes it holds.
+    pub fn phrases(&self) -> impl Iterator<Item = (*const Phrases, usize)> + '_ {
+        self.docs.iter().map(|d| {
+            let bytes = std::mem::size_of::<Phrases>()
+                + d.phrases.quote.len()
+                + d.phrases
+                    .grams
+                    .iter()
+                    .map(|g| std::mem::size_of_val(g) + g.key.len() + g.label.len())
+                    .sum::<usize>();
+            (Arc::as_ptr(&d.phrases), bytes)
+        })
     }
 }
 
