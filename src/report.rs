@@ -309,11 +309,14 @@ pub fn html(
         alerts: alert_rows,
         customers: customer_rows,
     };
-    // Inside a <script> element nothing may close it: "</" is written "<\/" (the same string to
-    // JSON).
+    // Inside a <script> element no text may end it or open a comment ("</script>", "<!--"): every
+    // '<', '>' and '&' is written as its JSON escape, which JSON reads back as the same character
+    // (they only occur inside strings).
     let json = serde_json::to_string(&data)
         .unwrap_or_else(|_| "{}".into())
-        .replace("</", "<\\/");
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
     TEMPLATE
         .replace("{{TITLE}}", &escape(title))
         .replace("{{DATA}}", &json)
@@ -328,3 +331,54 @@ fn escape(s: &str) -> String {
 }
 
 const TEMPLATE: &str = include_str!("report.html");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market::heard::{About, Heard};
+    use crate::market::{Market, Output, Policy};
+    use crate::types::Label;
+
+    #[test]
+    fn text_from_messages_cannot_end_the_data_script() {
+        let brand = "</script><script>alert(1)</script><!--";
+        let mut m = Market::new(Policy::default());
+        let h = Heard {
+            insight: uuid::Uuid::from_u128(1),
+            at: chrono::DateTime::from_timestamp(1_793_577_600, 0).expect("time"),
+            customer: 1,
+            segment: None,
+            emotion: None,
+            effort: None,
+            about: vec![About {
+                brand: brand.into(),
+                product: None,
+                line: None,
+                competitor: false,
+                at: 0,
+                label: Some(Label::Negative),
+                compound: -0.5,
+                intents: 1,
+                phrases: None,
+            }],
+        };
+        let mut out = m.observe_heard(&h, |_| "a quote & <b>bold</b>".into());
+        out.extend(m.finish());
+        let trends: Vec<Trend> = out
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Trend(t) => Some(*t),
+                Output::Alert(_) => None,
+            })
+            .collect();
+        let page = html("<title>", 1, &trends, &[], &[]);
+        // The page's own two scripts end where they should, and nowhere else.
+        assert_eq!(page.matches("</script>").count(), 2);
+        assert!(!page.contains("<!--"));
+        assert!(page.contains("<title>&lt;title&gt;</title>"));
+        let start = page.find("id=\"data\">").expect("data") + "id=\"data\">".len();
+        let end = start + page[start..].find("</script>").expect("end");
+        let data: serde_json::Value = serde_json::from_str(&page[start..end]).expect("JSON");
+        assert_eq!(data["series"][0]["brand"], brand);
+    }
+}
