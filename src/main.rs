@@ -217,8 +217,6 @@ enum Command {
         #[arg(long)]
         misses: bool,
     },
-    /// Print each customer insight type's precision and recall on labelled customer histories
-    /// (each history through the whole pipeline and a fresh customer memory).
     /// The market view over insight files: event-time windows per brand, product, line and
     /// segment (`schemas/trend.v1.json`) and spike alerts (`schemas/alert.v1.json`), as JSON
     /// lines. Windows, themes and alert rules come from `[market]` in the configuration.
@@ -252,6 +250,8 @@ enum Command {
         #[arg(long, default_value = "test")]
         split: String,
     },
+    /// Print each customer insight type's precision and recall on labelled customer histories
+    /// (each history through the whole pipeline and a fresh customer memory).
     EvalMemory {
         /// History files (JSON lines) or folders of them.
         #[arg(default_values = ["tests/memory/scenarios"])]
@@ -365,7 +365,6 @@ fn sample_links(inputs: &[PathBuf]) -> Option<PathBuf> {
     }
 }
 
-/// Files as given, and each folder's `.jsonl` files in name order.
 /// One line about what the market view read and emitted.
 fn market_summary(h: &earshot::shell::market::Heard) -> String {
     let corrections = h.trends.iter().filter(|t| t.revision > 0).count();
@@ -389,6 +388,7 @@ fn market_summary(h: &earshot::shell::market::Heard) -> String {
     s
 }
 
+/// Files as given, and each folder's `.jsonl` files in name order.
 fn expand_folders(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {

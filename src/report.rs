@@ -77,6 +77,8 @@ struct Data {
     title: String,
     insights: u64,
     size_seconds: u32,
+    /// The charts stop here: the period has more windows of the finest size than a chart draws.
+    cut_at: Option<String>,
     from: Option<String>,
     to: Option<String>,
     series: Vec<Series>,
@@ -216,11 +218,17 @@ pub fn html(
     let starts = series.values().flat_map(|s| s.points.iter().map(|p| p.0));
     let (lo, hi) = starts.fold((i64::MAX, i64::MIN), |(lo, hi), s| (lo.min(s), hi.max(s)));
     let step = i64::from(size) * 1000;
+    let last = lo.saturating_add(step.saturating_mul(MAX_POINTS));
+    let cut_at = (hi >= last && lo != i64::MAX).then(|| {
+        chrono::DateTime::from_timestamp_millis(last)
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default()
+    });
     for s in series.values_mut() {
         let mut filled = Vec::new();
         let mut have = s.points.iter().peekable();
         let mut t = lo;
-        while t <= hi && filled.len() <= MAX_POINTS as usize {
+        while t <= hi && t < last {
             match have.peek() {
                 Some(p) if p.0 == t => filled.extend(have.next().copied()),
                 _ => filled.push((t, 0, None)),
@@ -293,6 +301,7 @@ pub fn html(
         title: title.to_string(),
         insights,
         size_seconds: size,
+        cut_at,
         from: brands
             .iter()
             .map(|t| t.window.start)
@@ -317,9 +326,30 @@ pub fn html(
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
         .replace('&', "\\u0026");
-    TEMPLATE
-        .replace("{{TITLE}}", &escape(title))
-        .replace("{{DATA}}", &json)
+    fill(TEMPLATE, &escape(title), &json)
+}
+
+/// The template with its markers replaced in one pass, so a title that says `{{DATA}}` stays
+/// the title.
+fn fill(template: &str, title: &str, data: &str) -> String {
+    let mut page = String::with_capacity(template.len() + data.len() + 2 * title.len());
+    let mut rest = template;
+    while let Some(at) = rest.find("{{") {
+        page.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if let Some(after) = tail.strip_prefix("{{TITLE}}") {
+            page.push_str(title);
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix("{{DATA}}") {
+            page.push_str(data);
+            rest = after;
+        } else {
+            page.push_str("{{");
+            rest = &tail[2..];
+        }
+    }
+    page.push_str(rest);
+    page
 }
 
 /// Text for HTML.
@@ -342,8 +372,17 @@ mod tests {
     #[test]
     fn text_from_messages_cannot_end_the_data_script() {
         let brand = "</script><script>alert(1)</script><!--";
+        let hostile = "</script><!--<script>alert(2)</script> & <b>bold</b>";
+        let phrases = std::sync::Arc::new(crate::market::heard::Phrases {
+            kind: crate::market::heard::ThemeKind::Complaint,
+            grams: vec![crate::market::heard::Gram {
+                key: "outag".into(),
+                label: "outage".into(),
+            }],
+            quote: hostile.into(),
+        });
         let mut m = Market::new(Policy::default());
-        let h = Heard {
+        let mut h = Heard {
             insight: uuid::Uuid::from_u128(1),
             at: chrono::DateTime::from_timestamp(1_793_577_600, 0).expect("time"),
             customer: 1,
@@ -359,10 +398,12 @@ mod tests {
                 label: Some(Label::Negative),
                 compound: -0.5,
                 intents: 1,
-                phrases: None,
+                phrases: Some(phrases),
             }],
         };
-        let mut out = m.observe_heard(&h, |_| "a quote & <b>bold</b>".into());
+        let mut out = m.observe_heard(&h, |_| hostile.into());
+        h.insight = uuid::Uuid::from_u128(2);
+        out.extend(m.observe_heard(&h, |_| hostile.into()));
         out.extend(m.finish());
         let trends: Vec<Trend> = out
             .into_iter()
@@ -380,5 +421,9 @@ mod tests {
         let end = start + page[start..].find("</script>").expect("end");
         let data: serde_json::Value = serde_json::from_str(&page[start..end]).expect("JSON");
         assert_eq!(data["series"][0]["brand"], brand);
+        assert_eq!(
+            data["themes"][0]["quotes"][0], hostile,
+            "the quote reaches the page whole"
+        );
     }
 }

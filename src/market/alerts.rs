@@ -194,14 +194,34 @@ impl Detector {
         self.held_back
     }
 
-    /// The baseline windows before `start`: seasonal if it can be, else recent.
+    /// A corrected window: its point, when the series still has it, takes the new figures.
+    pub fn revise(&mut self, t: &Trend) {
+        let start = t.window.start.timestamp();
+        if let Some(s) = self.series.get_mut(&(t.dimension, t.key.clone())) {
+            if let Some(p) = s.points.get_mut(&start) {
+                *p = Point {
+                    volume: t.volume,
+                    negative: t.sentiment.negative,
+                    read: t.sentiment.positive + t.sentiment.neutral + t.sentiment.negative,
+                };
+            }
+        }
+    }
+
+    /// The baseline windows before `start`: seasonal if it can be, else recent. A window before the
+    /// series began or before the history kept is missing, not zero.
     fn baseline(&self, s: &Series, start: i64) -> Option<(Method, Vec<Point>)> {
         let size = i64::from(self.size);
         let season: i64 = if size < 86_400 { 86_400 } else { 7 * 86_400 };
-        let at = |t: i64| (t >= s.first).then(|| s.points.get(&t).copied().unwrap_or_default());
-        let seasonal: Vec<Point> = (1..=7).filter_map(|k| at(start - k * season)).collect();
-        if seasonal.len() >= 3 {
-            return Some((Method::Seasonal, seasonal));
+        let kept = start - i64::from(self.policy.history_days) * 86_400;
+        let from = s.first.max(kept);
+        let at = |t: i64| (t >= from).then(|| s.points.get(&t).copied().unwrap_or_default());
+        // Seasonal only when windows fall on the same time each season.
+        if season % size == 0 {
+            let seasonal: Vec<Point> = (1..=7).filter_map(|k| at(start - k * season)).collect();
+            if seasonal.len() >= 3 {
+                return Some((Method::Seasonal, seasonal));
+            }
         }
         // A day's cycle is no spike: windows shorter than a day wait for the seasonal baseline.
         if size < 86_400 {
@@ -444,6 +464,24 @@ mod tests {
         let a = run(&mut d, &[(90, 80)]);
         assert_eq!(a.len(), 1, "{a:?}");
         assert_eq!(d.held_back(), 1);
+    }
+
+    #[test]
+    fn daily_windows_beyond_the_kept_history_are_missing_not_zero() {
+        let mut d = Detector::new(Policy::default(), 86_400);
+        let mut raised = Vec::new();
+        for day in 0..40 {
+            let mut t = trend("larkspur", T0 + day * 86_400, 20 + (day % 3) as u32, 5);
+            t.window.size_seconds = 86_400;
+            raised.extend(d.check(&t, vec![]));
+        }
+        assert!(raised.is_empty(), "a steady brand: {raised:?}");
+        let mut t = trend("larkspur", T0 + 40 * 86_400, 120, 5);
+        t.window.size_seconds = 86_400;
+        let a = d.check(&t, vec![]);
+        assert_eq!(a.len(), 1, "{a:?}");
+        assert_eq!(a[0].baseline.method, Method::Recent);
+        assert_eq!(a[0].baseline.windows, 8, "the days kept");
     }
 
     #[test]

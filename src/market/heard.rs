@@ -110,7 +110,11 @@ const QUOTE_BYTES: usize = 160;
 
 /// The sentence around byte `at` of `text`: from after the previous sentence end to the next one.
 pub fn sentence(text: &str, at: usize) -> &str {
-    let at = at.min(text.len());
+    // `at` comes from the insight (a mention's span): inside a character, it moves back to its start.
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
     let is_end = |c: char| matches!(c, '.' | '!' | '?' | '\n');
     let start = text[..at]
         .char_indices()
@@ -320,7 +324,9 @@ impl Heard {
             customer: fnv64(i.party.id.as_bytes()),
             segment: i.party.segment,
             emotion,
-            effort: signals.and_then(|s| s.effort.as_ref()).map(|e| e.score),
+            effort: signals
+                .and_then(|s| s.effort.as_ref())
+                .map(|e| e.score.clamp(-5, 5)),
             about,
         }
     }
@@ -349,6 +355,8 @@ mod tests {
         assert_eq!(sentence(t, 12), "Larkspur router keeps dropping wifi!");
         assert_eq!(sentence(t, 0), "First one.");
         assert_eq!(sentence(t, t.len()), "Third");
+        // A byte inside a character (an insight's span may say anything) is that character's.
+        assert_eq!(sentence("Größe. Larkspur", 3), "Größe.");
     }
 
     #[test]

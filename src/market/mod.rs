@@ -8,7 +8,8 @@
 //! the watermark passes its end. A message that arrives later, within `allowed_lateness`, updates
 //! its window, and the window is emitted again with the next revision (a correction: the whole
 //! window, never a second count; readers keep the highest revision of each `window_id`). Later than
-//! that, a message is counted in [`Market::too_late`] and nowhere else. Each closing window of the
+//! that, a message is counted in [`Market::too_late`] and in none of the windows it came too late
+//! for. Each closing window of the
 //! alert size is checked for [spikes](alerts).
 //!
 //! Pure, as the analysis is: no clock (time is the messages' own), no I/O. The caller keeps the
@@ -47,7 +48,7 @@ pub enum Dimension {
     Brand,
     /// Key: the product id.
     Product,
-    /// Key: the product line.
+    /// Key: `brand/line` (`larkspur/home`): lines are a brand's own.
     Line,
     /// Key: `brand/segment` (`larkspur/business`).
     Segment,
@@ -86,6 +87,12 @@ impl Policy {
     pub fn check(&self) -> Result<(), String> {
         if self.window_seconds.is_empty() {
             return Err("market.window_seconds: at least one window size".into());
+        }
+        let mut sizes = self.window_seconds.clone();
+        sizes.sort_unstable();
+        sizes.dedup();
+        if sizes.len() != self.window_seconds.len() {
+            return Err("market.window_seconds: each size once".into());
         }
         for &s in &self.window_seconds {
             if s < 60 || (86_400 % s != 0 && s % 86_400 != 0) {
@@ -290,7 +297,7 @@ impl Market {
         &self.policy
     }
 
-    /// Messages that came after their windows stopped taking them.
+    /// Messages that came after some of their windows stopped taking them (counted by the others).
     pub fn too_late(&self) -> u64 {
         self.too_late
     }
@@ -336,7 +343,7 @@ impl Market {
         let lateness = i64::from(self.policy.allowed_lateness_seconds);
         // The keys of the message, each once, read by its first mention of it.
         let mut keys: Vec<(Dimension, u32, usize)> = Vec::with_capacity(4 * h.about.len());
-        let mut segment_key = String::new();
+        let mut composite = String::new();
         for (n, a) in h.about.iter().enumerate() {
             let mut add = |dim: Dimension, key: &str, keys: &mut Vec<(Dimension, u32, usize)>| {
                 let id = self.keys.id(dim, key, a);
@@ -349,25 +356,29 @@ impl Market {
                 add(Dimension::Product, p, &mut keys);
             }
             if let Some(l) = &a.line {
-                add(Dimension::Line, l, &mut keys);
+                composite.clear();
+                composite.push_str(&a.brand);
+                composite.push('/');
+                composite.push_str(l);
+                add(Dimension::Line, &composite, &mut keys);
             }
             if let Some(seg) = h.segment {
-                segment_key.clear();
-                segment_key.push_str(&a.brand);
-                segment_key.push('/');
-                segment_key.push_str(segment_name(seg));
-                add(Dimension::Segment, &segment_key, &mut keys);
+                composite.clear();
+                composite.push_str(&a.brand);
+                composite.push('/');
+                composite.push_str(segment_name(seg));
+                add(Dimension::Segment, &composite, &mut keys);
             }
         }
-        let mut counted = false;
+        let mut late = false;
         for &size in &self.policy.window_seconds {
             let size64 = i64::from(size);
             let start = t.div_euclid(size64) * size64;
             let end = start.saturating_add(size64);
             if end.saturating_add(lateness) <= self.watermark {
+                late = true;
                 continue;
             }
-            counted = true;
             for &(dim, id, n) in &keys {
                 let place = (size, start, dim, id);
                 let a = self.windows.entry(place).or_insert_with(|| {
@@ -383,7 +394,7 @@ impl Market {
                 a.add(h, about, themes, || quote(about.at));
             }
         }
-        if !counted {
+        if late {
             self.too_late += 1;
         }
         let latest = self.latest.map_or(t, |l| l.max(t));
@@ -404,6 +415,7 @@ impl Market {
         if mark <= self.watermark {
             return out;
         }
+        let old = self.watermark;
         self.watermark = mark;
         if mark >= self.next_due {
             let due: Vec<Place> = self
@@ -413,6 +425,27 @@ impl Market {
                 .map(|(p, _)| *p)
                 .collect();
             for p in &due {
+                out.extend(self.emit(p));
+            }
+            // A brand window born after its time closed (its first message late) changes the share
+            // of voice of the brand windows emitted before it: they go out again.
+            let mut siblings: Vec<Place> = Vec::new();
+            for p in due.iter().filter(|p| p.2 == Dimension::Brand) {
+                if p.1.saturating_add(i64::from(p.0)) > old {
+                    continue;
+                }
+                let range =
+                    (p.0, p.1, Dimension::Brand, 0)..=(p.0, p.1, Dimension::Brand, u32::MAX);
+                siblings.extend(
+                    self.windows
+                        .range(range)
+                        .map(|(q, _)| *q)
+                        .filter(|q| !due.contains(q)),
+                );
+            }
+            siblings.sort_unstable();
+            siblings.dedup();
+            for p in &siblings {
                 out.extend(self.emit(p));
             }
             self.next_due = self
@@ -493,11 +526,22 @@ impl Market {
         } else {
             Vec::new()
         };
+        let history = self.themes.entry((size, dim, id)).or_default();
         if revision == 0 {
-            self.themes
-                .entry((size, dim, id))
-                .or_default()
-                .judge(&mut themes);
+            history.judge(&mut themes);
+            a.statuses = themes
+                .iter()
+                .map(|t| (t.kind, t.key.clone(), t.status))
+                .collect();
+        } else {
+            // A correction keeps the verdicts of the window's close; a theme it did not have is
+            // judged against the history as it is.
+            history.peek(&mut themes);
+            for t in &mut themes {
+                if let Some(s) = a.statuses.iter().find(|s| s.0 == t.kind && s.1 == t.key) {
+                    t.status = s.2;
+                }
+            }
         }
         let name = format!("{size}/{start}/{dim:?}/{}", owner.key);
         let (window_id, emission) = window::ids(&name, revision);
@@ -543,10 +587,13 @@ impl Market {
             themes,
         };
         let mut out = Vec::new();
-        if revision == 0
-            && size == self.policy.alert_size()
-            && matches!(dim, Dimension::Brand | Dimension::Product)
-        {
+        let alerted = size == self.policy.alert_size()
+            && matches!(dim, Dimension::Brand | Dimension::Product);
+        if alerted && revision > 0 {
+            // Later baselines read the window as corrected.
+            self.alerts.revise(&trend);
+        }
+        if alerted && revision == 0 {
             let quotes: Vec<_> = a.negatives.iter().map(|(_, q)| q.clone()).collect();
             out.extend(
                 self.alerts
@@ -683,8 +730,7 @@ mod tests {
         assert_eq!(m.too_late(), 0);
         // The watermark passes the first hour's end by more than the lateness: too late.
         m.observe_heard(&l(5, T0 + 3 * 3_600), |_| "q".into());
-        let out = trends(m.observe_heard(&l(6, T0 + 20), |_| "q".into()));
-        assert!(out.iter().all(|t| t.window.start != time(T0)), "{out:?}");
+        m.observe_heard(&l(6, T0 + 20), |_| "q".into());
         assert_eq!(m.too_late(), 1);
         let rest = trends(m.finish());
         assert!(rest.iter().all(|t| t.window.start != time(T0)), "{rest:?}");
@@ -721,6 +767,109 @@ mod tests {
     }
 
     #[test]
+    fn a_brand_window_born_late_re_emits_its_siblings_share_of_voice() {
+        let mut m = Market::new(hourly());
+        let b = |n, at, brand| heard(n, at, n as u64, vec![about(brand, None, Label::Neutral)]);
+        let mut out = m.observe_heard(&b(1, T0 + 10, "larkspur"), |_| "q".into());
+        out.extend(m.observe_heard(&b(2, T0 + 3_700, "larkspur"), |_| "q".into()));
+        // Corvid's first message of the first hour, after that hour was emitted.
+        out.extend(m.observe_heard(&b(3, T0 + 100, "corvid"), |_| "q".into()));
+        out.extend(m.observe_heard(&b(4, T0 + 3_800, "larkspur"), |_| "q".into()));
+        let mut last: BTreeMap<String, (u32, f64)> = BTreeMap::new();
+        for t in trends(out) {
+            if t.dimension == Dimension::Brand && t.window.start == time(T0) {
+                let sov = t.share_of_voice.unwrap_or(0.0);
+                let e = last.entry(t.key.clone()).or_insert((t.revision, sov));
+                if t.revision >= e.0 {
+                    *e = (t.revision, sov);
+                }
+            }
+        }
+        assert_eq!(last.get("larkspur"), Some(&(1, 0.5)), "{last:?}");
+        assert_eq!(last.get("corvid"), Some(&(0, 0.5)), "{last:?}");
+    }
+
+    #[test]
+    fn a_message_too_late_for_an_hour_still_counts_in_its_day() {
+        let mut m = Market::new(Policy {
+            window_seconds: vec![3_600, 86_400],
+            watermark_delay_seconds: 0,
+            allowed_lateness_seconds: 3_600,
+            ..Policy::default()
+        });
+        let l = |n, at| {
+            heard(
+                n,
+                at,
+                n as u64,
+                vec![about("larkspur", None, Label::Neutral)],
+            )
+        };
+        m.observe_heard(&l(1, T0 + 7_300), |_| "q".into());
+        m.observe_heard(&l(2, T0 + 10), |_| "q".into());
+        assert_eq!(m.too_late(), 1);
+        let out = trends(m.finish());
+        let volume = |size: u32, start: i64| {
+            out.iter()
+                .filter(|t| t.dimension == Dimension::Brand)
+                .filter(|t| t.window.size_seconds == size && t.window.start == time(start))
+                .map(|t| t.volume)
+                .max()
+        };
+        assert_eq!(volume(86_400, T0), Some(2));
+        assert_eq!(volume(3_600, T0), None);
+    }
+
+    #[test]
+    fn a_correction_keeps_the_themes_verdict_of_the_close() {
+        use super::heard::{Gram, Phrases, ThemeKind};
+        let phrase = |word: &str| {
+            Some(std::sync::Arc::new(Phrases {
+                kind: ThemeKind::Complaint,
+                grams: vec![Gram {
+                    key: word.into(),
+                    label: word.into(),
+                }],
+                quote: format!("the {word} again"),
+            }))
+        };
+        let mut m = Market::new(Policy {
+            allowed_lateness_seconds: 10 * 3_600,
+            ..hourly()
+        });
+        let mut out = Vec::new();
+        let mut n = 0;
+        // Four hours of "bill", then "outage" in the fifth: new there.
+        for hour in 0..6i64 {
+            let word = if hour == 4 { "outage" } else { "bill" };
+            for _ in 0..2 {
+                n += 1;
+                let mut a = about("larkspur", None, Label::Negative);
+                a.phrases = phrase(word);
+                let h = heard(n, T0 + hour * 3_600 + 100, n as u64, vec![a]);
+                out.extend(m.observe_heard(&h, |_| "q".into()));
+            }
+        }
+        // A late message in the fifth hour: a correction.
+        let mut a = about("larkspur", None, Label::Negative);
+        a.phrases = phrase("outage");
+        out.extend(m.observe_heard(&heard(99, T0 + 4 * 3_600 + 20, 99, vec![a]), |_| "q".into()));
+        out.extend(m.observe_heard(&heard(100, T0 + 7 * 3_600, 100, vec![]), |_| "q".into()));
+        let fifth: Vec<(u32, Vec<themes::Status>)> = trends(out)
+            .into_iter()
+            .filter(|t| t.dimension == Dimension::Brand && t.window.start == time(T0 + 4 * 3_600))
+            .map(|t| (t.revision, t.themes.iter().map(|x| x.status).collect()))
+            .collect();
+        assert_eq!(
+            fifth,
+            vec![
+                (0, vec![themes::Status::New]),
+                (1, vec![themes::Status::New])
+            ]
+        );
+    }
+
+    #[test]
     fn products_and_lines_get_windows_of_their_own() {
         let mut m = Market::new(hourly());
         m.observe_heard(
@@ -737,22 +886,24 @@ mod tests {
             out.iter().map(|t| (t.dimension, t.key.as_str())).collect();
         assert!(keys.contains(&(Dimension::Brand, "larkspur")));
         assert!(keys.contains(&(Dimension::Product, "larkspur-fiber")));
-        assert!(keys.contains(&(Dimension::Line, "home")));
+        assert!(keys.contains(&(Dimension::Line, "larkspur/home")));
         assert!(out.iter().all(|t| t.brand == "larkspur"));
     }
 
-    /// Volume, unique customers, negative and positive messages of a window.
-    type Sums = (u32, u32, u32, u32);
+    /// Volume, unique customers, negative and positive messages, share of voice (in millionths).
+    type Sums = (u32, u32, u32, u32, u64);
 
     /// The last revision of every window, as a reader keeps them.
     fn finals(out: Vec<Output>) -> BTreeMap<Uuid, Sums> {
         let mut last: BTreeMap<Uuid, (u32, Sums)> = BTreeMap::new();
         for t in trends(out) {
+            let sov = (t.share_of_voice.unwrap_or(0.0) * 1e6).round() as u64;
             let v = (
                 t.volume,
                 t.unique_customers,
                 t.sentiment.negative,
                 t.sentiment.positive,
+                sov,
             );
             let e = last.entry(t.window_id).or_insert((t.revision, v));
             if t.revision >= e.0 {
@@ -781,28 +932,41 @@ mod tests {
                 vec![about(brand, None, label)],
             ));
         }
+        let policy = Policy {
+            allowed_lateness_seconds: 3 * 3_600,
+            ..hourly()
+        };
         let run = |s: &[Heard]| {
-            let mut m = Market::new(hourly());
+            let mut m = Market::new(policy.clone());
             let mut out = Vec::new();
             for h in s {
                 out.extend(m.observe_heard(h, |_| "q".into()));
             }
             out.extend(m.finish());
-            finals(out)
+            assert_eq!(m.too_late(), 0);
+            let corrections = trends(out.clone())
+                .iter()
+                .filter(|t| t.revision > 0)
+                .count();
+            (finals(out), corrections)
         };
-        let in_order = run(&stream);
-        // Each message delayed by up to 50 minutes: out of order, all within the lateness.
+        let (in_order, none) = run(&stream);
+        assert_eq!(none, 0);
+        // Each message delayed by up to 2 hours: out of order, some brands' windows born after
+        // their hour closed, all within the lateness.
         let mut shuffled: Vec<(i64, Heard)> = stream
             .iter()
             .map(|h| {
-                let delay = (h.insight.as_u128() as i64 * 7919) % 3_000;
+                let delay = (h.insight.as_u128() as i64 * 7919) % 7_200;
                 (h.at.timestamp() + delay, h.clone())
             })
             .collect();
         shuffled.sort_by_key(|(t, h)| (*t, h.insight));
         let shuffled: Vec<Heard> = shuffled.into_iter().map(|(_, h)| h).collect();
         assert_ne!(stream, shuffled);
-        assert_eq!(in_order, run(&shuffled));
+        let (late, corrections) = run(&shuffled);
+        assert!(corrections > 10, "{corrections}");
+        assert_eq!(in_order, late);
         assert!(in_order.len() > 10);
     }
 
@@ -816,6 +980,7 @@ mod tests {
         assert!(p(vec![]).check().is_err());
         assert!(p(vec![7_000]).check().is_err());
         assert!(p(vec![30]).check().is_err());
+        assert!(p(vec![3_600, 3_600]).check().is_err());
         let mut q = p(vec![3_600]);
         q.alerts.window_seconds = Some(300);
         assert!(q.check().is_err());

@@ -38,6 +38,8 @@ pub struct Aggregate {
     pub negatives: Vec<(f32, Quote)>,
     /// The revision last emitted, `None` before the window closed.
     pub emitted: Option<u32>,
+    /// Its themes' statuses when it closed, against the windows before it: a correction keeps them.
+    pub statuses: Vec<(super::heard::ThemeKind, String, super::themes::Status)>,
     /// Changed since its last emission.
     pub dirty: bool,
 }
