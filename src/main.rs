@@ -79,6 +79,12 @@ enum Command {
         /// Write customer insights (earshot.customer_insight.v1) here.
         #[arg(long)]
         customer_insights: Option<PathBuf>,
+        /// Write the market view's trend events (earshot.trend.v1) here.
+        #[arg(long)]
+        trends: Option<PathBuf>,
+        /// Write the market view's alert events (earshot.alert.v1) here.
+        #[arg(long)]
+        alerts: Option<PathBuf>,
     },
     /// Validate the config and the catalog; exit non-zero with every problem found.
     Check,
@@ -1335,6 +1341,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             dead_letters,
             links,
             customer_insights,
+            trends,
+            alerts,
         } => {
             init_logging(&config);
             let analyzer = load_analyzer(catalog, &config)?.with_privacy(privacy(&config, false)?);
@@ -1349,6 +1357,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     max_bytes: config.pipeline.max_message_bytes,
                 },
                 memory: config.memory.policy.clone(),
+                trends,
+                alerts,
+                market: config.market.clone(),
             };
             let summary = run.run(&analyzer)?;
             eprint!("{summary}");

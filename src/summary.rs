@@ -1,5 +1,6 @@
-//! The short report printed at the end of a file run: counts by kind, sentiment mix, top mentions and
-//! dead letters by reason.
+//! The short report printed at the end of a file run: counts by kind, sentiment mix, top mentions,
+//! customers at risk, the market view's new and rising themes and alerts, and dead letters by
+//! reason.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -7,11 +8,16 @@ use std::fmt;
 use crate::decode::Reason;
 use crate::insight::Insight;
 use crate::interaction::Kind;
+use crate::market::themes::{Status, Theme};
+use crate::market::{Alert, Dimension, Trend};
 use crate::memory::{CustomerInsight, Type};
 use crate::types::Label;
 
 /// Customers at risk listed in the summary.
 const AT_RISK_SHOWN: usize = 3;
+
+/// New or rising themes, and alerts, listed in the summary.
+const THEMES_SHOWN: usize = 5;
 
 #[derive(Debug, Default, Clone)]
 pub struct Summary {
@@ -32,6 +38,15 @@ pub struct Summary {
     pub customer_insights: BTreeMap<&'static str, u64>,
     /// The latest `valuable_at_risk` insight of each customer.
     at_risk: HashMap<String, CustomerInsight>,
+    /// Trend events emitted, and how many of them were corrections.
+    pub trends: u64,
+    pub corrections: u64,
+    /// Messages too late for some of their market windows.
+    pub too_late: u64,
+    /// Themes a brand window found new or rising: (brand, theme key) to the window's reading
+    /// with the most messages.
+    moving_themes: BTreeMap<(String, String), Theme>,
+    pub alerts: Vec<Alert>,
 }
 
 impl Summary {
@@ -68,6 +83,31 @@ impl Summary {
                 .then(a.customer.key.cmp(&b.customer.key))
         });
         v
+    }
+
+    pub fn add_trend(&mut self, t: Trend) {
+        self.trends += 1;
+        self.corrections += u64::from(t.revision > 0);
+        if t.dimension != Dimension::Brand {
+            return;
+        }
+        for th in t.themes {
+            if th.status == Status::Steady {
+                continue;
+            }
+            let key = (t.brand.clone(), th.key.clone());
+            let keep = self
+                .moving_themes
+                .get(&key)
+                .is_none_or(|had| had.count < th.count);
+            if keep {
+                self.moving_themes.insert(key, th);
+            }
+        }
+    }
+
+    pub fn add_alert(&mut self, a: Alert) {
+        self.alerts.push(a);
     }
 
     pub fn add_dead_letter(&mut self, r: Reason) {
@@ -174,6 +214,41 @@ impl fmt::Display for Summary {
                     )?;
                 }
             }
+        }
+        writeln!(
+            f,
+            "  market:       {} trend events ({} corrections), {} alerts, {} messages too late for a window",
+            self.trends,
+            self.corrections,
+            self.alerts.len(),
+            self.too_late
+        )?;
+        let mut moving: Vec<(&(String, String), &Theme)> = self.moving_themes.iter().collect();
+        moving.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(b.0)));
+        if !moving.is_empty() {
+            writeln!(f, "  themes new or rising:")?;
+            for ((brand, _), t) in moving.iter().take(THEMES_SHOWN) {
+                let status = if t.status == Status::New {
+                    "new"
+                } else {
+                    "rising"
+                };
+                let quote = t.quotes.first().map_or("", |q| q.text.as_str());
+                writeln!(
+                    f,
+                    "    {brand}: \"{}\" ({status}, {} messages in a window) \"{quote}\"",
+                    t.label, t.count
+                )?;
+            }
+        }
+        for a in self.alerts.iter().take(THEMES_SHOWN) {
+            writeln!(
+                f,
+                "  alert {} {:?}: {}",
+                a.window.start.format("%Y-%m-%d %H:%M"),
+                a.severity,
+                a.reason
+            )?;
         }
         if self.dead_letters.is_empty() {
             writeln!(f, "  dead letters: none")?;

@@ -242,3 +242,28 @@ fn the_report_is_one_page_with_its_data_inside() {
     assert_eq!(customers[0]["severity"], "critical");
     assert!(data["insights"].as_u64() > Some(300));
 }
+
+#[test]
+fn a_file_run_writes_the_same_trends_as_trends_over_its_insights() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (ins, live) = (dir.path().join("i.jsonl"), dir.path().join("live.jsonl"));
+    let summary = run(earshot()
+        .args(["file", "samples/stream.jsonl", "-o"])
+        .arg(&ins)
+        .arg("--dead-letters")
+        .arg(dir.path().join("d.jsonl"))
+        .arg("--trends")
+        .arg(&live)
+        .arg("--alerts")
+        .arg(dir.path().join("a.jsonl")));
+    let after = dir.path().join("after.jsonl");
+    run(earshot().arg("trends").arg(&ins).arg("-o").arg(&after));
+    let (live, after) = (lines(&live), lines(&after));
+    assert!(!live.is_empty());
+    assert_eq!(live, after);
+    assert!(
+        summary.contains(&format!("market:       {} trend events", live.len())),
+        "{summary}"
+    );
+    assert!(summary.contains("themes new or rising:"), "{summary}");
+}

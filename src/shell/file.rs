@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::analyze::Analyzer;
 use crate::decode::{DecodeError, KindHint, Limits};
 use crate::insight::SourceRef;
+use crate::market::{self, Market};
 use crate::memory::eval::LinkRow;
 use crate::memory::{self, Memory};
 use crate::process::process;
@@ -40,6 +41,11 @@ pub struct FileRun {
     pub customer_insights: Option<PathBuf>,
     pub limits: Limits,
     pub memory: memory::Policy,
+    /// Trend event output (the market view); `None` writes none (the summary still shows themes).
+    pub trends: Option<PathBuf>,
+    /// Alert event output; `None` writes none (the summary still counts them).
+    pub alerts: Option<PathBuf>,
+    pub market: market::Policy,
 }
 
 /// Reads identity links, one JSON object a line; blank lines are skipped.
@@ -60,11 +66,44 @@ pub fn read_links(path: &Path) -> io::Result<Vec<LinkRow>> {
         .collect()
 }
 
+/// The stages after the analysis, in memory: the customer memory and the market view.
+struct Stages {
+    memory: Memory,
+    market: Market,
+}
+
 /// Where one run writes.
 struct Outputs<'a> {
     out: &'a mut dyn Write,
     dead: &'a mut dyn Write,
     customers: Option<&'a mut dyn Write>,
+    trends: Option<&'a mut dyn Write>,
+    alerts: Option<&'a mut dyn Write>,
+}
+
+impl Outputs<'_> {
+    /// Writes what the market view emitted and counts it in the summary.
+    fn market(&mut self, out: Vec<market::Output>, summary: &mut Summary) -> io::Result<()> {
+        for o in out {
+            match o {
+                market::Output::Trend(t) => {
+                    if let Some(w) = self.trends.as_mut() {
+                        serde_json::to_writer(&mut **w, &t)?;
+                        w.write_all(b"\n")?;
+                    }
+                    summary.add_trend(*t);
+                }
+                market::Output::Alert(a) => {
+                    if let Some(w) = self.alerts.as_mut() {
+                        serde_json::to_writer(&mut **w, &a)?;
+                        w.write_all(b"\n")?;
+                    }
+                    summary.add_alert(*a);
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 fn writer(path: &Option<PathBuf>, fallback: Box<dyn Write>) -> io::Result<Box<dyn Write>> {
@@ -83,6 +122,13 @@ impl FileRun {
             Some(p) => Some(BufWriter::new(std::fs::File::create(p)?)),
             None => None,
         };
+        let file = |p: &Option<PathBuf>| -> io::Result<Option<BufWriter<std::fs::File>>> {
+            p.as_ref()
+                .map(|p| std::fs::File::create(p).map(BufWriter::new))
+                .transpose()
+        };
+        let (mut trends, mut alerts) = (file(&self.trends)?, file(&self.alerts)?);
+        let market = Market::new(self.market.clone());
         let mut summary = Summary::default();
         let mut memory = Memory::new(memory::Context {
             policy: self.memory.clone(),
@@ -97,10 +143,13 @@ impl FileRun {
                 summary.links += 1;
             }
         }
+        let mut stages = Stages { memory, market };
         let mut outputs = Outputs {
             out: &mut *out,
             dead: &mut *dead,
             customers: customers.as_mut().map(|w| w as &mut dyn Write),
+            trends: trends.as_mut().map(|w| w as &mut dyn Write),
+            alerts: alerts.as_mut().map(|w| w as &mut dyn Write),
         };
         if self.inputs.is_empty() {
             let stdin = io::stdin();
@@ -108,7 +157,7 @@ impl FileRun {
                 "stdin",
                 stdin.lock(),
                 analyzer,
-                &mut memory,
+                &mut stages,
                 &mut outputs,
                 &mut summary,
             )?;
@@ -124,18 +173,24 @@ impl FileRun {
                     &name,
                     io::BufReader::new(f),
                     analyzer,
-                    &mut memory,
+                    &mut stages,
                     &mut outputs,
                     &mut summary,
                 )?;
             }
         }
+        let Stages { memory, mut market } = stages;
+        outputs.market(market.finish(), &mut summary)?;
+        summary.too_late = market.too_late();
         summary.customers = memory.customers().count() as u64;
         summary.multi_channel = memory.customers().filter(|c| c.channels.len() > 1).count() as u64;
         out.flush()?;
         dead.flush()?;
-        if let Some(c) = customers.as_mut() {
-            c.flush()?;
+        for w in [customers.as_mut(), trends.as_mut(), alerts.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            w.flush()?;
         }
         Ok(summary)
     }
@@ -145,15 +200,10 @@ impl FileRun {
         name: &str,
         mut input: impl BufRead,
         analyzer: &Analyzer,
-        memory: &mut Memory,
+        stages: &mut Stages,
         outputs: &mut Outputs<'_>,
         summary: &mut Summary,
     ) -> io::Result<()> {
-        let Outputs {
-            out,
-            dead,
-            customers,
-        } = outputs;
         let mut line = Vec::new();
         let mut number = 0i64;
         loop {
@@ -182,16 +232,17 @@ impl FileRun {
                 Utc::now(),
             ) {
                 Ok(insight) => {
-                    serde_json::to_writer(&mut **out, &insight)?;
-                    out.write_all(b"\n")?;
+                    serde_json::to_writer(&mut *outputs.out, &insight)?;
+                    outputs.out.write_all(b"\n")?;
                     summary.add_insight(&insight);
-                    for c in memory.observe(&insight) {
-                        if let Some(w) = customers.as_mut() {
+                    for c in stages.memory.observe(&insight) {
+                        if let Some(w) = outputs.customers.as_mut() {
                             serde_json::to_writer(&mut **w, &c)?;
                             w.write_all(b"\n")?;
                         }
                         summary.add_customer_insight(c);
                     }
+                    outputs.market(stages.market.observe(&insight), summary)?;
                 }
                 Err(DecodeError { reason, message }) => {
                     let dl = FileDeadLetter {
@@ -200,8 +251,8 @@ impl FileRun {
                         source: &at,
                         original: String::from_utf8_lossy(value).into_owned(),
                     };
-                    serde_json::to_writer(&mut **dead, &dl)?;
-                    dead.write_all(b"\n")?;
+                    serde_json::to_writer(&mut *outputs.dead, &dl)?;
+                    outputs.dead.write_all(b"\n")?;
                     summary.add_dead_letter(reason);
                 }
             }
