@@ -46,7 +46,9 @@ pub struct Summary {
     /// Themes a brand window found new or rising: (brand, theme key) to the window's reading
     /// with the most messages.
     moving_themes: BTreeMap<(String, String), Theme>,
-    pub alerts: Vec<Alert>,
+    /// Alerts raised, and the first few of them.
+    pub alert_count: u64,
+    alerts: Vec<Alert>,
 }
 
 impl Summary {
@@ -107,7 +109,10 @@ impl Summary {
     }
 
     pub fn add_alert(&mut self, a: Alert) {
-        self.alerts.push(a);
+        self.alert_count += 1;
+        if self.alerts.len() < THEMES_SHOWN {
+            self.alerts.push(a);
+        }
     }
 
     pub fn add_dead_letter(&mut self, r: Reason) {
@@ -220,7 +225,7 @@ impl fmt::Display for Summary {
             "  market:       {} trend events ({} corrections), {} alerts, {} messages too late for a window",
             self.trends,
             self.corrections,
-            self.alerts.len(),
+            self.alert_count,
             self.too_late
         )?;
         let mut moving: Vec<(&(String, String), &Theme)> = self.moving_themes.iter().collect();

@@ -48,7 +48,7 @@ pub struct Policy {
     pub min_negative_rise: f64,
     pub cooldown_windows: u32,
     pub max_per_hour: u32,
-    /// Days of history kept per key.
+    /// Days of history kept per key (windows of a day or more keep three weeks at least).
     pub history_days: u32,
 }
 
@@ -194,6 +194,14 @@ impl Detector {
         self.held_back
     }
 
+    /// How far back a series keeps its windows: `history_days`, and at least three seasons and a
+    /// window (the seasonal baseline's three earlier days, or weeks for windows of a day or more).
+    fn span(&self) -> i64 {
+        let size = i64::from(self.size);
+        let season: i64 = if size < 86_400 { 86_400 } else { 7 * 86_400 };
+        (i64::from(self.policy.history_days) * 86_400).max(3 * season + size)
+    }
+
     /// A corrected window: its point, when the series still has it, takes the new figures.
     pub fn revise(&mut self, t: &Trend) {
         let start = t.window.start.timestamp();
@@ -213,8 +221,7 @@ impl Detector {
     fn baseline(&self, s: &Series, start: i64) -> Option<(Method, Vec<Point>)> {
         let size = i64::from(self.size);
         let season: i64 = if size < 86_400 { 86_400 } else { 7 * 86_400 };
-        let kept = start - i64::from(self.policy.history_days) * 86_400;
-        let from = s.first.max(kept);
+        let from = s.first.max(start - self.span());
         let at = |t: i64| (t >= from).then(|| s.points.get(&t).copied().unwrap_or_default());
         // Seasonal only when windows fall on the same time each season.
         if season % size == 0 {
@@ -352,7 +359,7 @@ impl Detector {
             }
         }
         s.points.insert(start, now);
-        let keep = start - i64::from(self.policy.history_days) * 86_400;
+        let keep = start - self.span();
         s.points = s.points.split_off(&keep);
         self.series.insert(key, s);
         raised
@@ -480,8 +487,9 @@ mod tests {
         t.window.size_seconds = 86_400;
         let a = d.check(&t, vec![]);
         assert_eq!(a.len(), 1, "{a:?}");
-        assert_eq!(a[0].baseline.method, Method::Recent);
-        assert_eq!(a[0].baseline.windows, 8, "the days kept");
+        // The same weekday of the three weeks kept.
+        assert_eq!(a[0].baseline.method, Method::Seasonal);
+        assert_eq!(a[0].baseline.windows, 3);
     }
 
     #[test]

@@ -411,14 +411,14 @@ impl Market {
     /// moved): corrections of windows changed since their emission, first emissions of windows
     /// that end at or before it, and the end of windows it has left behind by `allowed_lateness`.
     pub fn advance(&mut self, mark: i64) -> Vec<Output> {
-        let mut out = self.corrections();
+        let (mut out, corrected) = self.corrections();
         if mark <= self.watermark {
             return out;
         }
         let old = self.watermark;
         self.watermark = mark;
         if mark >= self.next_due {
-            let due: Vec<Place> = self
+            let due: BTreeSet<Place> = self
                 .windows
                 .iter()
                 .filter(|(p, a)| a.emitted.is_none() && p.1.saturating_add(i64::from(p.0)) <= mark)
@@ -428,8 +428,9 @@ impl Market {
                 out.extend(self.emit(p));
             }
             // A brand window born after its time closed (its first message late) changes the share
-            // of voice of the brand windows emitted before it: they go out again.
-            let mut siblings: Vec<Place> = Vec::new();
+            // of voice of the brand windows emitted before it: they go out again (unless the
+            // corrections above just did).
+            let mut siblings: BTreeSet<Place> = BTreeSet::new();
             for p in due.iter().filter(|p| p.2 == Dimension::Brand) {
                 if p.1.saturating_add(i64::from(p.0)) > old {
                     continue;
@@ -440,11 +441,9 @@ impl Market {
                     self.windows
                         .range(range)
                         .map(|(q, _)| *q)
-                        .filter(|q| !due.contains(q)),
+                        .filter(|q| !due.contains(q) && !corrected.contains(q)),
                 );
             }
-            siblings.sort_unstable();
-            siblings.dedup();
             for p in &siblings {
                 out.extend(self.emit(p));
             }
@@ -472,9 +471,10 @@ impl Market {
 
     /// Emits again every window changed since its emission, and every brand window of the same
     /// time as a changed brand window (its share of voice changed with it).
-    fn corrections(&mut self) -> Vec<Output> {
+    /// Returns the emissions and the windows emitted.
+    fn corrections(&mut self) -> (Vec<Output>, BTreeSet<Place>) {
         if self.dirty.is_empty() {
-            return Vec::new();
+            return (Vec::new(), BTreeSet::new());
         }
         let mut dirty = std::mem::take(&mut self.dirty);
         let times: BTreeSet<(u32, i64)> = dirty
@@ -493,7 +493,8 @@ impl Market {
                 .collect();
             dirty.extend(siblings);
         }
-        dirty.iter().flat_map(|p| self.emit(p)).collect()
+        let out = dirty.iter().flat_map(|p| self.emit(p)).collect();
+        (out, dirty)
     }
 
     /// One emission of the window at `p`, and the alerts of a first emission.
@@ -535,12 +536,14 @@ impl Market {
                 .collect();
         } else {
             // A correction keeps the verdicts of the window's close; a theme it did not have is
-            // judged against the history as it is.
-            history.peek(&mut themes);
+            // steady (judged now, against windows that came after it, the verdict would depend on
+            // when the late message arrived).
             for t in &mut themes {
-                if let Some(s) = a.statuses.iter().find(|s| s.0 == t.kind && s.1 == t.key) {
-                    t.status = s.2;
-                }
+                t.status = a
+                    .statuses
+                    .iter()
+                    .find(|s| s.0 == t.kind && s.1 == t.key)
+                    .map_or(themes::Status::Steady, |s| s.2);
             }
         }
         let name = format!("{size}/{start}/{dim:?}/{}", owner.key);
@@ -787,6 +790,36 @@ mod tests {
         }
         assert_eq!(last.get("larkspur"), Some(&(1, 0.5)), "{last:?}");
         assert_eq!(last.get("corvid"), Some(&(0, 0.5)), "{last:?}");
+    }
+
+    #[test]
+    fn a_window_goes_out_once_per_change() {
+        let mut m = Market::new(hourly());
+        let b = |n, at, brands: &[&str]| {
+            let about = brands
+                .iter()
+                .map(|b| about(b, None, Label::Neutral))
+                .collect();
+            heard(n, at, n as u64, about)
+        };
+        let mut out = m.observe_heard(&b(1, T0 + 10, &["larkspur"]), |_| "q".into());
+        out.extend(m.observe_heard(&b(2, T0 + 3_700, &["larkspur"]), |_| "q".into()));
+        // Late for larkspur's emitted hour, and corvid's first message of it.
+        out.extend(m.observe_heard(&b(3, T0 + 100, &["larkspur", "corvid"]), |_| "q".into()));
+        out.extend(m.observe_heard(&b(4, T0 + 3_800, &["larkspur"]), |_| "q".into()));
+        let revisions: Vec<(String, u32)> = trends(out)
+            .into_iter()
+            .filter(|t| t.dimension == Dimension::Brand && t.window.start == time(T0))
+            .map(|t| (t.key, t.revision))
+            .collect();
+        assert_eq!(
+            revisions,
+            [
+                ("larkspur".to_string(), 0),
+                ("larkspur".to_string(), 1),
+                ("corvid".to_string(), 0)
+            ]
+        );
     }
 
     #[test]

@@ -168,12 +168,6 @@ const KEEP: usize = 256;
 impl History {
     /// Sets each theme's status against the earlier windows, then takes this window in.
     pub fn judge(&mut self, themes: &mut [Theme]) {
-        self.peek(themes);
-        self.take(themes);
-    }
-
-    /// Sets each theme's status against the windows taken in so far, changing nothing.
-    pub fn peek(&self, themes: &mut [Theme]) {
         let warm = self.windows >= WARM_UP;
         for t in themes.iter_mut() {
             let before = self.share.get(&(t.kind, t.key.clone())).copied();
@@ -184,9 +178,6 @@ impl History {
                 _ => Status::Steady,
             };
         }
-    }
-
-    fn take(&mut self, themes: &[Theme]) {
         self.windows += 1;
         self.weight = self.weight * (1.0 - NEW_WEIGHT) + NEW_WEIGHT;
         for s in self.share.values_mut() {
