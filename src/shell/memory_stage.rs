@@ -154,6 +154,8 @@ struct Stage {
     dirty: HashMap<(i32, String), Option<CustomerState>>,
     /// Next offsets to commit, by topic and partition.
     offsets: BTreeMap<(String, i32), i64>,
+    /// Offsets this instance committed last, by topic and partition.
+    committed: BTreeMap<(String, i32), i64>,
     /// Customer insights produced since the last flush, by type (counted once acknowledged).
     raised: HashMap<&'static str, u64>,
     results: HashMap<&'static str, u64>,
@@ -491,6 +493,43 @@ impl Stage {
     }
 
     /// Outputs acknowledged, then the changelog, then the stores, then the offsets.
+    /// With nothing pending, commits the consumer's position where it passed the offset committed
+    /// last: the marker that ends a transaction of a transactional input arrives after the batch
+    /// that was committed, and nothing else would ever commit past it (the group's lag would stay
+    /// at one, and a drain never end). Everything before the position was handed out and, nothing
+    /// being pending, handled.
+    fn commit_markers<C: ConsumerContext>(
+        &mut self,
+        consumer: &BaseConsumer<C>,
+    ) -> Result<(), StageError> {
+        if self.broken || !self.offsets.is_empty() || !self.dirty.is_empty() {
+            return Ok(());
+        }
+        let Ok(position) = consumer.position() else {
+            return Ok(());
+        };
+        let mut tpl = TopicPartitionList::new();
+        for e in position.elements() {
+            let key = (e.topic().to_string(), e.partition());
+            if let (Offset::Offset(x), Some(&done)) = (e.offset(), self.committed.get(&key)) {
+                if x > done {
+                    tpl.add_partition_offset(e.topic(), e.partition(), Offset::Offset(x))?;
+                }
+            }
+        }
+        if tpl.count() == 0 {
+            return Ok(());
+        }
+        consumer.commit(&tpl, CommitMode::Sync)?;
+        for e in tpl.elements() {
+            if let Offset::Offset(x) = e.offset() {
+                self.committed
+                    .insert((e.topic().to_string(), e.partition()), x);
+            }
+        }
+        Ok(())
+    }
+
     fn flush<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<(), StageError> {
         if self.broken {
             return Err(StageError::Delivery(
@@ -560,6 +599,12 @@ impl Stage {
                 tpl.add_partition_offset(t, *p, Offset::Offset(at))?;
             }
             consumer.commit(&tpl, CommitMode::Sync)?;
+            for e in tpl.elements() {
+                if let Offset::Offset(x) = e.offset() {
+                    self.committed
+                        .insert((e.topic().to_string(), e.partition()), x);
+                }
+            }
             self.offsets.clear();
         }
         for (t, n) in self.raised.drain() {
@@ -862,6 +907,7 @@ pub fn run(
         stores: HashMap::new(),
         dirty: HashMap::new(),
         offsets: BTreeMap::new(),
+        committed: BTreeMap::new(),
         raised: HashMap::new(),
         results: HashMap::new(),
         batch_started: None,
@@ -908,6 +954,7 @@ pub fn run(
     );
 
     let result = (|| -> Result<(), StageError> {
+        let mut markers_checked = Instant::now();
         while !shutdown.is_cancelled() {
             // A fenced static member or a failed producer does not come back: stop, and let the
             // orchestrator start a new process (a zombie holding no partitions helps nobody).
@@ -941,6 +988,9 @@ pub fn run(
                 .is_some_and(|t| t.elapsed() >= s.commit_interval)
             {
                 s.flush(&consumer)?;
+            } else if s.batch_started.is_none() && markers_checked.elapsed() >= s.commit_interval {
+                markers_checked = Instant::now();
+                s.commit_markers(&consumer)?;
             }
             s.producer.poll(Duration::ZERO);
         }
