@@ -76,7 +76,8 @@ pub struct Heard {
     pub insight: Uuid,
     /// Event time: when it was said.
     pub at: DateTime<Utc>,
-    /// A 64-bit hash of the (pseudonymous) party key, for counting unique customers.
+    /// FNV-1a of the (pseudonymous) party key (`polarity::data::id_hash`, as the memory partitions
+    /// by), for counting unique customers.
     pub customer: u64,
     pub segment: Option<Segment>,
     /// Index into [`EKMAN`] of the dominant emotion group.
@@ -226,14 +227,6 @@ impl Stems {
     }
 }
 
-/// A 64-bit FNV-1a hash: stable across runs and machines, as counting unique customers in
-/// windows that are merged and compared needs.
-pub fn fnv64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 /// The stems of the words of every name an insight's mentions matched.
 fn name_stems(i: &Insight, stems: &mut Stems) -> Vec<String> {
     i.analysis
@@ -321,7 +314,7 @@ impl Heard {
         Heard {
             insight: i.id,
             at: i.occurred_at,
-            customer: fnv64(i.party.id.as_bytes()),
+            customer: crate::polarity::data::id_hash(&i.party.id),
             segment: i.party.segment,
             emotion,
             effort: signals
