@@ -128,14 +128,14 @@ pub struct Alert {
 }
 
 /// One closed window of a series.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 struct Point {
     volume: u32,
     negative: u32,
     read: u32,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 struct Series {
     first: i64,
     points: BTreeMap<i64, Point>,
@@ -144,9 +144,12 @@ struct Series {
 }
 
 /// The alert rules over the closing windows of one size.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Detector {
+    /// Set again from the configuration when a stored detector is read back.
+    #[serde(skip)]
     policy: Policy,
+    #[serde(skip)]
     size: u32,
     series: HashMap<(Dimension, String), Series>,
     /// Per brand: the window starts of its alerts in the last hour.
@@ -187,6 +190,12 @@ impl Detector {
             fired: HashMap::new(),
             held_back: 0,
         }
+    }
+
+    /// A stored detector read back: the configuration's policy and size again.
+    pub fn configure(&mut self, policy: Policy, size: u32) {
+        self.policy = policy;
+        self.size = size.max(1);
     }
 
     /// Alerts a rule raised but fatigue held back.

@@ -39,7 +39,7 @@ pub enum ThemeKind {
 
 /// The phrase candidates of one message about one brand: content words stemmed, as unigrams and
 /// adjacent bigrams (`key`), each with the words as written (`label`, lower case).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Phrases {
     pub kind: ThemeKind,
     pub grams: Vec<Gram>,
@@ -47,14 +47,14 @@ pub struct Phrases {
     pub quote: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Gram {
     pub key: String,
     pub label: String,
 }
 
 /// One brand (or product) a message is about.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct About {
     pub brand: String,
     pub product: Option<String>,
@@ -71,7 +71,7 @@ pub struct About {
 }
 
 /// One message.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Heard {
     pub insight: Uuid,
     /// Event time: when it was said.

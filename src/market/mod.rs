@@ -19,6 +19,7 @@
 pub mod alerts;
 pub mod eval;
 pub mod heard;
+pub mod shard;
 pub mod themes;
 pub mod window;
 
@@ -191,7 +192,7 @@ pub enum Output {
 type Place = (u32, i64, Dimension, u32);
 
 /// What a key is about, kept beside its windows.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Owner {
     dimension: Dimension,
     key: String,
@@ -209,11 +210,30 @@ impl hashbrown::Equivalent<(Dimension, String)> for KeyRef<'_> {
     }
 }
 
-/// Every key seen, numbered in the order first seen.
-#[derive(Debug, Default)]
+/// Every key seen, numbered in the order first seen (stored as the owners; the index is built
+/// again when read back).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(from = "Vec<Owner>", into = "Vec<Owner>")]
 struct Keys {
     index: hashbrown::HashMap<(Dimension, String), u32, rustc_hash::FxBuildHasher>,
     owners: Vec<Owner>,
+}
+
+impl From<Vec<Owner>> for Keys {
+    fn from(owners: Vec<Owner>) -> Keys {
+        let index = owners
+            .iter()
+            .enumerate()
+            .map(|(n, o)| ((o.dimension, o.key.clone()), n as u32))
+            .collect();
+        Keys { index, owners }
+    }
+}
+
+impl From<Keys> for Vec<Owner> {
+    fn from(k: Keys) -> Vec<Owner> {
+        k.owners
+    }
 }
 
 impl Keys {
@@ -234,8 +254,14 @@ impl Keys {
 }
 
 /// The market view over a stream.
+///
+/// It serializes (serde) to what a stage keeps of it: all but the policy, which
+/// [`Market::configure`] sets again from the configuration.
+#[derive(Serialize, Deserialize)]
 pub struct Market {
+    #[serde(skip)]
     policy: Policy,
+    #[serde(skip)]
     stems: heard::Stems,
     windows: BTreeMap<Place, Aggregate>,
     keys: Keys,
@@ -247,9 +273,17 @@ pub struct Market {
     next_gone: i64,
     latest: Option<i64>,
     watermark: i64,
+    /// Windows ending at or before it have been emitted: the watermark, or further when a stage
+    /// closed windows of an idle stream ([`Market::close_until`]).
+    #[serde(default = "minus_infinity")]
+    closed: i64,
     themes: HashMap<(u32, Dimension, u32), History>,
     alerts: alerts::Detector,
     too_late: u64,
+    /// Brand volumes of brands this market does not hold, by window size and start: their share
+    /// of voice with this market's brands (see [`Market::share`]).
+    #[serde(default)]
+    others: BTreeMap<(u32, i64), BTreeMap<String, u32>>,
 }
 
 impl std::fmt::Debug for Market {
@@ -260,6 +294,10 @@ impl std::fmt::Debug for Market {
             .field("too_late", &self.too_late)
             .finish()
     }
+}
+
+fn minus_infinity() -> i64 {
+    i64::MIN
 }
 
 fn segment_name(s: Segment) -> &'static str {
@@ -287,10 +325,59 @@ impl Market {
             next_gone: i64::MAX,
             latest: None,
             watermark: i64::MIN,
+            closed: i64::MIN,
             themes: HashMap::new(),
             alerts,
             too_late: 0,
+            others: BTreeMap::new(),
         }
+    }
+
+    /// A market read back from its serialized form takes the configuration's policy again.
+    pub fn configure(&mut self, policy: Policy) {
+        self.alerts
+            .configure(policy.alerts.clone(), policy.alert_size());
+        self.policy = policy;
+    }
+
+    /// The volume of a brand this market does not hold in its window of `size` seconds from
+    /// `start` (seconds since the epoch), as the market that holds it emitted it. A stage that
+    /// splits the brands among markets gives each the others' volumes so: share of voice counts
+    /// every brand of the window, and this market's brand windows of that time already emitted go
+    /// out again (a correction) when it changed. A brand this market holds is its own to count.
+    pub fn share(&mut self, size: u32, start: i64, brand: &str, volume: u32) -> Vec<Output> {
+        if self
+            .keys
+            .index
+            .contains_key(&KeyRef(Dimension::Brand, brand))
+            || !self.policy.window_seconds.contains(&size)
+        {
+            return Vec::new();
+        }
+        let lateness = i64::from(self.policy.allowed_lateness_seconds);
+        if start
+            .saturating_add(i64::from(size))
+            .saturating_add(lateness)
+            <= self.watermark
+        {
+            return Vec::new();
+        }
+        let slot = self.others.entry((size, start)).or_default();
+        if slot.get(brand) == Some(&volume) {
+            return Vec::new();
+        }
+        slot.insert(brand.to_string(), volume);
+        let emitted: Vec<Place> = self
+            .windows
+            .range((size, start, Dimension::Brand, 0)..=(size, start, Dimension::Brand, u32::MAX))
+            .filter(|(_, a)| a.emitted.is_some())
+            .map(|(p, _)| *p)
+            .collect();
+        if emitted.is_empty() {
+            return Vec::new();
+        }
+        self.dirty.extend(emitted);
+        self.corrections().0
     }
 
     pub fn policy(&self) -> &Policy {
@@ -415,8 +502,41 @@ impl Market {
         if mark <= self.watermark {
             return out;
         }
-        let old = self.watermark;
         self.watermark = mark;
+        out.extend(self.close(mark, &corrected));
+        if mark >= self.next_gone {
+            let lateness = i64::from(self.policy.allowed_lateness_seconds);
+            let gone = |p: &Place| p.1.saturating_add(i64::from(p.0)).saturating_add(lateness);
+            self.windows.retain(|p, _| gone(p) > mark);
+            self.next_gone = self.windows.keys().map(gone).min().unwrap_or(i64::MAX);
+        }
+        if !self.others.is_empty() {
+            let lateness = i64::from(self.policy.allowed_lateness_seconds);
+            self.others.retain(|&(size, start), _| {
+                start
+                    .saturating_add(i64::from(size))
+                    .saturating_add(lateness)
+                    > mark
+            });
+        }
+        out
+    }
+
+    /// Emits the windows that end at or before `mark` (and the corrections due) without moving
+    /// the watermark: nothing leaves and nothing becomes too late. A stage calls it for a stream
+    /// that has gone quiet, as a clock would have moved event time on.
+    pub fn close_until(&mut self, mark: i64) -> Vec<Output> {
+        let (mut out, corrected) = self.corrections();
+        out.extend(self.close(mark, &corrected));
+        out
+    }
+
+    /// First emissions of the windows that end at or before `mark`, and the brand windows whose
+    /// share of voice a window born late changed (unless in `corrected`, emitted just before).
+    fn close(&mut self, mark: i64, corrected: &BTreeSet<Place>) -> Vec<Output> {
+        let mut out = Vec::new();
+        let old = self.closed;
+        self.closed = self.closed.max(mark);
         if mark >= self.next_due {
             let due: BTreeSet<Place> = self
                 .windows
@@ -454,12 +574,6 @@ impl Market {
                 .map(|(p, _)| p.1.saturating_add(i64::from(p.0)))
                 .min()
                 .unwrap_or(i64::MAX);
-        }
-        if mark >= self.next_gone {
-            let lateness = i64::from(self.policy.allowed_lateness_seconds);
-            let gone = |p: &Place| p.1.saturating_add(i64::from(p.0)).saturating_add(lateness);
-            self.windows.retain(|p, _| gone(p) > mark);
-            self.next_gone = self.windows.keys().map(gone).min().unwrap_or(i64::MAX);
         }
         out
     }
@@ -501,13 +615,18 @@ impl Market {
     fn emit(&mut self, p: &Place) -> Vec<Output> {
         let &(size, start, dim, id) = p;
         let share_of_voice = (dim == Dimension::Brand).then(|| {
+            let others: u32 = self
+                .others
+                .get(&(size, start))
+                .map_or(0, |o| o.values().sum());
             let all: u32 = self
                 .windows
                 .range(
                     (size, start, Dimension::Brand, 0)..=(size, start, Dimension::Brand, u32::MAX),
                 )
                 .map(|(_, a)| a.volume)
-                .sum();
+                .sum::<u32>()
+                + others;
             self.windows
                 .get(p)
                 .map_or(0.0, |a| f64::from(a.volume) / f64::from(all.max(1)))

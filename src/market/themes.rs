@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::heard::{Phrases, ThemeKind};
 
 /// A message's phrases, kept by its window.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Doc {
     pub insight: Uuid,
     /// Shared by the windows of every size the message falls in.
@@ -146,7 +146,7 @@ pub fn select(docs: &[Doc], volume: u32, max: usize) -> Vec<Theme> {
 }
 
 /// A brand's themes over its earlier windows: each theme's share of volume, decayed by window.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct History {
     /// Windows judged so far.
     windows: u32,

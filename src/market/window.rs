@@ -17,7 +17,7 @@ pub const MAX_DOCS: usize = 512;
 const NEGATIVE_QUOTES: usize = 3;
 
 /// The sums of one window of one key.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Aggregate {
     pub volume: u32,
     /// Distinct party hashes: exact up to a few hundred, then HyperLogLog++ (about 1.6% error).
