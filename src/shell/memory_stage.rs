@@ -23,19 +23,14 @@
 //!
 //! The loop runs on a thread of its own with librdkafka's blocking clients.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::BorrowedMessage;
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
-use rdkafka::util::Timeout;
-use rdkafka::{Message, Offset, TopicPartitionList};
+use rdkafka::producer::BaseRecord;
+use rdkafka::{Message, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::Catalog;
@@ -46,83 +41,14 @@ use crate::privacy::Privacy;
 use crate::shell::client::{client_context_via_field, is_fatal, Callbacks, ClientCtx, ErrorLog};
 use crate::shell::kafka::{consumer_config, dead_letter_headers, producer_config};
 use crate::shell::metrics::Metrics;
-use crate::shell::store::{self, PartitionStore, StoreError};
+use crate::shell::stage::{
+    self, catch_up, ensure_topic, lock, partition_count, plain_consumer_config, read_all, Change,
+    Offsets, Sink,
+};
+use crate::shell::store::PartitionStore;
 use crate::shell::Health;
 
-/// How long a flush waits for the broker's acknowledgements.
-const FLUSH_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long a restore may take before the stage gives up.
-const RESTORE_TIMEOUT: Duration = Duration::from_secs(600);
-/// Changelog records written to a store per transaction while restoring.
-const RESTORE_BATCH: usize = 50_000;
-
-/// A store last written longer ago than this is rebuilt from the changelog, not caught up: half of
-/// the changelog's default tombstone retention (`delete.retention.ms`, one day).
-const STALE_AFTER_SECS: u64 = 12 * 3600;
-
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// A key's new state, encoded (`None`: deleted).
-type Change = (String, Option<Vec<u8>>);
-
-/// Why the memory stage stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum StageError {
-    #[error("kafka: {0}")]
-    Kafka(#[from] KafkaError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("delivery failed: {0}")]
-    Delivery(String),
-    #[error("topic {0} not found")]
-    NoTopic(String),
-    #[error("restoring partition {0} took longer than {1:?}")]
-    RestoreTimeout(i32, Duration),
-    #[error("state of {0} in the store or changelog is not valid: {1}")]
-    BadState(String, String),
-    #[error("a kafka client failed for good (see the error logged before)")]
-    Fatal,
-}
-
-/// What the delivery callback saw since the last flush.
-#[derive(Default)]
-struct Deliveries {
-    errors: Mutex<Vec<String>>,
-    /// Highest acknowledged changelog offset per partition.
-    changelog: Mutex<HashMap<i32, i64>>,
-}
-
-struct DeliveryCtx {
-    changelog_topic: String,
-    seen: Arc<Deliveries>,
-    client: ClientCtx,
-}
-
-client_context_via_field!(DeliveryCtx, StageCtx);
-
-impl ProducerContext for DeliveryCtx {
-    type DeliveryOpaque = ();
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-        match result {
-            Ok(m) if m.topic() == self.changelog_topic => {
-                if let Ok(mut c) = self.seen.changelog.lock() {
-                    let e = c.entry(m.partition()).or_insert(-1);
-                    *e = (*e).max(m.offset());
-                }
-            }
-            Ok(_) => {}
-            Err((e, m)) => {
-                if let Ok(mut errs) = self.seen.errors.lock() {
-                    errs.push(format!("{} [{}]: {e}", m.topic(), m.partition()));
-                }
-            }
-        }
-    }
-}
+pub use crate::shell::stage::StageError;
 
 /// The topics and settings of the stage.
 #[derive(Debug, Clone)]
@@ -143,8 +69,7 @@ struct Stage {
     commit_interval: Duration,
     cx: memory::Context,
     privacy: Privacy,
-    producer: BaseProducer<DeliveryCtx>,
-    deliveries: Arc<Deliveries>,
+    sink: Sink,
     restorer: BaseConsumer<ClientCtx>,
     /// Errors said once an interval.
     errors: Arc<ErrorLog>,
@@ -152,10 +77,7 @@ struct Stage {
     stores: HashMap<i32, PartitionStore>,
     /// Changed states since the last flush (`None`: deleted), by partition and key.
     dirty: HashMap<(i32, String), Option<CustomerState>>,
-    /// Next offsets to commit, by topic and partition.
-    offsets: BTreeMap<(String, i32), i64>,
-    /// Offsets this instance committed last, by topic and partition.
-    committed: BTreeMap<(String, i32), i64>,
+    offsets: Offsets,
     /// Customer insights produced since the last flush, by type (counted once acknowledged).
     raised: HashMap<&'static str, u64>,
     results: HashMap<&'static str, u64>,
@@ -173,6 +95,8 @@ struct StageCtx {
     stage: Arc<Mutex<Stage>>,
     client: ClientCtx,
 }
+
+client_context_via_field!(StageCtx);
 
 impl ConsumerContext for StageCtx {
     fn pre_rebalance(&self, base: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -245,55 +169,6 @@ fn partitions_of(tpl: &TopicPartitionList) -> Vec<(String, i32)> {
 }
 
 impl Stage {
-    fn send(
-        &self,
-        topic: &str,
-        partition: Option<i32>,
-        key: &str,
-        payload: Option<&[u8]>,
-    ) -> Result<(), StageError> {
-        let mut record = BaseRecord::to(topic).key(key);
-        if let Some(p) = payload {
-            record = record.payload(p);
-        }
-        if let Some(p) = partition {
-            record = record.partition(p);
-        }
-        self.send_record(record)
-    }
-
-    /// Queues a record, waiting while the producer's queue is full.
-    fn send_record<K, P>(&self, mut record: BaseRecord<'_, K, P>) -> Result<(), StageError>
-    where
-        K: rdkafka::message::ToBytes + ?Sized,
-        P: rdkafka::message::ToBytes + ?Sized,
-    {
-        loop {
-            match self.producer.send(record) {
-                Ok(()) => return Ok(()),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
-                    record = r;
-                    self.producer.poll(Duration::from_millis(50));
-                }
-                Err((e, _)) => return Err(e.into()),
-            }
-        }
-    }
-
-    fn take_delivery_errors(&self) -> Result<(), StageError> {
-        let errs = match self.deliveries.errors.lock() {
-            Ok(mut e) => std::mem::take(&mut *e),
-            Err(_) => vec!["delivery report lock poisoned".into()],
-        };
-        match errs.first() {
-            None => Ok(()),
-            Some(first) => Err(StageError::Delivery(format!(
-                "{first} (and {} more)",
-                errs.len() - 1
-            ))),
-        }
-    }
-
     /// The current state of `key` in partition `p`, and whether it is this batch's change: then
     /// it is taken out of the batch (not cloned), and the caller puts back what it has become.
     /// Else it is the store's.
@@ -327,13 +202,13 @@ impl Stage {
     /// Handles one consumed message.
     fn handle(&mut self, m: &BorrowedMessage<'_>) -> Result<(), StageError> {
         self.start_batch();
-        let (topic, p, offset) = (m.topic().to_string(), m.partition(), m.offset());
+        let topic = m.topic();
         if topic == self.topics.input {
             self.route(m)?;
         } else if topic == self.topics.repartition {
             self.apply(m)?;
         }
-        self.offsets.insert((topic, p), offset + 1);
+        self.offsets.handled(m);
         Ok(())
     }
 
@@ -355,7 +230,7 @@ impl Stage {
             .map_err(|e| StageError::BadState(key.clone(), e.to_string()))?;
         let p = memory::partition_of(&key, self.partitions);
         let topic = self.topics.repartition.clone();
-        self.send(&topic, Some(p), &key, Some(&payload))
+        self.sink.send(&topic, Some(p), &key, Some(&payload))
     }
 
     /// A message the stage cannot use: the dead letter topic, as the analysers write it (the
@@ -380,7 +255,7 @@ impl Stage {
         if let Some(p) = m.payload() {
             record = record.payload(p);
         }
-        self.send_record(record)
+        self.sink.send_record(record)
     }
 
     /// One record of the identity links topic: a link, an unlink, or a dead letter that says why
@@ -413,7 +288,7 @@ impl Stage {
                 let payload = m.payload().unwrap_or_default().to_vec();
                 let topic = self.topics.repartition.clone();
                 let pc = memory::partition_of(&customer, self.partitions);
-                return self.send(&topic, Some(pc), &customer, Some(&payload));
+                return self.sink.send(&topic, Some(pc), &customer, Some(&payload));
             }
         }
         let (taken, pending) = self.take_state(p, &key)?;
@@ -437,7 +312,7 @@ impl Stage {
         for c in &raised {
             let payload = serde_json::to_vec(c)
                 .map_err(|e| StageError::BadState(key.clone(), e.to_string()))?;
-            self.send(&output, None, &key, Some(&payload))?;
+            self.sink.send(&output, None, &key, Some(&payload))?;
             *self.raised.entry(c.kind.as_str()).or_default() += 1;
         }
         self.dirty.insert((p, key), state);
@@ -482,7 +357,7 @@ impl Stage {
             .map_err(|e| StageError::BadState(account.to_string(), e.to_string()))?;
         let topic = self.topics.repartition.clone();
         let pc = memory::partition_of(customer, self.partitions);
-        self.send(&topic, Some(pc), customer, Some(&payload))?;
+        self.sink.send(&topic, Some(pc), customer, Some(&payload))?;
         self.dirty.insert((pa, account.to_string()), None);
         tracing::info!(
             from = pa,
@@ -502,32 +377,10 @@ impl Stage {
         &mut self,
         consumer: &BaseConsumer<C>,
     ) -> Result<(), StageError> {
-        if self.broken || !self.offsets.is_empty() || !self.dirty.is_empty() {
+        if self.broken || !self.dirty.is_empty() {
             return Ok(());
         }
-        let Ok(position) = consumer.position() else {
-            return Ok(());
-        };
-        let mut tpl = TopicPartitionList::new();
-        for e in position.elements() {
-            let key = (e.topic().to_string(), e.partition());
-            if let (Offset::Offset(x), Some(&done)) = (e.offset(), self.committed.get(&key)) {
-                if x > done {
-                    tpl.add_partition_offset(e.topic(), e.partition(), Offset::Offset(x))?;
-                }
-            }
-        }
-        if tpl.count() == 0 {
-            return Ok(());
-        }
-        consumer.commit(&tpl, CommitMode::Sync)?;
-        for e in tpl.elements() {
-            if let Offset::Offset(x) = e.offset() {
-                self.committed
-                    .insert((e.topic().to_string(), e.partition()), x);
-            }
-        }
-        Ok(())
+        self.offsets.commit_markers(consumer)
     }
 
     fn flush<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<(), StageError> {
@@ -536,16 +389,11 @@ impl Stage {
                 "an earlier flush failed; its batch is not committed".into(),
             ));
         }
-        if self.offsets.is_empty() && self.dirty.is_empty() {
+        if self.offsets.pending.is_empty() && self.dirty.is_empty() {
             self.batch_started = None;
             return Ok(());
         }
         self.broken = true;
-        self.producer.flush(Timeout::After(FLUSH_TIMEOUT))?;
-        self.take_delivery_errors()?;
-        if let Ok(mut c) = self.deliveries.changelog.lock() {
-            c.clear();
-        }
         let dirty = std::mem::take(&mut self.dirty);
         let mut encoded: HashMap<i32, Vec<Change>> = HashMap::new();
         for ((p, key), state) in dirty {
@@ -556,57 +404,10 @@ impl Stage {
                 .map_err(|e| StageError::BadState(key.clone(), e.to_string()))?;
             encoded.entry(p).or_default().push((key, bytes));
         }
-        let changelog = self.topics.changelog.clone();
-        for (p, changes) in &encoded {
-            for (key, bytes) in changes {
-                self.send(&changelog, Some(*p), key, bytes.as_deref())?;
-            }
-        }
-        self.producer.flush(Timeout::After(FLUSH_TIMEOUT))?;
-        self.take_delivery_errors()?;
-        let acked = self
-            .deliveries
-            .changelog
-            .lock()
-            .map(|c| c.clone())
-            .unwrap_or_default();
-        for (p, changes) in &encoded {
-            // A partition revoked in the meantime has no store here: its new owner restores
-            // from the changelog just written.
-            if let Some(store) = self.stores.get(p) {
-                let checkpoint = acked.get(p).map(|o| o + 1);
-                store.write(
-                    changes.iter().map(|(k, v)| (k.as_str(), v.as_deref())),
-                    checkpoint,
-                )?;
-            }
-        }
-        if !self.offsets.is_empty() {
-            // A transactional input ends its transactions with markers that are never handed
-            // out: the consumer's position is past them, the last message's offset + 1 is not, and
-            // a group that commits the latter would show a lag of one for ever.
-            let position = consumer.position().ok();
-            let mut tpl = TopicPartitionList::new();
-            for ((t, p), o) in &self.offsets {
-                let at = position
-                    .as_ref()
-                    .and_then(|pos| pos.find_partition(t, *p))
-                    .and_then(|e| match e.offset() {
-                        Offset::Offset(x) if x > *o => Some(x),
-                        _ => None,
-                    })
-                    .unwrap_or(*o);
-                tpl.add_partition_offset(t, *p, Offset::Offset(at))?;
-            }
-            consumer.commit(&tpl, CommitMode::Sync)?;
-            for e in tpl.elements() {
-                if let Offset::Offset(x) = e.offset() {
-                    self.committed
-                        .insert((e.topic().to_string(), e.partition()), x);
-                }
-            }
-            self.offsets.clear();
-        }
+        let stores = &self.stores;
+        self.sink
+            .write_changes(&self.topics.changelog, &encoded, |p| stores.get(&p))?;
+        self.offsets.commit(consumer)?;
         for (t, n) in self.raised.drain() {
             self.metrics
                 .memory_customer_insights
@@ -629,83 +430,8 @@ impl Stage {
     /// account in it that a link now gives to a customer.
     fn restore(&mut self, p: i32) -> Result<(), StageError> {
         let started = Instant::now();
-        let path = store::path_of(&self.state_dir, &self.topics.repartition, p);
-        let store = PartitionStore::open(&path)?;
-        let topic = self.topics.changelog.clone();
-        let (low, high) =
-            self.restorer
-                .fetch_watermarks(&topic, p, Timeout::After(Duration::from_secs(30)))?;
-        let mut from = store.checkpoint()?.unwrap_or(low);
-        let stale = store
-            .written_at()?
-            .is_some_and(|t| now_secs().saturating_sub(t) > STALE_AFTER_SECS);
-        if stale {
-            // Older than tombstones are kept (delete.retention.ms, a day by default): a delete
-            // written meanwhile may be compacted away, so replaying the tail could revive it.
-            tracing::info!(
-                partition = p,
-                "memory: store older than tombstones live; rebuilding it"
-            );
-            store.clear()?;
-            from = low;
-        } else if from > high || from < low {
-            // The changelog was recreated or truncated under this store: start over from it.
-            tracing::warn!(
-                partition = p,
-                checkpoint = from,
-                low,
-                high,
-                "memory: store does not match its changelog; rebuilding it"
-            );
-            store.clear()?;
-            from = low;
-        }
-        let mut restored = 0u64;
-        if from < high {
-            let mut tpl = TopicPartitionList::new();
-            tpl.add_partition_offset(&topic, p, Offset::Offset(from))?;
-            self.restorer.assign(&tpl)?;
-            let mut batch: Vec<Change> = Vec::new();
-            let mut next = from;
-            while next < high {
-                if started.elapsed() > RESTORE_TIMEOUT {
-                    return Err(StageError::RestoreTimeout(p, RESTORE_TIMEOUT));
-                }
-                match self.restorer.poll(Duration::from_millis(200)) {
-                    Some(Ok(m)) => {
-                        next = m.offset() + 1;
-                        let key = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
-                        batch.push((key, m.payload().map(<[u8]>::to_vec)));
-                        restored += 1;
-                    }
-                    Some(Err(e)) => return Err(e.into()),
-                    None => {
-                        // Compaction may leave no record at the very end: ask where we are.
-                        if let Ok(pos) = self.restorer.position() {
-                            if let Some(Offset::Offset(o)) =
-                                pos.find_partition(&topic, p).map(|e| e.offset())
-                            {
-                                next = next.max(o);
-                            }
-                        }
-                    }
-                }
-                if next >= high {
-                    store.write(
-                        batch.iter().map(|(k, v)| (k.as_str(), v.as_deref())),
-                        Some(next),
-                    )?;
-                    batch.clear();
-                } else if batch.len() >= RESTORE_BATCH {
-                    store.write_lazily(
-                        batch.iter().map(|(k, v)| (k.as_str(), v.as_deref())),
-                        Some(next),
-                    )?;
-                    batch.clear();
-                }
-            }
-            self.restorer.unassign()?;
-        }
+        let store = stage::open_store(&self.state_dir, &self.topics.repartition, p)?;
+        let restored = catch_up(&self.restorer, &store, &self.topics.changelog, p)?;
         self.stores.insert(p, store);
         let took = started.elapsed();
         self.metrics.memory_restore.observe(took.as_secs_f64());
@@ -727,104 +453,6 @@ impl Stage {
         }
         Ok(())
     }
-}
-
-/// Creates a topic if it does not exist.
-fn ensure_topic(
-    admin: &AdminClient<DefaultClientContext>,
-    name: &str,
-    partitions: i32,
-    compact: bool,
-) -> Result<(), StageError> {
-    let mut t = NewTopic::new(name, partitions, TopicReplication::Fixed(-1));
-    if compact {
-        t = t.set("cleanup.policy", "compact");
-    }
-    let results = futures::executor::block_on(admin.create_topics([&t], &AdminOptions::new()))?;
-    for r in results {
-        match r {
-            Ok(_) => tracing::info!(topic = name, partitions, "memory: topic created"),
-            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((t, code)) => {
-                return Err(StageError::Kafka(KafkaError::AdminOp(code))).inspect_err(|_| {
-                    tracing::error!(topic = t, "memory: could not create topic");
-                })
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Partitions of a topic, from the broker's metadata. A topic created a moment ago (by this
-/// instance or another one starting with it) may take a few seconds to appear: asked again for up
-/// to ten seconds.
-fn partition_count<C: rdkafka::consumer::ConsumerContext>(
-    c: &BaseConsumer<C>,
-    topic: &str,
-) -> Result<i32, StageError> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let md = c.fetch_metadata(Some(topic), Timeout::After(Duration::from_secs(30)))?;
-        let found = md
-            .topics()
-            .iter()
-            .find(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
-            .map(|t| t.partitions().len() as i32);
-        match found {
-            Some(n) => return Ok(n),
-            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
-            None => return Err(StageError::NoTopic(topic.to_string())),
-        }
-    }
-}
-
-/// Reads the identity links topic from the beginning to its end.
-fn read_links<C: ConsumerContext>(
-    links: &BaseConsumer<C>,
-    topic: &str,
-    mut each: impl FnMut(&BorrowedMessage<'_>) -> Result<(), StageError>,
-) -> Result<(), StageError> {
-    let n = partition_count(links, topic)?;
-    let mut tpl = TopicPartitionList::new();
-    let mut ends = HashMap::new();
-    for p in 0..n {
-        let (low, high) =
-            links.fetch_watermarks(topic, p, Timeout::After(Duration::from_secs(30)))?;
-        tpl.add_partition_offset(topic, p, Offset::Offset(low))?;
-        if high > low {
-            ends.insert(p, high);
-        }
-    }
-    links.assign(&tpl)?;
-    let deadline = Instant::now() + RESTORE_TIMEOUT;
-    while !ends.is_empty() {
-        if Instant::now() > deadline {
-            return Err(StageError::RestoreTimeout(-1, RESTORE_TIMEOUT));
-        }
-        match links.poll(Duration::from_millis(200)) {
-            Some(Ok(m)) => {
-                each(&m)?;
-                if ends
-                    .get(&m.partition())
-                    .is_some_and(|h| m.offset() + 1 >= *h)
-                {
-                    ends.remove(&m.partition());
-                }
-            }
-            Some(Err(e)) => return Err(e.into()),
-            None => {
-                if let Ok(pos) = links.position() {
-                    ends.retain(|p, h| {
-                        !matches!(
-                            pos.find_partition(topic, *p).map(|e| e.offset()),
-                            Some(Offset::Offset(o)) if o >= *h
-                        )
-                    });
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Runs the memory stage until `shutdown` is cancelled or it fails.
@@ -852,39 +480,23 @@ pub fn run(
     let group = format!("{}-memory", k.group_id);
     let callbacks = Callbacks::new();
     let (errors, fatal) = (callbacks.errors.clone(), callbacks.fatal.clone());
-    let mut plain = plain_consumer_config(k);
-    // A restore reads a partition end to end: large fetches (the defaults fetch 1 MB at a time).
-    plain
-        .set("group.id", format!("{group}-restore"))
-        .set("max.partition.fetch.bytes", "16777216")
-        .set("fetch.max.bytes", "67108864")
-        .set("queued.max.messages.kbytes", "262144");
-    let restorer: BaseConsumer<ClientCtx> = plain.create_with_context(callbacks.ctx("consumer"))?;
-    let admin: AdminClient<DefaultClientContext> = {
-        let mut c = ClientConfig::new();
-        c.set("bootstrap.servers", &k.brokers);
-        for (key, v) in &k.consumer {
-            if key.starts_with("sasl") || key.starts_with("ssl") || key == "security.protocol" {
-                c.set(key, v);
-            }
-        }
-        c.create()?
-    };
+    let restorer: BaseConsumer<ClientCtx> =
+        stage::restorer_config(k, &group).create_with_context(callbacks.ctx("consumer"))?;
+    let admin = stage::admin(k)?;
     // The input's partition count sets the repartition and changelog topics' (co-partitioned).
     let partitions = partition_count(&restorer, &topics.input)?;
-    ensure_topic(&admin, &topics.repartition, partitions, false)?;
-    ensure_topic(&admin, &topics.changelog, partitions, true)?;
-    ensure_topic(&admin, &topics.links, 1, true)?;
-    ensure_topic(&admin, &topics.output, partitions, false)?;
+    let compact = [("cleanup.policy", "compact")];
+    ensure_topic(&admin, &topics.repartition, partitions, &[])?;
+    ensure_topic(&admin, &topics.changelog, partitions, &compact)?;
+    ensure_topic(&admin, &topics.links, 1, &compact)?;
+    ensure_topic(&admin, &topics.output, partitions, &[])?;
     let partitions = partition_count(&restorer, &topics.repartition)?;
 
-    let deliveries = Arc::new(Deliveries::default());
-    let producer: BaseProducer<DeliveryCtx> = producer_config(k, Guarantee::AtLeastOnce)
-        .create_with_context(DeliveryCtx {
-            changelog_topic: topics.changelog.clone(),
-            seen: deliveries.clone(),
-            client: callbacks.ctx("producer"),
-        })?;
+    let sink = Sink::new(
+        &producer_config(k, Guarantee::AtLeastOnce),
+        &topics.changelog,
+        callbacks.ctx("producer"),
+    )?;
     health
         .producer_up
         .store(true, std::sync::atomic::Ordering::Relaxed);
@@ -899,15 +511,13 @@ pub fn run(
             offerings: memory::Offerings::of(catalog),
         },
         privacy,
-        producer,
-        deliveries,
+        sink,
         restorer,
         errors: errors.clone(),
         links: Links::default(),
         stores: HashMap::new(),
         dirty: HashMap::new(),
-        offsets: BTreeMap::new(),
-        committed: BTreeMap::new(),
+        offsets: Offsets::default(),
         raised: HashMap::new(),
         results: HashMap::new(),
         batch_started: None,
@@ -924,7 +534,7 @@ pub fn run(
         links_config.create_with_context(callbacks.ctx("consumer"))?;
     {
         let mut s = lock(&stage);
-        read_links(&links, &topics.links, |m| s.link_record(m))?;
+        read_all(&links, &topics.links, |m| s.link_record(m))?;
         tracing::info!(links = s.links.len(), "memory: identity links loaded");
     }
 
@@ -992,7 +602,7 @@ pub fn run(
                 markers_checked = Instant::now();
                 s.commit_markers(&consumer)?;
             }
-            s.producer.poll(Duration::ZERO);
+            s.sink.producer.poll(Duration::ZERO);
         }
         lock(&stage).flush(&consumer)
     })();
@@ -1001,19 +611,6 @@ pub fn run(
     }
     consumer.unsubscribe();
     result
-}
-
-/// The settings of a consumer that is assigned partitions by hand and joins no group: the
-/// configured ones without a static member id (one member id belongs to one group member).
-fn plain_consumer_config(k: &crate::config::KafkaConfig) -> ClientConfig {
-    let mut c = consumer_config(k, Guarantee::ExactlyOnce);
-    c.remove("group.instance.id");
-    c
-}
-
-fn lock(stage: &Arc<Mutex<Stage>>) -> std::sync::MutexGuard<'_, Stage> {
-    // A panic while holding the lock is a bug; carry on with the state as it is.
-    stage.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Erases a customer: an erasure command to the customer's partition (the owner deletes the state
@@ -1027,7 +624,7 @@ pub fn forget(config: &Config, privacy: &Privacy, customer: &str) -> Result<usiz
     let reader: BaseConsumer = plain.create()?;
     let partitions = partition_count(&reader, &m.repartition_topic)?;
     let mut accounts = Vec::new();
-    read_links(&reader, &m.links_topic, |r| {
+    read_all(&reader, &m.links_topic, |r| {
         // A record that is not a valid link changed nothing (the stage dead-letters it).
         match memory::parse_link(r.key(), r.payload()) {
             Ok((a, Some(c))) if c == customer => {
@@ -1039,13 +636,12 @@ pub fn forget(config: &Config, privacy: &Privacy, customer: &str) -> Result<usiz
         }
         Ok(())
     })?;
-    let seen = Arc::new(Deliveries::default());
-    let producer: BaseProducer<DeliveryCtx> = producer_config(k, Guarantee::AtLeastOnce)
-        .create_with_context(DeliveryCtx {
-            changelog_topic: String::new(),
-            seen: seen.clone(),
-            client: Callbacks::new().ctx("producer"),
-        })?;
+    let sink = Sink::new(
+        &producer_config(k, Guarantee::AtLeastOnce),
+        "",
+        Callbacks::new().ctx("producer"),
+    )?;
+    let producer = &sink.producer;
     let key = privacy.key_of(customer);
     let payload = codec::encode_command(&Command::Forget)
         .map_err(|e| StageError::BadState(key.clone(), e.to_string()))?;
@@ -1073,11 +669,7 @@ pub fn forget(config: &Config, privacy: &Privacy, customer: &str) -> Result<usiz
             )
             .map_err(|(e, _)| e)?;
     }
-    producer.flush(Timeout::After(FLUSH_TIMEOUT))?;
     // Acknowledged, or an error: an erasure is never reported done when it was not.
-    let errors = seen.errors.lock().map(|e| e.clone()).unwrap_or_default();
-    if let Some(first) = errors.first() {
-        return Err(StageError::Delivery(first.clone()));
-    }
+    sink.flush()?;
     Ok(accounts.len())
 }

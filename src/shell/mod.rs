@@ -10,6 +10,7 @@ pub mod memory_stage;
 pub mod metrics;
 pub mod offsets;
 pub mod reload;
+pub mod stage;
 pub mod store;
 
 use std::sync::atomic::AtomicBool;
