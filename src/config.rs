@@ -23,8 +23,54 @@ pub struct Config {
     pub privacy: PrivacyConfig,
     /// The customer memory stage (`earshot run --role memory`) and its rules.
     pub memory: MemoryConfig,
-    /// The market view: trend windows, themes and alerts (`earshot trends`, `earshot report`).
+    /// The market view: trend windows, themes and alerts (`earshot trends`, `earshot report`,
+    /// and the market stage).
     pub market: crate::market::Policy,
+    /// The market stage (`earshot run --role market`): its topics and where its state lives.
+    pub market_stage: MarketStageConfig,
+}
+
+/// The market stage: insights in, trend and alert events out, windows kept per brand partition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MarketStageConfig {
+    /// The insight topic it reads (default: kafka.output_topic).
+    pub input_topic: Option<String>,
+    /// Brand readings keyed by brand; as many partitions as the input topic (created if missing).
+    pub repartition_topic: String,
+    /// Each brand's windows, compacted, partition for partition with the repartition topic
+    /// (created if missing).
+    pub changelog_topic: String,
+    /// Brand volumes per window, compacted, read whole by every instance: share of voice.
+    pub volumes_topic: String,
+    /// Trend events (`schemas/trend.v1.json`), keyed by brand.
+    pub trends_topic: String,
+    /// Alert events (`schemas/alert.v1.json`), keyed by brand.
+    pub alerts_topic: String,
+    /// One embedded store (redb) per assigned partition lives here.
+    pub state_dir: PathBuf,
+    /// How often outputs are flushed, the state written to the changelog and the store, and the
+    /// offsets committed; windows of brands that did not speak close on this beat too.
+    pub commit_interval_ms: u64,
+    /// A partition that has read nothing for this long closes the windows that have ended by the
+    /// clock (less the watermark's delay), as event time would have moved; 0: never.
+    pub idle_close_seconds: u64,
+}
+
+impl Default for MarketStageConfig {
+    fn default() -> Self {
+        MarketStageConfig {
+            input_topic: None,
+            repartition_topic: "earshot-market-repartition".into(),
+            changelog_topic: "earshot-market-changelog".into(),
+            volumes_topic: "earshot-market-volumes".into(),
+            trends_topic: "earshot-trends".into(),
+            alerts_topic: "earshot-alerts".into(),
+            state_dir: PathBuf::from("state"),
+            commit_interval_ms: 1_000,
+            idle_close_seconds: 60,
+        }
+    }
 }
 
 /// The customer memory stage: its topics, where its state lives, and its rules.

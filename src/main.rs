@@ -40,15 +40,18 @@ struct Cli {
 enum Role {
     Analysis,
     Memory,
+    Market,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Run the daemon: consume from Kafka, produce insights and dead letters; or, with
-    /// `--role memory`, the customer memory stage (insights in, customer insights out).
+    /// `--role memory`, the customer memory stage (insights in, customer insights out); or, with
+    /// `--role market`, the market stage (insights in, trend and alert events out).
     Run {
         /// analysis: messages to insights. memory: insights to per-customer state and customer
-        /// insights (docs/architecture.md). Run both, as two deployments of the same image.
+        /// insights. market: insights to windows per brand, trends and alerts
+        /// (docs/architecture.md). Run each as a deployment of the same image.
         #[arg(long, value_enum, default_value = "analysis", env = "EARSHOT_ROLE")]
         role: Role,
     },
@@ -1386,6 +1389,14 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             result?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Run { role: Role::Market } => {
+            init_logging(&config);
+            let runtime = tokio::runtime::Runtime::new()?;
+            let result = runtime.block_on(market_daemon(config));
+            runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+            result?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run {
             role: Role::Analysis,
         } => {
@@ -1460,6 +1471,26 @@ async fn memory_daemon(
     result
         .context("memory stage task")?
         .context("memory stage stopped")
+}
+
+/// The market stage with the HTTP endpoints (metrics, health) around it.
+async fn market_daemon(config: Config) -> anyhow::Result<()> {
+    let metrics = Metrics::new();
+    let health = Health::default();
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let (server, http_stop) = serve_http(&config, &metrics, &health);
+    let stage = tokio::task::spawn_blocking(move || {
+        earshot::shell::market_stage::run(&config, metrics, health, shutdown)
+    });
+    let result = stage.await;
+    http_stop.cancel();
+    if let Ok(Err(e)) = server.await {
+        tracing::warn!(error = %e, "http listener failed");
+    }
+    result
+        .context("market stage task")?
+        .context("market stage stopped")
 }
 
 /// The daemon: the pipeline, the HTTP endpoints, and the catalog watch when the catalog is a file

@@ -431,6 +431,20 @@ impl Market {
         // The keys of the message, each once, read by its first mention of it.
         let mut keys: Vec<(Dimension, u32, usize)> = Vec::with_capacity(4 * h.about.len());
         let mut composite = String::new();
+        if !self.others.is_empty() {
+            for a in &h.about {
+                if !self
+                    .keys
+                    .index
+                    .contains_key(&KeyRef(Dimension::Brand, &a.brand))
+                {
+                    // A brand new to this market is its own to count, not another market's.
+                    for o in self.others.values_mut() {
+                        o.remove(&a.brand);
+                    }
+                }
+            }
+        }
         for (n, a) in h.about.iter().enumerate() {
             let mut add = |dim: Dimension, key: &str, keys: &mut Vec<(Dimension, u32, usize)>| {
                 let id = self.keys.id(dim, key, a);
@@ -1042,8 +1056,9 @@ mod tests {
         assert!(out.iter().all(|t| t.brand == "larkspur"));
     }
 
-    /// Volume, unique customers, negative and positive messages, share of voice (in millionths).
-    type Sums = (u32, u32, u32, u32, u64);
+    /// Volume, unique customers, negative and positive messages, share of voice (in millionths),
+    /// themes with their quotes.
+    type Sums = (u32, u32, u32, u32, u64, String);
 
     /// The last revision of every window, as a reader keeps them.
     fn finals(out: Vec<Output>) -> BTreeMap<Uuid, Sums> {
@@ -1056,8 +1071,17 @@ mod tests {
                 t.sentiment.negative,
                 t.sentiment.positive,
                 sov,
+                // A theme's status is a verdict at the window's close, on what it held then: it is
+                // not compared.
+                serde_json::to_string(
+                    &t.themes
+                        .iter()
+                        .map(|x| (&x.key, x.count, &x.quotes))
+                        .collect::<Vec<_>>(),
+                )
+                .unwrap_or_default(),
             );
-            let e = last.entry(t.window_id).or_insert((t.revision, v));
+            let e = last.entry(t.window_id).or_insert((t.revision, v.clone()));
             if t.revision >= e.0 {
                 *e = (t.revision, v);
             }
@@ -1077,12 +1101,19 @@ mod tests {
             let brand = ["larkspur", "corvid", "skylane"][(state >> 40) as usize % 3];
             let label =
                 [Label::Negative, Label::Neutral, Label::Positive][(state >> 20) as usize % 3];
-            stream.push(heard(
-                n,
-                at,
-                (state >> 50) % 40,
-                vec![about(brand, None, label)],
-            ));
+            let mut a = about(brand, None, label);
+            if label == Label::Negative {
+                // A complaint theme whose quotes a window picks among its messages.
+                a.phrases = Some(std::sync::Arc::new(heard::Phrases {
+                    kind: heard::ThemeKind::Complaint,
+                    grams: vec![heard::Gram {
+                        key: "bill".into(),
+                        label: "bill".into(),
+                    }],
+                    quote: format!("quote {n}"),
+                }));
+            }
+            stream.push(heard(n, at, (state >> 50) % 40, vec![a]));
         }
         let policy = Policy {
             allowed_lateness_seconds: 3 * 3_600,

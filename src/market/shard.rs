@@ -148,7 +148,16 @@ impl Volumes {
         self.0.is_empty()
     }
 
-    fn each(&self) -> impl Iterator<Item = (u32, i64, &str, u32)> + '_ {
+    /// A brand's volume of a window, if known.
+    pub fn get(&self, size: u32, start: i64, brand: &str) -> Option<u32> {
+        self.0
+            .get(&(size, start))
+            .and_then(|m| m.get(brand))
+            .copied()
+    }
+
+    /// Every volume: (size, start, brand, volume).
+    pub fn each(&self) -> impl Iterator<Item = (u32, i64, &str, u32)> + '_ {
         self.0
             .iter()
             .flat_map(|(&(s, t), m)| m.iter().map(move |(b, &v)| (s, t, b.as_str(), v)))
@@ -262,7 +271,9 @@ impl Shard {
         let policy = &self.policy;
         let state = self.brands.entry(brand.to_string()).or_insert_with(|| {
             let mut market = Market::new(policy.clone());
-            for (size, start, b, v) in volumes.each() {
+            // Its own brand's volumes (emitted before a restart that lost them) are its own to
+            // count again.
+            for (size, start, b, v) in volumes.each().filter(|v| v.2 != brand) {
                 // A market with no window yet has nothing to emit again.
                 let _ = market.share(size, start, b, v);
             }

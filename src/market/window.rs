@@ -45,7 +45,6 @@ pub struct Aggregate {
 }
 
 impl Aggregate {
-    /// Adds one message's reading of one brand or product.
     /// Adds one message's reading of one brand or product; `themes`: keep its phrases for the
     /// window's themes.
     pub fn add(&mut self, h: &Heard, a: &About, themes: bool, quote: impl FnOnce() -> String) {
@@ -72,16 +71,25 @@ impl Aggregate {
             self.effort_count += 1;
         }
         if let Some(p) = a.phrases.as_ref().filter(|_| themes) {
-            if self.docs.len() < MAX_DOCS {
-                self.docs.push(Doc {
-                    insight: h.insight,
-                    phrases: Arc::clone(p),
-                });
+            // The docs sorted by insight id, the MAX_DOCS lowest kept: the same sample (and the
+            // same themes and quotes) in whatever order the messages arrive.
+            let at = self.docs.partition_point(|d| d.insight < h.insight);
+            if at < MAX_DOCS {
+                self.docs.insert(
+                    at,
+                    Doc {
+                        insight: h.insight,
+                        phrases: Arc::clone(p),
+                    },
+                );
+                self.docs.truncate(MAX_DOCS);
             }
         }
         if a.label == Some(Label::Negative) {
+            // Most negative first, ties by insight id: the same quotes in any arrival order.
+            let before = |(c, q): &(f32, Quote)| (*c, q.insight) < (a.compound, h.insight);
             let worse = self.negatives.len() < NEGATIVE_QUOTES
-                || self.negatives.last().is_some_and(|(c, _)| a.compound < *c);
+                || self.negatives.last().is_some_and(|x| !before(x));
             if worse {
                 let q = (
                     a.compound,
@@ -90,7 +98,7 @@ impl Aggregate {
                         text: quote(),
                     },
                 );
-                let at = self.negatives.partition_point(|(c, _)| *c <= a.compound);
+                let at = self.negatives.partition_point(before);
                 self.negatives.insert(at, q);
                 self.negatives.truncate(NEGATIVE_QUOTES);
             }

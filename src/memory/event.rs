@@ -76,6 +76,18 @@ pub enum Severity {
     Critical = 4,
 }
 
+impl Severity {
+    /// Its name in events and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
 /// Who the customer is, as far as the memory may say (no names, no e-mail addresses).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomerRef {

@@ -2,8 +2,8 @@
 //! label values are bounded (topics and partitions from the config, reasons from a closed set).
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 
 use crate::decode::Reason;
@@ -37,6 +37,117 @@ pub struct Metrics {
     pub memory_restore: Histogram,
     /// Customer memory: changelog records replayed into stores.
     pub memory_restored_records: IntCounter,
+    pub market: MarketMetrics,
+}
+
+/// The market stage's metrics: its own work, and the business figures of each brand's latest
+/// closed window of the alerting size (label `brand`: the catalog's brands, a bounded set).
+#[derive(Clone)]
+pub struct MarketMetrics {
+    /// Brand readings by result (applied, duplicate, invalid).
+    pub readings: IntCounterVec,
+    /// Trend and alert events acknowledged, by kind.
+    pub events: IntCounterVec,
+    /// Time to restore one partition's store from the changelog.
+    pub restore: Histogram,
+    /// Windows open over the partitions held.
+    pub open_windows: IntGauge,
+    /// Messages about the brand in its latest window.
+    pub window_messages: GaugeVec,
+    /// Net sentiment (−1 to 1) of the brand's latest window.
+    pub window_net_sentiment: GaugeVec,
+    /// Share of voice (0 to 1) of the brand in its latest window.
+    pub window_share_of_voice: GaugeVec,
+    /// Alerts acknowledged, by brand and severity.
+    pub alerts: IntCounterVec,
+}
+
+impl MarketMetrics {
+    fn new(registry: &Registry) -> MarketMetrics {
+        let readings = must(IntCounterVec::new(
+            Opts::new(
+                "earshot_market_readings_total",
+                "Market view: brand readings of insights, by result (applied, duplicate, invalid).",
+            ),
+            &["result"],
+        ));
+        let events = must(IntCounterVec::new(
+            Opts::new(
+                "earshot_market_events_total",
+                "Market view: trend and alert events acknowledged by the broker, by kind.",
+            ),
+            &["kind"],
+        ));
+        let restore = must(Histogram::with_opts(
+            HistogramOpts::new(
+                "earshot_market_restore_duration_seconds",
+                "Market view: time to restore one partition's store from its changelog.",
+            )
+            .buckets(vec![
+                0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 120.0,
+            ]),
+        ));
+        let open_windows = must(IntGauge::new(
+            "earshot_market_open_windows",
+            "Market view: windows open in the partitions this instance holds.",
+        ));
+        let window_messages = must(GaugeVec::new(
+            Opts::new(
+                "earshot_market_window_messages",
+                "Market view: messages about a brand in its latest closed window (the alerting size).",
+            ),
+            &["brand"],
+        ));
+        let window_net_sentiment = must(GaugeVec::new(
+            Opts::new(
+                "earshot_market_window_net_sentiment",
+                "Market view: net sentiment (-1 to 1) of a brand's latest closed window.",
+            ),
+            &["brand"],
+        ));
+        let window_share_of_voice = must(GaugeVec::new(
+            Opts::new(
+                "earshot_market_window_share_of_voice_ratio",
+                "Market view: share of voice (0 to 1) of a brand in its latest closed window.",
+            ),
+            &["brand"],
+        ));
+        let alerts = must(IntCounterVec::new(
+            Opts::new(
+                "earshot_market_alerts_total",
+                "Market view: spike alerts acknowledged, by brand and severity.",
+            ),
+            &["brand", "severity"],
+        ));
+        for c in [
+            Box::new(readings.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(events.clone()),
+            Box::new(restore.clone()),
+            Box::new(open_windows.clone()),
+            Box::new(window_messages.clone()),
+            Box::new(window_net_sentiment.clone()),
+            Box::new(window_share_of_voice.clone()),
+            Box::new(alerts.clone()),
+        ] {
+            must(registry.register(c));
+        }
+        for r in ["applied", "duplicate", "invalid"] {
+            readings.with_label_values(&[r]);
+        }
+        for k in ["trend", "alert"] {
+            events.with_label_values(&[k]);
+        }
+        MarketMetrics {
+            readings,
+            events,
+            restore,
+            open_windows,
+            window_messages,
+            window_net_sentiment,
+            window_share_of_voice,
+            alerts,
+        }
+    }
 }
 
 fn must<T>(r: prometheus::Result<T>) -> T {
@@ -206,6 +317,7 @@ impl Metrics {
         for r in ["applied", "duplicate", "erased", "invalid"] {
             memory_insights.with_label_values(&[r]);
         }
+        let market = MarketMetrics::new(&registry);
         for t in crate::memory::Type::ALL {
             memory_customer_insights.with_label_values(&[t.as_str()]);
         }
@@ -271,6 +383,7 @@ impl Metrics {
             memory_customer_insights,
             memory_restore,
             memory_restored_records,
+            market,
         }
     }
 

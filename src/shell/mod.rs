@@ -6,6 +6,7 @@ pub mod file;
 pub mod http;
 pub mod kafka;
 pub mod market;
+pub mod market_stage;
 pub mod memory_stage;
 pub mod metrics;
 pub mod offsets;
