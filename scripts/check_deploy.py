@@ -137,6 +137,25 @@ def t_compose_memory():
     assert f"memory:{port}" in targets, targets
 
 
+def t_compose_market():
+    market = svc["market"]
+    assert market["command"] == ["run", "--role", "market"], market["command"]
+    env, analysis = env_of("market"), env_of("earshot")
+    assert env["EARSHOT_KAFKA__BROKERS"] == analysis["EARSHOT_KAFKA__BROKERS"]
+    # It reads the insights the analysis stage writes.
+    out = analysis.get("EARSHOT_KAFKA__OUTPUT_TOPIC", config["kafka"]["output_topic"])
+    assert env.get("EARSHOT_MARKET_STAGE__INPUT_TOPIC", out) == out
+    state = env["EARSHOT_MARKET_STAGE__STATE_DIR"]
+    volume = next(v.split(":")[0] for v in market["volumes"] if v.split(":")[1] == state)
+    assert volume in compose["volumes"], f"{volume} is not a named volume"
+    assert volume != next(v.split(":")[0] for v in svc["memory"]["volumes"]), "shares the memory's volume"
+    assert f"chown 10001 {state}" in (ROOT / "Dockerfile").read_text(), "state dir not the user's"
+    prom = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    targets = [t for sc in prom["scrape_configs"] for s in sc["static_configs"] for t in s["targets"]]
+    port = config["http"]["address"].rsplit(":", 1)[1]
+    assert f"market:{port}" in targets, targets
+
+
 def t_dockerfile():
     text = (ROOT / "Dockerfile").read_text()
     assert text.count("FROM ") >= 2, "multi-stage"
@@ -186,6 +205,16 @@ def t_kubernetes():
     assert set(cm["data"]) == {"earshot.toml", "catalog.toml"}
     assert cm["data"]["catalog.toml"] == (ROOT / "config/catalog.toml").read_text(), \
         "deploy/kubernetes/catalog.toml drifted from config/catalog.toml"
+    # Each stateful stage: a StatefulSet of its role with its state on a volume claim.
+    sets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "StatefulSet"}
+    for role, env_name in (("memory", "EARSHOT_MEMORY__STATE_DIR"), ("market", "EARSHOT_MARKET_STAGE__STATE_DIR")):
+        st = sets[f"earshot-{role}"]
+        sc = st["spec"]["template"]["spec"]["containers"][0]
+        assert sc["args"] == ["run", "--role", role], sc["args"]
+        state = next(e["value"] for e in sc["env"] if e["name"] == env_name)
+        claim = st["spec"]["volumeClaimTemplates"][0]["metadata"]["name"]
+        assert any(m["name"] == claim and m["mountPath"] == state for m in sc["volumeMounts"]), role
+        assert sc["readinessProbe"]["httpGet"]["path"] == "/readyz"
     so = next(d for d in docs if d["kind"] == "ScaledObject")
     assert so["spec"]["triggers"][0]["metadata"]["consumerGroup"] == kcfg["kafka"]["group_id"]
 
@@ -202,7 +231,7 @@ def t_promtool():
 def t_dashboard_json():
     board = json.loads((ROOT / "deploy/grafana/dashboards/earshot.json").read_text())
     titles = " ".join(p["title"].lower() for p in board["panels"])
-    for want in ("throughput", "lag", "latency", "dead letters", "sentiment", "mentions"):
+    for want in ("throughput", "lag", "latency", "dead letters", "sentiment", "mentions", "share of voice", "alerts"):
         assert want in titles, f"no panel about {want}"
 
 
@@ -211,6 +240,7 @@ for name, fn in [
     ("compose creates every topic earshot uses, replay feeds an input", t_compose_topics),
     ("compose wiring: brokers, ports, scrape target, mounts, datasource", t_compose_wiring),
     ("compose memory stage: role, shared secret, state volume, compacted links + replay, scrape", t_compose_memory),
+    ("compose market stage: role, input, state volume, scrape", t_compose_market),
     ("Dockerfile: multi-stage, non-root, config inside, HEALTHCHECK", t_dockerfile),
     ("kustomize build + Kubernetes schemas + probes, grace period, secrets", t_kubernetes),
     ("earshot check accepts the Kubernetes config", t_kubernetes_config_checks),
