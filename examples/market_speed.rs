@@ -17,6 +17,7 @@ use earshot::analyze::Analyzer;
 use earshot::catalog::Catalog;
 use earshot::decode::{KindHint, Limits};
 use earshot::insight::{Insight, SourceRef};
+use earshot::market::shard::{self, Reading, Shard, Volumes};
 use earshot::market::{Heard, Market, Output, Policy};
 
 // The allocator the daemon ships with (src/main.rs), so the figures are the daemon's.
@@ -122,6 +123,40 @@ fn main() {
         "fold and emit (the window stage's work):    {:>9.0} insights/s  ({:.2} µs each)",
         n as f64 / fold.as_secs_f64(),
         fold.as_secs_f64() * 1e6 / n as f64
+    );
+
+    // The market stage's work per insight, without Kafka: route it (one reading per brand, encoded),
+    // decode each reading and fold it into its brand's market in a shard, and every `BATCH`
+    // insights (a commit interval's worth) encode the brands that changed for the changelog.
+    const BATCH: usize = 1_000;
+    let mut stems = earshot::market::heard::Stems::default();
+    let mut shard = Shard::new(Policy::default());
+    let volumes = Volumes::default();
+    let (mut readings, mut written, mut batches) = (0u64, 0usize, 0u64);
+    let t = Instant::now();
+    for (k, i) in stream.iter().enumerate() {
+        for (brand, r) in shard::route(i, (0, k as i64), &mut stems) {
+            let bytes = r.encode().expect("encode");
+            let back = Reading::decode(&bytes).expect("decode");
+            black_box(shard.observe(&brand, &back, &volumes));
+            readings += 1;
+        }
+        if k % BATCH == BATCH - 1 {
+            written += shard
+                .changes()
+                .expect("encode")
+                .iter()
+                .map(|(_, v)| v.len())
+                .sum::<usize>();
+            batches += 1;
+        }
+    }
+    let staged = t.elapsed();
+    println!(
+        "stage (route, decode, fold, encode changed brands every {BATCH}): {:>9.0} insights/s  ({:.0} readings/s; changelog {:.0} kB a batch)",
+        n as f64 / staged.as_secs_f64(),
+        readings as f64 / staged.as_secs_f64(),
+        written as f64 / batches.max(1) as f64 / 1e3
     );
 
     let policy = Policy::default();
