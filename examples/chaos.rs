@@ -22,6 +22,11 @@
 //! customer in the two changelogs must be equal, and so must the customer insights (by id, a
 //! duplicate identical to its original).
 //!
+//! With `--market K`, K market stages (`earshot run --role market`) read the insights too and are
+//! killed with the others (half the time coming back with an empty state folder). After the drain a
+//! clean market stage runs alone over the same insights: every window's last trend event must be
+//! the same in both runs (but a theme's `new`/`rising` mark, a verdict at close).
+//!
 //! The sample's parties are spread over ten variants (`p-010` becomes `p-010~3`), so a customer
 //! says a few things a minute and not dozens a second.
 
@@ -67,6 +72,7 @@ struct Opts {
     static_membership: bool,
     restart_broker: Option<String>,
     memory: usize,
+    market: usize,
 }
 
 fn opts() -> Opts {
@@ -82,6 +88,7 @@ fn opts() -> Opts {
         static_membership: true,
         restart_broker: None,
         memory: 0,
+        market: 0,
     };
     let mut i = 2;
     while i + 1 < args.len() {
@@ -95,6 +102,7 @@ fn opts() -> Opts {
             "--static" => o.static_membership = v == "true",
             "--restart-broker" => o.restart_broker = Some(v),
             "--memory" => o.memory = v.parse().expect("--memory M"),
+            "--market" => o.market = v.parse().expect("--market K"),
             other => panic!("unknown option {other}"),
         }
         i += 2;
@@ -149,12 +157,14 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// Which instance: an analyser, a memory stage of the chaos, or the clean run's.
+/// Which instance: an analyser, a memory or market stage of the chaos, or a clean run's.
 #[derive(Clone, Copy, PartialEq)]
 enum Role {
     Analysis,
     Memory,
     Clean,
+    Market,
+    MarketClean,
 }
 
 fn start(o: &Opts, n: usize, role: Role, names: &Names) -> Instance {
@@ -163,6 +173,8 @@ fn start(o: &Opts, n: usize, role: Role, names: &Names) -> Instance {
         Role::Analysis => format!("instance-{n}"),
         Role::Memory => format!("memory-{n}"),
         Role::Clean => "memory-clean".into(),
+        Role::Market => format!("market-{n}"),
+        Role::MarketClean => "market-clean".into(),
     };
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -171,7 +183,30 @@ fn start(o: &Opts, n: usize, role: Role, names: &Names) -> Instance {
         .expect("log file");
     let mut cmd = Command::new(&o.binary);
     cmd.arg("run");
-    if role != Role::Analysis {
+    if matches!(role, Role::Market | Role::MarketClean) {
+        let (m, group) = if role == Role::MarketClean {
+            (&names.market_clean, format!("{}-clean", names.group))
+        } else {
+            (&names.market, names.group.clone())
+        };
+        cmd.args(["--role", "market"])
+            .env("EARSHOT_KAFKA__GROUP_ID", group)
+            .env("EARSHOT_MARKET_STAGE__INPUT_TOPIC", &names.output)
+            .env("EARSHOT_MARKET_STAGE__REPARTITION_TOPIC", &m.repartition)
+            .env("EARSHOT_MARKET_STAGE__CHANGELOG_TOPIC", &m.changelog)
+            .env("EARSHOT_MARKET_STAGE__VOLUMES_TOPIC", &m.volumes)
+            .env("EARSHOT_MARKET_STAGE__TRENDS_TOPIC", &m.trends)
+            .env("EARSHOT_MARKET_STAGE__ALERTS_TOPIC", &m.alerts)
+            .env(
+                "EARSHOT_MARKET_STAGE__STATE_DIR",
+                format!("{}/{file}", m.state),
+            )
+            .env("EARSHOT_MARKET_STAGE__COMMIT_INTERVAL_MS", "200")
+            .env("EARSHOT_MARKET_STAGE__IDLE_CLOSE_SECONDS", "2")
+            // Kills reorder the insights across partitions by minutes of the sample's event time:
+            // none may be too late, or the result would depend on the order (as it should).
+            .env("EARSHOT_MARKET__ALLOWED_LATENESS_SECONDS", "2592000");
+    } else if role != Role::Analysis {
         let (m, group) = if role == Role::Clean {
             (&names.clean, format!("{}-clean", names.group))
         } else {
@@ -239,6 +274,31 @@ struct Names {
     logs: String,
     memory: MemoryNames,
     clean: MemoryNames,
+    market: MarketNames,
+    market_clean: MarketNames,
+}
+
+/// The topics and state folders of a market stage.
+struct MarketNames {
+    repartition: String,
+    changelog: String,
+    volumes: String,
+    trends: String,
+    alerts: String,
+    state: String,
+}
+
+impl MarketNames {
+    fn new(id: &str, run: &str) -> MarketNames {
+        MarketNames {
+            repartition: format!("chaos-{run}-repartition-{id}"),
+            changelog: format!("chaos-{run}-changelog-{id}"),
+            volumes: format!("chaos-{run}-volumes-{id}"),
+            trends: format!("chaos-{run}-trends-{id}"),
+            alerts: format!("chaos-{run}-alerts-{id}"),
+            state: format!("target/chaos-state/{id}/{run}"),
+        }
+    }
 }
 
 /// The topics and state folders of a memory stage.
@@ -351,21 +411,22 @@ fn behind(brokers: &str, group: &str, topics: &[&str], partitions: i32) -> Vec<S
     out
 }
 
-/// Until the memory stage of `group` has read its input and its repartition topic to the end
+/// Until the `role` stage of `group` has read its input and its repartition topic to the end
 /// (twice in a row, as routing writes to the second).
-fn wait_memory_drained(
+fn wait_stage_drained(
     o: &Opts,
     group: &str,
-    m: &MemoryNames,
+    role: &str,
+    repartition: &str,
     output: &str,
     restart: &mut dyn FnMut(),
 ) {
-    let group = format!("{group}-memory");
+    let group = format!("{group}-{role}");
     let began = Instant::now();
     let mut in_a_row = 0;
     while in_a_row < 2 {
         restart();
-        let behind = behind(&o.brokers, &group, &[output, &m.repartition], o.partitions);
+        let behind = behind(&o.brokers, &group, &[output, repartition], o.partitions);
         if behind.is_empty() {
             in_a_row += 1;
         } else {
@@ -373,7 +434,7 @@ fn wait_memory_drained(
         }
         assert!(
             began.elapsed() < Duration::from_secs(300),
-            "the memory stage did not drain within 300 s: {behind:?}"
+            "the {role} stage did not drain within 300 s: {behind:?}"
         );
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -487,6 +548,69 @@ fn audit_memory(
     (line, ok)
 }
 
+/// Every window's last trend event (a reader's table), without what may differ between runs: the
+/// emission's id, the revision number, a theme's status. And how many events were read.
+fn read_market(brokers: &str, m: &MarketNames) -> (BTreeMap<String, String>, usize) {
+    let events = read_all(brokers, &m.trends, Duration::from_secs(5));
+    let mut windows = BTreeMap::new();
+    for r in &events {
+        let Ok(mut t) =
+            serde_json::from_slice::<serde_json::Value>(r.payload().unwrap_or_default())
+        else {
+            continue;
+        };
+        let window = t["window_id"].as_str().unwrap_or_default().to_string();
+        t["id"] = serde_json::Value::Null;
+        t["revision"] = serde_json::Value::Null;
+        if let Some(themes) = t["themes"].as_array_mut() {
+            for th in themes {
+                th["status"] = serde_json::Value::Null;
+            }
+        }
+        windows.insert(window, t.to_string());
+    }
+    (windows, events.len())
+}
+
+/// Compares the chaos run's windows with the clean run's; the summary line and whether they agree.
+fn audit_market(
+    chaos: &(BTreeMap<String, String>, usize),
+    clean: &(BTreeMap<String, String>, usize),
+    clean_run_exited_ok: bool,
+    logs: &str,
+) -> (String, bool) {
+    let differing: Vec<&String> = clean
+        .0
+        .iter()
+        .filter(|(k, v)| chaos.0.get(*k).is_some_and(|c| c != *v))
+        .map(|(k, _)| k)
+        .collect();
+    let missing = clean.0.keys().filter(|k| !chaos.0.contains_key(*k)).count();
+    let extra = chaos.0.keys().filter(|k| !clean.0.contains_key(*k)).count();
+    let mut shown = String::new();
+    for k in differing.iter().take(3) {
+        shown.push_str(&format!("chaos {}\nclean {}\n", chaos.0[*k], clean.0[*k]));
+    }
+    if !shown.is_empty() {
+        let _ = std::fs::write(format!("{logs}/market-windows-that-differ.txt"), shown);
+    }
+    let line = format!(
+        "chaos market: windows {} (clean run {}), that differ {}, missing {missing}, extra {extra}, trend events {} (clean run {}), clean run exit {}",
+        chaos.0.len(),
+        clean.0.len(),
+        differing.len(),
+        chaos.1,
+        clean.1,
+        if clean_run_exited_ok { "ok" } else { "FAILED" },
+    );
+    let ok = clean_run_exited_ok
+        && !clean.0.is_empty()
+        && differing.is_empty()
+        && missing == 0
+        && extra == 0;
+    (line, ok)
+}
+
 fn main() {
     let o = opts();
     let mut rng = Rng(std::time::SystemTime::now()
@@ -502,6 +626,8 @@ fn main() {
         logs: std::env::var("CHAOS_LOGS").unwrap_or_else(|_| "target/chaos-logs".into()),
         memory: MemoryNames::new(&id, "memory"),
         clean: MemoryNames::new(&id, "clean"),
+        market: MarketNames::new(&id, "market"),
+        market_clean: MarketNames::new(&id, "market-clean"),
     };
     std::fs::create_dir_all(&names.logs).expect("log dir");
     {
@@ -522,15 +648,17 @@ fn main() {
         }
     }
 
-    // Analysers first, then memory stages: instance `n` is an analyser below `o.instances`.
+    // Analysers first, then memory stages, then market stages.
     let role_of = |n: usize| {
         if n < o.instances {
             Role::Analysis
-        } else {
+        } else if n < o.instances + o.memory {
             Role::Memory
+        } else {
+            Role::Market
         }
     };
-    let mut instances: Vec<Instance> = (0..o.instances + o.memory)
+    let mut instances: Vec<Instance> = (0..o.instances + o.memory + o.market)
         .map(|n| start(&o, n, role_of(n), &names))
         .collect();
 
@@ -632,6 +760,9 @@ fn main() {
                 // A new machine: nothing but what the changelog holds.
                 let _ = std::fs::remove_dir_all(format!("{}/memory-{n}", names.memory.state));
             }
+            if role_of(n) == Role::Market && rng.next().is_multiple_of(2) {
+                let _ = std::fs::remove_dir_all(format!("{}/market-{n}", names.market.state));
+            }
             instances[n] = start(&o, n, role_of(n), &names);
             waiting.retain(|(w, _)| *w != n);
             if role_of(n) == Role::Analysis {
@@ -662,9 +793,26 @@ fn main() {
         std::thread::sleep(Duration::from_millis(500));
     }
     if o.memory > 0 {
-        wait_memory_drained(&o, &names.group, &names.memory, &names.output, &mut || {
-            restart_exited(&mut instances)
-        });
+        wait_stage_drained(
+            &o,
+            &names.group,
+            "memory",
+            &names.memory.repartition,
+            &names.output,
+            &mut || restart_exited(&mut instances),
+        );
+    }
+    if o.market > 0 {
+        wait_stage_drained(
+            &o,
+            &names.group,
+            "market",
+            &names.market.repartition,
+            &names.output,
+            &mut || restart_exited(&mut instances),
+        );
+        // Idle partitions close their last windows after two seconds.
+        std::thread::sleep(Duration::from_secs(6));
     }
     let clean_exits = stop_all(&mut instances);
 
@@ -745,10 +893,11 @@ fn main() {
     if o.memory > 0 {
         // The clean run: one stage, no kills, the same insights.
         let mut clean = vec![start(&o, 0, Role::Clean, &names)];
-        wait_memory_drained(
+        wait_stage_drained(
             &o,
             &format!("{}-clean", names.group),
-            &names.clean,
+            "memory",
+            &names.clean.repartition,
             &names.output,
             &mut || {},
         );
@@ -761,6 +910,27 @@ fn main() {
         );
         println!("{line}");
         memory_ok = ok;
+    }
+    if o.market > 0 {
+        let mut clean = vec![start(&o, 0, Role::MarketClean, &names)];
+        wait_stage_drained(
+            &o,
+            &format!("{}-clean", names.group),
+            "market",
+            &names.market_clean.repartition,
+            &names.output,
+            &mut || {},
+        );
+        std::thread::sleep(Duration::from_secs(6));
+        let clean_exit = stop_all(&mut clean);
+        let (line, ok) = audit_market(
+            &read_market(&o.brokers, &names.market),
+            &read_market(&o.brokers, &names.market_clean),
+            clean_exit == 1,
+            &names.logs,
+        );
+        println!("{line}");
+        memory_ok &= ok;
     }
     let exactly = o.guarantee == "exactly_once";
     let broken = !memory_ok

@@ -5,12 +5,13 @@
 # insight or dead letter (under exactly once, no duplicate at all). Two customer memory stages
 # (`earshot run --role memory`) read the insights and are killed with the rest; after the drain a
 # clean run of the stage over the same insights must leave the same state for every customer and
-# the same customer insights. Summary lines per guarantee.
+# the same customer insights. Two market stages (`earshot run --role market`) likewise: after the
+# drain a clean market stage's windows must equal theirs. Summary lines per guarantee.
 #
 #   bash scripts/chaos.sh            # 60,000 messages over 120 s, 3 instances, both guarantees
 #   bash scripts/chaos.sh --short    # 6,000 over 30 s, debug build: the variant scripts/test.sh runs
 #   GUARANTEES=exactly_once STATIC=false bash scripts/chaos.sh   # one guarantee; no static membership
-#   MEMORY=0 bash scripts/chaos.sh   # without the memory stages
+#   MEMORY=0 MARKET=0 bash scripts/chaos.sh   # without the memory or the market stages
 #
 # It runs a broker of its own (ports 29092/29093 unless CHAOS_KAFKA_PORT says otherwise), so the test
 # broker is never restarted under the other tests. Instance logs: target/chaos-logs/.
@@ -34,7 +35,7 @@ status=0
 for g in ${GUARANTEES:-at_least_once exactly_once}; do
   CHAOS_LOGS=target/chaos-logs/$g target/$profile/examples/chaos "127.0.0.1:$KAFKA_PORT" \
     "target/$profile/earshot" --messages "$messages" --seconds "$seconds" --partitions 6 \
-    --instances 3 --memory "${MEMORY:-2}" --guarantee "$g" --static "${STATIC:-true}" \
+    --instances 3 --memory "${MEMORY:-2}" --market "${MARKET:-2}" --guarantee "$g" --static "${STATIC:-true}" \
     --restart-broker "scripts/kafka.sh restart" || status=1
 done
 exit $status

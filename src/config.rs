@@ -49,8 +49,10 @@ pub struct MarketStageConfig {
     pub alerts_topic: String,
     /// One embedded store (redb) per assigned partition lives here.
     pub state_dir: PathBuf,
-    /// How often outputs are flushed, the state written to the changelog and the store, and the
-    /// offsets committed; windows of brands that did not speak close on this beat too.
+    /// How often the changed brands are written to the changelog and the store and the offsets
+    /// committed (events go out as they are made, not on this beat). A brand's state holds its
+    /// open windows: writing it seldom keeps the changelog small; a crash redoes at most this much
+    /// (its trend and alert events again, with the same ids).
     pub commit_interval_ms: u64,
     /// A partition that has read nothing for this long closes the windows that have ended by the
     /// clock (less the watermark's delay), as event time would have moved; 0: never.
@@ -67,7 +69,7 @@ impl Default for MarketStageConfig {
             trends_topic: "earshot-trends".into(),
             alerts_topic: "earshot-alerts".into(),
             state_dir: PathBuf::from("state"),
-            commit_interval_ms: 1_000,
+            commit_interval_ms: 10_000,
             idle_close_seconds: 60,
         }
     }

@@ -20,6 +20,7 @@ pub mod alerts;
 pub mod eval;
 pub mod heard;
 pub mod shard;
+mod stored;
 pub mod themes;
 pub mod window;
 
@@ -255,13 +256,10 @@ impl Keys {
 
 /// The market view over a stream.
 ///
-/// It serializes (serde) to what a stage keeps of it: all but the policy, which
+/// It serializes (serde, `stored.rs`) to what a stage keeps of it: all but the policy, which
 /// [`Market::configure`] sets again from the configuration.
-#[derive(Serialize, Deserialize)]
 pub struct Market {
-    #[serde(skip)]
     policy: Policy,
-    #[serde(skip)]
     stems: heard::Stems,
     windows: BTreeMap<Place, Aggregate>,
     keys: Keys,
@@ -275,14 +273,12 @@ pub struct Market {
     watermark: i64,
     /// Windows ending at or before it have been emitted: the watermark, or further when a stage
     /// closed windows of an idle stream ([`Market::close_until`]).
-    #[serde(default = "minus_infinity")]
     closed: i64,
     themes: HashMap<(u32, Dimension, u32), History>,
     alerts: alerts::Detector,
     too_late: u64,
     /// Brand volumes of brands this market does not hold, by window size and start: their share
     /// of voice with this market's brands (see [`Market::share`]).
-    #[serde(default)]
     others: BTreeMap<(u32, i64), BTreeMap<String, u32>>,
 }
 
@@ -294,10 +290,6 @@ impl std::fmt::Debug for Market {
             .field("too_late", &self.too_late)
             .finish()
     }
-}
-
-fn minus_infinity() -> i64 {
-    i64::MIN
 }
 
 fn segment_name(s: Segment) -> &'static str {

@@ -33,6 +33,8 @@ pub struct Aggregate {
     pub intents: [u32; INTENTS],
     pub effort_sum: i64,
     pub effort_count: u32,
+    /// Stored apart, each message's phrases once (`market/stored.rs`).
+    #[serde(skip)]
     pub docs: Vec<Doc>,
     /// The most negative messages, most negative first.
     pub negatives: Vec<(f32, Quote)>,
