@@ -648,7 +648,11 @@ impl Market {
         a.emitted = Some(revision);
         a.dirty = false;
         let mut themes = if matches!(dim, Dimension::Brand | Dimension::Product) {
-            themes::select(&a.docs, a.volume, themes_max)
+            // Emitted again for another brand's volume (share of voice), nothing of its own
+            // changed: the themes chosen last time.
+            a.themes
+                .get_or_insert_with(|| themes::select(&a.docs, a.volume, themes_max))
+                .clone()
         } else {
             Vec::new()
         };

@@ -44,6 +44,9 @@ pub struct Aggregate {
     pub statuses: Vec<(super::heard::ThemeKind, String, super::themes::Status)>,
     /// Changed since its last emission.
     pub dirty: bool,
+    /// The themes its messages make, until another message comes (not stored: chosen again).
+    #[serde(skip)]
+    pub themes: Option<Vec<super::themes::Theme>>,
 }
 
 impl Aggregate {
@@ -106,6 +109,7 @@ impl Aggregate {
             }
         }
         self.dirty = true;
+        self.themes = None;
     }
 
     pub fn unique_customers(&self) -> u32 {

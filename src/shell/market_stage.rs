@@ -53,6 +53,7 @@ use crate::shell::Health;
 /// A brand's state may be large (its open windows keep up to 512 messages' theme phrases each):
 /// the changelog and the producer take values up to this size.
 const MAX_VALUE_BYTES: &str = "16777216";
+const MAX_VALUE: usize = 16_777_216;
 
 /// The topics of the stage.
 #[derive(Debug, Clone)]
@@ -408,6 +409,16 @@ impl Stage {
                 .shard
                 .changes()
                 .map_err(|e| StageError::BadState(format!("partition {p}"), e.to_string()))?;
+            if let Some((key, v)) = list.iter().find(|(_, v)| v.len() > MAX_VALUE) {
+                // Said plainly rather than as the producer's "message size too large".
+                return Err(StageError::BadState(
+                    key.clone(),
+                    format!(
+                        "{} bytes, more than a changelog value may hold ({MAX_VALUE}): fewer window sizes, products or lines for this brand, or a shorter allowed lateness",
+                        v.len()
+                    ),
+                ));
+            }
             if !list.is_empty() {
                 changes.insert(*p, list.into_iter().map(|(k, v)| (k, Some(v))).collect());
             }

@@ -267,7 +267,7 @@ impl Offsets {
                 .unwrap_or(*o);
             tpl.add_partition_offset(t, *p, Offset::Offset(at))?;
         }
-        consumer.commit(&tpl, CommitMode::Sync)?;
+        commit_retrying(consumer, &tpl)?;
         self.note(&tpl);
         self.pending.clear();
         Ok(())
@@ -309,10 +309,46 @@ impl Offsets {
         if tpl.count() == 0 {
             return Ok(());
         }
-        consumer.commit(&tpl, CommitMode::Sync)?;
+        commit_retrying(consumer, &tpl)?;
         self.note(&tpl);
         Ok(())
     }
+}
+
+/// Commits offsets, asking again for up to ten seconds while the group coordinator is moving or
+/// loading (a broker restart): those errors pass, and a stage that stopped on them would redo its
+/// batch for nothing. Any other error is the caller's.
+fn commit_retrying<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    tpl: &TopicPartitionList,
+) -> Result<(), StageError> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match consumer.commit(tpl, CommitMode::Sync) {
+            Ok(()) => return Ok(()),
+            Err(e) if Instant::now() < deadline && passes(&e) => {
+                tracing::debug!(error = %e, "commit: coordinator not ready; asking again");
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// A commit error that passes by itself.
+fn passes(e: &KafkaError) -> bool {
+    matches!(
+        e.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::CoordinatorLoadInProgress
+                | RDKafkaErrorCode::CoordinatorNotAvailable
+                | RDKafkaErrorCode::NotCoordinator
+                | RDKafkaErrorCode::RequestTimedOut
+                | RDKafkaErrorCode::NetworkException
+                | RDKafkaErrorCode::AllBrokersDown
+                | RDKafkaErrorCode::BrokerTransportFailure
+        )
+    )
 }
 
 /// An admin client with the configured brokers and security settings.
