@@ -7,7 +7,7 @@
 //! seen, less `watermark_delay` — closes a window: its first [`Trend`] (revision 0) is emitted when
 //! the watermark passes its end. A message that arrives later, within `allowed_lateness`, updates
 //! its window, and the window is emitted again with the next revision (a correction: the whole
-//! window, never a second count; readers keep the highest revision of each `window_id`). Later than
+//! window, never a second count; a reader keeps the last event of each `window_id`). Later than
 //! that, a message is counted in [`Market::too_late`] and in none of the windows it came too late
 //! for. Each closing window of the
 //! alert size is checked for [spikes](alerts).
@@ -621,21 +621,22 @@ impl Market {
     fn emit(&mut self, p: &Place) -> Vec<Output> {
         let &(size, start, dim, id) = p;
         let share_of_voice = (dim == Dimension::Brand).then(|| {
-            let others: u32 = self
+            // Sums in u64: other brands' volumes come from a topic.
+            let others: u64 = self
                 .others
                 .get(&(size, start))
-                .map_or(0, |o| o.values().sum());
-            let all: u32 = self
+                .map_or(0, |o| o.values().map(|&v| u64::from(v)).sum());
+            let all: u64 = self
                 .windows
                 .range(
                     (size, start, Dimension::Brand, 0)..=(size, start, Dimension::Brand, u32::MAX),
                 )
-                .map(|(_, a)| a.volume)
-                .sum::<u32>()
+                .map(|(_, a)| u64::from(a.volume))
+                .sum::<u64>()
                 + others;
             self.windows
                 .get(p)
-                .map_or(0.0, |a| f64::from(a.volume) / f64::from(all.max(1)))
+                .map_or(0.0, |a| f64::from(a.volume) / all.max(1) as f64)
         });
         let Some(owner) = self.keys.owners.get(id as usize).cloned() else {
             return Vec::new();

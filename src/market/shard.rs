@@ -221,6 +221,11 @@ impl Shard {
         }
     }
 
+    /// The brands held, by name.
+    pub fn brand_names(&self) -> impl Iterator<Item = &str> {
+        self.brands.keys().map(String::as_str)
+    }
+
     /// Brands held.
     pub fn brands(&self) -> usize {
         self.brands.len()

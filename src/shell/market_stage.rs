@@ -12,8 +12,10 @@
 //!   assignment), so the instances split the routing and the brands. Windows, themes and alerts
 //!   only ever read one brand; share of voice, which reads every brand of a window, comes from the
 //!   volumes topic, a global table: a brand window already emitted goes out again (the next
-//!   revision) when another brand's volume of that window changes. Readers keep the highest
-//!   revision of a `window_id`; its last revision is the same whether one instance runs or three.
+//!   revision) when another brand's volume of that window changes. A reader keeps the last event
+//!   of a `window_id` (a brand's events share a partition); it is the same whether one instance
+//!   runs or three, as long as no reading comes later than `allowed_lateness` (whether one does
+//!   depends on how the partitions interleave).
 //! * **State** moves with its partition: on assignment the partition's store is caught up from the
 //!   changelog before any reading of it is handled.
 //! * **Counted once.** Each batch (every `market_stage.commit_interval_ms`) flushes the readings,
@@ -129,8 +131,14 @@ impl ConsumerContext for StageCtx {
         }
         let repartition = stage.topics.repartition.clone();
         for e in tpl.elements() {
-            if e.topic() == repartition {
-                stage.held.remove(&e.partition());
+            if e.topic() != repartition {
+                continue;
+            }
+            if let Some(held) = stage.held.remove(&e.partition()) {
+                // Their new owner shows them now; a stale value here would compete with its.
+                for brand in held.shard.brand_names() {
+                    stage.ungauge(brand);
+                }
             }
         }
         if stage.held.is_empty() {
@@ -211,11 +219,17 @@ impl Stage {
 
     /// An insight: one reading for each brand it is about, to the brand's partition.
     fn route(&mut self, m: &BorrowedMessage<'_>) -> Result<(), StageError> {
-        let insight: Insight = match m.payload().map(serde_json::from_slice) {
+        let mut insight: Insight = match m.payload().map(serde_json::from_slice) {
             Some(Ok(i)) => i,
             Some(Err(e)) => return self.dead_letter(m, "invalid_insight", &e.to_string()),
             None => return self.dead_letter(m, "invalid_insight", "empty message"),
         };
+        // A source clock far ahead would move its partition's watermark years on and leave every
+        // later message too late (as the memory stage, a day ahead is the most believed).
+        let now = chrono::Utc::now();
+        if insight.occurred_at > now + chrono::Duration::days(1) {
+            insight.occurred_at = now;
+        }
         for (brand, reading) in shard::route(&insight, (m.partition(), m.offset()), &mut self.stems)
         {
             let payload = reading
@@ -277,19 +291,33 @@ impl Stage {
                     self.alerts.push((a.brand.clone(), a.severity.as_str()));
                 }
             }
+            // Every emission's volume, even one the table has: after a restore, a replay may emit
+            // an older value before the latest again, and the table (and the compacted topic) must
+            // end on the latest. Unchanged values change nothing where they are read.
             if let Some((size, start, brand, volume)) = shard::volume_of(o) {
-                if self.volumes.get(size, start, brand) != Some(volume) {
-                    let key = format!("{size}/{start}/{brand}");
-                    self.sink.send(
-                        &self.topics.volumes,
-                        None,
-                        &key,
-                        Some(volume.to_string().as_bytes()),
-                    )?;
-                }
+                let key = format!("{size}/{start}/{brand}");
+                self.sink.send(
+                    &self.topics.volumes,
+                    None,
+                    &key,
+                    Some(volume.to_string().as_bytes()),
+                )?;
             }
         }
         Ok(())
+    }
+
+    /// A brand no longer held here: its gauges go.
+    fn ungauge(&mut self, brand: &str) {
+        self.gauged.remove(brand);
+        let m = &self.metrics.market;
+        for g in [
+            &m.window_messages,
+            &m.window_net_sentiment,
+            &m.window_share_of_voice,
+        ] {
+            let _ = g.remove_label_values(&[brand]);
+        }
     }
 
     /// The brand's gauges show its latest window.
@@ -336,6 +364,13 @@ impl Stage {
             );
             return Ok(());
         };
+        if volume > 1_000_000_000 {
+            self.errors.warn(
+                "market: a volumes record's volume is not believable; skipped",
+                &key,
+            );
+            return Ok(());
+        }
         if !self.volumes.set(size, start, brand, volume) {
             return Ok(());
         }
@@ -368,6 +403,8 @@ impl Stage {
         let keep = i64::from(self.policy.allowed_lateness_seconds)
             + i64::from(self.policy.watermark_delay_seconds)
             + 2 * 86_400;
+        // With no partition held (an instance beyond the partition count), the clock.
+        let latest = if latest == i64::MIN { now } else { latest };
         self.volumes.prune(latest.saturating_sub(keep));
         self.emit(out)
     }
@@ -403,6 +440,9 @@ impl Stage {
                 "an earlier flush failed; its batch is not committed".into(),
             ));
         }
+        // From here until the offsets are committed, a failure leaves the batch uncommitted (even
+        // by the revoke that closing the consumer runs): the changes are taken out of the shards.
+        self.broken = true;
         let mut changes: HashMap<i32, Vec<Change>> = HashMap::new();
         for (p, held) in &mut self.held {
             let list = held
@@ -425,9 +465,9 @@ impl Stage {
         }
         if self.offsets.pending.is_empty() && changes.is_empty() && self.sent.is_empty() {
             self.batch_started = None;
+            self.broken = false;
             return Ok(());
         }
-        self.broken = true;
         let held = &self.held;
         self.sink
             .write_changes(&self.topics.changelog, &changes, |p| {
