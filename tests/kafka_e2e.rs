@@ -446,11 +446,26 @@ fn dashboard_and_alerts_query_only_exported_metrics() {
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    let exported: BTreeSet<String> = body
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .map(|l| l.split(['{', ' ']).next().unwrap().to_string())
-        .collect();
+    let names = |body: &str| -> BTreeSet<String> {
+        body.lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(|l| l.split(['{', ' ']).next().unwrap().to_string())
+            .collect()
+    };
+    let mut exported = names(&body);
+    // The market stage's series are per brand: they appear once it holds a brand (the same
+    // registry, another role). Its exposition with one brand and one alert:
+    let market = earshot::shell::metrics::Metrics::new();
+    let m = &market.market;
+    for g in [
+        &m.window_messages,
+        &m.window_net_sentiment,
+        &m.window_share_of_voice,
+    ] {
+        g.with_label_values(&["larkspur"]).set(1.0);
+    }
+    m.alerts.with_label_values(&["larkspur", "high"]).inc();
+    exported.extend(names(&market.render()));
     let root = env!("CARGO_MANIFEST_DIR");
     let dashboard =
         std::fs::read_to_string(format!("{root}/deploy/grafana/dashboards/earshot.json")).unwrap();

@@ -43,7 +43,7 @@ use crate::market::heard::Stems;
 use crate::market::shard::{self, Reading, Shard, Taken, Volumes};
 use crate::market::{Dimension, Output, Policy};
 use crate::shell::client::{client_context_via_field, is_fatal, Callbacks, ClientCtx, ErrorLog};
-use crate::shell::kafka::{consumer_config, dead_letter_headers, producer_config};
+use crate::shell::kafka::{dead_letter_headers, producer_config};
 use crate::shell::metrics::Metrics;
 use crate::shell::stage::{
     self, catch_up, ensure_topic, lock, partition_count, plain_consumer_config, read_all, Change,
@@ -618,20 +618,11 @@ pub fn run(
         tracing::info!(volumes = st.volumes.len(), "market: volumes table loaded");
     }
 
-    let mut main = consumer_config(k, Guarantee::ExactlyOnce);
-    // Range assignment gives partition i of the input and of the repartition topic to the same
-    // member (co-partitioned, as Kafka Streams assigns).
-    main.set("group.id", &group)
-        .set("partition.assignment.strategy", "range")
-        // A partition of the repartition topic with no commit yet holds records that must be
-        // read: never start it at the end.
-        .set("auto.offset.reset", "earliest")
-        // A restore runs inside the rebalance callback; the member must not be dropped meanwhile.
-        .set("max.poll.interval.ms", "900000");
-    let consumer: BaseConsumer<StageCtx> = main.create_with_context(StageCtx {
-        stage: stage.clone(),
-        client: callbacks.ctx("consumer"),
-    })?;
+    let consumer: BaseConsumer<StageCtx> =
+        stage::member_config(k, &group).create_with_context(StageCtx {
+            stage: stage.clone(),
+            client: callbacks.ctx("consumer"),
+        })?;
     consumer.subscribe(&[&topics.input, &topics.repartition])?;
     tracing::info!(
         input = %topics.input,

@@ -583,6 +583,22 @@ pub fn plain_consumer_config(k: &KafkaConfig) -> ClientConfig {
     c
 }
 
+/// The consumer of a stage's group, which reads its input and its repartition topic.
+pub fn member_config(k: &KafkaConfig, group: &str) -> ClientConfig {
+    let mut c = consumer_config(k, Guarantee::ExactlyOnce);
+    // Range assignment gives partition i of the input and of the repartition topic to the same
+    // member (co-partitioned, as Kafka Streams assigns), so the instances split the keyed work
+    // and not only the routing.
+    c.set("group.id", group)
+        .set("partition.assignment.strategy", "range")
+        // A partition of the repartition topic with no commit yet holds records that must be
+        // read: never start it at the end.
+        .set("auto.offset.reset", "earliest")
+        // A restore runs inside the rebalance callback; the member must not be dropped meanwhile.
+        .set("max.poll.interval.ms", "900000");
+    c
+}
+
 /// A restorer: a plain consumer with large fetches (a restore reads a partition end to end; the
 /// defaults fetch 1 MB at a time).
 pub fn restorer_config(k: &KafkaConfig, group: &str) -> ClientConfig {
