@@ -1384,7 +1384,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let privacy = privacy(&config, true)?;
             let (analyzer, _) = CatalogSource::of(None, &config).load()?;
             let runtime = tokio::runtime::Runtime::new()?;
-            let result = runtime.block_on(memory_daemon(config, analyzer, privacy));
+            let result = runtime.block_on(stage_daemon(config, "memory", move |c, m, h, stop| {
+                earshot::shell::memory_stage::run(c, analyzer.catalog(), privacy, m, h, stop)
+            }));
             runtime.shutdown_timeout(std::time::Duration::from_secs(1));
             result?;
             Ok(ExitCode::SUCCESS)
@@ -1392,7 +1394,11 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run { role: Role::Market } => {
             init_logging(&config);
             let runtime = tokio::runtime::Runtime::new()?;
-            let result = runtime.block_on(market_daemon(config));
+            let result = runtime.block_on(stage_daemon(
+                config,
+                "market",
+                earshot::shell::market_stage::run,
+            ));
             runtime.shutdown_timeout(std::time::Duration::from_secs(1));
             result?;
             Ok(ExitCode::SUCCESS)
@@ -1442,55 +1448,34 @@ fn serve_http(
     )
 }
 
-/// The memory stage with the HTTP endpoints (metrics, health) around it.
-async fn memory_daemon(
+/// A stateful stage (`name`: "memory", "market") on a thread of its own, with the HTTP endpoints
+/// (metrics, health) around it and SIGTERM/SIGINT as its stop.
+async fn stage_daemon(
     config: Config,
-    analyzer: Analyzer,
-    privacy: earshot::privacy::Privacy,
+    name: &'static str,
+    run: impl FnOnce(
+            &Config,
+            Metrics,
+            Health,
+            CancellationToken,
+        ) -> Result<(), earshot::shell::stage::StageError>
+        + Send
+        + 'static,
 ) -> anyhow::Result<()> {
     let metrics = Metrics::new();
     let health = Health::default();
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     let (server, http_stop) = serve_http(&config, &metrics, &health);
-    let stage = tokio::task::spawn_blocking(move || {
-        earshot::shell::memory_stage::run(
-            &config,
-            analyzer.catalog(),
-            privacy,
-            metrics,
-            health,
-            shutdown,
-        )
-    });
+    let stage = tokio::task::spawn_blocking(move || run(&config, metrics, health, shutdown));
     let result = stage.await;
     http_stop.cancel();
     if let Ok(Err(e)) = server.await {
         tracing::warn!(error = %e, "http listener failed");
     }
     result
-        .context("memory stage task")?
-        .context("memory stage stopped")
-}
-
-/// The market stage with the HTTP endpoints (metrics, health) around it.
-async fn market_daemon(config: Config) -> anyhow::Result<()> {
-    let metrics = Metrics::new();
-    let health = Health::default();
-    let shutdown = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(shutdown.clone()));
-    let (server, http_stop) = serve_http(&config, &metrics, &health);
-    let stage = tokio::task::spawn_blocking(move || {
-        earshot::shell::market_stage::run(&config, metrics, health, shutdown)
-    });
-    let result = stage.await;
-    http_stop.cancel();
-    if let Ok(Err(e)) = server.await {
-        tracing::warn!(error = %e, "http listener failed");
-    }
-    result
-        .context("market stage task")?
-        .context("market stage stopped")
+        .with_context(|| format!("{name} stage task"))?
+        .with_context(|| format!("{name} stage stopped"))
 }
 
 /// The daemon: the pipeline, the HTTP endpoints, and the catalog watch when the catalog is a file

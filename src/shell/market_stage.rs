@@ -653,16 +653,9 @@ pub fn run(
                 Some(Err(e)) => st.errors.warn_kafka("market: consumer error", &e),
                 None => {}
             }
-            while let Some(r) = volumes.poll(Duration::ZERO) {
-                match r {
-                    Ok(m) => st.volume_record(&m)?,
-                    Err(e) if is_fatal(&e) => return Err(e.into()),
-                    Err(e) => {
-                        st.errors.warn_kafka("market: volumes consumer error", &e);
-                        break;
-                    }
-                }
-            }
+            stage::follow(&volumes, &errors, "market: volumes consumer error", |m| {
+                st.volume_record(m)
+            })?;
             // Quiet brands' windows close on a beat of a second (or the commit's, if shorter).
             if ticked.elapsed() >= st.commit_interval.min(Duration::from_secs(1)) {
                 ticked = Instant::now();

@@ -572,18 +572,13 @@ pub fn run(
                 Some(Err(e)) => s.errors.warn_kafka("memory: consumer error", &e),
                 None => {}
             }
-            while let Some(r) = links.poll(Duration::ZERO) {
-                match r {
-                    Ok(m) => s.link_record(&m)?,
-                    Err(e) if is_fatal(&e) => return Err(e.into()),
-                    Err(e) => {
-                        // A broker away for a moment: the links are read on when it is back.
-                        s.errors
-                            .warn_kafka("memory: identity links consumer error", &e);
-                        break;
-                    }
-                }
-            }
+            // A broker away for a moment: the links are read on when it is back.
+            stage::follow(
+                &links,
+                &errors,
+                "memory: identity links consumer error",
+                |m| s.link_record(m),
+            )?;
             if s.batch_started
                 .is_some_and(|t| t.elapsed() >= s.commit_interval)
             {

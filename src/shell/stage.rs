@@ -481,6 +481,27 @@ pub fn read_all<C: ConsumerContext>(
     Ok(())
 }
 
+/// Hands `each` every record a global table's follower (left assigned by [`read_all`]) has now.
+/// A passing error is said once an interval and the table is read on when the broker is back.
+pub fn follow<C: ConsumerContext>(
+    reader: &BaseConsumer<C>,
+    errors: &crate::shell::client::ErrorLog,
+    what: &str,
+    mut each: impl FnMut(&BorrowedMessage<'_>) -> Result<(), StageError>,
+) -> Result<(), StageError> {
+    while let Some(r) = reader.poll(Duration::ZERO) {
+        match r {
+            Ok(m) => each(&m)?,
+            Err(e) if crate::shell::client::is_fatal(&e) => return Err(e.into()),
+            Err(e) => {
+                errors.warn_kafka(what, &e);
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Catches partition `p`'s store up with the changelog: from its checkpoint to the end (all of it
 /// for a new store, or one older than tombstones live, or one that does not match the changelog).
 /// Returns the records read.
