@@ -156,7 +156,7 @@ impl From<InsightIn> for Insight {
 /// A timestamp as chrono's own serialization writes it (RFC 3339, `Z`, as many fraction digits as
 /// it needs), through chrono's RFC 3339 writer instead of its general formatting machinery: the
 /// two timestamps of an event cost 4.6k instructions that way, a tenth of the whole encoding.
-fn rfc3339<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn rfc3339<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
 }
 

@@ -125,7 +125,9 @@ impl Policy {
 /// A window's time span.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Span {
+    #[serde(serialize_with = "crate::insight::rfc3339")]
     pub start: DateTime<Utc>,
+    #[serde(serialize_with = "crate::insight::rfc3339")]
     pub end: DateTime<Utc>,
     pub size_seconds: u32,
 }

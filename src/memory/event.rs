@@ -125,9 +125,11 @@ pub struct CustomerInsight {
     pub severity: Severity,
     pub customer: CustomerRef,
     /// When the message that raised it was said (event time).
+    #[serde(serialize_with = "crate::insight::rfc3339")]
     pub occurred_at: DateTime<Utc>,
     /// The same type is not raised again for this customer before this time, unless its severity
     /// rises.
+    #[serde(serialize_with = "crate::insight::rfc3339")]
     pub cooldown_until: DateTime<Utc>,
     /// One sentence for a person.
     pub reason: String,
