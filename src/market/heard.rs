@@ -149,7 +149,7 @@ fn phrases(
 ) -> Phrases {
     let (words, stems): (Vec<String>, Vec<String>) = text
         .split(|c: char| !c.is_alphanumeric() && c != '\'')
-        .map(|w| w.trim_matches('\'').replace('\'', "").to_lowercase())
+        .map(normalise)
         .filter(|w| {
             w.chars().count() >= 3
                 && w.chars().any(char::is_alphabetic)
@@ -171,8 +171,8 @@ fn phrases(
         });
         if i + 1 < stems.len() && stems[i] != stems[i + 1] {
             grams.push(Gram {
-                key: format!("{} {}", stems[i], stems[i + 1]),
-                label: format!("{} {}", words[i], words[i + 1]),
+                key: joined(&stems[i], &stems[i + 1]),
+                label: joined(&words[i], &words[i + 1]),
             });
         }
     }
@@ -183,6 +183,31 @@ fn phrases(
         grams,
         quote: shorten(quote),
     }
+}
+
+/// A word of a theme in lower case without apostrophes ("Don't" is "dont"). An ASCII word (most
+/// of them) in one pass and one allocation; `replace` then `to_lowercase` made two strings a word,
+/// a tenth of reading an insight (callgrind, `examples/market_speed.rs`).
+fn normalise(w: &str) -> String {
+    let w = w.trim_matches('\'');
+    if w.is_ascii() {
+        let mut out = String::with_capacity(w.len());
+        for b in w.bytes().filter(|&b| b != b'\'') {
+            out.push(char::from(b.to_ascii_lowercase()));
+        }
+        out
+    } else {
+        w.replace('\'', "").to_lowercase()
+    }
+}
+
+/// Two words with a space between, without `format!`'s machinery (a sixth of reading an insight).
+fn joined(a: &str, b: &str) -> String {
+    let mut s = String::with_capacity(a.len() + 1 + b.len());
+    s.push_str(a);
+    s.push(' ');
+    s.push_str(b);
+    s
 }
 
 /// English stems, remembered: the words of complaints repeat, and stemming was a quarter of
@@ -234,7 +259,13 @@ fn name_stems(i: &Insight, stems: &mut Stems) -> Vec<String> {
         .iter()
         .flat_map(|m| m.span.text.split(|c: char| !c.is_alphanumeric()))
         .filter(|w| !w.is_empty())
-        .map(|w| stems.of(&w.to_lowercase()))
+        .map(|w| {
+            if w.bytes().any(|b| b.is_ascii_uppercase()) || !w.is_ascii() {
+                stems.of(&w.to_lowercase())
+            } else {
+                stems.of(w)
+            }
+        })
         .collect()
 }
 
@@ -383,6 +414,25 @@ mod tests {
         );
         let keys: Vec<&str> = p.grams.iter().map(|g| g.key.as_str()).collect();
         assert_eq!(keys, ["router"]);
+    }
+
+    #[test]
+    fn words_are_normalised_as_replace_then_lowercase_would() {
+        for w in [
+            "Don't",
+            "'quoted'",
+            "ROUTER",
+            "wi-fi",
+            "Größe",
+            "ÉTÉ'S",
+            "''",
+            "o'Neil's",
+            "ΣΟΦΟΣ",
+        ] {
+            let want = w.trim_matches('\'').replace('\'', "").to_lowercase();
+            assert_eq!(normalise(w), want, "{w}");
+        }
+        assert_eq!(joined("drop", "wifi"), "drop wifi");
     }
 
     #[test]
