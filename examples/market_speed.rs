@@ -154,12 +154,7 @@ fn main() {
             readings += 1;
         }
         if k % BATCH == BATCH - 1 {
-            written += shard
-                .changes()
-                .expect("encode")
-                .iter()
-                .map(|(_, v)| v.len())
-                .sum::<usize>();
+            written += changelog_bytes(&mut shard);
             batches += 1;
             lap(3, &mut at);
         }
@@ -199,12 +194,7 @@ fn main() {
             let r = Reading::decode(bytes).expect("decode");
             black_box(shard.observe(brand, &r, &volumes));
             if k % batch == batch - 1 {
-                written += shard
-                    .changes()
-                    .expect("encode")
-                    .iter()
-                    .map(|(_, v)| v.len())
-                    .sum::<usize>();
+                written += changelog_bytes(&mut shard);
                 batches += 1;
             }
         }
@@ -231,4 +221,14 @@ fn main() {
             u64::from(*size) + u64::from(policy.watermark_delay_seconds)
         );
     }
+}
+
+/// Encodes the brands that changed since the last call, as a commit does; returns their bytes.
+fn changelog_bytes(shard: &mut Shard) -> usize {
+    shard
+        .changes()
+        .expect("encode")
+        .iter()
+        .map(|(_, v)| v.len())
+        .sum()
 }
