@@ -193,22 +193,40 @@ pub fn mention_features(
     (start, end): (usize, usize),
     out: &mut Vec<u32>,
 ) {
-    let words = |s: &str| -> Vec<String> {
-        s.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
-            .filter(|w| !w.is_empty())
-            .map(|w| w.to_lowercase().replace('’', "'"))
-            .collect()
-    };
-    let before = words(text.get(from.min(start)..start).unwrap_or_default());
-    let after = words(text.get(end..to.max(end)).unwrap_or_default());
-    for w in before.iter().rev().take(WINDOW) {
-        out.push(hash_parts(&[b"L", w.as_bytes()], 6));
+    // Only the nearest WINDOW words of each side are read: the clause's other words are not
+    // lower-cased at all (lower-casing and replacing every word of both sides cost 4% of the
+    // analyser's instructions; callgrind, examples/profile analyse).
+    let separator = |c: char| !(c.is_alphanumeric() || c == '\'' || c == '’');
+    let before = text.get(from.min(start)..start).unwrap_or_default();
+    let after = text.get(end..to.max(end)).unwrap_or_default();
+    let mut any_before = false;
+    for w in before
+        .rsplit(separator)
+        .filter(|w| !w.is_empty())
+        .take(WINDOW)
+    {
+        any_before = true;
+        out.push(hash_parts(&[b"L", mention_word(w).as_bytes()], 6));
     }
-    for w in after.iter().take(WINDOW) {
-        out.push(hash_parts(&[b"R", w.as_bytes()], 6));
+    for w in after
+        .split(separator)
+        .filter(|w| !w.is_empty())
+        .take(WINDOW)
+    {
+        out.push(hash_parts(&[b"R", mention_word(w).as_bytes()], 6));
     }
-    if before.is_empty() {
+    if !any_before {
         out.push(hash_parts(&[b"<first>"], 6));
+    }
+}
+
+/// A word near a mention as its feature reads it: lower case, a typographic apostrophe as `'`.
+fn mention_word(w: &str) -> String {
+    let lower = w.to_lowercase();
+    if lower.contains('’') {
+        lower.replace('’', "'")
+    } else {
+        lower
     }
 }
 
@@ -490,6 +508,65 @@ impl SentimentModel {
 
 #[cfg(test)]
 mod tests {
+
+    /// `mention_features` as it was written first (every word of both sides lower-cased): the
+    /// model was trained on these features, so the faster form must give the same ones.
+    fn mention_features_first(
+        text: &str,
+        (from, to): (usize, usize),
+        (start, end): (usize, usize),
+    ) -> Vec<u32> {
+        let mut out = Vec::new();
+        let words = |s: &str| -> Vec<String> {
+            s.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
+                .filter(|w| !w.is_empty())
+                .map(|w| w.to_lowercase().replace('’', "'"))
+                .collect()
+        };
+        let before = words(text.get(from.min(start)..start).unwrap_or_default());
+        let after = words(text.get(end..to.max(end)).unwrap_or_default());
+        for w in before.iter().rev().take(WINDOW) {
+            out.push(hash_parts(&[b"L", w.as_bytes()], 6));
+        }
+        for w in after.iter().take(WINDOW) {
+            out.push(hash_parts(&[b"R", w.as_bytes()], 6));
+        }
+        if before.is_empty() {
+            out.push(hash_parts(&[b"<first>"], 6));
+        }
+        out
+    }
+
+    #[test]
+    fn mention_features_are_those_the_model_was_trained_on() {
+        let texts = [
+            "I switched from Corvid to Larkspur and it’s GREAT, honestly",
+            "Larkspur",
+            "  ,, Corvid!! ",
+            "Der Larkspur Router ist eine Katastrophe, seit drei Tagen",
+            "can't believe CORVID's app… again?! @corvid_help #fail",
+            "Ünïcödé wörds Λarkspur ΣΟΦΟΣ end",
+        ];
+        for text in texts {
+            let cuts: Vec<usize> = (0..=text.len())
+                .filter(|&i| text.is_char_boundary(i))
+                .collect();
+            for &start in &cuts {
+                for &end in cuts.iter().filter(|&&e| e >= start).take(12) {
+                    for (from, to) in [(0, text.len()), (start, end), (0, end), (start, text.len())]
+                    {
+                        let mut ours = Vec::new();
+                        mention_features(text, (from, to), (start, end), &mut ours);
+                        assert_eq!(
+                            ours,
+                            mention_features_first(text, (from, to), (start, end)),
+                            "{text:?} clause {from}..{to} mention {start}..{end}"
+                        );
+                    }
+                }
+            }
+        }
+    }
     use super::*;
 
     #[test]
