@@ -26,6 +26,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::BorrowedMessage;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{Message, Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
 
 use super::client::{is_fatal, ClientCtx};
 use super::kafka::{
@@ -102,7 +103,18 @@ impl Transactions {
     /// Adds the outputs of consumed messages to the open transaction (beginning one if none is),
     /// and `next`, the offset after the last of them, per partition. A send that fails aborts the
     /// transaction (and asks for a rewind) unless it is fatal.
-    fn add(&self, items: Vec<Item>, next: Vec<((String, i32), i64)>) -> Result<(), PipelineError> {
+    ///
+    /// A full queue is waited on for at most [`CALL_TIMEOUT`], and not at all once `shutdown` is
+    /// cancelled: then the transaction is left open (the broker aborts it, or the next owner's
+    /// producer fences it) and the error stops the loop, which exits saying what it left
+    /// uncommitted. (A chaos run found an instance stuck here for nine minutes after its SIGTERM,
+    /// until the broker timed the transaction out.)
+    fn add(
+        &self,
+        items: Vec<Item>,
+        next: Vec<((String, i32), i64)>,
+        shutdown: &CancellationToken,
+    ) -> Result<(), PipelineError> {
         let mut guard = self.lock();
         if guard.is_none() {
             self.producer.begin_transaction()?;
@@ -116,8 +128,10 @@ impl Transactions {
             return Ok(());
         };
         let mut failed = None;
+        let started = Instant::now();
+        let give_up = || shutdown.is_cancelled() || started.elapsed() >= CALL_TIMEOUT;
         for (out, outcome, event_ms) in items {
-            if let Err(e) = send(&self.producer, &out) {
+            if let Err(e) = send(&self.producer, &out, &give_up) {
                 failed = Some(e);
                 break;
             }
@@ -131,6 +145,10 @@ impl Transactions {
             None => Ok(()),
             Some(e) if is_fatal(&e) || self.producer.client().fatal_error().is_some() => {
                 Err(fatal_of(&self.producer, e))
+            }
+            Some(e) if shutdown.is_cancelled() => {
+                tracing::error!(error = %e, "shutting down with the producer's queue full: the open transaction is left to the broker to abort");
+                Err(PipelineError::Kafka(e))
             }
             Some(e) => {
                 tracing::warn!(error = %e, "send failed inside a transaction: aborting it");
@@ -293,7 +311,14 @@ fn fatal_of(producer: &FutureProducer<ClientCtx>, e: KafkaError) -> PipelineErro
 }
 
 /// Enqueues one output (waiting while the producer's queue is full).
-fn send(producer: &FutureProducer<ClientCtx>, out: &Output) -> Result<(), KafkaError> {
+/// Queues one output, waiting while the producer's queue is full until `give_up` says so: then the
+/// queue-full error is returned (the loop must not block past a shutdown, nor forever on a
+/// producer that delivers nothing).
+fn send(
+    producer: &FutureProducer<ClientCtx>,
+    out: &Output,
+    give_up: &dyn Fn() -> bool,
+) -> Result<(), KafkaError> {
     loop {
         let mut record = FutureRecord::to(&out.topic)
             .payload(&out.payload)
@@ -305,7 +330,10 @@ fn send(producer: &FutureProducer<ClientCtx>, out: &Output) -> Result<(), KafkaE
         // one failed.
         match producer.send_result(record) {
             Ok(_) => return Ok(()),
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+            Err((e @ KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                if give_up() {
+                    return Err(e);
+                }
                 std::thread::sleep(Duration::from_millis(5));
             }
             Err((e, _)) => return Err(e),
@@ -410,7 +438,7 @@ where
                     next.note(msg.topic(), msg.partition(), msg.offset());
                     items.push((output, outcome, msg.timestamp().to_millis()));
                 }
-                if let Err(e) = txn.add(items, next.next_offsets()) {
+                if let Err(e) = txn.add(items, next.next_offsets(), shutdown) {
                     break 'run Stop::Failed(e);
                 }
                 if txn.len() >= max_messages {
@@ -610,4 +638,53 @@ fn rewind(
         consumer.seek(&topic, partition, Offset::Offset(to), CALL_TIMEOUT)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shell::client::Callbacks;
+    use rdkafka::message::OwnedHeaders;
+
+    /// A fault injected without a broker: a producer with room for one message and nowhere to
+    /// deliver it, so every later send finds its queue full for good.
+    fn stuck_producer() -> FutureProducer<ClientCtx> {
+        rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", "127.0.0.1:9")
+            .set("queue.buffering.max.messages", "1")
+            .create_with_context(Callbacks::new().ctx("producer"))
+            .expect("producer")
+    }
+
+    fn output() -> Output {
+        Output {
+            topic: "earshot-test".into(),
+            key: None,
+            payload: b"{}".to_vec(),
+            headers: OwnedHeaders::new(),
+        }
+    }
+
+    #[test]
+    fn a_full_queue_is_waited_on_only_until_told_to_give_up() {
+        let producer = stuck_producer();
+        assert!(
+            send(&producer, &output(), &|| false).is_ok(),
+            "room for one"
+        );
+        let asked = std::cell::Cell::new(0);
+        let give_up = || {
+            asked.set(asked.get() + 1);
+            asked.get() >= 3
+        };
+        let err = send(&producer, &output(), &give_up).expect_err("the queue stays full");
+        assert!(
+            matches!(
+                err,
+                KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull)
+            ),
+            "{err}"
+        );
+        assert_eq!(asked.get(), 3, "it waited while told to, then gave up");
+    }
 }

@@ -146,16 +146,36 @@ impl Sink {
         self.send_record(record)
     }
 
-    /// Queues a record, waiting while the producer's queue is full.
-    pub fn send_record<K, P>(&self, mut record: BaseRecord<'_, K, P>) -> Result<(), StageError>
+    /// Queues a record, waiting while the producer's queue is full, for at most
+    /// [`FLUSH_TIMEOUT`]: a queue that does not drain in that long will not (the producer cannot
+    /// deliver), and a stage that waited on forever would never see its shutdown either.
+    pub fn send_record<K, P>(&self, record: BaseRecord<'_, K, P>) -> Result<(), StageError>
     where
         K: rdkafka::message::ToBytes + ?Sized,
         P: rdkafka::message::ToBytes + ?Sized,
     {
+        self.send_within(record, FLUSH_TIMEOUT)
+    }
+
+    fn send_within<K, P>(
+        &self,
+        mut record: BaseRecord<'_, K, P>,
+        limit: Duration,
+    ) -> Result<(), StageError>
+    where
+        K: rdkafka::message::ToBytes + ?Sized,
+        P: rdkafka::message::ToBytes + ?Sized,
+    {
+        let started = Instant::now();
         loop {
             match self.producer.send(record) {
                 Ok(()) => return Ok(()),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                    if started.elapsed() >= limit {
+                        return Err(StageError::Delivery(format!(
+                            "the producer's queue stayed full for {limit:?}: nothing is being delivered"
+                        )));
+                    }
                     record = r;
                     self.producer.poll(Duration::from_millis(50));
                 }
@@ -635,4 +655,33 @@ pub fn restorer_config(k: &KafkaConfig, group: &str) -> ClientConfig {
 pub fn lock<T>(stage: &Arc<Mutex<T>>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the lock is a bug; carry on with the state as it is.
     stage.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queue_that_stays_full_is_an_error_not_a_hang() {
+        // A fault injected without a broker: room for one record and nowhere to deliver it.
+        let mut config = rdkafka::ClientConfig::new();
+        config
+            .set("bootstrap.servers", "127.0.0.1:9")
+            .set("queue.buffering.max.messages", "1");
+        let sink = Sink::new(
+            &config,
+            "earshot-test-changelog",
+            crate::shell::client::Callbacks::new().ctx("producer"),
+        )
+        .expect("producer");
+        sink.send("earshot-test", None, "k", Some(b"1"))
+            .expect("room for one");
+        let record = BaseRecord::<str, [u8]>::to("earshot-test")
+            .key("k")
+            .payload(&b"2"[..]);
+        match sink.send_within(record, Duration::from_millis(200)) {
+            Err(StageError::Delivery(why)) => assert!(why.contains("stayed full"), "{why}"),
+            other => panic!("expected a delivery error, got {other:?}"),
+        }
+    }
 }
