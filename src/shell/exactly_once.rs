@@ -310,7 +310,6 @@ fn fatal_of(producer: &FutureProducer<ClientCtx>, e: KafkaError) -> PipelineErro
     }
 }
 
-/// Enqueues one output (waiting while the producer's queue is full).
 /// Queues one output, waiting while the producer's queue is full until `give_up` says so: then the
 /// queue-full error is returned (the loop must not block past a shutdown, nor forever on a
 /// producer that delivers nothing).

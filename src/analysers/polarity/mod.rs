@@ -508,6 +508,7 @@ impl SentimentModel {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     /// `mention_features` as it was written first (every word of both sides lower-cased): the
     /// model was trained on these features, so the faster form must give the same ones.
@@ -567,7 +568,6 @@ mod tests {
             }
         }
     }
-    use super::*;
 
     #[test]
     fn negation_reaches_a_few_words_and_stops_at_punctuation_and_but() {
