@@ -48,9 +48,8 @@ pub enum CodecError {
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
-    let mut out = vec![FORMAT];
-    out.extend(postcard::to_stdvec(value)?);
-    Ok(out)
+    // Written after the format byte, not into a vector of its own and copied.
+    Ok(postcard::to_extend(value, vec![FORMAT])?)
 }
 
 fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, CodecError> {
