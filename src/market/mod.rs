@@ -337,16 +337,22 @@ impl Market {
     /// The volume of a brand this market does not hold in its window of `size` seconds from
     /// `start` (seconds since the epoch), as the market that holds it emitted it. A stage that
     /// splits the brands among markets gives each the others' volumes so: share of voice counts
-    /// every brand of the window, and this market's brand windows of that time already emitted go
-    /// out again (a correction) when it changed. A brand this market holds is its own to count.
-    pub fn share(&mut self, size: u32, start: i64, brand: &str, volume: u32) -> Vec<Output> {
+    /// every brand of the window, and this market's brand windows of that time already emitted are
+    /// due to go out again (a correction) when it changed. A brand this market holds is its own to
+    /// count. Returns whether a correction is now due.
+    ///
+    /// The corrections go out with the next [`Market::advance`] or [`Market::close_until`] (a
+    /// stage calls them for every brand each commit interval), not here: each brand's volume of
+    /// a window comes on its own, and emitting on each made a window's events grow with the square
+    /// of the brands (with ten brands, four times the events of one market over the same stream).
+    pub fn share(&mut self, size: u32, start: i64, brand: &str, volume: u32) -> bool {
         if self
             .keys
             .index
             .contains_key(&KeyRef(Dimension::Brand, brand))
             || !self.policy.window_seconds.contains(&size)
         {
-            return Vec::new();
+            return false;
         }
         let lateness = i64::from(self.policy.allowed_lateness_seconds);
         if start
@@ -354,24 +360,23 @@ impl Market {
             .saturating_add(lateness)
             <= self.watermark
         {
-            return Vec::new();
+            return false;
         }
         let slot = self.others.entry((size, start)).or_default();
         if slot.get(brand) == Some(&volume) {
-            return Vec::new();
+            return false;
         }
         slot.insert(brand.to_string(), volume);
-        let emitted: Vec<Place> = self
-            .windows
-            .range((size, start, Dimension::Brand, 0)..=(size, start, Dimension::Brand, u32::MAX))
-            .filter(|(_, a)| a.emitted.is_some())
-            .map(|(p, _)| *p)
-            .collect();
-        if emitted.is_empty() {
-            return Vec::new();
-        }
-        self.dirty.extend(emitted);
-        self.corrections().0
+        let before = self.dirty.len();
+        self.dirty.extend(
+            self.windows
+                .range(
+                    (size, start, Dimension::Brand, 0)..=(size, start, Dimension::Brand, u32::MAX),
+                )
+                .filter(|(_, a)| a.emitted.is_some())
+                .map(|(p, _)| *p),
+        );
+        self.dirty.len() > before
     }
 
     pub fn policy(&self) -> &Policy {

@@ -310,17 +310,14 @@ impl Shard {
     }
 
     /// A brand volume emitted by `brand`'s market (anywhere): every other brand's market here
-    /// takes it for its share of voice.
-    pub fn share(&mut self, size: u32, start: i64, brand: &str, volume: u32) -> Vec<Output> {
-        let mut out = Vec::new();
+    /// takes it for its share of voice. The corrections it makes due go out with the next
+    /// [`Shard::advance`] or [`Shard::idle`] (see [`Market::share`]).
+    pub fn share(&mut self, size: u32, start: i64, brand: &str, volume: u32) {
         for (b, state) in self.brands.iter_mut().filter(|(b, _)| b.as_str() != brand) {
-            let o = state.market.share(size, start, brand, volume);
-            if !o.is_empty() {
+            if state.market.share(size, start, brand, volume) {
                 self.dirty.insert(b.clone());
-                out.extend(o);
             }
         }
-        out
     }
 
     /// Moves every brand's watermark to the partition's: windows of brands that have not spoken
@@ -454,10 +451,17 @@ mod tests {
                 };
                 if volumes.set(s, t, &b, v) {
                     for shard in &mut shards {
-                        let o = shard.share(s, t, &b, v);
-                        publish(&o, &mut queue);
-                        out.extend(o);
+                        shard.share(s, t, &b, v);
                     }
+                }
+            }
+            // A commit interval's tick, every hundred readings: every brand to its partition's
+            // watermark, with the corrections the volumes made due.
+            if offset % 100 == 99 {
+                for shard in &mut shards {
+                    let o = shard.advance();
+                    publish(&o, &mut queue);
+                    out.extend(o);
                 }
             }
             if offset % 5_000 == 2_500 {
@@ -476,18 +480,23 @@ mod tests {
         }
         // The end of the stream: every partition idles to the end of time, volumes go round until
         // none changes.
-        for shard in &mut shards {
-            let o = shard.idle(i64::MAX / 2);
-            publish(&o, &mut queue);
-            out.extend(o);
-        }
-        while let Some((s, t, b, v)) = queue.pop_front() {
-            if volumes.set(s, t, &b, v) {
-                for shard in &mut shards {
-                    let o = shard.share(s, t, &b, v);
-                    publish(&o, &mut queue);
-                    out.extend(o);
+        loop {
+            for shard in &mut shards {
+                let o = shard.idle(i64::MAX / 2);
+                publish(&o, &mut queue);
+                out.extend(o);
+            }
+            let mut changed = false;
+            while let Some((s, t, b, v)) = queue.pop_front() {
+                if volumes.set(s, t, &b, v) {
+                    changed = true;
+                    for shard in &mut shards {
+                        shard.share(s, t, &b, v);
+                    }
                 }
+            }
+            if !changed {
+                break;
             }
         }
         out
@@ -511,6 +520,14 @@ mod tests {
         assert!(!alerts.is_empty());
         for n in [1, 3] {
             let split = sharded(&stream, n, &policy);
+            // Corrections of share of voice go out once a tick, not once for each other brand's
+            // volume: 2.3 times one market's events here, where they were 4.1 times.
+            assert!(
+                split.len() < single.len() * 5 / 2,
+                "{n} shards: {} events, one market {}",
+                split.len(),
+                single.len()
+            );
             let (w, a) = finals(&split);
             assert_eq!(w.len(), windows.len(), "{n} shards");
             for (id, t) in &windows {

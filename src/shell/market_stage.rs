@@ -12,10 +12,10 @@
 //!   assignment), so the instances split the routing and the brands. Windows, themes and alerts
 //!   only ever read one brand; share of voice, which reads every brand of a window, comes from the
 //!   volumes topic, a global table: a brand window already emitted goes out again (the next
-//!   revision) when another brand's volume of that window changes. A reader keeps the last event
-//!   of a `window_id` (a brand's events share a partition); it is the same whether one instance
-//!   runs or three, as long as no reading comes later than `allowed_lateness` (whether one does
-//!   depends on how the partitions interleave).
+//!   revision) at the next tick when other brands' volumes of that window changed. A reader keeps
+//!   the last event of a `window_id` (a brand's events share a partition); it is the same whether
+//!   one instance runs or three, as long as no reading comes later than `allowed_lateness`
+//!   (whether one does depends on how the partitions interleave).
 //! * **State** moves with its partition: on assignment the partition's store is caught up from the
 //!   changelog before any reading of it is handled.
 //! * **Counted once.** Each batch (every `market_stage.commit_interval_ms`) flushes the readings,
@@ -374,11 +374,11 @@ impl Stage {
         if !self.volumes.set(size, start, brand, volume) {
             return Ok(());
         }
-        let mut out = Vec::new();
+        // The corrections it makes due go out with the next tick's advance.
         for held in self.held.values_mut() {
-            out.extend(held.shard.share(size, start, brand, volume));
+            held.shard.share(size, start, brand, volume);
         }
-        self.emit(out)
+        Ok(())
     }
 
     /// Each commit interval: every brand to its partition's watermark, idle partitions' windows
@@ -504,10 +504,11 @@ impl Stage {
             }
         }
         let brands = shard.brands();
-        let mut out = Vec::new();
         for (size, start, brand, volume) in self.volumes.each() {
-            out.extend(shard.share(size, start, brand, volume));
+            shard.share(size, start, brand, volume);
         }
+        // What the volumes changed goes out now (as the next tick would).
+        let out = shard.advance();
         self.held.insert(
             p,
             Held {
