@@ -34,6 +34,10 @@ pub const FORMAT: u8 = 1;
 /// The key of a partition's clock in its store and changelog (brands are `b/<brand>`).
 pub const CLOCK: &str = "clock";
 
+/// The key of the insight topic a partition's state was built from: the offsets its brands
+/// remember are that topic's.
+pub const SOURCE: &str = "source";
+
 /// A value that does not read.
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {
@@ -43,7 +47,7 @@ pub enum CodecError {
     Format(u8),
     #[error("{0}")]
     Postcard(#[from] postcard::Error),
-    #[error("key {0:?} is neither the clock nor a brand")]
+    #[error("key {0:?} is neither the clock, the source nor a brand")]
     Key(String),
 }
 
@@ -194,6 +198,9 @@ pub struct Shard {
     /// Brands whose state changed since [`Shard::changes`], and whether the clock did.
     dirty: BTreeSet<String>,
     clock_dirty: bool,
+    /// The insight topic the state was built from, once known.
+    source: Option<String>,
+    source_dirty: bool,
 }
 
 impl std::fmt::Debug for Shard {
@@ -217,6 +224,22 @@ impl Shard {
             brands: BTreeMap::new(),
             dirty: BTreeSet::new(),
             clock_dirty: false,
+            source: None,
+            source_dirty: false,
+        }
+    }
+
+    /// The insight topic the state was built from, if it says (a state written before it did
+    /// does not).
+    pub fn source(&self) -> Option<&str> {
+        self.source.as_deref()
+    }
+
+    /// Records the insight topic the state is built from (written with the next changes).
+    pub fn set_source(&mut self, topic: &str) {
+        if self.source.as_deref() != Some(topic) {
+            self.source = Some(topic.to_string());
+            self.source_dirty = true;
         }
     }
 
@@ -256,6 +279,10 @@ impl Shard {
         if key == CLOCK {
             let latest: Option<i64> = decode(value)?;
             self.latest = self.latest.max(latest);
+            return Ok(());
+        }
+        if key == SOURCE {
+            self.source = decode(value)?;
             return Ok(());
         }
         let Some(brand) = key.strip_prefix("b/") else {
@@ -358,6 +385,9 @@ impl Shard {
         let mut out = Vec::with_capacity(self.dirty.len() + 1);
         if std::mem::take(&mut self.clock_dirty) {
             out.push((CLOCK.to_string(), encode(&self.latest)?));
+        }
+        if std::mem::take(&mut self.source_dirty) {
+            out.push((SOURCE.to_string(), encode(&self.source)?));
         }
         for b in std::mem::take(&mut self.dirty) {
             if let Some(state) = self.brands.get(&b) {

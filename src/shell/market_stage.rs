@@ -503,6 +503,7 @@ impl Stage {
                     .map_err(|e| StageError::BadState(key.clone(), e.to_string()))?;
             }
         }
+        same_source(&mut shard, &self.topics.input, p)?;
         let brands = shard.brands();
         for (size, start, brand, volume) in self.volumes.each() {
             shard.share(size, start, brand, volume);
@@ -528,6 +529,26 @@ impl Stage {
             "market: partition restored from the changelog"
         );
         Ok(())
+    }
+}
+
+/// Refuses a partition's state built from another insight topic than `input`: its brands'
+/// remembered offsets are that topic's, so readings of `input` at offsets they already passed
+/// would be taken for redeliveries and dropped without a word. A state that does not say
+/// (written by an earlier build) is taken as `input`'s, and says so from its next commit.
+fn same_source(shard: &mut Shard, input: &str, p: i32) -> Result<(), StageError> {
+    match shard.source() {
+        Some(built) if built != input => Err(StageError::BadState(
+            format!("market partition {p}"),
+            format!(
+                "it was built from the insight topic {built:?}, not {input:?}; to read another \
+                 topic, give [market_stage] new repartition and changelog topics"
+            ),
+        )),
+        _ => {
+            shard.set_source(input);
+            Ok(())
+        }
     }
 }
 
@@ -680,4 +701,44 @@ pub fn run(
     }
     consumer.unsubscribe();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_built_from_another_insight_topic_is_refused() {
+        let mut built = Shard::new(Policy::default());
+        // A state that does not say is taken as the configured topic's, and says so from then.
+        assert!(same_source(&mut built, "insights-a", 3).is_ok());
+        assert_eq!(built.source(), Some("insights-a"));
+        let changes = built.changes().expect("encodes");
+        assert!(changes.iter().any(|(k, _)| k == shard::SOURCE));
+        assert!(built.changes().expect("encodes").is_empty(), "written once");
+
+        let read_back = || {
+            let mut s = Shard::new(Policy::default());
+            for (k, v) in &changes {
+                s.restore(k, v).expect("reads back");
+            }
+            s
+        };
+        let mut same = read_back();
+        assert!(same_source(&mut same, "insights-a", 3).is_ok());
+        assert!(
+            same.changes().expect("encodes").is_empty(),
+            "nothing new to write"
+        );
+
+        let err = same_source(&mut read_back(), "insights-b", 3)
+            .expect_err("another topic")
+            .to_string();
+        assert!(
+            err.contains("partition 3")
+                && err.contains("\"insights-a\"")
+                && err.contains("\"insights-b\""),
+            "{err}"
+        );
+    }
 }
