@@ -191,6 +191,23 @@ impl Insight {
     }
 }
 
+/// Times that try a writer of RFC 3339 text: the epoch, every count of fractional digits, and
+/// years from before the common era to past 9999.
+#[cfg(test)]
+pub(crate) fn awkward_times() -> Vec<DateTime<Utc>> {
+    let base = DateTime::parse_from_rfc3339("2026-11-16T06:26:00Z")
+        .expect("valid")
+        .with_timezone(&Utc);
+    let mut cases = vec![DateTime::<Utc>::UNIX_EPOCH, base];
+    for nanos in [1, 999, 1_000, 120_000, 1_000_000, 392_540_294, 999_999_999] {
+        cases.push(base + chrono::Duration::nanoseconds(nanos));
+    }
+    for years in [-3000, -1, 1, 500, 8000] {
+        cases.push(base + chrono::Duration::days(365 * years));
+    }
+    cases
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,16 +216,8 @@ mod tests {
     fn timestamps_serialize_as_chrono_does() {
         #[derive(Serialize)]
         struct Ours(#[serde(serialize_with = "rfc3339")] DateTime<Utc>);
-        let base = DateTime::parse_from_rfc3339("2026-11-16T06:26:00Z")
-            .expect("valid")
-            .with_timezone(&Utc);
-        let mut cases = vec![Utc::now(), DateTime::<Utc>::UNIX_EPOCH, base];
-        for nanos in [1, 999, 1_000, 120_000, 1_000_000, 392_540_294, 999_999_999] {
-            cases.push(base + chrono::Duration::nanoseconds(nanos));
-        }
-        for years in [-3000, -1, 1, 500, 8000] {
-            cases.push(base + chrono::Duration::days(365 * years));
-        }
+        let mut cases = awkward_times();
+        cases.push(Utc::now());
         for t in cases {
             assert_eq!(
                 serde_json::to_string(&Ours(t)).expect("encodes"),
