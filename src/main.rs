@@ -203,6 +203,13 @@ enum Command {
         learning_rate: f32,
         #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().positive_weight)]
         positive_weight: f32,
+        #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().l2)]
+        l2: f32,
+        /// Write no model: measure the settings leave-one-batch-out instead (train on every batch
+        /// but one, measure on the one left out, for each batch), which says how they carry to a
+        /// writer the model has not read. The frozen test split is not read.
+        #[arg(long)]
+        cross_batches: bool,
     },
     /// Print precision and recall per label of context, effort, intents, journey phase and sarcasm
     /// on a labelled set, read back from the insight events.
@@ -964,6 +971,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             epochs,
             learning_rate,
             positive_weight,
+            l2,
+            cross_batches,
         } => {
             use earshot::signals::{corpus as c, train, SignalDetector};
             use rayon::prelude::*;
@@ -992,13 +1001,13 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 let of: Vec<&c::Row> = rows.iter().filter(|r| r.split() == split).collect();
                 of.par_iter().filter_map(|r| featurizer.encode(r)).collect()
             };
-            let (mut tr, dv) = (encode(c::Split::Train), encode(c::Split::Dev));
+            let mut more = Vec::new();
             for f in &extra {
                 let text = std::fs::read_to_string(f)
                     .with_context(|| format!("reading {}", f.display()))?;
                 let examples = earshot::signals::eval::parse(&text)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
-                tr.extend(examples.iter().filter_map(|e| {
+                more.extend(examples.iter().filter_map(|e| {
                     featurizer.encode_input(&earshot::signals::eval::input(e), &e.labels, None)
                 }));
             }
@@ -1006,8 +1015,51 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 epochs,
                 learning_rate,
                 positive_weight,
-                ..train::TrainOptions::default()
+                l2,
             };
+            if cross_batches {
+                let name = |r: &c::Row| r.id.split('-').next().unwrap_or_default().to_string();
+                let mut names: Vec<String> = rows.iter().map(name).collect();
+                names.dedup();
+                let batches: Vec<train::Batch> = names
+                    .into_iter()
+                    .map(|n| {
+                        let of = |split: c::Split| -> Vec<train::Encoded> {
+                            let sel: Vec<&c::Row> = rows
+                                .iter()
+                                .filter(|r| name(r) == n && r.split() == split)
+                                .collect();
+                            sel.par_iter()
+                                .filter_map(|r| featurizer.encode(r))
+                                .collect()
+                        };
+                        train::Batch {
+                            train: of(c::Split::Train),
+                            dev: of(c::Split::Dev),
+                            name: n,
+                        }
+                    })
+                    .collect();
+                let results = train::cross_batches(&batches, &more, options);
+                let mut sums = [0.0f64; 5];
+                for (batch, f1s) in &results {
+                    let cells: Vec<String> = f1s.iter().map(|(_, f)| format!("{f:.3}")).collect();
+                    println!("left out {batch}: {}", cells.join(" "));
+                    for (s, (_, f)) in sums.iter_mut().zip(f1s) {
+                        *s += f;
+                    }
+                }
+                let n = results.len().max(1) as f64;
+                let means: Vec<String> = sums.iter().map(|s| format!("{:.3}", s / n)).collect();
+                println!(
+                    "mean over {} batches left out (context effort intent phase sarcasm): {}",
+                    results.len(),
+                    means.join(" ")
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            let (mut tr, dv) = (encode(c::Split::Train), encode(c::Split::Dev));
+            tr.extend(more);
             let m = train::train(&tr, &dv, options);
             std::fs::write(&out, m.to_bytes())
                 .with_context(|| format!("writing {}", out.display()))?;
