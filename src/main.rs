@@ -180,9 +180,9 @@ enum Command {
         #[arg(long)]
         misses: bool,
     },
-    /// Train the signal model on the corpus's train split, tune its thresholds on the dev split,
-    /// and write it (byte for byte the same for the same corpus). The frozen test split is never
-    /// read.
+    /// Train the signal model and the per-brand model on the corpus, tune their thresholds on
+    /// predictions made across batches (or on the dev split, with --across 0), and write them
+    /// (byte for byte the same for the same corpus). The frozen test split is never read.
     TrainSignals {
         /// The corpus folder: catalog.toml and batches/*.jsonl.
         #[arg(long, default_value = "data/earshot/corpus")]
@@ -205,11 +205,22 @@ enum Command {
         positive_weight: f32,
         #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().l2)]
         l2: f32,
+        /// The least precision sarcasm's threshold must give where it is tuned.
+        #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().sarcasm_precision)]
+        sarcasm_precision: f64,
         /// Write no model: measure the settings leave-one-batch-out instead (train on every batch
         /// but one, measure on the one left out, for each batch), which says how they carry to a
         /// writer the model has not read. The frozen test split is not read.
         #[arg(long)]
         cross_batches: bool,
+        /// Tune the thresholds on predictions made across batches, in this many folds of batches
+        /// (each fold's rows read by a model that learnt from the others), and learn from every
+        /// row; 0 tunes them on the dev split instead, which the model then does not learn from.
+        #[arg(long, default_value_t = 5)]
+        across: usize,
+        /// With --cross-batches: measure the per-brand model instead.
+        #[arg(long)]
+        aspects: bool,
     },
     /// Print precision and recall per label of context, effort, intents, journey phase and sarcasm
     /// on a labelled set, read back from the insight events.
@@ -972,7 +983,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             learning_rate,
             positive_weight,
             l2,
+            sarcasm_precision,
             cross_batches,
+            across,
+            aspects,
         } => {
             use earshot::signals::{corpus as c, train, SignalDetector};
             use rayon::prelude::*;
@@ -997,10 +1011,6 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     c::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
                 rows.extend(parsed.into_iter().filter(|r| r.split() != c::Split::Test));
             }
-            let encode = |split: c::Split| -> Vec<train::Encoded> {
-                let of: Vec<&c::Row> = rows.iter().filter(|r| r.split() == split).collect();
-                of.par_iter().filter_map(|r| featurizer.encode(r)).collect()
-            };
             let mut more = Vec::new();
             for f in &extra {
                 let text = std::fs::read_to_string(f)
@@ -1016,85 +1026,130 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 learning_rate,
                 positive_weight,
                 l2,
+                sarcasm_precision,
             };
-            if cross_batches {
-                let name = |r: &c::Row| r.id.split('-').next().unwrap_or_default().to_string();
-                let mut names: Vec<String> = rows.iter().map(name).collect();
-                names.dedup();
-                let batches: Vec<train::Batch> = names
-                    .into_iter()
+            // Each batch's rows as the message model sees them, and its mentions as the
+            // per-brand model does.
+            let name = |r: &c::Row| r.id.split('-').next().unwrap_or_default().to_string();
+            let mut names: Vec<String> = rows.iter().map(name).collect();
+            names.dedup();
+            let batches_of = |per_row: &(dyn Fn(&c::Row) -> Vec<train::Encoded> + Sync)| {
+                names
+                    .iter()
                     .map(|n| {
                         let of = |split: c::Split| -> Vec<train::Encoded> {
                             let sel: Vec<&c::Row> = rows
                                 .iter()
-                                .filter(|r| name(r) == n && r.split() == split)
+                                .filter(|r| name(r) == *n && r.split() == split)
                                 .collect();
-                            sel.par_iter()
-                                .filter_map(|r| featurizer.encode(r))
-                                .collect()
+                            let each: Vec<Vec<train::Encoded>> =
+                                sel.par_iter().map(|r| per_row(r)).collect();
+                            each.into_iter().flatten().collect()
                         };
                         train::Batch {
                             train: of(c::Split::Train),
                             dev: of(c::Split::Dev),
-                            name: n,
+                            name: n.clone(),
                         }
                     })
-                    .collect();
-                let results = train::cross_batches(&batches, &more, options);
-                let mut sums = [0.0f64; 5];
+                    .collect::<Vec<train::Batch>>()
+            };
+            let messages = batches_of(&|r| featurizer.encode(r).into_iter().collect());
+            let mentions = batches_of(&|r| featurizer.encode_aspects(r));
+            let across = (across > 0).then_some(across);
+            if cross_batches {
+                let (batches, more, families) = if aspects {
+                    (&mentions, &[][..], &["intent", "phase"][..])
+                } else {
+                    (
+                        &messages,
+                        &more[..],
+                        &["context", "effort", "intent", "phase", "sarcasm"][..],
+                    )
+                };
+                let results = train::cross_batches(batches, more, options, across);
+                let mut sums = vec![0.0f64; families.len()];
                 for (batch, f1s) in &results {
-                    let cells: Vec<String> = f1s.iter().map(|(_, f)| format!("{f:.3}")).collect();
+                    let kept: Vec<f64> = f1s
+                        .iter()
+                        .filter(|(f, _)| families.contains(f))
+                        .map(|(_, f)| *f)
+                        .collect();
+                    let cells: Vec<String> = kept.iter().map(|f| format!("{f:.3}")).collect();
                     println!("left out {batch}: {}", cells.join(" "));
-                    for (s, (_, f)) in sums.iter_mut().zip(f1s) {
+                    for (s, f) in sums.iter_mut().zip(kept) {
                         *s += f;
                     }
                 }
                 let n = results.len().max(1) as f64;
                 let means: Vec<String> = sums.iter().map(|s| format!("{:.3}", s / n)).collect();
                 println!(
-                    "mean over {} batches left out (context effort intent phase sarcasm): {}",
+                    "mean over {} batches left out ({}{}): {}",
                     results.len(),
+                    if aspects { "per brand: " } else { "" },
+                    families.join(" "),
                     means.join(" ")
                 );
+                if !aspects {
+                    let count = |what: &str| -> f64 {
+                        results
+                            .iter()
+                            .flat_map(|(_, f)| f.iter().filter(|(n, _)| *n == what))
+                            .map(|(_, v)| v)
+                            .sum()
+                    };
+                    let (flagged, right) = (count("sarcasm flags"), count("sarcasm flags right"));
+                    println!(
+                        "sarcasm flags on the batches left out: {flagged}, right {right}, precision {:.3}",
+                        right / flagged.max(1.0)
+                    );
+                }
                 return Ok(ExitCode::SUCCESS);
             }
-            let (mut tr, dv) = (encode(c::Split::Train), encode(c::Split::Dev));
-            tr.extend(more);
-            let m = train::train(&tr, &dv, options);
+            // The message model learns from the extra sets too; the per-brand model has no
+            // mentions there.
+            let fit = |batches: &[train::Batch], more: &[train::Encoded]| match across {
+                Some(folds) => train::train_across(batches, more, options, folds),
+                None => {
+                    let tr: Vec<train::Encoded> = batches
+                        .iter()
+                        .flat_map(|b| b.train.iter().cloned())
+                        .chain(more.iter().cloned())
+                        .collect();
+                    let dv: Vec<train::Encoded> =
+                        batches.iter().flat_map(|b| b.dev.iter().cloned()).collect();
+                    train::train(&tr, &dv, options)
+                }
+            };
+            let rows_in = |batches: &[train::Batch]| -> usize {
+                batches.iter().map(|b| b.train.len() + b.dev.len()).sum()
+            };
+            let how = match across {
+                Some(folds) => format!(
+                    "thresholds tuned on predictions across {} batches in {folds} folds",
+                    names.len()
+                ),
+                None => "thresholds tuned on the dev split".to_string(),
+            };
+            let m = fit(&messages, &more);
             std::fs::write(&out, m.to_bytes())
                 .with_context(|| format!("writing {}", out.display()))?;
             println!(
-                "trained on {} rows, thresholds tuned on {} dev rows; wrote {}",
-                tr.len(),
-                dv.len(),
+                "trained on {} rows ({} of {} batches, {} of the extra sets), {how}; wrote {}",
+                rows_in(&messages) + more.len(),
+                rows_in(&messages),
+                names.len(),
+                more.len(),
                 out.display()
             );
-            for (family, f1) in train::family_f1(&m, &dv) {
-                println!("dev micro-F1 {family:<8} {f1:.3}");
-            }
-            let aspects = |split: c::Split| -> Vec<train::Encoded> {
-                let of: Vec<&c::Row> = rows.iter().filter(|r| r.split() == split).collect();
-                let per_row: Vec<Vec<train::Encoded>> = of
-                    .par_iter()
-                    .map(|r| featurizer.encode_aspects(r))
-                    .collect();
-                per_row.into_iter().flatten().collect()
-            };
-            let (atr, adv) = (aspects(c::Split::Train), aspects(c::Split::Dev));
-            let a = train::train(&atr, &adv, options);
+            let a = fit(&mentions, &[]);
             std::fs::write(&aspects_out, a.to_bytes())
                 .with_context(|| format!("writing {}", aspects_out.display()))?;
             println!(
-                "per brand: trained on {} mentions, tuned on {} dev mentions; wrote {}",
-                atr.len(),
-                adv.len(),
+                "per brand: trained on {} mentions, {how}; wrote {}",
+                rows_in(&mentions),
                 aspects_out.display()
             );
-            for (family, f1) in train::family_f1(&a, &adv) {
-                if matches!(family, "intent" | "phase") {
-                    println!("dev micro-F1 per brand {family:<8} {f1:.3}");
-                }
-            }
             Ok(ExitCode::SUCCESS)
         }
         Command::EvalSignals {

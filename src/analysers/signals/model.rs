@@ -13,7 +13,8 @@
 //! [`features`] is the one feature function: training (`earshot train-signals`,
 //! [`super::train`]) and the analyser call it on the same values, so there is no train/serve
 //! skew. Weights ship quantised to i8, one scale per output, in `data/earshot/signals.model`;
-//! thresholds are tuned on the corpus's dev split against those quantised weights.
+//! thresholds are tuned against quantised weights on predictions made across the corpus's batches
+//! (see [`super::train::train_across`]).
 
 use crate::emotion::{hash_parts, Emotions};
 use crate::interaction::{Interaction, Kind};
