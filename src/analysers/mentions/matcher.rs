@@ -691,11 +691,14 @@ impl<'a> Ctx<'a> {
                     other_stem = self.stemmer.stem(w).into_owned();
                     (other_stem.as_str(), common_prefix(w, &other_stem))
                 };
+                // Both tests need the token to start as the anchor does (the word starts with its
+                // anchor): most tokens fail on their first byte.
+                let first = anchor.as_bytes().first().copied();
                 for (i, k) in toks.iter().enumerate() {
-                    if !textual(k) {
+                    let body = self.tokens.body(k);
+                    if first.is_some_and(|b| body.as_bytes().first() != Some(&b)) || !textual(k) {
                         continue;
                     }
-                    let body = self.tokens.body(k);
                     if body == w || (body.starts_with(anchor) && self.stem(i) == stem) {
                         out.push(Self::hit(k));
                     }
@@ -706,8 +709,13 @@ impl<'a> Ctx<'a> {
                 if n == 0 || toks.len() < n {
                     return;
                 }
+                let first = ws[0].as_bytes().first();
                 for i in 0..=toks.len() - n {
                     let window = &toks[i..i + n];
+                    // Most windows fail on their first word's first byte.
+                    if self.tokens.body(&window[0]).as_bytes().first() != first {
+                        continue;
+                    }
                     if window.iter().all(textual)
                         && window.iter().zip(ws).all(|(k, w)| self.tokens.body(k) == w)
                     {
