@@ -399,27 +399,39 @@ pub fn cross_batches(
 mod tests {
     use super::*;
 
+    /// The output the toy tasks learn.
+    fn complaint() -> usize {
+        LABELS
+            .iter()
+            .position(|l| *l == "intent:complaint")
+            .unwrap()
+    }
+
+    /// A message about a brand.
+    const TARGETED: Target = Target {
+        mention: true,
+        ticket: false,
+        addressed: false,
+    };
+
+    /// A toy row: feature `f`, feature 3 on every row, a complaint or not, with an effort of -3
+    /// for a complaint when `effort` is set.
+    fn toy(f: u32, is_complaint: bool, effort: bool) -> Encoded {
+        let mut truth = [false; OUTPUTS];
+        truth[complaint()] = is_complaint;
+        Encoded {
+            features: vec![f, 3],
+            target: TARGETED,
+            truth,
+            effort: (effort && is_complaint).then_some(-3.0),
+        }
+    }
+
     #[test]
     fn learns_a_separable_toy_task_and_is_reproducible() {
         // Feature 1 means "complaint", feature 2 "praise"; feature 3 is on every row.
-        let out = LABELS
-            .iter()
-            .position(|l| *l == "intent:complaint")
-            .unwrap();
-        let row = |f: u32, complaint: bool| {
-            let mut truth = [false; OUTPUTS];
-            truth[out] = complaint;
-            Encoded {
-                features: vec![f, 3],
-                target: Target {
-                    mention: true,
-                    ..Target::default()
-                },
-                truth,
-                effort: complaint.then_some(-3.0),
-            }
-        };
-        let data: Vec<Encoded> = (0..40).map(|k| row(1 + k % 2, k % 2 == 0)).collect();
+        let out = complaint();
+        let data: Vec<Encoded> = (0..40).map(|k| toy(1 + k % 2, k % 2 == 0, true)).collect();
         let o = TrainOptions::default();
         let m = train(&data, &data, o);
         let on = |f: u32| m.decide(&m.predict(&[f, 3]), data[0].target)[out];
@@ -436,24 +448,8 @@ mod tests {
 
     #[test]
     fn training_across_batches_learns_every_row_and_is_reproducible() {
-        let out = LABELS
-            .iter()
-            .position(|l| *l == "intent:complaint")
-            .unwrap();
-        let target = Target {
-            mention: true,
-            ..Target::default()
-        };
-        let row = |f: u32, complaint: bool| {
-            let mut truth = [false; OUTPUTS];
-            truth[out] = complaint;
-            Encoded {
-                features: vec![f, 3],
-                target,
-                truth,
-                effort: None,
-            }
-        };
+        let (out, target) = (complaint(), TARGETED);
+        let row = |f: u32, is_complaint: bool| toy(f, is_complaint, false);
         // Feature 1 is a complaint in every batch's train rows; feature 7, only in dev rows.
         let batches: Vec<Batch> = (0..4)
             .map(|b| Batch {
@@ -481,24 +477,7 @@ mod tests {
     #[test]
     fn cross_batches_measures_the_batch_left_out() {
         // Two writers agree that feature 1 is a complaint; a third labels it the other way round.
-        let out = LABELS
-            .iter()
-            .position(|l| *l == "intent:complaint")
-            .unwrap();
-        let target = Target {
-            mention: true,
-            ..Target::default()
-        };
-        let row = |f: u32, complaint: bool| {
-            let mut truth = [false; OUTPUTS];
-            truth[out] = complaint;
-            Encoded {
-                features: vec![f, 3],
-                target,
-                truth,
-                effort: None,
-            }
-        };
+        let row = |f: u32, is_complaint: bool| toy(f, is_complaint, false);
         let batch = |name: &str, flipped: bool| Batch {
             name: name.into(),
             train: (0..40)
