@@ -1069,14 +1069,14 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 };
                 let results = train::cross_batches(batches, more, options, across);
                 let mut sums = vec![0.0f64; families.len()];
-                for (batch, f1s) in &results {
-                    let kept: Vec<f64> = f1s
-                        .iter()
-                        .filter(|(f, _)| families.contains(f))
-                        .map(|(_, f)| *f)
-                        .collect();
+                for r in &results {
+                    let kept: Vec<f64> =
+                        r.f1.iter()
+                            .filter(|(f, _)| families.contains(f))
+                            .map(|(_, f)| *f)
+                            .collect();
                     let cells: Vec<String> = kept.iter().map(|f| format!("{f:.3}")).collect();
-                    println!("left out {batch}: {}", cells.join(" "));
+                    println!("left out {}: {}", r.name, cells.join(" "));
                     for (s, f) in sums.iter_mut().zip(kept) {
                         *s += f;
                     }
@@ -1091,35 +1091,20 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     means.join(" ")
                 );
                 if !aspects {
-                    let count = |what: &str| -> f64 {
-                        results
-                            .iter()
-                            .flat_map(|(_, f)| f.iter().filter(|(n, _)| *n == what))
-                            .map(|(_, v)| v)
-                            .sum()
-                    };
-                    let (flagged, right) = (count("sarcasm flags"), count("sarcasm flags right"));
+                    let flagged: usize = results.iter().map(|r| r.sarcasm_flags).sum();
+                    let right: usize = results.iter().map(|r| r.sarcasm_right).sum();
                     println!(
                         "sarcasm flags on the batches left out: {flagged}, right {right}, precision {:.3}",
-                        right / flagged.max(1.0)
+                        right as f64 / flagged.max(1) as f64
                     );
                 }
                 return Ok(ExitCode::SUCCESS);
             }
             // The message model learns from the extra sets too; the per-brand model has no
             // mentions there.
-            let fit = |batches: &[train::Batch], more: &[train::Encoded]| match across {
-                Some(folds) => train::train_across(batches, more, options, folds),
-                None => {
-                    let tr: Vec<train::Encoded> = batches
-                        .iter()
-                        .flat_map(|b| b.train.iter().cloned())
-                        .chain(more.iter().cloned())
-                        .collect();
-                    let dv: Vec<train::Encoded> =
-                        batches.iter().flat_map(|b| b.dev.iter().cloned()).collect();
-                    train::train(&tr, &dv, options)
-                }
+            let fit = |batches: &[train::Batch], more: &[train::Encoded]| {
+                let refs: Vec<&train::Batch> = batches.iter().collect();
+                train::train_batches(&refs, more, options, across)
             };
             let rows_in = |batches: &[train::Batch]| -> usize {
                 batches.iter().map(|b| b.train.len() + b.dev.len()).sum()

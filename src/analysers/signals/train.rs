@@ -221,7 +221,7 @@ fn rows_of(b: &Batch) -> impl Iterator<Item = &Encoded> {
 /// thresholds tuned there are set for familiar voices; predictions across batches are what a new
 /// writer's messages look like to the model. No row is held out of the model that ships.
 pub fn train_across(
-    batches: &[Batch],
+    batches: &[&Batch],
     extra: &[Encoded],
     o: TrainOptions,
     folds: usize,
@@ -253,6 +253,28 @@ pub fn train_across(
     let mut model = fit(&all, o);
     model.thresholds = tune_on(&probs, &seen, o.sarcasm_precision);
     model
+}
+
+/// The model of `batches` and `extra`: with `across`, [`train_across`] in that many folds; without,
+/// [`train`] on the batches' train rows and `extra`, tuned on their dev rows.
+pub fn train_batches(
+    batches: &[&Batch],
+    extra: &[Encoded],
+    o: TrainOptions,
+    across: Option<usize>,
+) -> SignalModel {
+    match across {
+        Some(folds) => train_across(batches, extra, o, folds),
+        None => {
+            let tr: Vec<Encoded> = batches
+                .iter()
+                .flat_map(|b| b.train.iter().cloned())
+                .chain(extra.iter().cloned())
+                .collect();
+            let dv: Vec<Encoded> = batches.iter().flat_map(|b| b.dev.iter().cloned()).collect();
+            train(&tr, &dv, o)
+        }
+    }
 }
 
 /// Precision and F1 of (predicted, true) pairs.
@@ -339,58 +361,52 @@ pub struct Batch {
     pub dev: Vec<Encoded>,
 }
 
-/// Leave-one-batch-out: for each batch, a model trained on the other batches' train rows (and
-/// `extra`), its thresholds tuned on their dev rows, is measured on every row of the batch left
-/// out. Each batch was written by its own writer, so this measures how the settings carry to a
-/// voice the model has never read, which a dev split drawn from the training batches cannot.
-/// With `across` set, each model is trained the way [`train_across`] trains one, with that many
-/// folds, on the other batches. Returns each batch's micro-F1 per family, in the order of
-/// [`family_f1`], then how many sarcasm flags it raised and how many of them were right.
+/// One batch's figures in [`cross_batches`].
+pub struct LeftOut {
+    pub name: String,
+    /// Micro-F1 per family, in the order of [`family_f1`].
+    pub f1: Vec<(&'static str, f64)>,
+    /// How many sarcasm flags the model raised on the batch, and how many of them were right.
+    pub sarcasm_flags: usize,
+    pub sarcasm_right: usize,
+}
+
+/// Leave-one-batch-out: for each batch, a model trained by [`train_batches`] on the other batches
+/// (and `extra`) is measured on every row of the batch left out. Each batch was written by its own
+/// writer, so this measures how the settings carry to a voice the model has never read, which a
+/// dev split drawn from the training batches cannot.
 pub fn cross_batches(
     batches: &[Batch],
     extra: &[Encoded],
     o: TrainOptions,
     across: Option<usize>,
-) -> Vec<(String, Vec<(&'static str, f64)>)> {
+) -> Vec<LeftOut> {
+    let sarcasm = super::model::family("sarcasm").start;
     batches
         .iter()
         .enumerate()
         .map(|(k, held)| {
-            let others = || batches.iter().enumerate().filter(move |(j, _)| *j != k);
-            let m = match across {
-                Some(folds) => {
-                    let rest: Vec<Batch> = others()
-                        .map(|(_, b)| Batch {
-                            name: b.name.clone(),
-                            train: b.train.clone(),
-                            dev: b.dev.clone(),
-                        })
-                        .collect();
-                    train_across(&rest, extra, o, folds)
+            let others: Vec<&Batch> = batches
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != k)
+                .map(|(_, b)| b)
+                .collect();
+            let m = train_batches(&others, extra, o, across);
+            let all: Vec<Encoded> = rows_of(held).cloned().collect();
+            let (mut flags, mut right) = (0, 0);
+            for x in &all {
+                if m.decide(&m.predict(&x.features), x.target)[sarcasm] {
+                    flags += 1;
+                    right += usize::from(x.truth[sarcasm]);
                 }
-                None => {
-                    let tr: Vec<Encoded> = others()
-                        .flat_map(|(_, b)| b.train.iter().cloned())
-                        .chain(extra.iter().cloned())
-                        .collect();
-                    let dv: Vec<Encoded> =
-                        others().flat_map(|(_, b)| b.dev.iter().cloned()).collect();
-                    train(&tr, &dv, o)
-                }
-            };
-            let all: Vec<Encoded> = held.train.iter().chain(&held.dev).cloned().collect();
-            let mut f1s = family_f1(&m, &all);
-            let sarcasm = super::model::family("sarcasm").start;
-            let (tp, flagged) = all.iter().fold((0usize, 0usize), |(tp, n), x| {
-                let on = m.decide(&m.predict(&x.features), x.target)[sarcasm];
-                (
-                    tp + usize::from(on && x.truth[sarcasm]),
-                    n + usize::from(on),
-                )
-            });
-            f1s.push(("sarcasm flags", flagged as f64));
-            f1s.push(("sarcasm flags right", tp as f64));
-            (held.name.clone(), f1s)
+            }
+            LeftOut {
+                name: held.name.clone(),
+                f1: family_f1(&m, &all),
+                sarcasm_flags: flags,
+                sarcasm_right: right,
+            }
         })
         .collect()
 }
@@ -458,13 +474,14 @@ mod tests {
                 dev: (0..10).map(|k| row(7 + k % 2, k % 2 == 0)).collect(),
             })
             .collect();
-        let m = train_across(&batches, &[], TrainOptions::default(), 2);
+        let refs: Vec<&Batch> = batches.iter().collect();
+        let m = train_across(&refs, &[], TrainOptions::default(), 2);
         let on = |m: &SignalModel, f: u32| m.decide(&m.predict(&[f, 3]), target)[out];
         assert!(on(&m, 1) && !on(&m, 2));
         assert!(on(&m, 7) && !on(&m, 8), "the dev rows are learnt from");
         let bytes = m.to_bytes();
         assert_eq!(
-            train_across(&batches, &[], TrainOptions::default(), 2).to_bytes(),
+            train_across(&refs, &[], TrainOptions::default(), 2).to_bytes(),
             bytes
         );
         // Tuned on the dev split, the model never learns feature 7 and can't tell it from 8.
@@ -489,11 +506,11 @@ mod tests {
         };
         let batches = [batch("b1", false), batch("b2", false), batch("b3", true)];
         let results = cross_batches(&batches, &[], TrainOptions::default(), None);
-        let names: Vec<&str> = results.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<&str> = results.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["b1", "b2", "b3"]);
         let intents = |k: usize| {
             results[k]
-                .1
+                .f1
                 .iter()
                 .find(|(f, _)| *f == "intent")
                 .map(|(_, f1)| *f1)
