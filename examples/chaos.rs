@@ -238,7 +238,10 @@ fn start(o: &Opts, n: usize, role: Role, names: &Names) -> Instance {
         .env("EARSHOT_KAFKA__DEAD_LETTER_TOPIC", &names.dead)
         .env("EARSHOT_PIPELINE__GUARANTEE", &o.guarantee)
         .env("EARSHOT_HTTP__ADDRESS", format!("127.0.0.1:{port}"))
-        .env("EARSHOT_LOG", "info,librdkafka=warn")
+        .env(
+            "EARSHOT_LOG",
+            std::env::var("CHAOS_EARSHOT_LOG").unwrap_or_else(|_| "info,librdkafka=warn".into()),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::from(log));

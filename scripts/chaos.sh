@@ -13,6 +13,7 @@
 #   bash scripts/chaos.sh --short    # 6,000 over 30 s, debug build: the variant scripts/test.sh runs
 #   GUARANTEES=exactly_once STATIC=false bash scripts/chaos.sh   # one guarantee; no static membership
 #   MEMORY=0 MARKET=0 bash scripts/chaos.sh   # without the memory or the market stages
+#   CHAOS_EARSHOT_LOG=debug bash scripts/chaos.sh --short   # the instances' log filter (EARSHOT_LOG)
 #
 # It runs a broker of its own (ports 29092/29093 unless CHAOS_KAFKA_PORT says otherwise), so the test
 # broker is never restarted under the other tests. Instance logs: target/chaos-logs/.

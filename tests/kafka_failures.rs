@@ -1,6 +1,6 @@
 //! Failure handling against a real broker: a fatal client error ends the process, and shutdown keeps
-//! its deadline when the broker is gone. The second test runs a broker of its own (scripts/kafka.sh
-//! on free ports), since it stops it.
+//! its deadline when the broker is gone, under either guarantee. The second test runs a broker of
+//! its own (scripts/kafka.sh on free ports), since it stops it.
 
 mod common;
 
@@ -104,35 +104,82 @@ impl Drop for Broker {
     }
 }
 
+/// Under at least once and under exactly once (with its transaction open: librdkafka 2.12's
+/// `send_offsets_to_transaction` may wait past its timeout for a coordinator that is gone, and the
+/// watchdog must end the process by the deadline all the same).
 #[test]
 fn sigterm_with_the_broker_gone_exits_within_the_deadline_saying_what_is_left() {
     let broker = Broker::start();
     let s = Setup::new_at(&broker.address, "nobroker", 2);
+    let x = Setup::new_at(&broker.address, "nobroker-eos", 2);
     let n = 3000;
     produce_at(&broker.address, &s.input, &valid_inputs(n));
+    produce_at(&broker.address, &x.input, &valid_inputs(n));
     let deadline_secs = 5;
+    let common_env = [
+        ("EARSHOT_KAFKA__BROKERS", broker.address.as_str()),
+        ("EARSHOT_PIPELINE__SHUTDOWN_TIMEOUT_SECS", "5"),
+    ];
     let mut d = Daemon::start_with(
         &s,
         &[
-            ("EARSHOT_KAFKA__BROKERS", broker.address.as_str()),
-            ("EARSHOT_PIPELINE__SHUTDOWN_TIMEOUT_SECS", "5"),
+            common_env[0],
+            common_env[1],
             // Slow deliveries down so that work is in flight when the broker goes.
             ("EARSHOT_PIPELINE__MAX_IN_FLIGHT", "20"),
         ],
     );
+    // One transaction that holds the whole input when the broker goes: it commits only when it
+    // has 10 x 1000 messages, or after 10 minutes (the broker lets it live for 2).
+    let mut e = Daemon::start_with(
+        &x,
+        &[
+            common_env[0],
+            common_env[1],
+            ("EARSHOT_PIPELINE__GUARANTEE", "exactly_once"),
+            ("EARSHOT_PIPELINE__MAX_IN_FLIGHT", "1000"),
+            ("EARSHOT_PIPELINE__TRANSACTION_INTERVAL_MS", "600000"),
+            (
+                "EARSHOT_KAFKA__PRODUCER",
+                r#"{"transaction.timeout.ms" = "120000"}"#,
+            ),
+        ],
+    );
     d.wait_ready(WAIT);
+    e.wait_ready(WAIT);
     assert!(
         common::read_n_at(&broker.address, &s.output, 100, WAIT).len() >= 100,
         "the daemon works before the outage"
     );
+    let began = Instant::now();
+    while e.metric("earshot_in_flight_messages") < n as f64 {
+        assert!(
+            began.elapsed() < WAIT,
+            "the exactly-once daemon puts the input in its open transaction"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     broker.script("stop");
     std::thread::sleep(Duration::from_secs(1));
     let asked = Instant::now();
     d.signal("TERM");
+    e.signal("TERM");
     let code = d.wait(Duration::from_secs(deadline_secs + 15));
     let took = asked.elapsed();
     let log = log_of(&s.group);
     eprintln!("no broker: SIGTERM to exit {took:?}, code {code:?}");
+    let eos_code = e.wait(Duration::from_secs(deadline_secs + 15));
+    let eos_took = asked.elapsed();
+    let eos_log = log_of(&x.group);
+    eprintln!("no broker, exactly once: SIGTERM to exit {eos_took:?}, code {eos_code:?}");
+    assert!(
+        eos_took < Duration::from_secs(deadline_secs + 3) && eos_code == Some(1),
+        "exactly once: exit 1 within the {deadline_secs} s deadline, took {eos_took:?}, code {eos_code:?}; log:\n{eos_log}"
+    );
+    assert!(
+        eos_log.contains(&format!("{n} messages left uncommitted")),
+        "the exit says how many messages were left; log:\n{eos_log}"
+    );
     assert!(
         took < Duration::from_secs(deadline_secs + 3),
         "exit within the {deadline_secs} s deadline (and a little for the process), took {took:?}; log:\n{log}"

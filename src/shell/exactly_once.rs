@@ -14,6 +14,8 @@
 //! * A transaction that fails is aborted and every partition is rewound to the end of the last
 //!   committed one: its messages are processed again into a new transaction. A fatal error (the
 //!   producer fenced by a newer instance with the same `transactional.id`) ends the process.
+//! * Every call that blocks on the broker runs under a [`Watchdog`] deadline: librdkafka does not
+//!   always keep a transactional call's timeout, and a call stuck past it ends the process.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,6 +36,7 @@ use super::kafka::{
     PipelineError, Stop, Transformed, Work,
 };
 use super::metrics::Metrics;
+use super::watchdog::Watchdog;
 use crate::decode::KindHint;
 
 /// A transaction commits when it holds this many times `pipeline.max_in_flight` messages, if its
@@ -45,6 +48,23 @@ pub const TRANSACTION_SIZE: usize = 10;
 /// How long one transactional call may wait for the broker outside of shutdown.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long past its own timeout a call may run before the watchdog calls it stuck (at most a
+/// quarter of the timeout): librdkafka returns a call that timed out within milliseconds.
+const MARGIN: Duration = Duration::from_secs(2);
+
+/// Less time than this is no time for a call to the broker.
+const NO_TIME: Duration = Duration::from_millis(100);
+
+/// The watchdog's limit for a call given `timeout`.
+fn limit(timeout: Duration) -> Duration {
+    timeout + MARGIN.min(timeout / 4).max(NO_TIME)
+}
+
+/// The timeout to give a call that, with the watchdog's margin, must end by `deadline`.
+fn within(deadline: Duration) -> Duration {
+    deadline - MARGIN.min(deadline / 5).max(NO_TIME).min(deadline)
+}
+
 /// One consumed message's output, what the output counts as, and the input's timestamp in ms.
 type Item = (Output, Outcome, Option<i64>);
 
@@ -52,6 +72,8 @@ type Item = (Output, Outcome, Option<i64>);
 pub struct Transactions {
     producer: FutureProducer<ClientCtx>,
     metrics: Metrics,
+    /// Keeps the deadlines of the calls that block on the broker.
+    watchdog: Watchdog,
     open: Mutex<Option<Open>>,
     /// Per partition, the offset after the last committed transaction's input (the next to read).
     committed: Arc<Mutex<HashMap<(String, i32), i64>>>,
@@ -73,10 +95,12 @@ impl Transactions {
         producer: FutureProducer<ClientCtx>,
         metrics: Metrics,
         committed: Arc<Mutex<HashMap<(String, i32), i64>>>,
+        watchdog: Watchdog,
     ) -> Transactions {
         Transactions {
             producer,
             metrics,
+            watchdog,
             open: Mutex::new(None),
             committed,
             rewind: AtomicBool::new(false),
@@ -167,11 +191,23 @@ impl Transactions {
         group: Option<ConsumerGroupMetadata>,
         timeout: Duration,
     ) -> Result<(), PipelineError> {
+        self.commit_counting(group, timeout, None)
+    }
+
+    /// [`Transactions::commit`]; `last` is `Some(messages consumed and not yet committed)` for the
+    /// last commit at shutdown, which must end within `timeout` in all (an abort included), and
+    /// whose stuck call says what it leaves uncommitted.
+    fn commit_counting(
+        &self,
+        group: Option<ConsumerGroupMetadata>,
+        timeout: Duration,
+        last: Option<u64>,
+    ) -> Result<(), PipelineError> {
         let Some(open) = self.lock().take() else {
             return Ok(());
         };
         let started = Instant::now();
-        let result = self.send_offsets_and_commit(&open, group, timeout);
+        let result = self.send_offsets_and_commit(&open, group, timeout, last);
         self.metrics
             .transaction_duration
             .observe(started.elapsed().as_secs_f64());
@@ -208,8 +244,17 @@ impl Transactions {
                 Err(fatal_of(&self.producer, e))
             }
             Err(e) => {
+                // The last commit at shutdown must end within its time, abort included.
+                let abort_in = match last {
+                    Some(_) => timeout.saturating_sub(started.elapsed()),
+                    None => timeout,
+                };
+                if abort_in < NO_TIME {
+                    tracing::warn!(error = %e, messages = n, "the last transaction failed with no time left to abort it: the broker will");
+                    return Err(PipelineError::Kafka(e));
+                }
                 tracing::warn!(error = %e, messages = n, "transaction failed: aborting it");
-                self.abort(timeout)
+                self.abort(abort_in)
             }
         }
     }
@@ -219,6 +264,7 @@ impl Transactions {
         open: &Open,
         group: Option<ConsumerGroupMetadata>,
         timeout: Duration,
+        uncommitted: Option<u64>,
     ) -> Result<(), KafkaError> {
         let deadline = Instant::now() + timeout;
         let left = || deadline.saturating_duration_since(Instant::now());
@@ -229,6 +275,11 @@ impl Transactions {
             for ((topic, partition), next) in &open.offsets {
                 tpl.add_partition_offset(topic, *partition, Offset::Offset(*next))?;
             }
+            let _watched = self.watchdog.guard_counting(
+                "send_offsets_to_transaction",
+                limit(left()),
+                uncommitted,
+            );
             self.producer
                 .send_offsets_to_transaction(&tpl, &group, left())?;
         }
@@ -240,6 +291,9 @@ impl Transactions {
             std::thread::sleep(Duration::from_micros(500));
         }
         // librdkafka: a retriable failure of the commit may simply be called again.
+        let _watched =
+            self.watchdog
+                .guard_counting("commit_transaction", limit(left()), uncommitted);
         loop {
             match self.producer.commit_transaction(left()) {
                 Err(KafkaError::Transaction(e)) if e.is_retriable() && !left().is_zero() => {
@@ -259,6 +313,7 @@ impl Transactions {
             .transactions
             .with_label_values(&["aborted"])
             .inc();
+        let _watched = self.watchdog.guard("abort_transaction", limit(timeout));
         match self.producer.abort_transaction(timeout) {
             Ok(()) => Ok(()),
             Err(e) if is_fatal(&e) || self.producer.client().fatal_error().is_some() => {
@@ -364,7 +419,10 @@ where
         fatal,
         committed,
     } = clients;
-    producer.init_transactions(CALL_TIMEOUT)?;
+    {
+        let _watched = txn.watchdog.guard("init_transactions", limit(CALL_TIMEOUT));
+        producer.init_transactions(CALL_TIMEOUT)?;
+    }
     let interval = Duration::from_millis(config.pipeline.transaction_interval_ms);
     let max_messages = config
         .pipeline
@@ -379,7 +437,7 @@ where
     let stop = 'run: loop {
         forget(&consumer, &txn, &mut start, &mut consumed);
         if txn.rewind.swap(false, Ordering::SeqCst) {
-            if let Err(e) = rewind(&consumer, &committed, &mut consumed) {
+            if let Err(e) = rewind(&consumer, &txn.watchdog, &committed, &mut consumed) {
                 break Stop::Failed(e);
             }
         }
@@ -421,7 +479,7 @@ where
                 // their messages here are not this instance's any more.
                 forget(&consumer, &txn, &mut start, &mut consumed);
                 let batch = assigned_only(&consumer, batch);
-                let batch = match start.check(&consumer, batch) {
+                let batch = match start.check(&consumer, &txn.watchdog, batch) {
                     Ok(b) => b,
                     Err(e) => break Stop::Failed(e),
                 };
@@ -467,11 +525,22 @@ where
         open = txn.len(),
         "shutting down: committing the open transaction"
     );
-    let committed_last = txn.commit(consumer.group_metadata(), deadline);
+    // The watchdog's margin is inside the deadline: a commit stuck in librdkafka ends the process
+    // by the deadline, saying what it leaves uncommitted.
+    let committed_last = txn.commit_counting(
+        consumer.group_metadata(),
+        within(deadline),
+        Some(consumed.uncommitted(&committed)),
+    );
     let left = deadline.saturating_sub(started.elapsed());
     let closed = close_within(consumer, producer, left, None);
     let uncommitted = consumed.uncommitted(&committed);
     if let Err(e) = committed_last {
+        tracing::error!(
+            error = %e,
+            "the last transaction did not commit: {uncommitted} messages left uncommitted (their \
+             next owner processes them again)"
+        );
         health.fail(e.to_string());
         return Err(e);
     }
@@ -553,6 +622,7 @@ impl StartCheck {
     fn check<'m>(
         &mut self,
         consumer: &rdkafka::consumer::StreamConsumer<super::kafka::Context>,
+        watchdog: &Watchdog,
         batch: Vec<BorrowedMessage<'m>>,
     ) -> Result<Vec<BorrowedMessage<'m>>, PipelineError> {
         let mut kept = Vec::with_capacity(batch.len());
@@ -567,7 +637,7 @@ impl StartCheck {
             let key = || (msg.topic().to_string(), msg.partition());
             let floor = match self.floor_of(msg.topic(), msg.partition()) {
                 Some(f) => f,
-                None => match committed_offset(consumer, msg.topic(), msg.partition())? {
+                None => match committed_offset(consumer, watchdog, msg.topic(), msg.partition())? {
                     Some(committed) if committed != msg.offset() => {
                         tracing::warn!(
                             topic = msg.topic(),
@@ -576,6 +646,7 @@ impl StartCheck {
                             committed,
                             "partition did not start at its committed offset: seeking there"
                         );
+                        let _watched = watchdog.guard("seek", limit(CALL_TIMEOUT));
                         consumer.seek(
                             msg.topic(),
                             msg.partition(),
@@ -608,12 +679,16 @@ impl StartCheck {
 /// The group's committed offset of one partition (the next to read), `None` when there is none.
 fn committed_offset(
     consumer: &rdkafka::consumer::StreamConsumer<super::kafka::Context>,
+    watchdog: &Watchdog,
     topic: &str,
     partition: i32,
 ) -> Result<Option<i64>, PipelineError> {
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition(topic, partition);
-    let got = consumer.committed_offsets(tpl, CALL_TIMEOUT)?;
+    let got = {
+        let _watched = watchdog.guard("committed_offsets", limit(CALL_TIMEOUT));
+        consumer.committed_offsets(tpl, CALL_TIMEOUT)?
+    };
     let Some(e) = got.find_partition(topic, partition) else {
         return Ok(None);
     };
@@ -628,12 +703,14 @@ fn committed_offset(
 /// transaction (or to the first offset it read, if none committed yet).
 fn rewind(
     consumer: &rdkafka::consumer::StreamConsumer<super::kafka::Context>,
+    watchdog: &Watchdog,
     committed: &Mutex<HashMap<(String, i32), i64>>,
     consumed: &mut Consumed,
 ) -> Result<(), PipelineError> {
     let committed = committed.lock().map(|c| c.clone()).unwrap_or_default();
     for ((topic, partition), to) in consumed.rewind_to(&committed) {
         tracing::info!(%topic, partition, offset = to, "rewinding after an aborted transaction");
+        let _watched = watchdog.guard("seek", limit(CALL_TIMEOUT));
         consumer.seek(&topic, partition, Offset::Offset(to), CALL_TIMEOUT)?;
     }
     Ok(())
@@ -662,6 +739,19 @@ mod tests {
             payload: b"{}".to_vec(),
             headers: OwnedHeaders::new(),
         }
+    }
+
+    #[test]
+    fn a_call_given_the_time_left_ends_by_the_deadline_watchdog_included() {
+        for secs in [1, 2, 5, 10, 30, 3600] {
+            let deadline = Duration::from_secs(secs);
+            let timeout = within(deadline);
+            assert!(limit(timeout) <= deadline, "{deadline:?}: {timeout:?}");
+            assert!(timeout >= deadline * 3 / 4, "most of it is the call's");
+            assert!(limit(timeout) > timeout + NO_TIME / 2, "a margin is left");
+        }
+        // A call with no time of its own still gets the margin before it counts as stuck.
+        assert_eq!(limit(Duration::ZERO), NO_TIME);
     }
 
     #[test]

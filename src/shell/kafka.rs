@@ -34,6 +34,7 @@ use crate::shell::client::{is_fatal, Callbacks, ClientCtx, ErrorLog};
 use crate::shell::exactly_once::{self, Transactions};
 use crate::shell::metrics::{Metrics, Observed};
 use crate::shell::offsets::{OffsetTracker, Ticket};
+use crate::shell::watchdog::Watchdog;
 use crate::shell::Health;
 
 /// Errors that stop the pipeline (as opposed to bad messages, which become dead letters).
@@ -53,8 +54,8 @@ pub enum PipelineError {
         client: &'static str,
         error: KafkaError,
     },
-    #[error("could not start the analysis worker threads: {0}")]
-    Workers(String),
+    #[error("could not start {0}")]
+    Threads(String),
 }
 
 /// Applies security and pass-through settings shared by consumer and producer.
@@ -339,13 +340,15 @@ where
     let guarantee = config.pipeline.guarantee;
     let producer: FutureProducer<ClientCtx> =
         producer_config(kcfg, guarantee).create_with_context(callbacks.ctx("producer"))?;
-    let txn = (guarantee == Guarantee::ExactlyOnce).then(|| {
-        Arc::new(Transactions::new(
+    let txn = match guarantee {
+        Guarantee::ExactlyOnce => Some(Arc::new(Transactions::new(
             producer.clone(),
             metrics.clone(),
             committed.clone(),
-        ))
-    });
+            exit_when_stuck(health.clone())?,
+        ))),
+        Guarantee::AtLeastOnce => None,
+    };
     let context = Context {
         client: callbacks.ctx("consumer"),
         txn: txn.clone(),
@@ -408,6 +411,24 @@ where
         Some(txn) => exactly_once::run(work, clients, txn).await,
         None => at_least_once(work, clients).await,
     }
+}
+
+/// The watchdog of the blocking client calls (see [`super::watchdog`]): a call stuck past its
+/// deadline fails `/healthz` and ends the process with status 1, for the orchestrator to restart
+/// it. Nothing else can end it: the loop's thread is inside librdkafka.
+fn exit_when_stuck(health: Health) -> Result<Watchdog, PipelineError> {
+    Watchdog::spawn(move |stuck| {
+        tracing::error!(
+            call = stuck.call,
+            waited_seconds = stuck.waited.as_secs_f64(),
+            uncommitted = stuck.uncommitted,
+            "{stuck}: exiting, for the orchestrator to restart the instance (the broker aborts \
+             its open transaction, and its partitions are read again from the last commit)"
+        );
+        health.fail(stuck.to_string());
+        std::process::exit(1);
+    })
+    .map_err(|e| PipelineError::Threads(format!("the watchdog thread: {e}")))
 }
 
 /// What either loop works with, besides the clients.
@@ -692,7 +713,7 @@ fn worker_pool(workers: usize) -> Result<Option<rayon::ThreadPool>, PipelineErro
         .thread_name(|i| format!("earshot-worker-{i}"))
         .build()
         .map(Some)
-        .map_err(|e| PipelineError::Workers(e.to_string()))
+        .map_err(|e| PipelineError::Threads(format!("the analysis worker threads: {e}")))
 }
 
 /// Per partition, the first offset consumed and the next one to consume: what would be read again

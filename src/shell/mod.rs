@@ -13,6 +13,7 @@ pub mod offsets;
 pub mod reload;
 pub mod stage;
 pub mod store;
+pub mod watchdog;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};

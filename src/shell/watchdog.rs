@@ -1,0 +1,264 @@
+//! A deadline for the Kafka client calls that block their thread, kept by a thread of its own.
+//!
+//! Under exactly once the loop calls librdkafka's transactional API, which blocks the calling
+//! thread. Each call takes a timeout, but librdkafka 2.12 does not always keep it:
+//! `rd_kafka_send_offsets_to_transaction` waits for the result of its group-coordinator request
+//! with no limit, and that request's own deadline is never checked (confluentinc/librdkafka#5456,
+//! open; the call waits with `RD_POLL_INFINITE` in `rdkafka_txnmgr.c`). A chaos run found all three
+//! analysers of a group stuck after the broker restarted: alive, `/healthz` answering OK, consuming
+//! nothing, for five minutes — zombies.
+//!
+//! A call stuck inside librdkafka cannot be cancelled, and its client serves no other
+//! transactional call until it returns, so the only way on is the crash-only one: past a call's
+//! deadline the watchdog says which call stuck, and the process (see `kafka::run_with`) fails
+//! `/healthz` and exits non-zero. The orchestrator starts it again; the broker aborts its open
+//! transaction (`transaction.timeout.ms`), and the next owner of its partitions reads on from the
+//! last committed transaction, so nothing is lost and a `read_committed` reader sees nothing twice.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// What the watchdog reports of a call past its deadline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stuck {
+    /// The call, as the guard named it (e.g. `send_offsets_to_transaction`).
+    pub call: &'static str,
+    /// How long it had been running when the watchdog looked.
+    pub waited: Duration,
+    /// Messages consumed and not committed, when the caller knew it.
+    pub uncommitted: Option<u64>,
+}
+
+impl std::fmt::Display for Stuck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the Kafka client call {} is stuck past its deadline ({:.1} s)",
+            self.call,
+            self.waited.as_secs_f64()
+        )?;
+        if let Some(n) = self.uncommitted {
+            write!(f, ", {n} messages left uncommitted")?;
+        }
+        Ok(())
+    }
+}
+
+/// Watches the calls that hold a [`Guard`]; the first one past its deadline is reported once, and
+/// then the watchdog stops.
+pub struct Watchdog {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    next_id: u64,
+    calls: Vec<Call>,
+    stopping: bool,
+}
+
+struct Call {
+    id: u64,
+    name: &'static str,
+    started: Instant,
+    deadline: Instant,
+    uncommitted: Option<u64>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The lock is never held across anything that can panic; take the data as it is.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A call under watch: its deadline is cleared when the guard is dropped.
+#[must_use = "the call is watched only while the guard lives"]
+pub struct Guard<'w> {
+    shared: &'w Shared,
+    id: u64,
+}
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        state.calls.retain(|c| c.id != self.id);
+        // No need to wake the thread: a later deadline than it waits for can't be missed.
+    }
+}
+
+impl Watchdog {
+    /// Starts the watchdog's thread; `on_stuck` is called on it, once, for the first call found
+    /// past its deadline.
+    pub fn spawn(on_stuck: impl FnOnce(Stuck) + Send + 'static) -> std::io::Result<Watchdog> {
+        let shared = Arc::new(Shared::default());
+        let watched = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("earshot-watchdog".into())
+            .spawn(move || {
+                if let Some(stuck) = watch(&watched) {
+                    on_stuck(stuck);
+                }
+            })?;
+        Ok(Watchdog {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// Watches a call from now until the guard is dropped; it is stuck once `limit` has passed.
+    /// Give the call's own timeout plus a margin: librdkafka returns a timed-out call a few
+    /// milliseconds after its timeout.
+    pub fn guard(&self, call: &'static str, limit: Duration) -> Guard<'_> {
+        self.guard_counting(call, limit, None)
+    }
+
+    /// [`Watchdog::guard`], for a call that leaves `uncommitted` messages behind if it sticks.
+    pub fn guard_counting(
+        &self,
+        call: &'static str,
+        limit: Duration,
+        uncommitted: Option<u64>,
+    ) -> Guard<'_> {
+        let now = Instant::now();
+        let mut state = self.shared.lock();
+        state.next_id += 1;
+        let id = state.next_id;
+        state.calls.push(Call {
+            id,
+            name: call,
+            started: now,
+            deadline: now + limit,
+            uncommitted,
+        });
+        drop(state);
+        self.shared.changed.notify_all();
+        Guard {
+            shared: &self.shared,
+            id,
+        }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.shared.lock().stopping = true;
+        self.shared.changed.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The watchdog's thread: sleeps until the earliest deadline (or a new call), and returns the
+/// first call found past its deadline, or `None` when told to stop.
+fn watch(shared: &Shared) -> Option<Stuck> {
+    let mut state = shared.lock();
+    loop {
+        if state.stopping {
+            return None;
+        }
+        let now = Instant::now();
+        let earliest = state.calls.iter().min_by_key(|c| c.deadline);
+        match earliest {
+            Some(c) if c.deadline <= now => {
+                return Some(Stuck {
+                    call: c.name,
+                    waited: now.duration_since(c.started),
+                    uncommitted: c.uncommitted,
+                });
+            }
+            Some(c) => {
+                let wait = c.deadline - now;
+                state = shared
+                    .changed
+                    .wait_timeout(state, wait)
+                    .map(|(s, _)| s)
+                    .unwrap_or_else(|p| p.into_inner().0);
+            }
+            None => {
+                state = shared
+                    .changed
+                    .wait(state)
+                    .unwrap_or_else(|p| p.into_inner());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    fn watchdog() -> (Watchdog, mpsc::Receiver<Stuck>) {
+        let (tx, rx) = mpsc::channel();
+        let w = Watchdog::spawn(move |s| {
+            let _ = tx.send(s);
+        })
+        .expect("thread");
+        (w, rx)
+    }
+
+    #[test]
+    fn a_call_past_its_deadline_is_reported_once_with_its_name() {
+        let (w, rx) = watchdog();
+        let _quick = w.guard("quick", Duration::from_secs(60));
+        let _stuck = w.guard_counting(
+            "send_offsets_to_transaction",
+            Duration::from_millis(50),
+            Some(17),
+        );
+        let s = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("reported within 10 s");
+        assert_eq!(s.call, "send_offsets_to_transaction");
+        assert_eq!(s.uncommitted, Some(17));
+        assert!(s.waited >= Duration::from_millis(50), "{:?}", s.waited);
+        assert!(
+            s.to_string().contains("17 messages left uncommitted"),
+            "{s}"
+        );
+        assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+    }
+
+    #[test]
+    fn calls_that_return_in_time_are_never_reported() {
+        let (w, rx) = watchdog();
+        for _ in 0..20 {
+            let _g = w.guard("commit_transaction", Duration::from_millis(40));
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        // Their deadlines pass with no call under watch.
+        assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+        // A later call still is watched.
+        let _g = w.guard("abort_transaction", Duration::from_millis(10));
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(10))
+                .expect("reported")
+                .call,
+            "abort_transaction"
+        );
+    }
+
+    #[test]
+    fn dropping_the_watchdog_stops_its_thread() {
+        let (w, rx) = watchdog();
+        let started = Instant::now();
+        drop(w);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // The sender went with the thread: nothing was reported.
+        assert!(matches!(
+            rx.recv_timeout(Duration::from_millis(10)),
+            Err(mpsc::RecvTimeoutError::Disconnected)
+        ));
+    }
+}
