@@ -141,6 +141,10 @@ impl Transactions {
     ) -> Result<(), PipelineError> {
         let mut guard = self.lock();
         if guard.is_none() {
+            // Served by librdkafka's own thread without the broker; watched all the same.
+            let _watched = self
+                .watchdog
+                .guard("begin_transaction", limit(CALL_TIMEOUT));
             self.producer.begin_transaction()?;
             *guard = Some(Open {
                 started: Instant::now(),
