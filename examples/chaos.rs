@@ -431,18 +431,27 @@ fn wait_stage_drained(
 ) {
     let group = format!("{group}-{role}");
     let began = Instant::now();
+    let since = chrono::Utc::now();
     let mut in_a_row = 0;
+    let mut checks = 0;
     while in_a_row < 2 {
         restart();
+        let asked = Instant::now();
         let behind = behind(&o.brokers, &group, &[output, repartition], o.partitions);
+        checks += 1;
         if behind.is_empty() {
             in_a_row += 1;
         } else {
             in_a_row = 0;
         }
+        // The clocks and the count say how the time went (a failure once read 300 s where the
+        // stage's own log ran 35 s).
         assert!(
             began.elapsed() < Duration::from_secs(300),
-            "the {role} stage did not drain within 300 s: {behind:?}"
+            "the {role} stage did not drain within 300 s (waiting since {since}, {:.1} s by the \
+             monotonic clock, {checks} checks, the last took {:.1} s): {behind:?}",
+            began.elapsed().as_secs_f64(),
+            asked.elapsed().as_secs_f64()
         );
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -794,10 +803,28 @@ fn main() {
     };
     while !drained(&o.brokers, &names.group, &[&names.input], o.partitions) {
         restart_exited(&mut instances);
-        assert!(
-            drain_began.elapsed() < Duration::from_secs(300),
-            "the group did not drain within 300 s"
-        );
+        if drain_began.elapsed() >= Duration::from_secs(300) {
+            // What each analyser says of itself: a live one that holds partitions and commits
+            // nothing is stuck; one that does not answer is blocked or gone.
+            let state: Vec<String> = instances
+                .iter()
+                .enumerate()
+                .filter(|(n, _)| role_of(*n) == Role::Analysis)
+                .map(|(n, i)| {
+                    let m = |s| metric(i.port, s).map_or("-".into(), |v| v.to_string());
+                    format!(
+                        "instance {n}: assigned {}, in flight {}, transactions committed {}",
+                        m("earshot_kafka_assigned_partitions"),
+                        m("earshot_in_flight_messages"),
+                        m(r#"earshot_kafka_transactions_total{result="committed"}"#),
+                    )
+                })
+                .collect();
+            panic!(
+                "the group did not drain within 300 s: {:?}; {state:?}",
+                behind(&o.brokers, &names.group, &[&names.input], o.partitions)
+            );
+        }
         std::thread::sleep(Duration::from_millis(500));
     }
     if o.memory > 0 {
