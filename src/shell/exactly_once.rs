@@ -36,7 +36,7 @@ use super::kafka::{
     PipelineError, Stop, Transformed, Work,
 };
 use super::metrics::Metrics;
-use super::watchdog::Watchdog;
+use super::watchdog::{within, Watchdog, NO_TIME};
 use crate::decode::KindHint;
 
 /// A transaction commits when it holds this many times `pipeline.max_in_flight` messages, if its
@@ -47,23 +47,6 @@ pub const TRANSACTION_SIZE: usize = 10;
 
 /// How long one transactional call may wait for the broker outside of shutdown.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How long past its own timeout a call may run before the watchdog calls it stuck (at most a
-/// quarter of the timeout): librdkafka returns a call that timed out within milliseconds.
-const MARGIN: Duration = Duration::from_secs(2);
-
-/// Less time than this is no time for a call to the broker.
-const NO_TIME: Duration = Duration::from_millis(100);
-
-/// The watchdog's limit for a call given `timeout`.
-fn limit(timeout: Duration) -> Duration {
-    timeout + MARGIN.min(timeout / 4).max(NO_TIME)
-}
-
-/// The timeout to give a call that, with the watchdog's margin, must end by `deadline`.
-fn within(deadline: Duration) -> Duration {
-    deadline - MARGIN.min(deadline / 5).max(NO_TIME).min(deadline)
-}
 
 /// One consumed message's output, what the output counts as, and the input's timestamp in ms.
 type Item = (Output, Outcome, Option<i64>);
@@ -142,9 +125,7 @@ impl Transactions {
         let mut guard = self.lock();
         if guard.is_none() {
             // Served by librdkafka's own thread without the broker; watched all the same.
-            let _watched = self
-                .watchdog
-                .guard("begin_transaction", limit(CALL_TIMEOUT));
+            let _watched = self.watchdog.guard("begin_transaction", CALL_TIMEOUT);
             self.producer.begin_transaction()?;
             *guard = Some(Open {
                 started: Instant::now(),
@@ -279,11 +260,9 @@ impl Transactions {
             for ((topic, partition), next) in &open.offsets {
                 tpl.add_partition_offset(topic, *partition, Offset::Offset(*next))?;
             }
-            let _watched = self.watchdog.guard_counting(
-                "send_offsets_to_transaction",
-                limit(left()),
-                uncommitted,
-            );
+            let _watched =
+                self.watchdog
+                    .guard_counting("send_offsets_to_transaction", left(), uncommitted);
             self.producer
                 .send_offsets_to_transaction(&tpl, &group, left())?;
         }
@@ -295,9 +274,9 @@ impl Transactions {
             std::thread::sleep(Duration::from_micros(500));
         }
         // librdkafka: a retriable failure of the commit may simply be called again.
-        let _watched =
-            self.watchdog
-                .guard_counting("commit_transaction", limit(left()), uncommitted);
+        let _watched = self
+            .watchdog
+            .guard_counting("commit_transaction", left(), uncommitted);
         loop {
             match self.producer.commit_transaction(left()) {
                 Err(KafkaError::Transaction(e)) if e.is_retriable() && !left().is_zero() => {
@@ -317,7 +296,7 @@ impl Transactions {
             .transactions
             .with_label_values(&["aborted"])
             .inc();
-        let _watched = self.watchdog.guard("abort_transaction", limit(timeout));
+        let _watched = self.watchdog.guard("abort_transaction", timeout);
         match self.producer.abort_transaction(timeout) {
             Ok(()) => Ok(()),
             Err(e) if is_fatal(&e) || self.producer.client().fatal_error().is_some() => {
@@ -424,7 +403,7 @@ where
         committed,
     } = clients;
     {
-        let _watched = txn.watchdog.guard("init_transactions", limit(CALL_TIMEOUT));
+        let _watched = txn.watchdog.guard("init_transactions", CALL_TIMEOUT);
         producer.init_transactions(CALL_TIMEOUT)?;
     }
     let interval = Duration::from_millis(config.pipeline.transaction_interval_ms);
@@ -650,7 +629,7 @@ impl StartCheck {
                             committed,
                             "partition did not start at its committed offset: seeking there"
                         );
-                        let _watched = watchdog.guard("seek", limit(CALL_TIMEOUT));
+                        let _watched = watchdog.guard("seek", CALL_TIMEOUT);
                         consumer.seek(
                             msg.topic(),
                             msg.partition(),
@@ -690,7 +669,7 @@ fn committed_offset(
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition(topic, partition);
     let got = {
-        let _watched = watchdog.guard("committed_offsets", limit(CALL_TIMEOUT));
+        let _watched = watchdog.guard("committed_offsets", CALL_TIMEOUT);
         consumer.committed_offsets(tpl, CALL_TIMEOUT)?
     };
     let Some(e) = got.find_partition(topic, partition) else {
@@ -714,7 +693,7 @@ fn rewind(
     let committed = committed.lock().map(|c| c.clone()).unwrap_or_default();
     for ((topic, partition), to) in consumed.rewind_to(&committed) {
         tracing::info!(%topic, partition, offset = to, "rewinding after an aborted transaction");
-        let _watched = watchdog.guard("seek", limit(CALL_TIMEOUT));
+        let _watched = watchdog.guard("seek", CALL_TIMEOUT);
         consumer.seek(&topic, partition, Offset::Offset(to), CALL_TIMEOUT)?;
     }
     Ok(())
@@ -743,19 +722,6 @@ mod tests {
             payload: b"{}".to_vec(),
             headers: OwnedHeaders::new(),
         }
-    }
-
-    #[test]
-    fn a_call_given_the_time_left_ends_by_the_deadline_watchdog_included() {
-        for secs in [1, 2, 5, 10, 30, 3600] {
-            let deadline = Duration::from_secs(secs);
-            let timeout = within(deadline);
-            assert!(limit(timeout) <= deadline, "{deadline:?}: {timeout:?}");
-            assert!(timeout >= deadline * 3 / 4, "most of it is the call's");
-            assert!(limit(timeout) > timeout + NO_TIME / 2, "a margin is left");
-        }
-        // A call with no time of its own still gets the margin before it counts as stuck.
-        assert_eq!(limit(Duration::ZERO), NO_TIME);
     }
 
     #[test]

@@ -19,6 +19,24 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+/// How long past its own timeout a call may run before it counts as stuck (at most a quarter of
+/// the timeout): librdkafka returns a call that timed out within milliseconds.
+const MARGIN: Duration = Duration::from_secs(2);
+
+/// Less time than this is no time for a call to the broker.
+pub const NO_TIME: Duration = Duration::from_millis(100);
+
+/// When a call given `timeout` counts as stuck.
+fn limit(timeout: Duration) -> Duration {
+    timeout + MARGIN.min(timeout / 4).max(NO_TIME)
+}
+
+/// The timeout to give a call that must end by `deadline`, the watchdog's margin included.
+pub fn within(deadline: Duration) -> Duration {
+    let margin = (deadline / 5).clamp(NO_TIME.min(deadline), MARGIN);
+    deadline - margin
+}
+
 /// What the watchdog reports of a call past its deadline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stuck {
@@ -114,18 +132,17 @@ impl Watchdog {
         })
     }
 
-    /// Watches a call from now until the guard is dropped; it is stuck once `limit` has passed.
-    /// Give the call's own timeout plus a margin: librdkafka returns a timed-out call a few
-    /// milliseconds after its timeout.
-    pub fn guard(&self, call: &'static str, limit: Duration) -> Guard<'_> {
-        self.guard_counting(call, limit, None)
+    /// Watches a call given `timeout` from now until the guard is dropped: it is stuck once the
+    /// timeout and a margin have passed.
+    pub fn guard(&self, call: &'static str, timeout: Duration) -> Guard<'_> {
+        self.guard_counting(call, timeout, None)
     }
 
     /// [`Watchdog::guard`], for a call that leaves `uncommitted` messages behind if it sticks.
     pub fn guard_counting(
         &self,
         call: &'static str,
-        limit: Duration,
+        timeout: Duration,
         uncommitted: Option<u64>,
     ) -> Guard<'_> {
         let now = Instant::now();
@@ -136,7 +153,7 @@ impl Watchdog {
             id,
             name: call,
             started: now,
-            deadline: now + limit,
+            deadline: now + limit(timeout),
             uncommitted,
         });
         drop(state);
@@ -247,6 +264,19 @@ mod tests {
                 .call,
             "abort_transaction"
         );
+    }
+
+    #[test]
+    fn a_call_given_the_time_left_ends_by_the_deadline_watchdog_included() {
+        for secs in [1, 2, 5, 10, 30, 3600] {
+            let deadline = Duration::from_secs(secs);
+            let timeout = within(deadline);
+            assert!(limit(timeout) <= deadline, "{deadline:?}: {timeout:?}");
+            assert!(timeout >= deadline * 3 / 4, "most of it is the call's");
+            assert!(limit(timeout) > timeout + NO_TIME / 2, "a margin is left");
+        }
+        // A call with no time of its own still gets the margin before it counts as stuck.
+        assert_eq!(limit(Duration::ZERO), NO_TIME);
     }
 
     #[test]
