@@ -323,17 +323,6 @@ fn brand_catalog(id: &str, query: &str) -> String {
     format!("[[brand]]\nid = \"{id}\"\nname = \"{id}\"\nquery = '{query}'\n")
 }
 
-fn wait_metric(d: &Daemon, series: &str, at_least: f64) {
-    let start = Instant::now();
-    while d.metric(series) < at_least && start.elapsed() < WAIT {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(
-        d.metric(series) >= at_least,
-        "{series} never reached {at_least}"
-    );
-}
-
 fn brands(r: &common::Record) -> Vec<String> {
     r.json()["mentions"]
         .as_array()
@@ -374,14 +363,14 @@ fn catalog_changes_apply_live_and_bad_catalogs_are_rejected() {
     let v1 = out[0].json()["catalog_version"].clone();
 
     std::fs::write(&path, brand_catalog("zorblax", "zorblax")).unwrap();
-    wait_metric(&d, "earshot_catalog_reloads_total", 1.0);
+    d.wait_metric("earshot_catalog_reloads_total", 1.0, WAIT);
     produce(&s.input, &[post("2", "zorblax is great")]);
     let out = read_n(&s.output, 2, WAIT);
     assert_eq!(brands(&out[1]), ["zorblax"], "the new catalog applies");
     assert_ne!(out[1].json()["catalog_version"], v1);
 
     std::fs::write(&path, brand_catalog("zorblax", "(zorblax")).unwrap();
-    wait_metric(&d, "earshot_catalog_reload_failures_total", 1.0);
+    d.wait_metric("earshot_catalog_reload_failures_total", 1.0, WAIT);
     produce(&s.input, &[post("3", "zorblax again")]);
     let out = read_n(&s.output, 3, WAIT);
     assert_eq!(
@@ -406,7 +395,7 @@ fn sighup_reloads_the_catalog() {
         "no polling: waits for SIGHUP"
     );
     d.signal("HUP");
-    wait_metric(&d, "earshot_catalog_reloads_total", 1.0);
+    d.wait_metric("earshot_catalog_reloads_total", 1.0, WAIT);
     produce(&s.input, &[post("1", "zorblax is great")]);
     let out = read_n(&s.output, 1, WAIT);
     assert_eq!(brands(&out[0]), ["zorblax"]);

@@ -324,6 +324,8 @@ fn a_killed_instance_counts_nothing_twice() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(applied(), readings(&insights));
-    let duplicates = b.metric("earshot_market_readings_total{result=\"duplicate\"}");
-    assert_eq!(duplicates, readings(&insights[..half]));
+    // A batch's counts are added one result after another: wait for the duplicates' too.
+    let series = "earshot_market_readings_total{result=\"duplicate\"}";
+    b.wait_metric(series, readings(&insights[..half]), WAIT);
+    assert_eq!(b.metric(series), readings(&insights[..half]));
 }

@@ -302,7 +302,11 @@ fn state_survives_sigkill_and_duplicates_count_once() {
         .collect();
     assert_eq!(channels, ["email", "twitter", "phone"]);
     assert!(b.metric("earshot_memory_restored_records_total") >= 1.0);
-    assert!(b.metric("earshot_memory_insights_total{result=\"applied\"}") >= 1.0);
+    b.wait_metric(
+        "earshot_memory_insights_total{result=\"applied\"}",
+        1.0,
+        WAIT,
+    );
     assert_schema(&all);
     b.signal("TERM");
     assert_eq!(b.wait(WAIT), Some(0));
@@ -406,7 +410,11 @@ fn a_late_link_merges_two_histories_and_forget_erases_them() {
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(m.changelog(&k).0.get(&k), Some(&None), "a tombstone");
-    assert!(d.metric("earshot_memory_insights_total{result=\"erased\"}") >= 1.0);
+    d.wait_metric(
+        "earshot_memory_insights_total{result=\"erased\"}",
+        1.0,
+        WAIT,
+    );
     d.signal("TERM");
     assert_eq!(d.wait(WAIT), Some(0));
     // Nothing in the store...

@@ -379,6 +379,20 @@ impl Daemon {
         parse_metric(&body, series)
     }
 
+    /// Waits until `series` reaches `at_least`: a stage counts a batch after its commit, which
+    /// ends after its output is already visible to a reader.
+    pub fn wait_metric(&self, series: &str, at_least: f64, timeout: Duration) {
+        let start = Instant::now();
+        while self.metric(series) < at_least && start.elapsed() < timeout {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let now = self.metric(series);
+        assert!(
+            now >= at_least,
+            "{series} is {now}, never reached {at_least}"
+        );
+    }
+
     pub fn signal(&self, sig: &str) {
         let ok = Command::new("kill")
             .args([&format!("-{sig}"), &self.child.id().to_string()])
