@@ -137,10 +137,16 @@ enum Command {
         #[arg(long, default_value_t = 0.25)]
         goemotions_weight: f32,
         /// Weight of a corpus message or brand mention against a tweet, review or post of the
-        /// rated sets. Chosen on the dev sets' mean macro-F1 and macro-recall (1.0, 0.75, 0.5 and
-        /// 0.25 tried).
-        #[arg(long, default_value_t = 0.5)]
+        /// rated sets.
+        #[arg(long, default_value_t = 1.0)]
         corpus_weight: f32,
+        /// Models trained on as many shuffles of the data, their weights averaged.
+        #[arg(long, default_value_t = earshot::polarity::TrainOptions::default().shuffles)]
+        shuffles: usize,
+        /// Corpus batches (file stems) the sentiment model does not read: b31-b33 train the
+        /// signals only (data/earshot/corpus/README.md says why).
+        #[arg(long, value_delimiter = ',', default_value = "b31,b32,b33")]
+        skip_batches: Vec<String>,
     },
     /// Language detection on messages without a language tag: per language, the share detected as
     /// that language and the share left unread (every language but English should be).
@@ -799,6 +805,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             learning_rate,
             goemotions_weight,
             corpus_weight,
+            shuffles,
+            skip_batches,
         } => {
             use earshot::polarity::{data, Example};
             use earshot::signals::corpus::{self as c, Split};
@@ -863,6 +871,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut batches: Vec<PathBuf> = std::fs::read_dir(corpus.join("batches"))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+                .filter(|p| {
+                    let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+                    !skip_batches.iter().any(|s| s == stem)
+                })
                 .collect();
             batches.sort();
             for f in &batches {
@@ -912,6 +924,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let options = earshot::polarity::TrainOptions {
                 epochs,
                 learning_rate,
+                shuffles,
                 ..Default::default()
             };
             let mut encoded = earshot::polarity::encode(&train);

@@ -28,6 +28,8 @@ pub struct TrainOptions {
     pub l2: f32,
     /// The largest lexicon weight in the blend tried, in tenths.
     pub max_lexicon_weight_tenths: u8,
+    /// Models trained on as many shuffles of the data, their weights averaged (1: one model).
+    pub shuffles: usize,
 }
 
 impl Default for TrainOptions {
@@ -37,6 +39,7 @@ impl Default for TrainOptions {
             learning_rate: 0.05,
             l2: 1e-6,
             max_lexicon_weight_tenths: 10,
+            shuffles: 1,
         }
     }
 }
@@ -82,10 +85,28 @@ pub fn encode(examples: &[Example]) -> Vec<Encoded> {
 
 /// Trains on `train`; the blend and thresholds are tuned on each of `dev`'s sets.
 pub fn train(train: &[Encoded], dev: &[Vec<Encoded>], o: TrainOptions) -> SentimentModel {
+    let n = o.shuffles.max(1);
+    // Each shuffle's model in parallel, summed in a fixed order: the same data gives the same
+    // average byte for byte.
+    let models: Vec<Vec<f32>> = (0..n as u64)
+        .into_par_iter()
+        .map(|k| weights(train, o, 7 + k))
+        .collect();
+    let mut w = vec![0.0f32; BUCKETS * ROWS];
+    for m in &models {
+        for (a, b) in w.iter_mut().zip(m) {
+            *a += b / n as f32;
+        }
+    }
+    tune(&w, dev, o)
+}
+
+/// One model's weights: AdaGrad over `train` in the shuffles `seed` starts.
+fn weights(train: &[Encoded], o: TrainOptions, seed: u64) -> Vec<f32> {
     let mut w = vec![0.0f32; BUCKETS * ROWS];
     let mut g2 = vec![1e-6f32; BUCKETS * ROWS];
     let mut order: Vec<usize> = (0..train.len()).collect();
-    let mut state = 7u64;
+    let mut state = seed;
     for _ in 0..o.epochs {
         crate::emotion::shuffle(&mut order, &mut state);
         for &k in &order {
@@ -113,7 +134,12 @@ pub fn train(train: &[Encoded], dev: &[Vec<Encoded>], o: TrainOptions) -> Sentim
             }
         }
     }
-    let m = SentimentModel::quantised(&w);
+    w
+}
+
+/// The quantised model of weights `w`, its blend and thresholds tuned on `dev`.
+fn tune(w: &[f32], dev: &[Vec<Encoded>], o: TrainOptions) -> SentimentModel {
+    let m = SentimentModel::quantised(w);
     // Each dev example's model score and lexicon compound, as the runtime computes them.
     let dev_scores: Vec<Vec<(f32, f32, Label)>> = dev
         .iter()
@@ -197,4 +223,64 @@ fn best_thresholds(dev_raw: &[Vec<(f32, Label)>]) -> (f64, f32, f32) {
         }
     }
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn examples() -> Vec<Example> {
+        let mut out = Vec::new();
+        for (i, (t, l)) in [
+            ("the delivery was superb, thank you", Label::Positive),
+            ("superb service from the team", Label::Positive),
+            ("the app crashed and lost my order", Label::Negative),
+            ("crashed again, lost an hour", Label::Negative),
+            ("the store opens at nine", Label::Neutral),
+            ("my order number is in the e-mail", Label::Neutral),
+        ]
+        .into_iter()
+        .cycle()
+        .take(60)
+        .enumerate()
+        {
+            out.push(Example {
+                text: format!("{t} {}", i % 7),
+                label: l,
+                rating: l.sign() as f32,
+                weight: 1.0,
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn averaged_shuffles_train_the_same_bytes_twice_and_learn_the_words() {
+        let train_set = encode(&examples());
+        let dev = vec![train_set.clone()];
+        let o = TrainOptions {
+            shuffles: 3,
+            ..TrainOptions::default()
+        };
+        let a = train(&train_set, &dev, o);
+        assert_eq!(a.to_bytes(), train(&train_set, &dev, o).to_bytes());
+        // One shuffle is another model than the average of three.
+        let one = train(&train_set, &dev, TrainOptions::default());
+        assert_ne!(a.to_bytes(), one.to_bytes());
+        let read = |t: &str| {
+            let e = &encode(&[Example {
+                text: t.into(),
+                label: Label::Neutral,
+                rating: 0.0,
+                weight: 1.0,
+            }])[0];
+            a.read(&e.features, e.lexicon).compound
+        };
+        let (good, plain, bad) = (
+            read("superb delivery"),
+            read("the store opens"),
+            read("the app crashed"),
+        );
+        assert!(good > plain && plain > bad, "{good} {plain} {bad}");
+    }
 }
