@@ -379,7 +379,40 @@ fn send(
 }
 
 /// The exactly-once loop: consume, analyse, add to the open transaction, commit every interval.
+///
+/// From the shutdown signal on, the watchdog gives the whole shutdown
+/// `pipeline.shutdown_timeout_secs`, whatever the loop's thread is doing: a call that started
+/// before the signal with a longer timeout of its own (or anything else that holds the thread)
+/// cannot keep the process past its deadline. (A CI run saw an instance that never reached its
+/// shutdown path within 20 s of SIGTERM with the broker gone.)
 pub(super) async fn run<F, H>(
+    work: Work<'_, F, H>,
+    clients: Clients,
+    txn: Arc<Transactions>,
+) -> Result<(), PipelineError>
+where
+    F: Fn(&BorrowedMessage<'_>, KindHint) -> Transformed + Sync,
+    H: Fn(&str) -> KindHint + Sync,
+{
+    let deadline = Duration::from_secs(work.config.pipeline.shutdown_timeout_secs);
+    let done = CancellationToken::new();
+    let watcher = {
+        let (txn, shutdown, done) = (txn.clone(), work.shutdown.clone(), done.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = shutdown.cancelled() => txn.watchdog.arm("shutdown", deadline),
+                _ = done.cancelled() => {}
+            }
+        })
+    };
+    let result = run_loop(work, clients, txn.clone()).await;
+    done.cancel();
+    let _ = watcher.await;
+    txn.watchdog.disarm("shutdown");
+    result
+}
+
+async fn run_loop<F, H>(
     work: Work<'_, F, H>,
     clients: Clients,
     txn: Arc<Transactions>,

@@ -345,7 +345,7 @@ where
             producer.clone(),
             metrics.clone(),
             committed.clone(),
-            exit_when_stuck(health.clone())?,
+            exit_when_stuck(health.clone(), metrics.in_flight.clone())?,
         ))),
         Guarantee::AtLeastOnce => None,
     };
@@ -416,8 +416,15 @@ where
 /// The watchdog of the blocking client calls (see [`super::watchdog`]): a call stuck past its
 /// deadline fails `/healthz` and ends the process with status 1, for the orchestrator to restart
 /// it. Nothing else can end it: the loop's thread is inside librdkafka.
-fn exit_when_stuck(health: Health) -> Result<Watchdog, PipelineError> {
-    Watchdog::spawn(move |stuck| {
+fn exit_when_stuck(
+    health: Health,
+    in_flight: prometheus::IntGauge,
+) -> Result<Watchdog, PipelineError> {
+    Watchdog::spawn(move |mut stuck| {
+        // Under exactly once, the messages in flight are those of the open transaction.
+        stuck.uncommitted = stuck
+            .uncommitted
+            .or_else(|| u64::try_from(in_flight.get()).ok());
         tracing::error!(
             call = stuck.call,
             waited_seconds = stuck.waited.as_secs_f64(),

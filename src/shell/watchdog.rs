@@ -46,16 +46,32 @@ pub struct Stuck {
     pub waited: Duration,
     /// Messages consumed and not committed, when the caller knew it.
     pub uncommitted: Option<u64>,
+    /// Whether `call` is an armed step (the shutdown) rather than one client call.
+    pub step: bool,
+    /// For a step, the client call in progress when its deadline passed, if any.
+    pub during: Option<&'static str>,
 }
 
 impl std::fmt::Display for Stuck {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the Kafka client call {} is stuck past its deadline ({:.1} s)",
-            self.call,
-            self.waited.as_secs_f64()
-        )?;
+        let waited = self.waited.as_secs_f64();
+        if self.step {
+            write!(
+                f,
+                "the {} did not end by its deadline ({waited:.1} s",
+                self.call
+            )?;
+            if let Some(call) = self.during {
+                write!(f, "; the Kafka client call {call} had not returned")?;
+            }
+            write!(f, ")")?;
+        } else {
+            write!(
+                f,
+                "the Kafka client call {} is stuck past its deadline ({waited:.1} s)",
+                self.call
+            )?;
+        }
         if let Some(n) = self.uncommitted {
             write!(f, ", {n} messages left uncommitted")?;
         }
@@ -89,6 +105,8 @@ struct Call {
     started: Instant,
     deadline: Instant,
     uncommitted: Option<u64>,
+    /// A deadline armed for a whole step (the shutdown), not one call: it stays until disarmed.
+    armed: bool,
 }
 
 impl Shared {
@@ -155,6 +173,7 @@ impl Watchdog {
             started: now,
             deadline: now + limit(timeout),
             uncommitted,
+            armed: false,
         });
         drop(state);
         self.shared.changed.notify_all();
@@ -162,6 +181,34 @@ impl Watchdog {
             shared: &self.shared,
             id,
         }
+    }
+
+    /// Gives a whole step (`step`, e.g. the shutdown) `timeout` from now, whatever its thread is
+    /// doing meanwhile: past it (and the margin) the step is reported with the call in progress,
+    /// if any. Stays until [`Watchdog::disarm`].
+    pub fn arm(&self, step: &'static str, timeout: Duration) {
+        let now = Instant::now();
+        let mut state = self.shared.lock();
+        state.next_id += 1;
+        let id = state.next_id;
+        state.calls.push(Call {
+            id,
+            name: step,
+            started: now,
+            deadline: now + limit(timeout),
+            uncommitted: None,
+            armed: true,
+        });
+        drop(state);
+        self.shared.changed.notify_all();
+    }
+
+    /// The step armed as `step` ended: it is not watched any more.
+    pub fn disarm(&self, step: &'static str) {
+        self.shared
+            .lock()
+            .calls
+            .retain(|c| !(c.armed && c.name == step));
     }
 }
 
@@ -187,10 +234,25 @@ fn watch(shared: &Shared) -> Option<Stuck> {
         let earliest = state.calls.iter().min_by_key(|c| c.deadline);
         match earliest {
             Some(c) if c.deadline <= now => {
+                // An armed step names the call it is waiting in (the oldest one watched).
+                let during = c.armed.then(|| {
+                    state
+                        .calls
+                        .iter()
+                        .filter(|d| !d.armed)
+                        .min_by_key(|d| d.started)
+                        .map(|d| (d.name, d.uncommitted))
+                });
+                let (during, uncommitted) = match during {
+                    Some(Some((name, n))) => (Some(name), n),
+                    _ => (None, c.uncommitted),
+                };
                 return Some(Stuck {
                     call: c.name,
                     waited: now.duration_since(c.started),
-                    uncommitted: c.uncommitted,
+                    uncommitted,
+                    step: c.armed,
+                    during,
                 });
             }
             Some(c) => {
@@ -245,6 +307,36 @@ mod tests {
             "{s}"
         );
         assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+    }
+
+    #[test]
+    fn an_armed_step_past_its_deadline_names_the_call_it_waits_in() {
+        let (w, rx) = watchdog();
+        // A call with a long timeout of its own, under a shutdown with a short one.
+        let _slow = w.guard("committed_offsets", Duration::from_secs(30));
+        w.arm("shutdown", Duration::from_millis(50));
+        let s = rx.recv_timeout(Duration::from_secs(10)).expect("reported");
+        assert!(s.step);
+        assert_eq!((s.call, s.during), ("shutdown", Some("committed_offsets")));
+        assert!(s.waited < Duration::from_secs(5), "{:?}", s.waited);
+        let said = s.to_string();
+        assert!(
+            said.contains("shutdown did not end by its deadline")
+                && said.contains("committed_offsets had not returned"),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn a_disarmed_step_is_never_reported() {
+        let (w, rx) = watchdog();
+        w.arm("shutdown", Duration::from_millis(40));
+        w.disarm("shutdown");
+        assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+        // Armed with nothing in progress, it is reported on its own.
+        w.arm("shutdown", Duration::from_millis(10));
+        let s = rx.recv_timeout(Duration::from_secs(10)).expect("reported");
+        assert_eq!((s.call, s.during, s.step), ("shutdown", None, true));
     }
 
     #[test]
