@@ -163,20 +163,7 @@ impl Watchdog {
         timeout: Duration,
         uncommitted: Option<u64>,
     ) -> Guard<'_> {
-        let now = Instant::now();
-        let mut state = self.shared.lock();
-        state.next_id += 1;
-        let id = state.next_id;
-        state.calls.push(Call {
-            id,
-            name: call,
-            started: now,
-            deadline: now + limit(timeout),
-            uncommitted,
-            armed: false,
-        });
-        drop(state);
-        self.shared.changed.notify_all();
+        let id = self.watch(call, timeout, uncommitted, false);
         Guard {
             shared: &self.shared,
             id,
@@ -187,20 +174,32 @@ impl Watchdog {
     /// doing meanwhile: past it (and the margin) the step is reported with the call in progress,
     /// if any. Stays until [`Watchdog::disarm`].
     pub fn arm(&self, step: &'static str, timeout: Duration) {
+        self.watch(step, timeout, None, true);
+    }
+
+    /// Adds a call (or an armed step) to those watched, wakes the thread, returns its id.
+    fn watch(
+        &self,
+        name: &'static str,
+        timeout: Duration,
+        uncommitted: Option<u64>,
+        armed: bool,
+    ) -> u64 {
         let now = Instant::now();
         let mut state = self.shared.lock();
         state.next_id += 1;
         let id = state.next_id;
         state.calls.push(Call {
             id,
-            name: step,
+            name,
             started: now,
             deadline: now + limit(timeout),
-            uncommitted: None,
-            armed: true,
+            uncommitted,
+            armed,
         });
         drop(state);
         self.shared.changed.notify_all();
+        id
     }
 
     /// The step armed as `step` ended: it is not watched any more.
