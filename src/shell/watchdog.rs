@@ -234,24 +234,20 @@ fn watch(shared: &Shared) -> Option<Stuck> {
         match earliest {
             Some(c) if c.deadline <= now => {
                 // An armed step names the call it is waiting in (the oldest one watched).
-                let during = c.armed.then(|| {
-                    state
+                let during = match c.armed {
+                    true => state
                         .calls
                         .iter()
                         .filter(|d| !d.armed)
-                        .min_by_key(|d| d.started)
-                        .map(|d| (d.name, d.uncommitted))
-                });
-                let (during, uncommitted) = match during {
-                    Some(Some((name, n))) => (Some(name), n),
-                    _ => (None, c.uncommitted),
+                        .min_by_key(|d| d.started),
+                    false => None,
                 };
                 return Some(Stuck {
                     call: c.name,
                     waited: now.duration_since(c.started),
-                    uncommitted,
+                    uncommitted: during.map_or(c.uncommitted, |d| d.uncommitted),
                     step: c.armed,
-                    during,
+                    during: during.map(|d| d.name),
                 });
             }
             Some(c) => {
