@@ -5,7 +5,7 @@
 //!     valgrind --tool=callgrind --toggle-collect='*profile::work*' target/release/examples/profile analyse 2
 //!
 //! `analyse` runs the whole analyser over the sample's social posts, `sentiment` the scorer over
-//! the VADER tweets, `pipeline` the daemon's per-message work without Kafka (decode, analyse, build
+//! the VADER tweets, `polarity` the scorer and the learned sentiment model over them, `pipeline` the daemon's per-message work without Kafka (decode, analyse, build
 //! and encode the insight) over every line of the sample stream, the malformed ones included; the
 //! argument is how many passes. It prints the item count so the per-item
 //! instruction cost is the callgrind total divided by it.
@@ -45,6 +45,22 @@ fn work_sentiment(scorer: &SentimentScorer, tweets: &[&str], passes: usize) -> f
 }
 
 #[inline(never)]
+fn work_polarity(
+    scorer: &SentimentScorer,
+    model: &earshot::polarity::SentimentModel,
+    tweets: &[&str],
+    passes: usize,
+) -> f32 {
+    let mut s = 0.0;
+    for _ in 0..passes {
+        for t in tweets {
+            s += std::hint::black_box(earshot::polarity::read_text(t, scorer, model)).compound;
+        }
+    }
+    s
+}
+
+#[inline(never)]
 fn work_pipeline(analyzer: &Analyzer, lines: &[&str], passes: usize) -> usize {
     let now = chrono::Utc::now();
     let mut bytes = 0;
@@ -77,13 +93,18 @@ fn main() {
     let what = args.next().unwrap_or_else(|| "analyse".into());
     let passes: usize = args.next().and_then(|p| p.parse().ok()).unwrap_or(1);
     match what.as_str() {
-        "sentiment" => {
+        "sentiment" | "polarity" => {
             let tweets: Vec<&str> = include_str!("../data/vader/tweets_GroundTruth.txt")
                 .lines()
                 .filter_map(|l| l.splitn(3, '\t').nth(2))
                 .collect();
             let scorer = SentimentScorer::new();
-            let s = work_sentiment(&scorer, &tweets, passes);
+            let s = if what == "sentiment" {
+                work_sentiment(&scorer, &tweets, passes)
+            } else {
+                let model = earshot::polarity::SentimentModel::bundled().expect("bundled model");
+                work_polarity(&scorer, &model, &tweets, passes)
+            };
             println!("{} tweets scored ({s:.1})", tweets.len() * passes);
         }
         "pipeline" => {
