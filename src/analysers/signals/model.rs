@@ -187,10 +187,13 @@ pub fn decide_with(p: &[f32; OUTPUTS], t: &[f32; OUTPUTS], target: Target) -> [b
     if on[hard] && on[easy] {
         on[if p[hard] >= p[easy] { easy } else { hard }] = false;
     }
+    // The phase whose probability stands furthest above its own threshold: a rare phase's
+    // threshold is lower than the common one's, and the plain likeliest would nearly always be
+    // the common one ("usage").
     let phase = family("phase");
     let best = phase
         .clone()
-        .max_by(|a, b| p[*a].total_cmp(&p[*b]))
+        .max_by(|a, b| (p[*a] - t[*a]).total_cmp(&(p[*b] - t[*b])))
         .unwrap_or(phase.start);
     for o in phase {
         on[o] = o == best && p[o] >= t[o] && target.any();
@@ -396,6 +399,34 @@ mod tests {
         assert_eq!(total, OUTPUTS);
         assert_eq!(LABELS[family("phase").start], "phase:awareness");
         assert_eq!(family("sarcasm"), OUTPUTS - 1..OUTPUTS);
+    }
+
+    #[test]
+    fn the_phase_is_the_one_furthest_above_its_threshold_and_needs_a_target() {
+        let at = |name: &str| LABELS.iter().position(|l| *l == name).expect("a label");
+        let (usage, churn) = (at("phase:usage"), at("phase:churn"));
+        let mut t = [0.5f32; OUTPUTS];
+        t[usage] = 0.6;
+        t[churn] = 0.2;
+        let mut p = [0.0f32; OUTPUTS];
+        p[usage] = 0.65;
+        p[churn] = 0.4;
+        let target = Target {
+            mention: true,
+            ..Target::default()
+        };
+        let on = decide_with(&p, &t, target);
+        // Usage is likelier, but churn stands further above its threshold (0.2 against 0.05).
+        assert!(on[churn] && !on[usage]);
+        p[churn] = 0.1;
+        let on = decide_with(&p, &t, target);
+        assert!(on[usage] && !on[churn]);
+        // None clears its threshold: no phase.
+        p[usage] = 0.55;
+        assert!(family("phase").all(|o| !decide_with(&p, &t, target)[o]));
+        // No target: no phase, however sure.
+        p[usage] = 0.99;
+        assert!(family("phase").all(|o| !decide_with(&p, &t, Target::default())[o]));
     }
 
     #[test]
