@@ -5,10 +5,11 @@
 //!     valgrind --tool=callgrind --toggle-collect='*profile::work*' target/release/examples/profile analyse 2
 //!
 //! `analyse` runs the whole analyser over the sample's social posts, `sentiment` the scorer over
-//! the VADER tweets, `polarity` the scorer and the learned sentiment model over them, `pipeline` the daemon's per-message work without Kafka (decode, analyse, build
-//! and encode the insight) over every line of the sample stream, the malformed ones included; the
-//! argument is how many passes. It prints the item count so the per-item
-//! instruction cost is the callgrind total divided by it.
+//! the VADER tweets, `polarity` the scorer and the learned sentiment model over them, `pipeline`
+//! the daemon's per-message work without Kafka (decode, analyse, build and encode the insight)
+//! over every line of the sample stream, the malformed ones included; the argument is how many
+//! passes. It prints the item count so the per-item instruction cost is the callgrind total
+//! divided by it.
 
 use earshot::analyze::Analyzer;
 use earshot::catalog::Catalog;

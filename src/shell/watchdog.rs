@@ -234,13 +234,14 @@ fn watch(shared: &Shared) -> Option<Stuck> {
         match earliest {
             Some(c) if c.deadline <= now => {
                 // An armed step names the call it is waiting in (the oldest one watched).
-                let during = match c.armed {
-                    true => state
+                let during = if c.armed {
+                    state
                         .calls
                         .iter()
                         .filter(|d| !d.armed)
-                        .min_by_key(|d| d.started),
-                    false => None,
+                        .min_by_key(|d| d.started)
+                } else {
+                    None
                 };
                 return Some(Stuck {
                     call: c.name,
