@@ -90,8 +90,7 @@ pub(crate) fn hash_parts(parts: &[&[u8]], salt: u64) -> u32 {
 fn gram_hash(g: &[u8]) -> u32 {
     let mut x = [0u8; 4];
     x.copy_from_slice(&g[..4]);
-    let v = u64::from(u32::from_le_bytes(x)) ^ 0x9e37_79b9_0000_0000;
-    (v.wrapping_mul(0xff51_afd7_ed55_8ccd) >> 40) as u32 % BUCKETS as u32
+    gram_hash_u32(u32::from_le_bytes(x))
 }
 
 fn hash(s: &[u8], salt: u64) -> u32 {
@@ -104,8 +103,98 @@ pub(crate) fn word_bucket(lower: &[u8]) -> u32 {
     hash(lower, 1)
 }
 
+/// The bucket of a character 4-gram given as its four bytes read little-endian.
+fn gram_hash_u32(g: u32) -> u32 {
+    let v = u64::from(g) ^ 0x9e37_79b9_0000_0000;
+    (v.wrapping_mul(0xff51_afd7_ed55_8ccd) >> 40) as u32 % BUCKETS as u32
+}
+
 /// The features of a text: bucket ids, one per occurrence (a word said twice counts twice).
 pub fn features(text: &str, sentiment: &Scores) -> Vec<u32> {
+    if text.is_ascii() {
+        features_ascii(text, sentiment)
+    } else {
+        features_general(text, sentiment)
+    }
+}
+
+/// The bytes of a word in the features' sense: ASCII letters and digits and the apostrophe (one
+/// load instead of a chain of range tests).
+pub(crate) const WORD_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'\'';
+        b += 1;
+    }
+    t
+};
+
+/// [`features`] of an ASCII text (most of a stream): the same features in the same order, from
+/// one lower-cased copy of the text whose words are ranges of it, without decoding characters.
+fn features_ascii(text: &str, sentiment: &Scores) -> Vec<u32> {
+    let bytes = text.as_bytes();
+    let lower = text.to_ascii_lowercase();
+    let lower = lower.as_bytes();
+    let (mut letters, mut upper) = (0usize, 0usize);
+    for &b in bytes {
+        letters += usize::from(b.is_ascii_alphabetic());
+        upper += usize::from(b.is_ascii_uppercase());
+    }
+    let mut words: Vec<(usize, usize)> = Vec::with_capacity(bytes.len() / 4 + 1);
+    let is_word = |b: u8| WORD_BYTE[usize::from(b)];
+    let mut i = 0;
+    while i < bytes.len() {
+        if !is_word(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && is_word(bytes[i]) {
+            i += 1;
+        }
+        words.push((start, i));
+    }
+    // Words, grams and bigrams: about as many features as the text has letters.
+    let mut out = Vec::with_capacity(bytes.len() + 16);
+    // FNV-1a is one multiply per byte, each waiting for the last: a word's own hash (salt 1),
+    // its hash as a bigram's first word (salt 2, "word "), and the bigram that ends with it
+    // (continuing the last word's) are three independent chains, run side by side over its bytes.
+    let mut bigrams: smallvec::SmallVec<[u32; 64]> = smallvec::SmallVec::new();
+    let mut first: Option<u64> = None;
+    for &(a, b) in &words {
+        let (mut own, mut opens, mut closes) =
+            (FNV_OFFSET ^ 1, FNV_OFFSET ^ 2, first.unwrap_or(FNV_OFFSET));
+        for &c in &lower[a..b] {
+            own = (own ^ u64::from(c)).wrapping_mul(FNV_PRIME);
+            opens = (opens ^ u64::from(c)).wrapping_mul(FNV_PRIME);
+            closes = (closes ^ u64::from(c)).wrapping_mul(FNV_PRIME);
+        }
+        out.push((own % BUCKETS as u64) as u32);
+        if first.is_some() {
+            bigrams.push((closes % BUCKETS as u64) as u32);
+        }
+        first = Some((opens ^ u64::from(b' ')).wrapping_mul(FNV_PRIME));
+    }
+    // The 4-grams of "<word>", read straight from the text: the first and last carry a boundary.
+    let le = |g: &[u8]| u32::from_le_bytes([g[0], g[1], g[2], g[3]]);
+    for &(a, b) in &words {
+        let w = &lower[a..b];
+        if w.len() >= 4 {
+            out.push(gram_hash_u32(le(&[b'<', w[0], w[1], w[2]])));
+            out.extend(w.windows(4).map(|g| gram_hash_u32(le(g))));
+            let n = w.len();
+            out.push(gram_hash_u32(le(&[w[n - 3], w[n - 2], w[n - 1], b'>'])));
+        }
+    }
+    out.extend_from_slice(&bigrams);
+    shape_and_lexicon(text, letters, upper, sentiment, &mut out);
+    out
+}
+
+/// [`features`] of any text, character by character.
+fn features_general(text: &str, sentiment: &Scores) -> Vec<u32> {
     // Lower-cased words, one buffer; words are ranges of it.
     let mut buf: Vec<u8> = Vec::with_capacity(text.len());
     let mut words: Vec<(usize, usize)> = Vec::with_capacity(32);
@@ -180,6 +269,19 @@ pub fn features(text: &str, sentiment: &Scores) -> Vec<u32> {
         let (w1, w2) = (&bytes[pair[0].0..pair[0].1], &bytes[pair[1].0..pair[1].1]);
         out.push(hash_parts(&[w1, b" ", w2], 2));
     }
+    shape_and_lexicon(text, letters, upper, sentiment, &mut out);
+    out
+}
+
+/// The features every text has after its words: its shape (capitals, '!', '?'), the bias, and
+/// what the lexicon read in it.
+fn shape_and_lexicon(
+    text: &str,
+    letters: usize,
+    upper: usize,
+    sentiment: &Scores,
+    out: &mut Vec<u32>,
+) {
     if letters >= 4 && upper == letters {
         out.push(hash(b"<all-caps>", 4));
     }
@@ -203,7 +305,6 @@ pub fn features(text: &str, sentiment: &Scores) -> Vec<u32> {
         };
         out.push(hash(tag, 9));
     }
-    out
 }
 
 /// Label-to-score lists written as JSON objects in label order: the event has the shape of a map,
@@ -631,6 +732,52 @@ mod tests {
             3,
             "short words have no grams: the word, the bias and the compound bin"
         );
+    }
+
+    /// The models were trained on the features as the character-by-character path computes
+    /// them: the ASCII path must give the same ids in the same order.
+    #[test]
+    fn the_ascii_path_gives_the_general_paths_features() {
+        let scorer = SentimentScorer::new();
+        let root = env!("CARGO_MANIFEST_DIR");
+        let mut texts: Vec<String> = [
+            "data/vader/tweets_GroundTruth.txt",
+            "data/vader/movieReviewSnippets_GroundTruth.txt",
+        ]
+        .iter()
+        .flat_map(|f| {
+            let all = std::fs::read_to_string(format!("{root}/{f}")).expect("VADER data");
+            all.lines()
+                .filter_map(|l| l.splitn(3, '\t').nth(2).map(str::to_string))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+        texts.extend(
+            [
+                "",
+                "a",
+                "ALL CAPS HERE!",
+                "don't  can't'",
+                "'quoted' words''",
+                "end.",
+                "x1 y22 z333 wxyz",
+                "#hash @handle http://x.co/a?b=c",
+                "abcd",
+                "abc",
+                "I'M SO MAD?!",
+                "\t\nnew\nlines\t",
+                "aaaa bbbb",
+                "4444 grams_with_underscores",
+            ]
+            .map(str::to_string),
+        );
+        let mut ascii = 0;
+        for t in texts.iter().filter(|t| t.is_ascii()) {
+            let s = scorer.score(t);
+            assert_eq!(features_ascii(t, &s), features_general(t, &s), "{t:?}");
+            ascii += 1;
+        }
+        assert!(ascii > 5000, "only {ascii} ASCII texts compared");
     }
 
     #[test]

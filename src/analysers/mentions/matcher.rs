@@ -12,7 +12,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use rust_stemmers::{Algorithm, Stemmer};
 
 use super::query::{self, Field, Query, Term};
-use super::tokenize::{fold, tokenize, Kind, Token, Tokens};
+use super::tokenize::{fold, tokenize_folded, Kind, Token, Tokens};
 use crate::catalog::Catalog;
 use crate::interaction::Interaction;
 use crate::types::Mention;
@@ -400,7 +400,7 @@ impl Matcher {
         }
         candidates.sort_unstable();
         candidates.dedup();
-        let mut ctx = Ctx::new(interaction, language, seen, self.postings.len());
+        let mut ctx = Ctx::new(interaction, language, haystack, seen, self.postings.len());
         let mut found: Vec<Mention> = Vec::new();
         let mut matched: Vec<(u32, Vec<Hit>)> = Vec::new();
         for q in candidates {
@@ -613,6 +613,7 @@ impl<'a> Ctx<'a> {
     fn new(
         interaction: &'a Interaction,
         language: Option<&'a str>,
+        folded: String,
         seen: Vec<u32>,
         patterns: usize,
     ) -> Ctx<'a> {
@@ -627,7 +628,7 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        let tokens = tokenize(&interaction.text);
+        let tokens = tokenize_folded(&interaction.text, folded);
         let algo = algorithm(language);
         Ctx {
             text: &interaction.text,

@@ -71,26 +71,41 @@ fn looks_like_email(run: &str) -> bool {
 
 /// Tokenizes `text`.
 pub fn tokenize(text: &str) -> Tokens {
-    tokenize_runs(text, true)
+    tokenize_runs(text, true, None)
+}
+
+/// Tokenizes `text` given [`fold`]`(text)`, which the caller has already (it is the matcher's
+/// haystack): an ASCII text's bodies are ranges of it.
+pub fn tokenize_folded(text: &str, folded: String) -> Tokens {
+    tokenize_runs(text, true, Some(folded))
 }
 
 /// Tokenizes `text`; ASCII runs take the byte path when `bytes` is set (tests compare the two).
-fn tokenize_runs(text: &str, bytes: bool) -> Tokens {
+fn tokenize_runs(text: &str, bytes: bool, folded: Option<String>) -> Tokens {
+    // An ASCII text folds as a whole, and every body is a range of it at its own offsets; any
+    // other gets each body folded and appended.
+    let ascii = text.is_ascii();
     let mut out = Tokens {
         tokens: Vec::with_capacity(text.len() / 5 + 1),
-        folded: String::with_capacity(text.len()),
+        folded: match folded {
+            Some(f) if ascii && f.len() == text.len() => f,
+            _ if ascii => text.to_ascii_lowercase(),
+            _ => String::with_capacity(text.len()),
+        },
     };
     let mut pos = 0u32;
     let mut push = |out: &mut Tokens, kind: Kind, start: usize, end: usize, body: &str| {
-        let fstart = out.folded.len();
-        if body.is_ascii() {
-            out.folded.push_str(body);
-            out.folded[fstart..].make_ascii_lowercase();
+        let (fstart, fend) = if ascii {
+            // `body` is a subslice of `text`: its offset is the distance between the pointers.
+            let at = body.as_ptr() as usize - text.as_ptr() as usize;
+            (at, at + body.len())
         } else {
+            let fstart = out.folded.len();
             out.folded.push_str(&fold(body));
-        }
-        let fend = out.folded.len();
-        out.folded.push(' ');
+            let fend = out.folded.len();
+            out.folded.push(' ');
+            (fstart, fend)
+        };
         out.tokens.push(Token {
             kind,
             start,
@@ -182,10 +197,23 @@ fn char_run(run: &str, mut emit: impl FnMut(Kind, usize, usize, usize)) {
     }
 }
 
+/// The bytes of a word in the tokenizer's sense: ASCII letters, digits and `_` (one load instead
+/// of a chain of range tests).
+const WORD_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'_';
+        b += 1;
+    }
+    t
+};
+
 /// The tokens of an ASCII run, by the same rules as [`char_run`] but on bytes.
 fn ascii_run(run: &str, mut emit: impl FnMut(Kind, usize, usize, usize)) {
     let b = run.as_bytes();
-    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let word = |c: u8| WORD_BYTE[usize::from(c)];
     let mut prev: Option<u8> = None;
     let mut i = 0;
     while i < b.len() {
@@ -292,7 +320,7 @@ mod tests {
 
     /// The character loop alone, for comparing the byte path against it.
     fn by_chars(text: &str) -> Vec<(Kind, usize, usize, String)> {
-        let t = tokenize_runs(text, false);
+        let t = tokenize_runs(text, false, None);
         t.tokens
             .iter()
             .map(|k| (k.kind, k.start, k.end, t.body(k).to_string()))

@@ -68,6 +68,52 @@ const NEGATION_SCOPE: usize = 4;
 
 /// The words of `text` inside a negation's scope, as features of their own.
 fn negation_features(text: &str, out: &mut Vec<u32>) {
+    if text.is_ascii() {
+        negation_features_ascii(text, out);
+    } else {
+        negation_features_general(text, out);
+    }
+}
+
+/// Whether a character ends a negation's scope.
+fn ends_scope(c: char) -> bool {
+    matches!(c, '.' | ',' | '!' | '?' | ';' | ':' | '\n')
+}
+
+/// [`negation_features`] of an ASCII text: the same features, its words read as ranges of one
+/// lower-cased copy.
+fn negation_features_ascii(text: &str, out: &mut Vec<u32>) {
+    let lower = text.to_ascii_lowercase();
+    let b = lower.as_bytes();
+    let is_word = |c: u8| crate::emotion::WORD_BYTE[usize::from(c)];
+    let mut left = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        if !is_word(b[i]) {
+            if ends_scope(char::from(b[i])) {
+                left = 0;
+            }
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && is_word(b[i]) {
+            i += 1;
+        }
+        let word = &b[start..i];
+        if word == b"but" {
+            left = 0;
+        } else if is_negator(word) {
+            left = NEGATION_SCOPE;
+        } else if left > 0 {
+            out.push(hash_parts(&[word], 1));
+            left -= 1;
+        }
+    }
+}
+
+/// [`negation_features`] of any text, character by character.
+fn negation_features_general(text: &str, out: &mut Vec<u32>) {
     let mut word: Vec<u8> = Vec::with_capacity(16);
     let mut left = 0usize;
     let close = |word: &mut Vec<u8>, left: &mut usize, out: &mut Vec<u32>| {
@@ -98,7 +144,7 @@ fn negation_features(text: &str, out: &mut Vec<u32>) {
             }
         } else {
             close(&mut word, &mut left, out);
-            if matches!(c, '.' | ',' | '!' | '?' | ';' | ':' | '\n') {
+            if ends_scope(c) {
                 left = 0;
             }
         }
@@ -509,6 +555,41 @@ impl SentimentModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The model was trained on the negation features of the character-by-character path: the
+    /// ASCII path must give the same ids in the same order.
+    #[test]
+    fn the_ascii_path_gives_the_general_paths_negation_features() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let all = std::fs::read_to_string(format!("{root}/data/vader/tweets_GroundTruth.txt"))
+            .expect("VADER tweets");
+        let mut texts: Vec<&str> = all
+            .lines()
+            .filter_map(|l| l.splitn(3, '\t').nth(2))
+            .collect();
+        texts.extend([
+            "not good, but great",
+            "I don't like it. Never again: no way",
+            "NOT HAPPY NOT HAPPY",
+            "isn't it? can't say\nwon't say",
+            "no",
+            "",
+            "nothing works but the wifi; barely",
+        ]);
+        let (mut n, mut fired) = (0, 0);
+        for t in texts.into_iter().filter(|t| t.is_ascii()) {
+            let (mut a, mut g) = (Vec::new(), Vec::new());
+            negation_features_ascii(t, &mut a);
+            negation_features_general(t, &mut g);
+            assert_eq!(a, g, "{t:?}");
+            n += 1;
+            fired += usize::from(!a.is_empty());
+        }
+        assert!(
+            n > 3000 && fired > 300,
+            "{n} texts compared, {fired} with a negation"
+        );
+    }
 
     /// `mention_features` as it was written first (every word of both sides lower-cased): the
     /// model was trained on these features, so the faster form must give the same ones.
