@@ -177,15 +177,20 @@ fn features_ascii(text: &str, sentiment: &Scores) -> Vec<u32> {
         }
         first = Some((opens ^ u64::from(b' ')).wrapping_mul(FNV_PRIME));
     }
-    // The 4-grams of "<word>", read straight from the text: the first and last carry a boundary.
-    let le = |g: &[u8]| u32::from_le_bytes([g[0], g[1], g[2], g[3]]);
+    // The 4-grams of "<word>", read straight from the text: the four bytes as a little-endian
+    // integer that each next byte shifts in at the top.
     for &(a, b) in &words {
         let w = &lower[a..b];
-        if w.len() >= 4 {
-            out.push(gram_hash_u32(le(&[b'<', w[0], w[1], w[2]])));
-            out.extend(w.windows(4).map(|g| gram_hash_u32(le(g))));
-            let n = w.len();
-            out.push(gram_hash_u32(le(&[w[n - 3], w[n - 2], w[n - 1], b'>'])));
+        if let [w0, w1, w2, rest @ ..] = w {
+            if rest.is_empty() {
+                continue;
+            }
+            let mut g = u32::from_le_bytes([b'<', *w0, *w1, *w2]);
+            out.push(gram_hash_u32(g));
+            out.extend(rest.iter().chain(b">").map(|&c| {
+                g = (g >> 8) | (u32::from(c) << 24);
+                gram_hash_u32(g)
+            }));
         }
     }
     out.extend_from_slice(&bigrams);

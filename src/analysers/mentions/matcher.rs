@@ -489,6 +489,18 @@ impl Matcher {
         found
     }
 
+    /// Whether `node` is a term whose anchor is not in the text (so it can't match).
+    #[inline(always)]
+    fn unseen_term(&self, node: &Node, ctx: &Ctx) -> bool {
+        match node {
+            Node::Term(id) => self
+                .terms
+                .get(*id as usize)
+                .is_some_and(|t| !ctx.seen(t.pattern)),
+            _ => false,
+        }
+    }
+
     /// Evaluates `node` on a message. On a match it appends the match's hits to `out` (possibly
     /// none: a NOT or a field scope matches without text) and returns true; otherwise it leaves
     /// `out` as it found it. One buffer serves the whole tree, so evaluation allocates only when
@@ -526,7 +538,11 @@ impl Matcher {
             Node::Or(xs) => {
                 let mut any = false;
                 for x in xs {
-                    any |= self.eval(x, ctx, out);
+                    // Most alternatives are terms whose anchor is not in the text: skip them
+                    // without the call (a frame of the whole evaluator).
+                    if !self.unseen_term(x, ctx) {
+                        any |= self.eval(x, ctx, out);
+                    }
                 }
                 any
             }
@@ -537,6 +553,9 @@ impl Matcher {
                 ordered,
             } => {
                 let mark = out.len();
+                if self.unseen_term(left, ctx) || self.unseen_term(right, ctx) {
+                    return false;
+                }
                 if !self.eval(left, ctx, out) {
                     return false;
                 }
@@ -696,11 +715,13 @@ impl<'a> Ctx<'a> {
                 // anchor): most tokens fail on their first byte.
                 let first = anchor.as_bytes().first().copied();
                 for (i, k) in toks.iter().enumerate() {
-                    let body = self.tokens.body(k);
-                    if first.is_some_and(|b| body.as_bytes().first() != Some(&b)) || !textual(k) {
+                    let body = self.tokens.body_bytes(k);
+                    if first.is_some_and(|b| body.first() != Some(&b)) || !textual(k) {
                         continue;
                     }
-                    if body == w || (body.starts_with(anchor) && self.stem(i) == stem) {
+                    if body == w.as_bytes()
+                        || (body.starts_with(anchor.as_bytes()) && self.stem(i) == stem)
+                    {
                         out.push(Self::hit(k));
                     }
                 }
@@ -714,11 +735,14 @@ impl<'a> Ctx<'a> {
                 for i in 0..=toks.len() - n {
                     let window = &toks[i..i + n];
                     // Most windows fail on their first word's first byte.
-                    if self.tokens.body(&window[0]).as_bytes().first() != first {
+                    if self.tokens.body_bytes(&window[0]).first() != first {
                         continue;
                     }
                     if window.iter().all(textual)
-                        && window.iter().zip(ws).all(|(k, w)| self.tokens.body(k) == w)
+                        && window
+                            .iter()
+                            .zip(ws)
+                            .all(|(k, w)| self.tokens.body_bytes(k) == w.as_bytes())
                     {
                         out.push(Hit {
                             first: window[0].pos,
@@ -732,18 +756,24 @@ impl<'a> Ctx<'a> {
             Term::Prefix(p) => {
                 out.extend(
                     toks.iter()
-                        .filter(|k| textual(k) && self.tokens.body(k).starts_with(p.as_str()))
+                        .filter(|k| {
+                            textual(k) && self.tokens.body_bytes(k).starts_with(p.as_bytes())
+                        })
                         .map(Self::hit),
                 );
             }
             Term::Hashtag(h) => out.extend(
                 toks.iter()
-                    .filter(|k| k.kind == Kind::Hashtag && self.tokens.body(k) == h)
+                    .filter(|k| {
+                        k.kind == Kind::Hashtag && self.tokens.body_bytes(k) == h.as_bytes()
+                    })
                     .map(Self::hit),
             ),
             Term::Handle(h) => out.extend(
                 toks.iter()
-                    .filter(|k| k.kind == Kind::Mention && self.tokens.body(k) == h)
+                    .filter(|k| {
+                        k.kind == Kind::Mention && self.tokens.body_bytes(k) == h.as_bytes()
+                    })
                     .map(Self::hit),
             ),
             Term::Raw(r) => {

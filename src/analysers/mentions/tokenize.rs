@@ -37,6 +37,15 @@ impl Tokens {
     pub fn body(&self, t: &Token) -> &str {
         &self.folded[t.fstart..t.fend]
     }
+
+    /// [`body`](Self::body) as bytes, without the checks that its ends are character boundaries
+    /// (they are): what the matcher compares.
+    pub fn body_bytes(&self, t: &Token) -> &[u8] {
+        self.folded
+            .as_bytes()
+            .get(t.fstart..t.fend)
+            .unwrap_or_default()
+    }
 }
 
 fn is_word_char(c: char) -> bool {

@@ -37,7 +37,17 @@ fn hash_parts(parts: &[&[u8]], salt: u64) -> u32 {
 }
 
 /// Words that open a negation's scope.
+#[inline]
 fn is_negator(w: &[u8]) -> bool {
+    if let [.., b'n', b'\'', b't'] = w {
+        return true;
+    }
+    // Most words are not one of these: their length and first letter say so at once.
+    if !(2..=7).contains(&w.len())
+        || !matches!(w[0], b'n' | b'c' | b'w' | b'h' | b'b' | b'a' | b'd' | b'i')
+    {
+        return false;
+    }
     matches!(
         w,
         b"not"
@@ -59,7 +69,7 @@ fn is_negator(w: &[u8]) -> bool {
             | b"isnt"
             | b"didnt"
             | b"doesnt"
-    ) || w.ends_with(b"n't")
+    )
 }
 
 /// How many words after a negator its scope reaches, at most (it also ends at punctuation and at
@@ -555,6 +565,32 @@ impl SentimentModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `is_negator` as it was first written: the length and first-letter filter must not change
+    /// its answer for any word.
+    #[test]
+    fn the_negator_filter_changes_no_answer() {
+        const NEGATORS: [&str; 19] = [
+            "not", "no", "never", "nothing", "nobody", "none", "nor", "neither", "cannot",
+            "without", "hardly", "barely", "aint", "dont", "cant", "wont", "isnt", "didnt",
+            "doesnt",
+        ];
+        let first = |w: &[u8]| NEGATORS.iter().any(|n| n.as_bytes() == w) || w.ends_with(b"n't");
+        let root = env!("CARGO_MANIFEST_DIR");
+        let lexicon = std::fs::read_to_string(format!("{root}/data/vader/vader_lexicon.txt"))
+            .expect("VADER lexicon");
+        let words: Vec<String> = lexicon
+            .lines()
+            .filter_map(|l| l.split('\t').next())
+            .map(str::to_lowercase)
+            .chain(NEGATORS.iter().map(|n| n.to_string()))
+            .chain(["", "n", "don't", "won't", "isn't", "n't", "nots", "a"].map(str::to_string))
+            .collect();
+        for w in &words {
+            assert_eq!(is_negator(w.as_bytes()), first(w.as_bytes()), "{w:?}");
+        }
+        assert!(words.len() > 7000);
+    }
 
     /// The model was trained on the negation features of the character-by-character path: the
     /// ASCII path must give the same ids in the same order.
