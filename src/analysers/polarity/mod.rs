@@ -95,22 +95,20 @@ fn ends_scope(c: char) -> bool {
 fn negation_features_ascii(text: &str, out: &mut Vec<u32>) {
     let lower = text.to_ascii_lowercase();
     let b = lower.as_bytes();
-    let is_word = |c: u8| crate::emotion::WORD_BYTE[usize::from(c)];
+    let mut words = Vec::with_capacity(b.len() / 4 + 1);
+    crate::emotion::ascii_words(b, &mut words);
     let mut left = 0usize;
-    let mut i = 0;
-    while i < b.len() {
-        if !is_word(b[i]) {
-            if ends_scope(char::from(b[i])) {
-                left = 0;
-            }
-            i += 1;
-            continue;
+    let mut gap_from = 0usize;
+    for &(start, end) in &words {
+        // Punctuation between the last word and this one ends a scope.
+        if b[gap_from..start]
+            .iter()
+            .any(|&c| ends_scope(char::from(c)))
+        {
+            left = 0;
         }
-        let start = i;
-        while i < b.len() && is_word(b[i]) {
-            i += 1;
-        }
-        let word = &b[start..i];
+        gap_from = end;
+        let word = &b[start..end];
         if word == b"but" {
             left = 0;
         } else if is_negator(word) {
