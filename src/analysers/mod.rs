@@ -15,3 +15,16 @@ pub mod mentions;
 pub mod polarity;
 pub mod sentiment;
 pub mod signals;
+
+/// A byte table for a word's bytes: ASCII letters and digits, and `extra`. One load answers what
+/// a chain of range tests would in a tokenizer's inner loop.
+pub(crate) const fn word_bytes_and(extra: u8) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == extra;
+        b += 1;
+    }
+    t
+}

@@ -118,18 +118,8 @@ pub fn features(text: &str, sentiment: &Scores) -> Vec<u32> {
     }
 }
 
-/// The bytes of a word in the features' sense: ASCII letters and digits and the apostrophe (one
-/// load instead of a chain of range tests).
-pub(crate) const WORD_BYTE: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = c.is_ascii_alphanumeric() || c == b'\'';
-        b += 1;
-    }
-    t
-};
+/// The bytes of a word in the features' sense: ASCII letters and digits and the apostrophe.
+pub(crate) const WORD_BYTE: [bool; 256] = super::word_bytes_and(b'\'');
 
 /// The words of an ASCII text in the features' sense (runs of [`WORD_BYTE`]), as byte ranges
 /// appended to `out`. A byte-by-byte loop mispredicts a branch at every word's start and end;

@@ -206,18 +206,8 @@ fn char_run(run: &str, mut emit: impl FnMut(Kind, usize, usize, usize)) {
     }
 }
 
-/// The bytes of a word in the tokenizer's sense: ASCII letters, digits and `_` (one load instead
-/// of a chain of range tests).
-const WORD_BYTE: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = c.is_ascii_alphanumeric() || c == b'_';
-        b += 1;
-    }
-    t
-};
+/// The bytes of a word in the tokenizer's sense: ASCII letters, digits and `_`.
+const WORD_BYTE: [bool; 256] = crate::analysers::word_bytes_and(b'_');
 
 /// The tokens of an ASCII run, by the same rules as [`char_run`] but on bytes.
 fn ascii_run(run: &str, mut emit: impl FnMut(Kind, usize, usize, usize)) {
