@@ -15,6 +15,46 @@ pub(super) fn told(hits: &Hits, durations: &[(i32, Span)]) -> Vec<Span> {
     e
 }
 
+/// Whether `w` is a unit of time: `Some(false)` for seconds and minutes, `Some(true)` for hours,
+/// days and weeks.
+fn unit_kind(w: &str) -> Option<bool> {
+    // Every unit is 3 to 7 ASCII letters starting with one of these: most words end here,
+    // before a dozen comparisons.
+    let first = w.bytes().next().map(|b| b.to_ascii_lowercase());
+    if !(3..=7).contains(&w.len()) || !matches!(first, Some(b's' | b'm' | b'h' | b'd' | b'w')) {
+        return None;
+    }
+    let is = |any: &[&str]| any.iter().any(|k| w.eq_ignore_ascii_case(k));
+    if is(&["second", "seconds", "minute", "minutes", "mins", "min"]) {
+        Some(false)
+    } else if is(&["hour", "hours", "hrs", "day", "days", "week", "weeks"]) {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+/// Whether an ASCII text has a word that is a unit of time (words as [`durations`] splits them:
+/// runs of letters and digits).
+fn names_a_unit(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && b[i].is_ascii_alphanumeric() {
+            i += 1;
+        }
+        if unit_kind(&text[start..i]).is_some() {
+            return true;
+        }
+    }
+    false
+}
+
 const NUMBER_WORDS: &[&str] = &[
     "a", "an", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
     "fifteen", "twenty", "thirty", "forty", "fifty", "ninety", "few", "couple", "half",
@@ -23,6 +63,16 @@ const NUMBER_WORDS: &[&str] = &[
 /// Spoken durations as effort: "in two minutes", "within ten minutes" are easy; "for 45 minutes",
 /// "90 minutes on hold", "over two hours", "for three weeks" are hard.
 pub(super) fn durations(text: &str) -> Vec<(i32, Span)> {
+    // Most messages name no unit of time: an ASCII one is ruled out by a pass over its bytes,
+    // without the list of words below.
+    if text.is_ascii() && !names_a_unit(text) {
+        return Vec::new();
+    }
+    read_durations(text)
+}
+
+/// [`durations`], without the byte pass that rules most texts out.
+fn read_durations(text: &str) -> Vec<(i32, Span)> {
     // Words with their offsets in `text` itself; keywords are ASCII, compared case-insensitively
     // (lower-casing the text could shift offsets: "İ" grows, "ẞ" shrinks).
     let mut words: Vec<(usize, &str)> = Vec::new();
@@ -42,21 +92,11 @@ pub(super) fn durations(text: &str) -> Vec<(i32, Span)> {
     for (i, &(start, unit)) in words.iter().enumerate() {
         // Every unit below is 3 to 7 ASCII letters starting with one of these: most words end
         // here, before a dozen comparisons.
-        let first = unit.bytes().next().map(|b| b.to_ascii_lowercase());
-        if !(3..=7).contains(&unit.len())
-            || !matches!(first, Some(b's' | b'm' | b'h' | b'd' | b'w'))
-        {
+        let Some(long) = unit_kind(unit) else {
             continue;
-        }
-        let short = is(
-            unit,
-            &["second", "seconds", "minute", "minutes", "mins", "min"],
-        );
-        let long = is(
-            unit,
-            &["hour", "hours", "hrs", "day", "days", "week", "weeks"],
-        );
-        if !(short || long) || i == 0 {
+        };
+        let short = !long;
+        if i == 0 {
             continue;
         }
         let count = words[i - 1].1;
@@ -95,4 +135,40 @@ pub(super) fn durations(text: &str) -> Vec<(i32, Span)> {
         out.push((weight, Span::new(text, span_start, end)));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_byte_pass_rules_out_only_texts_without_durations() {
+        let corpus = [
+            include_str!("../../../data/earshot/corpus/batches/b17.jsonl"),
+            include_str!("../../../data/earshot/corpus/batches/b27.jsonl"),
+            include_str!("../../../data/earshot/corpus/batches/b36.jsonl"),
+        ];
+        let mut with = 0;
+        let mut texts = 0;
+        for line in corpus.iter().flat_map(|c| c.lines()) {
+            let v: serde_json::Value = serde_json::from_str(line).expect("corpus line");
+            let text = v["text"].as_str().expect("text");
+            let found = read_durations(text);
+            with += usize::from(!found.is_empty());
+            texts += 1;
+            assert_eq!(durations(text), found, "{text}");
+        }
+        // The comparison means something only if both kinds of text were seen.
+        assert!(with > 50 && texts - with > 500, "{with} of {texts}");
+        for text in [
+            "waited 45 MINUTES on hold",
+            "in 2 mins!",
+            "for three weeks",
+            "hrs",
+            "min.",
+        ] {
+            assert_eq!(durations(text), read_durations(text), "{text}");
+        }
+        assert!(!durations("on hold for 45 minutes").is_empty());
+    }
 }
