@@ -8,7 +8,6 @@ use earshot::config::Config;
 use earshot::shell::kafka::{run_with, Outcome, Output};
 use earshot::shell::metrics::{Metrics, Observed};
 use earshot::shell::{cancel_on_signal, Health};
-use rdkafka::message::OwnedHeaders;
 use rdkafka::Message;
 use tokio_util::sync::CancellationToken;
 
@@ -38,7 +37,7 @@ async fn main() -> anyhow::Result<()> {
                     topic: output_topic.clone(),
                     key: msg.key().map(<[u8]>::to_vec),
                     payload: msg.payload().map(<[u8]>::to_vec).unwrap_or_default(),
-                    headers: OwnedHeaders::new(),
+                    headers: None,
                 },
                 Outcome::Insight(Observed::default()),
             )

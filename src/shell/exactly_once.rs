@@ -64,6 +64,11 @@ pub struct Transactions {
     rewind: AtomicBool,
     /// An error raised inside a rebalance callback, for the loop to stop on.
     failure: Mutex<Option<PipelineError>>,
+    /// Held by a commit from start to end, and by [`Transactions::add`]: a commit may run on a
+    /// thread of its own while the loop analyses what comes next, and a producer has one
+    /// transaction at a time, so the next one begins only once the last has committed. A commit
+    /// before a revoke (in the rebalance callback) waits here for one in progress.
+    committing: Mutex<()>,
 }
 
 struct Open {
@@ -88,6 +93,7 @@ impl Transactions {
             committed,
             rewind: AtomicBool::new(false),
             failure: Mutex::new(None),
+            committing: Mutex::new(()),
         }
     }
 
@@ -95,6 +101,11 @@ impl Transactions {
         // A panic while holding the lock would have ended the process (panic = abort is not set,
         // but the loop does not catch panics); take the data as it is.
         self.open.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits for a commit in progress on another thread and keeps the next from starting.
+    fn one_at_a_time(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.committing.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Messages in the open transaction.
@@ -122,6 +133,7 @@ impl Transactions {
         next: Vec<((String, i32), i64)>,
         shutdown: &CancellationToken,
     ) -> Result<(), PipelineError> {
+        let _one = self.one_at_a_time();
         let mut guard = self.lock();
         if guard.is_none() {
             // Served by librdkafka's own thread without the broker; watched all the same.
@@ -188,6 +200,7 @@ impl Transactions {
         timeout: Duration,
         last: Option<u64>,
     ) -> Result<(), PipelineError> {
+        let _one = self.one_at_a_time();
         let Some(open) = self.lock().take() else {
             return Ok(());
         };
@@ -357,9 +370,10 @@ fn send(
     give_up: &dyn Fn() -> bool,
 ) -> Result<(), KafkaError> {
     loop {
-        let mut record = FutureRecord::to(&out.topic)
-            .payload(&out.payload)
-            .headers(out.headers.clone());
+        let mut record = FutureRecord::to(&out.topic).payload(&out.payload);
+        if let Some(h) = &out.headers {
+            record = record.headers(h.clone());
+        }
         if let Some(k) = &out.key {
             record = record.key(k);
         }
@@ -450,9 +464,23 @@ where
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
+    // A commit runs on a blocking thread of its own while the loop goes on consuming and
+    // analysing; what it analyses meanwhile is held, and joins the next transaction once the
+    // commit is done (a producer has one transaction at a time). Measured: a commit takes about
+    // 12 ms of every 100 ms interval, during which both cores sat idle.
+    let mut committing: Option<tokio::task::JoinHandle<Result<(), PipelineError>>> = None;
+    let mut held = Held::default();
+    let max_held = config.pipeline.max_in_flight.max(1);
+
     let stop = 'run: loop {
-        forget(&consumer, &txn, &mut start, &mut consumed);
-        if txn.rewind.swap(false, Ordering::SeqCst) {
+        if forget(&consumer, &txn, &mut start, &mut consumed) && !held.is_empty() {
+            // Partitions were revoked while outputs were held: the revoke's commit did not
+            // include them. The held messages of the partitions kept are read again from there.
+            held.clear();
+            txn.rewind.store(true, Ordering::SeqCst);
+        }
+        if committing.is_none() && txn.rewind.swap(false, Ordering::SeqCst) {
+            held.clear();
             if let Err(e) = rewind(&consumer, &txn.watchdog, &committed, &mut consumed) {
                 break Stop::Failed(e);
             }
@@ -464,11 +492,22 @@ where
             biased;
             _ = fatal.cancelled() => break Stop::Fatal,
             _ = shutdown.cancelled() => break Stop::Shutdown,
+            done = async { committing.as_mut().expect("checked").await }, if committing.is_some() => {
+                committing = None;
+                if let Err(e) = joined(done) {
+                    break Stop::Failed(e);
+                }
+                // An aborted commit asked for a rewind: the held outputs are made again.
+                if txn.rewind.load(Ordering::SeqCst) {
+                    continue;
+                }
+                if let Err(e) = held.add_to(&txn, shutdown) {
+                    break Stop::Failed(e);
+                }
+            }
             _ = tick.tick() => {
-                if txn.age().is_some_and(|a| a >= interval) {
-                    if let Err(e) = txn.commit(consumer.group_metadata(), CALL_TIMEOUT) {
-                        break Stop::Failed(e);
-                    }
+                if committing.is_none() && txn.age().is_some_and(|a| a >= interval) {
+                    committing = Some(commit_elsewhere(&txn, &consumer));
                 }
             }
             msg = consumer.recv() => {
@@ -493,7 +532,14 @@ where
                 // Partitions revoked while these were fetched (their open transaction was
                 // committed in the callback): their next owner reads on from that commit, so
                 // their messages here are not this instance's any more.
-                forget(&consumer, &txn, &mut start, &mut consumed);
+                if forget(&consumer, &txn, &mut start, &mut consumed) && !held.is_empty() {
+                    held.clear();
+                    txn.rewind.store(true, Ordering::SeqCst);
+                    for m in &batch {
+                        consumed.note(m.topic(), m.partition(), m.offset());
+                    }
+                    continue;
+                }
                 let batch = assigned_only(&consumer, batch);
                 let batch = match start.check(&consumer, &txn.watchdog, batch) {
                     Ok(b) => b,
@@ -503,24 +549,49 @@ where
                     continue;
                 }
                 let outputs = work.transform(&batch);
-                let mut items = Vec::with_capacity(batch.len());
-                let mut next = Consumed::default();
                 for (msg, (output, outcome)) in batch.iter().zip(outputs) {
                     metrics.consumed.with_label_values(&[msg.topic()]).inc();
                     consumed.note(msg.topic(), msg.partition(), msg.offset());
-                    next.note(msg.topic(), msg.partition(), msg.offset());
-                    items.push((output, outcome, msg.timestamp().to_millis()));
+                    held.push(msg, output, outcome);
                 }
-                if let Err(e) = txn.add(items, next.next_offsets(), shutdown) {
+                if let Some(pending) = committing.take() {
+                    if held.len() < max_held {
+                        committing = Some(pending);
+                        continue;
+                    }
+                    // As much is held as may be in flight: wait for the commit.
+                    if let Err(e) = joined(pending.await) {
+                        break Stop::Failed(e);
+                    }
+                    if txn.rewind.load(Ordering::SeqCst) {
+                        // The commit was aborted: everything since it is read again.
+                        continue;
+                    }
+                }
+                if let Err(e) = held.add_to(&txn, shutdown) {
                     break 'run Stop::Failed(e);
                 }
                 if txn.len() >= max_messages {
-                    if let Err(e) = txn.commit(consumer.group_metadata(), CALL_TIMEOUT) {
-                        break Stop::Failed(e);
-                    }
+                    committing = Some(commit_elsewhere(&txn, &consumer));
                 }
             }
         }
+    };
+    // A commit in progress ends before anything else is done with the clients (each of its calls
+    // is under the watchdog); what it did decides whether the held outputs may still go out.
+    let stop = match committing.take() {
+        Some(pending) => match (joined(pending.await), stop) {
+            (Err(e), Stop::Shutdown) => Stop::Failed(e),
+            (_, stop) => stop,
+        },
+        None => stop,
+    };
+    let stop = match stop {
+        Stop::Shutdown if !txn.rewind.load(Ordering::SeqCst) => match held.add_to(&txn, shutdown) {
+            Ok(()) => Stop::Shutdown,
+            Err(e) => Stop::Failed(e),
+        },
+        stop => stop,
     };
 
     let deadline = Duration::from_secs(config.pipeline.shutdown_timeout_secs);
@@ -589,16 +660,81 @@ fn assigned_only<'m>(
         .collect()
 }
 
-/// Forgets what the loop, the transactions and the start check know of revoked partitions.
+/// Forgets what the loop, the transactions and the start check know of revoked partitions;
+/// whether there were any.
 fn forget(
     consumer: &rdkafka::consumer::StreamConsumer<super::kafka::Context>,
     txn: &Transactions,
     start: &mut StartCheck,
     consumed: &mut Consumed,
-) {
-    for (topic, partition) in forget_revoked(consumer, None, consumed) {
-        txn.forget(&topic, partition);
-        start.forget(&topic, partition);
+) -> bool {
+    let revoked = forget_revoked(consumer, None, consumed);
+    for (topic, partition) in &revoked {
+        txn.forget(topic, *partition);
+        start.forget(topic, *partition);
+    }
+    !revoked.is_empty()
+}
+
+/// Commits the open transaction on a blocking thread, with the group's metadata as it is now.
+fn commit_elsewhere(
+    txn: &Arc<Transactions>,
+    consumer: &rdkafka::consumer::StreamConsumer<super::kafka::Context>,
+) -> tokio::task::JoinHandle<Result<(), PipelineError>> {
+    let (txn, group) = (txn.clone(), consumer.group_metadata());
+    tokio::task::spawn_blocking(move || txn.commit(group, CALL_TIMEOUT))
+}
+
+/// The result of a commit run by [`commit_elsewhere`]; a panic on its thread is an error.
+fn joined(
+    done: Result<Result<(), PipelineError>, tokio::task::JoinError>,
+) -> Result<(), PipelineError> {
+    done.unwrap_or_else(|e| {
+        Err(PipelineError::Fatal {
+            client: "producer",
+            detail: format!("the transaction's commit did not finish: {e}"),
+        })
+    })
+}
+
+/// Outputs analysed while a commit was in progress, waiting to join the next transaction.
+#[derive(Default)]
+struct Held {
+    items: Vec<Item>,
+    /// Per partition, the offset after the last message held.
+    next: Consumed,
+}
+
+impl Held {
+    fn push(&mut self, msg: &BorrowedMessage<'_>, output: Output, outcome: Outcome) {
+        self.next.note(msg.topic(), msg.partition(), msg.offset());
+        self.items
+            .push((output, outcome, msg.timestamp().to_millis()));
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    fn clear(&mut self) {
+        *self = Held::default();
+    }
+
+    /// Adds what is held to the open transaction (beginning one if none is).
+    fn add_to(
+        &mut self,
+        txn: &Transactions,
+        shutdown: &CancellationToken,
+    ) -> Result<(), PipelineError> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        let Held { items, next } = std::mem::take(self);
+        txn.add(items, next.next_offsets(), shutdown)
     }
 }
 
@@ -736,7 +872,6 @@ fn rewind(
 mod tests {
     use super::*;
     use crate::shell::client::Callbacks;
-    use rdkafka::message::OwnedHeaders;
 
     /// A fault injected without a broker: a producer with room for one message and nowhere to
     /// deliver it, so every later send finds its queue full for good.
@@ -753,7 +888,7 @@ mod tests {
             topic: "earshot-test".into(),
             key: None,
             payload: b"{}".to_vec(),
-            headers: OwnedHeaders::new(),
+            headers: None,
         }
     }
 

@@ -14,6 +14,7 @@ use arc_swap::ArcSwap;
 use chrono::Utc;
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
+use prometheus::IntCounter;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::stream_consumer::StreamConsumer;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
@@ -299,7 +300,8 @@ pub struct Output {
     pub topic: String,
     pub key: Option<Vec<u8>>,
     pub payload: Vec<u8>,
-    pub headers: OwnedHeaders,
+    /// `None` for an insight: librdkafka allocates a header list, and another for each send.
+    pub headers: Option<OwnedHeaders>,
 }
 
 /// Runs the pipeline until `shutdown` is cancelled, then drains, flushes and commits.
@@ -542,17 +544,25 @@ where
     let mut consumed = Consumed::default();
     let mut in_flight = FuturesUnordered::new();
 
-    let stop = loop {
+    let stop = 'run: loop {
         forget_revoked(&consumer, Some(&mut tracker), &mut consumed);
         tokio::select! {
             biased;
             _ = fatal.cancelled() => break Stop::Fatal,
             _ = shutdown.cancelled() => break Stop::Shutdown,
             Some(done) = in_flight.next(), if !in_flight.is_empty() => {
-                match done {
-                    Ok(done) => settle(&consumer, &mut tracker, metrics, done),
-                    Err(e) => break Stop::Failed(e),
+                // With the deliveries already acknowledged besides this one: their offsets are
+                // stored once a partition, not once a message.
+                let mut stored = Stored::default();
+                let mut next = Some(done);
+                while let Some(done) = next {
+                    match done {
+                        Ok(done) => settle(&mut tracker, metrics, done, &mut stored),
+                        Err(e) => break 'run Stop::Failed(e),
+                    }
+                    next = in_flight.next().now_or_never().flatten();
                 }
+                stored.store(&consumer);
             }
             msg = consumer.recv(), if in_flight.len() < max_in_flight => {
                 forget_revoked(&consumer, Some(&mut tracker), &mut consumed);
@@ -576,7 +586,7 @@ where
                     consumed.note(msg.topic(), msg.partition(), msg.offset());
                     let ticket = tracker.start(msg.topic(), msg.partition(), msg.offset());
                     let event_ms = msg.timestamp().to_millis();
-                    in_flight.push(deliver(producer.clone(), metrics.clone(), errors.clone(), output, ticket, outcome, event_ms));
+                    in_flight.push(deliver(producer.clone(), metrics.produce_retries.clone(), errors.clone(), output, ticket, outcome, event_ms));
                 }
             }
         }
@@ -599,10 +609,12 @@ where
     tracing::info!(in_flight = in_flight.len(), "shutting down: draining");
     let drained = tokio::time::timeout(deadline, async {
         while let Some(done) = in_flight.next().await {
+            let mut stored = Stored::default();
             match done {
-                Ok(done) => settle(&consumer, &mut tracker, metrics, done),
+                Ok(done) => settle(&mut tracker, metrics, done, &mut stored),
                 Err(e) => return Err(e),
             }
+            stored.store(&consumer);
         }
         Ok(())
     })
@@ -901,7 +913,7 @@ pub fn process(
                 topic: cfg.output_topic.clone(),
                 key: Some(key),
                 payload,
-                headers: OwnedHeaders::new(),
+                headers: None,
             },
             Outcome::Insight(Observed::of(analysis)),
         ),
@@ -927,7 +939,7 @@ fn dead_letter(
         topic: cfg.dead_letter_topic.clone(),
         key: msg.key().map(<[u8]>::to_vec),
         payload: msg.payload().map(<[u8]>::to_vec).unwrap_or_default(),
-        headers: dead_letter_headers(msg, at, e.reason.as_str(), &e.message),
+        headers: Some(dead_letter_headers(msg, at, e.reason.as_str(), &e.message)),
     }
 }
 
@@ -975,7 +987,7 @@ pub fn dead_letter_headers(
 /// rather than dropped: its offset must not be committed, and everything after it waits for it.
 async fn deliver(
     producer: FutureProducer<ClientCtx>,
-    metrics: Metrics,
+    retries: IntCounter,
     errors: Arc<ErrorLog>,
     out: Output,
     ticket: Ticket,
@@ -984,9 +996,10 @@ async fn deliver(
 ) -> Result<Delivered, PipelineError> {
     let mut backoff = Duration::from_millis(100);
     loop {
-        let mut record = FutureRecord::to(&out.topic)
-            .payload(&out.payload)
-            .headers(out.headers.clone());
+        let mut record = FutureRecord::to(&out.topic).payload(&out.payload);
+        if let Some(h) = &out.headers {
+            record = record.headers(h.clone());
+        }
         if let Some(k) = &out.key {
             record = record.key(k);
         }
@@ -1011,7 +1024,7 @@ async fn deliver(
                         error: e,
                     });
                 }
-                metrics.produce_retries.inc();
+                retries.inc();
                 errors.warn_kafka("delivery failed; retrying", &e);
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -1035,13 +1048,47 @@ fn permanent(e: &KafkaError) -> bool {
     )
 }
 
-/// Books an acknowledged output and stores the partition's committable offset if it advanced.
-fn settle(
-    consumer: &StreamConsumer<Context>,
-    tracker: &mut OffsetTracker,
-    metrics: &Metrics,
-    done: Delivered,
-) {
+/// Committable offsets that advanced, per partition, to store together.
+#[derive(Default)]
+struct Stored(Vec<(String, i32, i64)>);
+
+impl Stored {
+    fn advance(&mut self, topic: &str, partition: i32, next: i64) {
+        match self
+            .0
+            .iter_mut()
+            .find(|(t, p, _)| *p == partition && t == topic)
+        {
+            Some((_, _, n)) => *n = (*n).max(next),
+            None => self.0.push((topic.to_string(), partition, next)),
+        }
+    }
+
+    /// Stores the offsets for the consumer's periodic commit.
+    fn store(self, consumer: &StreamConsumer<Context>) {
+        if self.0.is_empty() {
+            return;
+        }
+        let mut tpl = TopicPartitionList::new();
+        for (topic, partition, next) in &self.0 {
+            if tpl
+                .add_partition_offset(topic, *partition, Offset::Offset(*next))
+                .is_err()
+            {
+                return;
+            }
+        }
+        match consumer.store_offsets(&tpl) {
+            Ok(()) => {}
+            // A partition was revoked meanwhile: its new owner reads from the last commit.
+            Err(KafkaError::StoreOffset(RDKafkaErrorCode::State)) => {}
+            Err(e) => tracing::warn!(error = %e, "storing offsets failed"),
+        }
+    }
+}
+
+/// Books an acknowledged output and notes the partition's committable offset if it advanced.
+fn settle(tracker: &mut OffsetTracker, metrics: &Metrics, done: Delivered, stored: &mut Stored) {
     metrics.in_flight.dec();
     match &done.outcome {
         Outcome::Insight(a) => metrics.observe_insight(a),
@@ -1052,22 +1099,7 @@ fn settle(
         metrics.end_to_end.observe(lag);
     }
     if let Some(next) = tracker.ack(&done.ticket) {
-        let mut tpl = TopicPartitionList::new();
-        if tpl
-            .add_partition_offset(
-                &done.ticket.topic,
-                done.ticket.partition,
-                Offset::Offset(next),
-            )
-            .is_ok()
-        {
-            match consumer.store_offsets(&tpl) {
-                Ok(()) => {}
-                // The partition was revoked meanwhile: its new owner reads from the last commit.
-                Err(KafkaError::StoreOffset(RDKafkaErrorCode::State)) => {}
-                Err(e) => tracing::warn!(error = %e, "storing offset failed"),
-            }
-        }
+        stored.advance(&done.ticket.topic, done.ticket.partition, next);
     }
 }
 
