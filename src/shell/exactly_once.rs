@@ -8,6 +8,9 @@
 //!   off) is fenced by the group coordinator: its late commit fails and its outputs are aborted.
 //!   Messages of partitions revoked while a batch was fetched are dropped, not added to the next
 //!   transaction: their next owner reads them from the commit made before the revoke.
+//! * A commit runs on a thread of its own while the loop analyses what comes next; those outputs
+//!   are held and join the next transaction. If partitions are revoked meanwhile, the held
+//!   outputs are dropped and the partitions kept are read again from the last commit.
 //! * A transaction commits every `pipeline.transaction_interval_ms`, when it holds
 //!   [`TRANSACTION_SIZE`] × `pipeline.max_in_flight` messages, before partitions are revoked (in the rebalance callback,
 //!   so their next owner starts exactly where this one's output ends), and on SIGTERM.
@@ -60,7 +63,8 @@ pub struct Transactions {
     open: Mutex<Option<Open>>,
     /// Per partition, the offset after the last committed transaction's input (the next to read).
     committed: Arc<Mutex<HashMap<(String, i32), i64>>>,
-    /// Set when a transaction was aborted: the loop rewinds before it processes more.
+    /// Set when a transaction was aborted, or outputs held during a commit were dropped because
+    /// partitions were revoked: the loop rewinds before it processes more.
     rewind: AtomicBool,
     /// An error raised inside a rebalance callback, for the loop to stop on.
     failure: Mutex<Option<PipelineError>>,
@@ -123,9 +127,9 @@ impl Transactions {
     /// transaction (and asks for a rewind) unless it is fatal.
     ///
     /// A full queue is waited on for at most [`CALL_TIMEOUT`], and not at all once `shutdown` is
-    /// cancelled: then the transaction is left open (the broker aborts it, or the next owner's
-    /// producer fences it) and the error stops the loop, which exits saying what it left
-    /// uncommitted. (A chaos run found an instance stuck here for nine minutes after its SIGTERM,
+    /// cancelled: then the transaction is dropped here and left open on the broker (which aborts
+    /// it, or the next owner's producer fences it), and the error stops the loop, which exits
+    /// saying what it left uncommitted. (A chaos run found an instance stuck here for nine minutes after its SIGTERM,
     /// until the broker timed the transaction out.)
     fn add(
         &self,
@@ -159,8 +163,10 @@ impl Transactions {
             self.metrics.in_flight.inc();
             open.outcomes.push((outcome, event_ms));
         }
-        // On a failed send the transaction is aborted below, offsets and all.
-        open.offsets.extend(next);
+        // A failed send's transaction is aborted or dropped below: its offsets never go in.
+        if failed.is_none() {
+            open.offsets.extend(next);
+        }
         drop(guard);
         match failed {
             None => Ok(()),
@@ -169,6 +175,11 @@ impl Transactions {
             }
             Some(e) if shutdown.is_cancelled() => {
                 tracing::error!(error = %e, "shutting down with the producer's queue full: the open transaction is left to the broker to abort");
+                // Taken, so that no later commit (the one before the revoke when the consumer
+                // closes) commits outputs that were never sent with their inputs' offsets.
+                if let Some(open) = self.lock().take() {
+                    self.metrics.in_flight.sub(open.outcomes.len() as i64);
+                }
                 Err(PipelineError::Kafka(e))
             }
             Some(e) => {
@@ -501,8 +512,11 @@ where
                 if txn.rewind.load(Ordering::SeqCst) {
                     continue;
                 }
-                if let Err(e) = held.add_to(&txn, shutdown) {
+                if let Err(e) = add_held(&consumer, &txn, &mut start, &mut consumed, &mut held, shutdown) {
                     break Stop::Failed(e);
+                }
+                if txn.len() >= max_messages {
+                    committing = Some(commit_elsewhere(&txn, &consumer));
                 }
             }
             _ = tick.tick() => {
@@ -529,10 +543,14 @@ where
                     }
                     continue;
                 }
-                // Partitions revoked while these were fetched (their open transaction was
-                // committed in the callback): their next owner reads on from that commit, so
-                // their messages here are not this instance's any more.
-                if forget(&consumer, &txn, &mut start, &mut consumed) && !held.is_empty() {
+                // Partitions revoked while these were fetched (what this instance had added to a
+                // transaction was committed before the revoke): their next owner reads on from
+                // that commit, so their messages here are not this instance's any more.
+                let revoked = forget(&consumer, &txn, &mut start, &mut consumed);
+                let batch = assigned_only(&consumer, batch);
+                if revoked && !held.is_empty() {
+                    // The held outputs were not in that commit: the partitions kept read them
+                    // again, and these with them.
                     held.clear();
                     txn.rewind.store(true, Ordering::SeqCst);
                     for m in &batch {
@@ -540,7 +558,6 @@ where
                     }
                     continue;
                 }
-                let batch = assigned_only(&consumer, batch);
                 let batch = match start.check(&consumer, &txn.watchdog, batch) {
                     Ok(b) => b,
                     Err(e) => break Stop::Failed(e),
@@ -568,7 +585,7 @@ where
                         continue;
                     }
                 }
-                if let Err(e) = held.add_to(&txn, shutdown) {
+                if let Err(e) = add_held(&consumer, &txn, &mut start, &mut consumed, &mut held, shutdown) {
                     break 'run Stop::Failed(e);
                 }
                 if txn.len() >= max_messages {
@@ -587,7 +604,14 @@ where
         None => stop,
     };
     let stop = match stop {
-        Stop::Shutdown if !txn.rewind.load(Ordering::SeqCst) => match held.add_to(&txn, shutdown) {
+        Stop::Shutdown if !txn.rewind.load(Ordering::SeqCst) => match add_held(
+            &consumer,
+            &txn,
+            &mut start,
+            &mut consumed,
+            &mut held,
+            shutdown,
+        ) {
             Ok(()) => Stop::Shutdown,
             Err(e) => Stop::Failed(e),
         },
@@ -674,6 +698,26 @@ fn forget(
         start.forget(topic, *partition);
     }
     !revoked.is_empty()
+}
+
+/// Adds the held outputs to the open transaction, unless partitions were revoked since they were
+/// analysed: a revoke's commit did not include them, and outputs of a partition now someone
+/// else's must not join a later one. Then they are dropped, and the loop is asked to rewind the
+/// partitions kept to the last commit, as after an abort.
+fn add_held(
+    consumer: &rdkafka::consumer::StreamConsumer<super::kafka::Context>,
+    txn: &Transactions,
+    start: &mut StartCheck,
+    consumed: &mut Consumed,
+    held: &mut Held,
+    shutdown: &CancellationToken,
+) -> Result<(), PipelineError> {
+    if forget(consumer, txn, start, consumed) && !held.is_empty() {
+        held.clear();
+        txn.rewind.store(true, Ordering::SeqCst);
+        return Ok(());
+    }
+    held.add_to(txn, shutdown)
 }
 
 /// Commits the open transaction on a blocking thread, with the group's metadata as it is now.
@@ -861,7 +905,7 @@ fn rewind(
 ) -> Result<(), PipelineError> {
     let committed = committed.lock().map(|c| c.clone()).unwrap_or_default();
     for ((topic, partition), to) in consumed.rewind_to(&committed) {
-        tracing::info!(%topic, partition, offset = to, "rewinding after an aborted transaction");
+        tracing::info!(%topic, partition, offset = to, "rewinding to the last commit (an aborted transaction, or outputs dropped after a revoke)");
         let _watched = watchdog.guard("seek", CALL_TIMEOUT);
         consumer.seek(&topic, partition, Offset::Offset(to), CALL_TIMEOUT)?;
     }

@@ -1071,11 +1071,10 @@ impl Stored {
         }
         let mut tpl = TopicPartitionList::new();
         for (topic, partition, next) in &self.0 {
-            if tpl
-                .add_partition_offset(topic, *partition, Offset::Offset(*next))
-                .is_err()
-            {
-                return;
+            // An offset after an acknowledged message is never negative, the one kind librdkafka
+            // refuses (and a refused one would stay in the list as INVALID).
+            if *next >= 0 {
+                let _ = tpl.add_partition_offset(topic, *partition, Offset::Offset(*next));
             }
         }
         match consumer.store_offsets(&tpl) {
