@@ -29,7 +29,7 @@ use chrono::Utc;
 use rdkafka::consumer::{Consumer, ConsumerGroupMetadata};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::BorrowedMessage;
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{FutureProducer, Producer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
@@ -381,16 +381,9 @@ fn send(
     give_up: &dyn Fn() -> bool,
 ) -> Result<(), KafkaError> {
     loop {
-        let mut record = FutureRecord::to(&out.topic).payload(&out.payload);
-        if let Some(h) = &out.headers {
-            record = record.headers(h.clone());
-        }
-        if let Some(k) = &out.key {
-            record = record.key(k);
-        }
         // The delivery future is not awaited: the commit waits for every delivery, and fails if
         // one failed.
-        match producer.send_result(record) {
+        match producer.send_result(out.record()) {
             Ok(_) => return Ok(()),
             Err((e @ KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
                 if give_up() {
@@ -484,12 +477,7 @@ where
     let max_held = config.pipeline.max_in_flight.max(1);
 
     let stop = 'run: loop {
-        if forget(&consumer, &txn, &mut start, &mut consumed) && !held.is_empty() {
-            // Partitions were revoked while outputs were held: the revoke's commit did not
-            // include them. The held messages of the partitions kept are read again from there.
-            held.clear();
-            txn.rewind.store(true, Ordering::SeqCst);
-        }
+        drop_held_if_revoked(&consumer, &txn, &mut start, &mut consumed, &mut held);
         if committing.is_none() && txn.rewind.swap(false, Ordering::SeqCst) {
             held.clear();
             if let Err(e) = rewind(&consumer, &txn.watchdog, &committed, &mut consumed) {
@@ -546,13 +534,11 @@ where
                 // Partitions revoked while these were fetched (what this instance had added to a
                 // transaction was committed before the revoke): their next owner reads on from
                 // that commit, so their messages here are not this instance's any more.
-                let revoked = forget(&consumer, &txn, &mut start, &mut consumed);
+                let dropped =
+                    drop_held_if_revoked(&consumer, &txn, &mut start, &mut consumed, &mut held);
                 let batch = assigned_only(&consumer, batch);
-                if revoked && !held.is_empty() {
-                    // The held outputs were not in that commit: the partitions kept read them
-                    // again, and these with them.
-                    held.clear();
-                    txn.rewind.store(true, Ordering::SeqCst);
+                if dropped {
+                    // The partitions kept read the held messages again, and these with them.
                     for m in &batch {
                         consumed.note(m.topic(), m.partition(), m.offset());
                     }
@@ -700,10 +686,27 @@ fn forget(
     !revoked.is_empty()
 }
 
+/// Forgets revoked partitions ([`forget`]); if there were any while outputs were held, drops the
+/// held outputs and asks the loop to rewind the partitions kept to the last commit, as after an
+/// abort: a revoke's commit did not include them, and outputs of a partition now someone else's
+/// must not join a later one. Whether it dropped them.
+fn drop_held_if_revoked(
+    consumer: &rdkafka::consumer::StreamConsumer<super::kafka::Context>,
+    txn: &Transactions,
+    start: &mut StartCheck,
+    consumed: &mut Consumed,
+    held: &mut Held,
+) -> bool {
+    if forget(consumer, txn, start, consumed) && !held.is_empty() {
+        held.clear();
+        txn.rewind.store(true, Ordering::SeqCst);
+        return true;
+    }
+    false
+}
+
 /// Adds the held outputs to the open transaction, unless partitions were revoked since they were
-/// analysed: a revoke's commit did not include them, and outputs of a partition now someone
-/// else's must not join a later one. Then they are dropped, and the loop is asked to rewind the
-/// partitions kept to the last commit, as after an abort.
+/// analysed ([`drop_held_if_revoked`]).
 fn add_held(
     consumer: &rdkafka::consumer::StreamConsumer<super::kafka::Context>,
     txn: &Transactions,
@@ -712,9 +715,7 @@ fn add_held(
     held: &mut Held,
     shutdown: &CancellationToken,
 ) -> Result<(), PipelineError> {
-    if forget(consumer, txn, start, consumed) && !held.is_empty() {
-        held.clear();
-        txn.rewind.store(true, Ordering::SeqCst);
+    if drop_held_if_revoked(consumer, txn, start, consumed, held) {
         return Ok(());
     }
     held.add_to(txn, shutdown)

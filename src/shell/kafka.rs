@@ -304,6 +304,20 @@ pub struct Output {
     pub headers: Option<OwnedHeaders>,
 }
 
+impl Output {
+    /// The record to hand the producer (one per attempt: a send takes its header list).
+    pub(super) fn record(&self) -> FutureRecord<'_, [u8], [u8]> {
+        let mut record = FutureRecord::to(&self.topic).payload(self.payload.as_slice());
+        if let Some(h) = &self.headers {
+            record = record.headers(h.clone());
+        }
+        if let Some(k) = &self.key {
+            record = record.key(k.as_slice());
+        }
+        record
+    }
+}
+
 /// Runs the pipeline until `shutdown` is cancelled, then drains, flushes and commits.
 pub async fn run(
     config: &Config,
@@ -996,14 +1010,7 @@ async fn deliver(
 ) -> Result<Delivered, PipelineError> {
     let mut backoff = Duration::from_millis(100);
     loop {
-        let mut record = FutureRecord::to(&out.topic).payload(&out.payload);
-        if let Some(h) = &out.headers {
-            record = record.headers(h.clone());
-        }
-        if let Some(k) = &out.key {
-            record = record.key(k);
-        }
-        match producer.send(record, Timeout::Never).await {
+        match producer.send(out.record(), Timeout::Never).await {
             Ok(_) => {
                 return Ok(Delivered {
                     ticket,
