@@ -906,22 +906,23 @@ fn main() {
     let unique = outputs.len();
     let expected_dead = sent.values().filter(|m| **m).count();
     recoveries.sort_by(f64::total_cmp);
-    let (p50, max) = if recoveries.is_empty() {
-        (f64::NAN, f64::NAN)
-    } else {
-        (
+    // A run whose kills all came before any reassignment could be seen measures none: it says
+    // so rather than printing NaN.
+    let reassignment = match recoveries.last() {
+        None => "none measured".to_string(),
+        Some(max) => format!(
+            "p50 {:.1} s, max {max:.1} s ({} measured)",
             recoveries[(recoveries.len() - 1) / 2],
-            recoveries[recoveries.len() - 1],
-        )
+            recoveries.len()
+        ),
     };
     println!(
-        "chaos {}: produced {}, insights {} (unique {unique}), dead letters {} (expected {expected_dead}), missing {missing}, duplicates {duplicates} (not identical {unlike}), misrouted {wrong_dead}, kills {kills}, broker restarts {restarts}, clean exits {clean_exits}/{}, kill-to-reassignment p50 {p50:.1} s, max {max:.1} s ({} measured), {} static membership",
+        "chaos {}: produced {}, insights {} (unique {unique}), dead letters {} (expected {expected_dead}), missing {missing}, duplicates {duplicates} (not identical {unlike}), misrouted {wrong_dead}, kills {kills}, broker restarts {restarts}, clean exits {clean_exits}/{}, kill-to-reassignment {reassignment}, {} static membership",
         o.guarantee,
         sent.len(),
         insights.len(),
         dead.len(),
         instances.len(),
-        recoveries.len(),
         if o.static_membership { "with" } else { "without" },
     );
     let mut memory_ok = true;

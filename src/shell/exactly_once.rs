@@ -629,6 +629,19 @@ where
         within(deadline),
         Some(consumed.uncommitted(&committed)),
     );
+    // Messages read while a rewind was pending (an aborted transaction, or outputs dropped after
+    // a revoke in the last turn) were never sent: the rewind would have read them again, and
+    // now their partitions' next owner does. Leaving them is the rewind, not a failure.
+    if committed_last.is_ok() && txn.rewind.load(Ordering::SeqCst) {
+        let unsent = consumed.uncommitted(&committed);
+        let to = committed.lock().map(|c| c.clone()).unwrap_or_default();
+        consumed.rewind_to(&to);
+        tracing::info!(
+            messages = unsent,
+            "a rewind was pending at shutdown: the messages read since the last commit were not \
+             sent; their partitions' next owner reads them"
+        );
+    }
     let left = deadline.saturating_sub(started.elapsed());
     let closed = close_within(consumer, producer, left, None);
     let uncommitted = consumed.uncommitted(&committed);

@@ -1243,4 +1243,29 @@ mod tests {
         let created: KafkaResult<rdkafka::producer::BaseProducer> = c.create();
         assert!(created.is_ok(), "{:?}", created.err());
     }
+
+    /// What the shutdown of exactly once relies on after a pending rewind: messages read past the
+    /// last commit count as uncommitted until the rewind takes them back, and no further.
+    #[test]
+    fn a_rewind_takes_back_what_was_read_past_the_commit() {
+        let mut consumed = Consumed::default();
+        for offset in 10..20 {
+            consumed.note("in", 0, offset);
+        }
+        for offset in 5..8 {
+            consumed.note("in", 1, offset);
+        }
+        let committed = Mutex::new(HashMap::from([(("in".to_string(), 0), 14)]));
+        // Partition 0: 14..20 past its commit; partition 1 never committed: all three.
+        assert_eq!(consumed.uncommitted(&committed), 6 + 3);
+        let to = committed.lock().expect("not poisoned").clone();
+        let rewound = consumed.rewind_to(&to);
+        assert_eq!(
+            rewound,
+            vec![(("in".to_string(), 0), 14), (("in".to_string(), 1), 5)]
+        );
+        assert_eq!(consumed.uncommitted(&committed), 0);
+        // A second rewind has nothing to take back.
+        assert!(consumed.rewind_to(&to).is_empty());
+    }
 }
