@@ -212,6 +212,16 @@ enum Command {
         /// tests/signals/holdout2.tsv stays held out.
         #[arg(long, default_values = ["tests/signals/labelled.tsv", "tests/signals/holdout.tsv"])]
         extra: Vec<PathBuf>,
+        /// Sincere praise that teaches sarcasm alone: VADER's tweets rated +1.5 or more (train
+        /// split) from this file...
+        #[arg(long, default_value = "data/vader/tweets_GroundTruth.txt")]
+        sincere_vader: PathBuf,
+        /// ...and GoEmotions comments with positive emotions only from this one,
+        #[arg(long, default_value = "data/goemotions/train.tsv")]
+        sincere_goemotions: PathBuf,
+        /// one in this many of them (by comment id); 0 leaves both sets out.
+        #[arg(long, default_value_t = 4)]
+        sincere_every: u64,
         #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().epochs)]
         epochs: usize,
         #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().learning_rate)]
@@ -236,6 +246,18 @@ enum Command {
         /// With --cross-batches: measure the per-brand model instead.
         #[arg(long)]
         aspects: bool,
+    },
+    /// Sarcasm flags on sincere praise people labelled for something else (VADER's tweets rated
+    /// +1.5 or more, test split; GoEmotions dev comments with positive emotions only): the share
+    /// flagged ironic, and the share read as a complaint. Every flag here is false.
+    EvalSarcasm {
+        #[arg(long, default_value = "data/vader/tweets_GroundTruth.txt")]
+        vader: PathBuf,
+        #[arg(long, default_value = "data/goemotions/dev.tsv")]
+        goemotions: PathBuf,
+        /// Print each flagged text.
+        #[arg(long)]
+        misses: bool,
     },
     /// Print precision and recall per label of context, effort, intents, journey phase and sarcasm
     /// on a labelled set, read back from the insight events.
@@ -1001,6 +1023,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
             aspects_out,
             extra,
+            sincere_vader,
+            sincere_goemotions,
+            sincere_every,
             epochs,
             learning_rate,
             positive_weight,
@@ -1043,6 +1068,26 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     featurizer.encode_input(&earshot::signals::eval::input(e), &e.labels, None)
                 }));
             }
+            let labelled = more.len();
+            if sincere_every > 0 {
+                let read = |p: &PathBuf| {
+                    std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
+                };
+                let texts = train::sincere_texts(
+                    &read(&sincere_vader)?,
+                    c::Split::Train,
+                    &read(&sincere_goemotions)?,
+                    sincere_every,
+                )
+                .map_err(|e| anyhow::anyhow!(e))?;
+                let encoded: Vec<train::Encoded> = texts
+                    .par_iter()
+                    .enumerate()
+                    .filter_map(|(n, t)| featurizer.encode_sincere(n, t))
+                    .collect();
+                more.extend(encoded);
+            }
+            let sincere = more.len() - labelled;
             let options = train::TrainOptions {
                 epochs,
                 learning_rate,
@@ -1142,11 +1187,11 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             std::fs::write(&out, m.to_bytes())
                 .with_context(|| format!("writing {}", out.display()))?;
             println!(
-                "trained on {} rows ({} of {} batches, {} of the extra sets), {how}; wrote {}",
+                "trained on {} rows ({} of {} batches, {labelled} of the extra sets, {sincere} \
+                 sincere texts for sarcasm alone), {how}; wrote {}",
                 rows_in(&messages) + more.len(),
                 rows_in(&messages),
                 names.len(),
-                more.len(),
                 out.display()
             );
             let a = fit(&mentions, &[]);
@@ -1157,6 +1202,59 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 rows_in(&mentions),
                 aspects_out.display()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::EvalSarcasm {
+            vader,
+            goemotions,
+            misses,
+        } => {
+            use earshot::signals::{corpus::Split, train::sincere_texts};
+            let read = |p: &PathBuf| {
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
+            };
+            let analyzer = load_analyzer(None, &config)?;
+            let sets = [
+                (
+                    "VADER tweets rated +1.5 or more, test split",
+                    sincere_texts(&read(&vader)?, Split::Test, "", 1),
+                ),
+                (
+                    "GoEmotions dev, positive emotions only",
+                    sincere_texts("", Split::Test, &read(&goemotions)?, 1),
+                ),
+            ];
+            for (name, texts) in sets {
+                let texts = texts.map_err(|e| anyhow::anyhow!(e))?;
+                let (mut flagged, mut complaint) = (0usize, 0usize);
+                for (n, text) in texts.iter().enumerate() {
+                    let input = serde_json::json!({"platform": "twitter", "id": format!("s-{n}"),
+                        "author": {"id": format!("a-{n}"), "handle": format!("user{n}")},
+                        "text": text, "language": "en", "created_at": "2026-11-01T09:00:00Z"});
+                    let i = earshot::decode::decode(
+                        Some(input.to_string().as_bytes()),
+                        KindHint::Auto,
+                        Limits::default(),
+                    )?;
+                    let a = analyzer.analyze(&i);
+                    let Some(signals) = a.signals else { continue };
+                    complaint +=
+                        usize::from(signals.intents.iter().any(|s| s.label == "complaint"));
+                    if signals.sarcasm.as_ref().is_some_and(|s| s.likely) {
+                        flagged += 1;
+                        if misses {
+                            println!("flagged: {text}");
+                        }
+                    }
+                }
+                let share = |k: usize| k as f64 / texts.len().max(1) as f64;
+                println!(
+                    "{name}: {} texts, flagged sarcastic {flagged} ({:.1}%), read as a complaint {complaint} ({:.1}%)",
+                    texts.len(),
+                    100.0 * share(flagged),
+                    100.0 * share(complaint),
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::EvalSignals {

@@ -22,6 +22,9 @@ pub struct Encoded {
     pub truth: [bool; OUTPUTS],
     /// The labelled effort, when the row expresses one.
     pub effort: Option<f32>,
+    /// The one output this row teaches, when it comes from a set labelled for that output alone
+    /// (sincere text, for sarcasm); `None` for a corpus row, which teaches every output.
+    pub only: Option<usize>,
 }
 
 /// What turns a corpus row into the model's features: the analysers the daemon runs before the
@@ -72,6 +75,7 @@ impl Featurizer {
                     target,
                     truth,
                     effort: None,
+                    only: None,
                 }
             })
             .collect()
@@ -110,8 +114,69 @@ impl Featurizer {
             target: Target::of(&i, &mentions),
             truth,
             effort,
+            only: None,
         })
     }
+}
+
+impl Featurizer {
+    /// A sincere text ([`sincere_texts`]) as a post that teaches sarcasm alone: not sarcastic.
+    /// Its other labels are unknown, so it teaches nothing else.
+    pub fn encode_sincere(&self, n: usize, text: &str) -> Option<Encoded> {
+        let input = serde_json::json!({"platform": "twitter", "id": format!("sincere-{n}"),
+            "author": {"id": format!("s-{n}"), "handle": format!("sincere{n}")},
+            "text": text, "language": "en", "created_at": "2026-11-01T09:00:00Z"});
+        let mut e = self.encode_input(&input, &Default::default(), None)?;
+        e.only = Some(super::model::family("sarcasm").start);
+        Some(e)
+    }
+}
+
+/// The least mean rating (VADER's −4..4 scale) of a tweet taken as sincere praise.
+pub const SINCERE_RATING: f64 = 1.5;
+
+/// Sincere text from sets people labelled for something else, for sarcasm to learn what praise
+/// that means it looks like (the corpus has little of it, and the first model flagged a fifth of
+/// real positive comments as ironic): VADER's tweets rated [`SINCERE_RATING`] or more by its
+/// raters, of one split ([`crate::polarity::data::split_of`]: training reads the train split,
+/// `earshot eval-sarcasm` the test split), and GoEmotions comments with positive emotions only
+/// ([`crate::polarity::data::goemotions_label`]), one in `every` by a hash of the comment id.
+/// Raters who read a text as praise did not read it as irony.
+pub fn sincere_texts(
+    vader: &str,
+    split: crate::signals::corpus::Split,
+    goemotions: &str,
+    every: u64,
+) -> Result<Vec<String>, String> {
+    use crate::polarity::data::{goemotions_label, id_hash, split_of};
+    let mut out: Vec<String> = crate::sentiment::eval::parse_rated(vader)
+        .map_err(|e| format!("VADER ground truth: {e}"))?
+        .into_iter()
+        .filter(|r| r.rating >= SINCERE_RATING && split_of(&r.id) == split)
+        .map(|r| r.text)
+        .collect();
+    for (n, line) in goemotions.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let cols: Vec<&str> = line.split('\t').collect();
+        let [text, ids, id] = cols[..] else {
+            return Err(format!(
+                "GoEmotions line {}: expected text<TAB>ids<TAB>id",
+                n + 1
+            ));
+        };
+        let ids: Vec<usize> = ids
+            .split(',')
+            .map(|x| x.trim().parse::<usize>())
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("GoEmotions line {}: {e}", n + 1))?;
+        let positive_only = goemotions_label(&ids) == Some(crate::types::Label::Positive);
+        if positive_only && id_hash(id).is_multiple_of(every.max(1)) {
+            out.push(text.to_string());
+        }
+    }
+    Ok(out)
 }
 
 /// Training settings.
@@ -185,6 +250,9 @@ fn fit(train: &[Encoded], o: TrainOptions) -> SignalModel {
             for &f in &x.features {
                 let base = f as usize * OUTPUTS;
                 for (out, zo) in z.iter().enumerate() {
+                    if x.only.is_some_and(|o| o != out) {
+                        continue;
+                    }
                     let (y, weight) = if x.truth[out] {
                         (1.0, o.positive_weight)
                     } else {
@@ -464,7 +532,72 @@ mod tests {
             target: TARGETED,
             truth,
             effort: (effort && is_complaint).then_some(-3.0),
+            only: None,
         }
+    }
+
+    #[test]
+    fn a_row_for_one_output_teaches_that_output_alone() {
+        let sarcasm = super::super::model::family("sarcasm").start;
+        let data: Vec<Encoded> = (0..40).map(|k| toy(1 + k % 2, k % 2 == 0, false)).collect();
+        // Feature 1 (the complaints' feature) also on sincere rows that teach sarcasm alone.
+        let sincere: Vec<Encoded> = (0..40)
+            .map(|_| Encoded {
+                only: Some(sarcasm),
+                ..toy(1, false, false)
+            })
+            .collect();
+        let o = TrainOptions::default();
+        let alone = fit(&data, o);
+        let with: Vec<Encoded> = data.iter().cloned().chain(sincere).collect();
+        let both = fit(&with, o);
+        let p = |m: &SignalModel| m.predict(&[1, 3]);
+        // Sarcasm learnt from them: feature 1 now says "not sarcastic" more surely.
+        assert!(p(&both)[sarcasm] < p(&alone)[sarcasm]);
+        // The complaint output did not: feature 1 reads as a complaint as surely as without
+        // them, where the same rows teaching every output would have taught "no complaint".
+        let everything: Vec<Encoded> = with
+            .iter()
+            .cloned()
+            .map(|x| Encoded { only: None, ..x })
+            .collect();
+        let taught = fit(&everything, o);
+        let (a, b, t) = (
+            p(&alone)[complaint()],
+            p(&both)[complaint()],
+            p(&taught)[complaint()],
+        );
+        assert!((a - b).abs() < 0.02, "{a} {b}");
+        assert!(t < a - 0.1, "{t} {a}");
+    }
+
+    #[test]
+    fn sincere_texts_are_rated_praise_of_one_split_and_positive_comments() {
+        use crate::polarity::data::split_of;
+        use crate::signals::corpus::Split;
+        // Ids 1..40 fall in every split; all rated 2.0 but id 5, rated 1.0.
+        let vader: String = (1..40)
+            .map(|i| format!("{i}\t{}\ttweet {i}\n", if i == 5 { 1.0 } else { 2.0 }))
+            .collect();
+        let train = sincere_texts(&vader, Split::Train, "", 1).unwrap();
+        let expected: Vec<String> = (1..40)
+            .filter(|i| *i != 5 && split_of(&i.to_string()) == Split::Train)
+            .map(|i| format!("tweet {i}"))
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(train, expected);
+        // GoEmotions: 17 is joy, 2 anger, 27 neutral; a comment with any negative label is out.
+        let emotion = |n: &str| crate::emotion::LABELS.iter().position(|l| *l == n).unwrap();
+        let goemotions = format!(
+            "so glad\t{joy}\tc1\nugh\t{anger}\tc2\nglad but mad\t{joy},{anger}\tc3\n",
+            joy = emotion("joy"),
+            anger = emotion("anger"),
+        );
+        assert_eq!(
+            sincere_texts("", Split::Test, &goemotions, 1).unwrap(),
+            vec!["so glad".to_string()]
+        );
+        assert!(sincere_texts("", Split::Test, "no columns here", 1).is_err());
     }
 
     #[test]
