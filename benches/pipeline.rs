@@ -18,7 +18,7 @@ use earshot::process::process;
 use earshot::sentiment::SentimentScorer;
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: earshot::allocator::Mimalloc = earshot::allocator::Mimalloc;
 
 fn sample() -> Vec<Vec<u8>> {
     let text = include_str!("../samples/stream.jsonl");

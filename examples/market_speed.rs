@@ -22,7 +22,7 @@ use earshot::market::{Heard, Market, Output, Policy};
 
 // The allocator the daemon ships with (src/main.rs), so the figures are the daemon's.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: earshot::allocator::Mimalloc = earshot::allocator::Mimalloc;
 
 fn main() {
     let n: usize = std::env::args()

@@ -21,7 +21,7 @@ use earshot::memory::{self, Command, Context, CustomerState, Observation, Offeri
 
 // The allocator the daemon ships with (src/main.rs), so the figures are the daemon's.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: earshot::allocator::Mimalloc = earshot::allocator::Mimalloc;
 
 fn main() {
     let customers: usize = std::env::args()

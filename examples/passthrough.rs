@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 /// The same allocator as `earshot run`, so the baseline differs from it only in the analysis.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: earshot::allocator::Mimalloc = earshot::allocator::Mimalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -21,7 +21,7 @@ use earshot::sentiment::SentimentScorer;
 
 // The allocator the daemon ships with (src/main.rs), so the figures are the daemon's.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: earshot::allocator::Mimalloc = earshot::allocator::Mimalloc;
 
 #[inline(never)]
 fn work_analyse(analyzer: &Analyzer, posts: &[Interaction], passes: usize) -> usize {

@@ -15,7 +15,7 @@ use earshot::interaction::{Interaction, Kind, Party};
 
 // The allocator the daemon ships with (src/main.rs), so the figures are the daemon's.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: earshot::allocator::Mimalloc = earshot::allocator::Mimalloc;
 
 /// Runs `f` over `items` in full passes for at least `secs` seconds (after a one-pass warm-up);
 /// returns items per second of the fastest of five equal slices of that time.

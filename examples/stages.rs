@@ -14,7 +14,7 @@ use earshot::signals::SignalDetector;
 
 // The allocator the daemon ships with (src/main.rs), so the figures are the daemon's.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: earshot::allocator::Mimalloc = earshot::allocator::Mimalloc;
 
 fn main() {
     let passes: usize = std::env::args()

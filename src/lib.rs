@@ -12,6 +12,7 @@
 //! [`types`] holds what every stage shares (spans, mentions, the sentiment label) and imports no
 //! other module, so no two modules import each other.
 
+pub mod allocator;
 pub mod analysers;
 pub mod analyze;
 pub mod catalog;

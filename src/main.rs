@@ -21,7 +21,7 @@ use earshot::shell::{cancel_on_signal, http, kafka, reload, Health};
 /// mimalloc: the daemon allocates a few short-lived buffers per message on several threads at once
 /// (decode, insight JSON, Kafka records); glibc malloc showed as a tenth of its CPU in perf.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: earshot::allocator::Mimalloc = earshot::allocator::Mimalloc;
 
 #[derive(Parser)]
 #[command(
