@@ -1226,18 +1226,22 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             ];
             for (name, texts) in sets {
                 let texts = texts.map_err(|e| anyhow::anyhow!(e))?;
-                let (mut flagged, mut complaint) = (0usize, 0usize);
+                let (mut read, mut flagged, mut complaint) = (0usize, 0usize, 0usize);
                 for (n, text) in texts.iter().enumerate() {
                     let input = serde_json::json!({"platform": "twitter", "id": format!("s-{n}"),
                         "author": {"id": format!("a-{n}"), "handle": format!("user{n}")},
                         "text": text, "language": "en", "created_at": "2026-11-01T09:00:00Z"});
-                    let i = earshot::decode::decode(
+                    // A text the daemon would dead-letter (empty, too long) is not read.
+                    let Ok(i) = earshot::decode::decode(
                         Some(input.to_string().as_bytes()),
                         KindHint::Auto,
                         Limits::default(),
-                    )?;
+                    ) else {
+                        continue;
+                    };
                     let a = analyzer.analyze(&i);
                     let Some(signals) = a.signals else { continue };
+                    read += 1;
                     complaint +=
                         usize::from(signals.intents.iter().any(|s| s.label == "complaint"));
                     if signals.sarcasm.as_ref().is_some_and(|s| s.likely) {
@@ -1247,9 +1251,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                         }
                     }
                 }
-                let share = |k: usize| k as f64 / texts.len().max(1) as f64;
+                let share = |k: usize| k as f64 / read.max(1) as f64;
                 println!(
-                    "{name}: {} texts, flagged sarcastic {flagged} ({:.1}%), read as a complaint {complaint} ({:.1}%)",
+                    "{name}: {read} texts read of {}, flagged sarcastic {flagged} ({:.1}%), read as a complaint {complaint} ({:.1}%)",
                     texts.len(),
                     100.0 * share(flagged),
                     100.0 * share(complaint),

@@ -622,6 +622,10 @@ where
         open = txn.len(),
         "shutting down: committing the open transaction"
     );
+    // A rewind pending now (held outputs dropped after a revoke in the last turn, or an earlier
+    // transaction aborted) leaves nothing open to commit: the loop adds nothing while one is. Read
+    // before the last commit, whose own abort would set the flag too and must stay a failure.
+    let rewind_pending = txn.rewind.load(Ordering::SeqCst);
     // The watchdog's margin is inside the deadline: a commit stuck in librdkafka ends the process
     // by the deadline, saying what it leaves uncommitted.
     let committed_last = txn.commit_counting(
@@ -629,17 +633,17 @@ where
         within(deadline),
         Some(consumed.uncommitted(&committed)),
     );
-    // Messages read while a rewind was pending (an aborted transaction, or outputs dropped after
-    // a revoke in the last turn) were never sent: the rewind would have read them again, and
-    // now their partitions' next owner does. Leaving them is the rewind, not a failure.
-    if committed_last.is_ok() && txn.rewind.load(Ordering::SeqCst) {
+    // Messages read since the last commit while a rewind was pending were not committed (their
+    // outputs aborted, or never sent): the rewind would have read them again, and now their
+    // partitions' next owner does. Leaving them is the rewind, not a failure.
+    if committed_last.is_ok() && rewind_pending {
         let unsent = consumed.uncommitted(&committed);
         let to = committed.lock().map(|c| c.clone()).unwrap_or_default();
         consumed.rewind_to(&to);
         tracing::info!(
             messages = unsent,
             "a rewind was pending at shutdown: the messages read since the last commit were not \
-             sent; their partitions' next owner reads them"
+             committed (aborted or never sent); their partitions' next owner reads them"
         );
     }
     let left = deadline.saturating_sub(started.elapsed());
