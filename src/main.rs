@@ -1228,9 +1228,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 let texts = texts.map_err(|e| anyhow::anyhow!(e))?;
                 let (mut read, mut flagged, mut complaint) = (0usize, 0usize, 0usize);
                 for (n, text) in texts.iter().enumerate() {
-                    let input = serde_json::json!({"platform": "twitter", "id": format!("s-{n}"),
-                        "author": {"id": format!("a-{n}"), "handle": format!("user{n}")},
-                        "text": text, "language": "en", "created_at": "2026-11-01T09:00:00Z"});
+                    let input = earshot::signals::train::sincere_input(n, text);
                     // A text the daemon would dead-letter (empty, too long) is not read.
                     let Ok(i) = earshot::decode::decode(
                         Some(input.to_string().as_bytes()),

@@ -117,19 +117,22 @@ impl Featurizer {
             only: None,
         })
     }
-}
 
-impl Featurizer {
     /// A sincere text ([`sincere_texts`]) as a post that teaches sarcasm alone: not sarcastic.
     /// Its other labels are unknown, so it teaches nothing else.
     pub fn encode_sincere(&self, n: usize, text: &str) -> Option<Encoded> {
-        let input = serde_json::json!({"platform": "twitter", "id": format!("sincere-{n}"),
-            "author": {"id": format!("s-{n}"), "handle": format!("sincere{n}")},
-            "text": text, "language": "en", "created_at": "2026-11-01T09:00:00Z"});
-        let mut e = self.encode_input(&input, &Default::default(), None)?;
+        let mut e = self.encode_input(&sincere_input(n, text), &Default::default(), None)?;
         e.only = Some(super::model::family("sarcasm").start);
         Some(e)
     }
+}
+
+/// The `n`th sincere text as the post it is read as, in training and in `earshot eval-sarcasm`:
+/// an English tweet, from an account of its own, addressed to no one.
+pub fn sincere_input(n: usize, text: &str) -> serde_json::Value {
+    serde_json::json!({"platform": "twitter", "id": format!("sincere-{n}"),
+        "author": {"id": format!("s-{n}"), "handle": format!("sincere{n}")},
+        "text": text, "language": "en", "created_at": "2026-11-01T09:00:00Z"})
 }
 
 /// The least mean rating (VADER's −4..4 scale) of a tweet taken as sincere praise.
