@@ -175,11 +175,59 @@ pub fn sincere_texts(
             .collect::<Result<_, _>>()
             .map_err(|e| format!("GoEmotions line {}: {e}", n + 1))?;
         let positive_only = goemotions_label(&ids) == Some(crate::types::Label::Positive);
-        if positive_only && id_hash(id).is_multiple_of(every.max(1)) {
+        // "Thank you!!! /s": its raters read the words, its writer meant the opposite.
+        let sincere = positive_only && sarcasm_marker(text).is_none();
+        if sincere && id_hash(id).is_multiple_of(every.max(1)) {
             out.push(text.to_string());
         }
     }
     Ok(out)
+}
+
+/// Where a Reddit writer marks their own comment sarcastic: a `/s` standing alone ("Hooray for
+/// the cancer! /s"), as a byte offset. `None` when there is none, or when the comment talks about
+/// the marker ("you forgot the /s", "not sure if /s") rather than using it.
+pub fn sarcasm_marker(text: &str) -> Option<usize> {
+    let at = text.match_indices("/s").map(|(at, _)| at).find(|&at| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + 2..].chars().next();
+        before.is_none_or(char::is_whitespace) && after.is_none_or(char::is_whitespace)
+    })?;
+    let words: Vec<String> = text[..at]
+        .split_whitespace()
+        .rev()
+        .take(2)
+        .map(str::to_lowercase)
+        .collect();
+    // The marker as a word of the sentence: "the /s", "a /s", "if /s", "forgot /s".
+    const TALKED_ABOUT: [&str; 12] = [
+        "the", "a", "an", "if", "forgot", "forget", "missing", "need", "needs", "without", "add",
+        "use",
+    ];
+    if words
+        .first()
+        .is_some_and(|w| TALKED_ABOUT.contains(&w.as_str()))
+    {
+        return None;
+    }
+    Some(at)
+}
+
+/// Comments of GoEmotions (`text<TAB>ids<TAB>id` lines) whose writers marked them sarcastic with
+/// `/s` ([`sarcasm_marker`]), cut before the marker: real sarcasm labelled by the person who
+/// meant it, for `earshot eval-sarcasm` to measure recall on. A comment shorter than 8 bytes
+/// once cut is left out. Training never reads them as sincere ([`sincere_texts`]) nor as
+/// sarcastic.
+pub fn marked_sarcastic(goemotions: &str) -> Vec<String> {
+    goemotions
+        .lines()
+        .filter_map(|line| {
+            let text = line.split('\t').next()?;
+            let at = sarcasm_marker(text)?;
+            let said = text[..at].trim();
+            (said.len() >= 8).then(|| said.to_string())
+        })
+        .collect()
 }
 
 /// Training settings.
@@ -601,6 +649,34 @@ mod tests {
             vec!["so glad".to_string()]
         );
         assert!(sincere_texts("", Split::Test, "no columns here", 1).is_err());
+        // A positive comment its writer marked sarcastic is not sincere.
+        let marked = format!("Thank you!!! /s\t{joy}\tc4\n", joy = emotion("joy"));
+        assert!(sincere_texts("", Split::Test, &marked, 1)
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn a_writer_s_sarcasm_marker_is_found_and_talk_about_it_is_not() {
+        assert_eq!(sarcasm_marker("Hooray for the cancer! /s"), Some(23));
+        assert_eq!(sarcasm_marker("/s obviously"), Some(0));
+        assert_eq!(sarcasm_marker("Great idea /s (I like him)"), Some(11));
+        for not in [
+            "You forgot the /s friend.",
+            "I think you're missing a /s",
+            "Not sure if /s but he is right",
+            "see r/sarcasm",
+            "1/sec is fine",
+            "plain text",
+        ] {
+            assert_eq!(sarcasm_marker(not), None, "{not}");
+        }
+        let goemotions =
+            "Wow, what a great plan. /s\t0\tc1\nYou forgot the /s\t27\tc2\nok /s\t27\tc3\n";
+        assert_eq!(
+            marked_sarcastic(goemotions),
+            vec!["Wow, what a great plan."]
+        );
     }
 
     #[test]
