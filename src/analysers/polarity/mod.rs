@@ -275,10 +275,10 @@ pub fn mention_features(
 }
 
 /// A word near a mention as its feature reads it: lower case, a typographic apostrophe as `'`.
-fn mention_word(w: &str) -> String {
-    let lower = w.to_lowercase();
+fn mention_word(w: &str) -> std::borrow::Cow<'_, str> {
+    let lower = crate::analysers::lowercase(w);
     if lower.contains('’') {
-        lower.replace('’', "'")
+        lower.replace('’', "'").into()
     } else {
         lower
     }

@@ -18,18 +18,18 @@ use crate::types::Mention;
 use super::model::{family, SignalModel, Target, BUCKETS, LABELS};
 
 /// A word of the text with its byte range, lower-cased; words inside a mention are its role.
-struct Word {
+struct Word<'a> {
     start: usize,
     end: usize,
-    text: String,
+    text: Cow<'a, str>,
 }
 
 /// The text's words, with every mention's words replaced by one token: `<this>` for `this`
 /// mention, `<other>` or `<rival>` (a competitor) for the others.
-fn words(text: &str, mentions: &[Mention], this: usize) -> Vec<Word> {
-    let mut out: Vec<Word> = Vec::new();
+fn words<'a>(text: &'a str, mentions: &[Mention], this: usize) -> Vec<Word<'a>> {
+    let mut out: Vec<Word<'a>> = Vec::new();
     let mut start: Option<usize> = None;
-    let push = |s: usize, e: usize, out: &mut Vec<Word>| {
+    let push = |s: usize, e: usize, out: &mut Vec<Word<'a>>| {
         if let Some((k, m)) = mentions
             .iter()
             .enumerate()
@@ -51,13 +51,13 @@ fn words(text: &str, mentions: &[Mention], this: usize) -> Vec<Word> {
             out.push(Word {
                 start: m.span.start,
                 end: m.span.end,
-                text: role.to_string(),
+                text: role.into(),
             });
         } else {
             out.push(Word {
                 start: s,
                 end: e,
-                text: text[s..e].to_lowercase(),
+                text: crate::analysers::lowercase(&text[s..e]),
             });
         }
     };
