@@ -1225,7 +1225,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let analyzer = load_analyzer(None, &config)?;
             let mut sarcastic = Vec::new();
             for m in &marked {
-                sarcastic.extend(marked_sarcastic(&read(m)?));
+                sarcastic.extend(marked_sarcastic(&read(m)?).map_err(|e| anyhow::anyhow!(e))?);
             }
             let sets = [
                 (

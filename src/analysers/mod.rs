@@ -31,7 +31,7 @@ pub(crate) const fn word_bytes_and(extra: u8) -> [bool; 256] {
 
 /// `w` in lower case, as [`str::to_lowercase`] gives it, allocating only when an ASCII word has a
 /// capital or the word is not ASCII: most words of a post are already lower case, and a copy of
-/// each was most of the analyser's allocations (28 a post of the sample's).
+/// each was two in five of the analyser's allocations (28 of about 70 a post of the sample).
 pub(crate) fn lowercase(w: &str) -> std::borrow::Cow<'_, str> {
     if !w.is_ascii() {
         w.to_lowercase().into()
@@ -49,17 +49,19 @@ mod tests {
 
     #[test]
     fn lowercase_is_to_lowercase_and_borrows_what_is_already_lower() {
-        for w in [
-            "larkspur",
-            "Larkspur",
-            "WiFi",
-            "naïve",
-            "ÉTÉ",
-            "ΣΟΦΙΑ",
-            "it’s",
-            "",
-            "5G",
+        for (w, lower) in [
+            ("larkspur", "larkspur"),
+            ("Larkspur", "larkspur"),
+            ("WiFi", "wifi"),
+            ("5G", "5g"),
+            ("", ""),
+            ("naïve", "naïve"),
+            ("ÉTÉ", "été"),
+            // A capital sigma at a word's end is the final form.
+            ("ΟΔΟΣ", "οδος"),
+            ("It’s", "it’s"),
         ] {
+            assert_eq!(lowercase(w), lower, "{w}");
             assert_eq!(lowercase(w), w.to_lowercase(), "{w}");
         }
         assert!(matches!(lowercase("already lower"), Cow::Borrowed(_)));

@@ -175,8 +175,9 @@ pub fn sincere_texts(
             .collect::<Result<_, _>>()
             .map_err(|e| format!("GoEmotions line {}: {e}", n + 1))?;
         let positive_only = goemotions_label(&ids) == Some(crate::types::Label::Positive);
-        // "Thank you!!! /s": its raters read the words, its writer meant the opposite.
-        let sincere = positive_only && sarcasm_marker(text).is_none();
+        // "Thank you!!! /s": its raters read the words, its writer meant the opposite. A comment
+        // that only talks about the marker is left out too: it is no one's plain praise either.
+        let sincere = positive_only && marker_tokens(text).next().is_none();
         if sincere && id_hash(id).is_multiple_of(every.max(1)) {
             out.push(text.to_string());
         }
@@ -184,50 +185,115 @@ pub fn sincere_texts(
     Ok(out)
 }
 
-/// Where a Reddit writer marks their own comment sarcastic: a `/s` standing alone ("Hooray for
-/// the cancer! /s"), as a byte offset. `None` when there is none, or when the comment talks about
-/// the marker ("you forgot the /s", "not sure if /s") rather than using it.
+/// The byte offsets of `/s` (or `/S`) standing as a token of its own: after the start, a space
+/// or punctuation other than `/` ("fun. /s", "fun./s", "^^/s", "(/s)"), and before the end, a
+/// space or such punctuation ("/s.", "/s\"", "/s)"). Not "r/sarcasm", "http://x/s" or "/sec".
+fn marker_tokens(text: &str) -> impl Iterator<Item = usize> + '_ {
+    let edge = |c: Option<char>| {
+        c.is_none_or(|c| c.is_whitespace() || (c.is_ascii_punctuation() && c != '/'))
+    };
+    let bytes = text.as_bytes();
+    (0..bytes.len().saturating_sub(1)).filter(move |&at| {
+        // `/` and `s` are one byte each: `at` and `at + 2` are character boundaries.
+        bytes[at] == b'/'
+            && matches!(bytes[at + 1], b's' | b'S')
+            && edge(text[..at].chars().next_back())
+            && edge(text[at + 2..].chars().next())
+    })
+}
+
+/// Where a Reddit writer marks their own comment sarcastic: the first `/s` standing alone
+/// ("Hooray for the cancer! /s"), as a byte offset. `None` when there is none, or when the comment
+/// talks about the marker ("you forgot the /s", "not sure if /s", "what does /s even mean")
+/// rather than using it.
 pub fn sarcasm_marker(text: &str) -> Option<usize> {
-    let at = text.match_indices("/s").map(|(at, _)| at).find(|&at| {
-        let before = text[..at].chars().next_back();
-        let after = text[at + 2..].chars().next();
-        before.is_none_or(char::is_whitespace) && after.is_none_or(char::is_whitespace)
-    })?;
-    let words: Vec<String> = text[..at]
+    let at = marker_tokens(text).next()?;
+    let word = |w: &str| {
+        w.trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase()
+    };
+    let before: Vec<String> = text[..at]
         .split_whitespace()
         .rev()
         .take(2)
-        .map(str::to_lowercase)
+        .map(word)
         .collect();
-    // The marker as a word of the sentence: "the /s", "a /s", "if /s", "forgot /s".
-    const TALKED_ABOUT: [&str; 12] = [
-        "the", "a", "an", "if", "forgot", "forget", "missing", "need", "needs", "without", "add",
+    let after = text[at + 2..].split_whitespace().next().map(word);
+    // The marker as a word of the sentence: "the /s", "your /s", "if /s", "does /s", "forgot
+    // to add /s", "/s even", "/s tag".
+    const BEFORE: [&str; 20] = [
+        "the",
+        "a",
+        "an",
+        "your",
+        "that",
+        "this",
+        "if",
+        "does",
+        "forgot",
+        "forget",
+        "missing",
+        "need",
+        "needs",
+        "without",
+        "add",
         "use",
+        "using",
+        "put",
+        "include",
+        "translate",
     ];
-    if words
-        .first()
-        .is_some_and(|w| TALKED_ABOUT.contains(&w.as_str()))
-    {
-        return None;
-    }
-    Some(at)
+    const TWO_BEFORE: [&str; 8] = [
+        "forgot",
+        "forget",
+        "missing",
+        "without",
+        "add",
+        "put",
+        "include",
+        "translate",
+    ];
+    const AFTER: [&str; 5] = ["even", "means", "mean", "tag", "is"];
+    let talked_about = before.first().is_some_and(|w| BEFORE.contains(&w.as_str()))
+        || before
+            .get(1)
+            .is_some_and(|w| TWO_BEFORE.contains(&w.as_str()))
+        || after.is_some_and(|w| AFTER.contains(&w.as_str()));
+    (!talked_about).then_some(at)
 }
 
 /// Comments of GoEmotions (`text<TAB>ids<TAB>id` lines) whose writers marked them sarcastic with
-/// `/s` ([`sarcasm_marker`]), cut before the marker: real sarcasm labelled by the person who
-/// meant it, for `earshot eval-sarcasm` to measure recall on. A comment shorter than 8 bytes
-/// once cut is left out. Training never reads them as sincere ([`sincere_texts`]) nor as
-/// sarcastic.
-pub fn marked_sarcastic(goemotions: &str) -> Vec<String> {
-    goemotions
-        .lines()
-        .filter_map(|line| {
-            let text = line.split('\t').next()?;
-            let at = sarcasm_marker(text)?;
-            let said = text[..at].trim();
-            (said.len() >= 8).then(|| said.to_string())
-        })
-        .collect()
+/// `/s` ([`sarcasm_marker`]), cut before the marker and unquoted (the TSV's `"…""…""…"`): real
+/// sarcasm labelled by the person who meant it, for `earshot eval-sarcasm` to measure recall on.
+/// A comment shorter than 8 bytes once cut is left out. Training reads none of them as
+/// sarcastic, and no comment with a `/s` at all as sincere ([`sincere_texts`]).
+pub fn marked_sarcastic(goemotions: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for (n, line) in goemotions.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let cols: Vec<&str> = line.split('\t').collect();
+        let [text, _, _] = cols[..] else {
+            return Err(format!(
+                "GoEmotions line {}: expected text<TAB>ids<TAB>id",
+                n + 1
+            ));
+        };
+        let Some(at) = sarcasm_marker(text) else {
+            continue;
+        };
+        let mut said = text[..at].trim();
+        if let Some(rest) = said.strip_prefix('"') {
+            said = rest;
+        }
+        let said = said.replace("\"\"", "\"");
+        let said = said.trim();
+        if said.len() >= 8 {
+            out.push(said.to_string());
+        }
+    }
+    Ok(out)
 }
 
 /// Training settings.
@@ -658,25 +724,39 @@ mod tests {
 
     #[test]
     fn a_writer_s_sarcasm_marker_is_found_and_talk_about_it_is_not() {
-        assert_eq!(sarcasm_marker("Hooray for the cancer! /s"), Some(23));
-        assert_eq!(sarcasm_marker("/s obviously"), Some(0));
-        assert_eq!(sarcasm_marker("Great idea /s (I like him)"), Some(11));
+        for (text, at) in [
+            ("Hooray for the cancer! /s", 23),
+            ("/s obviously", 0),
+            ("Great idea /s (I like him)", 11),
+            ("I love Arkansas. /s.", 17),
+            ("Surely you jest./s", 16),
+            ("what a life? /S", 13),
+            ("so brave ^^^/s", 12),
+            ("\"Just fantastic. /s\"", 17),
+        ] {
+            assert_eq!(sarcasm_marker(text), Some(at), "{text}");
+        }
         for not in [
             "You forgot the /s friend.",
             "I think you're missing a /s",
             "Not sure if /s but he is right",
+            "What does /s even mean?",
+            "you forgot your /s",
+            "hard to tell without that /s",
+            "forgot to add /s",
             "see r/sarcasm",
+            "http://example.com/s",
             "1/sec is fine",
             "plain text",
         ] {
             assert_eq!(sarcasm_marker(not), None, "{not}");
         }
-        let goemotions =
-            "Wow, what a great plan. /s\t0\tc1\nYou forgot the /s\t27\tc2\nok /s\t27\tc3\n";
+        let goemotions = "Wow, what a great plan. /s\t0\tc1\nYou forgot the /s\t27\tc2\nok /s\t27\tc3\n\"So \"\"brave\"\" of you /s\"\t0\tc4\n";
         assert_eq!(
-            marked_sarcastic(goemotions),
-            vec!["Wow, what a great plan."]
+            marked_sarcastic(goemotions).unwrap(),
+            vec!["Wow, what a great plan.", "So \"brave\" of you"]
         );
+        assert!(marked_sarcastic("no columns here").is_err());
     }
 
     #[test]
