@@ -233,6 +233,10 @@ enum Command {
         /// The least precision sarcasm's threshold must give where it is tuned.
         #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().sarcasm_precision)]
         sarcasm_precision: f64,
+        /// The order of the rows in training (the default gives the shipped model; another seed
+        /// shows how much of a change in the figures the order alone makes).
+        #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().seed)]
+        seed: u64,
         /// Write no model: measure the settings leave-one-batch-out instead (train on every batch
         /// but one, measure on the one left out, for each batch), which says how they carry to a
         /// writer the model has not read. The frozen test split is not read.
@@ -1036,6 +1040,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             positive_weight,
             l2,
             sarcasm_precision,
+            seed,
             cross_batches,
             across,
             aspects,
@@ -1099,6 +1104,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 positive_weight,
                 l2,
                 sarcasm_precision,
+                seed,
             };
             // Each batch's rows as the message model sees them, and its mentions as the
             // per-brand model does.
