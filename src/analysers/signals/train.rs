@@ -158,17 +158,8 @@ pub fn sincere_texts(
         .filter(|r| r.rating >= SINCERE_RATING && split_of(&r.id) == split)
         .map(|r| r.text)
         .collect();
-    for (n, line) in goemotions.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let cols: Vec<&str> = line.split('\t').collect();
-        let [text, ids, id] = cols[..] else {
-            return Err(format!(
-                "GoEmotions line {}: expected text<TAB>ids<TAB>id",
-                n + 1
-            ));
-        };
+    for row in goemotions_rows(goemotions) {
+        let (n, [text, ids, id]) = row?;
         let ids: Vec<usize> = ids
             .split(',')
             .map(|x| x.trim().parse::<usize>())
@@ -200,6 +191,24 @@ fn marker_tokens(text: &str) -> impl Iterator<Item = usize> + '_ {
             && edge(text[..at].chars().next_back())
             && edge(text[at + 2..].chars().next())
     })
+}
+
+/// The `text<TAB>ids<TAB>id` lines of a GoEmotions file, numbered from 0, blank lines skipped;
+/// a line without three columns is an error that names it.
+fn goemotions_rows(file: &str) -> impl Iterator<Item = Result<(usize, [&str; 3]), String>> {
+    file.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(n, line)| {
+            let cols: Vec<&str> = line.split('\t').collect();
+            match cols[..] {
+                [text, ids, id] => Ok((n, [text, ids, id])),
+                _ => Err(format!(
+                    "GoEmotions line {}: expected text<TAB>ids<TAB>id",
+                    n + 1
+                )),
+            }
+        })
 }
 
 /// Where a Reddit writer marks their own comment sarcastic: the first `/s` standing alone
@@ -269,17 +278,8 @@ pub fn sarcasm_marker(text: &str) -> Option<usize> {
 /// sarcastic, and no comment with a `/s` at all as sincere ([`sincere_texts`]).
 pub fn marked_sarcastic(goemotions: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
-    for (n, line) in goemotions.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let cols: Vec<&str> = line.split('\t').collect();
-        let [text, _, _] = cols[..] else {
-            return Err(format!(
-                "GoEmotions line {}: expected text<TAB>ids<TAB>id",
-                n + 1
-            ));
-        };
+    for row in goemotions_rows(goemotions) {
+        let (_, [text, _, _]) = row?;
         let Some(at) = sarcasm_marker(text) else {
             continue;
         };
