@@ -264,7 +264,7 @@ enum Command {
         /// them as sarcastic or sincere).
         #[arg(long, num_args = 1.., default_values = ["data/goemotions/train.tsv", "data/goemotions/dev.tsv"])]
         marked: Vec<PathBuf>,
-        /// Print each flagged text.
+        /// Print each miss: a sincere text flagged sarcastic, a marked one not flagged.
         #[arg(long)]
         misses: bool,
     },

@@ -217,11 +217,10 @@ fn goemotions_rows(file: &str) -> impl Iterator<Item = Result<(usize, [&str; 3])
 /// rather than using it.
 pub fn sarcasm_marker(text: &str) -> Option<usize> {
     let at = marker_tokens(text).next()?;
-    let word = |w: &str| {
-        w.trim_matches(|c: char| !c.is_alphanumeric())
-            .to_lowercase()
-    };
-    let before: Vec<String> = text[..at]
+    fn word(w: &str) -> std::borrow::Cow<'_, str> {
+        crate::analysers::lowercase(w.trim_matches(|c: char| !c.is_alphanumeric()))
+    }
+    let before: Vec<_> = text[..at]
         .split_whitespace()
         .rev()
         .take(2)
@@ -263,11 +262,11 @@ pub fn sarcasm_marker(text: &str) -> Option<usize> {
         "translate",
     ];
     const AFTER: [&str; 5] = ["even", "means", "mean", "tag", "is"];
-    let talked_about = before.first().is_some_and(|w| BEFORE.contains(&w.as_str()))
+    let talked_about = before.first().is_some_and(|w| BEFORE.contains(&w.as_ref()))
         || before
             .get(1)
-            .is_some_and(|w| TWO_BEFORE.contains(&w.as_str()))
-        || after.is_some_and(|w| AFTER.contains(&w.as_str()));
+            .is_some_and(|w| TWO_BEFORE.contains(&w.as_ref()))
+        || after.is_some_and(|w| AFTER.contains(&w.as_ref()));
     (!talked_about).then_some(at)
 }
 
