@@ -222,6 +222,11 @@ enum Command {
         /// one in this many of them (by comment id); 0 leaves both sets out.
         #[arg(long, default_value_t = 4)]
         sincere_every: u64,
+        /// Irony batches (`id<TAB>irony<TAB>sentiment<TAB>text`, every *.tsv of the folder) that
+        /// teach sarcasm alone: timeline posts about anything, ironic or not. Their frozen test
+        /// batches live in another folder (`earshot eval-sarcasm` reads them).
+        #[arg(long, default_value = "data/earshot/irony/batches")]
+        irony: PathBuf,
         #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().epochs)]
         epochs: usize,
         #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().learning_rate)]
@@ -255,6 +260,7 @@ enum Command {
     /// +1.5 or more, test split; GoEmotions dev comments with positive emotions only): the share
     /// flagged ironic, and the share read as a complaint. Every flag there is false. Then the
     /// recall on real sarcasm: GoEmotions comments their writers marked `/s`, the marker cut off.
+    /// Last, precision, recall and F1 on the irony batches' frozen test files.
     EvalSarcasm {
         #[arg(long, default_value = "data/vader/tweets_GroundTruth.txt")]
         vader: PathBuf,
@@ -264,6 +270,10 @@ enum Command {
         /// them as sarcastic or sincere).
         #[arg(long, num_args = 1.., default_values = ["data/goemotions/train.tsv", "data/goemotions/dev.tsv"])]
         marked: Vec<PathBuf>,
+        /// The irony batches' frozen test files (or folders of them): precision, recall and F1
+        /// of sarcasm on timeline posts their writers labelled ironic or not.
+        #[arg(long, num_args = 1.., default_values = ["data/earshot/irony/test"])]
+        irony: Vec<PathBuf>,
         /// Print each miss: a sincere text flagged sarcastic, a marked one not flagged.
         #[arg(long)]
         misses: bool,
@@ -463,13 +473,18 @@ fn market_summary(h: &earshot::shell::market::Heard) -> String {
 
 /// Files as given, and each folder's `.jsonl` files in name order.
 fn expand_folders(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    files_in(paths, "jsonl")
+}
+
+/// Files as given, and each folder's files with the extension `ext`, in name order.
+fn files_in(paths: &[PathBuf], ext: &str) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
             let mut v: Vec<PathBuf> = std::fs::read_dir(p)
                 .with_context(|| format!("{}", p.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+                .filter(|p| p.extension().is_some_and(|x| x == ext))
                 .collect();
             v.sort();
             out.extend(v);
@@ -1035,6 +1050,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             sincere_vader,
             sincere_goemotions,
             sincere_every,
+            irony,
             epochs,
             learning_rate,
             positive_weight,
@@ -1093,11 +1109,27 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 let encoded: Vec<train::Encoded> = texts
                     .par_iter()
                     .enumerate()
-                    .filter_map(|(n, t)| featurizer.encode_sincere(n, t))
+                    .filter_map(|(n, t)| featurizer.encode_sarcasm_only(n, t, false))
                     .collect();
                 more.extend(encoded);
             }
             let sincere = more.len() - labelled;
+            let mut ironic_rows = Vec::new();
+            for f in files_in(std::slice::from_ref(&irony), "tsv")? {
+                let text = std::fs::read_to_string(&f)
+                    .with_context(|| format!("reading {}", f.display()))?;
+                ironic_rows.extend(
+                    train::parse_irony(&text)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?,
+                );
+            }
+            let encoded: Vec<train::Encoded> = ironic_rows
+                .par_iter()
+                .enumerate()
+                .filter_map(|(n, r)| featurizer.encode_sarcasm_only(n, &r.text, r.ironic))
+                .collect();
+            more.extend(encoded);
+            let timeline = more.len() - labelled - sincere;
             let options = train::TrainOptions {
                 epochs,
                 learning_rate,
@@ -1199,7 +1231,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("writing {}", out.display()))?;
             println!(
                 "trained on {} rows ({} of {} batches, {labelled} of the extra sets, {sincere} \
-                 sincere texts for sarcasm alone), {how}; wrote {}",
+                 sincere texts and {timeline} irony posts for sarcasm alone), {how}; wrote {}",
                 rows_in(&messages) + more.len(),
                 rows_in(&messages),
                 names.len(),
@@ -1219,11 +1251,12 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             vader,
             goemotions,
             marked,
+            irony,
             misses,
         } => {
             use earshot::signals::{
                 corpus::Split,
-                train::{marked_sarcastic, sincere_texts},
+                train::{marked_sarcastic, parse_irony, sincere_texts},
             };
             let read = |p: &PathBuf| {
                 std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
@@ -1233,28 +1266,42 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             for m in &marked {
                 sarcastic.extend(marked_sarcastic(&read(m)?).map_err(|e| anyhow::anyhow!(e))?);
             }
-            let sets = [
+            let all = |texts: Vec<String>, ironic: bool| -> Vec<(String, bool)> {
+                texts.into_iter().map(|t| (t, ironic)).collect()
+            };
+            let sincere = |texts: Result<Vec<String>, String>| {
+                texts.map(|t| all(t, false)).map_err(|e| anyhow::anyhow!(e))
+            };
+            let mut sets = vec![
                 (
-                    "VADER tweets rated +1.5 or more, test split",
-                    sincere_texts(&read(&vader)?, Split::Test, "", 1),
-                    false,
+                    "VADER tweets rated +1.5 or more, test split".to_string(),
+                    sincere(sincere_texts(&read(&vader)?, Split::Test, "", 1))?,
                 ),
                 (
-                    "GoEmotions dev, positive emotions only",
-                    sincere_texts("", Split::Test, &read(&goemotions)?, 1),
-                    false,
+                    "GoEmotions dev, positive emotions only".to_string(),
+                    sincere(sincere_texts("", Split::Test, &read(&goemotions)?, 1))?,
                 ),
                 (
-                    "GoEmotions comments marked /s by their writers (every one sarcastic)",
-                    Ok(sarcastic),
-                    true,
+                    "GoEmotions comments marked /s by their writers (every one sarcastic)"
+                        .to_string(),
+                    all(sarcastic, true),
                 ),
             ];
-            for (name, texts, ironic) in sets {
-                let texts = texts.map_err(|e| anyhow::anyhow!(e))?;
-                let (mut read, mut flagged, mut complaint) = (0usize, 0usize, 0usize);
-                for (n, text) in texts.iter().enumerate() {
-                    let input = earshot::signals::train::sincere_input(n, text);
+            for f in files_in(&irony, "tsv")? {
+                let rows =
+                    parse_irony(&read(&f)?).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+                sets.push((
+                    format!("irony test batch {}", f.display()),
+                    rows.into_iter().map(|r| (r.text, r.ironic)).collect(),
+                ));
+            }
+            for (name, texts) in sets {
+                let (mut read, mut complaint) = (0usize, 0usize);
+                // Flags on sarcastic texts, flags on sincere ones, sarcastic texts read.
+                let (mut hits, mut false_flags, mut ironic_read) = (0usize, 0usize, 0usize);
+                for (n, (text, ironic)) in texts.iter().enumerate() {
+                    let ironic = *ironic;
+                    let input = earshot::signals::train::timeline_input(n, text);
                     // A text the daemon would dead-letter (empty, too long) is not read.
                     let Ok(i) = earshot::decode::decode(
                         Some(input.to_string().as_bytes()),
@@ -1269,19 +1316,39 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     complaint +=
                         usize::from(signals.intents.iter().any(|s| s.label == "complaint"));
                     let likely = signals.sarcasm.as_ref().is_some_and(|s| s.likely);
-                    flagged += usize::from(likely);
+                    ironic_read += usize::from(ironic);
+                    hits += usize::from(likely && ironic);
+                    false_flags += usize::from(likely && !ironic);
                     // A miss: a false flag on sincere text, a sarcastic text not flagged.
                     if misses && likely != ironic {
                         println!("{}: {text}", if ironic { "missed" } else { "flagged" });
                     }
                 }
-                let share = |k: usize| k as f64 / read.max(1) as f64;
-                let what = if ironic { "recall" } else { "all false" };
+                let flagged = hits + false_flags;
+                let share = |k: usize, of: usize| k as f64 / of.max(1) as f64;
+                let sincere_read = read - ironic_read;
+                print!("{name}: {read} texts read of {}", texts.len());
+                if ironic_read == 0 {
+                    print!(
+                        ", flagged sarcastic {flagged} ({:.1}%, all false)",
+                        100.0 * share(flagged, read)
+                    );
+                } else if sincere_read == 0 {
+                    print!(
+                        ", flagged sarcastic {flagged} ({:.1}%, recall)",
+                        100.0 * share(flagged, read)
+                    );
+                } else {
+                    let (p, r) = (share(hits, flagged), share(hits, ironic_read));
+                    print!(
+                        " ({ironic_read} ironic), flagged sarcastic {flagged}: precision {p:.3}, recall {r:.3}, F1 {:.3}; sincere texts flagged {:.1}%",
+                        if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 },
+                        100.0 * share(false_flags, sincere_read)
+                    );
+                }
                 println!(
-                    "{name}: {read} texts read of {}, flagged sarcastic {flagged} ({:.1}%, {what}), read as a complaint {complaint} ({:.1}%)",
-                    texts.len(),
-                    100.0 * share(flagged),
-                    100.0 * share(complaint),
+                    ", read as a complaint {complaint} ({:.1}%)",
+                    100.0 * share(complaint, read)
                 );
             }
             Ok(ExitCode::SUCCESS)

@@ -118,21 +118,75 @@ impl Featurizer {
         })
     }
 
-    /// A sincere text ([`sincere_texts`]) as a post that teaches sarcasm alone: not sarcastic.
-    /// Its other labels are unknown, so it teaches nothing else.
-    pub fn encode_sincere(&self, n: usize, text: &str) -> Option<Encoded> {
-        let mut e = self.encode_input(&sincere_input(n, text), &Default::default(), None)?;
-        e.only = Some(super::model::family("sarcasm").start);
+    /// A text labelled for sarcasm alone (sincere praise from [`sincere_texts`], a post of the
+    /// irony batches from [`parse_irony`]) as a timeline post ([`timeline_input`]) that teaches
+    /// sarcasm and nothing else: its other labels are unknown.
+    pub fn encode_sarcasm_only(&self, n: usize, text: &str, ironic: bool) -> Option<Encoded> {
+        let mut e = self.encode_input(&timeline_input(n, text), &Default::default(), None)?;
+        let sarcasm = super::model::family("sarcasm").start;
+        e.truth[sarcasm] = ironic;
+        e.only = Some(sarcasm);
         Some(e)
     }
 }
 
-/// The `n`th sincere text as the post it is read as, in training and in `earshot eval-sarcasm`:
-/// an English tweet, from an account of its own, addressed to no one.
-pub fn sincere_input(n: usize, text: &str) -> serde_json::Value {
-    serde_json::json!({"platform": "twitter", "id": format!("sincere-{n}"),
-        "author": {"id": format!("s-{n}"), "handle": format!("sincere{n}")},
+/// The `n`th text labelled for sarcasm alone as the post it is read as, in training and in
+/// `earshot eval-sarcasm`: an English tweet, from an account of its own, addressed to no one.
+pub fn timeline_input(n: usize, text: &str) -> serde_json::Value {
+    serde_json::json!({"platform": "twitter", "id": format!("timeline-{n}"),
+        "author": {"id": format!("t-{n}"), "handle": format!("timeline{n}")},
         "text": text, "language": "en", "created_at": "2026-11-01T09:00:00Z"})
+}
+
+/// One post of the irony batches (`data/earshot/irony/`): general timeline text about anything
+/// (weather, work, politics, sport, the writer's own day), labelled ironic or not by its writer,
+/// with the sentiment the writer means. The corpus's sarcasm is about brands; these teach irony
+/// about everything else.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IronyRow {
+    pub id: String,
+    pub ironic: bool,
+    pub sentiment: crate::types::Label,
+    pub text: String,
+}
+
+/// Parses an irony batch: `id<TAB>irony<TAB>sentiment<TAB>text` lines, irony `0` or `1`,
+/// sentiment `positive`, `negative` or `neutral`; blank lines skipped. A malformed line is an
+/// error that names it.
+pub fn parse_irony(file: &str) -> Result<Vec<IronyRow>, String> {
+    use crate::types::Label;
+    let mut out = Vec::new();
+    for (n, line) in file.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |what: &str| format!("irony line {}: {what}", n + 1);
+        let cols: Vec<&str> = line.splitn(4, '\t').collect();
+        let [id, irony, sentiment, text] = cols[..] else {
+            return Err(bad("expected id<TAB>irony<TAB>sentiment<TAB>text"));
+        };
+        let ironic = match irony {
+            "1" => true,
+            "0" => false,
+            other => return Err(bad(&format!("irony {other:?} is not 0 or 1"))),
+        };
+        let sentiment = match sentiment {
+            "positive" => Label::Positive,
+            "negative" => Label::Negative,
+            "neutral" => Label::Neutral,
+            other => return Err(bad(&format!("unknown sentiment {other:?}"))),
+        };
+        if text.trim().is_empty() {
+            return Err(bad("empty text"));
+        }
+        out.push(IronyRow {
+            id: id.to_string(),
+            ironic,
+            sentiment,
+            text: text.to_string(),
+        });
+    }
+    Ok(out)
 }
 
 /// The least mean rating (VADER's −4..4 scale) of a tweet taken as sincere praise.
@@ -690,6 +744,47 @@ mod tests {
         );
         assert!((a - b).abs() < 0.02, "{a} {b}");
         assert!(t < a - 0.1, "{t} {a}");
+    }
+
+    #[test]
+    fn a_text_labelled_for_sarcasm_alone_teaches_only_sarcasm() {
+        let featurizer = Featurizer {
+            sentiment: SentimentScorer::new(),
+            emotions: EmotionModel::bundled().unwrap(),
+            matcher: Matcher::compile(&crate::catalog::Catalog::parse("").unwrap()).unwrap(),
+            detector: SignalDetector::new().unwrap(),
+        };
+        let sarcasm = super::super::model::family("sarcasm").start;
+        for ironic in [true, false] {
+            let e = featurizer
+                .encode_sarcasm_only(3, "so glad the rain waited for my walk home", ironic)
+                .unwrap();
+            assert_eq!(e.only, Some(sarcasm));
+            assert_eq!(e.truth[sarcasm], ironic);
+            assert_eq!(e.truth.iter().filter(|t| **t).count(), usize::from(ironic));
+            assert!(!e.features.is_empty());
+        }
+    }
+
+    #[test]
+    fn irony_rows_parse_and_bad_lines_are_named() {
+        let rows = parse_irony(
+            "i01-0001\t1\tnegative\tlove a 6am fire alarm\n\ni01-0002\t0\tpositive\tsun's out!\n",
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert!(rows[0].ironic && !rows[1].ironic);
+        assert_eq!(rows[0].sentiment, crate::types::Label::Negative);
+        assert_eq!(rows[1].text, "sun's out!");
+        assert_eq!(
+            parse_irony("a\t1\tneg\tx").unwrap_err(),
+            "irony line 1: unknown sentiment \"neg\""
+        );
+        assert!(parse_irony("a\t2\tneutral\tx")
+            .unwrap_err()
+            .contains("not 0 or 1"));
+        assert!(parse_irony("a\t1\tneutral").is_err());
+        assert!(parse_irony("a\t1\tneutral\t  ").is_err());
     }
 
     #[test]
