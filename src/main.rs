@@ -94,8 +94,9 @@ enum Command {
     /// Print Pearson r, 3-class macro-F1 and macro-recall of the message sentiment (the learned
     /// model) and of the lexicon alone on human-rated ground truth.
     EvalSentiment {
-        /// Ground-truth files (id<TAB>mean rating or label word<TAB>text) or corpus batches
-        /// (.jsonl, their `sentiment` label), or folders of them (each folder one set).
+        /// Ground-truth files (id<TAB>mean rating or label word<TAB>text; or the irony batches'
+        /// id<TAB>irony<TAB>sentiment<TAB>text) or corpus batches (.jsonl, their `sentiment`
+        /// label), or folders of them (each folder one set).
         #[arg(default_values = ["data/vader/tweets_GroundTruth.txt", "data/vader/movieReviewSnippets_GroundTruth.txt", "data/earshot/sentiment/batches"])]
         files: Vec<PathBuf>,
         /// Only the rows of this split (by a hash of the id: test is the held-out fifth the model
@@ -122,7 +123,8 @@ enum Command {
         goemotions: PathBuf,
         #[arg(long, default_value = "data/goemotions/dev.tsv")]
         goemotions_dev: PathBuf,
-        /// Rated files or folders of them (id<TAB>rating or label<TAB>text), split by id.
+        /// Rated files or folders of them (id<TAB>rating or label<TAB>text, or the irony
+        /// batches' id<TAB>irony<TAB>sentiment<TAB>text), split by id.
         #[arg(long, default_values = ["data/vader/tweets_GroundTruth.txt", "data/vader/movieReviewSnippets_GroundTruth.txt", "data/earshot/sentiment/batches"])]
         rated: Vec<PathBuf>,
         #[arg(long, default_value = "data/earshot/corpus")]
@@ -723,7 +725,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                         continue;
                     }
                     rows.extend(
-                        earshot::sentiment::eval::parse_rated(&text)
+                        earshot::sentiment::eval::parse_labelled(&text)
                             .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
                             .into_iter()
                             .filter(|r| {
@@ -898,7 +900,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             for (name, group) in files {
                 let mut d = Vec::new();
                 for f in group {
-                    let rows = earshot::sentiment::eval::parse_rated(&read(&f)?)
+                    let rows = earshot::sentiment::eval::parse_labelled(&read(&f)?)
                         .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
                     for r in rows {
                         let e = Example {

@@ -54,6 +54,31 @@ pub fn parse_rated(text: &str) -> Result<Vec<Rated>, String> {
         .collect()
 }
 
+/// Parses a labelled file of either format: rated rows ([`parse_rated`]), or the irony batches'
+/// `id<TAB>irony<TAB>sentiment<TAB>text` ([`crate::signals::train::parse_irony`]), read for their
+/// sentiment label. The irony format is told by its first line: a second column of `0` or `1` and
+/// a third that is a label word (read as rated, it would pass for a rating of 0 or 1 and a text
+/// that starts with the label).
+pub fn parse_labelled(text: &str) -> Result<Vec<Rated>, String> {
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
+    let cols: Vec<&str> = first.splitn(4, '\t').collect();
+    let irony = matches!(cols[..], [_, "0" | "1", label, _] if Label::parse(label).is_some());
+    if !irony {
+        return parse_rated(text);
+    }
+    Ok(crate::signals::train::parse_irony(text)?
+        .into_iter()
+        .map(|r| Rated {
+            id: r.id,
+            rating: r.sentiment.sign(),
+            text: r.text,
+        })
+        .collect())
+}
+
 /// Parses ground-truth text (CRLF or LF, with or without a final newline). Malformed rows are
 /// returned as errors with their line number.
 pub fn parse_ground_truth(text: &str) -> Result<Vec<(f64, String)>, String> {
@@ -155,5 +180,36 @@ pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
         0.0
     } else {
         sxy / (sxx.sqrt() * syy.sqrt())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labelled_files_of_either_format_read_their_sentiment() {
+        // VADER's rated rows, and label words in place of a rating.
+        let rated = parse_labelled("1\t1.8\tso good\n2\tnegative\tawful\n").unwrap();
+        assert_eq!((rated[0].rating, rated[1].rating), (1.8, -1.0));
+        assert_eq!(rated[1].text, "awful");
+        // The irony batches: the sentiment column is the label, not the irony column.
+        let irony = parse_labelled(
+            "i01-0001\t1\tnegative\tlove a 6am fire alarm\ni01-0002\t0\tneutral\tbus at 9\n",
+        )
+        .unwrap();
+        assert_eq!(irony.len(), 2);
+        assert_eq!((irony[0].rating, irony[1].rating), (-1.0, 0.0));
+        assert_eq!(irony[0].text, "love a 6am fire alarm");
+        // A rated row whose text starts with a label word is still a rated row.
+        let tricky = parse_labelled("7\t1\tpositive vibes\n").unwrap();
+        assert_eq!(
+            (tricky[0].rating, tricky[0].text.as_str()),
+            (1.0, "positive vibes")
+        );
+        // An irony file with a bad line says which.
+        assert!(parse_labelled("a\t1\tnegative\tx\nb\t1\tnope\ty\n")
+            .unwrap_err()
+            .contains("line 2"));
     }
 }
