@@ -244,6 +244,9 @@ enum Command {
         /// shows how much of a change in the figures the order alone makes).
         #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().seed)]
         seed: u64,
+        /// Models trained in as many orders (from --seed on), their weights averaged.
+        #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().shuffles)]
+        shuffles: usize,
         /// Write no model: measure the settings leave-one-batch-out instead (train on every batch
         /// but one, measure on the one left out, for each batch), which says how they carry to a
         /// writer the model has not read. The frozen test split is not read.
@@ -1059,6 +1062,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             l2,
             sarcasm_precision,
             seed,
+            shuffles,
             cross_batches,
             across,
             aspects,
@@ -1139,6 +1143,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 l2,
                 sarcasm_precision,
                 seed,
+                shuffles,
             };
             // Each batch's rows as the message model sees them, and its mentions as the
             // per-brand model does.

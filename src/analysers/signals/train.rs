@@ -364,6 +364,9 @@ pub struct TrainOptions {
     /// different seed is the same training in another order, which shows how much of a change
     /// in the figures the order alone makes.
     pub seed: u64,
+    /// Models trained in as many orders (seeds `seed`, `seed + 1`, ...), their weights averaged
+    /// before they are quantised: 1 is one model.
+    pub shuffles: usize,
 }
 
 impl Default for TrainOptions {
@@ -376,6 +379,7 @@ impl Default for TrainOptions {
             positive_weight: 1.0,
             sarcasm_precision: SARCASM_PRECISION,
             seed: 7,
+            shuffles: 1,
         }
     }
 }
@@ -401,8 +405,36 @@ pub fn train(train: &[Encoded], dev: &[Encoded], o: TrainOptions) -> SignalModel
     model
 }
 
-/// The weights learnt from `train`, quantised as they ship; every threshold at 0.5.
+/// The weights learnt from `train`, averaged over [`TrainOptions::shuffles`] orders and quantised
+/// as they ship; every threshold at 0.5.
 fn fit(train: &[Encoded], o: TrainOptions) -> SignalModel {
+    use rayon::prelude::*;
+    let n = o.shuffles.max(1);
+    // Each order's model in parallel, summed in a fixed order: the same rows give the same
+    // average byte for byte.
+    let models: Vec<(Vec<f32>, Vec<f32>)> = (0..n as u64)
+        .into_par_iter()
+        .map(|k| weights(train, o, o.seed.wrapping_add(k)))
+        .collect();
+    if n == 1 {
+        let (w, e) = &models[0];
+        return SignalModel::quantised(w, e);
+    }
+    let mut w = vec![0.0f32; BUCKETS * OUTPUTS];
+    let mut e = vec![0.0f32; BUCKETS];
+    for (mw, me) in &models {
+        for (a, b) in w.iter_mut().zip(mw) {
+            *a += b / n as f32;
+        }
+        for (a, b) in e.iter_mut().zip(me) {
+            *a += b / n as f32;
+        }
+    }
+    SignalModel::quantised(&w, &e)
+}
+
+/// One order's weights, unquantised: the outputs' and the effort regression's.
+fn weights(train: &[Encoded], o: TrainOptions, seed: u64) -> (Vec<f32>, Vec<f32>) {
     // Logistic outputs, feature-major as they ship, with AdaGrad's sums of squares.
     let mut w = vec![0.0f32; BUCKETS * OUTPUTS];
     let mut g2 = vec![1e-6f32; BUCKETS * OUTPUTS];
@@ -410,7 +442,7 @@ fn fit(train: &[Encoded], o: TrainOptions) -> SignalModel {
     let mut e = vec![0.0f32; BUCKETS];
     let mut e2 = vec![1e-6f32; BUCKETS];
     let mut order: Vec<usize> = (0..train.len()).collect();
-    let mut state = o.seed;
+    let mut state = seed;
     for _ in 0..o.epochs {
         shuffled(&mut order, &mut state);
         for &k in &order {
@@ -449,7 +481,7 @@ fn fit(train: &[Encoded], o: TrainOptions) -> SignalModel {
             }
         }
     }
-    SignalModel::quantised(&w, &e)
+    (w, e)
 }
 
 /// Every row of a batch, train and dev.
@@ -875,6 +907,26 @@ mod tests {
         // No target, no complaint.
         assert!(!m.decide(&m.predict(&[1, 3]), Target::default())[out]);
         assert_eq!(train(&data, &data, o).to_bytes(), m.to_bytes());
+    }
+
+    #[test]
+    fn averaged_orders_learn_the_task_and_train_the_same_bytes_twice() {
+        let out = complaint();
+        let data: Vec<Encoded> = (0..40).map(|k| toy(1 + k % 2, k % 2 == 0, true)).collect();
+        let one = TrainOptions::default();
+        let three = TrainOptions { shuffles: 3, ..one };
+        let m = fit(&data, three);
+        let on = |f: u32| m.decide(&m.predict(&[f, 3]), TARGETED)[out];
+        assert!(on(1) && !on(2));
+        assert!(m.effort_value(&[1, 3]) < -1.0);
+        assert_eq!(fit(&data, three).to_bytes(), m.to_bytes());
+        // One order is the seed's model alone; the average of three is another model.
+        let (w, e) = weights(&data, one, one.seed);
+        assert_eq!(
+            fit(&data, one).to_bytes(),
+            SignalModel::quantised(&w, &e).to_bytes()
+        );
+        assert_ne!(fit(&data, one).to_bytes(), m.to_bytes());
     }
 
     #[test]
