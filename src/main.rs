@@ -229,6 +229,9 @@ enum Command {
         /// batches live in another folder (`earshot eval-sarcasm` reads them).
         #[arg(long, default_value = "data/earshot/irony/batches")]
         irony: PathBuf,
+        /// Leave the irony batches out.
+        #[arg(long)]
+        no_irony: bool,
         #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().epochs)]
         epochs: usize,
         #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().learning_rate)]
@@ -1056,6 +1059,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             sincere_goemotions,
             sincere_every,
             irony,
+            no_irony,
             epochs,
             learning_rate,
             positive_weight,
@@ -1121,7 +1125,28 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let sincere = more.len() - labelled;
             let mut ironic_rows = Vec::new();
-            for f in files_in(std::slice::from_ref(&irony), "tsv")? {
+            let irony_files = if no_irony {
+                Vec::new()
+            } else {
+                files_in(std::slice::from_ref(&irony), "tsv")?
+            };
+            if !no_irony && irony_files.is_empty() {
+                anyhow::bail!(
+                    "--irony {}: no irony batches (*.tsv) there (--no-irony leaves them out)",
+                    irony.display()
+                );
+            }
+            // The irony batches' frozen test split lives in a `test` folder; it never trains.
+            if let Some(f) = irony_files
+                .iter()
+                .find(|f| f.components().any(|c| c.as_os_str() == "test"))
+            {
+                anyhow::bail!(
+                    "--irony: {} is in a test folder, and the frozen test split is never trained on",
+                    f.display()
+                );
+            }
+            for f in irony_files {
                 let text = std::fs::read_to_string(&f)
                     .with_context(|| format!("reading {}", f.display()))?;
                 ironic_rows.extend(
@@ -1334,21 +1359,24 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 let flagged = hits + false_flags;
                 let share = |k: usize, of: usize| k as f64 / of.max(1) as f64;
                 let sincere_read = read - ironic_read;
+                // Recall is over every sarcastic text: one the analyser does not read (another
+                // language, say) is a miss, not left out.
+                let ironic_all = texts.iter().filter(|(_, ironic)| *ironic).count();
                 print!("{name}: {read} texts read of {}", texts.len());
-                if ironic_read == 0 {
+                if ironic_all == 0 {
                     print!(
                         ", flagged sarcastic {flagged} ({:.1}%, all false)",
                         100.0 * share(flagged, read)
                     );
-                } else if sincere_read == 0 {
+                } else if ironic_all == texts.len() {
                     print!(
-                        ", flagged sarcastic {flagged} ({:.1}%, recall)",
-                        100.0 * share(flagged, read)
+                        ", flagged sarcastic {flagged} ({:.1}% of {ironic_all}, recall)",
+                        100.0 * share(flagged, ironic_all)
                     );
                 } else {
-                    let (p, r) = (share(hits, flagged), share(hits, ironic_read));
+                    let (p, r) = (share(hits, flagged), share(hits, ironic_all));
                     print!(
-                        " ({ironic_read} ironic), flagged sarcastic {flagged}: precision {p:.3}, recall {r:.3}, F1 {:.3}; sincere texts flagged {:.1}%",
+                        " ({ironic_all} ironic), flagged sarcastic {flagged}: precision {p:.3}, recall {r:.3}, F1 {:.3}; sincere texts flagged {:.1}%",
                         if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 },
                         100.0 * share(false_flags, sincere_read)
                     );

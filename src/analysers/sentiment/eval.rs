@@ -1,6 +1,7 @@
 //! Measuring the sentiment scorer on human-rated ground truth (VADER's `*_GroundTruth.txt`:
 //! `id<TAB>mean rating -4..4<TAB>text`, or a label word — `positive`, `neutral`, `negative` — in
-//! place of the rating, as labelled sets such as TweetEval's are written): Pearson r with the
+//! place of the rating, as labelled sets such as TweetEval's are written; or the irony batches'
+//! labelled sentiment, [`parse_labelled`]): Pearson r with the
 //! rating, and 3-class macro-F1 and macro-recall with gold positive at mean >= 0.5, negative at
 //! <= -0.5, neutral otherwise; predicted positive at compound >= 0.05, negative at <= -0.05.
 
@@ -57,15 +58,16 @@ pub fn parse_rated(text: &str) -> Result<Vec<Rated>, String> {
 /// Parses a labelled file of either format: rated rows ([`parse_rated`]), or the irony batches'
 /// `id<TAB>irony<TAB>sentiment<TAB>text` ([`crate::signals::train::parse_irony`]), read for their
 /// sentiment label. The irony format is told by its first line: a second column of `0` or `1` and
-/// a third that is a label word (read as rated, it would pass for a rating of 0 or 1 and a text
-/// that starts with the label).
+/// four columns (read as rated, it would pass for a rating of 0 or 1 and a text that starts with
+/// the label). The shape alone decides, so an irony file with a bad label on its first line is an
+/// error that names the line, not a rated file with every label wrong.
 pub fn parse_labelled(text: &str) -> Result<Vec<Rated>, String> {
     let first = text
         .lines()
         .find(|l| !l.trim().is_empty())
         .unwrap_or_default();
     let cols: Vec<&str> = first.splitn(4, '\t').collect();
-    let irony = matches!(cols[..], [_, "0" | "1", label, _] if Label::parse(label).is_some());
+    let irony = matches!(cols[..], [_, "0" | "1", _, _]);
     if !irony {
         return parse_rated(text);
     }
@@ -207,9 +209,13 @@ mod tests {
             (tricky[0].rating, tricky[0].text.as_str()),
             (1.0, "positive vibes")
         );
-        // An irony file with a bad line says which.
+        // An irony file with a bad line says which, the first line included: a misspelt label
+        // there must not turn the file into rated rows with the irony column as the rating.
         assert!(parse_labelled("a\t1\tnegative\tx\nb\t1\tnope\ty\n")
             .unwrap_err()
             .contains("line 2"));
+        assert!(parse_labelled("a\t1\tnegatve\tx\nb\t0\tpositive\ty\n")
+            .unwrap_err()
+            .contains("line 1"));
     }
 }
