@@ -700,16 +700,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             for f in files {
                 // A folder is one set: every .tsv file in it.
-                let parts: Vec<PathBuf> = if f.is_dir() {
-                    let mut v: Vec<PathBuf> = std::fs::read_dir(&f)?
-                        .filter_map(|e| e.ok().map(|e| e.path()))
-                        .filter(|p| p.extension().is_some_and(|x| x == "tsv"))
-                        .collect();
-                    v.sort();
-                    v
-                } else {
-                    vec![f.clone()]
-                };
+                let parts = files_in(std::slice::from_ref(&f), "tsv")?;
                 let mut rows: Vec<(f64, String)> = Vec::new();
                 for p in &parts {
                     let text = std::fs::read_to_string(p)
@@ -892,16 +883,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 vec![("goemotions dev".into(), go(&goemotions_dev, 1.0)?)];
             let mut files = Vec::new();
             for p in &rated {
-                if p.is_dir() {
-                    let mut in_dir: Vec<PathBuf> = std::fs::read_dir(p)?
-                        .filter_map(|e| e.ok().map(|e| e.path()))
-                        .filter(|p| p.extension().is_some_and(|x| x == "tsv"))
-                        .collect();
-                    in_dir.sort();
-                    files.push((p.clone(), in_dir));
-                } else {
-                    files.push((p.clone(), vec![p.clone()]));
-                }
+                files.push((p.clone(), files_in(std::slice::from_ref(p), "tsv")?));
             }
             for (name, group) in files {
                 let mut d = Vec::new();
@@ -926,15 +908,13 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let (mut mentions_train, mut mentions_dev) = (Vec::new(), Vec::new());
             // The corpus's brands, for the per-brand readings.
             let analyzer = load_analyzer(Some(corpus.join("catalog.toml")), &config)?;
-            let mut batches: Vec<PathBuf> = std::fs::read_dir(corpus.join("batches"))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            let batches: Vec<PathBuf> = expand_folders(&[corpus.join("batches")])?
+                .into_iter()
                 .filter(|p| {
                     let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
                     !skip_batches.iter().any(|s| s == stem)
                 })
                 .collect();
-            batches.sort();
             for f in &batches {
                 let rows =
                     c::parse(&read(f)?).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
@@ -1082,11 +1062,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 matcher: earshot::mentions::Matcher::compile(&catalog)?,
                 detector: SignalDetector::new()?,
             };
-            let mut files: Vec<PathBuf> = std::fs::read_dir(corpus.join("batches"))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-                .collect();
-            files.sort();
+            let files = expand_folders(&[corpus.join("batches")])?;
             let mut rows = Vec::new();
             for f in &files {
                 let text = std::fs::read_to_string(f)?;

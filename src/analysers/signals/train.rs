@@ -151,8 +151,8 @@ pub struct IronyRow {
 }
 
 /// Parses an irony batch: `id<TAB>irony<TAB>sentiment<TAB>text` lines, irony `0` or `1`,
-/// sentiment `positive`, `negative` or `neutral` (any case); blank lines skipped. A malformed line is an
-/// error that names it.
+/// sentiment `positive`, `negative` or `neutral` (any case); blank lines skipped. A malformed
+/// line is an error that names it.
 pub fn parse_irony(file: &str) -> Result<Vec<IronyRow>, String> {
     use crate::types::Label;
     let mut out = Vec::new();
