@@ -232,6 +232,15 @@ enum Command {
         /// Leave the irony batches out.
         #[arg(long)]
         no_irony: bool,
+        /// Complaint batches (`id<TAB>complaint<TAB>sentiment<TAB>text`, every *.tsv of the folder)
+        /// that teach the complaint intent alone, and tune its threshold with the corpus's batches:
+        /// tweets to and about companies, the company tagged anywhere or not at all. Their frozen test batches live in another folder
+        /// (`earshot eval-complaints` reads them).
+        #[arg(long, default_value = "data/earshot/complaints/batches")]
+        complaints: PathBuf,
+        /// Leave the complaint batches out.
+        #[arg(long)]
+        no_complaints: bool,
         #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().epochs)]
         epochs: usize,
         #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().learning_rate)]
@@ -283,6 +292,21 @@ enum Command {
         #[arg(long, num_args = 1.., default_values = ["data/earshot/irony/test"])]
         irony: Vec<PathBuf>,
         /// Print each miss: a sincere text flagged sarcastic, a marked one not flagged.
+        #[arg(long)]
+        misses: bool,
+    },
+    /// The complaint intent on tweets to and about companies, labelled complaint or not by their
+    /// writers (the complaint batches' frozen test files): precision, recall and F1 of each class
+    /// and their mean (macro-F1, as published complaint classifiers report it), recall by where
+    /// the tweet tags the company, and the lexicon's "negative means complaint" beside it.
+    EvalComplaints {
+        /// Files of `id<TAB>complaint<TAB>sentiment<TAB>text`, or folders of them (*.tsv).
+        #[arg(default_values = ["data/earshot/complaints/test"])]
+        files: Vec<PathBuf>,
+        /// The catalog (default: catalog.toml, else catalog.path, else the built-in sample).
+        #[arg(long)]
+        catalog: Option<PathBuf>,
+        /// Print each miss: a complaint not read as one, another tweet read as one.
         #[arg(long)]
         misses: bool,
     },
@@ -482,6 +506,57 @@ fn market_summary(h: &earshot::shell::market::Heard) -> String {
 /// Files as given, and each folder's `.jsonl` files in name order.
 fn expand_folders(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     files_in(paths, "jsonl")
+}
+
+/// The rows of a flagged training folder (`--irony`, `--complaints`: every *.tsv, see
+/// [`earshot::signals::train::parse_flagged`]). An empty folder is an error (its `--no-` option
+/// leaves the batches out), and so is a file in a `test` folder: the frozen test split is never
+/// trained on.
+fn flagged_training_rows(
+    dir: &PathBuf,
+    option: &str,
+) -> anyhow::Result<Vec<earshot::signals::train::FlagRow>> {
+    let files = files_in(std::slice::from_ref(dir), "tsv")?;
+    if files.is_empty() {
+        anyhow::bail!(
+            "--{option} {}: no batches (*.tsv) there (--no-{option} leaves them out)",
+            dir.display()
+        );
+    }
+    if let Some(f) = files
+        .iter()
+        .find(|f| f.components().any(|c| c.as_os_str() == "test"))
+    {
+        anyhow::bail!(
+            "--{option}: {} is in a test folder, and the frozen test split is never trained on",
+            f.display()
+        );
+    }
+    let mut rows = Vec::new();
+    for f in files {
+        let text =
+            std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+        rows.extend(
+            earshot::signals::train::parse_flagged(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?,
+        );
+    }
+    Ok(rows)
+}
+
+/// One line of a yes/no reading's figures: each class's P/R/F1, macro-F1 and accuracy.
+fn print_binary(name: &str, b: &earshot::signals::eval::Binary) {
+    println!(
+        "{name}: complaint P {:.3} R {:.3} F1 {:.3}; not P {:.3} R {:.3} F1 {:.3}; macro-F1 {:.3}, accuracy {:.3}",
+        b.yes.precision(),
+        b.yes.recall(),
+        b.yes.f1(),
+        b.no.precision(),
+        b.no.recall(),
+        b.no.f1(),
+        b.macro_f1(),
+        b.accuracy()
+    );
 }
 
 /// Files as given, and each folder's files with the extension `ext`, in name order.
@@ -1040,6 +1115,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             sincere_every,
             irony,
             no_irony,
+            complaints,
+            no_complaints,
             epochs,
             learning_rate,
             positive_weight,
@@ -1095,48 +1172,48 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 let encoded: Vec<train::Encoded> = texts
                     .par_iter()
                     .enumerate()
-                    .filter_map(|(n, t)| featurizer.encode_sarcasm_only(n, t, false))
+                    .filter_map(|(n, t)| featurizer.encode_one_label(n, t, "sarcasm", false))
                     .collect();
                 more.extend(encoded);
             }
             let sincere = more.len() - labelled;
-            let mut ironic_rows = Vec::new();
-            let irony_files = if no_irony {
-                Vec::new()
-            } else {
-                files_in(std::slice::from_ref(&irony), "tsv")?
+            // The flagged batches teach one output each: irony sarcasm, complaints the complaint
+            // intent. Each batch's rows, in the order of their files.
+            let flagged = |dir: &PathBuf, skip: bool, option: &str, label: &str| {
+                let rows = if skip {
+                    Vec::new()
+                } else {
+                    flagged_training_rows(dir, option)?
+                };
+                let mut batches: Vec<train::Batch> = Vec::new();
+                for (n, r) in rows.iter().enumerate() {
+                    let name = r.id.split('-').next().unwrap_or_default();
+                    if batches.last().is_none_or(|b| b.name != name) {
+                        batches.push(train::Batch {
+                            name: name.to_string(),
+                            train: Vec::new(),
+                            dev: Vec::new(),
+                        });
+                    }
+                    if let (Some(b), Some(e)) = (
+                        batches.last_mut(),
+                        featurizer.encode_one_label(n, &r.text, label, r.flag),
+                    ) {
+                        b.train.push(e);
+                    }
+                }
+                anyhow::Ok(batches)
             };
-            if !no_irony && irony_files.is_empty() {
-                anyhow::bail!(
-                    "--irony {}: no irony batches (*.tsv) there (--no-irony leaves them out)",
-                    irony.display()
-                );
-            }
-            // The irony batches' frozen test split lives in a `test` folder; it never trains.
-            if let Some(f) = irony_files
-                .iter()
-                .find(|f| f.components().any(|c| c.as_os_str() == "test"))
-            {
-                anyhow::bail!(
-                    "--irony: {} is in a test folder, and the frozen test split is never trained on",
-                    f.display()
-                );
-            }
-            for f in irony_files {
-                let text = std::fs::read_to_string(&f)
-                    .with_context(|| format!("reading {}", f.display()))?;
-                ironic_rows.extend(
-                    train::parse_irony(&text)
-                        .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?,
-                );
-            }
-            let encoded: Vec<train::Encoded> = ironic_rows
-                .par_iter()
-                .enumerate()
-                .filter_map(|(n, r)| featurizer.encode_sarcasm_only(n, &r.text, r.ironic))
-                .collect();
-            more.extend(encoded);
+            // Irony only trains: its batches are 45% ironic, far above a stream's rate, so
+            // sarcasm's threshold is tuned on the corpus alone.
+            let irony_batches = flagged(&irony, no_irony, "irony", "sarcasm")?;
+            more.extend(irony_batches.into_iter().flat_map(|b| b.train));
             let timeline = more.len() - labelled - sincere;
+            // The complaint batches also tune the complaint threshold (with the batches across
+            // which thresholds are tuned): 40% complaints, as tweets to customer service carry.
+            let complaint_batches =
+                flagged(&complaints, no_complaints, "complaints", "intent:complaint")?;
+            let complaint_rows: usize = complaint_batches.iter().map(|b| b.train.len()).sum();
             let options = train::TrainOptions {
                 epochs,
                 learning_rate,
@@ -1176,6 +1253,12 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let mentions = batches_of(&|r| featurizer.encode_aspects(r));
             let across = (across > 0).then_some(across);
             if cross_batches {
+                // The batches left out are the corpus's; the complaint batches only train.
+                let more: Vec<train::Encoded> = more
+                    .iter()
+                    .chain(complaint_batches.iter().flat_map(|b| &b.train))
+                    .cloned()
+                    .collect();
                 let (batches, more, families) = if aspects {
                     (&mentions, &[][..], &["intent", "phase"][..])
                 } else {
@@ -1227,30 +1310,35 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let rows_in = |batches: &[train::Batch]| -> usize {
                 batches.iter().map(|b| b.train.len() + b.dev.len()).sum()
             };
-            let how = match across {
+            let how = |batches: usize| match across {
                 Some(folds) => format!(
-                    "thresholds tuned on predictions across {} batches in {folds} folds",
-                    names.len()
+                    "thresholds tuned on predictions across {batches} batches in {folds} folds"
                 ),
                 None => "thresholds tuned on the dev split".to_string(),
             };
-            let m = fit(&messages, &more);
+            // The complaint batches join the corpus's (leave-one-batch-out above leaves out the
+            // corpus's alone, with them in the training rows).
+            let refs: Vec<&train::Batch> = messages.iter().chain(&complaint_batches).collect();
+            let m = train::train_batches(&refs, &more, options, across);
             std::fs::write(&out, m.to_bytes())
                 .with_context(|| format!("writing {}", out.display()))?;
             println!(
                 "trained on {} rows ({} of {} batches, {labelled} of the extra sets, {sincere} \
-                 sincere texts and {timeline} irony posts for sarcasm alone), {how}; wrote {}",
-                rows_in(&messages) + more.len(),
+                 sincere texts and {timeline} irony posts for sarcasm alone, {complaint_rows} \
+                 tweets for the complaint intent alone), {}; wrote {}",
+                rows_in(&messages) + more.len() + complaint_rows,
                 rows_in(&messages),
                 names.len(),
+                how(refs.len()),
                 out.display()
             );
             let a = fit(&mentions, &[]);
             std::fs::write(&aspects_out, a.to_bytes())
                 .with_context(|| format!("writing {}", aspects_out.display()))?;
             println!(
-                "per brand: trained on {} mentions, {how}; wrote {}",
+                "per brand: trained on {} mentions, {}; wrote {}",
                 rows_in(&mentions),
+                how(mentions.len()),
                 aspects_out.display()
             );
             Ok(ExitCode::SUCCESS)
@@ -1264,7 +1352,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             use earshot::signals::{
                 corpus::Split,
-                train::{marked_sarcastic, parse_irony, sincere_texts},
+                train::{marked_sarcastic, parse_flagged, sincere_texts},
             };
             let read = |p: &PathBuf| {
                 std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
@@ -1296,11 +1384,11 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 ),
             ];
             for f in files_in(&irony, "tsv")? {
-                let rows =
-                    parse_irony(&read(&f)?).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+                let rows = parse_flagged(&read(&f)?)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
                 sets.push((
                     format!("irony test batch {}", f.display()),
-                    rows.into_iter().map(|r| (r.text, r.ironic)).collect(),
+                    rows.into_iter().map(|r| (r.text, r.flag)).collect(),
                 ));
             }
             for (name, texts) in sets {
@@ -1361,6 +1449,93 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     ", read as a complaint {complaint} ({:.1}%)",
                     100.0 * share(complaint, read)
                 );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::EvalComplaints {
+            files,
+            catalog,
+            misses,
+        } => {
+            use earshot::signals::{eval::Binary, model::addresses_an_account, train};
+            let analyzer = load_analyzer(catalog, &config)?;
+            let lexicon = earshot::sentiment::SentimentScorer::new();
+            let files = files_in(&files, "tsv")?;
+            if files.is_empty() {
+                anyhow::bail!("no complaint files (*.tsv) given");
+            }
+            let mut total = (Binary::default(), Binary::default());
+            for f in &files {
+                let text = std::fs::read_to_string(f)
+                    .with_context(|| format!("reading {}", f.display()))?;
+                let rows = train::parse_flagged(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+                let (mut model, mut negative) = (Binary::default(), Binary::default());
+                // Complaints and those found, by where the tweet tags an account: it starts with
+                // the handle, tags one elsewhere, or tags none.
+                let mut placed = [(0usize, 0usize); 3];
+                for (n, r) in rows.iter().enumerate() {
+                    let input = train::timeline_input(n, &r.text);
+                    // A tweet the daemon would dead-letter (empty, too long) is read as nothing.
+                    let read = earshot::decode::decode(
+                        Some(input.to_string().as_bytes()),
+                        KindHint::Auto,
+                        Limits::default(),
+                    )
+                    .ok()
+                    .and_then(|i| analyzer.analyze(&i).signals);
+                    let said = read
+                        .as_ref()
+                        .is_some_and(|s| s.intents.iter().any(|x| x.label == "complaint"));
+                    model.add(said, r.flag);
+                    negative.add(lexicon.score(&r.text).compound <= -0.05, r.flag);
+                    if r.flag {
+                        let place = if r.text.trim_start().starts_with('@') {
+                            0
+                        } else if addresses_an_account(&r.text) {
+                            1
+                        } else {
+                            2
+                        };
+                        placed[place].0 += 1;
+                        placed[place].1 += usize::from(said);
+                    }
+                    if misses && said != r.flag {
+                        let what = if r.flag {
+                            "missed"
+                        } else {
+                            "read as a complaint"
+                        };
+                        println!("{what}: {} {}", r.id, r.text);
+                    }
+                }
+                let complaints = rows.iter().filter(|r| r.flag).count();
+                println!(
+                    "{}: {} tweets, {complaints} complaints",
+                    f.display(),
+                    rows.len()
+                );
+                print_binary("  earshot", &model);
+                print_binary("  lexicon negative = complaint", &negative);
+                let share = |(of, found): (usize, usize)| {
+                    format!(
+                        "{found} of {of} ({:.1}%)",
+                        100.0 * found as f64 / of.max(1) as f64
+                    )
+                };
+                println!(
+                    "  complaints found: starting with the handle {}, tagging it elsewhere {}, tagging none {}",
+                    share(placed[0]),
+                    share(placed[1]),
+                    share(placed[2])
+                );
+                total.0.merge(model);
+                total.1.merge(negative);
+            }
+            if files.len() > 1 {
+                println!("all {} files:", files.len());
+                print_binary("  earshot", &total.0);
+                print_binary("  lexicon negative = complaint", &total.1);
             }
             Ok(ExitCode::SUCCESS)
         }

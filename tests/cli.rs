@@ -575,3 +575,44 @@ fn output_piped_into_a_reader_that_stops_early_ends_quietly() {
     // Stopped by SIGPIPE, as `head` expects of a writer.
     assert_eq!(out.status.signal(), Some(13), "{:?} {stderr}", out.status);
 }
+
+#[test]
+fn eval_complaints_reads_a_tagged_company_as_a_target_and_names_a_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("complaints.tsv");
+    std::fs::write(
+        &good,
+        "x-0001\t1\tnegative\tso @BrightwellRail cancelled my 8:15 again, third time this week, absolutely useless service\n\
+         x-0002\t1\tnegative\tKestrel Energy doubled my bill again and nobody answers the phone, disgraceful\n\
+         x-0003\t0\tpositive\tlovely walk by the river with the dog this morning\n",
+    )
+    .unwrap();
+    let out = earshot()
+        .args(["eval-complaints", good.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("3 tweets, 2 complaints"), "{text}");
+    // The company tagged mid-tweet is a target and its complaint is read; the one named only in
+    // words, outside the catalog, has none and can't be.
+    assert!(
+        text.contains("tagging it elsewhere 1 of 1 (100.0%), tagging none 0 of 1 (0.0%)"),
+        "{text}"
+    );
+    assert!(text.contains("lexicon negative = complaint"), "{text}");
+
+    let bad = dir.path().join("bad.tsv");
+    std::fs::write(
+        &bad,
+        "x-0001\t1\tnegative\tfine\nx-0002\tyes\tnegative\tno\n",
+    )
+    .unwrap();
+    let out = earshot()
+        .args(["eval-complaints", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("line 2: flag \"yes\" is not 0 or 1"), "{err}");
+}

@@ -11,7 +11,7 @@ use earshot::insight::SourceRef;
 use earshot::process::process;
 use earshot::signals::corpus::{self, Split};
 use earshot::signals::eval::{evaluate, family_total, Case};
-use earshot::signals::model::BRAND_DIRECTED;
+use earshot::signals::model::{addresses_an_account, BRAND_DIRECTED};
 
 fn corpus_rows() -> Vec<corpus::Row> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/earshot/corpus/batches");
@@ -82,9 +82,7 @@ fn no_brand_directed_reading_without_a_target() {
             continue;
         }
         let event = run(&a, row.input().to_string().as_bytes(), n).unwrap();
-        if !event["mentions"].as_array().unwrap().is_empty()
-            || row.text.trim_start().starts_with('@')
-        {
+        if !event["mentions"].as_array().unwrap().is_empty() || addresses_an_account(&row.text) {
             continue;
         }
         untargeted += 1;

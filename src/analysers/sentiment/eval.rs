@@ -1,7 +1,7 @@
 //! Measuring the sentiment scorer on human-rated ground truth (VADER's `*_GroundTruth.txt`:
 //! `id<TAB>mean rating -4..4<TAB>text`, or a label word — `positive`, `neutral`, `negative` — in
-//! place of the rating, as labelled sets such as TweetEval's are written; or the irony batches'
-//! labelled sentiment, [`parse_labelled`]): Pearson r with the
+//! place of the rating, as labelled sets such as TweetEval's are written; or the flagged batches'
+//! (irony, complaints) labelled sentiment, [`parse_labelled`]): Pearson r with the
 //! rating, and 3-class macro-F1 and macro-recall with gold positive at mean >= 0.5, negative at
 //! <= -0.5, neutral otherwise; predicted positive at compound >= 0.05, negative at <= -0.05.
 
@@ -55,23 +55,24 @@ pub fn parse_rated(text: &str) -> Result<Vec<Rated>, String> {
         .collect()
 }
 
-/// Parses a labelled file of either format: rated rows ([`parse_rated`]), or the irony batches'
-/// `id<TAB>irony<TAB>sentiment<TAB>text` ([`crate::signals::train::parse_irony`]), read for their
-/// sentiment label. The irony format is told by its first line: a second column of `0` or `1` and
-/// four columns (read as rated, it would pass for a rating of 0 or 1 and a text that starts with
-/// the label). The shape alone decides, so an irony file with a bad label on its first line is an
-/// error that names the line, not a rated file with every label wrong.
+/// Parses a labelled file of either format: rated rows ([`parse_rated`]), or the flagged batches'
+/// (irony, complaints) `id<TAB>flag<TAB>sentiment<TAB>text`
+/// ([`crate::signals::train::parse_flagged`]), read for their sentiment label. The flagged format
+/// is told by its first line: a second column of `0` or `1` and four columns (read as rated, it
+/// would pass for a rating of 0 or 1 and a text that starts with the label). The shape alone
+/// decides, so a flagged file with a bad label on its first line is an error that names the line,
+/// not a rated file with every label wrong.
 pub fn parse_labelled(text: &str) -> Result<Vec<Rated>, String> {
     let first = text
         .lines()
         .find(|l| !l.trim().is_empty())
         .unwrap_or_default();
     let cols: Vec<&str> = first.splitn(4, '\t').collect();
-    let irony = matches!(cols[..], [_, "0" | "1", _, _]);
-    if !irony {
+    let flagged = matches!(cols[..], [_, "0" | "1", _, _]);
+    if !flagged {
         return parse_rated(text);
     }
-    Ok(crate::signals::train::parse_irony(text)?
+    Ok(crate::signals::train::parse_flagged(text)?
         .into_iter()
         .map(|r| Rated {
             id: r.id,

@@ -205,6 +205,53 @@ impl Counts {
     }
 }
 
+/// A yes/no reading counted for both classes, as the complaint literature reports it: each
+/// class's F1 and their mean, the macro-F1 (a reader that says "no" to everything gets half of
+/// it, not the share of "no" in the set).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Binary {
+    /// The "yes" class: true positives, false positives, misses.
+    pub yes: Counts,
+    /// The "no" class, counted the same way.
+    pub no: Counts,
+}
+
+impl Binary {
+    /// Counts one reading against its gold label.
+    pub fn add(&mut self, predicted: bool, gold: bool) {
+        match (predicted, gold) {
+            (true, true) => self.yes.tp += 1,
+            (false, false) => self.no.tp += 1,
+            (true, false) => {
+                self.yes.fp += 1;
+                self.no.fn_ += 1;
+            }
+            (false, true) => {
+                self.yes.fn_ += 1;
+                self.no.fp += 1;
+            }
+        }
+    }
+
+    /// Adds another set's counts to these.
+    pub fn merge(&mut self, other: Binary) {
+        for (a, b) in [(&mut self.yes, other.yes), (&mut self.no, other.no)] {
+            a.tp += b.tp;
+            a.fp += b.fp;
+            a.fn_ += b.fn_;
+        }
+    }
+
+    pub fn macro_f1(&self) -> f64 {
+        (self.yes.f1() + self.no.f1()) / 2.0
+    }
+
+    pub fn accuracy(&self) -> f64 {
+        let total = self.yes.tp + self.yes.fp + self.yes.fn_ + self.no.tp;
+        ratio(self.yes.tp + self.no.tp, total)
+    }
+}
+
 fn ratio(a: usize, b: usize) -> f64 {
     if b == 0 {
         0.0
@@ -432,6 +479,41 @@ pub fn family_total(report: &Report, family: &str) -> Counts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_binary_reading_is_measured_for_both_classes() {
+        let mut b = Binary::default();
+        // 3 of 4 complaints found, 1 of 6 others flagged.
+        for (p, g) in [
+            (true, true),
+            (true, true),
+            (true, true),
+            (false, true),
+            (true, false),
+            (false, false),
+            (false, false),
+            (false, false),
+            (false, false),
+            (false, false),
+        ] {
+            b.add(p, g);
+        }
+        assert_eq!((b.yes.precision(), b.yes.recall()), (0.75, 0.75));
+        assert!((b.no.f1() - 10.0 / 12.0).abs() < 1e-9);
+        assert!((b.macro_f1() - (0.75 + 10.0 / 12.0) / 2.0).abs() < 1e-9);
+        assert!((b.accuracy() - 0.8).abs() < 1e-9);
+        let mut twice = b;
+        twice.merge(b);
+        assert_eq!(twice.yes.tp, 6);
+        assert_eq!(twice.macro_f1(), b.macro_f1());
+        // Saying "no" to everything: half the macro-F1 at best.
+        let mut none = Binary::default();
+        for g in [true, false, false, false] {
+            none.add(false, g);
+        }
+        assert_eq!(none.yes.f1(), 0.0);
+        assert!(none.macro_f1() < 0.5);
+    }
 
     #[test]
     fn rows_are_parsed_and_bad_rows_name_their_line() {

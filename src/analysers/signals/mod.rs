@@ -5,7 +5,7 @@
 //! from the text's hashed features, the cue lexicon's hits (`data/earshot/cues.tsv`, matched in
 //! one Aho-Corasick pass, [`cues`]), the durations a customer reports ([`effort`]), the emotions,
 //! the sentiment and what the message is about. Brand-directed intents and the journey phase need
-//! a target: a catalog mention, a ticket, or a post addressed to an account. Every signal carries
+//! a target: a catalog mention, a ticket, or a post that tags an account. Every signal carries
 //! the spans of the words that explain it: the cues of its label when there are, else the words
 //! that weigh most for it in the model ([`evidence`]). Priority and routing rules are all in
 //! [`priority`] and [`routing`], documented there.

@@ -88,7 +88,9 @@ pub struct Target {
     pub mention: bool,
     /// A support ticket: sent to the company that runs earshot.
     pub ticket: bool,
-    /// The post starts by addressing an account (`@handle ...`).
+    /// The post addresses or tags an account: `@handle` anywhere but a retweet's or a share's
+    /// credit (`RT @handle:`, `via @handle`). On Twitter a tag notifies the account, and tweets to
+    /// a company tag it anywhere ("so @BrightwellRail cancelled my 8:15 again").
     pub addressed: bool,
 }
 
@@ -97,7 +99,7 @@ impl Target {
         Target {
             mention: !mentions.is_empty(),
             ticket: i.kind == Kind::SupportTicket,
-            addressed: i.text.trim_start().starts_with('@'),
+            addressed: addresses_an_account(&i.text),
         }
     }
 
@@ -105,6 +107,25 @@ impl Target {
     pub fn any(self) -> bool {
         self.mention || self.ticket || self.addressed
     }
+}
+
+/// Whether `text` addresses or tags an account: an `@handle` (a letter, digit or `_` after the
+/// `@`) that starts the text or follows a character that can't end a word or an e-mail's user
+/// (".@airline" is Twitter's public reply), and is not a credit: the word before it is not `RT`
+/// or `via`.
+pub fn addresses_an_account(text: &str) -> bool {
+    let b = text.as_bytes();
+    let handle_byte = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    memchr::memchr_iter(b'@', b).any(|at| {
+        let starts = b.get(at + 1).is_some_and(|c| handle_byte(*c));
+        let before = at.checked_sub(1).map(|k| b[k]);
+        let free = before.is_none_or(|c| !(handle_byte(c) || c == b'@'));
+        if !starts || !free {
+            return false;
+        }
+        let word = text[..at].split_whitespace().next_back().unwrap_or("");
+        !(word.eq_ignore_ascii_case("rt") || word.eq_ignore_ascii_case("via"))
+    })
 }
 
 /// The features of one analysed message: bucket ids, one per occurrence. `durations` are the
@@ -402,6 +423,34 @@ mod tests {
         assert_eq!(total, OUTPUTS);
         assert_eq!(LABELS[family("phase").start], "phase:awareness");
         assert_eq!(family("sarcasm"), OUTPUTS - 1..OUTPUTS);
+    }
+
+    #[test]
+    fn a_post_addresses_the_accounts_it_tags_but_not_the_ones_it_credits() {
+        for text in [
+            "@PomeloCares no signal since 9am",
+            "  @a hi",
+            "so @BrightwellRail cancelled my 8:15 again",
+            "never again @HomelyHotels",
+            ".@SkyvaneAir lost my bag",
+            "(cc @fern_help) still waiting",
+            "RT @news: storm warning. @CityBuses are you running?",
+        ] {
+            assert!(addresses_an_account(text), "{text}");
+        }
+        for text in [
+            "Italy has not voted on leaving the EU",
+            "mail me at jo@example.com",
+            "RT @NimbusStream: new season out friday",
+            "great read via @dailypaper",
+            "rt @x: hello",
+            "@ the station",
+            "meet @ 5",
+            "",
+            "@@",
+        ] {
+            assert!(!addresses_an_account(text), "{text}");
+        }
     }
 
     #[test]

@@ -23,8 +23,16 @@ pub struct Encoded {
     /// The labelled effort, when the row expresses one.
     pub effort: Option<f32>,
     /// The one output this row teaches, when it comes from a set labelled for that output alone
-    /// (sincere text, for sarcasm); `None` for a corpus row, which teaches every output.
+    /// (sincere text and irony for sarcasm, the complaint batches for the complaint intent);
+    /// `None` for a corpus row, which teaches every output.
     pub only: Option<usize>,
+}
+
+impl Encoded {
+    /// Whether the row is labelled for output `out` (a corpus row is labelled for every one).
+    pub fn labels(&self, out: usize) -> bool {
+        self.only.is_none_or(|o| o == out)
+    }
 }
 
 /// What turns a corpus row into the model's features: the analysers the daemon runs before the
@@ -118,57 +126,61 @@ impl Featurizer {
         })
     }
 
-    /// A text labelled for sarcasm alone (sincere praise from [`sincere_texts`], a post of the
-    /// irony batches from [`parse_irony`]) as a timeline post ([`timeline_input`]) that teaches
-    /// sarcasm and nothing else: its other labels are unknown.
-    pub fn encode_sarcasm_only(&self, n: usize, text: &str, ironic: bool) -> Option<Encoded> {
+    /// A text labelled for one output alone (`label`, one of [`super::model::LABELS`]: sarcasm
+    /// for sincere praise from [`sincere_texts`] and the irony batches, complaint for the
+    /// complaint batches; see [`parse_flagged`]) as a timeline post ([`timeline_input`]) that
+    /// teaches that output and nothing else: its other labels are unknown. `None` for a label
+    /// the model lacks or a text that can't be read.
+    pub fn encode_one_label(&self, n: usize, text: &str, label: &str, on: bool) -> Option<Encoded> {
+        let out = LABELS.iter().position(|l| *l == label)?;
         let mut e = self.encode_input(&timeline_input(n, text), &Default::default(), None)?;
-        let sarcasm = super::model::family("sarcasm").start;
-        e.truth[sarcasm] = ironic;
-        e.only = Some(sarcasm);
+        e.truth[out] = on;
+        e.only = Some(out);
         Some(e)
     }
 }
 
-/// The `n`th text labelled for sarcasm alone as the post it is read as, in training and in
-/// `earshot eval-sarcasm`: an English tweet, from an account of its own, addressed to no one.
+/// The `n`th text labelled for one output alone as the post it is read as, in training and in
+/// `earshot eval-sarcasm` and `eval-complaints`: an English tweet from an account of its own,
+/// addressed to whatever account its text tags.
 pub fn timeline_input(n: usize, text: &str) -> serde_json::Value {
     serde_json::json!({"platform": "twitter", "id": format!("timeline-{n}"),
         "author": {"id": format!("t-{n}"), "handle": format!("timeline{n}")},
         "text": text, "language": "en", "created_at": "2026-11-01T09:00:00Z"})
 }
 
-/// One post of the irony batches (`data/earshot/irony/`): general timeline text about anything
-/// (weather, work, politics, sport, the writer's own day), labelled ironic or not by its writer,
-/// with the sentiment the writer means. The corpus's sarcasm is about brands; these teach irony
-/// about everything else.
+/// One post of the flagged batches: a short text its writer marked for one label, with the
+/// sentiment the writer means. The irony batches (`data/earshot/irony/`: timeline text about
+/// anything, the flag says ironic) teach sarcasm beyond brands; the complaint batches
+/// (`data/earshot/complaints/`: tweets to and about companies, the flag says complaint) teach
+/// complaints as real tweets make them, the company tagged anywhere or not at all.
 #[derive(Debug, Clone, PartialEq)]
-pub struct IronyRow {
+pub struct FlagRow {
     pub id: String,
-    pub ironic: bool,
+    pub flag: bool,
     pub sentiment: crate::types::Label,
     pub text: String,
 }
 
-/// Parses an irony batch: `id<TAB>irony<TAB>sentiment<TAB>text` lines, irony `0` or `1`,
+/// Parses a flagged batch: `id<TAB>flag<TAB>sentiment<TAB>text` lines, the flag `0` or `1`,
 /// sentiment `positive`, `negative` or `neutral` (any case); blank lines skipped. A malformed
 /// line is an error that names it.
-pub fn parse_irony(file: &str) -> Result<Vec<IronyRow>, String> {
+pub fn parse_flagged(file: &str) -> Result<Vec<FlagRow>, String> {
     use crate::types::Label;
     let mut out = Vec::new();
     for (n, line) in file.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let bad = |what: &str| format!("irony line {}: {what}", n + 1);
+        let bad = |what: &str| format!("line {}: {what}", n + 1);
         let cols: Vec<&str> = line.splitn(4, '\t').collect();
-        let [id, irony, sentiment, text] = cols[..] else {
-            return Err(bad("expected id<TAB>irony<TAB>sentiment<TAB>text"));
+        let [id, flag, sentiment, text] = cols[..] else {
+            return Err(bad("expected id<TAB>flag<TAB>sentiment<TAB>text"));
         };
-        let ironic = match irony {
+        let flag = match flag {
             "1" => true,
             "0" => false,
-            other => return Err(bad(&format!("irony {other:?} is not 0 or 1"))),
+            other => return Err(bad(&format!("flag {other:?} is not 0 or 1"))),
         };
         let Some(sentiment) = Label::parse(sentiment) else {
             return Err(bad(&format!("unknown sentiment {sentiment:?}")));
@@ -176,9 +188,9 @@ pub fn parse_irony(file: &str) -> Result<Vec<IronyRow>, String> {
         if text.trim().is_empty() {
             return Err(bad("empty text"));
         }
-        out.push(IronyRow {
+        out.push(FlagRow {
             id: id.to_string(),
-            ironic,
+            flag,
             sentiment,
             text: text.to_string(),
         });
@@ -454,7 +466,7 @@ fn weights(train: &[Encoded], o: TrainOptions, seed: u64) -> (Vec<f32>, Vec<f32>
             for &f in &x.features {
                 let base = f as usize * OUTPUTS;
                 for (out, zo) in z.iter().enumerate() {
-                    if x.only.is_some_and(|o| o != out) {
+                    if !x.labels(out) {
                         continue;
                     }
                     let (y, weight) = if x.truth[out] {
@@ -590,6 +602,7 @@ fn tune_on(probs: &[[f32; OUTPUTS]], dev: &[&Encoded], least: f64) -> [f32; OUTP
             let (precision, score) = precision_f1(
                 dev.iter()
                     .zip(probs)
+                    .filter(|(x, _)| x.labels(out))
                     .map(|(x, p)| (decide_with(p, &th, x.target)[out], x.truth[out])),
             );
             let candidate = if out == sarcasm {
@@ -609,10 +622,14 @@ fn tune_on(probs: &[[f32; OUTPUTS]], dev: &[&Encoded], least: f64) -> [f32; OUTP
     // coordinate ascent from the thresholds chosen one by one.
     let phase = super::model::family("phase");
     let phase_f1 = |th: &[f32; OUTPUTS]| {
-        f1(dev.iter().zip(probs).flat_map(|(x, p)| {
-            let on = decide_with(p, th, x.target);
-            phase.clone().map(move |o| (on[o], x.truth[o]))
-        }))
+        f1(dev
+            .iter()
+            .zip(probs)
+            .filter(|(x, _)| x.only.is_none())
+            .flat_map(|(x, p)| {
+                let on = decide_with(p, th, x.target);
+                phase.clone().map(move |o| (on[o], x.truth[o]))
+            }))
     };
     for _ in 0..2 {
         for out in phase.clone() {
@@ -741,6 +758,39 @@ mod tests {
     }
 
     #[test]
+    fn a_row_for_one_output_tunes_that_output_alone() {
+        let praise = LABELS.iter().position(|l| *l == "intent:praise").unwrap();
+        let c = complaint();
+        // Corpus rows: praise read 0.7 where it is true, 0.2 where not; complaint 0.1, never true.
+        let mut rows = Vec::new();
+        let mut probs = Vec::new();
+        for k in 0..20 {
+            let mut x = toy(1, false, false);
+            x.truth[praise] = k % 2 == 0;
+            let mut p = [0.0f32; OUTPUTS];
+            p[praise] = if k % 2 == 0 { 0.7 } else { 0.2 };
+            p[c] = 0.1;
+            rows.push(x);
+            probs.push(p);
+        }
+        // Complaint-only rows: complaints read at 0.3, and praise at 0.5, which they don't label
+        // (counted as not praise, they would lift praise's threshold over 0.5).
+        for _ in 0..20 {
+            let mut x = toy(2, true, false);
+            x.only = Some(c);
+            let mut p = [0.0f32; OUTPUTS];
+            p[praise] = 0.5;
+            p[c] = 0.3;
+            rows.push(x);
+            probs.push(p);
+        }
+        let refs: Vec<&Encoded> = rows.iter().collect();
+        let t = tune_on(&probs, &refs, SARCASM_PRECISION);
+        assert!(t[praise] > 0.2 && t[praise] < 0.5, "{}", t[praise]);
+        assert!(t[c] > 0.1 && t[c] <= 0.3, "{}", t[c]);
+    }
+
+    #[test]
     fn a_row_for_one_output_teaches_that_output_alone() {
         let sarcasm = super::super::model::family("sarcasm").start;
         let data: Vec<Encoded> = (0..40).map(|k| toy(1 + k % 2, k % 2 == 0, false)).collect();
@@ -776,44 +826,63 @@ mod tests {
     }
 
     #[test]
-    fn a_text_labelled_for_sarcasm_alone_teaches_only_sarcasm() {
+    fn a_text_labelled_for_one_output_teaches_that_output_alone() {
         let featurizer = Featurizer {
             sentiment: SentimentScorer::new(),
             emotions: EmotionModel::bundled().unwrap(),
             matcher: Matcher::compile(&crate::catalog::Catalog::parse("").unwrap()).unwrap(),
             detector: SignalDetector::new().unwrap(),
         };
-        let sarcasm = super::super::model::family("sarcasm").start;
-        for ironic in [true, false] {
-            let e = featurizer
-                .encode_sarcasm_only(3, "so glad the rain waited for my walk home", ironic)
-                .unwrap();
-            assert_eq!(e.only, Some(sarcasm));
-            assert_eq!(e.truth[sarcasm], ironic);
-            assert_eq!(e.truth.iter().filter(|t| **t).count(), usize::from(ironic));
-            assert!(!e.features.is_empty());
+        for (label, text) in [
+            ("sarcasm", "so glad the rain waited for my walk home"),
+            (
+                "intent:complaint",
+                "so @BrightwellRail cancelled my 8:15 again",
+            ),
+        ] {
+            let out = LABELS.iter().position(|l| *l == label).unwrap();
+            for on in [true, false] {
+                let e = featurizer.encode_one_label(3, text, label, on).unwrap();
+                assert_eq!(e.only, Some(out));
+                assert_eq!(e.truth[out], on);
+                assert_eq!(e.truth.iter().filter(|t| **t).count(), usize::from(on));
+                assert!(!e.features.is_empty());
+            }
         }
+        // The tagged company is the post's target.
+        let e = featurizer
+            .encode_one_label(
+                1,
+                "so @BrightwellRail cancelled my 8:15 again",
+                "sarcasm",
+                false,
+            )
+            .unwrap();
+        assert!(e.target.addressed && e.target.any());
+        assert!(featurizer
+            .encode_one_label(1, "rain again", "intent:nonsense", true)
+            .is_none());
     }
 
     #[test]
-    fn irony_rows_parse_and_bad_lines_are_named() {
-        let rows = parse_irony(
+    fn flagged_rows_parse_and_bad_lines_are_named() {
+        let rows = parse_flagged(
             "i01-0001\t1\tnegative\tlove a 6am fire alarm\n\ni01-0002\t0\tpositive\tsun's out!\n",
         )
         .unwrap();
         assert_eq!(rows.len(), 2);
-        assert!(rows[0].ironic && !rows[1].ironic);
+        assert!(rows[0].flag && !rows[1].flag);
         assert_eq!(rows[0].sentiment, crate::types::Label::Negative);
         assert_eq!(rows[1].text, "sun's out!");
         assert_eq!(
-            parse_irony("a\t1\tneg\tx").unwrap_err(),
-            "irony line 1: unknown sentiment \"neg\""
+            parse_flagged("a\t1\tneg\tx").unwrap_err(),
+            "line 1: unknown sentiment \"neg\""
         );
-        assert!(parse_irony("a\t2\tneutral\tx")
+        assert!(parse_flagged("a\t2\tneutral\tx")
             .unwrap_err()
             .contains("not 0 or 1"));
-        assert!(parse_irony("a\t1\tneutral").is_err());
-        assert!(parse_irony("a\t1\tneutral\t  ").is_err());
+        assert!(parse_flagged("a\t1\tneutral").is_err());
+        assert!(parse_flagged("a\t1\tneutral\t  ").is_err());
     }
 
     #[test]
