@@ -241,6 +241,9 @@ enum Command {
         /// Leave the complaint batches out.
         #[arg(long)]
         no_complaints: bool,
+        /// Let the complaint batches train only, not tune the complaint threshold.
+        #[arg(long)]
+        no_complaint_tuning: bool,
         #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().epochs)]
         epochs: usize,
         #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().learning_rate)]
@@ -272,6 +275,10 @@ enum Command {
         /// With --cross-batches: measure the per-brand model instead.
         #[arg(long)]
         aspects: bool,
+        /// With --cross-batches: leave out each complaint batch instead (the model learns from
+        /// the corpus and the other complaint batches), and print the complaint intent's figures.
+        #[arg(long)]
+        complaint_batches: bool,
     },
     /// Sarcasm flags on sincere praise people labelled for something else (VADER's tweets rated
     /// +1.5 or more, test split; GoEmotions dev comments with positive emotions only): the share
@@ -508,14 +515,14 @@ fn expand_folders(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     files_in(paths, "jsonl")
 }
 
-/// The rows of a flagged training folder (`--irony`, `--complaints`: every *.tsv, see
-/// [`earshot::signals::train::parse_flagged`]). An empty folder is an error (its `--no-` option
-/// leaves the batches out), and so is a file in a `test` folder: the frozen test split is never
-/// trained on.
+/// The batches of a flagged training folder (`--irony`, `--complaints`: every *.tsv, see
+/// [`earshot::signals::train::parse_flagged`]), each file's name and rows: a file is one writer's
+/// batch. An empty folder is an error (its `--no-` option leaves the batches out), and so is a
+/// file in a `test` folder: the frozen test split is never trained on.
 fn flagged_training_rows(
     dir: &PathBuf,
     option: &str,
-) -> anyhow::Result<Vec<earshot::signals::train::FlagRow>> {
+) -> anyhow::Result<Vec<(String, Vec<earshot::signals::train::FlagRow>)>> {
     let files = files_in(std::slice::from_ref(dir), "tsv")?;
     if files.is_empty() {
         anyhow::bail!(
@@ -532,16 +539,20 @@ fn flagged_training_rows(
             f.display()
         );
     }
-    let mut rows = Vec::new();
+    let mut batches = Vec::new();
     for f in files {
         let text =
             std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
-        rows.extend(
-            earshot::signals::train::parse_flagged(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?,
-        );
+        let rows = earshot::signals::train::parse_flagged(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+        let name = f
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        batches.push((name, rows));
     }
-    Ok(rows)
+    Ok(batches)
 }
 
 /// One line of a yes/no reading's figures: each class's P/R/F1, macro-F1 and accuracy.
@@ -1117,6 +1128,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             no_irony,
             complaints,
             no_complaints,
+            no_complaint_tuning,
             epochs,
             learning_rate,
             positive_weight,
@@ -1127,6 +1139,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             cross_batches,
             across,
             aspects,
+            complaint_batches: leave_out_complaints,
         } => {
             use earshot::signals::{corpus as c, train, SignalDetector};
             use rayon::prelude::*;
@@ -1180,27 +1193,28 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             // The flagged batches teach one output each: irony sarcasm, complaints the complaint
             // intent. Each batch's rows, in the order of their files.
             let flagged = |dir: &PathBuf, skip: bool, option: &str, label: &str| {
-                let rows = if skip {
+                let files = if skip {
                     Vec::new()
                 } else {
                     flagged_training_rows(dir, option)?
                 };
+                // Each post numbered across the folder, as its timeline input's id.
+                let mut n = 0;
                 let mut batches: Vec<train::Batch> = Vec::new();
-                for (n, r) in rows.iter().enumerate() {
-                    let name = r.id.split('-').next().unwrap_or_default();
-                    if batches.last().is_none_or(|b| b.name != name) {
-                        batches.push(train::Batch {
-                            name: name.to_string(),
-                            train: Vec::new(),
-                            dev: Vec::new(),
-                        });
-                    }
-                    if let (Some(b), Some(e)) = (
-                        batches.last_mut(),
-                        featurizer.encode_one_label(n, &r.text, label, r.flag),
-                    ) {
-                        b.train.push(e);
-                    }
+                for (name, rows) in files {
+                    let first = n;
+                    n += rows.len();
+                    batches.push(train::Batch {
+                        name,
+                        train: rows
+                            .par_iter()
+                            .enumerate()
+                            .filter_map(|(k, r)| {
+                                featurizer.encode_one_label(first + k, &r.text, label, r.flag)
+                            })
+                            .collect(),
+                        dev: Vec::new(),
+                    });
                 }
                 anyhow::Ok(batches)
             };
@@ -1252,6 +1266,54 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let messages = batches_of(&|r| featurizer.encode(r).into_iter().collect());
             let mentions = batches_of(&|r| featurizer.encode_aspects(r));
             let across = (across > 0).then_some(across);
+            // The model of `corpus` and `complaints` batches (the extra rows besides): the
+            // complaint batches tune the complaint threshold with the corpus's, or only train.
+            let fit_with = |corpus: &[train::Batch], complaints: &[&train::Batch]| {
+                let mut refs: Vec<&train::Batch> = corpus.iter().collect();
+                let mut extra = more.clone();
+                if no_complaint_tuning {
+                    extra.extend(complaints.iter().flat_map(|b| b.train.iter().cloned()));
+                } else {
+                    refs.extend(complaints);
+                }
+                (
+                    train::train_batches(&refs, &extra, options, across),
+                    refs.len(),
+                )
+            };
+            if cross_batches && leave_out_complaints {
+                if complaint_batches.is_empty() {
+                    anyhow::bail!("--complaint-batches: no complaint batches (--no-complaints)");
+                }
+                // Each complaint batch left out in turn, the model trained on the corpus and the
+                // other complaint batches (and tuned as the shipped one is): how the complaint
+                // intent carries to a writer of tweets it has not read.
+                let mut all = earshot::signals::eval::Binary::default();
+                for (k, held) in complaint_batches.iter().enumerate() {
+                    let others: Vec<&train::Batch> = complaint_batches
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| *j != k)
+                        .map(|(_, b)| b)
+                        .collect();
+                    let (m, _) = fit_with(&messages, &others);
+                    let out = earshot::signals::model::LABELS
+                        .iter()
+                        .position(|l| *l == "intent:complaint")
+                        .unwrap_or_default();
+                    let mut b = earshot::signals::eval::Binary::default();
+                    for x in &held.train {
+                        b.add(
+                            m.decide(&m.predict(&x.features), x.target)[out],
+                            x.truth[out],
+                        );
+                    }
+                    print_binary(&format!("left out {}", held.name), &b);
+                    all.merge(b);
+                }
+                print_binary("all complaint batches left out", &all);
+                return Ok(ExitCode::SUCCESS);
+            }
             if cross_batches {
                 // The batches left out are the corpus's; the complaint batches only train.
                 let more: Vec<train::Encoded> = more
@@ -1316,10 +1378,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 ),
                 None => "thresholds tuned on the dev split".to_string(),
             };
-            // The complaint batches join the corpus's (leave-one-batch-out above leaves out the
-            // corpus's alone, with them in the training rows).
-            let refs: Vec<&train::Batch> = messages.iter().chain(&complaint_batches).collect();
-            let m = train::train_batches(&refs, &more, options, across);
+            let (m, tuned_across) =
+                fit_with(&messages, &complaint_batches.iter().collect::<Vec<_>>());
             std::fs::write(&out, m.to_bytes())
                 .with_context(|| format!("writing {}", out.display()))?;
             println!(
@@ -1329,7 +1389,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 rows_in(&messages) + more.len() + complaint_rows,
                 rows_in(&messages),
                 names.len(),
-                how(refs.len()),
+                how(tuned_across),
                 out.display()
             );
             let a = fit(&mentions, &[]);
@@ -1457,7 +1517,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             catalog,
             misses,
         } => {
-            use earshot::signals::{eval::Binary, model::addresses_an_account, train};
+            use earshot::signals::{eval::Binary, model::first_tag, train};
             let analyzer = load_analyzer(catalog, &config)?;
             let lexicon = earshot::sentiment::SentimentScorer::new();
             let files = files_in(&files, "tsv")?;
@@ -1465,6 +1525,22 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("no complaint files (*.tsv) given");
             }
             let mut total = (Binary::default(), Binary::default());
+            let mut placed_total = [(0usize, 0usize); 3];
+            // Complaints found, by where the tweet tags an account.
+            let placement = |placed: &[(usize, usize); 3]| {
+                let share = |(of, found): (usize, usize)| {
+                    format!(
+                        "{found} of {of} ({:.1}%)",
+                        100.0 * found as f64 / of.max(1) as f64
+                    )
+                };
+                println!(
+                    "  complaints found: starting with the handle {}, tagging it elsewhere {}, tagging none {}",
+                    share(placed[0]),
+                    share(placed[1]),
+                    share(placed[2])
+                );
+            };
             for f in &files {
                 let text = std::fs::read_to_string(f)
                     .with_context(|| format!("reading {}", f.display()))?;
@@ -1490,12 +1566,11 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     model.add(said, r.flag);
                     negative.add(lexicon.score(&r.text).compound <= -0.05, r.flag);
                     if r.flag {
-                        let place = if r.text.trim_start().starts_with('@') {
-                            0
-                        } else if addresses_an_account(&r.text) {
-                            1
-                        } else {
-                            2
+                        // Where the first account the tweet tags is, by the target's own rule.
+                        let place = match first_tag(&r.text) {
+                            Some(at) if matches!(r.text[..at].trim(), "" | ".") => 0,
+                            Some(_) => 1,
+                            None => 2,
                         };
                         placed[place].0 += 1;
                         placed[place].1 += usize::from(said);
@@ -1517,25 +1592,19 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
                 print_binary("  earshot", &model);
                 print_binary("  lexicon negative = complaint", &negative);
-                let share = |(of, found): (usize, usize)| {
-                    format!(
-                        "{found} of {of} ({:.1}%)",
-                        100.0 * found as f64 / of.max(1) as f64
-                    )
-                };
-                println!(
-                    "  complaints found: starting with the handle {}, tagging it elsewhere {}, tagging none {}",
-                    share(placed[0]),
-                    share(placed[1]),
-                    share(placed[2])
-                );
+                placement(&placed);
                 total.0.merge(model);
                 total.1.merge(negative);
+                for (t, p) in placed_total.iter_mut().zip(placed) {
+                    t.0 += p.0;
+                    t.1 += p.1;
+                }
             }
             if files.len() > 1 {
                 println!("all {} files:", files.len());
                 print_binary("  earshot", &total.0);
                 print_binary("  lexicon negative = complaint", &total.1);
+                placement(&placed_total);
             }
             Ok(ExitCode::SUCCESS)
         }

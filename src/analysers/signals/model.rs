@@ -8,7 +8,7 @@
 //! * the cue lexicon's hits (`cue:intent:churn_risk`, ...), the durations the customer reports;
 //! * the emotion model's reading (its labels, dominant emotion and Ekman group, intensity);
 //! * the sentiment label, the message's kind, and what it is about: a brand mention, a
-//!   competitor's, several brands, a product, an @-address at its start.
+//!   competitor's, several brands, a product, an account the post tags.
 //!
 //! [`features`] is the one feature function: training (`earshot train-signals`,
 //! [`super::train`]) and the analyser call it on the same values, so there is no train/serve
@@ -109,22 +109,44 @@ impl Target {
     }
 }
 
-/// Whether `text` addresses or tags an account: an `@handle` (a letter, digit or `_` after the
-/// `@`) that starts the text or follows a character that can't end a word or an e-mail's user
-/// (".@airline" is Twitter's public reply), and is not a credit: the word before it is not `RT`
-/// or `via`.
+/// Whether `text` addresses or tags an account ([`first_tag`]).
 pub fn addresses_an_account(text: &str) -> bool {
+    first_tag(text).is_some()
+}
+
+/// The words before a handle that credit an account rather than address it: a retweet (`RT
+/// @x:`), a modified one (`MT`), a share (`via @x`), a hat tip (`h/t`, `ht`).
+const CREDITS: [&str; 5] = ["rt", "mt", "via", "h/t", "ht"];
+
+/// The byte offset of the first account `text` tags: an `@handle` (a letter, digit or `_` after
+/// the `@`) that starts the text or follows a character that can't end a word, an e-mail's user
+/// or a link's path (".@airline", Twitter's public reply, is a tag; "jo@example.com",
+/// "josé@example.com" and "youtube.com/@channel" are not), is not itself a link's path
+/// ("@channel/videos"), and is not a credit ([`CREDITS`], the word before it stripped of
+/// punctuation: "(via @paper)"). An informal "@" ("working @home") can't be told from a tag.
+pub fn first_tag(text: &str) -> Option<usize> {
     let b = text.as_bytes();
     let handle_byte = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-    memchr::memchr_iter(b'@', b).any(|at| {
-        let starts = b.get(at + 1).is_some_and(|c| handle_byte(*c));
-        let before = at.checked_sub(1).map(|k| b[k]);
-        let free = before.is_none_or(|c| !(handle_byte(c) || c == b'@'));
-        if !starts || !free {
+    memchr::memchr_iter(b'@', b).find(|&at| {
+        if !b.get(at + 1).is_some_and(|c| handle_byte(*c)) {
             return false;
         }
+        // A byte of 0x80 or more is part of a letter of another script (or a symbol): an
+        // e-mail's user can end with one.
+        if at.checked_sub(1).is_some_and(|k| {
+            let c = b[k];
+            handle_byte(c) || c >= 0x80 || c == b'@' || c == b'/'
+        }) {
+            return false;
+        }
+        let end = at + 1 + b[at + 1..].iter().take_while(|c| handle_byte(**c)).count();
+        if b.get(end) == Some(&b'/') {
+            return false;
+        }
+        // `at` is the index of an ASCII byte, so a char boundary.
         let word = text[..at].split_whitespace().next_back().unwrap_or("");
-        !(word.eq_ignore_ascii_case("rt") || word.eq_ignore_ascii_case("via"))
+        let word = word.trim_matches(|c: char| !c.is_alphanumeric() && c != '/');
+        !CREDITS.iter().any(|c| word.eq_ignore_ascii_case(c))
     })
 }
 
@@ -435,6 +457,8 @@ mod tests {
             ".@SkyvaneAir lost my bag",
             "(cc @fern_help) still waiting",
             "RT @news: storm warning. @CityBuses are you running?",
+            "my flight was cancelled by @SkyvaneAir",
+            "état du réseau? @PomeloCares",
         ] {
             assert!(addresses_an_account(text), "{text}");
         }
@@ -448,9 +472,20 @@ mod tests {
             "meet @ 5",
             "",
             "@@",
+            "josé@example.com wrote to me",
+            "https://www.youtube.com/@techlinus/videos",
+            "watch @techlinus/videos",
+            "tiktok.com/@shop/video/1",
+            "great thread (via @paper)",
+            "h/t @paper for the link",
+            "HT: @paper",
+            "MT @paper: rates rise",
         ] {
             assert!(!addresses_an_account(text), "{text}");
         }
+        assert_eq!(first_tag("  @a hi"), Some(2));
+        assert_eq!(first_tag("RT @b: x @c"), Some(9));
+        assert_eq!(first_tag("no tag"), None);
     }
 
     #[test]

@@ -658,10 +658,12 @@ pub fn family_f1(model: &SignalModel, rows: &[Encoded]) -> Vec<(&'static str, f6
         .into_iter()
         .map(|name| {
             let outs = super::model::family(name);
-            let pairs = rows
-                .iter()
-                .zip(&decided)
-                .flat_map(|(x, on)| outs.clone().map(move |o| (on[o], x.truth[o])));
+            // A row labelled for one output alone counts for that output only.
+            let pairs = rows.iter().zip(&decided).flat_map(|(x, on)| {
+                outs.clone()
+                    .filter(|o| x.labels(*o))
+                    .map(move |o| (on[o], x.truth[o]))
+            });
             (name, f1(pairs))
         })
         .collect()
