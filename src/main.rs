@@ -94,8 +94,8 @@ enum Command {
     /// Print Pearson r, 3-class macro-F1 and macro-recall of the message sentiment (the learned
     /// model) and of the lexicon alone on human-rated ground truth.
     EvalSentiment {
-        /// Ground-truth files (id<TAB>mean rating or label word<TAB>text; or the irony batches'
-        /// id<TAB>irony<TAB>sentiment<TAB>text) or corpus batches (.jsonl, their `sentiment`
+        /// Ground-truth files (id<TAB>mean rating or label word<TAB>text; or the flagged batches'
+        /// id<TAB>flag<TAB>sentiment<TAB>text: irony, complaints) or corpus batches (.jsonl, their `sentiment`
         /// label), or folders of them (each folder one set).
         #[arg(default_values = ["data/vader/tweets_GroundTruth.txt", "data/vader/movieReviewSnippets_GroundTruth.txt", "data/earshot/sentiment/batches"])]
         files: Vec<PathBuf>,
@@ -123,8 +123,8 @@ enum Command {
         goemotions: PathBuf,
         #[arg(long, default_value = "data/goemotions/dev.tsv")]
         goemotions_dev: PathBuf,
-        /// Rated files or folders of them (id<TAB>rating or label<TAB>text, or the irony
-        /// batches' id<TAB>irony<TAB>sentiment<TAB>text), split by id.
+        /// Rated files or folders of them (id<TAB>rating or label<TAB>text, or the flagged
+        /// batches' id<TAB>flag<TAB>sentiment<TAB>text: irony, complaints), split by id.
         #[arg(long, default_values = ["data/vader/tweets_GroundTruth.txt", "data/vader/movieReviewSnippets_GroundTruth.txt", "data/earshot/sentiment/batches"])]
         rated: Vec<PathBuf>,
         #[arg(long, default_value = "data/earshot/corpus")]
