@@ -95,8 +95,8 @@ enum Command {
     /// model) and of the lexicon alone on human-rated ground truth.
     EvalSentiment {
         /// Ground-truth files (id<TAB>mean rating or label word<TAB>text; or the flagged batches'
-        /// id<TAB>flag<TAB>sentiment<TAB>text: irony, complaints) or corpus batches (.jsonl, their `sentiment`
-        /// label), or folders of them (each folder one set).
+        /// id<TAB>flag<TAB>sentiment<TAB>text: irony, complaints) or corpus batches (.jsonl, their
+        /// `sentiment` label), or folders of them (each folder one set).
         #[arg(default_values = ["data/vader/tweets_GroundTruth.txt", "data/vader/movieReviewSnippets_GroundTruth.txt", "data/earshot/sentiment/batches"])]
         files: Vec<PathBuf>,
         /// Only the rows of this split (by a hash of the id: test is the held-out fifth the model
@@ -234,8 +234,8 @@ enum Command {
         no_irony: bool,
         /// Complaint batches (`id<TAB>complaint<TAB>sentiment<TAB>text`, every *.tsv of the folder)
         /// that teach the complaint intent alone, and tune its threshold with the corpus's batches:
-        /// tweets to and about companies, the company tagged anywhere or not at all. Their frozen test batches live in another folder
-        /// (`earshot eval-complaints` reads them).
+        /// tweets to and about companies, the company tagged anywhere or not at all. Their frozen
+        /// test batches live in another folder (`earshot eval-complaints` reads them).
         #[arg(long, default_value = "data/earshot/complaints/batches")]
         complaints: PathBuf,
         /// Leave the complaint batches out.
@@ -553,6 +553,24 @@ fn flagged_training_rows(
         batches.push((name, rows));
     }
     Ok(batches)
+}
+
+/// The signals of the `n`th labelled text read as a timeline post
+/// ([`earshot::signals::train::timeline_input`]); `None` for a text the daemon would dead-letter
+/// (empty, too long) or does not read (another language).
+fn timeline_signals(
+    analyzer: &Analyzer,
+    n: usize,
+    text: &str,
+) -> Option<earshot::signals::Signals> {
+    let input = earshot::signals::train::timeline_input(n, text);
+    let i = earshot::decode::decode(
+        Some(input.to_string().as_bytes()),
+        KindHint::Auto,
+        Limits::default(),
+    )
+    .ok()?;
+    analyzer.analyze(&i).signals
 }
 
 /// One line of a yes/no reading's figures: each class's P/R/F1, macro-F1 and accuracy.
@@ -1288,6 +1306,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 // Each complaint batch left out in turn, the model trained on the corpus and the
                 // other complaint batches (and tuned as the shipped one is): how the complaint
                 // intent carries to a writer of tweets it has not read.
+                let out = earshot::signals::model::LABELS
+                    .iter()
+                    .position(|l| *l == "intent:complaint")
+                    .context("the signal model has no complaint intent")?;
                 let mut all = earshot::signals::eval::Binary::default();
                 for (k, held) in complaint_batches.iter().enumerate() {
                     let others: Vec<&train::Batch> = complaint_batches
@@ -1297,10 +1319,6 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                         .map(|(_, b)| b)
                         .collect();
                     let (m, _) = fit_with(&messages, &others);
-                    let out = earshot::signals::model::LABELS
-                        .iter()
-                        .position(|l| *l == "intent:complaint")
-                        .unwrap_or_default();
                     let mut b = earshot::signals::eval::Binary::default();
                     for x in &held.train {
                         b.add(
@@ -1457,17 +1475,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 let (mut hits, mut false_flags, mut ironic_read) = (0usize, 0usize, 0usize);
                 for (n, (text, ironic)) in texts.iter().enumerate() {
                     let ironic = *ironic;
-                    let input = earshot::signals::train::timeline_input(n, text);
-                    // A text the daemon would dead-letter (empty, too long) is not read.
-                    let Ok(i) = earshot::decode::decode(
-                        Some(input.to_string().as_bytes()),
-                        KindHint::Auto,
-                        Limits::default(),
-                    ) else {
+                    let Some(signals) = timeline_signals(&analyzer, n, text) else {
                         continue;
                     };
-                    let a = analyzer.analyze(&i);
-                    let Some(signals) = a.signals else { continue };
                     read += 1;
                     complaint +=
                         usize::from(signals.intents.iter().any(|s| s.label == "complaint"));
@@ -1551,16 +1561,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 // the handle, tags one elsewhere, or tags none.
                 let mut placed = [(0usize, 0usize); 3];
                 for (n, r) in rows.iter().enumerate() {
-                    let input = train::timeline_input(n, &r.text);
-                    // A tweet the daemon would dead-letter (empty, too long) is read as nothing.
-                    let read = earshot::decode::decode(
-                        Some(input.to_string().as_bytes()),
-                        KindHint::Auto,
-                        Limits::default(),
-                    )
-                    .ok()
-                    .and_then(|i| analyzer.analyze(&i).signals);
-                    let said = read
+                    let said = timeline_signals(&analyzer, n, &r.text)
                         .as_ref()
                         .is_some_and(|s| s.intents.iter().any(|x| x.label == "complaint"));
                     model.add(said, r.flag);

@@ -129,12 +129,14 @@ impl SignalDetector {
         let text = i.text.as_str();
         let hits = self.hits(text);
         let durations = effort::durations(text);
+        let target = Target::of(i, mentions);
         let features = model::features(
             i,
             text_features,
             sentiment,
             emotions,
             mentions,
+            target,
             &hits,
             &durations,
         );
@@ -146,7 +148,7 @@ impl SignalDetector {
                 .top(text, &self.model, o, 3)
         };
         let p = self.model.predict(&features);
-        let on = self.model.decide(&p, Target::of(i, mentions));
+        let on = self.model.decide(&p, target);
         let explain = |o: usize, kind: CueKind| -> Vec<Span> {
             let cued = cue_spans(&hits, kind, name(o));
             if cued.is_empty() {

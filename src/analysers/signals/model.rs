@@ -150,14 +150,19 @@ pub fn first_tag(text: &str) -> Option<usize> {
     })
 }
 
-/// The features of one analysed message: bucket ids, one per occurrence. `durations` are the
-/// text's reported durations ([`super::effort::durations`]).
+/// The features of one analysed message: bucket ids, one per occurrence. `target` is the
+/// message's [`Target::of`] (the caller decides with it too, so it is found once); `durations`
+/// are the text's reported durations ([`super::effort::durations`]).
+// Every input is one the runtime already holds; a struct to bundle them would be built per
+// message only to be taken apart here.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn features(
     i: &Interaction,
     text_features: &[u32],
     sentiment: &Scores,
     emotions: &Emotions,
     mentions: &[Mention],
+    target: Target,
     hits: &Hits,
     durations: &[(i32, Span)],
 ) -> Vec<u32> {
@@ -169,7 +174,6 @@ pub(super) fn features(
     out.extend(text_features.iter().map(|f| f & mask));
     out.push(tag(&[b"kind:", i.kind.as_str().as_bytes()]));
     out.push(tag(&[b"sent:", sentiment.label.as_str().as_bytes()]));
-    let target = Target::of(i, mentions);
     let flags = [
         (target.mention, &b"t:mention"[..]),
         (target.addressed, b"t:addressed"),

@@ -105,6 +105,7 @@ impl Featurizer {
         let mentions = self.matcher.find(&i);
         let hits = self.detector.hits(&i.text);
         let durations = super::effort::durations(&i.text);
+        let target = Target::of(&i, &mentions);
         let mut truth = [false; OUTPUTS];
         for (o, l) in LABELS.iter().enumerate() {
             truth[o] = labels.contains(*l);
@@ -116,10 +117,11 @@ impl Featurizer {
                 &sentiment,
                 &emotions,
                 &mentions,
+                target,
                 &hits,
                 &durations,
             ),
-            target: Target::of(&i, &mentions),
+            target,
             truth,
             effort,
             only: None,
