@@ -104,6 +104,10 @@ enum Command {
         /// files that are not part of the training data.
         #[arg(long, default_value = "all")]
         split: String,
+        /// A sentiment model file to read with instead of the bundled one (one that
+        /// `train-sentiment --out` wrote), to compare a model before it ships.
+        #[arg(long)]
+        model: Option<PathBuf>,
     },
     /// Print per-mention sentiment figures on corpus messages about two brands or more: each
     /// brand's reading against the message's label given to all, overall and where the brands'
@@ -142,6 +146,10 @@ enum Command {
         /// rated sets.
         #[arg(long, default_value_t = 1.0)]
         corpus_weight: f32,
+        /// Weight of one rated source's rows, as STEM=WEIGHT (the file or folder's stem, e.g.
+        /// tweets_GroundTruth=2); repeated for several. Unnamed sources weigh 1.
+        #[arg(long = "rated-weight", value_parser = parse_stem_weight)]
+        rated_weights: Vec<(String, f32)>,
         /// Models trained on as many shuffles of the data, their weights averaged.
         #[arg(long, default_value_t = earshot::polarity::TrainOptions::default().shuffles)]
         shuffles: usize,
@@ -781,7 +789,11 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::EvalSentiment { files, split } => {
+        Command::EvalSentiment {
+            files,
+            split,
+            model,
+        } => {
             use earshot::signals::corpus::Split;
             let keep = match split.as_str() {
                 "all" => None,
@@ -790,7 +802,15 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 })?),
             };
             let scorer = earshot::sentiment::SentimentScorer::new();
-            let model = earshot::polarity::SentimentModel::bundled()?;
+            let model = match model {
+                None => earshot::polarity::SentimentModel::bundled()?,
+                Some(p) => {
+                    let b =
+                        std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
+                    earshot::polarity::SentimentModel::from_bytes(&b)
+                        .with_context(|| format!("{}: not a sentiment model", p.display()))?
+                }
+            };
             println!(
                 "{:<40} {:>6} | {:>7} {:>8} {:>8} | {:>7} {:>8} {:>8}",
                 "ground truth",
@@ -958,6 +978,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             learning_rate,
             goemotions_weight,
             corpus_weight,
+            rated_weights,
             shuffles,
             skip_batches,
         } => {
@@ -990,6 +1011,14 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 files.push((p.clone(), files_in(std::slice::from_ref(p), "tsv")?));
             }
             for (name, group) in files {
+                let stem = name
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or_default();
+                let weight = rated_weights
+                    .iter()
+                    .find(|(s, _)| s == stem)
+                    .map_or(1.0, |(_, w)| *w);
                 let mut d = Vec::new();
                 for f in group {
                     let rows = earshot::sentiment::eval::parse_labelled(&read(&f)?)
@@ -1000,7 +1029,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                             ..example(r.text, data::rating_label(r.rating), 1.0)
                         };
                         match data::split_of(&r.id) {
-                            Split::Train => train.push(e),
+                            Split::Train => train.push(Example { weight, ..e }),
                             Split::Dev => d.push(e),
                             Split::Test => {}
                         }
@@ -2075,4 +2104,16 @@ async fn daemon(
         Ok(Ok(())) => {}
     }
     result.context("pipeline stopped")
+}
+
+/// A `STEM=WEIGHT` argument: a source's file stem and the weight of its rows.
+fn parse_stem_weight(s: &str) -> Result<(String, f32), String> {
+    let (stem, w) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected STEM=WEIGHT, got {s:?}"))?;
+    let w: f32 = w.parse().map_err(|e| format!("weight {w:?}: {e}"))?;
+    if !(w.is_finite() && w >= 0.0) {
+        return Err(format!("weight {w} must be a finite number, 0 or more"));
+    }
+    Ok((stem.to_string(), w))
 }

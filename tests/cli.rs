@@ -616,3 +616,56 @@ fn eval_complaints_reads_a_tagged_company_as_a_target_and_names_a_bad_line() {
     assert!(!out.status.success());
     assert!(err.contains("line 2: flag \"yes\" is not 0 or 1"), "{err}");
 }
+
+#[test]
+fn eval_sentiment_reads_with_a_model_file_given_and_refuses_one_that_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let rated = dir.path().join("rated.tsv");
+    std::fs::write(
+        &rated,
+        "r-1\t2.5\tthe new update is brilliant, love it\n\
+         r-2\t-3.0\tworst support ever, three hours on hold and nothing fixed\n\
+         r-3\t0.0\tthe store opens at nine on weekdays\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        earshot()
+            .arg("eval-sentiment")
+            .args(extra)
+            .arg(rated.to_str().unwrap())
+            .output()
+            .unwrap()
+    };
+    let bundled = run(&[]);
+    assert!(bundled.status.success(), "{bundled:?}");
+    // The shipped model's file, given by path, is the bundled model: the same figures.
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/data/earshot/sentiment.model");
+    let given = run(&["--model", shipped]);
+    assert!(given.status.success(), "{given:?}");
+    let text = String::from_utf8_lossy(&given.stdout);
+    assert!(text.contains("rated.tsv"), "{text}");
+    assert_eq!(bundled.stdout, given.stdout);
+    // A file that is not a model is refused with its path, not read as one.
+    let wrong = run(&["--model", rated.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&wrong.stderr);
+    assert!(!wrong.status.success());
+    assert!(err.contains("not a sentiment model"), "{err}");
+}
+
+#[test]
+fn train_sentiment_names_the_form_of_a_source_weight() {
+    let out = earshot()
+        .args(["train-sentiment", "--rated-weight", "tweets"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("expected STEM=WEIGHT"), "{err}");
+    let out = earshot()
+        .args(["train-sentiment", "--rated-weight", "tweets=-1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("must be a finite number, 0 or more"), "{err}");
+}
