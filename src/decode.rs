@@ -35,10 +35,13 @@ pub enum Reason {
     SchemaViolation,
     /// JSON whose contract can't be told (no `kind`, no `platform`, no `customer`), or an unknown `kind`.
     UnknownKind,
+    /// Read and analysed, but its insight event is larger than the producer may send (its
+    /// `message.max.bytes`): a text close to the input limit, plus the analysis.
+    InsightTooLarge,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 7] = [
+    pub const ALL: [Reason; 8] = [
         Reason::Empty,
         Reason::NullValue,
         Reason::TooLarge,
@@ -46,6 +49,7 @@ impl Reason {
         Reason::InvalidJson,
         Reason::SchemaViolation,
         Reason::UnknownKind,
+        Reason::InsightTooLarge,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +61,7 @@ impl Reason {
             Reason::InvalidJson => "invalid_json",
             Reason::SchemaViolation => "schema_violation",
             Reason::UnknownKind => "unknown_kind",
+            Reason::InsightTooLarge => "insight_too_large",
         }
     }
 }

@@ -103,6 +103,78 @@ fn malformed_messages_become_dead_letters_with_their_reason() {
 }
 
 #[test]
+fn an_insight_too_large_to_send_is_a_dead_letter_and_the_partition_goes_on() {
+    // The producer may send records of 20,000 bytes; a post of 25,000 is read (the input limit
+    // is 1 MiB) but neither its insight nor its own bytes fit in a record. Under both guarantees
+    // it becomes a dead letter without its value, and the messages after it are analysed.
+    for guarantee in ["at_least_once", "exactly_once"] {
+        let s = Setup::new(&format!("too-large-{}", &guarantee[..5]), 1);
+        let good = valid_inputs(2);
+        let big = serde_json::json!({
+            "platform": "x",
+            "id": "big",
+            "author": {"id": "a", "handle": "h"},
+            "text": "Larkspur is slow again today. ".repeat(840),
+            "created_at": "2026-11-20T10:00:00Z"
+        })
+        .to_string()
+        .into_bytes();
+        assert!(big.len() > 25_000);
+        produce(
+            &s.input,
+            &[good[0].clone(), Some(big.clone()), good[1].clone()],
+        );
+        let mut d = Daemon::start_with(
+            &s,
+            &[
+                ("EARSHOT_PIPELINE__GUARANTEE", guarantee),
+                (
+                    "EARSHOT_KAFKA__PRODUCER",
+                    "{\"message.max.bytes\" = \"20000\"}",
+                ),
+            ],
+        );
+        let dead = read_n(&s.dead, 1, WAIT);
+        let out = read_n(&s.output, 2, WAIT);
+        assert_eq!(
+            out.len(),
+            2,
+            "{guarantee}: the messages around it are analysed"
+        );
+        assert_eq!(dead.len(), 1, "{guarantee}");
+        let r = &dead[0];
+        assert_eq!(
+            r.headers["earshot.reason"], "insight_too_large",
+            "{guarantee}"
+        );
+        assert_eq!(r.headers["earshot.source.offset"], "1");
+        assert!(
+            r.headers["earshot.message"].contains("message.max.bytes"),
+            "{:?}",
+            r.headers
+        );
+        assert_eq!(
+            r.headers["earshot.payload_omitted"],
+            big.len().to_string(),
+            "{guarantee}"
+        );
+        assert!(r.value.clone().unwrap_or_default().is_empty());
+        // All three offsets are committed: nothing holds the partition.
+        let start = Instant::now();
+        while committed(&s.group, &s.input, 1) != vec![3] && start.elapsed() < WAIT {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert_eq!(committed(&s.group, &s.input, 1), vec![3], "{guarantee}");
+        assert_eq!(
+            d.metric("earshot_dead_letters_total{reason=\"insight_too_large\"}"),
+            1.0
+        );
+        d.signal("TERM");
+        assert_eq!(d.wait(WAIT), Some(0), "{guarantee}");
+    }
+}
+
+#[test]
 fn sigkill_mid_stream_then_restart_loses_nothing() {
     let s = Setup::new("sigkill", 3);
     let n = 6000;

@@ -203,6 +203,16 @@ fn sigterm_with_the_broker_gone_exits_within_the_deadline_saying_what_is_left() 
             "a broker outage is logged once per interval and error, not per attempt ({lines} lines of {client}); log:\n{log}"
         );
     }
+    // The loop that reads the consumer gets the same errors the client's callback logged: it
+    // does not say them a second time.
+    let twice = log
+        .lines()
+        .filter(|l| l.contains("consume error") && !l.contains("DEBUG"))
+        .count();
+    assert_eq!(
+        twice, 0,
+        "a consumer error is logged once, by the client's callback; log:\n{log}"
+    );
     assert!(!log.contains('\u{1b}'), "no colour codes in a log file");
 }
 

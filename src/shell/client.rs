@@ -103,6 +103,22 @@ impl ErrorLog {
     }
 }
 
+/// Whether a Kafka error can't mend by waiting, though the client goes on trying: the credentials
+/// or the ACLs are wrong. Like a fatal error it stops the stage, so the orchestrator shows why.
+pub fn is_unrecoverable(e: &KafkaError) -> bool {
+    matches!(
+        e.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::TopicAuthorizationFailed
+                | RDKafkaErrorCode::GroupAuthorizationFailed
+                | RDKafkaErrorCode::ClusterAuthorizationFailed
+                | RDKafkaErrorCode::TransactionalIdAuthorizationFailed
+                | RDKafkaErrorCode::SaslAuthenticationFailed
+                | RDKafkaErrorCode::Authentication
+        )
+    )
+}
+
 /// Whether a Kafka error leaves the client that raised it unusable.
 pub fn is_fatal(e: &KafkaError) -> bool {
     match e {
@@ -117,8 +133,18 @@ pub struct ClientCtx {
     /// Which client: `consumer` or `producer`.
     pub name: &'static str,
     pub errors: std::sync::Arc<ErrorLog>,
-    /// Cancelled when the client reports a fatal error.
+    /// Cancelled when the client reports a fatal or unrecoverable error.
     pub fatal: CancellationToken,
+    /// The first such error, as the client reported it: what the process exits with when
+    /// librdkafka itself holds no fatal error (an unrecoverable one is not fatal to it).
+    pub cause: std::sync::Arc<Mutex<Option<String>>>,
+}
+
+impl ClientCtx {
+    /// The first fatal or unrecoverable error any client of the stage reported, if one did.
+    pub fn cause(&self) -> Option<String> {
+        self.cause.lock().ok().and_then(|c| c.clone())
+    }
 }
 
 impl ClientContext for ClientCtx {
@@ -133,8 +159,13 @@ impl ClientContext for ClientCtx {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        if is_fatal(&error) {
-            tracing::error!(client = self.name, %error, reason, "fatal kafka client error");
+        let fatal = is_fatal(&error);
+        if fatal || is_unrecoverable(&error) {
+            let what = if fatal { "fatal" } else { "unrecoverable" };
+            tracing::error!(client = self.name, %error, reason, "{what} kafka client error");
+            if let Ok(mut c) = self.cause.lock() {
+                c.get_or_insert_with(|| format!("{} {what}: {error} ({reason})", self.name));
+            }
             self.fatal.cancel();
             return;
         }
@@ -158,6 +189,7 @@ impl rdkafka::consumer::ConsumerContext for ClientCtx {}
 pub struct Callbacks {
     pub errors: std::sync::Arc<ErrorLog>,
     pub fatal: CancellationToken,
+    cause: std::sync::Arc<Mutex<Option<String>>>,
 }
 
 impl Callbacks {
@@ -165,6 +197,7 @@ impl Callbacks {
         Callbacks {
             errors: std::sync::Arc::new(ErrorLog::new(ERROR_LOG_INTERVAL)),
             fatal: CancellationToken::new(),
+            cause: Default::default(),
         }
     }
 
@@ -174,6 +207,7 @@ impl Callbacks {
             name,
             errors: self.errors.clone(),
             fatal: self.fatal.clone(),
+            cause: self.cause.clone(),
         }
     }
 }
@@ -227,6 +261,57 @@ mod tests {
             Say::Quiet,
             "the interval restarts when it is said"
         );
+    }
+
+    #[test]
+    fn wrong_credentials_or_acls_are_unrecoverable_and_an_outage_is_not() {
+        for code in [
+            RDKafkaErrorCode::Authentication,
+            RDKafkaErrorCode::SaslAuthenticationFailed,
+            RDKafkaErrorCode::GroupAuthorizationFailed,
+            RDKafkaErrorCode::TopicAuthorizationFailed,
+        ] {
+            assert!(is_unrecoverable(&KafkaError::Global(code)), "{code:?}");
+            assert!(is_unrecoverable(&KafkaError::MessageConsumption(code)));
+        }
+        for code in [
+            RDKafkaErrorCode::AllBrokersDown,
+            RDKafkaErrorCode::BrokerTransportFailure,
+            RDKafkaErrorCode::NotCoordinator,
+            RDKafkaErrorCode::UnknownTopicOrPartition,
+        ] {
+            assert!(
+                !is_unrecoverable(&KafkaError::MessageConsumption(code)),
+                "{code:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unrecoverable_error_stops_the_stage_and_is_what_it_exits_with() {
+        let callbacks = Callbacks::new();
+        let consumer = callbacks.ctx("consumer");
+        let producer = callbacks.ctx("producer");
+        // An outage is logged, not a reason to stop.
+        consumer.error(
+            KafkaError::Global(RDKafkaErrorCode::AllBrokersDown),
+            "1/1 brokers are down",
+        );
+        assert!(!callbacks.fatal.is_cancelled());
+        assert_eq!(producer.cause(), None);
+        consumer.error(
+            KafkaError::Global(RDKafkaErrorCode::Authentication),
+            "SASL authentication error: Authentication failed during authentication due to invalid credentials",
+        );
+        assert!(callbacks.fatal.is_cancelled());
+        // The first cause is kept, and every client of the stage sees it.
+        producer.error(
+            KafkaError::Global(RDKafkaErrorCode::TopicAuthorizationFailed),
+            "not allowed",
+        );
+        let cause = producer.cause().unwrap_or_default();
+        assert!(cause.starts_with("consumer unrecoverable"), "{cause}");
+        assert!(cause.contains("invalid credentials"), "{cause}");
     }
 
     #[test]

@@ -33,10 +33,10 @@ use rdkafka::producer::{FutureProducer, Producer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
-use super::client::{is_fatal, ClientCtx};
+use super::client::{is_fatal, is_unrecoverable, ClientCtx};
 use super::kafka::{
-    close_within, fatal_error, fill_batch, forget_revoked, Clients, Consumed, Outcome, Output,
-    PipelineError, Stop, Transformed, Work,
+    close_within, fatal_error, fill_batch, forget_revoked, permanent, Clients, Consumed, Outcome,
+    Output, PipelineError, Stop, Transformed, Work,
 };
 use super::metrics::Metrics;
 use super::watchdog::{within, Watchdog, NO_TIME};
@@ -172,6 +172,17 @@ impl Transactions {
             None => Ok(()),
             Some(e) if is_fatal(&e) || self.producer.client().fatal_error().is_some() => {
                 Err(fatal_of(&self.producer, e))
+            }
+            Some(e) if permanent(&e) => {
+                // Sent again after the rewind, it would be refused again, forever.
+                tracing::error!(error = %e, "send refused for good inside a transaction: stopping");
+                if let Some(open) = self.lock().take() {
+                    self.metrics.in_flight.sub(open.outcomes.len() as i64);
+                }
+                Err(PipelineError::Permanent {
+                    client: "producer",
+                    error: e,
+                })
             }
             Some(e) if shutdown.is_cancelled() => {
                 tracing::error!(error = %e, "shutting down with the producer's queue full: the open transaction is left to the broker to abort");
@@ -449,13 +460,20 @@ where
     let Clients {
         consumer,
         producer,
-        errors,
+        errors: _,
         fatal,
         committed,
     } = clients;
-    {
+    let started = {
         let _watched = txn.watchdog.guard("init_transactions", CALL_TIMEOUT);
-        producer.init_transactions(CALL_TIMEOUT)?;
+        producer.init_transactions(CALL_TIMEOUT)
+    };
+    if let Err(e) = started {
+        // The consumer has subscribed: dropping it here would wait for the group coordinator
+        // without a limit. Closed on a thread of its own, within the shutdown deadline.
+        let deadline = Duration::from_secs(config.pipeline.shutdown_timeout_secs);
+        close_within(consumer, producer, deadline, None);
+        return Err(e.into());
     }
     let interval = Duration::from_millis(config.pipeline.transaction_interval_ms);
     let max_messages = config
@@ -515,14 +533,16 @@ where
             msg = consumer.recv() => {
                 let first = match msg {
                     Ok(m) => m,
-                    Err(e) if is_fatal(&e) => break Stop::Fatal,
+                    // The client's error callback has logged it (once an interval) and, for a
+                    // fatal or unrecoverable one, kept it as the cause.
+                    Err(e) if is_fatal(&e) || is_unrecoverable(&e) => break Stop::Fatal,
                     Err(e) => {
-                        errors.warn_kafka("consume error", &e);
+                        tracing::debug!(error = %e, "consume error");
                         tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
                     }
                 };
-                let batch = fill_batch(&consumer, first, max_batch, &errors);
+                let batch = fill_batch(&consumer, first, max_batch);
                 // A transaction aborted in a rebalance callback while these were fetched: they
                 // are read again after the rewind, which must know of them.
                 if txn.rewind.load(Ordering::SeqCst) {

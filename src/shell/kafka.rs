@@ -31,7 +31,7 @@ use crate::config::{Config, Guarantee, KafkaConfig};
 use crate::decode::{DecodeError, KindHint, Limits, Reason};
 use crate::insight::SourceRef;
 use crate::process;
-use crate::shell::client::{is_fatal, Callbacks, ClientCtx, ErrorLog};
+use crate::shell::client::{is_fatal, is_unrecoverable, Callbacks, ClientCtx, ErrorLog};
 use crate::shell::exactly_once::{self, Transactions};
 use crate::shell::metrics::{Metrics, Observed};
 use crate::shell::offsets::{OffsetTracker, Ticket};
@@ -50,7 +50,7 @@ pub enum PipelineError {
         client: &'static str,
         detail: String,
     },
-    #[error("{client} cannot go on: {error} (authentication or authorization; fix the credentials or ACLs)")]
+    #[error("{client} cannot go on: {error} ({})", what_mends(.error))]
     Permanent {
         client: &'static str,
         error: KafkaError,
@@ -316,6 +316,42 @@ impl Output {
         }
         record
     }
+
+    /// A dead letter that fits in `max_record` bytes: as it is when it does; else without the
+    /// input's value, and if need be without the input's own headers, saying so in
+    /// `earshot.payload_omitted` (the value's size). Its `earshot.source.*` headers still say where
+    /// to read the input.
+    pub fn fit(mut self, max_record: usize) -> Output {
+        if self.record_bytes() <= max_record {
+            return self;
+        }
+        let omitted = std::mem::take(&mut self.payload).len().to_string();
+        let note = |h: OwnedHeaders| {
+            h.insert(Header {
+                key: "earshot.payload_omitted",
+                value: Some(omitted.as_str()),
+            })
+        };
+        let headers = self.headers.take().unwrap_or_default();
+        let kept = note(headers.clone());
+        self.headers = Some(kept);
+        if self.record_bytes() <= max_record {
+            return self;
+        }
+        // The input's own headers are too many: only earshot's are kept.
+        let mut ours = OwnedHeaders::new();
+        for i in 0..headers.count() {
+            let h = headers.get(i);
+            if h.key.starts_with("earshot.") {
+                ours = ours.insert(Header {
+                    key: h.key,
+                    value: h.value,
+                });
+            }
+        }
+        self.headers = Some(note(ours));
+        self
+    }
 }
 
 /// Runs the pipeline until `shutdown` is cancelled, then drains, flushes and commits.
@@ -330,9 +366,10 @@ pub async fn run(
         max_bytes: config.pipeline.max_message_bytes,
     };
     let kcfg = &config.kafka;
+    let max_record = max_record_bytes(kcfg);
     run_with(config, metrics, health, shutdown, |msg, hint| {
         // The current catalog, swapped atomically by reloads; a message sees one catalog throughout.
-        process(msg, hint, limits, &analyzer.load(), kcfg)
+        process(msg, hint, limits, &analyzer.load(), kcfg, max_record)
     })
     .await
 }
@@ -504,14 +541,14 @@ pub(super) fn fill_batch<'c>(
     consumer: &'c StreamConsumer<Context>,
     first: BorrowedMessage<'c>,
     limit: usize,
-    errors: &ErrorLog,
 ) -> Vec<BorrowedMessage<'c>> {
     let mut batch = vec![first];
     while batch.len() < limit {
         match consumer.recv().now_or_never() {
             Some(Ok(m)) => batch.push(m),
             Some(Err(e)) => {
-                errors.warn_kafka("consume error", &e);
+                // The client's error callback has logged it (once an interval).
+                tracing::debug!(error = %e, "consume error");
                 break;
             }
             None => break,
@@ -582,9 +619,11 @@ where
                 forget_revoked(&consumer, Some(&mut tracker), &mut consumed);
                 let first = match msg {
                     Ok(m) => m,
-                    Err(e) if is_fatal(&e) => break Stop::Fatal,
+                    // The client's error callback has logged it (once an interval) and, for a
+                    // fatal or unrecoverable one, kept it as the cause.
+                    Err(e) if is_fatal(&e) || is_unrecoverable(&e) => break Stop::Fatal,
                     Err(e) => {
-                        errors.warn_kafka("consume error", &e);
+                        tracing::debug!(error = %e, "consume error");
                         tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
                     }
@@ -592,7 +631,7 @@ where
                 // Take what else is already fetched, up to the batch and in-flight limits: the
                 // batch is analysed in parallel, then sent in consumed order.
                 let limit = max_batch.min(max_in_flight - in_flight.len());
-                let batch = fill_batch(&consumer, first, limit, &errors);
+                let batch = fill_batch(&consumer, first, limit);
                 let outputs = work.transform(&batch);
                 for (msg, (output, outcome)) in batch.iter().zip(outputs) {
                     metrics.consumed.with_label_values(&[msg.topic()]).inc();
@@ -677,7 +716,14 @@ pub(super) fn fatal_error(
     PipelineError::Fatal {
         client,
         detail: found.map_or_else(
-            || "reported by the client, without detail".to_string(),
+            || {
+                // Not fatal to librdkafka, but unrecoverable: the callback kept what it was.
+                consumer
+                    .context()
+                    .client
+                    .cause()
+                    .unwrap_or_else(|| "reported by the client, without detail".to_string())
+            },
             |(code, message)| format!("{message} ({code:?})"),
         ),
     }
@@ -888,13 +934,53 @@ fn in_shares<M: Sync, T: Send>(
 /// Bytes reserved for an encoded insight event.
 const EVENT_CAPACITY: usize = 2048;
 
-/// Decodes and analyses one message into the record to produce. Pure but for the clock.
+/// librdkafka's default `message.max.bytes`: the largest record the producer sends.
+const DEFAULT_MAX_RECORD_BYTES: usize = 1_000_000;
+
+/// What a record costs besides its key, value and headers, at most: librdkafka counts 40 bytes
+/// (`RD_KAFKAP_MESSAGE_V2_MAX_OVERHEAD`); the rest is room.
+const RECORD_OVERHEAD: usize = 256;
+
+/// The largest record the producer will send: its `message.max.bytes` (`kafka.producer`), else
+/// librdkafka's default. A larger one is refused at once, on every retry.
+pub fn max_record_bytes(cfg: &KafkaConfig) -> usize {
+    cfg.producer
+        .get("message.max.bytes")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(DEFAULT_MAX_RECORD_BYTES)
+}
+
+/// A header list's size in a record, at most (two length varints of up to 5 bytes a header).
+fn headers_bytes(h: &OwnedHeaders) -> usize {
+    (0..h.count())
+        .map(|i| {
+            let hd = h.get(i);
+            hd.key.len() + hd.value.map_or(0, <[u8]>::len) + 10
+        })
+        .sum()
+}
+
+impl Output {
+    /// The record's size as the producer counts it against `message.max.bytes`, at most.
+    pub fn record_bytes(&self) -> usize {
+        self.key.as_ref().map_or(0, Vec::len)
+            + self.payload.len()
+            + self.headers.as_ref().map_or(0, headers_bytes)
+            + RECORD_OVERHEAD
+    }
+}
+
+/// Decodes and analyses one message into the record to produce. Pure but for the clock. An
+/// insight larger than `max_record` bytes becomes a dead letter (`insight_too_large`), and a dead
+/// letter that would be too large goes without the input's value (`earshot.payload_omitted`): the
+/// producer refuses such records on every retry, which would hold the partition forever.
 pub fn process(
     msg: &BorrowedMessage<'_>,
     hint: KindHint,
     limits: Limits,
     analyzer: &Analyzer,
     cfg: &KafkaConfig,
+    max_record: usize,
 ) -> (Output, Outcome) {
     let at = SourceRef {
         topic: msg.topic().to_string(),
@@ -913,6 +999,15 @@ pub fn process(
         // Events run to 1-2 KB: start there rather than growing from 128 bytes by doubling.
         let mut payload = Vec::with_capacity(EVENT_CAPACITY);
         match serde_json::to_writer(&mut payload, &insight) {
+            Ok(()) if payload.len() + insight.party.id.len() + RECORD_OVERHEAD > max_record => {
+                Err(DecodeError {
+                    reason: Reason::InsightTooLarge,
+                    message: format!(
+                        "its insight event is {} bytes, over the producer's limit of {max_record} bytes (kafka.producer message.max.bytes)",
+                        payload.len()
+                    ),
+                })
+            }
             Ok(()) => Ok((insight.party.id.into_bytes(), payload, insight.analysis)),
             // Encoding our own types can't fail on valid data; if it ever does, it is a dead letter.
             Err(e) => Err(DecodeError {
@@ -934,7 +1029,7 @@ pub fn process(
         Err(e) => {
             tracing::debug!(topic = %at.topic, partition = at.partition, offset = at.offset, reason = %e.reason, message = %e.message, "dead letter");
             (
-                dead_letter(msg, &at, &e, cfg),
+                dead_letter(msg, &at, &e, cfg).fit(max_record),
                 Outcome::DeadLetter(e.reason),
             )
         }
@@ -1040,19 +1135,33 @@ async fn deliver(
     }
 }
 
-/// Whether a delivery error can never succeed on a retry: the credentials or the ACLs are wrong.
-/// Every other error (timeouts, a broker down, a leader moving, a full queue) is retried.
-fn permanent(e: &KafkaError) -> bool {
+/// Whether a delivery error can never succeed on a retry: the credentials or the ACLs are wrong,
+/// or the broker refuses the record itself (too large for the topic, or a record the topic can't
+/// take, such as one without a key on a compacted topic). Every other error (timeouts, a broker
+/// down, a leader moving, a full queue) is retried.
+pub(super) fn permanent(e: &KafkaError) -> bool {
+    is_unrecoverable(e) || refused_record(e)
+}
+
+/// Whether the broker or the producer refuses the record itself.
+fn refused_record(e: &KafkaError) -> bool {
     matches!(
         e.rdkafka_error_code(),
         Some(
-            RDKafkaErrorCode::TopicAuthorizationFailed
-                | RDKafkaErrorCode::ClusterAuthorizationFailed
-                | RDKafkaErrorCode::TransactionalIdAuthorizationFailed
-                | RDKafkaErrorCode::SaslAuthenticationFailed
-                | RDKafkaErrorCode::Authentication
+            RDKafkaErrorCode::MessageSizeTooLarge
+                | RDKafkaErrorCode::MessageBatchTooLarge
+                | RDKafkaErrorCode::InvalidRecord
         )
     )
+}
+
+/// What mends a permanent error, for its message.
+fn what_mends(e: &KafkaError) -> &'static str {
+    if refused_record(e) {
+        "the topic refuses the record: compare its max.message.bytes and cleanup.policy with the producer's message.max.bytes"
+    } else {
+        "authentication or authorization; fix the credentials or ACLs"
+    }
 }
 
 /// Committable offsets that advanced, per partition, to store together.
@@ -1136,6 +1245,105 @@ pub fn ready(health: &Health) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn header<'h>(h: &'h OwnedHeaders, key: &str) -> Option<&'h [u8]> {
+        (0..h.count())
+            .map(|i| h.get(i))
+            .find(|x| x.key == key)
+            .and_then(|x| x.value)
+    }
+
+    fn dead(payload_len: usize, own_headers: usize) -> Output {
+        let mut headers = OwnedHeaders::new();
+        let big = "h".repeat(100);
+        for i in 0..own_headers {
+            let key = format!("input.header.{i}");
+            headers = headers.insert(Header {
+                key: &key,
+                value: Some(big.as_str()),
+            });
+        }
+        for (key, value) in [
+            ("earshot.reason", "insight_too_large"),
+            ("earshot.source.offset", "42"),
+        ] {
+            headers = headers.insert(Header {
+                key,
+                value: Some(value),
+            });
+        }
+        Output {
+            topic: "dead".into(),
+            key: Some(b"party".to_vec()),
+            payload: vec![b'x'; payload_len],
+            headers: Some(headers),
+        }
+    }
+
+    #[test]
+    fn a_dead_letter_that_fits_is_sent_as_it_is() {
+        let out = dead(10_000, 3).fit(20_000);
+        assert_eq!(out.payload.len(), 10_000);
+        let h = out.headers.as_ref().expect("headers");
+        assert_eq!(h.count(), 5);
+        assert_eq!(header(h, "earshot.payload_omitted"), None);
+    }
+
+    #[test]
+    fn a_dead_letter_too_large_goes_without_the_value_and_says_how_large_it_was() {
+        let out = dead(30_000, 3).fit(20_000);
+        assert!(out.payload.is_empty());
+        assert!(out.record_bytes() <= 20_000);
+        let h = out.headers.as_ref().expect("headers");
+        assert_eq!(header(h, "earshot.payload_omitted"), Some(&b"30000"[..]));
+        // Where to read the input, and why it is here, are still said; so are its own headers.
+        assert_eq!(header(h, "earshot.source.offset"), Some(&b"42"[..]));
+        assert_eq!(header(h, "earshot.reason"), Some(&b"insight_too_large"[..]));
+        assert!(header(h, "input.header.2").is_some());
+    }
+
+    #[test]
+    fn a_dead_letter_whose_own_headers_are_too_large_keeps_earshots_only() {
+        let out = dead(500, 300).fit(20_000);
+        assert!(out.payload.is_empty());
+        assert!(out.record_bytes() <= 20_000, "{}", out.record_bytes());
+        let h = out.headers.as_ref().expect("headers");
+        assert_eq!(header(h, "input.header.0"), None);
+        assert_eq!(header(h, "earshot.payload_omitted"), Some(&b"500"[..]));
+        assert_eq!(header(h, "earshot.source.offset"), Some(&b"42"[..]));
+    }
+
+    #[test]
+    fn the_producers_limit_is_its_message_max_bytes() {
+        let mut cfg = KafkaConfig::default();
+        assert_eq!(max_record_bytes(&cfg), 1_000_000);
+        cfg.producer
+            .insert("message.max.bytes".into(), "20000".into());
+        assert_eq!(max_record_bytes(&cfg), 20_000);
+    }
+
+    #[test]
+    fn a_refused_record_and_wrong_credentials_are_permanent_and_an_outage_is_not() {
+        for code in [
+            RDKafkaErrorCode::MessageSizeTooLarge,
+            RDKafkaErrorCode::InvalidRecord,
+            RDKafkaErrorCode::TopicAuthorizationFailed,
+        ] {
+            assert!(permanent(&KafkaError::MessageProduction(code)), "{code:?}");
+        }
+        for code in [
+            RDKafkaErrorCode::MessageTimedOut,
+            RDKafkaErrorCode::QueueFull,
+            RDKafkaErrorCode::NotLeaderForPartition,
+        ] {
+            assert!(!permanent(&KafkaError::MessageProduction(code)), "{code:?}");
+        }
+        let e = PipelineError::Permanent {
+            client: "producer",
+            error: KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge),
+        };
+        assert!(e.to_string().contains("max.message.bytes"), "{e}");
+    }
 
     #[test]
     fn shares_run_on_the_pool_and_come_back_in_order() {
