@@ -1,6 +1,6 @@
-//! Failure handling against a real broker: a fatal client error ends the process, and shutdown keeps
-//! its deadline when the broker is gone, under either guarantee. The second test runs a broker of
-//! its own (scripts/kafka.sh on free ports), since it stops it.
+//! Failure handling against a real broker: a fatal client error or a record refused for good ends the
+//! process, and shutdown keeps its deadline when the broker is gone, under either guarantee. The
+//! second test runs a broker of its own (scripts/kafka.sh on free ports), since it stops it.
 
 mod common;
 
@@ -317,4 +317,67 @@ fn a_fenced_transactional_producer_exits_non_zero_and_nothing_is_counted_twice()
     );
     second.signal("TERM");
     assert_eq!(second.wait(WAIT), Some(0));
+}
+
+/// A dead-letter topic the broker won't write a keyless record to: compacted.
+fn compacted_topic(name: &str) {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    use rdkafka::config::ClientConfig;
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .create()
+        .expect("admin client");
+    let topic = NewTopic::new(name, 1, TopicReplication::Fixed(1)).set("cleanup.policy", "compact");
+    let res = futures::executor::block_on(admin.create_topics(&[topic], &AdminOptions::new()))
+        .expect("create topic");
+    for r in res {
+        r.expect("topic created");
+    }
+}
+
+#[test]
+fn a_record_the_broker_refuses_for_good_stops_the_instance_instead_of_a_retry_loop() {
+    // A malformed keyless input becomes a keyless dead letter, which a compacted topic refuses
+    // (INVALID_RECORD) on every attempt. Retried forever, it held the partition with /healthz OK;
+    // now the instance exits 1 naming the refusal, and the input stays uncommitted for a fixed
+    // configuration to read again.
+    for guarantee in ["at_least_once", "exactly_once"] {
+        let name = format!("refused-{}", &guarantee[..5]);
+        let s = Setup::new(&name, 1);
+        let dead = unique(&format!("{name}-compacted-dlq"));
+        compacted_topic(&dead);
+        produce(&s.input, &valid_inputs(1));
+        // Keyless, unlike what `produce` writes.
+        let p = producer();
+        let bad = b"{\"platform\": \"twitter\", ";
+        p.send(rdkafka::producer::BaseRecord::<(), [u8]>::to(&s.input).payload(&bad[..]))
+            .map_err(|(e, _)| e)
+            .expect("keyless record queued");
+        rdkafka::producer::Producer::flush(&p, Duration::from_secs(30)).expect("flush");
+        let mut d = Daemon::start_with(
+            &s,
+            &[
+                ("EARSHOT_PIPELINE__GUARANTEE", guarantee),
+                ("EARSHOT_KAFKA__DEAD_LETTER_TOPIC", dead.as_str()),
+            ],
+        );
+        let code = d.wait(WAIT);
+        let log = log_of(&s.group);
+        assert_eq!(
+            code,
+            Some(1),
+            "{guarantee}: a refused record stops the instance; log:\n{log}"
+        );
+        assert!(
+            log.contains("cannot go on") && log.contains("not compacted"),
+            "{guarantee}: the exit says what was refused and what to look at; log:\n{log}"
+        );
+        // The malformed input (offset 1) is not committed: nothing is lost.
+        let c = committed(&s.group, &s.input, 1);
+        assert!(
+            c[0] < 2,
+            "{guarantee}: committed {c:?} past the refused dead letter"
+        );
+    }
 }

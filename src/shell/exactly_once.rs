@@ -263,6 +263,16 @@ impl Transactions {
             Err(e) if is_fatal(&e) || self.producer.client().fatal_error().is_some() => {
                 Err(fatal_of(&self.producer, e))
             }
+            Err(e) if permanent(&e) => {
+                // A record the broker refused for good (a transaction carries the refusal's
+                // code): read again after an abort, it would be refused again, forever.
+                tracing::error!(error = %e, messages = n, "a record was refused for good: aborting the transaction and stopping");
+                let _ = self.abort(timeout.saturating_sub(started.elapsed()).max(NO_TIME));
+                Err(PipelineError::Permanent {
+                    client: "producer",
+                    error: e,
+                })
+            }
             Err(e) => {
                 // The last commit at shutdown must end within its time, abort included.
                 let abort_in = match last {

@@ -1158,7 +1158,7 @@ fn refused_record(e: &KafkaError) -> bool {
 /// What mends a permanent error, for its message.
 fn what_mends(e: &KafkaError) -> &'static str {
     if refused_record(e) {
-        "the topic refuses the record: compare its max.message.bytes and cleanup.policy with the producer's message.max.bytes"
+        "the topic refuses the record: check that its max.message.bytes is at least the producer's message.max.bytes, and that it is not compacted (a dead letter may have no key)"
     } else {
         "authentication or authorization; fix the credentials or ACLs"
     }
