@@ -689,7 +689,11 @@ where
         return Err(e);
     }
     if !closed || uncommitted > 0 {
-        return Err(PipelineError::ShutdownDeadline(deadline, uncommitted));
+        return Err(if !closed || started.elapsed() >= deadline {
+            PipelineError::ShutdownDeadline(deadline, uncommitted)
+        } else {
+            PipelineError::Uncommitted(uncommitted)
+        });
     }
     tracing::info!("shut down cleanly");
     Ok(())

@@ -45,6 +45,8 @@ pub enum PipelineError {
     Kafka(#[from] KafkaError),
     #[error("shutdown deadline of {0:?} passed with {1} consumed messages left uncommitted (their new owner processes them again)")]
     ShutdownDeadline(Duration, u64),
+    #[error("shutdown could not commit: {0} consumed messages left uncommitted (their new owner processes them again)")]
+    Uncommitted(u64),
     #[error("fatal {client} error: {detail}")]
     Fatal {
         client: &'static str,
@@ -689,7 +691,13 @@ where
     let committed_all = close_within(consumer, producer, left, Some(&errors));
     let uncommitted = consumed.uncommitted(&committed);
     if drained.is_err() || !committed_all || uncommitted > 0 {
-        return Err(PipelineError::ShutdownDeadline(deadline, uncommitted));
+        // Past the deadline, or a commit that failed (the broker gone, the partitions lost) in
+        // time: each said as what it was.
+        return Err(if drained.is_err() || started.elapsed() >= deadline {
+            PipelineError::ShutdownDeadline(deadline, uncommitted)
+        } else {
+            PipelineError::Uncommitted(uncommitted)
+        });
     }
     tracing::info!("shut down cleanly");
     Ok(())
