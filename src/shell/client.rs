@@ -103,8 +103,10 @@ impl ErrorLog {
     }
 }
 
-/// Whether a Kafka error can't mend by waiting, though the client goes on trying: the credentials
-/// or the ACLs are wrong. Like a fatal error it stops the stage, so the orchestrator shows why.
+/// Whether a Kafka error is of the kinds waiting rarely mends, though the client goes on trying:
+/// the credentials or the ACLs are wrong. Each can also pass by itself (a SASL handshake cut by a
+/// restarting broker, an identity provider down for a moment, ACLs still propagating), so one
+/// stops the stage only when it has kept coming back for [`UNRECOVERABLE_AFTER`].
 pub fn is_unrecoverable(e: &KafkaError) -> bool {
     matches!(
         e.rdkafka_error_code(),
@@ -117,6 +119,31 @@ pub fn is_unrecoverable(e: &KafkaError) -> bool {
                 | RDKafkaErrorCode::Authentication
         )
     )
+}
+
+/// How long an error of the unrecoverable kinds must keep coming back before it stops the stage.
+pub const UNRECOVERABLE_AFTER: Duration = Duration::from_secs(60);
+
+/// A longer silence between two occurrences ends a run of them: the error had passed.
+const STREAK_GAP: Duration = Duration::from_secs(30);
+
+/// Per error kind, since when it has kept coming back (first and last occurrence of the run).
+#[derive(Debug, Default)]
+pub struct Streaks(Mutex<HashMap<String, (Instant, Instant)>>);
+
+impl Streaks {
+    /// Records an occurrence of `key` at `now`: whether its run has lasted [`UNRECOVERABLE_AFTER`].
+    pub fn persists(&self, key: &str, now: Instant) -> bool {
+        let Ok(mut runs) = self.0.lock() else {
+            return true;
+        };
+        let run = runs.entry(key.to_string()).or_insert((now, now));
+        if now.duration_since(run.1) > STREAK_GAP {
+            *run = (now, now);
+        }
+        run.1 = now;
+        now.duration_since(run.0) >= UNRECOVERABLE_AFTER
+    }
 }
 
 /// Whether a Kafka error leaves the client that raised it unusable.
@@ -136,14 +163,45 @@ pub struct ClientCtx {
     /// Cancelled when the client reports a fatal or unrecoverable error.
     pub fatal: CancellationToken,
     /// The first such error, as the client reported it: what the process exits with when
-    /// librdkafka itself holds no fatal error (an unrecoverable one is not fatal to it).
-    pub cause: std::sync::Arc<Mutex<Option<String>>>,
+    /// librdkafka itself holds no fatal error (an unrecoverable one is not fatal to it), and which
+    /// client reported it.
+    pub cause: std::sync::Arc<Mutex<Option<(&'static str, String)>>>,
+    /// How long each unrecoverable kind of error has kept coming back, across the stage's clients.
+    pub streaks: std::sync::Arc<Streaks>,
 }
 
 impl ClientCtx {
     /// The first fatal or unrecoverable error any client of the stage reported, if one did.
-    pub fn cause(&self) -> Option<String> {
+    pub fn cause(&self) -> Option<(&'static str, String)> {
         self.cause.lock().ok().and_then(|c| c.clone())
+    }
+
+    /// What an error reported at `now` does: a fatal one, or an unrecoverable kind that has kept
+    /// coming back for [`UNRECOVERABLE_AFTER`], stops the stage (kept as the cause); anything
+    /// else is logged once an interval.
+    pub fn report(&self, error: &KafkaError, reason: &str, now: Instant) {
+        let key = format!(
+            "kafka {} error: {:?}",
+            self.name,
+            error.rdkafka_error_code()
+        );
+        let fatal = is_fatal(error);
+        let stop = fatal || (is_unrecoverable(error) && self.streaks.persists(&key, now));
+        if stop {
+            let what = if fatal {
+                "fatal"
+            } else {
+                "unrecoverable (it kept coming back for 60 s)"
+            };
+            tracing::error!(client = self.name, %error, reason, "{what} kafka client error");
+            if let Ok(mut c) = self.cause.lock() {
+                c.get_or_insert_with(|| (self.name, format!("{what}: {error} ({reason})")));
+            }
+            self.fatal.cancel();
+            return;
+        }
+        self.errors
+            .warn_keyed(&key, &format!("kafka {} error", self.name), &reason);
     }
 }
 
@@ -159,23 +217,7 @@ impl ClientContext for ClientCtx {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        let fatal = is_fatal(&error);
-        if fatal || is_unrecoverable(&error) {
-            let what = if fatal { "fatal" } else { "unrecoverable" };
-            tracing::error!(client = self.name, %error, reason, "{what} kafka client error");
-            if let Ok(mut c) = self.cause.lock() {
-                c.get_or_insert_with(|| format!("{} {what}: {error} ({reason})", self.name));
-            }
-            self.fatal.cancel();
-            return;
-        }
-        let key = format!(
-            "kafka {} error: {:?}",
-            self.name,
-            error.rdkafka_error_code()
-        );
-        self.errors
-            .warn_keyed(&key, &format!("kafka {} error", self.name), &reason);
+        self.report(&error, reason, Instant::now())
     }
 
     fn stats(&self, _: rdkafka::Statistics) {}
@@ -189,7 +231,8 @@ impl rdkafka::consumer::ConsumerContext for ClientCtx {}
 pub struct Callbacks {
     pub errors: std::sync::Arc<ErrorLog>,
     pub fatal: CancellationToken,
-    cause: std::sync::Arc<Mutex<Option<String>>>,
+    cause: std::sync::Arc<Mutex<Option<(&'static str, String)>>>,
+    streaks: std::sync::Arc<Streaks>,
 }
 
 impl Callbacks {
@@ -198,6 +241,7 @@ impl Callbacks {
             errors: std::sync::Arc::new(ErrorLog::new(ERROR_LOG_INTERVAL)),
             fatal: CancellationToken::new(),
             cause: Default::default(),
+            streaks: Default::default(),
         }
     }
 
@@ -208,6 +252,7 @@ impl Callbacks {
             errors: self.errors.clone(),
             fatal: self.fatal.clone(),
             cause: self.cause.clone(),
+            streaks: self.streaks.clone(),
         }
     }
 }
@@ -288,30 +333,41 @@ mod tests {
     }
 
     #[test]
-    fn an_unrecoverable_error_stops_the_stage_and_is_what_it_exits_with() {
+    fn an_unrecoverable_error_stops_the_stage_once_it_has_kept_coming_back() {
         let callbacks = Callbacks::new();
         let consumer = callbacks.ctx("consumer");
         let producer = callbacks.ctx("producer");
-        // An outage is logged, not a reason to stop.
-        consumer.error(
-            KafkaError::Global(RDKafkaErrorCode::AllBrokersDown),
+        let t0 = Instant::now();
+        let auth = KafkaError::Global(RDKafkaErrorCode::Authentication);
+        let why = "SASL authentication error: Authentication failed due to invalid credentials";
+        // An outage is logged, never a reason to stop.
+        consumer.report(
+            &KafkaError::Global(RDKafkaErrorCode::AllBrokersDown),
             "1/1 brokers are down",
+            t0,
         );
+        // A handshake cut by a restarting broker, then nothing for a minute: it passed.
+        consumer.report(&auth, why, t0);
+        consumer.report(&auth, why, t0 + Duration::from_secs(5));
+        assert!(!callbacks.fatal.is_cancelled());
+        // Back again after the gap: a new run, not the old one's 65 s.
+        consumer.report(&auth, why, t0 + Duration::from_secs(65));
         assert!(!callbacks.fatal.is_cancelled());
         assert_eq!(producer.cause(), None);
-        consumer.error(
-            KafkaError::Global(RDKafkaErrorCode::Authentication),
-            "SASL authentication error: Authentication failed during authentication due to invalid credentials",
-        );
+        // Every 10 s for a minute: the credentials are wrong.
+        for s in (75..=125).step_by(10) {
+            consumer.report(&auth, why, t0 + Duration::from_secs(s));
+        }
         assert!(callbacks.fatal.is_cancelled());
-        // The first cause is kept, and every client of the stage sees it.
-        producer.error(
-            KafkaError::Global(RDKafkaErrorCode::TopicAuthorizationFailed),
-            "not allowed",
-        );
-        let cause = producer.cause().unwrap_or_default();
-        assert!(cause.starts_with("consumer unrecoverable"), "{cause}");
+        let (client, cause) = producer.cause().unwrap_or_default();
+        assert_eq!(client, "consumer");
         assert!(cause.contains("invalid credentials"), "{cause}");
+        // A fatal error stops at once.
+        let other = Callbacks::new();
+        other
+            .ctx("producer")
+            .report(&KafkaError::Global(RDKafkaErrorCode::Fatal), "fenced", t0);
+        assert!(other.fatal.is_cancelled());
     }
 
     #[test]

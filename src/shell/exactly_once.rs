@@ -33,7 +33,7 @@ use rdkafka::producer::{FutureProducer, Producer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
-use super::client::{is_fatal, is_unrecoverable, ClientCtx};
+use super::client::{is_fatal, ClientCtx};
 use super::kafka::{
     close_within, fatal_error, fill_batch, forget_revoked, permanent, Clients, Consumed, Outcome,
     Output, PipelineError, Stop, Transformed, Work,
@@ -543,9 +543,9 @@ where
             msg = consumer.recv() => {
                 let first = match msg {
                     Ok(m) => m,
-                    // The client's error callback has logged it (once an interval) and, for a
-                    // fatal or unrecoverable one, kept it as the cause.
-                    Err(e) if is_fatal(&e) || is_unrecoverable(&e) => break Stop::Fatal,
+                    // The client's error callback has logged it (once an interval); a fatal one,
+                    // or an unrecoverable one that kept coming back, has cancelled `fatal`.
+                    Err(e) if is_fatal(&e) => break Stop::Fatal,
                     Err(e) => {
                         tracing::debug!(error = %e, "consume error");
                         tokio::time::sleep(Duration::from_millis(100)).await;

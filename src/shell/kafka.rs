@@ -320,38 +320,27 @@ impl Output {
     }
 
     /// A dead letter that fits in `max_record` bytes: as it is when it does; else without the
-    /// input's value, and if need be without the input's own headers, saying so in
-    /// `earshot.payload_omitted` (the value's size). Its `earshot.source.*` headers still say where
-    /// to read the input.
-    pub fn fit(mut self, max_record: usize) -> Output {
+    /// input's value (its size in `earshot.payload_omitted`), then if need be without the input's
+    /// own headers (only `ours`, earshot's, kept), then without its key. Its `earshot.source.*`
+    /// headers still say where to read the input.
+    pub fn fit(mut self, ours: &[(&'static str, String)], max_record: usize) -> Output {
         if self.record_bytes() <= max_record {
             return self;
         }
-        let omitted = std::mem::take(&mut self.payload).len().to_string();
-        let note = |h: OwnedHeaders| {
-            h.insert(Header {
-                key: "earshot.payload_omitted",
-                value: Some(omitted.as_str()),
-            })
-        };
+        let omitted = ("earshot.payload_omitted", self.payload.len().to_string());
+        self.payload = Vec::new();
         let headers = self.headers.take().unwrap_or_default();
-        let kept = note(headers.clone());
-        self.headers = Some(kept);
+        self.headers = Some(with_headers(headers, std::slice::from_ref(&omitted)));
         if self.record_bytes() <= max_record {
             return self;
         }
-        // The input's own headers are too many: only earshot's are kept.
-        let mut ours = OwnedHeaders::new();
-        for i in 0..headers.count() {
-            let h = headers.get(i);
-            if h.key.starts_with("earshot.") {
-                ours = ours.insert(Header {
-                    key: h.key,
-                    value: h.value,
-                });
-            }
+        let mut only_ours = ours.to_vec();
+        only_ours.push(omitted);
+        self.headers = Some(with_headers(OwnedHeaders::new(), &only_ours));
+        if self.record_bytes() <= max_record {
+            return self;
         }
-        self.headers = Some(note(ours));
+        self.key = None;
         self
     }
 }
@@ -621,9 +610,9 @@ where
                 forget_revoked(&consumer, Some(&mut tracker), &mut consumed);
                 let first = match msg {
                     Ok(m) => m,
-                    // The client's error callback has logged it (once an interval) and, for a
-                    // fatal or unrecoverable one, kept it as the cause.
-                    Err(e) if is_fatal(&e) || is_unrecoverable(&e) => break Stop::Fatal,
+                    // The client's error callback has logged it (once an interval); a fatal one,
+                    // or an unrecoverable one that kept coming back, has cancelled `fatal`.
+                    Err(e) if is_fatal(&e) => break Stop::Fatal,
                     Err(e) => {
                         tracing::debug!(error = %e, "consume error");
                         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -717,24 +706,18 @@ pub(super) fn fatal_error(
     consumer: &StreamConsumer<Context>,
     producer: &FutureProducer<ClientCtx>,
 ) -> PipelineError {
-    let (client, found) = match consumer.client().fatal_error() {
-        Some(f) => ("consumer", Some(f)),
-        None => ("producer", producer.client().fatal_error()),
+    let found = match consumer.client().fatal_error() {
+        Some((code, message)) => Some(("consumer", format!("{message} ({code:?})"))),
+        None => producer
+            .client()
+            .fatal_error()
+            .map(|(code, message)| ("producer", format!("{message} ({code:?})"))),
     };
-    PipelineError::Fatal {
-        client,
-        detail: found.map_or_else(
-            || {
-                // Not fatal to librdkafka, but unrecoverable: the callback kept what it was.
-                consumer
-                    .context()
-                    .client
-                    .cause()
-                    .unwrap_or_else(|| "reported by the client, without detail".to_string())
-            },
-            |(code, message)| format!("{message} ({code:?})"),
-        ),
-    }
+    // Not fatal to librdkafka, but unrecoverable: the callback kept which client said what.
+    let (client, detail) = found
+        .or_else(|| consumer.context().client.cause())
+        .unwrap_or(("client", "reported without detail".to_string()));
+    PipelineError::Fatal { client, detail }
 }
 
 /// Flushes the producer, commits the stored offsets (when `commit` gives the error log to report
@@ -958,14 +941,34 @@ pub fn max_record_bytes(cfg: &KafkaConfig) -> usize {
         .unwrap_or(DEFAULT_MAX_RECORD_BYTES)
 }
 
-/// A header list's size in a record, at most (two length varints of up to 5 bytes a header).
+/// A header list's size in a record, at most (two length varints of up to 5 bytes a header). The
+/// names are measured, not decoded: rdkafka's `Headers::get` panics on a name that is not UTF-8,
+/// and an input's headers are whatever its producer wrote.
 fn headers_bytes(h: &OwnedHeaders) -> usize {
-    (0..h.count())
-        .map(|i| {
-            let hd = h.get(i);
-            hd.key.len() + hd.value.map_or(0, <[u8]>::len) + 10
-        })
-        .sum()
+    use rdkafka::bindings::{rd_kafka_header_get_all, rd_kafka_headers_t};
+    let raw =
+        h.as_borrowed() as *const rdkafka::message::BorrowedHeaders as *const rd_kafka_headers_t;
+    let mut total = 0;
+    for idx in 0..h.count() {
+        let mut name: *const std::ffi::c_char = std::ptr::null();
+        let mut value: *const std::ffi::c_void = std::ptr::null();
+        let mut size = 0usize;
+        // SAFETY: `raw` is the header list `h` owns (rdkafka's `BorrowedHeaders` is that pointer,
+        // as `as_borrowed` casts it), alive for this call; `idx` is below its count; librdkafka
+        // writes a NUL-terminated name it owns and the value's size.
+        let err = unsafe { rd_kafka_header_get_all(raw, idx, &mut name, &mut value, &mut size) };
+        if err != rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+            break;
+        }
+        let name_len = if name.is_null() {
+            0
+        } else {
+            // SAFETY: a NUL-terminated string librdkafka owns, alive while `h` is.
+            unsafe { std::ffi::CStr::from_ptr(name) }.to_bytes().len()
+        };
+        total += name_len + size + 10;
+    }
+    total
 }
 
 impl Output {
@@ -1037,7 +1040,7 @@ pub fn process(
         Err(e) => {
             tracing::debug!(topic = %at.topic, partition = at.partition, offset = at.offset, reason = %e.reason, message = %e.message, "dead letter");
             (
-                dead_letter(msg, &at, &e, cfg).fit(max_record),
+                dead_letter(msg, &at, &e, cfg, max_record),
                 Outcome::DeadLetter(e.reason),
             )
         }
@@ -1051,53 +1054,78 @@ fn dead_letter(
     at: &SourceRef,
     e: &DecodeError,
     cfg: &KafkaConfig,
+    max_record: usize,
 ) -> Output {
+    let ours = earshot_headers(msg, at, e.reason.as_str(), &e.message);
+    let original = msg.headers().map(|h| h.detach()).unwrap_or_default();
     Output {
         topic: cfg.dead_letter_topic.clone(),
         key: msg.key().map(<[u8]>::to_vec),
         payload: msg.payload().map(<[u8]>::to_vec).unwrap_or_default(),
-        headers: Some(dead_letter_headers(msg, at, e.reason.as_str(), &e.message)),
+        headers: Some(with_headers(original, &ours)),
     }
+    .fit(&ours, max_record)
 }
 
-/// A dead letter's headers: the message's own, plus `earshot.reason`, `earshot.message` and the
-/// source coordinates (`earshot.source.topic`, `.partition`, `.offset`, `.timestamp`). Every stage
-/// writes its dead letters this way, so one consumer reads them all.
+/// The longest `earshot.message` a dead letter carries: a serde error can quote a whole input.
+const MAX_MESSAGE_HEADER: usize = 1024;
+
+/// A dead letter's own headers: `earshot.reason`, `earshot.message` (cut to
+/// [`MAX_MESSAGE_HEADER`] bytes) and the source coordinates (`earshot.source.topic`,
+/// `.partition`, `.offset`, `.timestamp`).
+pub fn earshot_headers(
+    msg: &BorrowedMessage<'_>,
+    at: &SourceRef,
+    reason: &str,
+    message: &str,
+) -> Vec<(&'static str, String)> {
+    let mut ours = vec![
+        ("earshot.reason", reason.to_string()),
+        ("earshot.message", capped(message, MAX_MESSAGE_HEADER)),
+        ("earshot.source.topic", at.topic.clone()),
+        ("earshot.source.partition", at.partition.to_string()),
+        ("earshot.source.offset", at.offset.to_string()),
+    ];
+    if let Some(t) = msg.timestamp().to_millis() {
+        ours.push(("earshot.source.timestamp", t.to_string()));
+    }
+    ours
+}
+
+/// `s` cut to at most `max` bytes on a character boundary, with an ellipsis when cut.
+fn capped(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// `headers` with `ours` added after them.
+fn with_headers(mut headers: OwnedHeaders, ours: &[(&'static str, String)]) -> OwnedHeaders {
+    for (key, value) in ours {
+        headers = headers.insert(Header {
+            key,
+            value: Some(value.as_str()),
+        });
+    }
+    headers
+}
+
+/// A dead letter's headers: the message's own (copied whole, their names never decoded: a name
+/// that is not UTF-8 would make rdkafka's `Headers::get` panic), plus [`earshot_headers`]. Every
+/// stage writes its dead letters this way, so one consumer reads them all.
 pub fn dead_letter_headers(
     msg: &BorrowedMessage<'_>,
     at: &SourceRef,
     reason: &str,
     message: &str,
 ) -> OwnedHeaders {
-    let mut headers = OwnedHeaders::new();
-    if let Some(h) = msg.headers() {
-        for i in 0..h.count() {
-            let hd = h.get(i);
-            headers = headers.insert(Header {
-                key: hd.key,
-                value: hd.value,
-            });
-        }
-    }
-    let partition = at.partition.to_string();
-    let offset = at.offset.to_string();
-    let timestamp = msg.timestamp().to_millis().map(|t| t.to_string());
-    for (key, value) in [
-        ("earshot.reason", Some(reason)),
-        ("earshot.message", Some(message)),
-        ("earshot.source.topic", Some(at.topic.as_str())),
-        ("earshot.source.partition", Some(partition.as_str())),
-        ("earshot.source.offset", Some(offset.as_str())),
-        ("earshot.source.timestamp", timestamp.as_deref()),
-    ] {
-        if let Some(value) = value {
-            headers = headers.insert(Header {
-                key,
-                value: Some(value),
-            });
-        }
-    }
-    headers
+    let original = msg.headers().map(|h| h.detach()).unwrap_or_default();
+    with_headers(original, &earshot_headers(msg, at, reason, message))
 }
 
 /// Sends one output until the broker acknowledges it. A failed delivery is retried (with backoff)
@@ -1261,6 +1289,13 @@ mod tests {
             .and_then(|x| x.value)
     }
 
+    fn ours() -> Vec<(&'static str, String)> {
+        vec![
+            ("earshot.reason", "insight_too_large".into()),
+            ("earshot.source.offset", "42".into()),
+        ]
+    }
+
     fn dead(payload_len: usize, own_headers: usize) -> Output {
         let mut headers = OwnedHeaders::new();
         let big = "h".repeat(100);
@@ -1271,15 +1306,7 @@ mod tests {
                 value: Some(big.as_str()),
             });
         }
-        for (key, value) in [
-            ("earshot.reason", "insight_too_large"),
-            ("earshot.source.offset", "42"),
-        ] {
-            headers = headers.insert(Header {
-                key,
-                value: Some(value),
-            });
-        }
+        headers = with_headers(headers, &ours());
         Output {
             topic: "dead".into(),
             key: Some(b"party".to_vec()),
@@ -1290,7 +1317,7 @@ mod tests {
 
     #[test]
     fn a_dead_letter_that_fits_is_sent_as_it_is() {
-        let out = dead(10_000, 3).fit(20_000);
+        let out = dead(10_000, 3).fit(&ours(), 20_000);
         assert_eq!(out.payload.len(), 10_000);
         let h = out.headers.as_ref().expect("headers");
         assert_eq!(h.count(), 5);
@@ -1299,7 +1326,7 @@ mod tests {
 
     #[test]
     fn a_dead_letter_too_large_goes_without_the_value_and_says_how_large_it_was() {
-        let out = dead(30_000, 3).fit(20_000);
+        let out = dead(30_000, 3).fit(&ours(), 20_000);
         assert!(out.payload.is_empty());
         assert!(out.record_bytes() <= 20_000);
         let h = out.headers.as_ref().expect("headers");
@@ -1312,13 +1339,34 @@ mod tests {
 
     #[test]
     fn a_dead_letter_whose_own_headers_are_too_large_keeps_earshots_only() {
-        let out = dead(500, 300).fit(20_000);
+        let out = dead(500, 300).fit(&ours(), 20_000);
         assert!(out.payload.is_empty());
         assert!(out.record_bytes() <= 20_000, "{}", out.record_bytes());
         let h = out.headers.as_ref().expect("headers");
         assert_eq!(header(h, "input.header.0"), None);
         assert_eq!(header(h, "earshot.payload_omitted"), Some(&b"500"[..]));
         assert_eq!(header(h, "earshot.source.offset"), Some(&b"42"[..]));
+    }
+
+    #[test]
+    fn a_dead_letter_whose_key_alone_is_too_large_goes_without_it() {
+        let mut out = dead(100, 0);
+        out.key = Some(vec![b'k'; 30_000]);
+        let out = out.fit(&ours(), 20_000);
+        assert_eq!(out.key, None);
+        assert!(out.record_bytes() <= 20_000);
+        let h = out.headers.as_ref().expect("headers");
+        assert_eq!(header(h, "earshot.reason"), Some(&b"insight_too_large"[..]));
+    }
+
+    #[test]
+    fn a_long_error_message_is_cut_on_a_character_boundary() {
+        let quoted = format!("invalid type: string \"{}\"", "é".repeat(2_000));
+        let cut = capped(&quoted, MAX_MESSAGE_HEADER);
+        assert!(cut.len() <= MAX_MESSAGE_HEADER, "{}", cut.len());
+        assert!(cut.starts_with("invalid type: string"));
+        assert!(cut.ends_with('…'));
+        assert_eq!(capped("short", MAX_MESSAGE_HEADER), "short");
     }
 
     #[test]
