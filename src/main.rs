@@ -1003,6 +1003,22 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     })
                     .collect())
             };
+            let stem_of = |p: &PathBuf| {
+                p.file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            if let Some((stem, _)) = rated_weights
+                .iter()
+                .find(|(s, _)| !rated.iter().any(|p| stem_of(p) == *s))
+            {
+                let known: Vec<String> = rated.iter().map(stem_of).collect();
+                anyhow::bail!(
+                    "--rated-weight {stem}: no rated source has that stem (they are: {})",
+                    known.join(", ")
+                );
+            }
             let mut train = go(&goemotions, goemotions_weight)?;
             let mut dev: Vec<(String, Vec<Example>)> =
                 vec![("goemotions dev".into(), go(&goemotions_dev, 1.0)?)];

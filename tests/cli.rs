@@ -668,4 +668,15 @@ fn train_sentiment_names_the_form_of_a_source_weight() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains("must be a finite number, 0 or more"), "{err}");
+    // A stem that names no source is a slip, not a silent no-op.
+    let out = earshot()
+        .args(["train-sentiment", "--rated-weight", "tweets=2"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("no rated source has that stem") && err.contains("tweets_GroundTruth"),
+        "{err}"
+    );
 }
