@@ -1027,13 +1027,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 files.push((p.clone(), files_in(std::slice::from_ref(p), "tsv")?));
             }
             for (name, group) in files {
-                let stem = name
-                    .file_stem()
-                    .and_then(|s| s.to_str())
-                    .unwrap_or_default();
+                let stem = stem_of(&name);
                 let weight = rated_weights
                     .iter()
-                    .find(|(s, _)| s == stem)
+                    .find(|(s, _)| *s == stem)
                     .map_or(1.0, |(_, w)| *w);
                 let mut d = Vec::new();
                 for f in group {

@@ -189,9 +189,12 @@ impl ClientCtx {
         let stop = fatal || (is_unrecoverable(error) && self.streaks.persists(&key, now));
         if stop {
             let what = if fatal {
-                "fatal"
+                "fatal".to_string()
             } else {
-                "unrecoverable (it kept coming back for 60 s)"
+                format!(
+                    "unrecoverable (it kept coming back for {} s)",
+                    UNRECOVERABLE_AFTER.as_secs()
+                )
             };
             tracing::error!(client = self.name, %error, reason, "{what} kafka client error");
             if let Ok(mut c) = self.cause.lock() {

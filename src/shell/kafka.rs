@@ -1073,7 +1073,7 @@ const MAX_MESSAGE_HEADER: usize = 1024;
 /// A dead letter's own headers: `earshot.reason`, `earshot.message` (cut to
 /// [`MAX_MESSAGE_HEADER`] bytes) and the source coordinates (`earshot.source.topic`,
 /// `.partition`, `.offset`, `.timestamp`).
-pub fn earshot_headers(
+fn earshot_headers(
     msg: &BorrowedMessage<'_>,
     at: &SourceRef,
     reason: &str,
