@@ -35,8 +35,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::client::{is_fatal, ClientCtx};
 use super::kafka::{
-    close_within, fatal_error, fill_batch, forget_revoked, permanent, Clients, Consumed, Outcome,
-    Output, PipelineError, Stop, Transformed, Work,
+    close_within, fatal_error, fill_batch, forget_revoked, refused_record, Clients, Consumed,
+    Outcome, Output, PipelineError, Stop, Transformed, Work,
 };
 use super::metrics::Metrics;
 use super::watchdog::{within, Watchdog, NO_TIME};
@@ -173,7 +173,7 @@ impl Transactions {
             Some(e) if is_fatal(&e) || self.producer.client().fatal_error().is_some() => {
                 Err(fatal_of(&self.producer, e))
             }
-            Some(e) if permanent(&e) => {
+            Some(e) if refused_record(&e) => {
                 // Sent again after the rewind, it would be refused again, forever.
                 tracing::error!(error = %e, "send refused for good inside a transaction: stopping");
                 if let Some(open) = self.lock().take() {
@@ -263,7 +263,7 @@ impl Transactions {
             Err(e) if is_fatal(&e) || self.producer.client().fatal_error().is_some() => {
                 Err(fatal_of(&self.producer, e))
             }
-            Err(e) if permanent(&e) => {
+            Err(e) if refused_record(&e) => {
                 // A record the broker refused for good (a transaction carries the refusal's
                 // code): read again after an abort, it would be refused again, forever.
                 tracing::error!(error = %e, messages = n, "a record was refused for good: aborting the transaction and stopping");

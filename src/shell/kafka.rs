@@ -1179,8 +1179,8 @@ pub(super) fn permanent(e: &KafkaError) -> bool {
     is_unrecoverable(e) || refused_record(e)
 }
 
-/// Whether the broker or the producer refuses the record itself.
-fn refused_record(e: &KafkaError) -> bool {
+/// Whether the broker or the producer refuses the record itself: no retry, abort or wait mends it.
+pub(super) fn refused_record(e: &KafkaError) -> bool {
     matches!(
         e.rdkafka_error_code(),
         Some(
