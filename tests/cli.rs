@@ -6,6 +6,13 @@ use std::process::Command;
 
 use common::{assert_valid, schema};
 
+/// The stderr of a run that must have failed.
+fn failed(out: &std::process::Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "expected a failure: {err}");
+    err
+}
+
 fn earshot() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_earshot"));
     c.current_dir(env!("CARGO_MANIFEST_DIR"));
@@ -338,8 +345,7 @@ fn the_daemon_refuses_to_start_without_the_pseudonym_secret() {
         .env_remove("EARSHOT_PRIVACY_KEY")
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = failed(&out);
     assert!(stderr.contains("EARSHOT_PRIVACY_KEY"), "{stderr}");
     assert!(stderr.contains("privacy.pseudonymise"), "{stderr}");
 }
@@ -364,8 +370,7 @@ fn check_accepts_the_shipped_config_and_names_bad_keys() {
         .arg(&bad)
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = failed(&out);
     assert!(err.contains("pipeline.max_in_flight"), "{err}");
     let env = earshot()
         .args(["check", "--config", "config/earshot.toml"])
@@ -388,8 +393,7 @@ fn check_accepts_the_shipped_config_and_names_bad_keys() {
         .arg(&cfg)
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = failed(&out);
     assert!(err.contains("line 3"), "{err}");
 }
 
@@ -485,8 +489,7 @@ fn a_configured_catalog_that_does_not_exist_names_the_setting_and_the_path_once(
         work.path(),
         &["file", "posts.jsonl", "--catalog", "nope.toml"],
     );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let err = failed(&out);
     assert!(
         err.contains("--catalog") && err.contains("nope.toml"),
         "{err}"
@@ -504,8 +507,7 @@ fn a_configured_catalog_that_does_not_exist_names_the_setting_and_the_path_once(
         .env("EARSHOT_CATALOG__PATH", "missing/catalog.toml")
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let err = failed(&out);
     assert!(
         err.contains("catalog.path") && err.contains("missing/catalog.toml"),
         "{err}"
@@ -535,8 +537,7 @@ fn a_query_slip_names_the_brand_the_position_and_what_to_write() {
         work.path(),
         &["file", "posts.jsonl", "--catalog", "catalog.toml"],
     );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let err = failed(&out);
     assert!(
         err.contains("brand brightwave: query at character 25"),
         "{err}"
@@ -612,8 +613,7 @@ fn eval_complaints_reads_a_tagged_company_as_a_target_and_names_a_bad_line() {
         .args(["eval-complaints", bad.to_str().unwrap()])
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let err = failed(&out);
     assert!(err.contains("line 2: flag \"yes\" is not 0 or 1"), "{err}");
 }
 
@@ -658,23 +658,20 @@ fn train_sentiment_names_the_form_of_a_source_weight() {
         .args(["train-sentiment", "--rated-weight", "tweets"])
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let err = failed(&out);
     assert!(err.contains("expected STEM=WEIGHT"), "{err}");
     let out = earshot()
         .args(["train-sentiment", "--rated-weight", "tweets=-1"])
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let err = failed(&out);
     assert!(err.contains("must be a finite number, 0 or more"), "{err}");
     // A stem that names no source is a slip, not a silent no-op.
     let out = earshot()
         .args(["train-sentiment", "--rated-weight", "tweets=2"])
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let err = failed(&out);
     assert!(
         err.contains("no rated source has that stem") && err.contains("tweets_GroundTruth"),
         "{err}"
