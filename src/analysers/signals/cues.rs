@@ -73,6 +73,15 @@ fn inflected_end(text: &str, start: usize, end: usize) -> Option<usize> {
 }
 
 impl SignalDetector {
+    /// The cue automaton with untrained models ([`SignalModel::untrained`]): all that training
+    /// needs of the detector.
+    ///
+    /// [`SignalModel::untrained`]: super::model::SignalModel::untrained
+    pub fn untrained() -> SignalDetector {
+        let m = super::model::SignalModel::untrained();
+        SignalDetector::with_models(m.clone(), m)
+    }
+
     /// The cue automaton from the bundled lexicon, with `model` to decide the message's signals
     /// and `aspects` the readings per brand.
     pub fn with_models(

@@ -25,7 +25,7 @@ use super::cues::Hits;
 use crate::types::Span;
 
 /// Hashed feature buckets of the signal model.
-pub const BUCKETS: usize = 1 << 16;
+pub const BUCKETS: usize = 1 << 18;
 
 /// The model's outputs, in the families of the evaluation's labels.
 pub const LABELS: [&str; 28] = [
@@ -299,6 +299,13 @@ impl SignalModel {
     /// [`super::aspect`]).
     pub fn bundled_aspects() -> Result<SignalModel, ModelError> {
         Self::from_bytes(include_bytes!("../../../data/earshot/aspects.model"))
+    }
+
+    /// A model with every weight zero: what training featurises with (the cue automaton is the
+    /// detector's part it reads), so a build whose model shape changed trains its first model
+    /// without the bundled one.
+    pub fn untrained() -> SignalModel {
+        Self::quantised(&vec![0.0; BUCKETS * OUTPUTS], &vec![0.0; BUCKETS])
     }
 
     /// Quantises trained f32 weights (feature-major, [`OUTPUTS`] per feature) and the effort
