@@ -830,6 +830,44 @@ mod tests {
     }
 
     #[test]
+    fn training_features_do_not_depend_on_the_detectors_models() {
+        // Training featurises with untrained models (`SignalDetector::untrained`), so a build
+        // whose model shape changed can train; that is only sound if the features are the same
+        // as with the bundled models, ticket and post, with and without a brand.
+        let with = |detector| Featurizer {
+            sentiment: SentimentScorer::new(),
+            emotions: EmotionModel::bundled().unwrap(),
+            matcher: Matcher::compile(
+                &crate::catalog::Catalog::parse(crate::catalog::SAMPLE).unwrap(),
+            )
+            .unwrap(),
+            detector,
+        };
+        let (bundled, untrained) = (
+            with(SignalDetector::new().unwrap()),
+            with(SignalDetector::untrained()),
+        );
+        let labels = std::collections::BTreeSet::new();
+        let mut compared = 0;
+        // Every message of the sample stream: posts and tickets, with brands and without.
+        for line in include_str!("../../../samples/stream.jsonl").lines() {
+            let Ok(input) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            let a = bundled.encode_input(&input, &labels, None);
+            let b = untrained.encode_input(&input, &labels, None);
+            assert_eq!(a.is_some(), b.is_some(), "{line}");
+            if let (Some(a), Some(b)) = (a, b) {
+                assert!(!a.features.is_empty());
+                assert_eq!(a.features, b.features, "{line}");
+                assert_eq!(a.target, b.target);
+                compared += 1;
+            }
+        }
+        assert!(compared > 300, "{compared}");
+    }
+
+    #[test]
     fn a_text_labelled_for_one_output_teaches_that_output_alone() {
         let featurizer = Featurizer {
             sentiment: SentimentScorer::new(),
