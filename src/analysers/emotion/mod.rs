@@ -87,13 +87,13 @@ pub(crate) fn hash_parts(parts: &[&[u8]], salt: u64) -> u32 {
 
 /// The bucket of a character 4-gram: the four bytes as one integer, mixed by a multiply (they are
 /// a quarter of a text's features, so they get a cheaper hash than FNV's byte loop).
-fn gram_hash(g: &[u8]) -> u32 {
+pub(crate) fn gram_hash(g: &[u8]) -> u32 {
     let mut x = [0u8; 4];
     x.copy_from_slice(&g[..4]);
     gram_hash_u32(u32::from_le_bytes(x))
 }
 
-fn hash(s: &[u8], salt: u64) -> u32 {
+pub(crate) fn hash(s: &[u8], salt: u64) -> u32 {
     hash_parts(&[s], salt)
 }
 

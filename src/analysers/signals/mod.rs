@@ -19,6 +19,7 @@ mod evidence;
 mod intents;
 pub mod model;
 mod priority;
+mod roles;
 pub mod train;
 
 use std::borrow::Cow;
@@ -130,7 +131,7 @@ impl SignalDetector {
         let hits = self.hits(text);
         let durations = effort::durations(text);
         let target = Target::of(i, mentions);
-        let features = model::features(
+        let (features, taken) = model::features_but_taken(
             i,
             text_features,
             sentiment,
@@ -147,7 +148,7 @@ impl SignalDetector {
                 .get_or_init(|| evidence::Words::of(text))
                 .top(text, &self.model, o, 3)
         };
-        let p = self.model.predict(&features);
+        let p = self.model.predict_without(&features, &taken);
         let on = self.model.decide(&p, target);
         let explain = |o: usize, kind: CueKind| -> Vec<Span> {
             let cued = cue_spans(&hits, kind, name(o));
@@ -167,7 +168,7 @@ impl SignalDetector {
             let hard = name(o) == "hard";
             let magnitude = self
                 .model
-                .effort_value(&features)
+                .effort_value_without(&features, &taken)
                 .abs()
                 .round()
                 .clamp(1.0, 5.0) as i8;

@@ -4,7 +4,8 @@
 //!
 //! * the emotion model's hashed features of the text ([`crate::emotion::features`]: words, word
 //!   pairs, character 4-grams, emoji, shape, the lexicon's sentiment), folded into
-//!   [`BUCKETS`];
+//!   [`BUCKETS`], with each brand mention read as its role, `<own>` or `<rival>`, not its name
+//!   ([`super::roles`]);
 //! * the cue lexicon's hits (`cue:intent:churn_risk`, ...), the durations the customer reports;
 //! * the emotion model's reading (its labels, dominant emotion and Ekman group, intensity);
 //! * the sentiment label, the message's kind, and what it is about: a brand mention, a
@@ -166,12 +167,47 @@ pub(super) fn features(
     hits: &Hits,
     durations: &[(i32, Span)],
 ) -> Vec<u32> {
+    let (mut out, taken) = features_but_taken(
+        i,
+        text_features,
+        sentiment,
+        emotions,
+        mentions,
+        target,
+        hits,
+        durations,
+    );
+    super::roles::Patch {
+        take: taken,
+        add: Default::default(),
+    }
+    .apply(&mut out);
+    out
+}
+
+/// [`features`] as the daemon reads them: every feature, the roles' added ones included, and
+/// beside them the features of the mentions' names that [`features`] takes out. The model
+/// subtracts their weights ([`SignalModel::predict_without`]), which gives the same sums as
+/// reading [`features`] without a pass over all of them.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn features_but_taken(
+    i: &Interaction,
+    text_features: &[u32],
+    sentiment: &Scores,
+    emotions: &Emotions,
+    mentions: &[Mention],
+    target: Target,
+    hits: &Hits,
+    durations: &[(i32, Span)],
+) -> (Vec<u32>, smallvec::SmallVec<[u32; 32]>) {
     let mask = BUCKETS as u32 - 1;
     // The text's features, then at most 7 flags, 2 per cue, 1 per duration and emotion label,
     // and 6 more: sized once, so the text's features are never copied to a bigger buffer.
     let extra = 13 + 2 * hits.all().count() + durations.len() + emotions.labels.len();
     let mut out: Vec<u32> = Vec::with_capacity(text_features.len() + extra);
     out.extend(text_features.iter().map(|f| f & mask));
+    let roles = super::roles::patch(&i.text, mentions, mask);
+    out.extend_from_slice(&roles.add);
     out.push(tag(&[b"kind:", i.kind.as_str().as_bytes()]));
     out.push(tag(&[b"sent:", sentiment.label.as_str().as_bytes()]));
     let flags = [
@@ -212,7 +248,7 @@ pub(super) fn features(
         _ => b"len:long",
     };
     out.push(tag(&[length]));
-    out
+    (out, roles.take)
 }
 
 /// The intents that are about a brand: they need a target ([`Target::any`]).
@@ -332,6 +368,28 @@ impl SignalModel {
 
     /// The probability of every output.
     pub fn predict(&self, feats: &[u32]) -> [f32; OUTPUTS] {
+        self.predict_without(feats, &[])
+    }
+
+    /// The output probabilities of `feats` less `taken` (each of which `feats` holds): the same as
+    /// [`SignalModel::predict`] of `feats` with one occurrence of each taken out.
+    pub fn predict_without(&self, feats: &[u32], taken: &[u32]) -> [f32; OUTPUTS] {
+        let mut acc = self.sums(feats);
+        if !taken.is_empty() {
+            for (a, t) in acc.iter_mut().zip(self.sums(taken)) {
+                *a -= t;
+            }
+        }
+        let mut p = [0.0f32; OUTPUTS];
+        for o in 0..OUTPUTS {
+            p[o] = sigmoid(acc[o] as f32 * self.scales[o]);
+        }
+        p
+    }
+
+    /// Each output's sum of the quantised weights of `feats`.
+    #[inline]
+    fn sums(&self, feats: &[u32]) -> [i32; OUTPUTS] {
         // Sums of up to 256 weights of at most 127 fit an i16, whose lanes are twice as many per
         // vector instruction as i32's: accumulate in i16 per chunk, then widen (as the emotion
         // model does). Written out for this model's 28 outputs: one generic function for both
@@ -351,21 +409,23 @@ impl SignalModel {
                 *a += i32::from(p);
             }
         }
-        let mut p = [0.0f32; OUTPUTS];
-        for o in 0..OUTPUTS {
-            p[o] = sigmoid(acc[o] as f32 * self.scales[o]);
-        }
-        p
+        acc
     }
 
     /// The effort scale the regression reads, −5..5 before rounding.
     pub fn effort_value(&self, feats: &[u32]) -> f32 {
-        let sum: i32 = feats
-            .iter()
-            .filter_map(|&f| self.effort.get(f as usize))
-            .map(|w| i32::from(*w))
-            .sum();
-        sum as f32 * self.effort_scale
+        self.effort_value_without(feats, &[])
+    }
+
+    /// [`SignalModel::effort_value`] of `feats` less `taken`, as [`SignalModel::predict_without`].
+    pub fn effort_value_without(&self, feats: &[u32], taken: &[u32]) -> f32 {
+        let sum = |fs: &[u32]| -> i32 {
+            fs.iter()
+                .filter_map(|&f| self.effort.get(f as usize))
+                .map(|w| i32::from(*w))
+                .sum()
+        };
+        (sum(feats) - sum(taken)) as f32 * self.effort_scale
     }
 
     /// Which outputs are on, given their probabilities and what the message targets: every label

@@ -868,6 +868,76 @@ mod tests {
     }
 
     #[test]
+    fn the_daemon_subtracts_exactly_the_names_training_takes_out() {
+        // Training reads the features with the mentions' names taken out; the daemon leaves them
+        // in and subtracts their weights. That is the same only if every feature taken is one
+        // the text has: checked over the sample stream (the sample catalog) and a corpus batch
+        // (60 brands, handles, hashtags, typographic apostrophes, emoji).
+        let model = SignalModel::bundled().unwrap();
+        let featurizer = |catalog: &str| Featurizer {
+            sentiment: SentimentScorer::new(),
+            emotions: EmotionModel::bundled().unwrap(),
+            matcher: Matcher::compile(&crate::catalog::Catalog::parse(catalog).unwrap()).unwrap(),
+            detector: SignalDetector::untrained(),
+        };
+        let sets = [
+            (
+                featurizer(crate::catalog::SAMPLE),
+                include_str!("../../../samples/stream.jsonl"),
+            ),
+            (
+                featurizer(include_str!("../../../data/earshot/corpus/catalog.toml")),
+                include_str!("../../../data/earshot/corpus/batches/b01.jsonl"),
+            ),
+        ];
+        let (mut compared, mut with_names) = (0, 0);
+        for (f, lines) in &sets {
+            for line in lines.lines() {
+                // A corpus row gives its message; a line of the stream is one.
+                let bytes = match serde_json::from_str::<Row>(line) {
+                    Ok(row) => row.input().to_string(),
+                    Err(_) => line.to_string(),
+                };
+                let Ok(i) = decode(Some(bytes.as_bytes()), KindHint::Auto, Limits::default())
+                else {
+                    continue;
+                };
+                let sentiment = f.sentiment.score(&i.text);
+                let tf = crate::emotion::features(&i.text, &sentiment);
+                let emotions = f.emotions.score_features(&i.text, &tf);
+                let mentions = f.matcher.find(&i);
+                let hits = f.detector.hits(&i.text);
+                let durations = super::super::effort::durations(&i.text);
+                let target = Target::of(&i, &mentions);
+                let args = (&i, &tf[..], &sentiment, &emotions, &mentions[..], target);
+                let read = features(
+                    args.0, args.1, args.2, args.3, args.4, args.5, &hits, &durations,
+                );
+                let (all, taken) = super::super::model::features_but_taken(
+                    args.0, args.1, args.2, args.3, args.4, args.5, &hits, &durations,
+                );
+                assert_eq!(read.len() + taken.len(), all.len(), "{}", i.text);
+                assert_eq!(
+                    model.predict(&read),
+                    model.predict_without(&all, &taken),
+                    "{}",
+                    i.text
+                );
+                assert_eq!(
+                    model.effort_value(&read),
+                    model.effort_value_without(&all, &taken)
+                );
+                compared += 1;
+                with_names += usize::from(!taken.is_empty());
+            }
+        }
+        assert!(
+            compared > 700 && with_names > 500,
+            "{compared} {with_names}"
+        );
+    }
+
+    #[test]
     fn a_text_labelled_for_one_output_teaches_that_output_alone() {
         let featurizer = Featurizer {
             sentiment: SentimentScorer::new(),
