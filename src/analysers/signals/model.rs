@@ -201,12 +201,13 @@ pub(super) fn features_but_taken(
     durations: &[(i32, Span)],
 ) -> (Vec<u32>, smallvec::SmallVec<[u32; 32]>) {
     let mask = BUCKETS as u32 - 1;
-    // The text's features, then at most 7 flags, 2 per cue, 1 per duration and emotion label,
-    // and 6 more: sized once, so the text's features are never copied to a bigger buffer.
-    let extra = 13 + 2 * hits.all().count() + durations.len() + emotions.labels.len();
-    let mut out: Vec<u32> = Vec::with_capacity(text_features.len() + extra);
-    out.extend(text_features.iter().map(|f| f & mask));
     let roles = super::roles::patch(&i.text, mentions, mask);
+    // The text's features and the roles', then at most 7 flags, 2 per cue, 1 per duration and
+    // emotion label, and 6 more: sized once, so the text's features are never copied to a bigger
+    // buffer.
+    let extra = 13 + 2 * hits.all().count() + durations.len() + emotions.labels.len();
+    let mut out: Vec<u32> = Vec::with_capacity(text_features.len() + roles.add.len() + extra);
+    out.extend(text_features.iter().map(|f| f & mask));
     out.extend_from_slice(&roles.add);
     out.push(tag(&[b"kind:", i.kind.as_str().as_bytes()]));
     out.push(tag(&[b"sent:", sentiment.label.as_str().as_bytes()]));
