@@ -31,36 +31,14 @@ pub struct ParseError {
     pub message: String,
 }
 
-const CONTEXTS: &[&str] = &[
-    "work",
-    "family",
-    "health",
-    "money",
-    "time_pressure",
-    "travel",
-    "life_event",
-];
-const INTENTS: &[&str] = &[
-    "complaint",
-    "praise",
-    "question",
-    "support_request",
-    "purchase_intent",
-    "churn_risk",
-    "switching",
-    "recommendation",
-    "need",
-];
-const PHASES: &[&str] = &[
-    "awareness",
-    "consideration",
-    "purchase",
-    "onboarding",
-    "usage",
-    "support",
-    "loyalty",
-    "churn",
-];
+/// The labels of `family` that the model reads, without the family's prefix: the TSV format names
+/// them as the insight does, and accepts every one the model can emit.
+fn labels_of_family(family: &str) -> Vec<&'static str> {
+    super::model::LABELS[super::model::family(family)]
+        .iter()
+        .map(|l| l.split_once(':').map_or(*l, |(_, n)| n))
+        .collect()
+}
 
 fn list(
     field: &str,
@@ -113,10 +91,14 @@ pub fn parse(text: &str) -> Result<Vec<Example>, ParseError> {
             }
         };
         let mut labels: BTreeSet<String> = BTreeSet::new();
-        labels.extend(list(context, CONTEXTS, "context", line)?);
-        labels.extend(list(effort, &["hard", "easy"], "effort", line)?);
-        labels.extend(list(intents, INTENTS, "intent", line)?);
-        labels.extend(list(phase, PHASES, "phase", line)?);
+        for (field, family) in [
+            (context, "context"),
+            (effort, "effort"),
+            (intents, "intent"),
+            (phase, "phase"),
+        ] {
+            labels.extend(list(field, &labels_of_family(family), family, line)?);
+        }
         match sarcasm {
             "1" => {
                 labels.insert("sarcasm".into());
@@ -531,6 +513,11 @@ mod tests {
                 "sarcasm"
             ]
         );
+        // Every intent the model emits can be labelled, `prospect` (added with the readings per
+        // brand) among them.
+        let p = parse("p\t-\teasy\tprospect,question\tconsideration\t0\tx\n").unwrap();
+        assert!(p[0].labels.contains("intent:prospect"), "{:?}", p[0].labels);
+        assert!(p[0].labels.contains("effort:easy"));
         let e = parse("p\t-\t-\tcomplain\tusage\t0\tx\n").unwrap_err();
         assert_eq!(e.line, 1);
         assert!(e.message.contains("complain"), "{e}");
