@@ -235,6 +235,7 @@ impl Transactions {
         self.metrics.in_flight.sub(n);
         match result {
             Ok(()) => {
+                tracing::debug!(offsets = ?open.offsets, messages = n, "transaction committed");
                 self.metrics
                     .transactions
                     .with_label_values(&["committed"])
@@ -559,6 +560,7 @@ where
                     for m in &batch {
                         consumed.note(m.topic(), m.partition(), m.offset());
                     }
+                    tracing::debug!(messages = batch.len(), "a rewind is pending: the batch is read again after it");
                     continue;
                 }
                 // Partitions revoked while these were fetched (what this instance had added to a
@@ -572,6 +574,7 @@ where
                     for m in &batch {
                         consumed.note(m.topic(), m.partition(), m.offset());
                     }
+                    tracing::debug!(messages = batch.len(), "held outputs dropped after a revoke: the batch is read again after the rewind");
                     continue;
                 }
                 let batch = match start.check(&consumer, &txn.watchdog, batch) {
@@ -830,6 +833,9 @@ impl Held {
             return Ok(());
         }
         let Held { items, next } = std::mem::take(self);
+        // A trail for audits (the chaos run turns it on): which inputs went into which
+        // transaction, and which transactions committed.
+        tracing::debug!(ranges = ?next.ranges(), messages = items.len(), "outputs added to the transaction");
         txn.add(items, next.next_offsets(), shutdown)
     }
 }
@@ -906,11 +912,23 @@ impl StartCheck {
                         continue;
                     }
                     Some(committed) => {
+                        tracing::debug!(
+                            topic = msg.topic(),
+                            partition = msg.partition(),
+                            offset = committed,
+                            "partition starts at its committed offset"
+                        );
                         self.floor.push((key(), committed));
                         committed
                     }
                     // Nothing committed yet: a new group, where auto.offset.reset decides.
                     None => {
+                        tracing::debug!(
+                            topic = msg.topic(),
+                            partition = msg.partition(),
+                            offset = msg.offset(),
+                            "partition starts with nothing committed"
+                        );
                         self.floor.push((key(), msg.offset()));
                         msg.offset()
                     }
@@ -918,6 +936,14 @@ impl StartCheck {
             };
             if msg.offset() >= floor {
                 kept.push(msg);
+            } else {
+                tracing::debug!(
+                    topic = msg.topic(),
+                    partition = msg.partition(),
+                    offset = msg.offset(),
+                    floor,
+                    "message below its partition's start dropped"
+                );
             }
         }
         Ok(kept)

@@ -790,7 +790,10 @@ fn worker_pool(workers: usize) -> Result<Option<rayon::ThreadPool>, PipelineErro
 /// if nothing more were committed. A list, not a map: an instance holds a few partitions, and
 /// [`Consumed::note`], called for every message, then finds its own without allocating a key.
 #[derive(Default)]
-pub(super) struct Consumed(Vec<((String, i32), (i64, i64))>);
+pub(super) struct Consumed(Vec<PartitionRange>);
+
+/// A partition and the offsets read from it: the first, and the one after the last.
+pub(super) type PartitionRange = ((String, i32), (i64, i64));
 
 impl Consumed {
     pub(super) fn note(&mut self, topic: &str, partition: i32, offset: i64) {
@@ -827,6 +830,11 @@ impl Consumed {
         }
         out.sort();
         out
+    }
+
+    /// Per partition, the first offset noted and the offset after the last.
+    pub(super) fn ranges(&self) -> &[PartitionRange] {
+        &self.0
     }
 
     /// Per partition, the offset after the last message noted.
