@@ -3,6 +3,7 @@
 //!
 //!     chaos BROKERS EARSHOT_BINARY [--messages N] [--partitions P] [--instances I] [--seconds S]
 //!           [--guarantee at_least_once|exactly_once] [--static true|false] [--restart-broker CMD]
+//!     chaos --trail LOGS PARTITION OFFSET   # what the instance logs in LOGS say of one input
 //!
 //! A producer feeds N messages (one in twenty malformed) into a P-partition topic over the first
 //! two thirds of S seconds, while I earshot instances in one group run; every 2–4 s one of them is
@@ -240,7 +241,9 @@ fn start(o: &Opts, n: usize, role: Role, names: &Names) -> Instance {
         .env("EARSHOT_HTTP__ADDRESS", format!("127.0.0.1:{port}"))
         .env(
             "EARSHOT_LOG",
-            std::env::var("CHAOS_EARSHOT_LOG").unwrap_or_else(|_| "info,librdkafka=warn".into()),
+            std::env::var("CHAOS_EARSHOT_LOG").unwrap_or_else(|_| {
+                "info,earshot::shell::exactly_once=debug,librdkafka=warn".into()
+            }),
         )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -358,24 +361,49 @@ fn consumer(brokers: &str, group: &str) -> BaseConsumer {
         .expect("consumer")
 }
 
-/// Reads a whole topic as a read_committed reader sees it, until nothing new came for `idle`.
+/// Reads a whole topic as a read_committed reader sees it: until every partition has said it is at
+/// its end and nothing new came for `idle` since, or for at most two minutes (then it says which
+/// partitions it did not read to the end). A silence alone is not the end: a partition whose fetch
+/// is held up (a slow broker, a retried request) would lose its last records from the audit.
 fn read_all(brokers: &str, topic: &str, idle: Duration) -> Vec<rdkafka::message::OwnedMessage> {
-    let c = consumer(brokers, &format!("chaos-reader-{}", uuid::Uuid::new_v4()));
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("chaos-reader-{}", uuid::Uuid::new_v4()))
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_committed")
+        .set("enable.partition.eof", "true")
+        .create()
+        .expect("consumer");
     let md = c
         .fetch_metadata(Some(topic), Duration::from_secs(10))
         .expect("metadata");
     let mut tpl = TopicPartitionList::new();
-    for p in md.topics()[0].partitions() {
-        tpl.add_partition_offset(topic, p.id(), Offset::Beginning)
+    let partitions: Vec<i32> = md.topics()[0].partitions().iter().map(|p| p.id()).collect();
+    for p in &partitions {
+        tpl.add_partition_offset(topic, *p, Offset::Beginning)
             .expect("partition");
     }
     c.assign(&tpl).expect("assign");
     let mut out = Vec::new();
+    let mut at_end = std::collections::BTreeSet::new();
+    let began = Instant::now();
     let mut last = Instant::now();
-    while last.elapsed() < idle {
-        if let Some(Ok(m)) = c.poll(Duration::from_millis(200)) {
-            out.push(m.detach());
-            last = Instant::now();
+    while at_end.len() < partitions.len() || last.elapsed() < idle {
+        if began.elapsed() > Duration::from_secs(120) {
+            let short: Vec<&i32> = partitions.iter().filter(|p| !at_end.contains(*p)).collect();
+            eprintln!("chaos: {topic}: partitions {short:?} not read to their end within 120 s");
+            break;
+        }
+        match c.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) => {
+                at_end.remove(&m.partition());
+                out.push(m.detach());
+                last = Instant::now();
+            }
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
+                at_end.insert(p);
+            }
+            _ => {}
         }
     }
     out
@@ -455,6 +483,187 @@ fn wait_stage_drained(
         );
         std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+/// Prints what the analysers' logs say about one input partition around `offset`: the outputs
+/// added to transactions whose range covers it, the commits near it, where the partition started,
+/// rewinds, revokes, aborts and errors. A failed CI run keeps only what the run printed, so the
+/// audit prints the trail itself.
+fn print_trail(logs: &str, partition: i32, offset: i64) {
+    let ansi = regex::Regex::new(r"\x1b\[[0-9;]*m").expect("pattern");
+    let range = regex::Regex::new(r#"\("[^"]+", (\d+)\), \((\d+), (\d+)\)\)"#).expect("pattern");
+    let commit = regex::Regex::new(&format!(r#""[^"]+", {partition}\): (\d+)"#)).expect("pattern");
+    let mine = format!("partition={partition} ");
+    let mut files: Vec<_> = std::fs::read_dir(logs)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|f| {
+        f.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("instance-"))
+    });
+    files.sort();
+    println!("chaos: the trail of input partition {partition} around offset {offset}:");
+    for f in files {
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        let mut shown = 0;
+        for line in text.lines() {
+            let line = ansi.replace_all(line, "");
+            let near = |n: i64| (n - offset).abs() <= 300;
+            let show = if line.contains("outputs added") {
+                range.captures_iter(&line).any(|c| {
+                    let n = |i: usize| c[i].parse::<i64>().unwrap_or(-1);
+                    n(1) == partition as i64 && n(2) - 3 <= offset && offset < n(3) + 3
+                })
+            } else if line.contains("transaction committed") {
+                commit
+                    .captures(&line)
+                    .is_some_and(|c| near(c[1].parse().unwrap_or(i64::MIN / 2)))
+            } else {
+                line.contains(&mine)
+                    || [
+                        "revoked", "assigned", "abort", "ERROR", "fenced", "SIGTERM", "stopping",
+                    ]
+                    .iter()
+                    .any(|w| line.contains(w))
+            };
+            if show && shown < 80 {
+                shown += 1;
+                println!("  {name}: {}", line.get(11..).unwrap_or(&line));
+            }
+        }
+    }
+}
+
+/// What the analysers' own exactly-once trail says was committed: per input partition, the ranges
+/// of offsets whose outputs went out in a committed transaction, and anything odd found on the way
+/// (an add whose message count is short of its ranges: the consumer skipped an offset).
+struct Trail {
+    /// Per input partition: (first, next, where) of every committed range.
+    committed: BTreeMap<i32, Vec<(i64, i64, String)>>,
+    transactions: usize,
+    odd: Vec<String>,
+}
+
+fn read_trail(logs: &str) -> Trail {
+    let mut files: Vec<_> = std::fs::read_dir(logs)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|f| {
+        f.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("instance-"))
+    });
+    files.sort();
+    let logs: Vec<(String, String)> = files
+        .iter()
+        .map(|f| {
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (name, std::fs::read_to_string(f).unwrap_or_default())
+        })
+        .collect();
+    trail_of(&logs)
+}
+
+/// The trail of the logs given as (file name, text).
+fn trail_of(logs: &[(String, String)]) -> Trail {
+    let ansi = regex::Regex::new(r"\x1b\[[0-9;]*m").expect("pattern");
+    let range = regex::Regex::new(r#"\("[^"]+", (\d+)\), \((\d+), (\d+)\)\)"#).expect("pattern");
+    let count = regex::Regex::new(r"messages=(\d+)").expect("pattern");
+    let mut trail = Trail {
+        committed: BTreeMap::new(),
+        transactions: 0,
+        odd: Vec::new(),
+    };
+    for (name, text) in logs {
+        // Ranges added since this instance's last commit or abort.
+        let mut pending: Vec<(i32, i64, i64, String)> = Vec::new();
+        for line in text.lines() {
+            let line = ansi.replace_all(line, "");
+            let at = || format!("{name} {}", line.get(11..27).unwrap_or(""));
+            if line.contains("http listening") {
+                // A new start: what the last one left open died with it.
+                pending.clear();
+            } else if line.contains("outputs added") {
+                let mut span = 0;
+                for c in range.captures_iter(&line) {
+                    let n = |i: usize| c[i].parse::<i64>().unwrap_or(-1);
+                    span += n(3) - n(2);
+                    pending.push((n(1) as i32, n(2), n(3), at()));
+                }
+                let messages = count
+                    .captures(&line)
+                    .and_then(|c| c[1].parse::<i64>().ok())
+                    .unwrap_or(-1);
+                if messages != span {
+                    trail.odd.push(format!(
+                        "{}: {messages} messages added for ranges {span} offsets long",
+                        at()
+                    ));
+                }
+            } else if line.contains("transaction committed") {
+                trail.transactions += 1;
+                for (p, first, next, at) in pending.drain(..) {
+                    trail
+                        .committed
+                        .entry(p)
+                        .or_default()
+                        .push((first, next, at));
+                }
+            } else if ["abort", "transaction failed", "stopping", "did not commit"]
+                .iter()
+                .any(|w| line.contains(w))
+            {
+                pending.clear();
+            }
+        }
+    }
+    trail
+}
+
+/// Checks the trail's committed ranges against what was sent: every offset of every input
+/// partition committed exactly once. One line per gap or overlap (the first 20).
+fn audit_trail(trail: &Trail, sent: &BTreeMap<(i32, i64), bool>) -> Vec<String> {
+    let mut ends: BTreeMap<i32, i64> = BTreeMap::new();
+    for &(p, off) in sent.keys() {
+        let e = ends.entry(p).or_default();
+        *e = (*e).max(off + 1);
+    }
+    let mut out = trail.odd.clone();
+    for (&p, &end) in &ends {
+        let mut ranges = trail.committed.get(&p).cloned().unwrap_or_default();
+        ranges.sort();
+        let mut expected = 0;
+        let mut last_at = String::from("the start");
+        for (first, next, at) in ranges {
+            if first > expected {
+                out.push(format!(
+                    "[{p}] {expected}..{first} never committed (between {last_at} and {at})"
+                ));
+            } else if first < expected {
+                out.push(format!(
+                    "[{p}] {first}..{} committed twice ({at}, after {last_at})",
+                    expected.min(next)
+                ));
+            }
+            if next > expected {
+                expected = next;
+                last_at = at;
+            }
+        }
+        if expected < end {
+            out.push(format!(
+                "[{p}] {expected}..{end} never committed (after {last_at})"
+            ));
+        }
+    }
+    out.truncate(20);
+    out
 }
 
 /// Sends SIGTERM to every instance; how many exited with success.
@@ -629,6 +838,13 @@ fn audit_market(
 }
 
 fn main() {
+    // `chaos --trail LOGS PARTITION OFFSET`: the trail of one input in a kept run's logs.
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--trail") && args.len() == 5 {
+        let (p, off) = (args[3].parse(), args[4].parse());
+        print_trail(&args[2], p.expect("PARTITION"), off.expect("OFFSET"));
+        return;
+    }
     let o = opts();
     let mut rng = Rng(std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -889,11 +1105,13 @@ fn main() {
         }
     }
     let (mut missing, mut duplicates, mut unlike, mut wrong_dead) = (0, 0, 0, 0);
+    let mut missing_at = Vec::new();
     for (&src, &malformed) in &sent {
         let ins = outputs.get(&src).map_or(0, Vec::len);
         let dl = dead_at.get(&src).copied().unwrap_or(0);
         if ins + dl == 0 {
             missing += 1;
+            missing_at.push(src);
         }
         if malformed && ins > 0 || !malformed && dl > 0 {
             wrong_dead += 1;
@@ -925,6 +1143,42 @@ fn main() {
         instances.len(),
         if o.static_membership { "with" } else { "without" },
     );
+    if !missing_at.is_empty() {
+        // Where to look in the instances' logs (their exactly-once trail is at debug level).
+        let shown: Vec<String> = missing_at
+            .iter()
+            .take(20)
+            .map(|(p, off)| format!("[{p}]@{off}"))
+            .collect();
+        println!(
+            "chaos {}: missing inputs (partition, offset), the first {}: {}",
+            o.guarantee,
+            shown.len(),
+            shown.join(" ")
+        );
+        for &(p, off) in missing_at.iter().take(2) {
+            print_trail(&names.logs, p, off);
+        }
+    }
+    if o.guarantee == "exactly_once" {
+        // The instances' own account, independent of reading the outputs back.
+        let trail = read_trail(&names.logs);
+        let found = audit_trail(&trail, &sent);
+        if found.is_empty() {
+            println!(
+                "chaos exactly_once trail: {} committed transactions; their input ranges cover every offset sent once",
+                trail.transactions
+            );
+        } else {
+            println!(
+                "chaos exactly_once trail: {} committed transactions; what does not add up:",
+                trail.transactions
+            );
+            for f in found {
+                println!("  {f}");
+            }
+        }
+    }
     let mut memory_ok = true;
     if o.memory > 0 {
         // The clean run: one stage, no kills, the same insights.
@@ -986,5 +1240,69 @@ fn main() {
             names.logs
         );
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(lines: &[&str]) -> Vec<(String, String)> {
+        vec![("instance-0.log".to_string(), lines.join("\n"))]
+    }
+
+    const START: &str = "2026-12-03T15:05:15.903485Z  INFO earshot::shell::http: http listening address=127.0.0.1:1";
+
+    fn added(ranges: &[(i32, i64, i64)], messages: i64) -> String {
+        let r: Vec<String> = ranges
+            .iter()
+            .map(|(p, a, b)| format!(r#"(("chaos-in-x", {p}), ({a}, {b}))"#))
+            .collect();
+        format!(
+            "2026-12-03T15:05:43.152787Z DEBUG earshot::shell::exactly_once: outputs added to the transaction ranges=[{}] messages={messages}",
+            r.join(", ")
+        )
+    }
+
+    const COMMITTED: &str = "2026-12-03T15:05:43.418783Z DEBUG earshot::shell::exactly_once: transaction committed offsets={} messages=1";
+    const ABORTED: &str = "2026-12-03T15:05:17.734132Z  WARN earshot::shell::exactly_once: transaction failed: aborting it error=x messages=1";
+
+    fn sent(ends: &[(i32, i64)]) -> BTreeMap<(i32, i64), bool> {
+        ends.iter()
+            .flat_map(|&(p, end)| (0..end).map(move |o| ((p, o), false)))
+            .collect()
+    }
+
+    #[test]
+    fn committed_ranges_that_tile_every_partition_add_up() {
+        let a = added(&[(0, 0, 5), (1, 0, 3)], 8);
+        let b = added(&[(0, 5, 9)], 4);
+        let t = trail_of(&log(&[START, &a, COMMITTED, &b, COMMITTED]));
+        assert_eq!(t.transactions, 2);
+        assert!(audit_trail(&t, &sent(&[(0, 9), (1, 3)])).is_empty());
+    }
+
+    #[test]
+    fn an_aborted_add_a_restart_a_gap_and_a_second_commit_are_all_found() {
+        let first = added(&[(0, 0, 5)], 5);
+        let lost = added(&[(0, 5, 7)], 2);
+        let died = added(&[(0, 7, 8)], 1);
+        let again = added(&[(0, 8, 10)], 2);
+        let twice = added(&[(0, 9, 10)], 1);
+        let short = added(&[(1, 0, 4)], 3);
+        let t = trail_of(&log(&[
+            START, &first, COMMITTED, &lost, ABORTED, &died, START, &again, COMMITTED, &twice,
+            COMMITTED, &short, COMMITTED,
+        ]));
+        let found = audit_trail(&t, &sent(&[(0, 11), (1, 4)]));
+        let all = found.join("; ");
+        assert!(
+            all.contains("3 messages added for ranges 4 offsets long"),
+            "{all}"
+        );
+        assert!(all.contains("[0] 5..8 never committed"), "{all}");
+        assert!(all.contains("[0] 9..10 committed twice"), "{all}");
+        assert!(all.contains("[0] 10..11 never committed"), "{all}");
+        assert_eq!(found.len(), 4, "{all}");
     }
 }
