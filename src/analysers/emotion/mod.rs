@@ -86,8 +86,10 @@ pub(crate) fn hash_parts(parts: &[&[u8]], salt: u64) -> u32 {
 }
 
 /// The bucket of a character 4-gram: the four bytes as one integer, mixed by a multiply (they are
-/// a quarter of a text's features, so they get a cheaper hash than FNV's byte loop).
-pub(crate) fn gram_hash(g: &[u8]) -> u32 {
+/// a quarter of a text's features, so they get a cheaper hash than FNV's byte loop). The
+/// definition [`word_grams`] is checked against.
+#[cfg(test)]
+fn gram_hash(g: &[u8]) -> u32 {
     let mut x = [0u8; 4];
     x.copy_from_slice(&g[..4]);
     gram_hash_u32(u32::from_le_bytes(x))
@@ -107,6 +109,28 @@ pub(crate) fn word_bucket(lower: &[u8]) -> u32 {
 fn gram_hash_u32(g: u32) -> u32 {
     let v = u64::from(g) ^ 0x9e37_79b9_0000_0000;
     (v.wrapping_mul(0xff51_afd7_ed55_8ccd) >> 40) as u32 % BUCKETS as u32
+}
+
+/// The buckets of the character 4-grams of a lower-cased word of four bytes or more, with its
+/// boundaries marked ("<anno", "anno", ..., "ing>"), in order; nothing for a shorter word. They
+/// carry what inflections and misspellings share ("annoyed", "annoying", "sooo annoyin"). Read
+/// straight from the word: the four bytes as a little-endian integer that each next byte shifts
+/// in at the top.
+pub(crate) fn word_grams(w: &[u8], mask: u32, out: &mut impl Extend<u32>) {
+    if let [w0, w1, w2, rest @ ..] = w {
+        if rest.is_empty() {
+            return;
+        }
+        let mut g = u32::from_le_bytes([b'<', *w0, *w1, *w2]);
+        let first = gram_hash_u32(g) & mask;
+        // One extend of a known length: a vector reserves once.
+        out.extend(
+            std::iter::once(first).chain(rest.iter().chain(b">").map(|&c| {
+                g = (g >> 8) | (u32::from(c) << 24);
+                gram_hash_u32(g) & mask
+            })),
+        );
+    }
 }
 
 /// The features of a text: bucket ids, one per occurrence (a word said twice counts twice).
@@ -191,21 +215,8 @@ fn features_ascii(text: &str, sentiment: &Scores) -> Vec<u32> {
         }
         first = Some((opens ^ u64::from(b' ')).wrapping_mul(FNV_PRIME));
     }
-    // The 4-grams of "<word>", read straight from the text: the four bytes as a little-endian
-    // integer that each next byte shifts in at the top.
     for &(a, b) in &words {
-        let w = &lower[a..b];
-        if let [w0, w1, w2, rest @ ..] = w {
-            if rest.is_empty() {
-                continue;
-            }
-            let mut g = u32::from_le_bytes([b'<', *w0, *w1, *w2]);
-            out.push(gram_hash_u32(g));
-            out.extend(rest.iter().chain(b">").map(|&c| {
-                g = (g >> 8) | (u32::from(c) << 24);
-                gram_hash_u32(g)
-            }));
-        }
+        word_grams(&lower[a..b], u32::MAX, &mut out);
     }
     out.extend_from_slice(&bigrams);
     shape_and_lexicon(text, letters, upper, sentiment, &mut out);
@@ -270,19 +281,8 @@ fn features_general(text: &str, sentiment: &Scores) -> Vec<u32> {
     for &(a, b) in &words {
         out.push(hash(&bytes[a..b], 1));
     }
-    // Character 4-grams of each word of four letters or more, with its boundaries marked
-    // ("<anno", "anno", ..., "ing>"): they carry what inflections and misspellings share
-    // ("annoyed", "annoying", "sooo annoyin").
-    let mut marked: Vec<u8> = Vec::with_capacity(32);
     for &(a, b) in &words {
-        let w = &bytes[a..b];
-        if w.len() >= 4 {
-            marked.clear();
-            marked.push(b'<');
-            marked.extend_from_slice(w);
-            marked.push(b'>');
-            out.extend(marked.windows(4).map(gram_hash));
-        }
+        word_grams(&bytes[a..b], u32::MAX, &mut out);
     }
     for pair in words.windows(2) {
         let (w1, w2) = (&bytes[pair[0].0..pair[0].1], &bytes[pair[1].0..pair[1].1]);
@@ -738,6 +738,17 @@ mod tests {
                 .into_iter()
                 .collect::<std::collections::BTreeSet<u32>>()
         };
+        // Each word's grams are the windows of "<word>", the longest word's too.
+        for w in ["anno", "annoyed", "naïve", "supercalifragilistic"] {
+            let marked = format!("<{w}>");
+            let want: Vec<u32> = marked.as_bytes().windows(4).map(gram_hash).collect();
+            let mut got = Vec::new();
+            word_grams(w.as_bytes(), u32::MAX, &mut got);
+            assert_eq!(got, want, "{w}");
+        }
+        let mut none = Vec::new();
+        word_grams(b"cat", u32::MAX, &mut none);
+        assert!(none.is_empty(), "no grams for a word under four bytes");
         let (x, y) = (set("annoyed"), set("annoying"));
         for g in [b"<ann", b"anno", b"nnoy"] {
             assert!(x.contains(&gram_hash(g)) && y.contains(&gram_hash(g)));

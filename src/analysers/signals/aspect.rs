@@ -176,22 +176,8 @@ pub(super) fn read(model: &SignalModel, text: &str, kind: Kind, mentions: &mut [
 
 #[cfg(test)]
 mod tests {
+    use super::super::roles::test_mention as mention;
     use super::*;
-    use crate::types::Span;
-
-    fn mention(text: &str, brand: &str, competitor: bool) -> Mention {
-        let start = text.find(brand).unwrap();
-        Mention {
-            brand: brand.to_lowercase(),
-            product: None,
-            line: None,
-            competitor,
-            span: Span::new(text, start, start + brand.len()),
-            sentiment: None,
-            intents: Vec::new(),
-            journey_phase: None,
-        }
-    }
 
     #[test]
     fn features_see_roles_not_names() {

@@ -177,11 +177,7 @@ pub(super) fn features(
         hits,
         durations,
     );
-    super::roles::Patch {
-        take: taken,
-        add: Default::default(),
-    }
-    .apply(&mut out);
+    super::roles::take_out(&mut out, &taken);
     out
 }
 

@@ -13,7 +13,7 @@
 
 use smallvec::SmallVec;
 
-use crate::emotion::{gram_hash, hash, hash_parts, WORD_BYTE};
+use crate::emotion::{hash, hash_parts, word_grams, WORD_BYTE};
 use crate::types::Mention;
 
 /// A word of the text in the features' sense: its byte range, and where its lower-cased bytes
@@ -157,18 +157,31 @@ pub struct Patch {
     pub add: SmallVec<[u32; 16]>,
 }
 
-impl Patch {
-    /// Applies the patch to `feats`, the text's features: training reads the features this way.
-    /// The daemon leaves the features in and subtracts the taken ones' weights
-    /// ([`super::model::SignalModel::predict_without`]): the same sums, without a pass over every
-    /// feature of the message.
-    pub fn apply(&self, feats: &mut Vec<u32>) {
-        for &f in &self.take {
-            if let Some(i) = feats.iter().position(|&x| x == f) {
-                feats.swap_remove(i);
-            }
+/// Takes one occurrence of each of `take` out of `feats`: training reads the features this way
+/// (the roles' added features are in them already). The daemon leaves the features in and
+/// subtracts the taken ones' weights ([`super::model::SignalModel::predict_without`]): the same
+/// sums, without a pass over every feature of the message.
+pub fn take_out(feats: &mut Vec<u32>, take: &[u32]) {
+    for &f in take {
+        if let Some(i) = feats.iter().position(|&x| x == f) {
+            feats.swap_remove(i);
         }
-        feats.extend_from_slice(&self.add);
+    }
+}
+
+/// A mention of the first occurrence of `name` in `text`, for tests.
+#[cfg(test)]
+pub(super) fn test_mention(text: &str, name: &str, competitor: bool) -> Mention {
+    let start = text.find(name).expect("the name is in the text");
+    Mention {
+        brand: name.to_lowercase(),
+        product: None,
+        line: None,
+        competitor,
+        span: crate::types::Span::new(text, start, start + name.len()),
+        sentiment: None,
+        intents: Vec::new(),
+        journey_phase: None,
     }
 }
 
@@ -196,7 +209,6 @@ pub fn patch(text: &str, mentions: &[Mention], mask: u32) -> Patch {
     let (out, add) = (&mut patch.take, &mut patch.add);
     let mut ws: SmallVec<[Word; 8]> = SmallVec::new();
     let mut buf: SmallVec<[u8; 64]> = SmallVec::new();
-    let mut marked: SmallVec<[u8; 32]> = SmallVec::new();
     for (from, to) in merged {
         ws.clear();
         buf.clear();
@@ -216,13 +228,7 @@ pub fn patch(text: &str, mentions: &[Mention], mask: u32) -> Patch {
                 continue;
             }
             out.push(hash(lower(w), 1) & mask);
-            if lower(w).len() >= 4 {
-                marked.clear();
-                marked.push(b'<');
-                marked.extend_from_slice(lower(w));
-                marked.push(b'>');
-                out.extend(marked.windows(4).map(|g| gram_hash(g) & mask));
-            }
+            word_grams(lower(w), mask, out);
         }
         for (pair, m) in ws.windows(2).zip(masked.windows(2)) {
             if m[0].is_some() || m[1].is_some() {
@@ -254,35 +260,21 @@ pub fn patch(text: &str, mentions: &[Mention], mask: u32) -> Patch {
             }
         }
     }
-    // One reading pass over the features finds one occurrence of each feature to take out (a
-    // 256-bit filter of the few passes most features with one test); they go last to first.
     patch
 }
 
 #[cfg(test)]
 mod tests {
+    use super::test_mention as mention;
     use super::*;
     use crate::sentiment::SentimentScorer;
-    use crate::types::Span;
-
-    fn mention(text: &str, name: &str, competitor: bool) -> Mention {
-        let start = text.find(name).unwrap();
-        Mention {
-            brand: name.to_lowercase(),
-            product: None,
-            line: None,
-            competitor,
-            span: Span::new(text, start, start + name.len()),
-            sentiment: None,
-            intents: Vec::new(),
-            journey_phase: None,
-        }
-    }
 
     fn read(text: &str, mentions: &[Mention]) -> Vec<u32> {
         let scores = SentimentScorer::new().score(text);
         let mut f = crate::emotion::features(text, &scores);
-        patch(text, mentions, u32::MAX).apply(&mut f);
+        let p = patch(text, mentions, u32::MAX);
+        take_out(&mut f, &p.take);
+        f.extend_from_slice(&p.add);
         f.sort_unstable();
         f
     }
@@ -350,7 +342,8 @@ mod tests {
         let m = [mention(t, "Larkspur", false)];
         let p = patch(t, &m, u32::MAX);
         let mut masked = plain.clone();
-        p.apply(&mut masked);
+        take_out(&mut masked, &p.take);
+        masked.extend_from_slice(&p.add);
         assert_eq!(masked.len(), plain.len() - p.take.len() + p.add.len());
         let masked = read(t, &m);
         assert!(!masked.contains(&hash(b"larkspur", 1)));
