@@ -494,21 +494,8 @@ fn print_trail(logs: &str, partition: i32, offset: i64) {
     let range = regex::Regex::new(r#"\("[^"]+", (\d+)\), \((\d+), (\d+)\)\)"#).expect("pattern");
     let commit = regex::Regex::new(&format!(r#""[^"]+", {partition}\): (\d+)"#)).expect("pattern");
     let mine = format!("partition={partition} ");
-    let mut files: Vec<_> = std::fs::read_dir(logs)
-        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    files.retain(|f| {
-        f.file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("instance-"))
-    });
-    files.sort();
     println!("chaos: the trail of input partition {partition} around offset {offset}:");
-    for f in files {
-        let name = f
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let text = std::fs::read_to_string(&f).unwrap_or_default();
+    for (name, text) in instance_logs(logs) {
         let mut shown = 0;
         for line in text.lines() {
             let line = ansi.replace_all(line, "");
@@ -549,7 +536,13 @@ struct Trail {
 }
 
 fn read_trail(logs: &str) -> Trail {
-    let mut files: Vec<_> = std::fs::read_dir(logs)
+    trail_of(&instance_logs(logs))
+}
+
+/// The analysers' logs in `dir` (`instance-*.log`, every start of an instance appended to its
+/// file), as (file name, text), by name.
+fn instance_logs(dir: &str) -> Vec<(String, String)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
     files.retain(|f| {
@@ -557,7 +550,7 @@ fn read_trail(logs: &str) -> Trail {
             .is_some_and(|n| n.to_string_lossy().starts_with("instance-"))
     });
     files.sort();
-    let logs: Vec<(String, String)> = files
+    files
         .iter()
         .map(|f| {
             let name = f
@@ -566,8 +559,7 @@ fn read_trail(logs: &str) -> Trail {
                 .unwrap_or_default();
             (name, std::fs::read_to_string(f).unwrap_or_default())
         })
-        .collect();
-    trail_of(&logs)
+        .collect()
 }
 
 /// The trail of the logs given as (file name, text).
