@@ -68,6 +68,8 @@ fn list(
 /// Reads the labelled set; every problem names its line.
 pub fn parse(text: &str) -> Result<Vec<Example>, ParseError> {
     let mut out = Vec::new();
+    // The four label columns and what each accepts: found once, not per row.
+    let families = ["context", "effort", "intent", "phase"].map(|f| (f, labels_of_family(f)));
     for (n, row) in text.lines().enumerate() {
         let line = n + 1;
         if row.starts_with('#') || row.trim().is_empty() {
@@ -91,13 +93,8 @@ pub fn parse(text: &str) -> Result<Vec<Example>, ParseError> {
             }
         };
         let mut labels: BTreeSet<String> = BTreeSet::new();
-        for (field, family) in [
-            (context, "context"),
-            (effort, "effort"),
-            (intents, "intent"),
-            (phase, "phase"),
-        ] {
-            labels.extend(list(field, &labels_of_family(family), family, line)?);
+        for (field, (family, allowed)) in [context, effort, intents, phase].iter().zip(&families) {
+            labels.extend(list(field, allowed, family, line)?);
         }
         match sarcasm {
             "1" => {
