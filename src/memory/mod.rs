@@ -15,6 +15,7 @@
 //!
 //! [`Memory`] is the in-memory stage a file run and the scenario evaluation use.
 
+pub mod cautious;
 pub mod codec;
 pub mod eval;
 pub mod event;

@@ -176,11 +176,13 @@ pub struct CustomerState {
     pub last_seen: Option<DateTime<Utc>>,
     pub interactions: u64,
     /// Messages per channel.
+    #[serde(deserialize_with = "super::cautious::lite_map")]
     pub channels: LiteMap<Name, u32>,
     /// Our product lines the customer uses or talked about.
     pub lines: Set<Name>,
     /// Our products the customer talked about.
     pub products: Set<Name>,
+    #[serde(deserialize_with = "super::cautious::lite_map")]
     pub brands: LiteMap<Name, BrandSeen>,
     pub phases: Vec<PhaseAt>,
     pub sentiment: Trend,
@@ -199,6 +201,7 @@ pub struct CustomerState {
     /// Insight ids already applied, newest last.
     pub seen: Vec<Uuid>,
     /// Customer insight types (with their detail) last raised.
+    #[serde(deserialize_with = "super::cautious::lite_map")]
     pub raised: LiteMap<Name, Raised>,
 }
 

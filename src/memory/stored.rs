@@ -118,9 +118,11 @@ struct StateIn<'a> {
     #[serde(with = "super::codec::stamp::option")]
     last_seen: Option<DateTime<Utc>>,
     interactions: u64,
+    #[serde(deserialize_with = "super::cautious::lite_map")]
     channels: LiteMap<Name, u32>,
     lines: Set<Name>,
     products: Set<Name>,
+    #[serde(deserialize_with = "super::cautious::lite_map")]
     brands: LiteMap<Name, BrandSeen>,
     phases: Vec<PhaseAt>,
     sentiment: Trend,
@@ -140,6 +142,7 @@ struct StateIn<'a> {
     #[serde(borrow)]
     evidence: Vec<StoredRef<'a>>,
     seen: Vec<Uuid>,
+    #[serde(deserialize_with = "super::cautious::lite_map")]
     raised: LiteMap<Name, Raised>,
 }
 
