@@ -242,10 +242,10 @@ impl Analyzer {
                 let t = text.get(c.0..c.1).unwrap_or_default();
                 (c, crate::polarity::text_features(t, &self.sentiment))
             }
-            (None, Some((s, input))) => ((s.start, s.end), input.clone()),
+            (None, Some((s, (f, compound)))) => ((s.start, s.end), (with_room(f), *compound)),
             (None, None) => (
                 (0, text.len()),
-                (message_features.to_vec(), lexicon.compound),
+                (with_room(message_features), lexicon.compound),
             ),
         };
         crate::polarity::mention_features(text, span, (start, end), &mut f);
@@ -277,6 +277,15 @@ impl Analyzer {
             })
             .collect()
     }
+}
+
+/// A copy of `features` with room for a mention's own features
+/// ([`crate::polarity::mention_features`] adds at most [`crate::polarity::MENTION_FEATURES`]), so
+/// adding them does not copy the whole vector again.
+fn with_room(features: &[u32]) -> Vec<u32> {
+    let mut f = Vec::with_capacity(features.len() + crate::polarity::MENTION_FEATURES);
+    f.extend_from_slice(features);
+    f
 }
 
 #[cfg(test)]

@@ -238,6 +238,9 @@ pub fn clause_of(text: &str, start: usize, end: usize, at: usize) -> Option<(usi
 /// How many words on each side of a mention, within its clause, are features of the mention.
 const WINDOW: usize = 3;
 
+/// The most features [`mention_features`] adds: the words on both sides, or a side's edge.
+pub const MENTION_FEATURES: usize = 2 * WINDOW + 1;
+
 /// The words around a mention (`text[start..end]`) within its clause (`text[from..to]`), marked
 /// by side: what a brand's own reading turns on ("switched *from* X", "X *is* great", "*to* Y").
 /// Added to the clause's features, they make the message model read one brand of several.
