@@ -68,6 +68,14 @@ struct Records {
     shard: Vec<(String, Vec<u8>)>,
 }
 
+fn context() -> Context {
+    let catalog = Catalog::parse(earshot::catalog::SAMPLE).expect("sample catalog");
+    Context {
+        policy: Policy::default(),
+        offerings: Offerings::of(&catalog),
+    }
+}
+
 fn records() -> &'static Records {
     static RECORDS: OnceLock<Records> = OnceLock::new();
     RECORDS.get_or_init(|| {
@@ -251,9 +259,21 @@ proptest! {
     fn a_damaged_memory_record_reads_or_is_refused(k in any::<prop::sample::Index>(), e in edits()) {
         let r = records();
         let state = &r.states[k.index(r.states.len())];
-        let _ = codec::decode_state(&edited(state, &e));
+        // A state that still decodes takes the customer's next message and is written again, as
+        // the stage does with it.
+        if let Ok(mut s) = codec::decode_state(&edited(state, &e)) {
+            let next = &insights()[k.index(insights().len())];
+            memory::step(&mut s, &Observation::of(next), &context());
+            prop_assert!(codec::encode_state(&s).is_ok());
+        }
         let command = &r.commands[k.index(r.commands.len())];
-        let _ = codec::decode_command(&edited(command, &e));
+        if let Ok(c) = codec::decode_command(&edited(command, &e)) {
+            let state = codec::decode_state(state).ok();
+            let (after, _, _) = memory::apply("CUS-1", state, c, &context());
+            if let Some(s) = after {
+                prop_assert!(codec::encode_state(&s).is_ok());
+            }
+        }
     }
 
     /// A damaged market reading or market state record reads as a value or an error, and a
@@ -314,6 +334,40 @@ proptest! {
         for (brand, r) in route(&insight, (0, 1), &mut stems) {
             prop_assert!(Reading::decode(&r.encode().expect("encodes")).is_ok());
             shard.observe(&brand, &r, &Volumes::default());
+        }
+        prop_assert!(shard.changes().is_ok());
+    }
+
+    /// An insight said at any time chrono can hold, from the first year to the last (a source's
+    /// clock or a parser gone wrong), is folded into a customer's memory beside messages of today
+    /// and into the market's windows, without an overflow.
+    #[test]
+    fn an_insight_at_any_time_is_folded_in(
+        k in any::<prop::sample::Index>(),
+        secs in prop_oneof![
+            Just(DateTime::<Utc>::MIN_UTC.timestamp()),
+            Just(DateTime::<Utc>::MAX_UTC.timestamp()),
+            DateTime::<Utc>::MIN_UTC.timestamp()..=DateTime::<Utc>::MAX_UTC.timestamp(),
+            -100_000_000_000i64..100_000_000_000,
+        ],
+        first in any::<bool>(),
+    ) {
+        let insights = insights();
+        let mut odd = insights[k.index(insights.len())].clone();
+        odd.occurred_at = DateTime::from_timestamp(secs, 0).expect("in range");
+        let today = insights[(k.index(insights.len()) + 1) % insights.len()].clone();
+        let order = if first { [&odd, &today] } else { [&today, &odd] };
+        let mut memory = Memory::new(context());
+        let mut stems = Stems::default();
+        let mut shard = Shard::new(earshot::market::Policy::default());
+        for (n, i) in order.into_iter().enumerate() {
+            memory.observe(i);
+            for (brand, r) in route(i, (0, n as i64), &mut stems) {
+                shard.observe(&brand, &r, &Volumes::default());
+            }
+        }
+        for c in memory.customers() {
+            prop_assert!(codec::encode_state(c).is_ok());
         }
         prop_assert!(shard.changes().is_ok());
     }
