@@ -42,9 +42,13 @@ for m in emotions sentiment signals aspects; do
   if [ "$new" = "$old" ]; then
     printf '%-10s %s  reproduced\n' "$m" "$new"
   else
-    printf '%-10s %s  differs from the shipped %s (%s of %s bytes)\n' "$m" "$new" "$old" \
-      "$(cmp -l "$out/$m.model" "data/earshot/$m.model" 2>/dev/null | wc -l)" \
-      "$(stat -c %s "data/earshot/$m.model")"
+    size_new=$(stat -c %s "$out/$m.model") size_old=$(stat -c %s "data/earshot/$m.model")
+    if [ "$size_new" = "$size_old" ]; then
+      how="$(cmp -l "$out/$m.model" "data/earshot/$m.model" | wc -l) of $size_old bytes differ"
+    else
+      how="$size_new bytes against $size_old"
+    fi
+    printf '%-10s %s  differs from the shipped %s (%s)\n' "$m" "$new" "$old" "$how"
     differ=1
     if $write; then cp "$out/$m.model" "data/earshot/$m.model"; fi
   fi

@@ -17,6 +17,52 @@ use earshot::market::shard::{route, Reading, Shard, Volumes};
 use earshot::memory::{self, codec, Command, Context, Memory, Observation, Offerings, Policy};
 use proptest::prelude::*;
 
+/// The system allocator, noting the largest single request of each thread: a reader that trusts a
+/// stated length asks for it whole, and a request the machine can grant (a gigabyte) would not
+/// fail by itself. Each property bounds what one case may ask for.
+struct Ceiling;
+
+thread_local! {
+    static LARGEST: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn note(size: usize) {
+    let _ = LARGEST.try_with(|l| l.set(l.get().max(size)));
+}
+
+// SAFETY: every call is passed to the system allocator unchanged; noting a size allocates nothing.
+unsafe impl std::alloc::GlobalAlloc for Ceiling {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        note(layout.size());
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        note(layout.size());
+        unsafe { std::alloc::System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
+        note(new);
+        unsafe { std::alloc::System.realloc(ptr, layout, new) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Ceiling = Ceiling;
+
+/// The largest single allocation `f` asked for on this thread.
+fn largest_allocation<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    LARGEST.with(|l| l.set(0));
+    let out = f();
+    (out, LARGEST.with(std::cell::Cell::get))
+}
+
+/// What reading one record of a few kilobytes may ask for at once: serde reserves at most 1 MiB
+/// for a sequence of stated length.
+const RECORD_CEILING: usize = 8 << 20;
+
 fn analyzer() -> &'static Analyzer {
     static ANALYZER: OnceLock<Analyzer> = OnceLock::new();
     ANALYZER.get_or_init(|| {
@@ -91,10 +137,19 @@ fn records() -> &'static Records {
             commands.push(codec::encode_command(&c).expect("encodes"));
         }
         commands.push(codec::encode_command(&Command::Forget).expect("encodes"));
-        let states: Vec<Vec<u8>> = memory
-            .customers()
-            .map(|s| codec::encode_state(s).expect("encodes"))
-            .collect();
+        let mut states: Vec<Vec<u8>> = Vec::new();
+        for (n, s) in memory.customers().enumerate() {
+            states.push(codec::encode_state(s).expect("encodes"));
+            // Format 1, as earlier builds wrote it, and a merge that carries a whole state.
+            if n % 4 == 0 {
+                states.push(codec::encode_state_v1(s).expect("encodes"));
+                let merge = Command::Merge {
+                    id: uuid::Uuid::from_u128(n as u128),
+                    state: Box::new(s.clone()),
+                };
+                commands.push(codec::encode_command(&merge).expect("encodes"));
+            }
+        }
         let mut stems = Stems::default();
         let mut shard = Shard::new(earshot::market::Policy::default());
         let volumes = Volumes::default();
@@ -261,13 +316,19 @@ proptest! {
         let state = &r.states[k.index(r.states.len())];
         // A state that still decodes takes the customer's next message and is written again, as
         // the stage does with it.
-        if let Ok(mut s) = codec::decode_state(&edited(state, &e)) {
+        let damaged = edited(state, &e);
+        let (decoded, largest) = largest_allocation(|| codec::decode_state(&damaged));
+        prop_assert!(largest <= RECORD_CEILING, "a state of {} bytes asked for {largest}", damaged.len());
+        if let Ok(mut s) = decoded {
             let next = &insights()[k.index(insights().len())];
             memory::step(&mut s, &Observation::of(next), &context());
             prop_assert!(codec::encode_state(&s).is_ok());
         }
         let command = &r.commands[k.index(r.commands.len())];
-        if let Ok(c) = codec::decode_command(&edited(command, &e)) {
+        let damaged = edited(command, &e);
+        let (decoded, largest) = largest_allocation(|| codec::decode_command(&damaged));
+        prop_assert!(largest <= RECORD_CEILING, "a command of {} bytes asked for {largest}", damaged.len());
+        if let Ok(c) = decoded {
             let state = codec::decode_state(state).ok();
             let (after, _, _) = memory::apply("CUS-1", state, c, &context());
             if let Some(s) = after {
@@ -276,18 +337,45 @@ proptest! {
         }
     }
 
-    /// A damaged market reading or market state record reads as a value or an error, and a
-    /// shard that restored what it could still folds a reading in.
+    /// A damaged market reading or market state record reads as a value or an error; what still
+    /// decodes is used as the stage uses it: a reading folded into a shard, a restored shard
+    /// taking the next reading, its windows advanced, closed when idle and written again.
     #[test]
-    fn a_damaged_market_record_reads_or_is_refused(k in any::<prop::sample::Index>(), e in edits()) {
+    fn a_damaged_market_record_reads_or_is_refused(
+        k in any::<prop::sample::Index>(),
+        e in edits(),
+        key_edits in prop::option::of(edits()),
+    ) {
         let r = records();
         let reading = &r.readings[k.index(r.readings.len())];
-        let _ = Reading::decode(&edited(reading, &e));
+        let damaged = edited(reading, &e);
+        let (decoded, largest) = largest_allocation(|| Reading::decode(&damaged));
+        prop_assert!(largest <= RECORD_CEILING, "a reading of {} bytes asked for {largest}", damaged.len());
+        let volumes = Volumes::default();
+        if let Ok(one) = decoded {
+            let mut shard = Shard::new(earshot::market::Policy::default());
+            shard.observe("larkspur", &one, &volumes);
+            shard.advance();
+            prop_assert!(shard.changes().is_ok());
+        }
         let (key, value) = &r.shard[k.index(r.shard.len())];
+        let key = match &key_edits {
+            Some(ke) => String::from_utf8_lossy(&edited(key.as_bytes(), ke)).into_owned(),
+            None => key.clone(),
+        };
+        let damaged = edited(value, &e);
         let mut shard = Shard::new(earshot::market::Policy::default());
-        let _ = shard.restore(key, &edited(value, &e));
-        if let Ok(one) = Reading::decode(&r.readings[0]) {
-            shard.observe("larkspur", &one, &Volumes::default());
+        let (restored, largest) = largest_allocation(|| shard.restore(&key, &damaged));
+        prop_assert!(largest <= RECORD_CEILING, "a record of {} bytes asked for {largest}", damaged.len());
+        if restored.is_ok() {
+            let brands: Vec<String> = shard.brand_names().map(str::to_string).collect();
+            let next = Reading::decode(&r.readings[k.index(r.readings.len())]).expect("decodes");
+            for brand in brands.iter().chain(std::iter::once(&"larkspur".to_string())) {
+                shard.observe(brand, &next, &volumes);
+            }
+            shard.advance();
+            let latest = shard.latest().unwrap_or(0);
+            shard.idle(latest.saturating_add(7 * 86_400));
             prop_assert!(shard.changes().is_ok());
         }
     }

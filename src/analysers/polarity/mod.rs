@@ -238,8 +238,9 @@ pub fn clause_of(text: &str, start: usize, end: usize, at: usize) -> Option<(usi
 /// How many words on each side of a mention, within its clause, are features of the mention.
 const WINDOW: usize = 3;
 
-/// The most features [`mention_features`] adds: the words on both sides, or a side's edge.
-pub const MENTION_FEATURES: usize = 2 * WINDOW + 1;
+/// The most features [`mention_features`] adds: up to [`WINDOW`] words on each side (with no word
+/// on the left, one edge marker in their place).
+pub const MENTION_FEATURES: usize = 2 * WINDOW;
 
 /// The words around a mention (`text[start..end]`) within its clause (`text[from..to]`), marked
 /// by side: what a brand's own reading turns on ("switched *from* X", "X *is* great", "*to* Y").
