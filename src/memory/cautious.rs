@@ -45,7 +45,9 @@ impl<K: Ord, V> Cautious<K, V> {
                 out_of_order.push(kv);
             }
         }
-        map.extend(out_of_order);
+        if !out_of_order.is_empty() {
+            map.extend(out_of_order);
+        }
         map
     }
 }
