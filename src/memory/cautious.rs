@@ -36,11 +36,14 @@ struct Cautious<K, V>(PhantomData<(K, V)>);
 
 impl<K: Ord, V> Cautious<K, V> {
     /// A map of the entries in the order read: appended while they come sorted (as a `LiteMap`
-    /// writes them), the others inserted at the end.
-    fn collect(hint: Option<usize>, mut next: impl FnMut() -> Option<(K, V)>) -> LiteMap<K, V> {
+    /// writes them), the others inserted at the end. The first error ends the read.
+    fn collect<E>(
+        hint: Option<usize>,
+        mut next: impl FnMut() -> Result<Option<(K, V)>, E>,
+    ) -> Result<LiteMap<K, V>, E> {
         let mut map = LiteMap::with_capacity(hint.unwrap_or(0).min(PREALLOCATED));
         let mut out_of_order = Vec::new();
-        while let Some((k, v)) = next() {
+        while let Some((k, v)) = next()? {
             if let Some(kv) = map.try_append(k, v) {
                 out_of_order.push(kv);
             }
@@ -48,7 +51,7 @@ impl<K: Ord, V> Cautious<K, V> {
         if !out_of_order.is_empty() {
             map.extend(out_of_order);
         }
-        map
+        Ok(map)
     }
 }
 
@@ -60,29 +63,11 @@ impl<'de, K: Ord + Deserialize<'de>, V: Deserialize<'de>> Visitor<'de> for Cauti
     }
 
     fn visit_map<M: MapAccess<'de>>(self, mut access: M) -> Result<Self::Value, M::Error> {
-        let mut error = None;
-        let hint = access.size_hint();
-        let map = Self::collect(hint, || match access.next_entry() {
-            Ok(kv) => kv,
-            Err(e) => {
-                error = Some(e);
-                None
-            }
-        });
-        error.map_or(Ok(map), Err)
+        Self::collect(access.size_hint(), || access.next_entry())
     }
 
     fn visit_seq<S: SeqAccess<'de>>(self, mut access: S) -> Result<Self::Value, S::Error> {
-        let mut error = None;
-        let hint = access.size_hint();
-        let map = Self::collect(hint, || match access.next_element() {
-            Ok(kv) => kv,
-            Err(e) => {
-                error = Some(e);
-                None
-            }
-        });
-        error.map_or(Ok(map), Err)
+        Self::collect(access.size_hint(), || access.next_element())
     }
 }
 
