@@ -17,6 +17,7 @@
 //! brand) and writes what [`Market::observe`] returns.
 
 pub mod alerts;
+mod distinct;
 pub mod eval;
 pub mod heard;
 pub mod shard;

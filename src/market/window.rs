@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use cardinality_estimator::CardinalityEstimator;
 use uuid::Uuid;
 
+use super::distinct::Distinct;
 use super::heard::{About, Heard, Phrases, INTENTS};
 use super::themes::{Doc, Quote};
 use crate::emotion::EKMAN;
@@ -20,8 +20,8 @@ const NEGATIVE_QUOTES: usize = 3;
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Aggregate {
     pub volume: u32,
-    /// Distinct party hashes: exact up to a few hundred, then HyperLogLog++ (about 1.6% error).
-    customers: CardinalityEstimator<u64>,
+    /// Distinct party hashes: exact up to 128, then HyperLogLog++ (about 1.6% error).
+    customers: Distinct,
     pub positive: u32,
     pub neutral: u32,
     pub negative: u32,
@@ -54,7 +54,7 @@ impl Aggregate {
     /// window's themes.
     pub fn add(&mut self, h: &Heard, a: &About, themes: bool, quote: impl FnOnce() -> String) {
         self.volume += 1;
-        self.customers.insert(&h.customer);
+        self.customers.insert(h.customer);
         match a.label {
             Some(Label::Positive) => self.positive += 1,
             Some(Label::Neutral) => self.neutral += 1,
@@ -141,7 +141,7 @@ impl Aggregate {
             .map(|(_, q)| std::mem::size_of::<(f32, Quote)>() + q.text.len())
             .sum();
         std::mem::size_of::<Self>()
-            + self.customers.size_of()
+            + self.customers.heap_bytes()
             + self.docs.capacity() * std::mem::size_of::<Doc>()
             + quotes
     }
