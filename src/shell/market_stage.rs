@@ -31,10 +31,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::message::BorrowedMessage;
 use rdkafka::producer::BaseRecord;
-use rdkafka::{Message, TopicPartitionList};
+use rdkafka::Message;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, Guarantee};
@@ -42,12 +42,12 @@ use crate::insight::Insight;
 use crate::market::heard::Stems;
 use crate::market::shard::{self, Reading, Shard, Taken, Volumes};
 use crate::market::{Dimension, Output, Policy};
-use crate::shell::client::{client_context_via_field, is_fatal, Callbacks, ClientCtx, ErrorLog};
+use crate::shell::client::{Callbacks, ClientCtx, ErrorLog};
 use crate::shell::kafka::{dead_letter_headers, producer_config};
+use crate::shell::member::{self, Partitioned};
 use crate::shell::metrics::Metrics;
 use crate::shell::stage::{
-    self, catch_up, ensure_topic, lock, partition_count, plain_consumer_config, read_all, Change,
-    Offsets, Sink, StageError,
+    self, catch_up, ensure_topic, lock, partition_count, Change, Offsets, Sink, StageError,
 };
 use crate::shell::store::PartitionStore;
 use crate::shell::Health;
@@ -109,87 +109,49 @@ struct Stage {
     broken: bool,
 }
 
-struct StageCtx {
-    stage: Arc<Mutex<Stage>>,
-    client: ClientCtx,
-}
-
-client_context_via_field!(StageCtx);
-
-impl ConsumerContext for StageCtx {
-    fn pre_rebalance(&self, base: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        let Rebalance::Revoke(tpl) = rebalance else {
-            return;
-        };
-        let Ok(mut stage) = self.stage.lock() else {
-            return;
-        };
-        // Everything handled so far reaches the changelog, the stores and the committed offsets
-        // before the partitions go.
-        if let Err(e) = stage.flush(base) {
-            stage.failed.get_or_insert(e);
-        }
-        let repartition = stage.topics.repartition.clone();
-        for e in tpl.elements() {
-            if e.topic() != repartition {
-                continue;
-            }
-            if let Some(held) = stage.held.remove(&e.partition()) {
-                // Their new owner shows them now; a stale value here would compete with its.
-                for brand in held.shard.brand_names() {
-                    stage.ungauge(brand);
-                }
-            }
-        }
-        if stage.held.is_empty() {
-            stage
-                .health
-                .assigned
-                .store(false, std::sync::atomic::Ordering::Relaxed);
-        }
-        tracing::info!(partitions = ?partitions_of(tpl), "market: partitions revoked");
-        stage
-            .metrics
-            .rebalances
-            .with_label_values(&["revoked"])
-            .inc();
+impl Partitioned for Stage {
+    const NAME: &'static str = "market";
+    fn repartition(&self) -> &str {
+        &self.topics.repartition
     }
-
-    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        let Rebalance::Assign(tpl) = rebalance else {
-            return;
-        };
-        let Ok(mut stage) = self.stage.lock() else {
-            return;
-        };
-        stage
-            .metrics
-            .rebalances
-            .with_label_values(&["assigned"])
-            .inc();
-        tracing::info!(partitions = ?partitions_of(tpl), "market: partitions assigned");
-        let repartition = stage.topics.repartition.clone();
-        for e in tpl.elements() {
-            if e.topic() != repartition || stage.held.contains_key(&e.partition()) {
-                continue;
-            }
-            if let Err(err) = stage.restore(e.partition()) {
-                stage.failed.get_or_insert(err);
-                return;
+    fn holds(&self, p: i32) -> bool {
+        self.held.contains_key(&p)
+    }
+    fn holds_none(&self) -> bool {
+        self.held.is_empty()
+    }
+    fn restore_partition(&mut self, p: i32) -> Result<(), StageError> {
+        self.restore(p)
+    }
+    fn release(&mut self, p: i32) {
+        if let Some(held) = self.held.remove(&p) {
+            // Their new owner shows them now; a stale value here would compete with its.
+            for brand in held.shard.brand_names() {
+                self.ungauge(brand);
             }
         }
-        stage
-            .health
-            .assigned
-            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
-}
-
-fn partitions_of(tpl: &TopicPartitionList) -> Vec<(String, i32)> {
-    tpl.elements()
-        .iter()
-        .map(|e| (e.topic().to_string(), e.partition()))
-        .collect()
+    fn flush_all<C: ConsumerContext>(
+        &mut self,
+        consumer: &BaseConsumer<C>,
+    ) -> Result<(), StageError> {
+        self.flush(consumer)
+    }
+    fn handle_message(&mut self, m: &BorrowedMessage<'_>) -> Result<(), StageError> {
+        self.handle(m)
+    }
+    fn failed(&mut self) -> &mut Option<StageError> {
+        &mut self.failed
+    }
+    fn health(&self) -> &Health {
+        &self.health
+    }
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+    fn errors(&self) -> &ErrorLog {
+        &self.errors
+    }
 }
 
 fn now_secs() -> i64 {
@@ -630,22 +592,27 @@ pub fn run(
     }));
 
     // The whole volumes table before the first reading.
-    let mut volumes_config = plain_consumer_config(k);
-    volumes_config.set("group.id", format!("{group}-volumes"));
-    let volumes: BaseConsumer<ClientCtx> =
-        volumes_config.create_with_context(callbacks.ctx("consumer"))?;
-    {
-        let mut st = lock(&stage);
-        read_all(&volumes, &topics.volumes, |m| st.volume_record(m))?;
-        tracing::info!(volumes = st.volumes.len(), "market: volumes table loaded");
-    }
+    let volumes = member::table(
+        k,
+        &group,
+        "volumes",
+        callbacks.ctx("consumer"),
+        &topics.volumes,
+        &stage,
+        Stage::volume_record,
+    )?;
+    tracing::info!(
+        volumes = lock(&stage).volumes.len(),
+        "market: volumes table loaded"
+    );
 
-    let consumer: BaseConsumer<StageCtx> =
-        stage::member_config(k, &group).create_with_context(StageCtx {
-            stage: stage.clone(),
-            client: callbacks.ctx("consumer"),
-        })?;
-    consumer.subscribe(&[&topics.input, &topics.repartition])?;
+    let consumer = member::member(
+        k,
+        &group,
+        &stage,
+        callbacks.ctx("consumer"),
+        &[&topics.input, &topics.repartition],
+    )?;
     tracing::info!(
         input = %topics.input,
         repartition = %topics.repartition,
@@ -660,21 +627,7 @@ pub fn run(
     let result = (|| -> Result<(), StageError> {
         let mut ticked = Instant::now();
         while !shutdown.is_cancelled() {
-            // A fenced static member or a failed producer does not come back: stop.
-            if fatal.is_cancelled() {
-                return Err(StageError::Fatal);
-            }
-            let polled = consumer.poll(Duration::from_millis(50));
-            let mut st = lock(&stage);
-            if let Some(e) = st.failed.take() {
-                return Err(e);
-            }
-            match polled {
-                Some(Ok(msg)) => st.handle(&msg)?,
-                Some(Err(e)) if is_fatal(&e) => return Err(e.into()),
-                Some(Err(e)) => st.errors.warn_kafka("market: consumer error", &e),
-                None => {}
-            }
+            let mut st = member::turn(&consumer, &stage, &fatal)?;
             stage::follow(&volumes, &errors, "market: volumes consumer error", |m| {
                 st.volume_record(m)
             })?;

@@ -27,10 +27,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::message::BorrowedMessage;
 use rdkafka::producer::BaseRecord;
-use rdkafka::{Message, TopicPartitionList};
+use rdkafka::Message;
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::Catalog;
@@ -38,8 +38,9 @@ use crate::config::{Config, Guarantee};
 use crate::insight::Insight;
 use crate::memory::{self, codec, Applied, Command, CustomerState, Links, Observation};
 use crate::privacy::Privacy;
-use crate::shell::client::{client_context_via_field, is_fatal, Callbacks, ClientCtx, ErrorLog};
+use crate::shell::client::{Callbacks, ClientCtx, ErrorLog};
 use crate::shell::kafka::{dead_letter_headers, producer_config};
+use crate::shell::member::{self, Partitioned};
 use crate::shell::metrics::Metrics;
 use crate::shell::stage::{
     self, catch_up, ensure_topic, lock, partition_count, plain_consumer_config, read_all, Change,
@@ -91,81 +92,44 @@ struct Stage {
     broken: bool,
 }
 
-struct StageCtx {
-    stage: Arc<Mutex<Stage>>,
-    client: ClientCtx,
-}
-
-client_context_via_field!(StageCtx);
-
-impl ConsumerContext for StageCtx {
-    fn pre_rebalance(&self, base: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        let Rebalance::Revoke(tpl) = rebalance else {
-            return;
-        };
-        let Ok(mut stage) = self.stage.lock() else {
-            return;
-        };
-        // Everything handled so far reaches the changelog, the stores and the committed offsets
-        // before the partitions go.
-        if let Err(e) = stage.flush(base) {
-            stage.failed.get_or_insert(e);
-        }
-        let repartition = stage.topics.repartition.clone();
-        for e in tpl.elements() {
-            if e.topic() == repartition {
-                stage.stores.remove(&e.partition());
-            }
-        }
-        if stage.stores.is_empty() {
-            stage
-                .health
-                .assigned
-                .store(false, std::sync::atomic::Ordering::Relaxed);
-        }
-        tracing::info!(partitions = ?partitions_of(tpl), "memory: partitions revoked");
-        stage
-            .metrics
-            .rebalances
-            .with_label_values(&["revoked"])
-            .inc();
+impl Partitioned for Stage {
+    const NAME: &'static str = "memory";
+    fn repartition(&self) -> &str {
+        &self.topics.repartition
     }
-
-    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        let Rebalance::Assign(tpl) = rebalance else {
-            return;
-        };
-        let Ok(mut stage) = self.stage.lock() else {
-            return;
-        };
-        stage
-            .metrics
-            .rebalances
-            .with_label_values(&["assigned"])
-            .inc();
-        tracing::info!(partitions = ?partitions_of(tpl), "memory: partitions assigned");
-        let repartition = stage.topics.repartition.clone();
-        for e in tpl.elements() {
-            if e.topic() != repartition || stage.stores.contains_key(&e.partition()) {
-                continue;
-            }
-            if let Err(err) = stage.restore(e.partition()) {
-                stage.failed.get_or_insert(err);
-                return;
-            }
-        }
-        stage
-            .health
-            .assigned
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+    fn holds(&self, p: i32) -> bool {
+        self.stores.contains_key(&p)
     }
-}
-
-fn partitions_of(tpl: &TopicPartitionList) -> Vec<(String, i32)> {
-    tpl.elements()
-        .iter()
-        .map(|e| (e.topic().to_string(), e.partition()))
-        .collect()
+    fn holds_none(&self) -> bool {
+        self.stores.is_empty()
+    }
+    fn restore_partition(&mut self, p: i32) -> Result<(), StageError> {
+        self.restore(p)
+    }
+    fn release(&mut self, p: i32) {
+        self.stores.remove(&p);
+    }
+    fn flush_all<C: ConsumerContext>(
+        &mut self,
+        consumer: &BaseConsumer<C>,
+    ) -> Result<(), StageError> {
+        self.flush(consumer)
+    }
+    fn handle_message(&mut self, m: &BorrowedMessage<'_>) -> Result<(), StageError> {
+        self.handle(m)
+    }
+    fn failed(&mut self) -> &mut Option<StageError> {
+        &mut self.failed
+    }
+    fn health(&self) -> &Health {
+        &self.health
+    }
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+    fn errors(&self) -> &ErrorLog {
+        &self.errors
+    }
 }
 
 impl Stage {
@@ -528,22 +492,27 @@ pub fn run(
     }));
 
     // The whole identity table before the first insight.
-    let mut links_config = plain_consumer_config(k);
-    links_config.set("group.id", format!("{group}-links"));
-    let links: BaseConsumer<ClientCtx> =
-        links_config.create_with_context(callbacks.ctx("consumer"))?;
-    {
-        let mut s = lock(&stage);
-        read_all(&links, &topics.links, |m| s.link_record(m))?;
-        tracing::info!(links = s.links.len(), "memory: identity links loaded");
-    }
+    let links = member::table(
+        k,
+        &group,
+        "links",
+        callbacks.ctx("consumer"),
+        &topics.links,
+        &stage,
+        Stage::link_record,
+    )?;
+    tracing::info!(
+        links = lock(&stage).links.len(),
+        "memory: identity links loaded"
+    );
 
-    let consumer: BaseConsumer<StageCtx> =
-        stage::member_config(k, &group).create_with_context(StageCtx {
-            stage: stage.clone(),
-            client: callbacks.ctx("consumer"),
-        })?;
-    consumer.subscribe(&[&topics.input, &topics.repartition])?;
+    let consumer = member::member(
+        k,
+        &group,
+        &stage,
+        callbacks.ctx("consumer"),
+        &[&topics.input, &topics.repartition],
+    )?;
     tracing::info!(
         input = %topics.input,
         repartition = %topics.repartition,
@@ -556,22 +525,7 @@ pub fn run(
     let result = (|| -> Result<(), StageError> {
         let mut markers_checked = Instant::now();
         while !shutdown.is_cancelled() {
-            // A fenced static member or a failed producer does not come back: stop, and let the
-            // orchestrator start a new process (a zombie holding no partitions helps nobody).
-            if fatal.is_cancelled() {
-                return Err(StageError::Fatal);
-            }
-            let polled = consumer.poll(Duration::from_millis(50));
-            let mut s = lock(&stage);
-            if let Some(e) = s.failed.take() {
-                return Err(e);
-            }
-            match polled {
-                Some(Ok(msg)) => s.handle(&msg)?,
-                Some(Err(e)) if is_fatal(&e) => return Err(e.into()),
-                Some(Err(e)) => s.errors.warn_kafka("memory: consumer error", &e),
-                None => {}
-            }
+            let mut s = member::turn(&consumer, &stage, &fatal)?;
             // A broker away for a moment: the links are read on when it is back.
             stage::follow(
                 &links,

@@ -7,6 +7,7 @@ pub mod http;
 pub mod kafka;
 pub mod market;
 pub mod market_stage;
+pub mod member;
 pub mod memory_stage;
 pub mod metrics;
 pub mod offsets;
