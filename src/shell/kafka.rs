@@ -107,9 +107,7 @@ pub fn consumer_config(cfg: &KafkaConfig, guarantee: Guarantee) -> ClientConfig 
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", &cfg.auto_offset_reset)
         .set("session.timeout.ms", cfg.session_timeout_ms.to_string())
-        // A member that leaves or joins moves only the partitions that must move; the others keep
-        // working through the rebalance (eager rebalancing stops the whole group).
-        .set("partition.assignment.strategy", "cooperative-sticky")
+        .set("partition.assignment.strategy", assignor(cfg))
         .set(
             "statistics.interval.ms",
             cfg.statistics_interval_ms.to_string(),
@@ -120,6 +118,23 @@ pub fn consumer_config(cfg: &KafkaConfig, guarantee: Guarantee) -> ClientConfig 
         c.set(k, v);
     }
     c
+}
+
+/// The group's assignor. A member that leaves or joins moves only the partitions that must move,
+/// and the others keep working through the rebalance (cooperative-sticky; eager rebalancing stops
+/// the whole group), but not for static members (`group.instance.id` in `[kafka.consumer]`): a
+/// static member that rejoins a stable group is given its last assignment and no rebalance runs
+/// (KIP-345), while a cooperative rebalance is stable after its first half with the partitions it
+/// revoked assigned to no one, until the member that gave them up joins again. Should that member
+/// die in between (a kill, a fenced producer), its successor rejoins statically, gets what it had,
+/// and the partitions stay unowned for good: the chaos run of 2026-12-03 left 4 of 6 partitions
+/// unowned for 300 s. An eager assignment is whole in every generation.
+fn assignor(cfg: &KafkaConfig) -> &'static str {
+    if cfg.consumer.contains_key("group.instance.id") {
+        "roundrobin"
+    } else {
+        "cooperative-sticky"
+    }
 }
 
 /// The producer's librdkafka settings: idempotent, acks from all in-sync replicas; under exactly
@@ -1490,6 +1505,26 @@ mod tests {
         let consumer = consumer_config(&cfg, Guarantee::AtLeastOnce);
         assert_eq!(consumer.get("enable.auto.offset.store"), Some("false"));
         assert_eq!(consumer.get("enable.auto.commit"), Some("true"));
+        assert_eq!(
+            consumer.get("partition.assignment.strategy"),
+            Some("cooperative-sticky")
+        );
+        // Static members are assigned eagerly (see `assignor`); a strategy given in
+        // `[kafka.consumer]` wins over either.
+        let mut static_member = cfg.clone();
+        static_member
+            .consumer
+            .insert("group.instance.id".into(), "earshot-0".into());
+        let consumer = consumer_config(&static_member, Guarantee::ExactlyOnce);
+        assert_eq!(
+            consumer.get("partition.assignment.strategy"),
+            Some("roundrobin")
+        );
+        static_member.consumer.insert(
+            "partition.assignment.strategy".into(),
+            "cooperative-sticky".into(),
+        );
+        let consumer = consumer_config(&static_member, Guarantee::ExactlyOnce);
         assert_eq!(
             consumer.get("partition.assignment.strategy"),
             Some("cooperative-sticky")
