@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, ConsumerContext};
 use rdkafka::message::BorrowedMessage;
 use rdkafka::producer::BaseRecord;
 use rdkafka::Message;
@@ -42,9 +42,9 @@ use crate::insight::Insight;
 use crate::market::heard::Stems;
 use crate::market::shard::{self, Reading, Shard, Taken, Volumes};
 use crate::market::{Dimension, Output, Policy};
-use crate::shell::client::{Callbacks, ClientCtx, ErrorLog};
+use crate::shell::client::{Callbacks, ClientCtx};
 use crate::shell::kafka::{dead_letter_headers, producer_config};
-use crate::shell::member::{self, Partitioned};
+use crate::shell::member::{self, Common, Partitioned};
 use crate::shell::metrics::Metrics;
 use crate::shell::stage::{
     self, catch_up, ensure_topic, lock, partition_count, Change, Offsets, Sink, StageError,
@@ -89,7 +89,6 @@ struct Stage {
     stems: Stems,
     sink: Sink,
     restorer: BaseConsumer<ClientCtx>,
-    errors: Arc<ErrorLog>,
     held: BTreeMap<i32, Held>,
     /// Every brand volume emitted anywhere, as the volumes topic has it.
     volumes: Volumes,
@@ -102,9 +101,7 @@ struct Stage {
     /// Per brand: the start of the latest window its gauges show.
     gauged: HashMap<String, i64>,
     batch_started: Option<Instant>,
-    metrics: Metrics,
-    health: Health,
-    failed: Option<StageError>,
+    common: Common,
     /// A flush started and did not finish: nothing of its batch may be committed.
     broken: bool,
 }
@@ -140,17 +137,8 @@ impl Partitioned for Stage {
     fn handle_message(&mut self, m: &BorrowedMessage<'_>) -> Result<(), StageError> {
         self.handle(m)
     }
-    fn failed(&mut self) -> &mut Option<StageError> {
-        &mut self.failed
-    }
-    fn health(&self) -> &Health {
-        &self.health
-    }
-    fn metrics(&self) -> &Metrics {
-        &self.metrics
-    }
-    fn errors(&self) -> &ErrorLog {
-        &self.errors
+    fn common(&mut self) -> &mut Common {
+        &mut self.common
     }
 }
 
@@ -272,7 +260,7 @@ impl Stage {
     /// A brand no longer held here: its gauges go.
     fn ungauge(&mut self, brand: &str) {
         self.gauged.remove(brand);
-        let m = &self.metrics.market;
+        let m = &self.common.metrics.market;
         for g in [
             &m.window_messages,
             &m.window_net_sentiment,
@@ -290,7 +278,7 @@ impl Stage {
             return;
         }
         *latest = start;
-        let m = &self.metrics.market;
+        let m = &self.common.metrics.market;
         m.window_messages
             .with_label_values(&[&t.brand])
             .set(f64::from(t.volume));
@@ -320,14 +308,14 @@ impl Stage {
             parts.next(),
             value,
         ) else {
-            self.errors.warn(
+            self.common.errors.warn(
                 "market: a volumes record is not `size/start/brand` = volume; skipped",
                 &key,
             );
             return Ok(());
         };
         if volume > 1_000_000_000 {
-            self.errors.warn(
+            self.common.errors.warn(
                 "market: a volumes record's volume is not believable; skipped",
                 &key,
             );
@@ -361,7 +349,7 @@ impl Stage {
             latest = latest.max(held.shard.latest().unwrap_or(i64::MIN));
             open += held.shard.open_windows();
         }
-        self.metrics.market.open_windows.set(open as i64);
+        self.common.metrics.market.open_windows.set(open as i64);
         let keep = i64::from(self.policy.allowed_lateness_seconds)
             + i64::from(self.policy.watermark_delay_seconds)
             + 2 * 86_400;
@@ -436,7 +424,7 @@ impl Stage {
                 held.get(&p).map(|h| &h.store)
             })?;
         self.offsets.commit(consumer)?;
-        let m = &self.metrics.market;
+        let m = &self.common.metrics.market;
         for (k, n) in self.sent.drain() {
             m.events.with_label_values(&[k]).inc_by(n);
         }
@@ -482,7 +470,11 @@ impl Stage {
         );
         self.emit(out)?;
         let took = started.elapsed();
-        self.metrics.market.restore.observe(took.as_secs_f64());
+        self.common
+            .metrics
+            .market
+            .restore
+            .observe(took.as_secs_f64());
         tracing::info!(
             partition = p,
             records = restored,
@@ -576,7 +568,6 @@ pub fn run(
         stems: Stems::default(),
         sink,
         restorer,
-        errors: errors.clone(),
         held: BTreeMap::new(),
         volumes: Volumes::default(),
         offsets: Offsets::default(),
@@ -585,9 +576,12 @@ pub fn run(
         results: HashMap::new(),
         gauged: HashMap::new(),
         batch_started: None,
-        metrics,
-        health: health.clone(),
-        failed: None,
+        common: Common {
+            errors: errors.clone(),
+            metrics,
+            health: health.clone(),
+            failed: None,
+        },
         broken: false,
     }));
 
@@ -624,36 +618,28 @@ pub fn run(
         "market stage running"
     );
 
-    let result = (|| -> Result<(), StageError> {
-        let mut ticked = Instant::now();
-        while !shutdown.is_cancelled() {
-            let mut st = member::turn(&consumer, &stage, &fatal)?;
-            stage::follow(&volumes, &errors, "market: volumes consumer error", |m| {
-                st.volume_record(m)
-            })?;
-            // Quiet brands' windows close on a beat of a second (or the commit's, if shorter).
-            if ticked.elapsed() >= st.commit_interval.min(Duration::from_secs(1)) {
-                ticked = Instant::now();
-                st.tick()?;
-                if st.batch_started.is_none() && !st.broken {
-                    st.offsets.commit_markers(&consumer)?;
-                }
+    let mut ticked = Instant::now();
+    member::run(&consumer, &stage, &fatal, &shutdown, |st, consumer| {
+        stage::follow(&volumes, &errors, "market: volumes consumer error", |m| {
+            st.volume_record(m)
+        })?;
+        // Quiet brands' windows close on a beat of a second (or the commit's, if shorter).
+        if ticked.elapsed() >= st.commit_interval.min(Duration::from_secs(1)) {
+            ticked = Instant::now();
+            st.tick()?;
+            if st.batch_started.is_none() && !st.broken {
+                st.offsets.commit_markers(consumer)?;
             }
-            if st
-                .batch_started
-                .is_some_and(|t| t.elapsed() >= st.commit_interval)
-            {
-                st.flush(&consumer)?;
-            }
-            st.sink.producer.poll(Duration::ZERO);
         }
-        lock(&stage).flush(&consumer)
-    })();
-    if let Err(e) = &result {
-        health.fail(e.to_string());
-    }
-    consumer.unsubscribe();
-    result
+        if st
+            .batch_started
+            .is_some_and(|t| t.elapsed() >= st.commit_interval)
+        {
+            st.flush(consumer)?;
+        }
+        st.sink.producer.poll(Duration::ZERO);
+        Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -43,11 +43,17 @@ pub trait Partitioned: Send + 'static {
     ) -> Result<(), StageError>;
     /// Handles one message of the input or the repartition topic.
     fn handle_message(&mut self, m: &BorrowedMessage<'_>) -> Result<(), StageError>;
-    /// Where a failure inside a rebalance callback waits for the loop.
-    fn failed(&mut self) -> &mut Option<StageError>;
-    fn health(&self) -> &Health;
-    fn metrics(&self) -> &Metrics;
-    fn errors(&self) -> &ErrorLog;
+    /// What every stage keeps for its member.
+    fn common(&mut self) -> &mut Common;
+}
+
+/// What every stage keeps for its member: where its client errors are logged, its metrics and
+/// health, and where a failure inside a rebalance callback waits for the loop.
+pub struct Common {
+    pub errors: Arc<ErrorLog>,
+    pub metrics: Metrics,
+    pub health: Health,
+    pub failed: Option<StageError>,
 }
 
 /// The member consumer's context: its client callbacks and the stage.
@@ -77,7 +83,7 @@ impl<S: Partitioned> ConsumerContext for StageCtx<S> {
         // Everything handled so far reaches the changelog, the stores and the committed offsets
         // before the partitions go.
         if let Err(e) = stage.flush_all(base) {
-            stage.failed().get_or_insert(e);
+            stage.common().failed.get_or_insert(e);
         }
         let repartition = stage.repartition().to_string();
         for e in tpl.elements() {
@@ -86,11 +92,16 @@ impl<S: Partitioned> ConsumerContext for StageCtx<S> {
             }
         }
         if stage.holds_none() {
-            stage.health().assigned.store(false, Ordering::Relaxed);
+            stage
+                .common()
+                .health
+                .assigned
+                .store(false, Ordering::Relaxed);
         }
         tracing::info!(partitions = ?partitions_of(tpl), "{}: partitions revoked", S::NAME);
         stage
-            .metrics()
+            .common()
+            .metrics
             .rebalances
             .with_label_values(&["revoked"])
             .inc();
@@ -104,7 +115,8 @@ impl<S: Partitioned> ConsumerContext for StageCtx<S> {
             return;
         };
         stage
-            .metrics()
+            .common()
+            .metrics
             .rebalances
             .with_label_values(&["assigned"])
             .inc();
@@ -115,11 +127,15 @@ impl<S: Partitioned> ConsumerContext for StageCtx<S> {
                 continue;
             }
             if let Err(err) = stage.restore_partition(e.partition()) {
-                stage.failed().get_or_insert(err);
+                stage.common().failed.get_or_insert(err);
                 return;
             }
         }
-        stage.health().assigned.store(true, Ordering::Relaxed);
+        stage
+            .common()
+            .health
+            .assigned
+            .store(true, Ordering::Relaxed);
     }
 }
 
@@ -181,16 +197,41 @@ pub fn turn<'a, S: Partitioned>(
     }
     let polled = consumer.poll(Duration::from_millis(50));
     let mut st = lock(stage);
-    if let Some(e) = st.failed().take() {
+    if let Some(e) = st.common().failed.take() {
         return Err(e);
     }
     match polled {
         Some(Ok(msg)) => st.handle_message(&msg)?,
         Some(Err(e)) if is_fatal(&e) => return Err(e.into()),
         Some(Err(e)) => st
-            .errors()
+            .common()
+            .errors
             .warn_kafka(&format!("{}: consumer error", S::NAME), &e),
         None => {}
     }
     Ok(st)
+}
+
+/// The stage's loop until `shutdown`: a [`turn`], then `each` with the stage still locked; at the
+/// end everything handled is flushed ([`Partitioned::flush_all`]). A failure is the stage's
+/// health's before it is returned; the member leaves its group either way.
+pub fn run<S: Partitioned>(
+    consumer: &BaseConsumer<StageCtx<S>>,
+    stage: &Arc<Mutex<S>>,
+    fatal: &CancellationToken,
+    shutdown: &CancellationToken,
+    mut each: impl FnMut(&mut S, &BaseConsumer<StageCtx<S>>) -> Result<(), StageError>,
+) -> Result<(), StageError> {
+    let result = (|| {
+        while !shutdown.is_cancelled() {
+            let mut st = turn(consumer, stage, fatal)?;
+            each(&mut st, consumer)?;
+        }
+        lock(stage).flush_all(consumer)
+    })();
+    if let Err(e) = &result {
+        lock(stage).common().health.fail(e.to_string());
+    }
+    consumer.unsubscribe();
+    result
 }

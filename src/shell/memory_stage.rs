@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, ConsumerContext};
 use rdkafka::message::BorrowedMessage;
 use rdkafka::producer::BaseRecord;
 use rdkafka::Message;
@@ -38,9 +38,9 @@ use crate::config::{Config, Guarantee};
 use crate::insight::Insight;
 use crate::memory::{self, codec, Applied, Command, CustomerState, Links, Observation};
 use crate::privacy::Privacy;
-use crate::shell::client::{Callbacks, ClientCtx, ErrorLog};
+use crate::shell::client::{Callbacks, ClientCtx};
 use crate::shell::kafka::{dead_letter_headers, producer_config};
-use crate::shell::member::{self, Partitioned};
+use crate::shell::member::{self, Common, Partitioned};
 use crate::shell::metrics::Metrics;
 use crate::shell::stage::{
     self, catch_up, ensure_topic, lock, partition_count, plain_consumer_config, read_all, Change,
@@ -72,8 +72,6 @@ struct Stage {
     privacy: Privacy,
     sink: Sink,
     restorer: BaseConsumer<ClientCtx>,
-    /// Errors said once an interval.
-    errors: Arc<ErrorLog>,
     links: Links,
     stores: HashMap<i32, PartitionStore>,
     /// Changed states since the last flush (`None`: deleted), by partition and key.
@@ -83,10 +81,7 @@ struct Stage {
     raised: HashMap<&'static str, u64>,
     results: HashMap<&'static str, u64>,
     batch_started: Option<Instant>,
-    metrics: Metrics,
-    health: Health,
-    /// A failure inside a rebalance callback, raised by the loop.
-    failed: Option<StageError>,
+    common: Common,
     /// A flush started and did not finish: what the batch holds may not have reached Kafka, so
     /// nothing of it may be committed (not even by the revoke that closing the consumer runs).
     broken: bool,
@@ -118,17 +113,8 @@ impl Partitioned for Stage {
     fn handle_message(&mut self, m: &BorrowedMessage<'_>) -> Result<(), StageError> {
         self.handle(m)
     }
-    fn failed(&mut self) -> &mut Option<StageError> {
-        &mut self.failed
-    }
-    fn health(&self) -> &Health {
-        &self.health
-    }
-    fn metrics(&self) -> &Metrics {
-        &self.metrics
-    }
-    fn errors(&self) -> &ErrorLog {
-        &self.errors
+    fn common(&mut self) -> &mut Common {
+        &mut self.common
     }
 }
 
@@ -373,13 +359,15 @@ impl Stage {
             .write_changes(&self.topics.changelog, &encoded, |p| stores.get(&p))?;
         self.offsets.commit(consumer)?;
         for (t, n) in self.raised.drain() {
-            self.metrics
+            self.common
+                .metrics
                 .memory_customer_insights
                 .with_label_values(&[t])
                 .inc_by(n);
         }
         for (r, n) in self.results.drain() {
-            self.metrics
+            self.common
+                .metrics
                 .memory_insights
                 .with_label_values(&[r])
                 .inc_by(n);
@@ -398,8 +386,11 @@ impl Stage {
         let restored = catch_up(&self.restorer, &store, &self.topics.changelog, p)?;
         self.stores.insert(p, store);
         let took = started.elapsed();
-        self.metrics.memory_restore.observe(took.as_secs_f64());
-        self.metrics.memory_restored_records.inc_by(restored);
+        self.common
+            .metrics
+            .memory_restore
+            .observe(took.as_secs_f64());
+        self.common.metrics.memory_restored_records.inc_by(restored);
         tracing::info!(
             partition = p,
             records = restored,
@@ -477,7 +468,6 @@ pub fn run(
         privacy,
         sink,
         restorer,
-        errors: errors.clone(),
         links: Links::default(),
         stores: HashMap::new(),
         dirty: HashMap::new(),
@@ -485,9 +475,12 @@ pub fn run(
         raised: HashMap::new(),
         results: HashMap::new(),
         batch_started: None,
-        metrics,
-        health: health.clone(),
-        failed: None,
+        common: Common {
+            errors: errors.clone(),
+            metrics,
+            health: health.clone(),
+            failed: None,
+        },
         broken: false,
     }));
 
@@ -522,34 +515,26 @@ pub fn run(
         "memory stage running"
     );
 
-    let result = (|| -> Result<(), StageError> {
-        let mut markers_checked = Instant::now();
-        while !shutdown.is_cancelled() {
-            let mut s = member::turn(&consumer, &stage, &fatal)?;
-            // A broker away for a moment: the links are read on when it is back.
-            stage::follow(
-                &links,
-                &errors,
-                "memory: identity links consumer error",
-                |m| s.link_record(m),
-            )?;
-            if s.batch_started
-                .is_some_and(|t| t.elapsed() >= s.commit_interval)
-            {
-                s.flush(&consumer)?;
-            } else if s.batch_started.is_none() && markers_checked.elapsed() >= s.commit_interval {
-                markers_checked = Instant::now();
-                s.commit_markers(&consumer)?;
-            }
-            s.sink.producer.poll(Duration::ZERO);
+    let mut markers_checked = Instant::now();
+    member::run(&consumer, &stage, &fatal, &shutdown, |s, consumer| {
+        // A broker away for a moment: the links are read on when it is back.
+        stage::follow(
+            &links,
+            &errors,
+            "memory: identity links consumer error",
+            |m| s.link_record(m),
+        )?;
+        if s.batch_started
+            .is_some_and(|t| t.elapsed() >= s.commit_interval)
+        {
+            s.flush(consumer)?;
+        } else if s.batch_started.is_none() && markers_checked.elapsed() >= s.commit_interval {
+            markers_checked = Instant::now();
+            s.commit_markers(consumer)?;
         }
-        lock(&stage).flush(&consumer)
-    })();
-    if let Err(e) = &result {
-        health.fail(e.to_string());
-    }
-    consumer.unsubscribe();
-    result
+        s.sink.producer.poll(Duration::ZERO);
+        Ok(())
+    })
 }
 
 /// Erases a customer: an erasure command to the customer's partition (the owner deletes the state
