@@ -52,41 +52,20 @@ impl Market {
     }
 
     fn start_with(&self, state: &std::path::Path, env: &[(&str, &str)]) -> Daemon {
-        let port = free_port();
-        let root = env!("CARGO_MANIFEST_DIR");
-        let log = log_path(&self.group);
-        std::fs::create_dir_all(std::path::Path::new(&log).parent().unwrap()).unwrap();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_earshot"))
-            .args(["run", "--role", "market"])
-            .env("EARSHOT_CONFIG", format!("{root}/config/earshot.toml"))
-            .env("EARSHOT_KAFKA__BROKERS", brokers())
-            .env("EARSHOT_KAFKA__GROUP_ID", &self.group)
-            .env("EARSHOT_KAFKA__DEAD_LETTER_TOPIC", &self.dead)
-            .env("EARSHOT_KAFKA__SESSION_TIMEOUT_MS", "6000")
-            .env("EARSHOT_MARKET__ALLOWED_LATENESS_SECONDS", LATENESS)
-            .env("EARSHOT_MARKET_STAGE__INPUT_TOPIC", &self.insights)
-            .env("EARSHOT_MARKET_STAGE__REPARTITION_TOPIC", &self.repartition)
-            .env("EARSHOT_MARKET_STAGE__CHANGELOG_TOPIC", &self.changelog)
-            .env("EARSHOT_MARKET_STAGE__VOLUMES_TOPIC", &self.volumes)
-            .env("EARSHOT_MARKET_STAGE__TRENDS_TOPIC", &self.trends)
-            .env("EARSHOT_MARKET_STAGE__ALERTS_TOPIC", &self.alerts)
-            .env("EARSHOT_MARKET_STAGE__STATE_DIR", state)
-            .env("EARSHOT_MARKET_STAGE__COMMIT_INTERVAL_MS", "200")
-            .env("EARSHOT_MARKET_STAGE__IDLE_CLOSE_SECONDS", "2")
-            .env("EARSHOT_HTTP__ADDRESS", format!("127.0.0.1:{port}"))
-            .env("EARSHOT_LOG", "info,librdkafka=warn")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("earshot starts");
-        Daemon { child, port }
+        let args = ["run", "--role", "market"];
+        Daemon::spawn(&args, &self.group, &self.dead, &self.group, |cmd| {
+            cmd.env("EARSHOT_MARKET__ALLOWED_LATENESS_SECONDS", LATENESS)
+                .env("EARSHOT_MARKET_STAGE__INPUT_TOPIC", &self.insights)
+                .env("EARSHOT_MARKET_STAGE__REPARTITION_TOPIC", &self.repartition)
+                .env("EARSHOT_MARKET_STAGE__CHANGELOG_TOPIC", &self.changelog)
+                .env("EARSHOT_MARKET_STAGE__VOLUMES_TOPIC", &self.volumes)
+                .env("EARSHOT_MARKET_STAGE__TRENDS_TOPIC", &self.trends)
+                .env("EARSHOT_MARKET_STAGE__ALERTS_TOPIC", &self.alerts)
+                .env("EARSHOT_MARKET_STAGE__STATE_DIR", state)
+                .env("EARSHOT_MARKET_STAGE__COMMIT_INTERVAL_MS", "200")
+                .env("EARSHOT_MARKET_STAGE__IDLE_CLOSE_SECONDS", "2")
+                .envs(env.iter().copied());
+        })
     }
 
     /// Produces insights keyed by party, as the analysis stage does.

@@ -70,38 +70,16 @@ impl Memory {
 
     /// Starts an instance with its own state folder (a fresh machine unless `state` is reused).
     fn start(&self, state: &std::path::Path) -> Daemon {
-        let port = free_port();
-        let root = env!("CARGO_MANIFEST_DIR");
-        let log = log_path(&self.group);
-        std::fs::create_dir_all(std::path::Path::new(&log).parent().unwrap()).unwrap();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_earshot"))
-            .args(["run", "--role", "memory"])
-            .env("EARSHOT_CONFIG", format!("{root}/config/earshot.toml"))
-            .env("EARSHOT_KAFKA__BROKERS", brokers())
-            .env("EARSHOT_PRIVACY_KEY", TEST_PRIVACY_KEY)
-            .env("EARSHOT_KAFKA__GROUP_ID", &self.group)
-            .env("EARSHOT_KAFKA__DEAD_LETTER_TOPIC", &self.dead)
-            .env("EARSHOT_KAFKA__SESSION_TIMEOUT_MS", "6000")
-            .env("EARSHOT_MEMORY__INPUT_TOPIC", &self.insights)
-            .env("EARSHOT_MEMORY__LINKS_TOPIC", &self.links)
-            .env("EARSHOT_MEMORY__REPARTITION_TOPIC", &self.repartition)
-            .env("EARSHOT_MEMORY__CHANGELOG_TOPIC", &self.changelog)
-            .env("EARSHOT_MEMORY__OUTPUT_TOPIC", &self.output)
-            .env("EARSHOT_MEMORY__STATE_DIR", state)
-            .env("EARSHOT_MEMORY__COMMIT_INTERVAL_MS", "100")
-            .env("EARSHOT_HTTP__ADDRESS", format!("127.0.0.1:{port}"))
-            .env("EARSHOT_LOG", "info,librdkafka=warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("earshot starts");
-        Daemon { child, port }
+        let args = ["run", "--role", "memory"];
+        Daemon::spawn(&args, &self.group, &self.dead, &self.group, |cmd| {
+            cmd.env("EARSHOT_MEMORY__INPUT_TOPIC", &self.insights)
+                .env("EARSHOT_MEMORY__LINKS_TOPIC", &self.links)
+                .env("EARSHOT_MEMORY__REPARTITION_TOPIC", &self.repartition)
+                .env("EARSHOT_MEMORY__CHANGELOG_TOPIC", &self.changelog)
+                .env("EARSHOT_MEMORY__OUTPUT_TOPIC", &self.output)
+                .env("EARSHOT_MEMORY__STATE_DIR", state)
+                .env("EARSHOT_MEMORY__COMMIT_INTERVAL_MS", "100");
+        })
     }
 
     /// Produces identity links (raw ids, as the CRM writes them); `None` unlinks.

@@ -326,30 +326,42 @@ impl Daemon {
 
     /// [`Daemon::start_with`], logging to target/e2e-logs/<log>.log ([`log_path`]).
     pub fn start_logged(s: &Setup, extra_env: &[(&str, &str)], log: &str) -> Daemon {
-        let port = free_port();
-        let root = env!("CARGO_MANIFEST_DIR");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_earshot"));
-        cmd.arg("run")
-            .env("EARSHOT_CONFIG", format!("{root}/config/earshot.toml"))
-            .env("EARSHOT_KAFKA__BROKERS", brokers())
-            .env("EARSHOT_PRIVACY_KEY", TEST_PRIVACY_KEY)
-            .env("EARSHOT_KAFKA__GROUP_ID", &s.group)
-            .env(
+        Self::spawn(&["run"], &s.group, &s.dead, log, |cmd| {
+            cmd.env(
                 "EARSHOT_KAFKA__INPUTS",
                 format!("[{{topic = \"{}\", kind = \"auto\"}}]", s.input),
             )
             .env("EARSHOT_KAFKA__OUTPUT_TOPIC", &s.output)
-            .env("EARSHOT_KAFKA__DEAD_LETTER_TOPIC", &s.dead)
             .env("EARSHOT_KAFKA__STATISTICS_INTERVAL_MS", "500")
+            .envs(extra_env.iter().copied());
+        })
+    }
+
+    /// `earshot <args>` in consumer group `group`, dead-lettering to `dead`, on the test broker
+    /// and a free HTTP port, logging to target/e2e-logs/<log>.log; `configure` adds the rest.
+    pub fn spawn(
+        args: &[&str],
+        group: &str,
+        dead: &str,
+        log: &str,
+        configure: impl FnOnce(&mut Command),
+    ) -> Daemon {
+        let port = free_port();
+        let root = env!("CARGO_MANIFEST_DIR");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_earshot"));
+        cmd.args(args)
+            .env("EARSHOT_CONFIG", format!("{root}/config/earshot.toml"))
+            .env("EARSHOT_KAFKA__BROKERS", brokers())
+            .env("EARSHOT_PRIVACY_KEY", TEST_PRIVACY_KEY)
+            .env("EARSHOT_KAFKA__GROUP_ID", group)
+            .env("EARSHOT_KAFKA__DEAD_LETTER_TOPIC", dead)
             .env("EARSHOT_KAFKA__SESSION_TIMEOUT_MS", "6000")
             .env("EARSHOT_HTTP__ADDRESS", format!("127.0.0.1:{port}"))
             .env("EARSHOT_LOG", "info,librdkafka=warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log_file(log));
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
+        configure(&mut cmd);
         let child = cmd.spawn().expect("earshot starts");
         Daemon { child, port }
     }
