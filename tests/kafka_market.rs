@@ -54,7 +54,9 @@ impl Market {
     fn start_with(&self, state: &std::path::Path, env: &[(&str, &str)]) -> Daemon {
         let args = ["run", "--role", "market"];
         Daemon::spawn(&args, &self.group, &self.dead, &self.group, |cmd| {
-            cmd.env("EARSHOT_MARKET__ALLOWED_LATENESS_SECONDS", LATENESS)
+            // The market stage needs no privacy key (it reads pseudonymous insights).
+            cmd.env_remove("EARSHOT_PRIVACY_KEY")
+                .env("EARSHOT_MARKET__ALLOWED_LATENESS_SECONDS", LATENESS)
                 .env("EARSHOT_MARKET_STAGE__INPUT_TOPIC", &self.insights)
                 .env("EARSHOT_MARKET_STAGE__REPARTITION_TOPIC", &self.repartition)
                 .env("EARSHOT_MARKET_STAGE__CHANGELOG_TOPIC", &self.changelog)

@@ -1,7 +1,7 @@
 //! A stateful stage's group member, the same for the memory and the market stage: the rebalance
 //! callbacks that flush everything handled before partitions go and restore a partition's state
 //! before any of its messages is read, the global table read whole before the first message, and
-//! one turn of the loop.
+//! the loop.
 //!
 //! A stage ([`Partitioned`]) keeps its state per partition of its repartition topic and shares it,
 //! behind a mutex, between its loop and these callbacks (librdkafka calls them from inside
