@@ -119,16 +119,17 @@ impl Analyzer {
         let text = interaction.text.as_str();
         let lexicon = self.sentiment.score(text);
         // The text's hashed features, once, for the emotion, signal and sentiment models.
-        let text_features = crate::emotion::features(text, &lexicon);
-        let emotions = self.emotions.score_features(text, &text_features);
+        let tf = crate::polarity::TextFeatures::of(text, &lexicon);
+        let text_features = tf.shared();
+        let emotions = self.emotions.score_features(text, text_features);
         let mut mentions = self.matcher.find_in(interaction, language.tag.as_deref());
         // The signal model learnt from the lexicon's reading: it gets that reading.
         let signals =
             self.signals
-                .detect(interaction, &lexicon, &mentions, &emotions, &text_features);
+                .detect(interaction, &lexicon, &mentions, &emotions, text_features);
         self.signals
             .read_mentions(interaction, &mut mentions, &signals);
-        let features = crate::polarity::features(text, &lexicon, &text_features);
+        let features = crate::polarity::features(&lexicon, &tf);
         let sentences = self.sentence_inputs(text, &lexicon);
         for m in &mut mentions {
             let span = (m.span.start, m.span.end);
@@ -264,8 +265,8 @@ impl Analyzer {
         }
         let text = interaction.text.as_str();
         let lexicon = self.sentiment.score(text);
-        let tf = crate::emotion::features(text, &lexicon);
-        let features = crate::polarity::features(text, &lexicon, &tf);
+        let tf = crate::polarity::TextFeatures::of(text, &lexicon);
+        let features = crate::polarity::features(&lexicon, &tf);
         let sentences = self.sentence_inputs(text, &lexicon);
         self.matcher
             .find_in(interaction, language.tag.as_deref())

@@ -135,10 +135,22 @@ pub(crate) fn word_grams(w: &[u8], mask: u32, out: &mut impl Extend<u32>) {
 
 /// The features of a text: bucket ids, one per occurrence (a word said twice counts twice).
 pub fn features(text: &str, sentiment: &Scores) -> Vec<u32> {
+    features_then(text, sentiment, |_, _, _| {}).0
+}
+
+/// [`features`], then, for an ASCII text, what `more` adds to them from the words they read (the
+/// text lower-cased, and its words as byte ranges of it): a model that reads the same words for
+/// features of its own (the sentiment model's negation scopes) does not split the text again.
+/// Returns the features and whether `more` was called (it is not for other text).
+pub(crate) fn features_then(
+    text: &str,
+    sentiment: &Scores,
+    more: impl FnOnce(&[u8], &[(usize, usize)], &mut Vec<u32>),
+) -> (Vec<u32>, bool) {
     if text.is_ascii() {
-        features_ascii(text, sentiment)
+        (features_ascii(text, sentiment, more), true)
     } else {
-        features_general(text, sentiment)
+        (features_general(text, sentiment), false)
     }
 }
 
@@ -183,7 +195,11 @@ pub(crate) fn ascii_words(b: &[u8], out: &mut Vec<(usize, usize)>) {
 
 /// [`features`] of an ASCII text (most of a stream): the same features in the same order, from
 /// one lower-cased copy of the text whose words are ranges of it, without decoding characters.
-fn features_ascii(text: &str, sentiment: &Scores) -> Vec<u32> {
+fn features_ascii(
+    text: &str,
+    sentiment: &Scores,
+    more: impl FnOnce(&[u8], &[(usize, usize)], &mut Vec<u32>),
+) -> Vec<u32> {
     let bytes = text.as_bytes();
     let lower = text.to_ascii_lowercase();
     let lower = lower.as_bytes();
@@ -220,6 +236,7 @@ fn features_ascii(text: &str, sentiment: &Scores) -> Vec<u32> {
     }
     out.extend_from_slice(&bigrams);
     shape_and_lexicon(text, letters, upper, sentiment, &mut out);
+    more(lower, &words, &mut out);
     out
 }
 
@@ -840,7 +857,11 @@ mod tests {
         let mut ascii = 0;
         for t in texts.iter().filter(|t| t.is_ascii()) {
             let s = scorer.score(t);
-            assert_eq!(features_ascii(t, &s), features_general(t, &s), "{t:?}");
+            assert_eq!(
+                features_ascii(t, &s, |_, _, _| {}),
+                features_general(t, &s),
+                "{t:?}"
+            );
             ascii += 1;
         }
         assert!(ascii > 5000, "only {ascii} ASCII texts compared");

@@ -76,12 +76,36 @@ fn is_negator(w: &[u8]) -> bool {
 /// "but").
 const NEGATION_SCOPE: usize = 4;
 
-/// The words of `text` inside a negation's scope, as features of their own.
-fn negation_features(text: &str, out: &mut Vec<u32>) {
-    if text.is_ascii() {
-        negation_features_ascii(text, out);
-    } else {
-        negation_features_general(text, out);
+/// A text's hashed features, computed once for the emotion, signal and sentiment models: the
+/// emotion model's ([`crate::emotion::features`]), which the signal model reads too, and after them
+/// the words in a negation's scope, which only the sentiment model reads. One pass over the
+/// text's words gives both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextFeatures {
+    all: Vec<u32>,
+    /// How many of `all` are the emotion model's.
+    shared: usize,
+}
+
+impl TextFeatures {
+    /// The features of `text`, whose lexicon reading is `lexicon`.
+    pub fn of(text: &str, lexicon: &Scores) -> TextFeatures {
+        let mut shared = 0;
+        let (mut all, ascii) = crate::emotion::features_then(text, lexicon, |lower, words, out| {
+            shared = out.len();
+            negation_scopes(lower, words, out);
+        });
+        if !ascii {
+            shared = all.len();
+            negation_features_general(text, &mut all);
+        }
+        TextFeatures { all, shared }
+    }
+
+    /// The emotion model's features ([`crate::emotion::features`]), which the signal model reads
+    /// too.
+    pub fn shared(&self) -> &[u32] {
+        &self.all[..self.shared]
     }
 }
 
@@ -90,16 +114,12 @@ fn ends_scope(c: char) -> bool {
     matches!(c, '.' | ',' | '!' | '?' | ';' | ':' | '\n')
 }
 
-/// [`negation_features`] of an ASCII text: the same features, its words read as ranges of one
-/// lower-cased copy.
-fn negation_features_ascii(text: &str, out: &mut Vec<u32>) {
-    let lower = text.to_ascii_lowercase();
-    let b = lower.as_bytes();
-    let mut words = Vec::with_capacity(b.len() / 4 + 1);
-    crate::emotion::ascii_words(b, &mut words);
+/// The negation features of an ASCII text given lower-cased (`b`) with its words as ranges of it
+/// ([`crate::emotion::ascii_words`]): the same features as the general path.
+fn negation_scopes(b: &[u8], words: &[(usize, usize)], out: &mut Vec<u32>) {
     let mut left = 0usize;
     let mut gap_from = 0usize;
-    for &(start, end) in &words {
+    for &(start, end) in words {
         // Punctuation between the last word and this one ends a scope.
         if b[gap_from..start]
             .iter()
@@ -120,7 +140,8 @@ fn negation_features_ascii(text: &str, out: &mut Vec<u32>) {
     }
 }
 
-/// [`negation_features`] of any text, character by character.
+/// The words of `text` inside a negation's scope, as features of their own, read character by
+/// character: the path of text that is not ASCII (the model was trained on its features).
 fn negation_features_general(text: &str, out: &mut Vec<u32>) {
     let mut word: Vec<u8> = Vec::with_capacity(16);
     let mut left = 0usize;
@@ -166,10 +187,9 @@ fn bin(x: f32, bins: f32) -> u8 {
 
 /// The model's features of a text: its emotion-model features (`text_features`, computed once by
 /// the analyser), the negation scopes and the lexicon's reading.
-pub fn features(text: &str, lexicon: &Scores, text_features: &[u32]) -> Vec<u32> {
-    let mut out = Vec::with_capacity(text_features.len() + 24);
-    out.extend_from_slice(text_features);
-    negation_features(text, &mut out);
+pub fn features(lexicon: &Scores, text_features: &TextFeatures) -> Vec<u32> {
+    let mut out = Vec::with_capacity(text_features.all.len() + 8);
+    out.extend_from_slice(&text_features.all);
     out.push(hash_parts(&[lexicon.label.as_str().as_bytes()], 2));
     out.push(hash_parts(&[b"pos", &[bin(lexicon.positive, 5.0)]], 3));
     out.push(hash_parts(&[b"neg", &[bin(lexicon.negative, 5.0)]], 3));
@@ -292,8 +312,8 @@ fn mention_word(w: &str) -> std::borrow::Cow<'_, str> {
 /// compound: as [`read_text`] computes them.
 pub fn text_features(text: &str, lexicon: &SentimentScorer) -> (Vec<u32>, f32) {
     let scores = lexicon.score(text);
-    let tf = crate::emotion::features(text, &scores);
-    (features(text, &scores, &tf), scores.compound)
+    let tf = TextFeatures::of(text, &scores);
+    (features(&scores, &tf), scores.compound)
 }
 
 /// What the model reads in `text` on its own: the lexicon and the sentiment model over it, as
@@ -617,7 +637,7 @@ mod tests {
         let (mut n, mut fired) = (0, 0);
         for t in texts.into_iter().filter(|t| t.is_ascii()) {
             let (mut a, mut g) = (Vec::new(), Vec::new());
-            negation_features_ascii(t, &mut a);
+            negation_features(t, &mut a);
             negation_features_general(t, &mut g);
             assert_eq!(a, g, "{t:?}");
             n += 1;
@@ -686,6 +706,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The negation features of a text, as [`TextFeatures::of`] gives them.
+    fn negation_features(text: &str, out: &mut Vec<u32>) {
+        static SCORER: std::sync::OnceLock<SentimentScorer> = std::sync::OnceLock::new();
+        let lexicon = SCORER.get_or_init(SentimentScorer::new).score(text);
+        let tf = TextFeatures::of(text, &lexicon);
+        assert_eq!(tf.shared(), crate::emotion::features(text, &lexicon));
+        out.extend_from_slice(&tf.all[tf.shared..]);
     }
 
     #[test]

@@ -70,8 +70,8 @@ pub fn encode(examples: &[Example]) -> Vec<Encoded> {
         .par_iter()
         .map(|e| {
             let lexicon = scorer.score(&e.text);
-            let tf = crate::emotion::features(&e.text, &lexicon);
-            let features = features(&e.text, &lexicon, &tf);
+            let tf = super::TextFeatures::of(&e.text, &lexicon);
+            let features = features(&lexicon, &tf);
             Encoded {
                 features,
                 lexicon: lexicon.compound,
