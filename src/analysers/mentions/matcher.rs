@@ -385,13 +385,14 @@ impl Matcher {
         };
         let text = interaction.text.as_str();
         let haystack = fold(text);
-        let mut seen: Vec<u32> = ac
-            .find_overlapping_iter(&haystack)
-            .map(|hit| hit.pattern().as_u32())
-            .collect();
+        let mut seen: Vec<u32> = Vec::with_capacity(16);
+        seen.extend(
+            ac.find_overlapping_iter(&haystack)
+                .map(|hit| hit.pattern().as_u32()),
+        );
         seen.sort_unstable();
         seen.dedup();
-        let mut candidates: Vec<u32> = Vec::new();
+        let mut candidates: Vec<u32> = Vec::with_capacity(16);
         for p in &seen {
             candidates.extend_from_slice(&self.postings[*p as usize]);
         }
@@ -403,10 +404,13 @@ impl Matcher {
         let mut ctx = Ctx::new(interaction, language, haystack, seen, self.postings.len());
         let mut found: Vec<Mention> = Vec::new();
         let mut matched: Vec<(u32, Vec<Hit>)> = Vec::new();
+        // One buffer evaluates every candidate; a match takes a copy of its exact size. (Most
+        // candidates don't match, and a vector per candidate grew for each.)
+        let mut hits: Vec<Hit> = Vec::with_capacity(16);
         for q in candidates {
-            let mut hits: Vec<Hit> = Vec::new();
+            hits.clear();
             if self.eval(&self.queries[q as usize], &mut ctx, &mut hits) {
-                matched.push((q, hits));
+                matched.push((q, hits.clone()));
             }
         }
         // A hit that spans another brand's hit ("corvid NEAR/4 fiber" over "Corvid Telecom to
@@ -662,7 +666,7 @@ impl<'a> Ctx<'a> {
             // Room for the terms of a few candidate queries: growing it by rehashing cost more
             // than the lookups.
             memo: rustc_hash::FxHashMap::with_capacity_and_hasher(32, Default::default()),
-            memo_hits: Vec::new(),
+            memo_hits: Vec::with_capacity(32),
         }
     }
 
