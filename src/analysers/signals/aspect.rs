@@ -15,6 +15,7 @@ use crate::emotion::hash_parts;
 use crate::interaction::Kind;
 use crate::types::Mention;
 
+use super::cues::{CueKind, Hits};
 use super::model::{family, SignalModel, Target, BUCKETS, LABELS};
 
 /// A word of the text with its byte range, lower-cased; words inside a mention are its role.
@@ -78,8 +79,14 @@ fn tag(parts: &[&[u8]]) -> u32 {
     hash_parts(parts, 17) & (BUCKETS as u32 - 1)
 }
 
-/// The features of mention `this` of `mentions` in `text`.
-pub(super) fn features(text: &str, kind: Kind, mentions: &[Mention], this: usize) -> Vec<u32> {
+/// The features of mention `this` of `mentions` in `text`, whose cue hits are `hits`.
+pub(super) fn features(
+    text: &str,
+    kind: Kind,
+    mentions: &[Mention],
+    this: usize,
+    hits: &Hits,
+) -> Vec<u32> {
     let Some(m) = mentions.get(this) else {
         return Vec::new();
     };
@@ -142,21 +149,83 @@ pub(super) fn features(text: &str, kind: Kind, mentions: &[Mention], this: usize
     if text.contains('?') {
         out.push(tag(&[b"<question>"]));
     }
+    cue_features(m, mentions, hits, (sentence_start, sentence_end), &mut out);
     out
+}
+
+/// The intent and phase cues of the text as features of mention `m`: on which side of it each
+/// is, whether in its sentence, and whether `m`'s brand is the mention nearest to the cue (a cue
+/// such as "contract ends" or "paying for" usually concerns the brand it stands beside). The cue
+/// lexicon names what a writer's words do in terms that carry to words the model has not read.
+/// Leave-one-batch-out (`earshot train-signals --cross-batches --aspects --across 0`), mean
+/// micro-F1 over 45 batches, intents / phase: 0.728 / 0.683 without them, 0.736 / 0.686 with
+/// them (intents better for 39 batches left out, worse for 4).
+fn cue_features(
+    m: &Mention,
+    mentions: &[Mention],
+    hits: &Hits,
+    (sentence_start, sentence_end): (usize, usize),
+    out: &mut Vec<u32>,
+) {
+    let distance = |a: &Mention, (s, e): (usize, usize)| {
+        if e <= a.span.start {
+            a.span.start - e
+        } else {
+            // After it, or over it (0).
+            s.saturating_sub(a.span.end)
+        }
+    };
+    for h in hits
+        .all()
+        .filter(|h| matches!(h.cue.kind, CueKind::Intent | CueKind::Phase))
+    {
+        let label = h.cue.label.as_bytes();
+        let (s, e) = (h.span.start, h.span.end);
+        let side: &[u8] = if e <= m.span.start {
+            b"L"
+        } else if s >= m.span.end {
+            b"R"
+        } else {
+            b"O"
+        };
+        let scope: &[u8] = if s >= sentence_start && e <= sentence_end {
+            b"s"
+        } else {
+            b"t"
+        };
+        let nearest = mentions
+            .iter()
+            .min_by_key(|o| distance(o, (s, e)))
+            .is_some_and(|o| o.brand == m.brand);
+        let near: &[u8] = if nearest { b"near" } else { b"far" };
+        out.push(tag(&[b"cue:", label]));
+        out.push(tag(&[b"cue", side, scope, b":", label]));
+        out.push(tag(&[b"cue-", near, b":", label]));
+        out.push(tag(&[b"cue-", near, side, b":", label]));
+    }
 }
 
 /// One mention's intents and phase.
 type Reading = (Vec<Cow<'static, str>>, Option<Cow<'static, str>>);
 
-/// Sets every mention's intents and phase from `model`.
-pub(super) fn read(model: &SignalModel, text: &str, kind: Kind, mentions: &mut [Mention]) {
+/// Sets every mention's intents and phase from `model`; `hits` are the text's cue hits.
+pub(super) fn read(
+    model: &SignalModel,
+    text: &str,
+    kind: Kind,
+    mentions: &mut [Mention],
+    hits: &Hits,
+) {
     let target = Target {
         mention: true,
         ..Target::default()
     };
     let readings: Vec<Reading> = (0..mentions.len())
         .map(|k| {
-            let on = model.decide(&model.predict(&features(text, kind, mentions, k)), target);
+            let on = model.decide(
+                &model.predict(&features(text, kind, mentions, k, hits)),
+                target,
+            );
             let name = |o: usize| LABELS[o].split_once(':').map_or(LABELS[o], |(_, n)| n);
             let intents = family("intent")
                 .filter(|&o| on[o])
@@ -185,15 +254,18 @@ mod tests {
         let b = "Leaving Skylane for Fernbank next month";
         let ma = [mention(a, "Corvid", true), mention(a, "Larkspur", false)];
         let mb = [mention(b, "Skylane", true), mention(b, "Fernbank", false)];
+        let detector = super::super::SignalDetector::untrained();
+        let (ha, hb) = (detector.hits(a), detector.hits(b));
+        assert!(ha.all().count() > 0, "a cue to read");
         assert_eq!(
-            features(a, Kind::SocialPost, &ma, 0),
-            features(b, Kind::SocialPost, &mb, 0)
+            features(a, Kind::SocialPost, &ma, 0, &ha),
+            features(b, Kind::SocialPost, &mb, 0, &hb)
         );
         assert_ne!(
-            features(a, Kind::SocialPost, &ma, 0),
-            features(a, Kind::SocialPost, &ma, 1),
+            features(a, Kind::SocialPost, &ma, 0, &ha),
+            features(a, Kind::SocialPost, &ma, 1, &ha),
             "the brand left and the brand moved to read differently"
         );
-        assert!(features(a, Kind::SocialPost, &ma, 5).is_empty());
+        assert!(features(a, Kind::SocialPost, &ma, 5, &ha).is_empty());
     }
 }

@@ -113,7 +113,8 @@ impl SignalDetector {
                 m.journey_phase = message.journey_phase.clone();
             }
         } else {
-            aspect::read(&self.aspects, &i.text, i.kind, mentions);
+            let hits = self.hits(&i.text);
+            aspect::read(&self.aspects, &i.text, i.kind, mentions, &hits);
         }
     }
 

@@ -60,6 +60,7 @@ impl Featurizer {
             return Vec::new();
         };
         let mentions = self.matcher.find(&i);
+        let hits = self.detector.hits(&i.text);
         let target = Target {
             mention: true,
             ..Target::default()
@@ -79,7 +80,7 @@ impl Featurizer {
                     }
                 }
                 Encoded {
-                    features: super::aspect::features(&i.text, i.kind, &mentions, k),
+                    features: super::aspect::features(&i.text, i.kind, &mentions, k, &hits),
                     target,
                     truth,
                     effort: None,
