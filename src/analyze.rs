@@ -124,11 +124,13 @@ impl Analyzer {
         let emotions = self.emotions.score_features(text, text_features);
         let mut mentions = self.matcher.find_in(interaction, language.tag.as_deref());
         // The signal model learnt from the lexicon's reading: it gets that reading.
-        let signals =
-            self.signals
-                .detect(interaction, &lexicon, &mentions, &emotions, text_features);
-        self.signals
-            .read_mentions(interaction, &mut mentions, &signals);
+        let signals = self.signals.read(
+            interaction,
+            &lexicon,
+            &mut mentions,
+            &emotions,
+            text_features,
+        );
         let features = crate::polarity::features(&lexicon, &tf);
         let sentences = self.sentence_inputs(text, &lexicon);
         for m in &mut mentions {

@@ -106,6 +106,18 @@ impl SignalDetector {
     /// intents and phase (`message`, from [`detect`](Self::detect)). A message about several is
     /// read mention by mention ([`aspect`]).
     pub fn read_mentions(&self, i: &Interaction, mentions: &mut [Mention], message: &Signals) {
+        self.read_mentions_with(i, mentions, message, || self.hits(&i.text));
+    }
+
+    /// [`read_mentions`](Self::read_mentions) with the text's cue hits, found by `hits` if a
+    /// message about several brands needs them.
+    fn read_mentions_with<'s>(
+        &'s self,
+        i: &Interaction,
+        mentions: &mut [Mention],
+        message: &Signals,
+        hits: impl FnOnce() -> Hits<'s>,
+    ) {
         let one_brand = mentions.iter().all(|m| m.brand == mentions[0].brand);
         if one_brand {
             for m in mentions.iter_mut() {
@@ -113,9 +125,24 @@ impl SignalDetector {
                 m.journey_phase = message.journey_phase.clone();
             }
         } else {
-            let hits = self.hits(&i.text);
-            aspect::read(&self.aspects, &i.text, i.kind, mentions, &hits);
+            aspect::read(&self.aspects, &i.text, i.kind, mentions, &hits());
         }
+    }
+
+    /// [`detect`](Self::detect), then [`read_mentions`](Self::read_mentions), with one pass of
+    /// the cue automaton for both.
+    pub fn read(
+        &self,
+        i: &Interaction,
+        sentiment: &Scores,
+        mentions: &mut [Mention],
+        emotions: &Emotions,
+        text_features: &[u32],
+    ) -> Signals {
+        let hits = self.hits(&i.text);
+        let signals = self.detect_with(i, sentiment, mentions, emotions, text_features, &hits);
+        self.read_mentions_with(i, mentions, &signals, || hits);
+        signals
     }
 
     /// Detects the signals of one interaction, given its sentiment, its mentions, its emotions and
@@ -128,8 +155,21 @@ impl SignalDetector {
         emotions: &Emotions,
         text_features: &[u32],
     ) -> Signals {
+        let hits = self.hits(&i.text);
+        self.detect_with(i, sentiment, mentions, emotions, text_features, &hits)
+    }
+
+    /// [`detect`](Self::detect) with the text's cue hits.
+    fn detect_with(
+        &self,
+        i: &Interaction,
+        sentiment: &Scores,
+        mentions: &[Mention],
+        emotions: &Emotions,
+        text_features: &[u32],
+        hits: &Hits,
+    ) -> Signals {
         let text = i.text.as_str();
-        let hits = self.hits(text);
         let durations = effort::durations(text);
         let target = Target::of(i, mentions);
         let (features, taken) = model::features_but_taken(
@@ -139,7 +179,7 @@ impl SignalDetector {
             emotions,
             mentions,
             target,
-            &hits,
+            hits,
             &durations,
         );
         // The text's words, split once, for the labels the cues do not explain.
@@ -152,7 +192,7 @@ impl SignalDetector {
         let p = self.model.predict_without(&features, &taken);
         let on = self.model.decide(&p, target);
         let explain = |o: usize, kind: CueKind| -> Vec<Span> {
-            let cued = cue_spans(&hits, kind, name(o));
+            let cued = cue_spans(hits, kind, name(o));
             if cued.is_empty() {
                 top(o)
             } else {
@@ -173,7 +213,7 @@ impl SignalDetector {
                 .abs()
                 .round()
                 .clamp(1.0, 5.0) as i8;
-            let told = effort::told(&hits, &durations);
+            let told = effort::told(hits, &durations);
             Effort {
                 score: if hard { -magnitude } else { magnitude },
                 evidence: if told.is_empty() { top(o) } else { told },
@@ -181,7 +221,7 @@ impl SignalDetector {
         });
 
         let sarcastic = family("sarcasm").any(|o| on[o]);
-        let sarcasm_cues = cue_spans(&hits, CueKind::Sarcasm, "");
+        let sarcasm_cues = cue_spans(hits, CueKind::Sarcasm, "");
         let sarcasm = (sarcastic || !sarcasm_cues.is_empty()).then(|| Sarcasm {
             likely: sarcastic,
             evidence: if sarcasm_cues.is_empty() {
@@ -198,7 +238,7 @@ impl SignalDetector {
             if label == "praise" && sarcastic {
                 continue;
             }
-            let mut s = signal(label, intent_evidence(text, &hits, sentiment, label));
+            let mut s = signal(label, intent_evidence(text, hits, sentiment, label));
             if s.evidence.is_empty() {
                 s.evidence = top(o);
             }
@@ -213,7 +253,7 @@ impl SignalDetector {
         // A need's job is what follows its cue.
         let cued_needs: Vec<Signal> = intents
             .iter()
-            .filter(|s| s.label == "need" && !cue_spans(&hits, CueKind::Intent, "need").is_empty())
+            .filter(|s| s.label == "need" && !cue_spans(hits, CueKind::Intent, "need").is_empty())
             .cloned()
             .collect();
         let mut cued_needs = cued_needs;
