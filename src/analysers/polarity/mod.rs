@@ -78,8 +78,8 @@ const NEGATION_SCOPE: usize = 4;
 
 /// A text's hashed features, computed once for the emotion, signal and sentiment models: the
 /// emotion model's ([`crate::emotion::features`]), which the signal model reads too, and after them
-/// the words in a negation's scope, which only the sentiment model reads. One pass over the
-/// text's words gives both.
+/// the words in a negation's scope, which only the sentiment model reads. For an ASCII text one
+/// pass over its words gives both; other text is read twice, character by character.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TextFeatures {
     all: Vec<u32>,
@@ -185,8 +185,8 @@ fn bin(x: f32, bins: f32) -> u8 {
     (x * bins).floor().clamp(0.0, bins - 1.0) as u8
 }
 
-/// The model's features of a text: its emotion-model features (`text_features`, computed once by
-/// the analyser), the negation scopes and the lexicon's reading.
+/// The model's features of a text: its emotion-model features and negation scopes
+/// (`text_features`, computed once by the analyser) and the lexicon's reading.
 pub fn features(lexicon: &Scores, text_features: &TextFeatures) -> Vec<u32> {
     let mut out = Vec::with_capacity(text_features.all.len() + 8);
     out.extend_from_slice(&text_features.all);

@@ -6,7 +6,8 @@
 //! outputs), over features of the mention's place in the text: the words of its sentence, the
 //! words just before and after it (where "switching from" and "moving to" are), the other brands
 //! around it (as `<other>`, never by name, so the model learns roles, not brands), whether it is
-//! a competitor or a product, and the message's kind. Trained on the corpus's per-brand labels by
+//! a competitor or a product, the message's kind, and the cue lexicon's intent and phase hits
+//! placed relative to the mention ([`cue_features`]). Trained on the corpus's per-brand labels by
 //! `earshot train-signals` ([`super::train`]), thresholds tuned on dev.
 
 use std::borrow::Cow;
@@ -157,6 +158,7 @@ pub(super) fn features(
 /// is, whether in its sentence, and whether `m`'s brand is the mention nearest to the cue (a cue
 /// such as "contract ends" or "paying for" usually concerns the brand it stands beside). The cue
 /// lexicon names what a writer's words do in terms that carry to words the model has not read.
+/// "Nearest" is in bytes between the spans, and a tie goes to the mention that comes first.
 /// Leave-one-batch-out (`earshot train-signals --cross-batches --aspects --across 0`), mean
 /// micro-F1 over 45 batches, intents / phase: 0.728 / 0.683 without them, 0.736 / 0.686 with
 /// them (intents better for 39 batches left out, worse for 4).

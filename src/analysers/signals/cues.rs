@@ -35,12 +35,12 @@ pub(super) struct Hit<'c> {
 pub(super) struct Hits<'c>(Vec<Hit<'c>>);
 
 impl<'c> Hits<'c> {
-    /// Every hit, in text order.
+    /// Every hit, in the order the automaton finds them: by where the matched cue ends.
     pub(super) fn all(&self) -> impl Iterator<Item = &Hit<'c>> + '_ {
         self.0.iter()
     }
 
-    /// The hits of cues of one kind, in text order.
+    /// The hits of cues of one kind, in the same order.
     pub(super) fn of(&self, k: CueKind) -> impl Iterator<Item = &Hit<'c>> + '_ {
         self.0.iter().filter(move |h| h.cue.kind == k)
     }
