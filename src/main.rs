@@ -1125,11 +1125,12 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let m = earshot::polarity::train(&train, &dev_sets, options);
             std::fs::write(&out, m.to_bytes())
                 .with_context(|| format!("writing {}", out.display()))?;
-            let (alpha, lo, hi) = m.thresholds();
+            let (pull, neg, pos) = m.rule();
             println!(
-                "trained on {n_messages} messages and {} brand mentions; lexicon weight {alpha:.1}, thresholds {lo:.2} / {hi:.2}, the lexicon's share of a polar score's intensity {:.1}; wrote {}",
+                "trained on {n_messages} messages and {} brand mentions; the lexicon's pull {pull:.2}, biases negative {neg:.1} / positive {pos:.1}, the lexicon's share of a polar score's intensity {:.1} (the model's by its lead over {:.0}); wrote {}",
                 train.len() - n_messages,
-                m.intensity(),
+                m.intensity().0,
+                m.intensity().1,
                 out.display()
             );
             for (name, set) in &sets {

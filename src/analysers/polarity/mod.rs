@@ -10,9 +10,11 @@
 //! there is no train/serve skew. Weights are quantised to i8 per class and embedded in the library
 //! (`data/earshot/sentiment.model`, 768 KB).
 //!
-//! The score is `P(positive) − P(negative)`, mapped monotonically onto −1..1 so that the two
-//! decision thresholds (tuned on dev for macro-recall and macro-F1) fall on VADER's ±0.05: the
-//! label is always the one the compound implies, as before.
+//! The label is the class with the highest logit once each polar class has its bias and the
+//! lexicon's compound has pulled the polar classes toward its sign (the three numbers tuned on dev
+//! for macro-recall and macro-F1). The compound lies in the label's band at VADER's ±0.05, as far
+//! into it as `P(positive) − P(negative)` and the lexicon's strength say: the label is always the
+//! one the compound implies, as before.
 
 mod train;
 
@@ -328,24 +330,48 @@ pub fn read_text(text: &str, lexicon: &SentimentScorer, model: &SentimentModel) 
 #[error("sentiment model: {0}")]
 pub struct ModelError(String);
 
-const MAGIC: &[u8; 8] = b"ESSENT5\0";
+const MAGIC: &[u8; 8] = b"ESSENT6\0";
+
+/// The class with the highest logit; neutral on a tie.
+fn label_of(d: [f32; ROWS]) -> Label {
+    if d[2] > d[0] && d[2] > d[1] {
+        Label::Positive
+    } else if d[0] > d[2] && d[0] > d[1] {
+        Label::Negative
+    } else {
+        Label::Neutral
+    }
+}
+
+/// Probabilities of logits.
+fn softmax(z: [f32; ROWS]) -> [f32; ROWS] {
+    let max = z.iter().fold(f32::MIN, |m, x| m.max(*x));
+    let e = z.map(|x| (x - max).exp());
+    let sum: f32 = e.iter().sum();
+    e.map(|x| x / sum)
+}
 
 /// The learned sentiment model, as shipped: i8 weights, feature-major (one 3-byte row a feature),
-/// one scale per class, and the two thresholds on `P(positive) − P(negative)`.
+/// one scale per class, and the decision rule tuned on dev: a bias for each polar class and the
+/// lexicon's pull on them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SentimentModel {
     weights: Vec<i8>,
     scales: [f32; ROWS],
-    /// Below this the label is negative.
-    negative_below: f32,
-    /// At or above this the label is positive.
-    positive_from: f32,
-    /// The lexicon's compound score's share of the raw score (the model's is the rest).
+    /// Added to the negative class's logit before the likeliest class is taken (neutral's is 0).
+    negative_bias: f32,
+    /// Added to the positive class's logit.
+    positive_bias: f32,
+    /// How far the lexicon's compound moves the polar classes' logits: `+w·lexicon` to the
+    /// positive one, `−w·lexicon` to the negative one.
     lexicon_weight: f32,
-    /// The lexicon's share in how far into its label's band a polar score goes (the rest is the
-    /// raw score's distance past the threshold): the model is sure of most polar texts alike, the
-    /// lexicon grades them by the strength of their words.
+    /// The lexicon's share in how far into its label's band a polar score goes (the rest is how
+    /// far the label's logit is ahead of the runner-up's): the model is sure of most polar texts
+    /// alike, the lexicon grades them by the strength of their words.
     intensity: f32,
+    /// The logit lead that takes a polar score `tanh(1)` (76%) of the way into its band, by the
+    /// model's share.
+    lead_scale: f32,
 }
 
 /// What the model read in one text.
@@ -363,7 +389,8 @@ impl SentimentModel {
     }
 
     /// A model of trained f32 weights (`weights[feature * 3 + class]`), quantised as the file
-    /// stores them, with thresholds at 0 until [`SentimentModel::tuned`] sets them.
+    /// stores them, with no bias and no lexicon in the rule until [`SentimentModel::tuned`] sets
+    /// them.
     pub fn quantised(weights: &[f32]) -> SentimentModel {
         let mut scales = [0.0f32; ROWS];
         for (c, s) in scales.iter_mut().enumerate() {
@@ -382,44 +409,48 @@ impl SentimentModel {
         SentimentModel {
             weights: q,
             scales,
-            negative_below: -0.0,
-            positive_from: 0.0,
+            negative_bias: 0.0,
+            positive_bias: 0.0,
             lexicon_weight: 0.0,
             intensity: 0.0,
+            lead_scale: 4.0,
         }
     }
 
-    /// The same weights with another blend and other decision thresholds.
+    /// The same weights with another decision rule: the lexicon's pull on the polar logits and
+    /// the two polar biases.
     pub fn tuned(
         mut self,
         lexicon_weight: f32,
-        negative_below: f32,
-        positive_from: f32,
+        negative_bias: f32,
+        positive_bias: f32,
     ) -> SentimentModel {
         self.lexicon_weight = lexicon_weight;
-        self.negative_below = negative_below;
-        self.positive_from = positive_from;
+        self.negative_bias = negative_bias;
+        self.positive_bias = positive_bias;
         self
     }
 
-    /// The same model grading polar scores with this share of the lexicon.
-    pub fn with_intensity(mut self, lexicon: f32) -> SentimentModel {
+    /// The same model grading polar scores with this share of the lexicon, and the model's share
+    /// by its logit lead over `lead_scale`.
+    pub fn with_intensity(mut self, lexicon: f32, lead_scale: f32) -> SentimentModel {
         self.intensity = lexicon;
+        self.lead_scale = lead_scale.max(1e-3);
         self
     }
 
-    /// The lexicon's share in the intensity of a polar score.
-    pub fn intensity(&self) -> f32 {
-        self.intensity
+    /// The lexicon's share in the intensity of a polar score, and the lead scale.
+    pub fn intensity(&self) -> (f32, f32) {
+        (self.intensity, self.lead_scale)
     }
 
-    /// The lexicon's weight in the raw score and the two thresholds.
-    pub fn thresholds(&self) -> (f32, f32, f32) {
-        (self.lexicon_weight, self.negative_below, self.positive_from)
+    /// The decision rule: the lexicon's pull and the negative and positive biases.
+    pub fn rule(&self) -> (f32, f32, f32) {
+        (self.lexicon_weight, self.negative_bias, self.positive_bias)
     }
 
-    /// Class probabilities (negative, neutral, positive) of a feature list.
-    pub fn probabilities(&self, feats: &[u32]) -> [f32; ROWS] {
+    /// Class logits (negative, neutral, positive) of a feature list.
+    pub fn logits(&self, feats: &[u32]) -> [f32; ROWS] {
         let mut acc = [0i32; ROWS];
         for &f in feats {
             let at = f as usize * ROWS;
@@ -429,51 +460,57 @@ impl SentimentModel {
                 }
             }
         }
-        let z: [f32; ROWS] = std::array::from_fn(|c| acc[c] as f32 * self.scales[c]);
-        let max = z.iter().fold(f32::MIN, |m, x| m.max(*x));
-        let e = z.map(|x| (x - max).exp());
-        let sum: f32 = e.iter().sum();
-        e.map(|x| x / sum)
+        std::array::from_fn(|c| acc[c] as f32 * self.scales[c])
     }
 
-    /// The model's own score, `P(positive) − P(negative)`, of a feature list.
-    pub fn model_score(&self, feats: &[u32]) -> f32 {
-        let p = self.probabilities(feats);
-        p[2] - p[0]
+    /// Class probabilities (negative, neutral, positive) of a feature list.
+    pub fn probabilities(&self, feats: &[u32]) -> [f32; ROWS] {
+        softmax(self.logits(feats))
     }
 
-    /// The raw score: the model's score blended with the lexicon's compound.
-    pub fn raw(&self, model_score: f32, lexicon: f32) -> f32 {
-        self.lexicon_weight * lexicon + (1.0 - self.lexicon_weight) * model_score
+    /// The decision's logits of `z` for a text whose lexicon compound is `lexicon`: each polar
+    /// class with its bias and the lexicon's pull toward its sign (neutral as it is).
+    fn decision(&self, z: [f32; ROWS], lexicon: f32) -> [f32; ROWS] {
+        let pull = self.lexicon_weight * lexicon;
+        [
+            z[0] + self.negative_bias - pull,
+            z[1],
+            z[2] + self.positive_bias + pull,
+        ]
     }
 
-    /// The label and compound of a raw score and the lexicon's compound: the thresholds map onto
-    /// ±0.05; a polar score goes into its band as far as the raw score's distance past the
-    /// threshold and the lexicon's strength of the same sign say, mixed; a neutral one linearly.
-    /// The lexicon never moves a score across its band.
-    pub fn reading(&self, raw: f32, lexicon: f32) -> Reading {
-        let (lo, hi, a) = (self.negative_below, self.positive_from, self.intensity);
-        let depth =
-            |past: f32, lexicon: f32| (a * lexicon.max(0.0) + (1.0 - a) * past).clamp(0.0, 1.0);
-        let compound = if raw >= hi {
-            let past = (raw - hi) / (1.0 - hi).max(1e-6);
-            0.05 + 0.95 * depth(past, lexicon)
-        } else if raw < lo {
-            let past = (lo - raw) / (1.0 + lo).max(1e-6);
-            -0.05 - 0.95 * depth(past, -lexicon)
-        } else {
-            (-0.049 + 0.098 * (raw - lo) / (hi - lo).max(1e-6)).clamp(-0.049, 0.049)
+    /// The label of logits `z` of a text whose lexicon compound is `lexicon`: the class with the
+    /// highest decision logit ([`SentimentModel::decision`]; neutral on a tie). Comparing the three
+    /// classes, not `P(positive) − P(negative)` alone, tells a text the model finds neutral from
+    /// one it finds both positive and negative.
+    pub fn label(&self, z: [f32; ROWS], lexicon: f32) -> Label {
+        label_of(self.decision(z, lexicon))
+    }
+
+    /// The label and compound of logits `z` and the lexicon's compound. The compound lies in the
+    /// label's band (polar at ±0.05 and beyond, neutral inside): a polar one as far into it as
+    /// the label's lead over the runner-up class and the lexicon's strength of the same sign say,
+    /// mixed; a neutral one by the lead of the positive class over the negative one. The lexicon
+    /// never moves a score across its band.
+    pub fn reading(&self, z: [f32; ROWS], lexicon: f32) -> Reading {
+        let d = self.decision(z, lexicon);
+        let label = label_of(d);
+        let (a, k) = (self.intensity, self.lead_scale);
+        let depth = |lead: f32, lexicon: f32| {
+            (a * lexicon.max(0.0) + (1.0 - a) * (lead / k).tanh()).clamp(0.0, 1.0)
         };
-        let compound = crate::sentiment::round3(compound.clamp(-1.0, 1.0));
-        Reading {
-            compound,
-            label: Label::from_compound(compound),
-        }
+        let compound = match label {
+            Label::Positive => 0.05 + 0.95 * depth(d[2] - d[0].max(d[1]), lexicon),
+            Label::Negative => -0.05 - 0.95 * depth(d[0] - d[2].max(d[1]), -lexicon),
+            Label::Neutral => (0.049 * ((d[2] - d[0]) / k).tanh()).clamp(-0.049, 0.049),
+        };
+        let compound = crate::sentiment::round3(compound).clamp(-1.0, 1.0);
+        Reading { compound, label }
     }
 
     /// Reads a feature list ([`features`]) of a text whose lexicon compound is `lexicon`.
     pub fn read(&self, feats: &[u32], lexicon: f32) -> Reading {
-        self.reading(self.raw(self.model_score(feats), lexicon), lexicon)
+        self.reading(self.logits(feats), lexicon)
     }
 
     /// The words of `text` that weigh most for `label` against the other polar label, strongest
@@ -533,14 +570,15 @@ impl SentimentModel {
             .collect()
     }
 
-    /// Serialises: magic, the lexicon's weight, the two thresholds, then per class its scale and
-    /// its weights.
+    /// Serialises: magic, the lexicon's weight, the intensity, the two polar biases, the lead
+    /// scale, then per class its scale and its weights.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = MAGIC.to_vec();
         out.extend_from_slice(&self.lexicon_weight.to_le_bytes());
         out.extend_from_slice(&self.intensity.to_le_bytes());
-        out.extend_from_slice(&self.negative_below.to_le_bytes());
-        out.extend_from_slice(&self.positive_from.to_le_bytes());
+        out.extend_from_slice(&self.negative_bias.to_le_bytes());
+        out.extend_from_slice(&self.positive_bias.to_le_bytes());
+        out.extend_from_slice(&self.lead_scale.to_le_bytes());
         for c in 0..ROWS {
             out.extend_from_slice(&self.scales[c].to_le_bytes());
             out.extend(self.weights.iter().skip(c).step_by(ROWS).map(|w| *w as u8));
@@ -549,7 +587,7 @@ impl SentimentModel {
     }
 
     pub fn from_bytes(b: &[u8]) -> Result<SentimentModel, ModelError> {
-        let want = MAGIC.len() + 16 + ROWS * (4 + BUCKETS);
+        let want = MAGIC.len() + 20 + ROWS * (4 + BUCKETS);
         if b.get(..MAGIC.len()) != Some(&MAGIC[..]) {
             return Err(ModelError(
                 "not an earshot sentiment model (bad magic)".into(),
@@ -568,10 +606,11 @@ impl SentimentModel {
             scales: [0.0; ROWS],
             lexicon_weight: f32_at(MAGIC.len()),
             intensity: f32_at(MAGIC.len() + 4),
-            negative_below: f32_at(MAGIC.len() + 8),
-            positive_from: f32_at(MAGIC.len() + 12),
+            negative_bias: f32_at(MAGIC.len() + 8),
+            positive_bias: f32_at(MAGIC.len() + 12),
+            lead_scale: f32_at(MAGIC.len() + 16),
         };
-        let mut at = MAGIC.len() + 16;
+        let mut at = MAGIC.len() + 20;
         for c in 0..ROWS {
             m.scales[c] = f32_at(at);
             at += 4;
@@ -747,35 +786,52 @@ mod tests {
     }
 
     #[test]
-    fn the_compound_is_monotone_and_its_label_follows_the_thresholds() {
-        let m = SentimentModel::quantised(&vec![0.0; BUCKETS * ROWS]).tuned(0.0, -0.2, 0.3);
-        let mut last = -2.0;
-        for i in 0..=200 {
-            let raw = -1.0 + i as f32 / 100.0;
-            let r = m.reading(raw, 0.0);
-            assert!(r.compound >= last, "{raw}: {} < {last}", r.compound);
-            last = r.compound;
-            let want = if raw >= 0.3 {
-                Label::Positive
-            } else if raw < -0.2 {
-                Label::Negative
-            } else {
-                Label::Neutral
-            };
-            assert_eq!(r.label, want, "{raw}");
+    fn the_label_is_the_likeliest_class_after_biases_and_the_lexicons_pull() {
+        let m = SentimentModel::quantised(&vec![0.0; BUCKETS * ROWS]).tuned(1.0, 0.4, 0.2);
+        // The biases alone: equal logits read negative (0.4 > 0.2 > 0).
+        assert_eq!(m.label([0.0, 0.0, 0.0], 0.0), Label::Negative);
+        assert_eq!(m.label([0.0, 1.0, 0.0], 0.0), Label::Neutral);
+        // The lexicon pulls a polar class past neutral, and pushes the other one back.
+        assert_eq!(m.label([0.0, 1.0, 0.0], 0.9), Label::Positive);
+        assert_eq!(m.label([0.0, 1.0, 0.0], -0.9), Label::Negative);
+        assert_eq!(m.label([1.0, 0.0, 0.5], 0.5), Label::Positive);
+        // A tie goes to neutral.
+        assert_eq!(m.label([-0.4, 0.0, -0.2], 0.0), Label::Neutral);
+    }
+
+    #[test]
+    fn the_compound_lies_in_its_labels_band_and_grows_with_the_model_and_the_lexicon() {
+        let m = SentimentModel::quantised(&vec![0.0; BUCKETS * ROWS]).tuned(0.5, 0.1, -0.1);
+        let steps: Vec<f32> = (-8..=8).map(|i| i as f32 * 0.75).collect();
+        let mut n = 0;
+        for &neg in &steps {
+            for &pos in &steps {
+                for lex in [-0.95, -0.4, 0.0, 0.3, 0.9] {
+                    let z = [neg, 0.0, pos];
+                    let r = m.reading(z, lex);
+                    assert_eq!(r.label, m.label(z, lex), "{z:?} {lex}");
+                    assert_eq!(Label::from_compound(r.compound), r.label, "{z:?} {lex}");
+                    assert!((-1.0..=1.0).contains(&r.compound));
+                    n += 1;
+                }
+            }
         }
-        assert_eq!(m.reading(1.0, 0.0).compound, 1.0);
-        assert_eq!(m.reading(-1.0, 0.0).compound, -1.0);
-        // Graded by the lexicon: within the label's band, never across it.
-        let m = m.with_intensity(0.5);
+        assert_eq!(n, 17 * 17 * 5);
+        // Surer of positive, further into the band; the same for negative.
+        let pos = |p: f32, lex: f32| m.reading([0.0, 0.0, p], lex).compound;
+        assert!(pos(4.0, 0.0) > pos(1.0, 0.0) && pos(1.0, 0.0) >= 0.05);
+        let neg = |n: f32| m.reading([n, 0.0, 0.0], 0.0).compound;
+        assert!(neg(4.0) < neg(1.0) && neg(1.0) <= -0.05);
+        // Graded by the lexicon within the label's band, never across it.
+        let m = m.with_intensity(0.5, 2.0);
         let (strong, weak, against) = (
-            m.reading(0.9, 0.9),
-            m.reading(0.9, 0.1),
-            m.reading(0.9, -0.9),
+            m.reading([0.0, 0.0, 3.0], 0.9),
+            m.reading([0.0, 0.0, 3.0], 0.1),
+            m.reading([0.0, 0.0, 3.0], -0.9),
         );
         assert!(strong.compound > weak.compound && weak.compound > against.compound);
         assert_eq!(against.label, Label::Positive);
-        assert_eq!(m.reading(-0.9, 0.9).label, Label::Negative);
+        assert_eq!(m.reading([3.0, 0.0, 0.0], 0.9).label, Label::Negative);
     }
 
     #[test]

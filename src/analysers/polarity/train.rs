@@ -1,8 +1,9 @@
 //! Training the model (`earshot train-sentiment`): softmax regression with AdaGrad over the same
 //! [`features`] the runtime computes, deterministic (a fixed shuffle, an ordered parallel encode),
-//! so the same data gives the same model file byte for byte. The two thresholds are then chosen on
-//! the quantised model, as it scores at runtime, for the mean of macro-recall and macro-F1 over
-//! the dev sets, each set weighing the same.
+//! so the same data gives the same model file byte for byte. The decision rule (two polar biases
+//! and the lexicon's pull on the polar logits) is then chosen on the quantised model, as it scores
+//! at runtime, for the mean of macro-recall and macro-F1 over the dev sets, each set weighing the
+//! same.
 
 use rayon::prelude::*;
 
@@ -26,8 +27,8 @@ pub struct TrainOptions {
     pub epochs: usize,
     pub learning_rate: f32,
     pub l2: f32,
-    /// The largest lexicon weight in the blend tried, in tenths.
-    pub max_lexicon_weight_tenths: u8,
+    /// The largest pull of the lexicon on the polar logits tried, in quarters.
+    pub max_lexicon_pull_quarters: u8,
     /// Models trained on as many shuffles of the data, their weights averaged (1: one model).
     pub shuffles: usize,
 }
@@ -38,7 +39,7 @@ impl Default for TrainOptions {
             epochs: 6,
             learning_rate: 0.05,
             l2: 1e-6,
-            max_lexicon_weight_tenths: 10,
+            max_lexicon_pull_quarters: 12,
             shuffles: 1,
         }
     }
@@ -83,7 +84,7 @@ pub fn encode(examples: &[Example]) -> Vec<Encoded> {
         .collect()
 }
 
-/// Trains on `train`; the blend and thresholds are tuned on each of `dev`'s sets.
+/// Trains on `train`; the decision rule and the grading of polar scores are tuned on `dev`'s sets.
 pub fn train(train: &[Encoded], dev: &[Vec<Encoded>], o: TrainOptions) -> SentimentModel {
     let n = o.shuffles.max(1);
     // Each shuffle's model in parallel, summed in a fixed order: the same data gives the same
@@ -137,92 +138,91 @@ fn weights(train: &[Encoded], o: TrainOptions, seed: u64) -> Vec<f32> {
     w
 }
 
-/// The quantised model of weights `w`, its blend and thresholds tuned on `dev`.
+/// The quantised model of weights `w`, its decision rule tuned on `dev`.
 fn tune(w: &[f32], dev: &[Vec<Encoded>], o: TrainOptions) -> SentimentModel {
     let m = SentimentModel::quantised(w);
-    // Each dev example's model score and lexicon compound, as the runtime computes them.
-    let dev_scores: Vec<Vec<(f32, f32, Label)>> = dev
+    // Each dev example's logits and lexicon compound, as the runtime computes them.
+    let dev_logits: Vec<Vec<([f32; ROWS], f32, Label)>> = dev
         .iter()
         .map(|set| {
             set.iter()
-                .map(|e| (m.model_score(&e.features), e.lexicon, e.label))
+                .map(|e| (m.logits(&e.features), e.lexicon, e.label))
                 .collect()
         })
         .collect();
-    let mut best = (f64::MIN, 0.0f32, -0.05f32, 0.05f32);
-    for alpha in (0..=o.max_lexicon_weight_tenths).map(|i| i as f32 * 0.1) {
-        let dev_raw: Vec<Vec<(f32, Label)>> = dev_scores
-            .iter()
-            .map(|set| {
-                set.iter()
-                    .map(|(ms, lex, l)| (alpha * lex + (1.0 - alpha) * ms, *l))
-                    .collect()
-            })
-            .collect();
-        let (score, lo, hi) = best_thresholds(&dev_raw);
-        if score > best.0 {
-            best = (score, alpha, lo, hi);
+    // The lexicon's pull on the polar logits, in quarters, and each polar bias in tenths: every
+    // rule of the grid scored in parallel, the best taken in the grid's order (ties to the
+    // first), so the choice does not depend on the threads.
+    let pulls = (0..=o.max_lexicon_pull_quarters).map(|i| i as f32 * 0.25);
+    let biases: Vec<f32> = (-20..=20).map(|i| i as f32 * 0.1).collect();
+    let grid: Vec<(f32, f32, f32)> = pulls
+        .flat_map(|a| {
+            let biases = &biases;
+            biases
+                .iter()
+                .flat_map(move |&n| biases.iter().map(move |&p| (a, n, p)))
+        })
+        .collect();
+    let scores: Vec<f64> = grid
+        .par_iter()
+        .map(|&(a, n, p)| {
+            let rule = m.clone().tuned(a, n, p);
+            dev_logits
+                .iter()
+                .map(|set| {
+                    let r = Figures::of(
+                        set.iter()
+                            .map(|(z, lex, gold)| (rule.label(*z, *lex), *gold)),
+                    );
+                    (r.macro_recall + r.macro_f1) / 2.0
+                })
+                .sum::<f64>()
+                / dev_logits.len().max(1) as f64
+        })
+        .collect();
+    let mut best = (f64::MIN, (0.0, 0.0, 0.0));
+    for (s, g) in scores.iter().zip(&grid) {
+        if *s > best.0 {
+            best = (*s, *g);
         }
     }
-    let m = m.tuned(best.1, best.2, best.3);
-    // How much of the lexicon grades a polar score: the best mean Pearson r with the ratings of
-    // the sets rated on a scale (a label's -1/0/1 says nothing of how strong a text is).
-    let rated: Vec<&Vec<Encoded>> = dev
+    let (a, n, p) = best.1;
+    let m = m.tuned(a, n, p);
+    // How much of the lexicon grades a polar score, and the logit lead that takes the model's
+    // share most of the way: the best mean Pearson r with the ratings of the sets rated on a
+    // scale (a label's -1/0/1 says nothing of how strong a text is).
+    let rated: Vec<&Vec<([f32; ROWS], f32, Label)>> = dev_logits
+        .iter()
+        .zip(dev)
+        .filter(|(_, set)| set.iter().any(|e| e.rating.fract() != 0.0))
+        .map(|(l, _)| l)
+        .collect();
+    let ratings: Vec<Vec<f64>> = dev
         .iter()
         .filter(|set| set.iter().any(|e| e.rating.fract() != 0.0))
+        .map(|set| set.iter().map(|e| f64::from(e.rating)).collect())
         .collect();
-    let mut graded = (f64::MIN, 0.0f32);
-    for beta in (0..=10).map(|a| a as f32 * 0.1) {
-        let g = m.clone().with_intensity(beta);
+    let mut graded = (f64::MIN, 0.0f32, 1.0f32);
+    let settings = (1..=8).flat_map(|k| (0..=10).map(move |b| (b as f32 * 0.1, k as f32)));
+    for (beta, k) in settings {
+        let g = m.clone().with_intensity(beta, k);
         let r = rated
             .iter()
-            .map(|set| {
-                let (x, y): (Vec<f64>, Vec<f64>) = set
+            .zip(&ratings)
+            .map(|(set, y)| {
+                let x: Vec<f64> = set
                     .iter()
-                    .map(|e| {
-                        let c = g.read(&e.features, e.lexicon).compound;
-                        (f64::from(c), f64::from(e.rating))
-                    })
-                    .unzip();
-                crate::sentiment::eval::pearson(&x, &y)
+                    .map(|(z, lex, _)| f64::from(g.reading(*z, *lex).compound))
+                    .collect();
+                crate::sentiment::eval::pearson(&x, y)
             })
             .sum::<f64>()
             / rated.len().max(1) as f64;
         if r > graded.0 {
-            graded = (r, beta);
+            graded = (r, beta, k);
         }
     }
-    m.with_intensity(graded.1)
-}
-
-/// The thresholds with the best mean of macro-recall and macro-F1 over the sets, and that mean.
-fn best_thresholds(dev_raw: &[Vec<(f32, Label)>]) -> (f64, f32, f32) {
-    let mut best = (f64::MIN, -0.05f32, 0.05f32);
-    for lo in (-45..=25).map(|i| i as f32 * 0.02) {
-        for hi in (-24..=45).map(|i| i as f32 * 0.02).filter(|hi| *hi > lo) {
-            let score: f64 = dev_raw
-                .iter()
-                .map(|set| {
-                    let r = Figures::of(set.iter().map(|(raw, gold)| {
-                        let p = if *raw >= hi {
-                            Label::Positive
-                        } else if *raw < lo {
-                            Label::Negative
-                        } else {
-                            Label::Neutral
-                        };
-                        (p, *gold)
-                    }));
-                    (r.macro_recall + r.macro_f1) / 2.0
-                })
-                .sum::<f64>()
-                / dev_raw.len().max(1) as f64;
-            if score > best.0 {
-                best = (score, lo, hi);
-            }
-        }
-    }
-    best
+    m.with_intensity(graded.1, graded.2)
 }
 
 #[cfg(test)]
