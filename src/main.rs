@@ -1125,12 +1125,15 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let m = earshot::polarity::train(&train, &dev_sets, options);
             std::fs::write(&out, m.to_bytes())
                 .with_context(|| format!("writing {}", out.display()))?;
-            let (pull, neg, pos) = m.rule();
+            let r = m.rule();
             println!(
-                "trained on {n_messages} messages and {} brand mentions; the lexicon's pull {pull:.2}, biases negative {neg:.1} / positive {pos:.1}, the lexicon's share of a polar score's intensity {:.1} (the model's by its lead over {:.0}); wrote {}",
+                "trained on {n_messages} messages and {} brand mentions; the lexicon's pull {:.2}, biases negative {:.1} / positive {:.1}, the lexicon's share of a polar score's depth {:.1} (the model's by its lead over {:.0}); wrote {}",
                 train.len() - n_messages,
-                m.intensity().0,
-                m.intensity().1,
+                r.pull,
+                r.negative_bias,
+                r.positive_bias,
+                r.lexicon_share,
+                r.lead_scale,
                 out.display()
             );
             for (name, set) in &sets {

@@ -13,8 +13,9 @@
 //! The label is the class with the highest logit once each polar class has its bias and the
 //! lexicon's compound has pulled the polar classes toward its sign (the three numbers tuned on dev
 //! for macro-recall and macro-F1). The compound lies in the label's band at VADER's ±0.05, as far
-//! into it as `P(positive) − P(negative)` and the lexicon's strength say: the label is always the
-//! one the compound implies, as before.
+//! into it as the label's logit lead over the runner-up class and the lexicon's strength say (the
+//! mix tuned on dev for Pearson r): the label is always the one the compound implies, as before.
+//! [`Rule`] holds these numbers.
 
 mod train;
 
@@ -332,7 +333,109 @@ pub struct ModelError(String);
 
 const MAGIC: &[u8; 8] = b"ESSENT6\0";
 
-/// The class with the highest logit; neutral on a tie.
+/// How the model's three logits become a label and a compound, with the lexicon's compound
+/// beside them: two polar biases and the lexicon's pull decide the label, the label's logit lead
+/// and the lexicon's strength how far into its band the compound goes. `earshot train-sentiment`
+/// tunes it on dev.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rule {
+    /// How far the lexicon's compound moves the polar classes' logits: `+pull·lexicon` to the
+    /// positive one, `−pull·lexicon` to the negative one.
+    pub pull: f32,
+    /// Added to the negative class's logit before the likeliest class is taken (neutral's is 0).
+    pub negative_bias: f32,
+    /// Added to the positive class's logit.
+    pub positive_bias: f32,
+    /// The lexicon's share in how far into its label's band a polar score goes (the rest is how
+    /// far the label's logit is ahead of the runner-up's): the model is sure of most polar texts
+    /// alike, the lexicon grades them by the strength of their words.
+    pub lexicon_share: f32,
+    /// The logit lead that takes the model's share of a polar score `tanh(1)` (76%) of the way
+    /// into its band.
+    pub lead_scale: f32,
+}
+
+impl Default for Rule {
+    /// No bias, no pull, the depth from the model's lead alone.
+    fn default() -> Self {
+        Rule {
+            pull: 0.0,
+            negative_bias: 0.0,
+            positive_bias: 0.0,
+            lexicon_share: 0.0,
+            lead_scale: 4.0,
+        }
+    }
+}
+
+impl Rule {
+    /// The decision's logits of `z` for a text whose lexicon compound is `lexicon`: each polar
+    /// class with its bias and the lexicon's pull toward its sign (neutral as it is).
+    fn decision(&self, z: [f32; ROWS], lexicon: f32) -> [f32; ROWS] {
+        let pull = self.pull * lexicon;
+        [
+            z[0] + self.negative_bias - pull,
+            z[1],
+            z[2] + self.positive_bias + pull,
+        ]
+    }
+
+    /// The label of logits `z` of a text whose lexicon compound is `lexicon`: the class with the
+    /// highest decision logit (neutral on a tie, and where a logit is not a number). Comparing
+    /// the three classes, not `P(positive) − P(negative)` alone, tells a text the model finds
+    /// neutral from one it finds both positive and negative.
+    pub fn label(&self, z: [f32; ROWS], lexicon: f32) -> Label {
+        label_of(self.decision(z, lexicon))
+    }
+
+    /// The label and compound of logits `z` and the lexicon's compound. The compound lies in the
+    /// label's band (polar at ±0.05 and beyond, neutral inside): a polar one as far into it as
+    /// `tanh(lead / lead_scale)` (the label's decision logit over the runner-up's) and the
+    /// lexicon's strength of the same sign say, mixed by `lexicon_share`; a neutral one by the
+    /// positive class's lead over the negative one. The lexicon's share in the depth never moves
+    /// a score across its band (its pull on the label may change the label).
+    pub fn reading(&self, z: [f32; ROWS], lexicon: f32) -> Reading {
+        let d = self.decision(z, lexicon);
+        let label = label_of(d);
+        let (a, k) = (self.lexicon_share, self.lead_scale);
+        // In 0..=1; 0 for what is not a number.
+        let unit = |x: f32| if x >= 0.0 { x.min(1.0) } else { 0.0 };
+        let depth =
+            |lead: f32, lexicon: f32| unit(a * unit(lexicon) + (1.0 - a) * unit((lead / k).tanh()));
+        let compound = match label {
+            Label::Positive => 0.05 + 0.95 * depth(d[2] - d[0].max(d[1]), lexicon),
+            Label::Negative => -0.05 - 0.95 * depth(d[0] - d[2].max(d[1]), -lexicon),
+            Label::Neutral => {
+                let lean = ((d[2] - d[0]) / k).tanh();
+                if lean.is_finite() {
+                    0.049 * lean
+                } else {
+                    0.0
+                }
+            }
+        };
+        let compound = crate::sentiment::round3(compound).clamp(-1.0, 1.0);
+        Reading { compound, label }
+    }
+
+    /// Whether the rule can be used: every number finite, a positive lead scale, the lexicon's
+    /// share in 0..=1 (what a model file must hold).
+    fn is_valid(&self) -> bool {
+        [
+            self.pull,
+            self.negative_bias,
+            self.positive_bias,
+            self.lexicon_share,
+            self.lead_scale,
+        ]
+        .iter()
+        .all(|x| x.is_finite())
+            && self.lead_scale > 0.0
+            && (0.0..=1.0).contains(&self.lexicon_share)
+    }
+}
+
+/// The class with the highest logit; neutral on a tie (and where one is not a number).
 fn label_of(d: [f32; ROWS]) -> Label {
     if d[2] > d[0] && d[2] > d[1] {
         Label::Positive
@@ -343,35 +446,13 @@ fn label_of(d: [f32; ROWS]) -> Label {
     }
 }
 
-/// Probabilities of logits.
-fn softmax(z: [f32; ROWS]) -> [f32; ROWS] {
-    let max = z.iter().fold(f32::MIN, |m, x| m.max(*x));
-    let e = z.map(|x| (x - max).exp());
-    let sum: f32 = e.iter().sum();
-    e.map(|x| x / sum)
-}
-
 /// The learned sentiment model, as shipped: i8 weights, feature-major (one 3-byte row a feature),
-/// one scale per class, and the decision rule tuned on dev: a bias for each polar class and the
-/// lexicon's pull on them.
+/// one scale per class, and the [`Rule`] tuned on dev.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SentimentModel {
     weights: Vec<i8>,
     scales: [f32; ROWS],
-    /// Added to the negative class's logit before the likeliest class is taken (neutral's is 0).
-    negative_bias: f32,
-    /// Added to the positive class's logit.
-    positive_bias: f32,
-    /// How far the lexicon's compound moves the polar classes' logits: `+w·lexicon` to the
-    /// positive one, `−w·lexicon` to the negative one.
-    lexicon_weight: f32,
-    /// The lexicon's share in how far into its label's band a polar score goes (the rest is how
-    /// far the label's logit is ahead of the runner-up's): the model is sure of most polar texts
-    /// alike, the lexicon grades them by the strength of their words.
-    intensity: f32,
-    /// The logit lead that takes a polar score `tanh(1)` (76%) of the way into its band, by the
-    /// model's share.
-    lead_scale: f32,
+    rule: Rule,
 }
 
 /// What the model read in one text.
@@ -389,8 +470,7 @@ impl SentimentModel {
     }
 
     /// A model of trained f32 weights (`weights[feature * 3 + class]`), quantised as the file
-    /// stores them, with no bias and no lexicon in the rule until [`SentimentModel::tuned`] sets
-    /// them.
+    /// stores them, with the default [`Rule`] until [`SentimentModel::with_rule`] sets one.
     pub fn quantised(weights: &[f32]) -> SentimentModel {
         let mut scales = [0.0f32; ROWS];
         for (c, s) in scales.iter_mut().enumerate() {
@@ -409,44 +489,19 @@ impl SentimentModel {
         SentimentModel {
             weights: q,
             scales,
-            negative_bias: 0.0,
-            positive_bias: 0.0,
-            lexicon_weight: 0.0,
-            intensity: 0.0,
-            lead_scale: 4.0,
+            rule: Rule::default(),
         }
     }
 
-    /// The same weights with another decision rule: the lexicon's pull on the polar logits and
-    /// the two polar biases.
-    pub fn tuned(
-        mut self,
-        lexicon_weight: f32,
-        negative_bias: f32,
-        positive_bias: f32,
-    ) -> SentimentModel {
-        self.lexicon_weight = lexicon_weight;
-        self.negative_bias = negative_bias;
-        self.positive_bias = positive_bias;
+    /// The same weights with another rule.
+    pub fn with_rule(mut self, rule: Rule) -> SentimentModel {
+        self.rule = rule;
         self
     }
 
-    /// The same model grading polar scores with this share of the lexicon, and the model's share
-    /// by its logit lead over `lead_scale`.
-    pub fn with_intensity(mut self, lexicon: f32, lead_scale: f32) -> SentimentModel {
-        self.intensity = lexicon;
-        self.lead_scale = lead_scale.max(1e-3);
-        self
-    }
-
-    /// The lexicon's share in the intensity of a polar score, and the lead scale.
-    pub fn intensity(&self) -> (f32, f32) {
-        (self.intensity, self.lead_scale)
-    }
-
-    /// The decision rule: the lexicon's pull and the negative and positive biases.
-    pub fn rule(&self) -> (f32, f32, f32) {
-        (self.lexicon_weight, self.negative_bias, self.positive_bias)
+    /// How the logits become a label and a compound.
+    pub fn rule(&self) -> Rule {
+        self.rule
     }
 
     /// Class logits (negative, neutral, positive) of a feature list.
@@ -463,49 +518,10 @@ impl SentimentModel {
         std::array::from_fn(|c| acc[c] as f32 * self.scales[c])
     }
 
-    /// Class probabilities (negative, neutral, positive) of a feature list.
-    pub fn probabilities(&self, feats: &[u32]) -> [f32; ROWS] {
-        softmax(self.logits(feats))
-    }
-
-    /// The decision's logits of `z` for a text whose lexicon compound is `lexicon`: each polar
-    /// class with its bias and the lexicon's pull toward its sign (neutral as it is).
-    fn decision(&self, z: [f32; ROWS], lexicon: f32) -> [f32; ROWS] {
-        let pull = self.lexicon_weight * lexicon;
-        [
-            z[0] + self.negative_bias - pull,
-            z[1],
-            z[2] + self.positive_bias + pull,
-        ]
-    }
-
-    /// The label of logits `z` of a text whose lexicon compound is `lexicon`: the class with the
-    /// highest decision logit ([`SentimentModel::decision`]; neutral on a tie). Comparing the three
-    /// classes, not `P(positive) − P(negative)` alone, tells a text the model finds neutral from
-    /// one it finds both positive and negative.
-    pub fn label(&self, z: [f32; ROWS], lexicon: f32) -> Label {
-        label_of(self.decision(z, lexicon))
-    }
-
-    /// The label and compound of logits `z` and the lexicon's compound. The compound lies in the
-    /// label's band (polar at ±0.05 and beyond, neutral inside): a polar one as far into it as
-    /// the label's lead over the runner-up class and the lexicon's strength of the same sign say,
-    /// mixed; a neutral one by the lead of the positive class over the negative one. The lexicon
-    /// never moves a score across its band.
+    /// The label and compound of logits `z` and the lexicon's compound, by the model's
+    /// [`Rule`].
     pub fn reading(&self, z: [f32; ROWS], lexicon: f32) -> Reading {
-        let d = self.decision(z, lexicon);
-        let label = label_of(d);
-        let (a, k) = (self.intensity, self.lead_scale);
-        let depth = |lead: f32, lexicon: f32| {
-            (a * lexicon.max(0.0) + (1.0 - a) * (lead / k).tanh()).clamp(0.0, 1.0)
-        };
-        let compound = match label {
-            Label::Positive => 0.05 + 0.95 * depth(d[2] - d[0].max(d[1]), lexicon),
-            Label::Negative => -0.05 - 0.95 * depth(d[0] - d[2].max(d[1]), -lexicon),
-            Label::Neutral => (0.049 * ((d[2] - d[0]) / k).tanh()).clamp(-0.049, 0.049),
-        };
-        let compound = crate::sentiment::round3(compound).clamp(-1.0, 1.0);
-        Reading { compound, label }
+        self.rule.reading(z, lexicon)
     }
 
     /// Reads a feature list ([`features`]) of a text whose lexicon compound is `lexicon`.
@@ -570,15 +586,20 @@ impl SentimentModel {
             .collect()
     }
 
-    /// Serialises: magic, the lexicon's weight, the intensity, the two polar biases, the lead
-    /// scale, then per class its scale and its weights.
+    /// Serialises: magic, the rule (the lexicon's pull, its share in the depth, the two polar
+    /// biases, the lead scale), then per class its scale and its weights.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = MAGIC.to_vec();
-        out.extend_from_slice(&self.lexicon_weight.to_le_bytes());
-        out.extend_from_slice(&self.intensity.to_le_bytes());
-        out.extend_from_slice(&self.negative_bias.to_le_bytes());
-        out.extend_from_slice(&self.positive_bias.to_le_bytes());
-        out.extend_from_slice(&self.lead_scale.to_le_bytes());
+        let r = &self.rule;
+        for x in [
+            r.pull,
+            r.lexicon_share,
+            r.negative_bias,
+            r.positive_bias,
+            r.lead_scale,
+        ] {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
         for c in 0..ROWS {
             out.extend_from_slice(&self.scales[c].to_le_bytes());
             out.extend(self.weights.iter().skip(c).step_by(ROWS).map(|w| *w as u8));
@@ -588,10 +609,20 @@ impl SentimentModel {
 
     pub fn from_bytes(b: &[u8]) -> Result<SentimentModel, ModelError> {
         let want = MAGIC.len() + 20 + ROWS * (4 + BUCKETS);
-        if b.get(..MAGIC.len()) != Some(&MAGIC[..]) {
-            return Err(ModelError(
-                "not an earshot sentiment model (bad magic)".into(),
-            ));
+        match b.get(..MAGIC.len()) {
+            Some(m) if m == &MAGIC[..] => {}
+            Some(b"ESSENT5\0") => {
+                return Err(ModelError(
+                    "a model of an earlier earshot (format 5, a threshold pair): retrain it with \
+                     `earshot train-sentiment`"
+                        .into(),
+                ))
+            }
+            _ => {
+                return Err(ModelError(
+                    "not an earshot sentiment model (bad magic)".into(),
+                ))
+            }
         }
         if b.len() != want {
             return Err(ModelError(format!("{} bytes, expected {want}", b.len())));
@@ -601,18 +632,30 @@ impl SentimentModel {
             x.copy_from_slice(&b[at..at + 4]);
             f32::from_le_bytes(x)
         };
-        let mut m = SentimentModel {
-            weights: vec![0; BUCKETS * ROWS],
-            scales: [0.0; ROWS],
-            lexicon_weight: f32_at(MAGIC.len()),
-            intensity: f32_at(MAGIC.len() + 4),
+        let rule = Rule {
+            pull: f32_at(MAGIC.len()),
+            lexicon_share: f32_at(MAGIC.len() + 4),
             negative_bias: f32_at(MAGIC.len() + 8),
             positive_bias: f32_at(MAGIC.len() + 12),
             lead_scale: f32_at(MAGIC.len() + 16),
         };
+        if !rule.is_valid() {
+            return Err(ModelError(format!("a rule that can't be used: {rule:?}")));
+        }
+        let mut m = SentimentModel {
+            weights: vec![0; BUCKETS * ROWS],
+            scales: [0.0; ROWS],
+            rule,
+        };
         let mut at = MAGIC.len() + 20;
         for c in 0..ROWS {
             m.scales[c] = f32_at(at);
+            if !(m.scales[c].is_finite() && m.scales[c] > 0.0) {
+                return Err(ModelError(format!(
+                    "class {c}: a weight scale that can't be used ({})",
+                    m.scales[c]
+                )));
+            }
             at += 4;
             for (f, q) in b[at..at + BUCKETS].iter().enumerate() {
                 m.weights[f * ROWS + c] = *q as i8;
@@ -787,7 +830,12 @@ mod tests {
 
     #[test]
     fn the_label_is_the_likeliest_class_after_biases_and_the_lexicons_pull() {
-        let m = SentimentModel::quantised(&vec![0.0; BUCKETS * ROWS]).tuned(1.0, 0.4, 0.2);
+        let m = Rule {
+            pull: 1.0,
+            negative_bias: 0.4,
+            positive_bias: 0.2,
+            ..Rule::default()
+        };
         // The biases alone: equal logits read negative (0.4 > 0.2 > 0).
         assert_eq!(m.label([0.0, 0.0, 0.0], 0.0), Label::Negative);
         assert_eq!(m.label([0.0, 1.0, 0.0], 0.0), Label::Neutral);
@@ -795,42 +843,65 @@ mod tests {
         assert_eq!(m.label([0.0, 1.0, 0.0], 0.9), Label::Positive);
         assert_eq!(m.label([0.0, 1.0, 0.0], -0.9), Label::Negative);
         assert_eq!(m.label([1.0, 0.0, 0.5], 0.5), Label::Positive);
-        // A tie goes to neutral.
+        // A tie goes to neutral, and so does a logit that is not a number.
         assert_eq!(m.label([-0.4, 0.0, -0.2], 0.0), Label::Neutral);
+        assert_eq!(m.label([f32::NAN, 0.0, 3.0], 0.0), Label::Neutral);
     }
 
     #[test]
     fn the_compound_lies_in_its_labels_band_and_grows_with_the_model_and_the_lexicon() {
-        let m = SentimentModel::quantised(&vec![0.0; BUCKETS * ROWS]).tuned(0.5, 0.1, -0.1);
-        let steps: Vec<f32> = (-8..=8).map(|i| i as f32 * 0.75).collect();
-        let mut n = 0;
-        for &neg in &steps {
-            for &pos in &steps {
-                for lex in [-0.95, -0.4, 0.0, 0.3, 0.9] {
-                    let z = [neg, 0.0, pos];
-                    let r = m.reading(z, lex);
-                    assert_eq!(r.label, m.label(z, lex), "{z:?} {lex}");
-                    assert_eq!(Label::from_compound(r.compound), r.label, "{z:?} {lex}");
-                    assert!((-1.0..=1.0).contains(&r.compound));
-                    n += 1;
+        let mut steps: Vec<f32> = (-8..=8).map(|i| i as f32 * 0.75).collect();
+        steps.extend([
+            1e-7,
+            -1e-7,
+            0.1 + 1e-7,
+            1e30,
+            -1e30,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+        ]);
+        let lexicons = [-1.0, -0.95, -0.4, 0.0, 1e-7, 0.3, 0.9, 1.0, f32::NAN];
+        let (mut polar, mut neutral) = (0, 0);
+        for (share, k) in [(0.0, 4.0), (0.2, 4.0), (0.5, 0.5), (1.0, 8.0)] {
+            let rule = Rule {
+                pull: 0.5,
+                negative_bias: 0.1,
+                positive_bias: -0.1,
+                lexicon_share: share,
+                lead_scale: k,
+            };
+            for &neg in &steps {
+                for &pos in &steps {
+                    for &lex in &lexicons {
+                        let r = rule.reading([neg, 0.0, pos], lex);
+                        let at = format!("{neg} {pos} {lex} {share} {k}");
+                        assert!(r.compound.is_finite(), "{at}");
+                        assert!((-1.0..=1.0).contains(&r.compound), "{at}");
+                        assert_eq!(Label::from_compound(r.compound), r.label, "{at}");
+                        if r.label == Label::Neutral {
+                            neutral += 1;
+                        } else {
+                            polar += 1;
+                        }
+                    }
                 }
             }
         }
-        assert_eq!(n, 17 * 17 * 5);
+        assert!(polar > 1000 && neutral > 1000, "{polar} {neutral}");
         // Surer of positive, further into the band; the same for negative.
+        let m = Rule {
+            lexicon_share: 0.5,
+            lead_scale: 2.0,
+            ..Rule::default()
+        };
         let pos = |p: f32, lex: f32| m.reading([0.0, 0.0, p], lex).compound;
         assert!(pos(4.0, 0.0) > pos(1.0, 0.0) && pos(1.0, 0.0) >= 0.05);
         let neg = |n: f32| m.reading([n, 0.0, 0.0], 0.0).compound;
         assert!(neg(4.0) < neg(1.0) && neg(1.0) <= -0.05);
         // Graded by the lexicon within the label's band, never across it.
-        let m = m.with_intensity(0.5, 2.0);
-        let (strong, weak, against) = (
-            m.reading([0.0, 0.0, 3.0], 0.9),
-            m.reading([0.0, 0.0, 3.0], 0.1),
-            m.reading([0.0, 0.0, 3.0], -0.9),
-        );
-        assert!(strong.compound > weak.compound && weak.compound > against.compound);
-        assert_eq!(against.label, Label::Positive);
+        let (strong, weak, against) = (pos(3.0, 0.9), pos(3.0, 0.1), pos(3.0, -0.9));
+        assert!(strong > weak && weak > against && against >= 0.05);
         assert_eq!(m.reading([3.0, 0.0, 0.0], 0.9).label, Label::Negative);
     }
 
@@ -840,5 +911,23 @@ mod tests {
         assert_eq!(SentimentModel::from_bytes(&m.to_bytes()).unwrap(), m);
         assert!(SentimentModel::from_bytes(b"nope").is_err());
         assert!(SentimentModel::from_bytes(&m.to_bytes()[..100]).is_err());
+        // A rule or a scale that can't be used is refused, not read as a NaN score.
+        let with = |at: usize, x: f32| {
+            let mut b = m.to_bytes();
+            b[at..at + 4].copy_from_slice(&x.to_le_bytes());
+            SentimentModel::from_bytes(&b)
+        };
+        let header = MAGIC.len();
+        assert!(with(header, f32::NAN).is_err()); // the pull
+        assert!(with(header + 4, 1.5).is_err()); // the lexicon's share
+        assert!(with(header + 16, -4.0).is_err()); // the lead scale
+        assert!(with(header + 16, 0.0).is_err());
+        assert!(with(header + 20, f32::INFINITY).is_err()); // the first class's scale
+        assert!(with(header + 4, 1.0).is_ok());
+        // A model of the format before: told apart from garbage.
+        let mut old = m.to_bytes();
+        old[..8].copy_from_slice(b"ESSENT5\0");
+        let e = SentimentModel::from_bytes(&old).unwrap_err().to_string();
+        assert!(e.contains("retrain"), "{e}");
     }
 }

@@ -1,9 +1,10 @@
 //! Training the model (`earshot train-sentiment`): softmax regression with AdaGrad over the same
 //! [`features`] the runtime computes, deterministic (a fixed shuffle, an ordered parallel encode),
-//! so the same data gives the same model file byte for byte. The decision rule (two polar biases
-//! and the lexicon's pull on the polar logits) is then chosen on the quantised model, as it scores
-//! at runtime, for the mean of macro-recall and macro-F1 over the dev sets, each set weighing the
-//! same.
+//! so the same data gives the same model file byte for byte. The [`Rule`] is then chosen on the
+//! quantised model, as it scores at runtime: its two polar biases and the lexicon's pull on the
+//! polar logits for the mean of macro-recall and macro-F1 over the dev sets, each set weighing the
+//! same; then the lexicon's share in a polar score's depth and the lead scale for the mean Pearson
+//! r over the dev sets rated on a scale.
 
 use rayon::prelude::*;
 
@@ -138,11 +139,14 @@ fn weights(train: &[Encoded], o: TrainOptions, seed: u64) -> Vec<f32> {
     w
 }
 
-/// The quantised model of weights `w`, its decision rule tuned on `dev`.
+/// A dev example as the rule reads it: its logits, its lexicon compound, its gold label.
+type Scored = ([f32; ROWS], f32, Label);
+
+/// The quantised model of weights `w`, its [`Rule`] tuned on `dev`.
 fn tune(w: &[f32], dev: &[Vec<Encoded>], o: TrainOptions) -> SentimentModel {
     let m = SentimentModel::quantised(w);
     // Each dev example's logits and lexicon compound, as the runtime computes them.
-    let dev_logits: Vec<Vec<([f32; ROWS], f32, Label)>> = dev
+    let dev_logits: Vec<Vec<Scored>> = dev
         .iter()
         .map(|set| {
             set.iter()
@@ -153,20 +157,24 @@ fn tune(w: &[f32], dev: &[Vec<Encoded>], o: TrainOptions) -> SentimentModel {
     // The lexicon's pull on the polar logits, in quarters, and each polar bias in tenths: every
     // rule of the grid scored in parallel, the best taken in the grid's order (ties to the
     // first), so the choice does not depend on the threads.
-    let pulls = (0..=o.max_lexicon_pull_quarters).map(|i| i as f32 * 0.25);
+    let base = Rule::default();
     let biases: Vec<f32> = (-20..=20).map(|i| i as f32 * 0.1).collect();
-    let grid: Vec<(f32, f32, f32)> = pulls
-        .flat_map(|a| {
+    let grid: Vec<Rule> = (0..=o.max_lexicon_pull_quarters)
+        .flat_map(|q| {
             let biases = &biases;
-            biases
-                .iter()
-                .flat_map(move |&n| biases.iter().map(move |&p| (a, n, p)))
+            biases.iter().flat_map(move |&n| {
+                biases.iter().map(move |&p| Rule {
+                    pull: f32::from(q) * 0.25,
+                    negative_bias: n,
+                    positive_bias: p,
+                    ..base
+                })
+            })
         })
         .collect();
     let scores: Vec<f64> = grid
         .par_iter()
-        .map(|&(a, n, p)| {
-            let rule = m.clone().tuned(a, n, p);
+        .map(|rule| {
             dev_logits
                 .iter()
                 .map(|set| {
@@ -180,49 +188,46 @@ fn tune(w: &[f32], dev: &[Vec<Encoded>], o: TrainOptions) -> SentimentModel {
                 / dev_logits.len().max(1) as f64
         })
         .collect();
-    let mut best = (f64::MIN, (0.0, 0.0, 0.0));
-    for (s, g) in scores.iter().zip(&grid) {
+    let mut best = (f64::MIN, base);
+    for (s, rule) in scores.iter().zip(&grid) {
         if *s > best.0 {
-            best = (*s, *g);
+            best = (*s, *rule);
         }
     }
-    let (a, n, p) = best.1;
-    let m = m.tuned(a, n, p);
     // How much of the lexicon grades a polar score, and the logit lead that takes the model's
     // share most of the way: the best mean Pearson r with the ratings of the sets rated on a
     // scale (a label's -1/0/1 says nothing of how strong a text is).
-    let rated: Vec<&Vec<([f32; ROWS], f32, Label)>> = dev_logits
+    let rated: Vec<(&Vec<Scored>, Vec<f64>)> = dev_logits
         .iter()
         .zip(dev)
         .filter(|(_, set)| set.iter().any(|e| e.rating.fract() != 0.0))
-        .map(|(l, _)| l)
+        .map(|(l, set)| (l, set.iter().map(|e| f64::from(e.rating)).collect()))
         .collect();
-    let ratings: Vec<Vec<f64>> = dev
-        .iter()
-        .filter(|set| set.iter().any(|e| e.rating.fract() != 0.0))
-        .map(|set| set.iter().map(|e| f64::from(e.rating)).collect())
-        .collect();
-    let mut graded = (f64::MIN, 0.0f32, 1.0f32);
-    let settings = (1..=8).flat_map(|k| (0..=10).map(move |b| (b as f32 * 0.1, k as f32)));
-    for (beta, k) in settings {
-        let g = m.clone().with_intensity(beta, k);
-        let r = rated
-            .iter()
-            .zip(&ratings)
-            .map(|(set, y)| {
-                let x: Vec<f64> = set
-                    .iter()
-                    .map(|(z, lex, _)| f64::from(g.reading(*z, *lex).compound))
-                    .collect();
-                crate::sentiment::eval::pearson(&x, y)
-            })
-            .sum::<f64>()
-            / rated.len().max(1) as f64;
-        if r > graded.0 {
-            graded = (r, beta, k);
+    let mut graded = (f64::MIN, best.1);
+    for k in 1..=8u8 {
+        for share in 0..=10u8 {
+            let rule = Rule {
+                lexicon_share: f32::from(share) * 0.1,
+                lead_scale: f32::from(k),
+                ..best.1
+            };
+            let r = rated
+                .iter()
+                .map(|(set, y)| {
+                    let x: Vec<f64> = set
+                        .iter()
+                        .map(|(z, lex, _)| f64::from(rule.reading(*z, *lex).compound))
+                        .collect();
+                    crate::sentiment::eval::pearson(&x, y)
+                })
+                .sum::<f64>()
+                / rated.len().max(1) as f64;
+            if r > graded.0 {
+                graded = (r, rule);
+            }
         }
     }
-    m.with_intensity(graded.1, graded.2)
+    m.with_rule(graded.1)
 }
 
 #[cfg(test)]
