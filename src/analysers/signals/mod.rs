@@ -172,7 +172,7 @@ impl SignalDetector {
         let text = i.text.as_str();
         let durations = effort::durations(text);
         let target = Target::of(i, mentions);
-        let (features, taken) = model::features_but_taken(
+        let features = model::features(
             i,
             text_features,
             sentiment,
@@ -189,7 +189,7 @@ impl SignalDetector {
                 .get_or_init(|| evidence::Words::of(text))
                 .top(text, &self.model, o, 3)
         };
-        let p = self.model.predict_without(&features, &taken);
+        let p = self.model.predict(&features);
         let on = self.model.decide(&p, target);
         let explain = |o: usize, kind: CueKind| -> Vec<Span> {
             let cued = cue_spans(hits, kind, name(o));
@@ -209,7 +209,7 @@ impl SignalDetector {
             let hard = name(o) == "hard";
             let magnitude = self
                 .model
-                .effort_value_without(&features, &taken)
+                .effort_value(&features)
                 .abs()
                 .round()
                 .clamp(1.0, 5.0) as i8;
