@@ -47,6 +47,10 @@ pub struct Signal {
     /// For `need`: the job the customer wants done, as a short phrase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<String>,
+    /// For `life_event`: `hard` (a loss, an illness, a job lost, a move: a moment to handle with
+    /// care) or `happy` (a wedding, a birth, a graduation, a new job, retiring).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moment: Option<Cow<'static, str>>,
 }
 
 /// Customer effort: -5 (very hard) to +5 (very easy).
@@ -200,9 +204,16 @@ impl SignalDetector {
             }
         };
 
+        let hard_moment = family("moment").any(|o| on[o]);
         let context: Vec<Signal> = family("context")
             .filter(|&o| on[o])
-            .map(|o| signal(name(o), explain(o, CueKind::Context)))
+            .map(|o| {
+                let mut s = signal(name(o), explain(o, CueKind::Context));
+                if s.label == "life_event" {
+                    s.moment = Some(if hard_moment { "hard" } else { "happy" }.into());
+                }
+                s
+            })
             .collect();
 
         let effort = family("effort").find(|&o| on[o]).map(|o| {
@@ -288,6 +299,7 @@ fn signal(label: &'static str, evidence: Vec<Span>) -> Signal {
         evidence,
         competitor: None,
         job: None,
+        moment: None,
     }
 }
 

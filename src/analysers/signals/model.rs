@@ -29,7 +29,7 @@ use crate::types::Span;
 pub const BUCKETS: usize = 1 << 18;
 
 /// The model's outputs, in the families of the evaluation's labels.
-pub const LABELS: [&str; 28] = [
+pub const LABELS: [&str; 29] = [
     "context:work",
     "context:family",
     "context:health",
@@ -58,10 +58,21 @@ pub const LABELS: [&str; 28] = [
     "phase:loyalty",
     "phase:churn",
     "sarcasm",
+    "moment:hard",
 ];
 
 /// Number of outputs.
 pub const OUTPUTS: usize = LABELS.len();
+
+/// The families of [`LABELS`], in their order. `moment` reads a life event as a hard moment
+/// (`moment:hard`) or not: it qualifies `context:life_event` and is no family of the evaluations'
+/// micro-F1 tables.
+pub const FAMILIES: [&str; 6] = ["context", "effort", "intent", "phase", "sarcasm", "moment"];
+
+/// The output of `context:life_event`.
+pub const LIFE_EVENT: usize = 6;
+/// The output of `moment:hard`: whether a life event is a hard moment, learnt from life events.
+pub const MOMENT: usize = 28;
 
 /// The outputs of one family, as a range of [`LABELS`] (constant: the decisions ask for them at
 /// every message; a test checks them against the labels).
@@ -72,6 +83,7 @@ pub fn family(name: &str) -> std::ops::Range<usize> {
         "intent" => 9..19,
         "phase" => 19..27,
         "sarcasm" => 27..28,
+        "moment" => 28..29,
         _ => 0..0,
     }
 }
@@ -424,7 +436,7 @@ impl SignalModel {
     fn sums(&self, feats: &[u32]) -> [i32; OUTPUTS] {
         // Sums of up to 256 weights of at most 127 fit an i16, whose lanes are twice as many per
         // vector instruction as i32's: accumulate in i16 per chunk, then widen (as the emotion
-        // model does). Written out for this model's 28 outputs: one generic function for both
+        // model does). Written out for this model's outputs: one generic function for both
         // models cost 7.6k more instructions a message (callgrind, examples/profile pipeline).
         let mut acc = [0i32; OUTPUTS];
         for chunk in feats.chunks(256) {
@@ -563,19 +575,19 @@ mod tests {
 
     #[test]
     fn families_cover_every_output_once() {
-        for name in ["context", "effort", "intent", "phase", "sarcasm"] {
+        for name in FAMILIES {
             for (o, l) in LABELS.iter().enumerate() {
                 let of = l.split(':').next() == Some(name);
                 assert_eq!(family(name).contains(&o), of, "{name}: {l}");
             }
         }
-        let total: usize = ["context", "effort", "intent", "phase", "sarcasm"]
-            .iter()
-            .map(|f| family(f).len())
-            .sum();
+        let total: usize = FAMILIES.iter().map(|f| family(f).len()).sum();
         assert_eq!(total, OUTPUTS);
         assert_eq!(LABELS[family("phase").start], "phase:awareness");
-        assert_eq!(family("sarcasm"), OUTPUTS - 1..OUTPUTS);
+        assert_eq!(LABELS[family("sarcasm").start], "sarcasm");
+        assert_eq!(family("moment"), OUTPUTS - 1..OUTPUTS);
+        assert_eq!(LABELS[LIFE_EVENT], "context:life_event");
+        assert_eq!(LABELS[MOMENT], "moment:hard");
     }
 
     #[test]
