@@ -25,7 +25,9 @@ SENTIMENTS = {"positive", "negative", "neutral"}
 POST_PLATFORMS = {"twitter", "reddit", "forum", "review", "facebook", "instagram", "appstore"}
 TICKET_CHANNELS = {"email", "chat", "web", "phone_transcript"}
 FIELDS = {"id", "kind", "platform", "text", "subject", "messages", "to_brand", "product", "addressed",
-          "language", "sentiment", "context", "effort", "intents", "phase", "sarcasm", "mentions"}
+          "language", "sentiment", "context", "moment", "effort", "intents", "phase", "sarcasm",
+          "mentions"}
+MOMENTS = {"hard", "happy"}
 
 
 def catalog():
@@ -104,6 +106,15 @@ def check(path, brands, products, seen, stats):
             ctx = r.get("context")
             if not isinstance(ctx, list) or set(ctx) - CONTEXTS:
                 bad(f"context {ctx!r}")
+                ctx = []
+            # A life event's moment: on every one of the training batches; the frozen test splits
+            # (ids t...) predate the field and carry none.
+            moment = r.get("moment")
+            if "life_event" in ctx and not str(r.get("id", "")).startswith("t"):
+                if moment not in MOMENTS:
+                    bad(f"moment {moment!r}: a life event is hard or happy")
+            elif moment is not None:
+                bad(f"moment {moment!r} without a life event (or on a frozen test split)")
             eff = r.get("effort", "missing")
             if eff is not None and (not isinstance(eff, int) or isinstance(eff, bool)
                                     or not -5 <= eff <= 5 or eff == 0):

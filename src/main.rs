@@ -1388,11 +1388,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 let (batches, more, families) = if aspects {
                     (&mentions, &[][..], &["intent", "phase"][..])
                 } else {
-                    (
-                        &messages,
-                        &more[..],
-                        &["context", "effort", "intent", "phase", "sarcasm"][..],
-                    )
+                    (&messages, &more[..], &earshot::signals::model::FAMILIES[..])
                 };
                 let results = train::cross_batches(batches, more, options, across);
                 let mut sums = vec![0.0f64; families.len()];
@@ -1744,7 +1740,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     c.f1()
                 );
             };
-            for family in ["context", "effort", "intent", "phase", "sarcasm"] {
+            for family in earshot::signals::model::FAMILIES {
                 let total = signals_eval::family_total(&report, family);
                 if total.tp + total.fp + total.fn_ == 0 {
                     continue;

@@ -166,6 +166,13 @@ fn hard_moments_speak_once_and_happy_ones_not_at_all() {
     let mut w = obs(4, 0, "twitter", &["praise"], 0.9);
     w.contexts = vec!["travel".into(), "family".into()];
     assert!(!kinds(&memory::step(&mut other, &w, &cx).unwrap()).contains(&Type::LifeContext));
+    // A life event read as a happy moment (a wedding, retiring) is no hard moment.
+    let mut newlywed = CustomerState::new("CUS-3");
+    let mut wed = obs(5, 1, "chat", &["support_request"], 0.8);
+    wed.contexts = vec!["life_event:happy".into(), "family".into()];
+    let out = memory::step(&mut newlywed, &wed, &cx).unwrap();
+    assert!(!kinds(&out).contains(&Type::LifeContext), "{out:?}");
+    assert!(newlywed.contexts.is_empty());
 }
 
 #[test]

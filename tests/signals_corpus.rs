@@ -67,10 +67,30 @@ fn the_dev_split_stays_above_its_floor() {
         ("effort", 0.62),
         ("intent", 0.71),
         ("phase", 0.63),
+        // Hard or happy, on the life events read (the training batches label them).
+        ("moment", 0.8),
     ] {
         let f1 = family_total(&report, family).f1();
         assert!(f1 >= floor, "{family}: F1 {f1:.3} under {floor}");
     }
+}
+
+#[test]
+fn a_life_event_and_only_a_life_event_says_its_moment() {
+    let a = analyzer();
+    let (mut hard, mut happy) = (0, 0);
+    for (n, row) in corpus_rows().iter().enumerate().step_by(7) {
+        let event = run(&a, row.input().to_string().as_bytes(), n).unwrap();
+        for c in event["context"].as_array().into_iter().flatten() {
+            match (c["label"].as_str(), c["moment"].as_str()) {
+                (Some("life_event"), Some("hard")) => hard += 1,
+                (Some("life_event"), Some("happy")) => happy += 1,
+                (Some("life_event"), m) => panic!("{}: life event with moment {m:?}", row.id),
+                (l, m) => assert!(m.is_none(), "{}: {l:?} with moment {m:?}", row.id),
+            }
+        }
+    }
+    assert!(hard >= 20 && happy >= 10, "hard {hard}, happy {happy}");
 }
 
 #[test]

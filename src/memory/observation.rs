@@ -53,7 +53,8 @@ pub struct Observation {
     pub sentiment: Option<f32>,
     /// Effort -5..5, when there was any.
     pub effort: Option<i8>,
-    /// Context labels (`life_event`, `health`, `work`, ...).
+    /// Context labels (`life_event`, `health`, `work`, ...); a life event read as a happy moment
+    /// is `life_event:happy` ([`context_label`]).
     pub contexts: Vec<String>,
     pub journey_phase: Option<String>,
     pub sarcasm: bool,
@@ -64,6 +65,16 @@ pub struct Observation {
     /// The whole (possibly redacted) text of a message that asks (a question, a need, a wish to
     /// buy): needs are matched against it. Empty for the others, which nothing reads it from.
     pub text: String,
+}
+
+/// A context's label as the memory keeps it: a life event read as a happy moment (a wedding, a
+/// birth, retiring) is `life_event:happy`, so that the policy's hard contexts (`life_event`,
+/// `health`) take only the hard ones.
+fn context_label(c: &crate::signals::Signal) -> String {
+    match c.moment.as_deref() {
+        Some("happy") => format!("{}:happy", c.label),
+        _ => c.label.to_string(),
+    }
 }
 
 /// The first [`QUOTE_BYTES`] of a text on one line, cut at a character boundary.
@@ -186,7 +197,7 @@ impl Observation {
             sentiment: own_sentiment(i, &own, one_brand),
             effort: signals.and_then(|s| s.effort.as_ref().map(|e| e.score)),
             contexts: signals
-                .map(|s| s.context.iter().map(|c| c.label.to_string()).collect())
+                .map(|s| s.context.iter().map(context_label).collect())
                 .unwrap_or_default(),
             journey_phase: signals.and_then(|s| s.journey_phase.as_ref().map(|p| p.to_string())),
             sarcasm: signals
@@ -266,5 +277,28 @@ mod tests {
         let q = quote(&long);
         assert!(q.ends_with('…'));
         assert!(q.len() <= QUOTE_BYTES + '…'.len_utf8());
+    }
+
+    #[test]
+    fn a_happy_life_event_is_kept_apart_from_the_hard_contexts() {
+        let signal = |label: &'static str, moment: Option<&'static str>| crate::signals::Signal {
+            label: label.into(),
+            evidence: Vec::new(),
+            competitor: None,
+            job: None,
+            moment: moment.map(Into::into),
+        };
+        assert_eq!(
+            context_label(&signal("life_event", Some("happy"))),
+            "life_event:happy"
+        );
+        assert_eq!(
+            context_label(&signal("life_event", Some("hard"))),
+            "life_event"
+        );
+        assert_eq!(context_label(&signal("health", None)), "health");
+        let hard = crate::memory::Policy::default().hard_contexts;
+        assert!(hard.contains(&context_label(&signal("life_event", Some("hard")))));
+        assert!(!hard.contains(&context_label(&signal("life_event", Some("happy")))));
     }
 }

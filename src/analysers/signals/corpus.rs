@@ -39,6 +39,10 @@ pub struct Row {
     pub language: Option<String>,
     pub sentiment: String,
     pub context: Vec<String>,
+    /// A `life_event`'s moment: `hard` or `happy`. The training batches label it on every life
+    /// event; the frozen test splits predate it and carry none.
+    #[serde(default)]
+    pub moment: Option<String>,
     pub effort: Option<i8>,
     pub intents: Vec<String>,
     pub phase: Option<String>,
@@ -132,6 +136,12 @@ impl Row {
         }
     }
 
+    /// Whether the row says what moment a life event is: the training batches do, on every life
+    /// event (`scripts/corpus_check.py` checks it); the frozen test splits predate the label.
+    pub fn rates_moment(&self) -> bool {
+        self.split() != Split::Test
+    }
+
     pub fn is_ticket(&self) -> bool {
         self.kind == "ticket"
     }
@@ -184,10 +194,11 @@ impl Row {
     }
 
     /// The row's message-level labels, in the families of [`super::eval::labels_of`]:
-    /// `context:…`, `effort:hard|easy`, `intent:…`, `phase:…`, `sarcasm`.
+    /// `context:…`, `moment:hard|happy`, `effort:hard|easy`, `intent:…`, `phase:…`, `sarcasm`.
     pub fn labels(&self) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
         out.extend(self.context.iter().map(|c| format!("context:{c}")));
+        out.extend(self.moment.iter().map(|m| format!("moment:{m}")));
         match self.effort {
             Some(e) if e < 0 => {
                 out.insert("effort:hard".to_string());

@@ -145,6 +145,11 @@ pub fn labels_of(event: &Value) -> BTreeSet<String> {
             .unwrap_or_default()
     };
     out.extend(names("context").into_iter().map(|l| format!("context:{l}")));
+    for c in event["context"].as_array().into_iter().flatten() {
+        if let Some(m) = c["moment"].as_str() {
+            out.insert(format!("moment:{m}"));
+        }
+    }
     out.extend(names("intents").into_iter().map(|l| format!("intent:{l}")));
     match event["effort"]["score"].as_i64() {
         Some(s) if s < 0 => {
@@ -296,6 +301,9 @@ pub struct Case {
     pub labels: BTreeSet<String>,
     /// The labels of each brand the message is about, by brand id (corpus rows only).
     pub mentions: BTreeMap<String, BTreeSet<String>>,
+    /// Whether the labels say what moment a life event is (`moment:hard|happy`); when not, the
+    /// moment read is not scored.
+    pub moments: bool,
 }
 
 impl From<&Example> for Case {
@@ -307,6 +315,7 @@ impl From<&Example> for Case {
             input: input(e),
             labels: e.labels.clone(),
             mentions: BTreeMap::new(),
+            moments: false,
         }
     }
 }
@@ -320,6 +329,7 @@ impl Case {
             text: row.text.clone(),
             input: row.input(),
             labels: row.labels(),
+            moments: row.rates_moment(),
             mentions: row
                 .mentions
                 .iter()
@@ -434,9 +444,12 @@ pub fn evaluate(examples: &[Case], run: impl Fn(&[u8], usize) -> Option<Value>) 
     };
     for e in examples {
         let bytes = e.input.to_string().into_bytes();
-        let got = run(&bytes, e.offset)
+        let mut got = run(&bytes, e.offset)
             .map(|v| labels_of(&v))
             .unwrap_or_default();
+        if !e.moments {
+            got.retain(|l| !l.starts_with("moment:"));
+        }
         report.count(e.name.clone(), &e.text, &e.labels, &got);
     }
     report

@@ -47,6 +47,10 @@ pub struct Signal {
     /// For `need`: the job the customer wants done, as a short phrase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<String>,
+    /// For `life_event`: `hard` (a loss, an illness, a job lost, a move: a moment to handle with
+    /// care) or `happy` (a wedding, a birth, a graduation, a new job, retiring).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moment: Option<Cow<'static, str>>,
 }
 
 /// Customer effort: -5 (very hard) to +5 (very easy).
@@ -172,7 +176,7 @@ impl SignalDetector {
         let text = i.text.as_str();
         let durations = effort::durations(text);
         let target = Target::of(i, mentions);
-        let (features, taken) = model::features_but_taken(
+        let features = model::features(
             i,
             text_features,
             sentiment,
@@ -189,7 +193,7 @@ impl SignalDetector {
                 .get_or_init(|| evidence::Words::of(text))
                 .top(text, &self.model, o, 3)
         };
-        let p = self.model.predict_without(&features, &taken);
+        let p = self.model.predict(&features);
         let on = self.model.decide(&p, target);
         let explain = |o: usize, kind: CueKind| -> Vec<Span> {
             let cued = cue_spans(hits, kind, name(o));
@@ -200,16 +204,23 @@ impl SignalDetector {
             }
         };
 
+        let hard_moment = family("moment").any(|o| on[o]);
         let context: Vec<Signal> = family("context")
             .filter(|&o| on[o])
-            .map(|o| signal(name(o), explain(o, CueKind::Context)))
+            .map(|o| {
+                let mut s = signal(name(o), explain(o, CueKind::Context));
+                if s.label == "life_event" {
+                    s.moment = Some(if hard_moment { "hard" } else { "happy" }.into());
+                }
+                s
+            })
             .collect();
 
         let effort = family("effort").find(|&o| on[o]).map(|o| {
             let hard = name(o) == "hard";
             let magnitude = self
                 .model
-                .effort_value_without(&features, &taken)
+                .effort_value(&features)
                 .abs()
                 .round()
                 .clamp(1.0, 5.0) as i8;
@@ -288,6 +299,7 @@ fn signal(label: &'static str, evidence: Vec<Span>) -> Signal {
         evidence,
         competitor: None,
         job: None,
+        moment: None,
     }
 }
 

@@ -157,11 +157,10 @@ pub struct Patch {
     pub add: SmallVec<[u32; 16]>,
 }
 
-/// Takes one occurrence of each of `take` out of `feats`: training reads the features this way
-/// (the roles' added features are in them already). The daemon leaves the features in and
-/// subtracts the taken ones' weights ([`super::model::SignalModel::predict_without`]): the same
-/// sums, without a pass over every feature of the message.
-pub fn take_out(feats: &mut Vec<u32>, take: &[u32]) {
+/// Takes one occurrence of each of `take` out of `feats`, one search of `feats` for each: the
+/// plain definition that tests hold [`super::model::present`] (what the model reads) to.
+#[cfg(test)]
+pub(super) fn take_out(feats: &mut Vec<u32>, take: &[u32]) {
     for &f in take {
         if let Some(i) = feats.iter().position(|&x| x == f) {
             feats.swap_remove(i);
