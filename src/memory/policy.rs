@@ -17,7 +17,8 @@ pub struct Policy {
     pub leaving_window_days: i64,
     /// An open problem nobody raised again for this long is dropped, in days.
     pub problem_expiry_days: i64,
-    /// Context labels that are hard moments (a person should know).
+    /// Context labels that are hard moments (a person should know). A life event read as a happy
+    /// moment is `life_event:happy` to the memory, so `life_event` takes only the hard ones.
     pub hard_contexts: Vec<String>,
     /// How long a hard moment stays live, in days.
     pub context_expiry_days: i64,
