@@ -1213,4 +1213,3 @@ mod tests {
         assert!(intents(0) > intents(2) && intents(1) > intents(2));
     }
 }
-
