@@ -1414,6 +1414,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     means.join(" ")
                 );
                 if !aspects {
+                    println!(
+                        "(micro-F1 per family; moment: the mean of hard's and happy's F1 on the life events)"
+                    );
                     let flagged: usize = results.iter().map(|r| r.sarcasm_flags).sum();
                     let right: usize = results.iter().map(|r| r.sarcasm_right).sum();
                     println!(

@@ -65,8 +65,8 @@ pub const LABELS: [&str; 29] = [
 pub const OUTPUTS: usize = LABELS.len();
 
 /// The families of [`LABELS`], in their order. `moment` reads a life event as a hard moment
-/// (`moment:hard`) or not: it qualifies `context:life_event` and is no family of the evaluations'
-/// micro-F1 tables.
+/// (`moment:hard`) or a happy one: it qualifies `context:life_event`, and the evaluations score it
+/// on the sets that label it (the corpus's training batches), hard and happy alike.
 pub const FAMILIES: [&str; 6] = ["context", "effort", "intent", "phase", "sarcasm", "moment"];
 
 /// The output of `context:life_event`.
