@@ -34,7 +34,7 @@ use crate::interaction::Interaction;
 use crate::sentiment::Scores;
 use crate::types::{Mention, Span};
 use cues::{Cue, CueKind, Hits};
-use model::{family, ModelError, SignalModel, Target, LABELS};
+use model::{family, ModelError, SignalModel, Target, LABELS, LIFE_EVENT, MOMENT};
 
 /// A labelled signal with its evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,13 +204,12 @@ impl SignalDetector {
             }
         };
 
-        let hard_moment = family("moment").any(|o| on[o]);
         let context: Vec<Signal> = family("context")
             .filter(|&o| on[o])
             .map(|o| {
                 let mut s = signal(name(o), explain(o, CueKind::Context));
-                if s.label == "life_event" {
-                    s.moment = Some(if hard_moment { "hard" } else { "happy" }.into());
+                if o == LIFE_EVENT {
+                    s.moment = Some(if on[MOMENT] { "hard" } else { "happy" }.into());
                 }
                 s
             })
