@@ -270,6 +270,10 @@ enum Command {
         /// Models trained in as many orders (from --seed on), their weights averaged.
         #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().shuffles)]
         shuffles: usize,
+        /// Read the message model's outputs once: no second reading (docs/analysis.md, "A second
+        /// reading"), to measure what it adds.
+        #[arg(long)]
+        no_stack: bool,
         /// Write no model: measure the settings leave-one-batch-out instead (train on every batch
         /// but one, measure on the one left out, for each batch), which says how they carry to a
         /// writer the model has not read. The frozen test split is not read.
@@ -1200,6 +1204,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             sarcasm_precision,
             seed,
             shuffles,
+            no_stack,
             cross_batches,
             across,
             aspects,
@@ -1300,6 +1305,12 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 sarcasm_precision,
                 seed,
                 shuffles,
+                stack: !no_stack,
+            };
+            // The per-brand model reads its outputs once (its second reading gained nothing).
+            let aspect_options = train::TrainOptions {
+                stack: false,
+                ..options
             };
             // Each batch's rows as the message model sees them, and its mentions as the
             // per-brand model does.
@@ -1367,10 +1378,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     let (m, _) = fit_with(&messages, &others);
                     let mut b = earshot::signals::eval::Binary::default();
                     for x in &held.train {
-                        b.add(
-                            m.decide(&m.predict(&x.features), x.target)[out],
-                            x.truth[out],
-                        );
+                        b.add(m.read(&x.features, x.target)[out], x.truth[out]);
                     }
                     print_binary(&format!("left out {}", held.name), &b);
                     all.merge(b);
@@ -1390,7 +1398,12 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 } else {
                     (&messages, &more[..], &earshot::signals::model::FAMILIES[..])
                 };
-                let results = train::cross_batches(batches, more, options, across);
+                let results = train::cross_batches(
+                    batches,
+                    more,
+                    if aspects { aspect_options } else { options },
+                    across,
+                );
                 let mut sums = vec![0.0f64; families.len()];
                 for r in &results {
                     let kept: Vec<f64> =
@@ -1430,7 +1443,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             // mentions there.
             let fit = |batches: &[train::Batch], more: &[train::Encoded]| {
                 let refs: Vec<&train::Batch> = batches.iter().collect();
-                train::train_batches(&refs, more, options, across)
+                train::train_batches(&refs, more, aspect_options, across)
             };
             let rows_in = |batches: &[train::Batch]| -> usize {
                 batches.iter().map(|b| b.train.len() + b.dev.len()).sum()

@@ -224,10 +224,7 @@ pub(super) fn read(
     };
     let readings: Vec<Reading> = (0..mentions.len())
         .map(|k| {
-            let on = model.decide(
-                &model.predict(&features(text, kind, mentions, k, hits)),
-                target,
-            );
+            let on = model.read(&features(text, kind, mentions, k, hits), target);
             let name = |o: usize| LABELS[o].split_once(':').map_or(LABELS[o], |(_, n)| n);
             let intents = family("intent")
                 .filter(|&o| on[o])

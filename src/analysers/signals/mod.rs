@@ -20,6 +20,7 @@ mod intents;
 pub mod model;
 mod priority;
 mod roles;
+pub mod stack;
 pub mod train;
 
 use std::borrow::Cow;
@@ -193,8 +194,7 @@ impl SignalDetector {
                 .get_or_init(|| evidence::Words::of(text))
                 .top(text, &self.model, o, 3)
         };
-        let p = self.model.predict(&features);
-        let on = self.model.decide(&p, target);
+        let on = self.model.read(&features, target);
         let explain = |o: usize, kind: CueKind| -> Vec<Span> {
             let cued = cue_spans(hits, kind, name(o));
             if cued.is_empty() {

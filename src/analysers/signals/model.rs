@@ -23,6 +23,7 @@ use crate::sentiment::Scores;
 use crate::types::Mention;
 
 use super::cues::Hits;
+use super::stack::{Stack, INPUTS as STACK_INPUTS, STACKED};
 use crate::types::Span;
 
 /// Hashed feature buckets of the signal model.
@@ -363,6 +364,9 @@ pub struct SignalModel {
     pub(super) thresholds: [f32; OUTPUTS],
     pub(super) effort: Vec<i8>,
     pub(super) effort_scale: f32,
+    /// The second reading ([`super::stack`]), when the model has one: the per-brand model and a
+    /// model tuned on the dev split have none.
+    pub(super) stack: Option<Stack>,
 }
 
 fn sigmoid(x: f32) -> f32 {
@@ -416,17 +420,45 @@ impl SignalModel {
             thresholds: [0.5; OUTPUTS],
             effort: effort.iter().map(|w| quantise(*w, effort_scale)).collect(),
             effort_scale,
+            stack: None,
         }
     }
 
-    /// The probability of every output of a message's [`features`].
-    pub fn predict(&self, feats: &[u32]) -> [f32; OUTPUTS] {
+    /// The first reading's log-odds of every output of a message's [`features`].
+    pub fn logits(&self, feats: &[u32]) -> [f32; OUTPUTS] {
         let acc = self.sums(feats);
-        let mut p = [0.0f32; OUTPUTS];
+        let mut z = [0.0f32; OUTPUTS];
         for o in 0..OUTPUTS {
-            p[o] = sigmoid(acc[o] as f32 * self.scales[o]);
+            z[o] = acc[o] as f32 * self.scales[o];
         }
-        p
+        z
+    }
+
+    /// The first reading's probability of every output of a message's [`features`]: each label
+    /// on its own words, before the second reading.
+    pub fn predict(&self, feats: &[u32]) -> [f32; OUTPUTS] {
+        self.logits(feats).map(sigmoid)
+    }
+
+    /// The probability of every output of a message's [`features`], as the model decides on it:
+    /// the second reading's ([`super::stack`]) where the model has one, else the first.
+    pub fn probabilities(&self, feats: &[u32], target: Target) -> [f32; OUTPUTS] {
+        let z = self.logits(feats);
+        match &self.stack {
+            Some(s) => s.probabilities(&z, target),
+            None => z.map(sigmoid),
+        }
+    }
+
+    /// Which outputs are on for a message's [`features`]: [`Self::decide`] on
+    /// [`Self::probabilities`].
+    pub fn read(&self, feats: &[u32], target: Target) -> [bool; OUTPUTS] {
+        self.decide(&self.probabilities(feats, target), target)
+    }
+
+    /// Whether the model reads its outputs a second time ([`super::stack`]).
+    pub fn stacked(&self) -> bool {
+        self.stack.is_some()
     }
 
     /// Each output's sum of the quantised weights of `feats`.
@@ -496,6 +528,14 @@ impl SignalModel {
         b.extend_from_slice(&self.effort_scale.to_le_bytes());
         b.extend(self.weights.iter().map(|w| *w as u8));
         b.extend(self.effort.iter().map(|w| *w as u8));
+        if let Some(s) = &self.stack {
+            b.extend_from_slice(STACK_MAGIC);
+            b.extend_from_slice(&(STACKED as u32).to_le_bytes());
+            b.extend_from_slice(&(STACK_INPUTS as u32).to_le_bytes());
+            for w in &s.weights {
+                b.extend_from_slice(&w.to_le_bytes());
+            }
+        }
         b
     }
 
@@ -516,10 +556,19 @@ impl SignalModel {
         for k in 0..floats {
             f.push(f32::from_bits(u32_at(8 + 4 * k)?));
         }
-        let body = &rest[8 + 4 * floats..];
-        if body.len() != BUCKETS * OUTPUTS + BUCKETS {
+        let body = rest
+            .get(8 + 4 * floats..)
+            .ok_or_else(|| bad("truncated header"))?;
+        let size = BUCKETS * OUTPUTS + BUCKETS;
+        if body.len() < size {
             return Err(bad("weights of the wrong size"));
         }
+        let (body, after) = body.split_at(size);
+        let stack = if after.is_empty() {
+            None
+        } else {
+            Some(stack_from_bytes(after)?)
+        };
         let mut scales = [0.0; OUTPUTS];
         let mut thresholds = [0.0; OUTPUTS];
         scales.copy_from_slice(&f[..OUTPUTS]);
@@ -531,12 +580,46 @@ impl SignalModel {
             thresholds,
             effort: e.iter().map(|x| *x as i8).collect(),
             effort_scale: f[2 * OUTPUTS],
+            stack,
         })
     }
 }
 
+/// The second reading's section of a model file: after the weights, this tag, the outputs read
+/// again and their inputs (`u32` each), and the weights (`f32`, output-major: [`at`]).
+const STACK_MAGIC: &[u8; 4] = b"STK1";
+
+fn stack_from_bytes(b: &[u8]) -> Result<Stack, ModelError> {
+    let bad = |m: &str| ModelError(m.to_string());
+    let rest = b
+        .strip_prefix(STACK_MAGIC)
+        .ok_or_else(|| bad("weights of the wrong size"))?;
+    let u32_at = |k: usize| -> Result<usize, ModelError> {
+        let s = rest
+            .get(k..k + 4)
+            .ok_or_else(|| bad("truncated second reading"))?;
+        Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize)
+    };
+    if u32_at(0)? != STACKED || u32_at(4)? != STACK_INPUTS {
+        return Err(bad("second reading made for other outputs than this build"));
+    }
+    let w = &rest[8..];
+    if w.len() != 4 * STACKED * STACK_INPUTS {
+        return Err(bad("second reading of the wrong size"));
+    }
+    let weights = w
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect::<Vec<f32>>();
+    if weights.iter().any(|w| !w.is_finite()) {
+        return Err(bad("second reading with a weight that is not a number"));
+    }
+    Ok(Stack { weights })
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::stack::at;
     use super::*;
 
     #[test]
@@ -675,5 +758,54 @@ mod tests {
         assert!((m.effort_value(&[7]) + 3.0).abs() < 0.05);
         assert!(SignalModel::from_bytes(b"nonsense").is_err());
         assert!(SignalModel::from_bytes(&m.to_bytes()[..100]).is_err());
+    }
+
+    #[test]
+    fn the_shipped_message_model_reads_twice_and_the_per_brand_model_once() {
+        assert!(SignalModel::bundled().is_ok_and(|m| m.stacked()));
+        assert!(SignalModel::bundled_aspects().is_ok_and(|m| !m.stacked()));
+    }
+
+    #[test]
+    fn a_second_reading_round_trips_and_decides() {
+        let mut w = vec![0.0f32; BUCKETS * OUTPUTS];
+        w[7 * OUTPUTS + 3] = 2.0;
+        w[7 * OUTPUTS + 4] = -1.0;
+        let mut m = SignalModel::quantised(&w, &vec![0.0f32; BUCKETS]);
+        let target = Target {
+            ticket: true,
+            ..Target::default()
+        };
+        // Without a second reading, `read` is `decide` on the first reading.
+        assert_eq!(m.read(&[7], target), m.decide(&m.predict(&[7]), target));
+        assert!(m.read(&[7], target)[3] && !m.read(&[7], target)[4]);
+        // A second reading that turns output 4 on from output 3's first reading, and output 3
+        // off.
+        let mut stack = Stack::identity();
+        stack.weights[at(3, 3)] = -1.0;
+        stack.weights[at(4, 4)] = 0.0;
+        stack.weights[at(3, 4)] = 1.0;
+        m.stack = Some(stack);
+        let on = m.read(&[7], target);
+        assert!(!on[3] && on[4], "{on:?}");
+        // The first reading is still what `predict` gives.
+        assert!(m.predict(&[7])[3] > 0.85);
+        let bytes = m.to_bytes();
+        let back = SignalModel::from_bytes(&bytes).unwrap();
+        assert_eq!(back, m);
+        assert!(back.stacked());
+        // A cut or damaged second reading is an error, not a model.
+        let base = bytes.len() - 4 * STACKED * STACK_INPUTS - 12;
+        assert!(SignalModel::from_bytes(&bytes[..base]).is_ok_and(|m| !m.stacked()));
+        for cut in [base + 2, base + 6, bytes.len() - 1] {
+            assert!(SignalModel::from_bytes(&bytes[..cut]).is_err(), "{cut}");
+        }
+        let mut nan = bytes.clone();
+        let at = bytes.len() - 4;
+        nan[at..].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert!(SignalModel::from_bytes(&nan).is_err());
+        let mut other = bytes;
+        other[base] = b'X';
+        assert!(SignalModel::from_bytes(&other).is_err());
     }
 }

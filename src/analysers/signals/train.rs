@@ -14,6 +14,7 @@ use super::corpus::Row;
 use super::model::{
     decide_with, features, SignalModel, Target, BUCKETS, LABELS, LIFE_EVENT, MOMENT, OUTPUTS,
 };
+use super::stack::Stack;
 use super::SignalDetector;
 
 /// One row, as the model sees it.
@@ -391,6 +392,10 @@ pub struct TrainOptions {
     /// Models trained in as many orders (seeds `seed`, `seed + 1`, ...), their weights averaged
     /// before they are quantised: 1 is one model.
     pub shuffles: usize,
+    /// Whether a model tuned across batches learns a second reading ([`super::stack`]) from the
+    /// first reading's predictions there. The per-brand model does not: on its mentions the
+    /// second reading gained nothing (docs/analysis.md, "A second reading").
+    pub stack: bool,
 }
 
 impl Default for TrainOptions {
@@ -404,6 +409,7 @@ impl Default for TrainOptions {
             sarcasm_precision: SARCASM_PRECISION,
             seed: 7,
             shuffles: 1,
+            stack: true,
         }
     }
 }
@@ -516,7 +522,9 @@ fn rows_of(b: &Batch) -> impl Iterator<Item = &Encoded> {
 
 /// Trains on every row of `batches` and `extra`, and tunes the thresholds on predictions made
 /// across batches: the batches are dealt into `folds` groups, and each group's rows are predicted
-/// by a model that learnt from the other groups only. A dev split drawn from the training batches
+/// by a model that learnt from the other groups only. With [`TrainOptions::stack`], the second
+/// reading ([`super::stack`]) learns from those predictions too, and the thresholds are tuned on
+/// its reading of them. A dev split drawn from the training batches
 /// shares their writers, so a model is surer on it than on a writer it has never read, and
 /// thresholds tuned there are set for familiar voices; predictions across batches are what a new
 /// writer's messages look like to the model. No row is held out of the model that ships.
@@ -527,22 +535,41 @@ pub fn train_across(
     folds: usize,
 ) -> SignalModel {
     let folds = folds.clamp(2, batches.len().max(2));
-    let mut probs: Vec<[f32; OUTPUTS]> = Vec::new();
+    let mut logits: Vec<[f32; OUTPUTS]> = Vec::new();
     let mut seen: Vec<&Encoded> = Vec::new();
+    // With a second reading, the extra rows are dealt into the folds too (row `k` into fold `k %
+    // folds`), so that it learns from a first reading of them made without them: the irony and
+    // the sincere texts are most of what sarcasm learns from, and ordinary timeline posts, with
+    // no brand to target, are what it reads there. The thresholds are still tuned on the
+    // batches' rows alone (those `of_batch`).
+    let dealt = |k: usize, g: usize| o.stack && k % folds == g;
+    let mut of_batch: Vec<bool> = Vec::new();
     for g in 0..folds {
         let tr: Vec<Encoded> = batches
             .iter()
             .enumerate()
             .filter(|(j, _)| j % folds != g)
             .flat_map(|(_, b)| rows_of(b).cloned())
-            .chain(extra.iter().cloned())
+            .chain(
+                extra
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, _)| !dealt(*k, g))
+                    .map(|(_, x)| x.clone()),
+            )
             .collect();
         let m = fit(&tr, o);
         for (_, b) in batches.iter().enumerate().filter(|(j, _)| j % folds == g) {
             for x in rows_of(b) {
-                probs.push(m.predict(&x.features));
+                logits.push(m.logits(&x.features));
                 seen.push(x);
+                of_batch.push(true);
             }
+        }
+        for (_, x) in extra.iter().enumerate().filter(|(k, _)| dealt(*k, g)) {
+            logits.push(m.logits(&x.features));
+            seen.push(x);
+            of_batch.push(false);
         }
     }
     let all: Vec<Encoded> = batches
@@ -551,7 +578,29 @@ pub fn train_across(
         .chain(extra.iter().cloned())
         .collect();
     let mut model = fit(&all, o);
+    let targets: Vec<Target> = seen.iter().map(|x| x.target).collect();
+    let stack = o.stack.then(|| {
+        Stack::fit(&logits, &targets, |k, out| {
+            seen[k].labels(out).then_some(seen[k].truth[out])
+        })
+    });
+    let probs: Vec<[f32; OUTPUTS]> = match &stack {
+        Some(s) => logits
+            .iter()
+            .zip(&targets)
+            .map(|(z, t)| s.probabilities(z, *t))
+            .collect(),
+        None => logits.iter().map(|z| z.map(sigmoid)).collect(),
+    };
+    let (probs, seen): (Vec<[f32; OUTPUTS]>, Vec<&Encoded>) = probs
+        .into_iter()
+        .zip(seen)
+        .zip(&of_batch)
+        .filter(|(_, b)| **b)
+        .map(|(r, _)| r)
+        .unzip();
     model.thresholds = tune_on(&probs, &seen, o.sarcasm_precision);
+    model.stack = stack;
     model
 }
 
@@ -604,7 +653,10 @@ pub const SARCASM_PRECISION: f64 = 0.8;
 /// thresholds with a dev precision of [`SARCASM_PRECISION`] or more (the most precise one if none
 /// reaches it).
 fn tune(model: &SignalModel, dev: &[Encoded], floor: f64) -> [f32; OUTPUTS] {
-    let probs: Vec<[f32; OUTPUTS]> = dev.iter().map(|x| model.predict(&x.features)).collect();
+    let probs: Vec<[f32; OUTPUTS]> = dev
+        .iter()
+        .map(|x| model.probabilities(&x.features, x.target))
+        .collect();
     let rows: Vec<&Encoded> = dev.iter().collect();
     tune_on(&probs, &rows, floor)
 }
@@ -690,7 +742,7 @@ fn tune_on(probs: &[[f32; OUTPUTS]], dev: &[&Encoded], least: f64) -> [f32; OUTP
 pub fn family_f1(model: &SignalModel, rows: &[Encoded]) -> Vec<(&'static str, f64)> {
     let decided: Vec<[bool; OUTPUTS]> = rows
         .iter()
-        .map(|x| model.decide(&model.predict(&x.features), x.target))
+        .map(|x| model.read(&x.features, x.target))
         .collect();
     super::model::FAMILIES
         .into_iter()
@@ -756,7 +808,7 @@ pub fn cross_batches(
             let all: Vec<Encoded> = rows_of(held).cloned().collect();
             let (mut flags, mut right) = (0, 0);
             for x in &all {
-                if m.decide(&m.predict(&x.features), x.target)[sarcasm] {
+                if m.read(&x.features, x.target)[sarcasm] {
                     flags += 1;
                     right += usize::from(x.truth[sarcasm]);
                 }
@@ -1230,7 +1282,11 @@ mod tests {
             .collect();
         let refs: Vec<&Batch> = batches.iter().collect();
         let m = train_across(&refs, &[], TrainOptions::default(), 2);
-        let on = |m: &SignalModel, f: u32| m.decide(&m.predict(&[f, 3]), target)[out];
+        let on = |m: &SignalModel, f: u32| m.read(&[f, 3], target)[out];
+        assert!(
+            m.stacked(),
+            "a model tuned across batches reads its outputs twice"
+        );
         assert!(on(&m, 1) && !on(&m, 2));
         assert!(on(&m, 7) && !on(&m, 8), "the dev rows are learnt from");
         let bytes = m.to_bytes();
@@ -1238,6 +1294,15 @@ mod tests {
             train_across(&refs, &[], TrainOptions::default(), 2).to_bytes(),
             bytes
         );
+        // Without the second reading, the same first reading and decisions.
+        let once = TrainOptions {
+            stack: false,
+            ..TrainOptions::default()
+        };
+        let m1 = train_across(&refs, &[], once, 2);
+        assert!(!m1.stacked());
+        assert_eq!(m1.logits(&[1, 3]), m.logits(&[1, 3]));
+        assert!(on(&m1, 1) && !on(&m1, 2) && on(&m1, 7) && !on(&m1, 8));
         // Tuned on the dev split, the model never learns feature 7 and can't tell it from 8.
         let tr: Vec<Encoded> = batches.iter().flat_map(|b| b.train.clone()).collect();
         let dv: Vec<Encoded> = batches.iter().flat_map(|b| b.dev.clone()).collect();
