@@ -586,7 +586,8 @@ impl SignalModel {
 }
 
 /// The second reading's section of a model file: after the weights, this tag, the outputs read
-/// again and their inputs (`u32` each), and the weights (`f32`, output-major: [`at`]).
+/// again and their inputs (`u32` each), and the weights (`f32`, output-major). A build before the
+/// second reading rejects a file with this section.
 const STACK_MAGIC: &[u8; 4] = b"STK1";
 
 fn stack_from_bytes(b: &[u8]) -> Result<Stack, ModelError> {

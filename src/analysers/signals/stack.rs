@@ -5,10 +5,10 @@
 //! The first reading decides each label on its own words. Labels go together, though: a message
 //! the model reads as a churn threat is rarely in the phase `usage`, a complaint in a ticket
 //! carries its effort, a context told in a ticket is the writer's more often than one told in a
-//! post. The second reading learns those relations from predictions the first one made on
-//! batches it had not learnt from ([`super::train::train_across`]), which is how it reads a new
-//! writer's message: trained on its own training rows' readings, it would learn to trust a
-//! first reading that had memorised them.
+//! post. The second reading learns those relations from predictions the first one made on rows
+//! it had not learnt from ([`super::train::train_across`]: the corpus's batches by batch, the
+//! extra rows one by one), which is how it reads a new writer's message: trained on its own
+//! training rows' readings, it would learn to trust a first reading that had memorised them.
 
 use super::model::{Target, MOMENT, OUTPUTS};
 
@@ -33,7 +33,7 @@ const CLAMP: f32 = 9.21;
 pub const RIDGE: f64 = 1.0;
 
 /// The second reading's weights: [`INPUTS`] for each of the [`STACKED`] outputs, output-major
-/// ([`at`]). (Input-major, summed over the outputs in vector lanes, took more instructions:
+/// (`at`). (Input-major, summed over the outputs in vector lanes, took more instructions:
 /// 2.47M against 1.74M for `examples/profile analyse 2`.)
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stack {
@@ -63,8 +63,8 @@ fn inputs(z: &[f32; OUTPUTS], target: Target) -> [f32; INPUTS] {
 }
 
 impl Stack {
-    /// The second reading that changes nothing: each output's weight on its own log-odds 1, every
-    /// other weight 0.
+    /// The second reading that keeps the first: each output's weight on its own log-odds 1, every
+    /// other weight 0 (a log-odds beyond the clamp is read as the clamp).
     pub fn identity() -> Stack {
         let mut weights = vec![0.0; STACKED * INPUTS];
         for o in 0..STACKED {
@@ -100,7 +100,7 @@ impl Stack {
     /// of output `o` for row `k`, or `None` where the row is not labelled for it. Each output is a
     /// logistic regression with an L2 penalty of [`RIDGE`], fitted by Newton's method in `f64`, in
     /// the rows' order: the same rows give the same weights, bit for bit. An output whose labelled
-    /// rows are all one class keeps its first reading.
+    /// rows are all one class, or whose fit does not settle, keeps its first reading.
     pub fn fit(
         z: &[[f32; OUTPUTS]],
         targets: &[Target],
@@ -122,7 +122,12 @@ impl Stack {
             if positives == 0 || positives == rows.len() {
                 continue;
             }
-            let w = newton(&rows);
+            // A fit that did not settle, or whose weights don't fit an f32, keeps the first
+            // reading: the model file would not load with a weight that is not a number.
+            let Some(w) = newton(&rows).filter(|w| w.iter().all(|x| (*x as f32).is_finite()))
+            else {
+                continue;
+            };
             for (k, from) in w.into_iter().enumerate() {
                 weights[at(k, o)] = from as f32;
             }
@@ -132,8 +137,9 @@ impl Stack {
 }
 
 /// A penalised logistic regression by Newton's method: at most 50 steps, until no weight moves by
-/// more than 1e-9.
-fn newton(rows: &[(&[f64; INPUTS], bool)]) -> [f64; INPUTS] {
+/// more than 1e-9; `None` if it does not get there (a step that can't be solved, a weight that is
+/// not a number, or 50 steps).
+fn newton(rows: &[(&[f64; INPUTS], bool)]) -> Option<[f64; INPUTS]> {
     let bias = INPUTS - 1;
     let mut w = [0.0f64; INPUTS];
     for _ in 0..50 {
@@ -163,19 +169,20 @@ fn newton(rows: &[(&[f64; INPUTS], bool)]) -> [f64; INPUTS] {
                 }
             }
         }
-        let Some(step) = solve(h, g) else {
-            break;
-        };
+        let step = solve(h, g)?;
         let mut moved = 0.0f64;
         for (wi, d) in w.iter_mut().zip(step) {
             *wi -= d;
             moved = moved.max(d.abs());
         }
+        if !moved.is_finite() {
+            return None;
+        }
         if moved < 1e-9 {
-            break;
+            return Some(w);
         }
     }
-    w
+    None
 }
 
 /// Solves `h d = g` for a symmetric positive definite `h` (Cholesky); `None` if `h` is not.

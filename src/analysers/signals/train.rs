@@ -1311,6 +1311,56 @@ mod tests {
     }
 
     #[test]
+    fn the_extra_rows_teach_the_second_reading_too() {
+        use super::super::stack::{at, INPUTS};
+        let sarcasm = super::super::model::family("sarcasm").start;
+        // The batches carry no irony; the extra rows, labelled for sarcasm alone, do (feature 5).
+        let batches: Vec<Batch> = (0..4)
+            .map(|b| Batch {
+                name: format!("b{b}"),
+                train: (0..30).map(|k| toy(1 + k % 2, k % 2 == 0, false)).collect(),
+                dev: Vec::new(),
+            })
+            .collect();
+        let refs: Vec<&Batch> = batches.iter().collect();
+        let extra: Vec<Encoded> = (0..60)
+            .map(|k| {
+                // One in three, so that both folds get both kinds.
+                let ironic = k % 3 == 0;
+                let mut truth = [false; OUTPUTS];
+                truth[sarcasm] = ironic;
+                Encoded {
+                    features: vec![if ironic { 5 } else { 6 }, 3],
+                    target: Target::default(),
+                    truth,
+                    effort: None,
+                    only: Some(sarcasm),
+                    rates_moment: false,
+                }
+            })
+            .collect();
+        let m = train_across(&refs, &extra, TrainOptions::default(), 2);
+        // Learnt from the batches' rows alone, sarcasm's second reading would be one class and
+        // keep the first reading; dealt into the folds, the extra rows teach it.
+        let s = m.stack.as_ref().expect("a second reading");
+        let identity = Stack::identity();
+        assert!((0..INPUTS).any(|k| s.weights[at(k, sarcasm)] != identity.weights[at(k, sarcasm)]));
+        let none = Target::default();
+        let (ironic, plain) = (
+            m.probabilities(&[5, 3], none)[sarcasm],
+            m.probabilities(&[6, 3], none)[sarcasm],
+        );
+        assert!(ironic > 0.5 && plain < 0.5, "{ironic} {plain}");
+        // The complaint's is learnt from the batches.
+        assert!((0..INPUTS)
+            .any(|k| { s.weights[at(k, complaint())] != identity.weights[at(k, complaint())] }));
+        assert_eq!(
+            train_across(&refs, &extra, TrainOptions::default(), 2).to_bytes(),
+            m.to_bytes()
+        );
+    }
+
+    #[test]
     fn cross_batches_measures_the_batch_left_out() {
         // Two writers agree that feature 1 is a complaint; a third labels it the other way round.
         let row = |f: u32, is_complaint: bool| toy(f, is_complaint, false);
