@@ -369,8 +369,16 @@ pub struct SignalModel {
     pub(super) stack: Option<Stack>,
 }
 
-fn sigmoid(x: f32) -> f32 {
+/// The logistic function: a log-odds as a probability (the first reading's, the second's, and
+/// training's).
+pub(super) fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
+}
+
+/// The little-endian `u32` at byte `k` of `b`, if `b` holds it.
+fn u32_at(b: &[u8], k: usize) -> Option<u32> {
+    let s = b.get(k..k + 4)?;
+    Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
 /// The scale that maps the largest weight's magnitude to 127.
@@ -544,10 +552,7 @@ impl SignalModel {
         let rest = b
             .strip_prefix(MAGIC)
             .ok_or_else(|| bad("not a signal model file"))?;
-        let u32_at = |k: usize| -> Result<u32, ModelError> {
-            let s = rest.get(k..k + 4).ok_or_else(|| bad("truncated header"))?;
-            Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-        };
+        let u32_at = |k: usize| u32_at(rest, k).ok_or_else(|| bad("truncated header"));
         if u32_at(0)? as usize != OUTPUTS || u32_at(4)? as usize != BUCKETS {
             return Err(bad("made for other outputs or buckets than this build"));
         }
@@ -595,13 +600,8 @@ fn stack_from_bytes(b: &[u8]) -> Result<Stack, ModelError> {
     let rest = b
         .strip_prefix(STACK_MAGIC)
         .ok_or_else(|| bad("weights of the wrong size"))?;
-    let u32_at = |k: usize| -> Result<usize, ModelError> {
-        let s = rest
-            .get(k..k + 4)
-            .ok_or_else(|| bad("truncated second reading"))?;
-        Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize)
-    };
-    if u32_at(0)? != STACKED || u32_at(4)? != STACK_INPUTS {
+    let u32_at = |k: usize| u32_at(rest, k).ok_or_else(|| bad("truncated second reading"));
+    if u32_at(0)? as usize != STACKED || u32_at(4)? as usize != STACK_INPUTS {
         return Err(bad("second reading made for other outputs than this build"));
     }
     let w = &rest[8..];

@@ -10,7 +10,7 @@
 //! extra rows one by one), which is how it reads a new writer's message: trained on its own
 //! training rows' readings, it would learn to trust a first reading that had memorised them.
 
-use super::model::{Target, MOMENT, OUTPUTS};
+use super::model::{sigmoid, Target, MOMENT, OUTPUTS};
 
 /// The outputs read again: every one before the moment, which qualifies a life event and keeps its
 /// first reading.
@@ -43,10 +43,6 @@ pub struct Stack {
 /// Where the weight of input `k` for output `o` is in [`Stack`]'s weights.
 pub(super) const fn at(k: usize, o: usize) -> usize {
     o * INPUTS + k
-}
-
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
 }
 
 /// The inputs of the second reading for a message whose first reading's log-odds are `z`.

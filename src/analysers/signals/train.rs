@@ -12,7 +12,8 @@ use crate::sentiment::SentimentScorer;
 
 use super::corpus::Row;
 use super::model::{
-    decide_with, features, SignalModel, Target, BUCKETS, LABELS, LIFE_EVENT, MOMENT, OUTPUTS,
+    decide_with, features, sigmoid, SignalModel, Target, BUCKETS, LABELS, LIFE_EVENT, MOMENT,
+    OUTPUTS,
 };
 use super::stack::Stack;
 use super::SignalDetector;
@@ -412,10 +413,6 @@ impl Default for TrainOptions {
             stack: true,
         }
     }
-}
-
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
 }
 
 /// Visits `0..n` in a fresh order each epoch: Fisher-Yates with a fixed LCG, so reproducible.
