@@ -1,13 +1,13 @@
 //! The words behind a learned decision: for a label the cues did not explain, the words of the
-//! text that weigh most for it in the model (their hashed buckets, as the emotion features hash a
-//! word). The text is split once per message, however many labels need words. Function words
+//! text that weigh most for it as the model decides it (their hashed buckets, as the emotion
+//! features hash a word; through the second reading, [`super::model::SignalModel::weight_for`]). The text is split once per message, however many labels need words. Function words
 //! ("to", "and", "the") are never evidence: a weight they carry is the phrase's ("switching to"),
 //! and on their own they explain nothing to a reader.
 
 use crate::emotion::word_bucket;
 use crate::types::{is_function_word, Span};
 
-use super::model::{SignalModel, BUCKETS};
+use super::model::BUCKETS;
 
 /// The words of a text that may be evidence: byte range and bucket.
 pub(super) struct Words(Vec<(usize, usize, u32)>);
@@ -44,18 +44,13 @@ impl Words {
         Words(out)
     }
 
-    /// Up to `k` words with the largest positive weight for `output`, in text order.
-    pub(super) fn top(
-        &self,
-        text: &str,
-        model: &SignalModel,
-        output: usize,
-        k: usize,
-    ) -> Vec<Span> {
+    /// Up to `k` words with the largest positive weight (`weight` of the word's bucket), in text
+    /// order.
+    pub(super) fn top(&self, text: &str, weight: impl Fn(u32) -> f32, k: usize) -> Vec<Span> {
         let mut scored: Vec<(f32, usize, usize)> = self
             .0
             .iter()
-            .map(|&(s, e, b)| (model.weight(b, output), s, e))
+            .map(|&(s, e, b)| (weight(b), s, e))
             .filter(|w| w.0 > 0.0)
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));

@@ -188,13 +188,16 @@ impl SignalDetector {
             &durations,
         );
         // The text's words, split once, for the labels the cues do not explain.
+        let z = self.model.logits(&features);
+        let on = self.model.read_logits(&z, target);
         let words = std::cell::OnceCell::new();
         let top = |o: usize| {
-            words
-                .get_or_init(|| evidence::Words::of(text))
-                .top(text, &self.model, o, 3)
+            words.get_or_init(|| evidence::Words::of(text)).top(
+                text,
+                |b| self.model.weight_for(b, o, &z),
+                3,
+            )
         };
-        let on = self.model.read(&features, target);
         let explain = |o: usize, kind: CueKind| -> Vec<Span> {
             let cued = cue_spans(hits, kind, name(o));
             if cued.is_empty() {

@@ -451,9 +451,13 @@ impl SignalModel {
     /// The probability of every output of a message's [`features`], as the model decides on it:
     /// the second reading's ([`super::stack`]) where the model has one, else the first.
     pub fn probabilities(&self, feats: &[u32], target: Target) -> [f32; OUTPUTS] {
-        let z = self.logits(feats);
+        self.probabilities_of(&self.logits(feats), target)
+    }
+
+    /// [`Self::probabilities`] from the first reading's log-odds `z` ([`Self::logits`]).
+    fn probabilities_of(&self, z: &[f32; OUTPUTS], target: Target) -> [f32; OUTPUTS] {
         match &self.stack {
-            Some(s) => s.probabilities(&z, target),
+            Some(s) => s.probabilities(z, target),
             None => z.map(sigmoid),
         }
     }
@@ -461,7 +465,13 @@ impl SignalModel {
     /// Which outputs are on for a message's [`features`]: [`Self::decide`] on
     /// [`Self::probabilities`].
     pub fn read(&self, feats: &[u32], target: Target) -> [bool; OUTPUTS] {
-        self.decide(&self.probabilities(feats, target), target)
+        self.read_logits(&self.logits(feats), target)
+    }
+
+    /// [`Self::read`] from the first reading's log-odds `z` ([`Self::logits`]), for a caller that
+    /// keeps them to explain the decision ([`Self::weight_for`]).
+    pub fn read_logits(&self, z: &[f32; OUTPUTS], target: Target) -> [bool; OUTPUTS] {
+        self.decide(&self.probabilities_of(z, target), target)
     }
 
     /// Whether the model reads its outputs a second time ([`super::stack`]).
@@ -518,11 +528,30 @@ impl SignalModel {
         self.thresholds[output]
     }
 
-    /// The weight of bucket `feature` for `output`, dequantised: how much a word weighs for a label.
+    /// The weight of bucket `feature` for `output`, dequantised: how much a word weighs for a label
+    /// in the first reading.
     pub fn weight(&self, feature: u32, output: usize) -> f32 {
         self.weights
             .get(feature as usize * OUTPUTS + output)
             .map_or(0.0, |w| f32::from(*w) * self.scales[output])
+    }
+
+    /// How much bucket `feature` weighs for `output` as the model decides it, in a message whose
+    /// first reading's log-odds are `z`: its first-reading weight, or, where a second reading
+    /// reads the output again, its weights for every output carried through the second reading
+    /// ([`Stack::through`]). A support request the second reading turns on from a ticket's
+    /// complaint is explained by the words that carried the complaint.
+    pub fn weight_for(&self, feature: u32, output: usize, z: &[f32; OUTPUTS]) -> f32 {
+        match &self.stack {
+            Some(s) => {
+                let mut w = [0.0f32; OUTPUTS];
+                for (k, wk) in w.iter_mut().enumerate() {
+                    *wk = self.weight(feature, k);
+                }
+                s.through(output, z, &w)
+            }
+            None => self.weight(feature, output),
+        }
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -791,6 +820,19 @@ mod tests {
         assert!(!on[3] && on[4], "{on:?}");
         // The first reading is still what `predict` gives.
         assert!(m.predict(&[7])[3] > 0.85);
+        // The evidence weighs a feature as the decision does: for output 4, which the second
+        // reading reads from output 3 alone, feature 7 counts with its weight for output 3 (not
+        // its own negative one for 4), and feature 8, which weighs nothing for 3, counts nothing.
+        let z = m.logits(&[7]);
+        assert_eq!(m.read_logits(&z, target), on);
+        assert!(m.weight(7, 4) < 0.0);
+        assert!((m.weight_for(7, 4, &z) - m.weight(7, 3)).abs() < 1e-6);
+        assert!(m.weight_for(7, 3, &z) < 0.0);
+        assert_eq!(m.weight_for(8, 4, &z), 0.0);
+        // A first reading beyond the clamp passes nothing on.
+        let mut sure = z;
+        sure[3] = 20.0;
+        assert_eq!(m.weight_for(7, 4, &sure), 0.0);
         let bytes = m.to_bytes();
         let back = SignalModel::from_bytes(&bytes).unwrap();
         assert_eq!(back, m);

@@ -91,6 +91,22 @@ impl Stack {
         p
     }
 
+    /// How much a feature moves output `o`'s second reading, in a message whose first reading's
+    /// log-odds are `z`, where `w` is the feature's first-reading weight for each output: the sum,
+    /// over the outputs read again, of the second reading's weight on that output's log-odds
+    /// times the feature's weight for it. An output whose log-odds lie beyond the clamp passes
+    /// nothing on: a feature cannot move a reading already read as sure. For an output the second
+    /// reading does not read again (the moment), the feature's own weight.
+    pub fn through(&self, o: usize, z: &[f32; OUTPUTS], w: &[f32; OUTPUTS]) -> f32 {
+        if o >= STACKED {
+            return w[o];
+        }
+        (0..STACKED)
+            .filter(|&k| z[k].abs() < CLAMP)
+            .map(|k| self.weights[at(k, o)] * w[k])
+            .sum()
+    }
+
     /// Learns the second reading from first readings (`z[k]`, the log-odds of row `k`, read by a
     /// model that did not learn from the row) and what the rows target. `label(k, o)` is the truth
     /// of output `o` for row `k`, or `None` where the row is not labelled for it. Each output is a
