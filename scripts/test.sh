@@ -39,6 +39,7 @@ sha256sum -c - <<'SUMS'
 a5373f9b21a8c9fc6ba970d1a14cabca1d905cb55a2cb6265db305f1d79f5d95  data/earshot/corpus/batches/t01.jsonl
 30c792ae99d2ecd5a986b9cb8f47500242c54141a498c45b4769e4cfcd8d8410  data/earshot/corpus/batches/t02.jsonl
 SUMS
+python3 scripts/agreement.py --check
 echo "== customer memory scenario set unchanged (its test split is frozen)"
 sha256sum -c - <<'SUMS'
 03758f3efe2da006c828f766d06c060ebd4da13f45cb8c542a4e2ebaf0b72d35  tests/memory/scenarios/m01.jsonl
