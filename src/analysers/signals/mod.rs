@@ -194,7 +194,7 @@ impl SignalDetector {
         let top = |o: usize| {
             words.get_or_init(|| evidence::Words::of(text)).top(
                 text,
-                |b| self.model.weight_for(b, o, &z),
+                self.model.weight_for(o, &z),
                 3,
             )
         };

@@ -536,21 +536,30 @@ impl SignalModel {
             .map_or(0.0, |w| f32::from(*w) * self.scales[output])
     }
 
-    /// How much bucket `feature` weighs for `output` as the model decides it, in a message whose
-    /// first reading's log-odds are `z`: its first-reading weight, or, where a second reading
-    /// reads the output again, its weights for every output carried through the second reading
+    /// How much a bucket weighs for `output` as the model decides it, in a message whose first
+    /// reading's log-odds are `z`: its first-reading weight, or, where a second reading reads the
+    /// output again, its weights for every output carried through the second reading
     /// ([`Stack::through`]). A support request the second reading turns on from a ticket's
-    /// complaint is explained by the words that carried the complaint.
-    pub fn weight_for(&self, feature: u32, output: usize, z: &[f32; OUTPUTS]) -> f32 {
-        match &self.stack {
-            Some(s) => {
-                let mut w = [0.0f32; OUTPUTS];
-                for (k, wk) in w.iter_mut().enumerate() {
-                    *wk = self.weight(feature, k);
-                }
-                s.through(output, z, &w)
+    /// complaint is explained by the words that carried the complaint. The coefficients are
+    /// worked out once for the label; each word then costs one dot product with its row of
+    /// weights.
+    pub fn weight_for(&self, output: usize, z: &[f32; OUTPUTS]) -> impl Fn(u32) -> f32 + '_ {
+        let mut c = match &self.stack {
+            Some(s) => s.through(output, z),
+            None => {
+                let mut c = [0.0f32; OUTPUTS];
+                c[output] = 1.0;
+                c
             }
-            None => self.weight(feature, output),
+        };
+        for (ck, scale) in c.iter_mut().zip(&self.scales) {
+            *ck *= scale;
+        }
+        move |feature| {
+            let base = feature as usize * OUTPUTS;
+            self.weights.get(base..base + OUTPUTS).map_or(0.0, |row| {
+                row.iter().zip(&c).map(|(w, ck)| f32::from(*w) * ck).sum()
+            })
         }
     }
 
@@ -826,13 +835,16 @@ mod tests {
         let z = m.logits(&[7]);
         assert_eq!(m.read_logits(&z, target), on);
         assert!(m.weight(7, 4) < 0.0);
-        assert!((m.weight_for(7, 4, &z) - m.weight(7, 3)).abs() < 1e-6);
-        assert!(m.weight_for(7, 3, &z) < 0.0);
-        assert_eq!(m.weight_for(8, 4, &z), 0.0);
+        assert!((m.weight_for(4, &z)(7) - m.weight(7, 3)).abs() < 1e-6);
+        assert!(m.weight_for(3, &z)(7) < 0.0);
+        assert_eq!(m.weight_for(4, &z)(8), 0.0);
         // A first reading beyond the clamp passes nothing on.
         let mut sure = z;
         sure[3] = 20.0;
-        assert_eq!(m.weight_for(7, 4, &sure), 0.0);
+        assert_eq!(m.weight_for(4, &sure)(7), 0.0);
+        // Without a second reading, a feature weighs its own weight.
+        let first = SignalModel::quantised(&w, &vec![0.0f32; BUCKETS]);
+        assert!((first.weight_for(4, &z)(7) - first.weight(7, 4)).abs() < 1e-6);
         let bytes = m.to_bytes();
         let back = SignalModel::from_bytes(&bytes).unwrap();
         assert_eq!(back, m);

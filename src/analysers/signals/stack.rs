@@ -91,20 +91,25 @@ impl Stack {
         p
     }
 
-    /// How much a feature moves output `o`'s second reading, in a message whose first reading's
-    /// log-odds are `z`, where `w` is the feature's first-reading weight for each output: the sum,
-    /// over the outputs read again, of the second reading's weight on that output's log-odds
-    /// times the feature's weight for it. An output whose log-odds lie beyond the clamp passes
-    /// nothing on: a feature cannot move a reading already read as sure. For an output the second
-    /// reading does not read again (the moment), the feature's own weight.
-    pub fn through(&self, o: usize, z: &[f32; OUTPUTS], w: &[f32; OUTPUTS]) -> f32 {
+    /// What carries a feature's first-reading weights into output `o`'s second reading, in a
+    /// message whose first reading's log-odds are `z`: a coefficient for each output, so that the
+    /// feature moves `o`'s log-odds by the sum of its weight for each output times that output's
+    /// coefficient. The coefficient is the second reading's weight on the output's log-odds, or 0
+    /// for an output whose log-odds lie beyond the clamp (a feature cannot move a reading already
+    /// read as sure). An output the second reading does not read again (the moment) carries the
+    /// feature's own weight alone.
+    pub fn through(&self, o: usize, z: &[f32; OUTPUTS]) -> [f32; OUTPUTS] {
+        let mut c = [0.0f32; OUTPUTS];
         if o >= STACKED {
-            return w[o];
+            c[o] = 1.0;
+            return c;
         }
-        (0..STACKED)
-            .filter(|&k| z[k].abs() < CLAMP)
-            .map(|k| self.weights[at(k, o)] * w[k])
-            .sum()
+        for (k, ck) in c.iter_mut().enumerate().take(STACKED) {
+            if z[k].abs() < CLAMP {
+                *ck = self.weights[at(k, o)];
+            }
+        }
+        c
     }
 
     /// Learns the second reading from first readings (`z[k]`, the log-odds of row `k`, read by a
