@@ -1230,13 +1230,22 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 rows.extend(parsed.into_iter().filter(|r| r.split() != c::Split::Test));
             }
             let mut more = Vec::new();
+            // Each file of one writer (a labelled set here, an irony batch below) is its own
+            // writer, for the folds of the second reading.
+            let mut writers = 0u32;
             for f in &extra {
                 let text = std::fs::read_to_string(f)
                     .with_context(|| format!("reading {}", f.display()))?;
                 let examples = earshot::signals::eval::parse(&text)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+                writers += 1;
                 more.extend(examples.iter().filter_map(|e| {
-                    featurizer.encode_input(&earshot::signals::eval::input(e), &e.labels, None)
+                    let x =
+                        featurizer.encode_input(&earshot::signals::eval::input(e), &e.labels, None);
+                    x.map(|x| train::Encoded {
+                        writer: Some(writers),
+                        ..x
+                    })
                 }));
             }
             let labelled = more.len();
@@ -1290,7 +1299,13 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             // Irony only trains: its batches are 45% ironic, far above a stream's rate, so
             // sarcasm's threshold is tuned on the corpus alone.
             let irony_batches = flagged(&irony, no_irony, "irony", "sarcasm")?;
-            more.extend(irony_batches.into_iter().flat_map(|b| b.train));
+            for b in irony_batches {
+                writers += 1;
+                more.extend(b.train.into_iter().map(|x| train::Encoded {
+                    writer: Some(writers),
+                    ..x
+                }));
+            }
             let timeline = more.len() - labelled - sincere;
             // The complaint batches also tune the complaint threshold (with the batches across
             // which thresholds are tuned): 40% complaints, as tweets to customer service carry.

@@ -7,7 +7,7 @@
 //! carries its effort, a context told in a ticket is the writer's more often than one told in a
 //! post. The second reading learns those relations from predictions the first one made on rows
 //! it had not learnt from ([`super::train::train_across`]: the corpus's batches by batch, the
-//! extra rows one by one), which is how it reads a new writer's message: trained on its own
+//! extra rows by writer), which is how it reads a new writer's message: trained on its own
 //! training rows' readings, it would learn to trust a first reading that had memorised them.
 
 use super::model::{sigmoid, Target, MOMENT, OUTPUTS};

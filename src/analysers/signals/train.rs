@@ -34,6 +34,11 @@ pub struct Encoded {
     /// training batches do; the other labelled sets (`tests/signals/*.tsv`) do not, and their
     /// life events teach no moment.
     pub rates_moment: bool,
+    /// The file of one writer the row comes from, among the extra rows (an irony batch, a
+    /// labelled set of `tests/signals/`), so that [`train_across`] deals a writer's rows into one
+    /// fold together; `None` for a corpus row (dealt with its batch) or a real text of its own
+    /// writer (dealt alone).
+    pub writer: Option<u32>,
 }
 
 impl Encoded {
@@ -98,6 +103,7 @@ impl Featurizer {
                     effort: None,
                     only: None,
                     rates_moment: false,
+                    writer: None,
                 }
             })
             .collect()
@@ -140,6 +146,7 @@ impl Featurizer {
             effort,
             only: None,
             rates_moment: labels.iter().any(|l| l.starts_with("moment:")),
+            writer: None,
         })
     }
 
@@ -517,6 +524,12 @@ fn rows_of(b: &Batch) -> impl Iterator<Item = &Encoded> {
     b.train.iter().chain(&b.dev)
 }
 
+/// The fold an extra row (the `k`th) is dealt into for the second reading: its writer's, or, for a
+/// row of its own writer, its own.
+fn fold_of_extra(k: usize, x: &Encoded, folds: usize) -> usize {
+    x.writer.map_or(k, |w| w as usize) % folds
+}
+
 /// Trains on every row of `batches` and `extra`, and tunes the thresholds on predictions made
 /// across batches: the batches are dealt into `folds` groups, and each group's rows are predicted
 /// by a model that learnt from the other groups only. With [`TrainOptions::stack`], the second
@@ -534,12 +547,14 @@ pub fn train_across(
     let folds = folds.clamp(2, batches.len().max(2));
     let mut logits: Vec<[f32; OUTPUTS]> = Vec::new();
     let mut seen: Vec<&Encoded> = Vec::new();
-    // With a second reading, the extra rows are dealt into the folds too (row `k` into fold `k %
-    // folds`), so that it learns from a first reading of them made without them: the irony and
-    // the sincere texts are most of what sarcasm learns from, and ordinary timeline posts, with
-    // no brand to target, are what it reads there. The thresholds are still tuned on the
-    // batches' rows alone (those `of_batch`).
-    let dealt = |k: usize, g: usize| o.stack && k % folds == g;
+    // With a second reading, the extra rows are dealt into the folds too, so that it learns from
+    // a first reading of them made without them: the irony and the sincere texts are most of what
+    // sarcasm learns from, and ordinary timeline posts, with no brand to target, are what it
+    // reads there. A writer's rows go into one fold together (writer `w` into fold `w % folds`),
+    // as a batch does, so that they are read by a model that has not learnt that voice; a row of
+    // its own writer (a real text) alone (row `k` into fold `k % folds`). The thresholds are still
+    // tuned on the batches' rows alone (those `of_batch`).
+    let dealt = |k: usize, g: usize| o.stack && fold_of_extra(k, &extra[k], folds) == g;
     let mut of_batch: Vec<bool> = Vec::new();
     for g in 0..folds {
         let tr: Vec<Encoded> = batches
@@ -851,6 +866,7 @@ mod tests {
             effort: (effort && is_complaint).then_some(-3.0),
             only: None,
             rates_moment: false,
+            writer: None,
         }
     }
 
@@ -904,6 +920,7 @@ mod tests {
                 effort: None,
                 only: None,
                 rates_moment: rated,
+                writer: None,
             }
         };
         let data: Vec<Encoded> = (0..20)
@@ -934,6 +951,7 @@ mod tests {
                 effort: None,
                 only: None,
                 rates_moment: true,
+                writer: None,
             }
         };
         let mut rows = Vec::new();
@@ -1308,6 +1326,26 @@ mod tests {
     }
 
     #[test]
+    fn a_writer_s_extra_rows_are_dealt_into_one_fold_and_real_texts_one_by_one() {
+        let row = |writer: Option<u32>| Encoded {
+            writer,
+            ..toy(1, true, false)
+        };
+        let extra: Vec<Encoded> = (0..40)
+            .map(|k| row((k % 2 == 0).then_some(7 + (k % 4) as u32)))
+            .collect();
+        let fold = |k: usize| fold_of_extra(k, &extra[k], 5);
+        // Writers 7 and 9: every row of each in one fold, the two in different folds.
+        for k in (0..40).step_by(2) {
+            assert_eq!(fold(k), fold(k % 4), "row {k}");
+        }
+        assert_ne!(fold(0), fold(2));
+        // Rows of their own writers go round the folds.
+        let own: std::collections::BTreeSet<usize> = (1..40).step_by(2).map(fold).collect();
+        assert_eq!(own.len(), 5);
+    }
+
+    #[test]
     fn the_extra_rows_teach_the_second_reading_too() {
         use super::super::stack::{at, INPUTS};
         let sarcasm = super::super::model::family("sarcasm").start;
@@ -1333,6 +1371,7 @@ mod tests {
                     effort: None,
                     only: Some(sarcasm),
                     rates_moment: false,
+                    writer: None,
                 }
             })
             .collect();
