@@ -2,6 +2,7 @@
 """How far independent annotators agree with the corpus's writers, and where the model stands.
 
 Usage: python3 scripts/agreement.py [--earshot target/release/earshot] [--check]
+(The models are compiled into the binary: build it first, `cargo build --release`.)
 
 `data/earshot/corpus/agreement/<set>-a<k>.jsonl` are rows of the corpus labelled again by annotator
 k, who read the text and the guide (GUIDE.md) and never the writer's labels. For each set this
@@ -30,6 +31,7 @@ FAMILIES = ["context", "effort", "intent", "phase", "sarcasm"]
 CONTEXTS = {"work", "family", "health", "money", "time_pressure", "travel", "life_event"}
 INTENTS = {"complaint", "praise", "purchase_intent", "churn_risk", "switching", "prospect",
            "recommendation", "question", "support_request", "need"}
+LABEL_FIELDS = {"context", "effort", "intents", "phase", "sarcasm", "moment"}
 PHASES = {"awareness", "consideration", "purchase", "onboarding", "usage", "support", "loyalty",
           "churn"}
 
@@ -37,12 +39,15 @@ PHASES = {"awareness", "consideration", "purchase", "onboarding", "usage", "supp
 def faults(row):
     """What is wrong with an annotated row's labels, if anything."""
     out = []
-    if not set(row.get("context", [None])) <= CONTEXTS:
+    for field in ("context", "intents"):
+        if not isinstance(row.get(field), list):
+            return [f"{field} {row.get(field)!r}: expected a list"]
+    if not set(row["context"]) <= CONTEXTS:
         out.append(f"context {row.get('context')}")
     effort = row.get("effort", "missing")
     if effort is not None and (not isinstance(effort, int) or not -5 <= effort <= 5):
         out.append(f"effort {effort}")
-    if not set(row.get("intents", [None])) <= INTENTS:
+    if not set(row["intents"]) <= INTENTS:
         out.append(f"intents {row.get('intents')}")
     if row.get("phase", "missing") is not None and row.get("phase") not in PHASES:
         out.append(f"phase {row.get('phase')}")
@@ -66,6 +71,8 @@ def labels(row):
 
 
 def f1(reference, other, prefix):
+    """F1 of `other` against `reference` over the labels starting with `prefix`, and the
+    reference's count; 1.0 where neither gives any such label (they agree)."""
     tp = fp = fn = 0
     for a, b in zip(reference, other):
         a = {x for x in a if x.startswith(prefix)}
@@ -73,7 +80,9 @@ def f1(reference, other, prefix):
         tp += len(a & b)
         fp += len(b - a)
         fn += len(a - b)
-    return 2 * tp / max(2 * tp + fp + fn, 1), tp + fn
+    if tp + fp + fn == 0:
+        return 1.0, 0
+    return 2 * tp / (2 * tp + fp + fn), tp + fn
 
 
 def majority(rows):
@@ -145,6 +154,11 @@ def main():
             sys.exit(f"{name}: rows not in the corpus: {missing[:5]}")
         bad = [f"{name}-{who}.jsonl:{k + 1}: {f}" for who, rows in annotators.items()
                for k, r in enumerate(rows) for f in faults(r)]
+        # The message itself must be the writer's: the model reads the annotators' copies.
+        bad += [f"{name}-{who}.jsonl:{k + 1}: {field} differs from the corpus row"
+                for who, rows in annotators.items() for k, r in enumerate(rows)
+                for field in sorted((set(r) | set(writer[r["id"]])) - LABEL_FIELDS)
+                if r.get(field) != writer[r["id"]].get(field)]
         if bad:
             sys.exit("\n".join(bad))
         if args.check:

@@ -1,8 +1,9 @@
 //! The words behind a learned decision: for a label the cues did not explain, the words of the
 //! text that weigh most for it as the model decides it (their hashed buckets, as the emotion
-//! features hash a word; through the second reading, [`super::model::SignalModel::weight_for`]). The text is split once per message, however many labels need words. Function words
-//! ("to", "and", "the") are never evidence: a weight they carry is the phrase's ("switching to"),
-//! and on their own they explain nothing to a reader.
+//! features hash a word; through the second reading,
+//! [`super::model::SignalModel::weight_for`]). The text is split once per message, however many
+//! labels need words. Function words ("to", "and", "the") are never evidence: a weight they carry
+//! is the phrase's ("switching to"), and on their own they explain nothing to a reader.
 
 use crate::emotion::word_bucket;
 use crate::types::{is_function_word, Span};

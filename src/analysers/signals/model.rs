@@ -810,6 +810,8 @@ mod tests {
         let mut w = vec![0.0f32; BUCKETS * OUTPUTS];
         w[7 * OUTPUTS + 3] = 2.0;
         w[7 * OUTPUTS + 4] = -1.0;
+        w[8 * OUTPUTS + 4] = 1.5;
+        w[8 * OUTPUTS + MOMENT] = 0.5;
         let mut m = SignalModel::quantised(&w, &vec![0.0f32; BUCKETS]);
         let target = Target {
             ticket: true,
@@ -831,17 +833,21 @@ mod tests {
         assert!(m.predict(&[7])[3] > 0.85);
         // The evidence weighs a feature as the decision does: for output 4, which the second
         // reading reads from output 3 alone, feature 7 counts with its weight for output 3 (not
-        // its own negative one for 4), and feature 8, which weighs nothing for 3, counts nothing.
+        // its own negative one for 4), and feature 8, which weighs for 4 alone, counts nothing.
         let z = m.logits(&[7]);
         assert_eq!(m.read_logits(&z, target), on);
-        assert!(m.weight(7, 4) < 0.0);
+        assert!(m.weight(7, 4) < 0.0 && m.weight(8, 4) > 0.0);
         assert!((m.weight_for(4, &z)(7) - m.weight(7, 3)).abs() < 1e-6);
         assert!(m.weight_for(3, &z)(7) < 0.0);
         assert_eq!(m.weight_for(4, &z)(8), 0.0);
-        // A first reading beyond the clamp passes nothing on.
+        // The moment, which is not read again, weighs a feature by its own weight.
+        assert!(m.weight(8, MOMENT) > 0.0);
+        assert!((m.weight_for(MOMENT, &z)(8) - m.weight(8, MOMENT)).abs() < 1e-6);
+        // A first reading beyond the clamp passes on the share the clamp keeps.
         let mut sure = z;
         sure[3] = 20.0;
-        assert_eq!(m.weight_for(4, &sure)(7), 0.0);
+        let kept = m.weight(7, 3) * 9.21 / 20.0;
+        assert!((m.weight_for(4, &sure)(7) - kept).abs() < 1e-5);
         // Without a second reading, a feature weighs its own weight.
         let first = SignalModel::quantised(&w, &vec![0.0f32; BUCKETS]);
         assert!((first.weight_for(4, &z)(7) - first.weight(7, 4)).abs() < 1e-6);

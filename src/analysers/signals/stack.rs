@@ -93,11 +93,13 @@ impl Stack {
 
     /// What carries a feature's first-reading weights into output `o`'s second reading, in a
     /// message whose first reading's log-odds are `z`: a coefficient for each output, so that the
-    /// feature moves `o`'s log-odds by the sum of its weight for each output times that output's
-    /// coefficient. The coefficient is the second reading's weight on the output's log-odds, or 0
-    /// for an output whose log-odds lie beyond the clamp (a feature cannot move a reading already
-    /// read as sure). An output the second reading does not read again (the moment) carries the
-    /// feature's own weight alone.
+    /// feature's share of `o`'s log-odds is the sum of its weight for each output times that
+    /// output's coefficient. The coefficient is the second reading's weight on the output's
+    /// log-odds; for an output whose log-odds lie beyond the clamp, that weight times the share
+    /// of the log-odds the clamp keeps (`CLAMP / |z|`), so that the clamped input is shared out
+    /// over the words that built it (the derivative there is 0, which would explain the surest
+    /// labels by other labels' words alone). An output the second reading does not read again
+    /// (the moment) carries the feature's own weight alone.
     pub fn through(&self, o: usize, z: &[f32; OUTPUTS]) -> [f32; OUTPUTS] {
         let mut c = [0.0f32; OUTPUTS];
         if o >= STACKED {
@@ -105,9 +107,12 @@ impl Stack {
             return c;
         }
         for (k, ck) in c.iter_mut().enumerate().take(STACKED) {
-            if z[k].abs() < CLAMP {
-                *ck = self.weights[at(k, o)];
-            }
+            let kept = if z[k].abs() > CLAMP {
+                CLAMP / z[k].abs()
+            } else {
+                1.0
+            };
+            *ck = self.weights[at(k, o)] * kept;
         }
         c
     }
