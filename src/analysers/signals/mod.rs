@@ -187,9 +187,9 @@ impl SignalDetector {
             hits,
             &durations,
         );
-        // The text's words, split once, for the labels the cues do not explain.
         let z = self.model.logits(&features);
         let on = self.model.read_logits(&z, target);
+        // The text's words, split once, for the labels the cues do not explain.
         let words = std::cell::OnceCell::new();
         let top = |o: usize| {
             words.get_or_init(|| evidence::Words::of(text)).top(
@@ -511,6 +511,107 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_label_without_cues_is_explained_by_the_words_its_decision_weighs() {
+        // The detector's evidence for a label the cues do not explain is the top words by
+        // `weight_for` (the second reading's view), not by the first reading's own weight.
+        use super::{evidence::Words, model::Target, CueKind, Hits};
+        use crate::decode::{decode, KindHint};
+        let src = "[[brand]]\nid = \"acme\"\nname = \"Acme\"\nquery = 'acme'\n";
+        let catalog = Catalog::parse(src).unwrap();
+        let matcher = crate::mentions::Matcher::compile(&catalog).unwrap();
+        let lexicon_scorer = crate::sentiment::SentimentScorer::new();
+        let emotion_model = crate::emotion::EmotionModel::bundled().unwrap();
+        let d = SignalDetector::new().unwrap();
+        let (mut checked, mut differ) = (0, 0);
+        for text in [
+            "Skylane raised prices again",
+            "Moved flats last week and the Acme router still is not set up, three calls so far",
+            "Acme support sorted my refund in ten minutes, honestly impressed",
+            "Thinking about getting the Acme family plan now the twins are older",
+            "My mum is in hospital and I can't get into my Acme account to pay her bills",
+            "Been with Acme twelve years and I'd tell anyone to go with them",
+            "Wish the Acme app let me split a bill with my flatmates",
+            "Flight at 6am and the Acme boarding pass won't load",
+        ] {
+            let json = serde_json::json!({"platform": "x", "id": "1",
+                "author": {"id": "a", "handle": "h"},
+                "created_at": "2026-01-01T00:00:00Z", "text": text});
+            let i = decode(
+                Some(json.to_string().as_bytes()),
+                KindHint::Auto,
+                Default::default(),
+            )
+            .unwrap();
+            let lexicon = lexicon_scorer.score(text);
+            let tf = crate::polarity::TextFeatures::of(text, &lexicon);
+            let emotions = emotion_model.score_features(text, tf.shared());
+            let mentions = matcher.find_in(&i, None);
+            let hits: Hits = d.hits(text);
+            let signals = d.detect(&i, &lexicon, &mentions, &emotions, tf.shared());
+            let target = Target::of(&i, &mentions);
+            let features = model::features(
+                &i,
+                tf.shared(),
+                &lexicon,
+                &emotions,
+                &mentions,
+                target,
+                &hits,
+                &super::effort::durations(text),
+            );
+            let z = d.model.logits(&features);
+            let words = Words::of(text);
+            for s in &signals.context {
+                let o = model::LABELS
+                    .iter()
+                    .position(|l| *l == format!("context:{}", s.label))
+                    .unwrap();
+                if !super::cue_spans(&hits, CueKind::Context, &s.label).is_empty() {
+                    continue;
+                }
+                let want = words.top(text, d.model.weight_for(o, &z), 3);
+                assert_eq!(s.evidence, want, "{text}: {}", s.label);
+                let first = words.top(text, |f| d.model.weight(f, o), 3);
+                checked += 1;
+                differ += usize::from(first != want);
+            }
+            for s in &signals.intents {
+                if !super::intent_evidence(text, &hits, &lexicon, &s.label).is_empty() {
+                    continue;
+                }
+                let o = model::LABELS
+                    .iter()
+                    .position(|l| *l == format!("intent:{}", s.label))
+                    .unwrap();
+                let want = words.top(text, d.model.weight_for(o, &z), 3);
+                assert_eq!(s.evidence, want, "{text}: {}", s.label);
+                checked += 1;
+                differ += usize::from(words.top(text, |f| d.model.weight(f, o), 3) != want);
+            }
+            if let Some(e) = signals
+                .effort
+                .as_ref()
+                .filter(|_| super::effort::told(&hits, &super::effort::durations(text)).is_empty())
+            {
+                let label = if e.score < 0 {
+                    "effort:hard"
+                } else {
+                    "effort:easy"
+                };
+                let o = model::LABELS.iter().position(|l| *l == label).unwrap();
+                let want = words.top(text, d.model.weight_for(o, &z), 3);
+                assert_eq!(e.evidence, want, "{text}: {label}");
+                checked += 1;
+                differ += usize::from(words.top(text, |f| d.model.weight(f, o), 3) != want);
+            }
+        }
+        // The check means something: some labels were explained by words, and for some of them
+        // the first reading's own weights would have picked other words.
+        assert!(checked >= 4, "{checked} labels checked");
+        assert!(differ >= 1, "{differ} of {checked} differ");
     }
 
     #[test]

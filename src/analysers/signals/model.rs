@@ -531,7 +531,7 @@ impl SignalModel {
     /// The weight of bucket `feature` for `output`, dequantised: how much a word weighs for a label
     /// in the first reading. The evidence reads [`Self::weight_for`]; the tests compare it with this.
     #[cfg(test)]
-    fn weight(&self, feature: u32, output: usize) -> f32 {
+    pub(crate) fn weight(&self, feature: u32, output: usize) -> f32 {
         self.weights
             .get(feature as usize * OUTPUTS + output)
             .map_or(0.0, |w| f32::from(*w) * self.scales[output])
