@@ -1309,8 +1309,17 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let timeline = more.len() - labelled - sincere;
             // The complaint batches also tune the complaint threshold (with the batches across
             // which thresholds are tuned): 40% complaints, as tweets to customer service carry.
-            let complaint_batches =
+            let mut complaint_batches =
                 flagged(&complaints, no_complaints, "complaints", "intent:complaint")?;
+            // Each complaint batch is one writer: where it only trains (`--no-complaint-tuning`,
+            // and beside the batches `--cross-batches` leaves out) it joins the extra rows, and
+            // the second reading's folds deal it whole, as they do a batch that tunes.
+            for b in &mut complaint_batches {
+                writers += 1;
+                for x in &mut b.train {
+                    x.writer = Some(writers);
+                }
+            }
             let complaint_rows: usize = complaint_batches.iter().map(|b| b.train.len()).sum();
             let options = train::TrainOptions {
                 epochs,
