@@ -574,7 +574,12 @@ fn trail_of(logs: &[(String, String)]) -> Trail {
     let ansi = regex::Regex::new(r"\x1b\[[0-9;]*m").expect("pattern");
     let range = regex::Regex::new(r#"\("[^"]+", (\d+)\), \((\d+), (\d+)\)\)"#).expect("pattern");
     let count = regex::Regex::new(r"messages=(\d+)").expect("pattern");
+    // Where a partition starts, as the broker's committed offset says: read and started there,
+    // read and sought there (librdkafka started elsewhere), or nothing committed (offset 0).
     let starts_at = regex::Regex::new(r"partition=(\d+) offset=(\d+)").expect("pattern");
+    let sought_to =
+        regex::Regex::new(r"partition=(\d+) started=\d+ committed=(\d+)").expect("pattern");
+    let nothing = regex::Regex::new(r"partition=(\d+) offset=").expect("pattern");
     let mut trail = Trail {
         committed: BTreeMap::new(),
         transactions: 0,
@@ -597,10 +602,26 @@ fn trail_of(logs: &[(String, String)]) -> Trail {
                 if !pending.is_empty() {
                     open_at_death.push((last_time.clone(), std::mem::take(&mut pending)));
                 }
-            } else if line.contains("partition starts") {
-                if let Some(c) = starts_at.captures(&line) {
-                    let n = |i: usize| c[i].parse::<i64>().unwrap_or(-1);
-                    starts.push((line.get(..27).unwrap_or("").to_string(), n(1) as i32, n(2)));
+            } else if line.contains("partition starts at its committed offset")
+                || line.contains("partition did not start at its committed offset")
+                || line.contains("partition starts with nothing committed")
+            {
+                let time = line.get(..27).unwrap_or("").to_string();
+                let read = if line.contains("nothing committed") {
+                    nothing
+                        .captures(&line)
+                        .map(|c| (c[1].parse::<i64>().unwrap_or(-1), 0))
+                } else {
+                    starts_at
+                        .captures(&line)
+                        .or_else(|| sought_to.captures(&line))
+                        .map(|c| {
+                            let n = |i: usize| c[i].parse::<i64>().unwrap_or(-1);
+                            (n(1), n(2))
+                        })
+                };
+                if let Some((p, offset)) = read {
+                    starts.push((time, p as i32, offset));
                 }
             } else if line.contains("outputs added") {
                 let mut span = 0;
@@ -642,19 +663,37 @@ fn trail_of(logs: &[(String, String)]) -> Trail {
             open_at_death.push((last_time, pending));
         }
     }
-    // A kill can land between a commit and its log line. The broker knows: the first start of the
-    // partition after the death reads the committed offset. Ranges it covers were committed;
-    // the rest were aborted with the dead producer.
+    // A kill can land between a commit and its log line. The broker knows: the first start of each
+    // partition after the death reads its committed offset. What a dead instance left open is one
+    // transaction, committed or aborted as a whole: committed if every partition's next start
+    // reads the transaction's end there, aborted if every one reads its beginning; anything else
+    // does not add up. A partition no one started again (no message came after the death, so no
+    // start was logged) says nothing; with none started, the audit's gaps say what is missing.
     for (died, ranges) in open_at_death {
-        let mut credited = false;
-        for (p, first, next, at) in ranges {
+        let mut span: BTreeMap<i32, (i64, i64)> = BTreeMap::new();
+        for (p, first, next, _) in &ranges {
+            let e = span.entry(*p).or_insert((*first, *next));
+            *e = (e.0.min(*first), e.1.max(*next));
+        }
+        let mut committed = 0;
+        let mut aborted = 0;
+        let mut other: Vec<String> = Vec::new();
+        for (&p, &(begin, end)) in &span {
             let read = starts
                 .iter()
                 .filter(|(t, q, _)| *q == p && *t > died)
                 .min_by(|a, b| a.0.cmp(&b.0))
                 .map(|s| s.2);
-            if read.is_some_and(|offset| offset >= next) {
-                credited = true;
+            match read {
+                Some(r) if r == end => committed += 1,
+                Some(r) if r == begin => aborted += 1,
+                Some(r) => other.push(format!("[{p}] {begin}..{end} read {r}")),
+                None => {}
+            }
+        }
+        if committed > 0 && aborted == 0 && other.is_empty() {
+            trail.unlogged += 1;
+            for (p, first, next, at) in ranges {
                 let at = format!("{at} (commit unlogged)");
                 trail
                     .committed
@@ -662,8 +701,13 @@ fn trail_of(logs: &[(String, String)]) -> Trail {
                     .or_default()
                     .push((first, next, at));
             }
+        } else if committed > 0 || !other.is_empty() {
+            trail.odd.push(format!(
+                "a transaction left open at a death ({died}) is neither committed nor aborted by \
+                 the next starts: {committed} partitions say committed, {aborted} aborted, {}",
+                other.join(", ")
+            ));
         }
-        trail.unlogged += usize::from(credited);
     }
     trail
 }
@@ -1354,40 +1398,95 @@ mod tests {
         )
     }
 
+    fn sought(partition: i32, started: i64, committed: i64, time: &str) -> String {
+        format!(
+            r#"2026-12-03T15:05:{time}Z  WARN earshot::shell::exactly_once: partition did not start at its committed offset: seeking there topic="chaos-in-x" partition={partition} started={started} committed={committed}"#
+        )
+    }
+
+    fn files(logs: &[&[&str]]) -> Vec<(String, String)> {
+        logs.iter()
+            .enumerate()
+            .map(|(k, lines)| (format!("instance-{k}.log"), lines.join("\n")))
+            .collect()
+    }
+
     #[test]
     fn a_commit_whose_log_line_a_kill_cut_off_is_read_from_the_next_start() {
-        // Partition 0: the dead instance's last ranges were committed (the next start reads 8).
-        // Partition 1: they were not (the next start reads 2, and 2..4 comes again).
+        // Instance 0 commits 0..5 and 0..2, adds 5..8 and 2..4, and dies before the commit's log
+        // line. The first starts after its death, one in its own log and one in another's, read
+        // the transaction's end on both partitions: it was committed. A start before the death,
+        // and a later one, do not count.
         let first = added(&[(0, 0, 5), (1, 0, 2)], 7);
         let cut = added(&[(0, 5, 8), (1, 2, 4)], 5);
-        let again = added(&[(0, 8, 9), (1, 2, 4)], 3);
-        let t = trail_of(&log(&[
+        let after = added(&[(0, 8, 9)], 1);
+        let more = added(&[(1, 4, 6)], 2);
+        let early = starts(0, 0, "40.000000");
+        let restart_0 = starts(0, 8, "50.000001");
+        let elsewhere_1 = starts(1, 4, "50.000002");
+        let later_1 = starts(1, 9, "59.000000");
+        let t = trail_of(&files(&[
+            &[
+                START, &early, &first, COMMITTED, &cut, START, &restart_0, &after, COMMITTED,
+            ],
+            &[START, &elsewhere_1, &more, COMMITTED, &later_1],
+        ]));
+        assert_eq!((t.transactions, t.unlogged), (3, 1));
+        let found = audit_trail(&t, &sent(&[(0, 9), (1, 6)]));
+        assert!(found.is_empty(), "{}", found.join("; "));
+    }
+
+    #[test]
+    fn an_open_transaction_aborted_at_a_death_and_committed_again_adds_up_once() {
+        // The next owner of partition 0 finds the dead instance's transaction aborted: librdkafka
+        // starts it elsewhere and it seeks to the committed 5, then commits 5..8 itself. A later
+        // start (reading 8) must not credit the aborted add too.
+        let first = added(&[(0, 0, 5)], 5);
+        let lost = added(&[(0, 5, 8)], 3);
+        let again = added(&[(0, 5, 8)], 3);
+        let t = trail_of(&files(&[
+            &[START, &first, COMMITTED, &lost],
+            &[
+                START,
+                &sought(0, 3, 5, "50.000001"),
+                &again,
+                COMMITTED,
+                &starts(0, 8, "59.000000"),
+            ],
+        ]));
+        assert_eq!((t.transactions, t.unlogged), (2, 0));
+        let found = audit_trail(&t, &sent(&[(0, 8)]));
+        assert!(found.is_empty(), "{}", found.join("; "));
+        // Nothing committed at all: the next start reads 0, the add was aborted, a gap remains.
+        let t = trail_of(&files(&[
+            &[START, &first],
+            &[
+                START,
+                r#"2026-12-03T15:05:50.000001Z DEBUG earshot::shell::exactly_once: partition starts with nothing committed topic="chaos-in-x" partition=0 offset=0"#,
+            ],
+        ]));
+        assert_eq!(t.unlogged, 0);
+        let all = audit_trail(&t, &sent(&[(0, 5)])).join("; ");
+        assert!(all.contains("[0] 0..5 never committed"), "{all}");
+    }
+
+    #[test]
+    fn a_transaction_the_next_starts_read_as_half_committed_does_not_add_up() {
+        // A transaction is all or nothing: partition 0 reads its end, partition 1 neither end.
+        let first = added(&[(0, 0, 5), (1, 0, 2)], 7);
+        let cut = added(&[(0, 5, 8), (1, 2, 4)], 5);
+        let t = trail_of(&files(&[&[
             START,
             &first,
             COMMITTED,
             &cut,
             START,
             &starts(0, 8, "50.000001"),
-            &starts(1, 2, "50.000002"),
-            &again,
-            COMMITTED,
-        ]));
-        assert_eq!((t.transactions, t.unlogged), (2, 1));
-        let found = audit_trail(&t, &sent(&[(0, 9), (1, 4)]));
-        assert!(found.is_empty(), "{}", found.join("; "));
-        // Had the next start read 5, partition 0's 5..8 would be a gap.
-        let t = trail_of(&log(&[
-            START,
-            &first,
-            COMMITTED,
-            &cut,
-            START,
-            &starts(0, 5, "50.000001"),
-            &again,
-            COMMITTED,
-        ]));
+            &starts(1, 3, "50.000002"),
+        ]]));
         assert_eq!(t.unlogged, 0);
-        let all = audit_trail(&t, &sent(&[(0, 9), (1, 4)])).join("; ");
-        assert!(all.contains("[0] 5..8 never committed"), "{all}");
+        let all = audit_trail(&t, &sent(&[(0, 8), (1, 4)])).join("; ");
+        assert!(all.contains("neither committed nor aborted"), "{all}");
+        assert!(all.contains("[1] 2..4 read 3"), "{all}");
     }
 }
