@@ -35,8 +35,8 @@ pub struct Encoded {
     /// life events teach no moment.
     pub rates_moment: bool,
     /// The file of one writer the row comes from, among the extra rows (an irony batch, a
-    /// complaint batch that only trains, a labelled set of `tests/signals/`), so that [`train_across`] deals a writer's rows into one
-    /// fold together; `None` for a corpus row (dealt with its batch) or a real text of its own
+    /// complaint batch that only trains, a labelled set of `tests/signals/`), so that
+    /// [`train_across`] deals a writer's rows into one fold together; `None` for a corpus row (dealt with its batch) or a real text of its own
     /// writer (dealt alone).
     pub writer: Option<u32>,
 }
