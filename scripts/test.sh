@@ -48,6 +48,10 @@ a0760b84b133ca50b14c132ba76b953bfffd784b38b2fcc0cfcc91c13fdd789c  tests/memory/s
 82ba0a78c555e581e993feedae0b63a125128e55f51591d37612cd33bff09d6d  tests/memory/scenarios/m04.jsonl
 9b2daf43103de430554794a9f22de823ad3d470fc18f50a5243dfeccbc1dce27  tests/memory/scenarios/m05.jsonl
 SUMS
+echo "== the sentiment batches' frozen test batch unchanged"
+sha256sum -c - <<'SUMS'
+99f83c3c2606c284d0ddbc5d07db8d019fc37e9c12e142faa2e6a67ccdc255ee  data/earshot/sentiment/test/st1.tsv
+SUMS
 
 echo "== starting Kafka"
 export KAFKA_PORT=${KAFKA_PORT:-19092}
