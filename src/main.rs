@@ -153,12 +153,12 @@ enum Command {
         /// Models trained on as many shuffles of the data, their weights averaged.
         #[arg(long, default_value_t = earshot::polarity::TrainOptions::default().shuffles)]
         shuffles: usize,
-        /// Corpus batches (file stems) the sentiment model does not read: b31-b58 train the
+        /// Corpus batches (file stems) the sentiment model does not read: b31-b62 train the
         /// signals only (data/earshot/corpus/README.md says why).
         #[arg(
             long,
             value_delimiter = ',',
-            default_value = "b31,b32,b33,b34,b35,b36,b37,b38,b39,b40,b41,b42,b43,b44,b45,b46,b47,b48,b49,b50,b51,b52,b53,b54,b55,b56,b57,b58"
+            default_value = "b31,b32,b33,b34,b35,b36,b37,b38,b39,b40,b41,b42,b43,b44,b45,b46,b47,b48,b49,b50,b51,b52,b53,b54,b55,b56,b57,b58,b59,b60,b61,b62"
         )]
         skip_batches: Vec<String>,
     },
