@@ -1244,6 +1244,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                         featurizer.encode_input(&earshot::signals::eval::input(e), &e.labels, None);
                     x.map(|x| train::Encoded {
                         writer: Some(writers),
+                        several_brands: false,
                         ..x
                     })
                 }));
@@ -1303,6 +1304,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 writers += 1;
                 more.extend(b.train.into_iter().map(|x| train::Encoded {
                     writer: Some(writers),
+                    several_brands: false,
                     ..x
                 }));
             }
@@ -1450,6 +1452,37 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     families.join(" "),
                     means.join(" ")
                 );
+                if aspects {
+                    // The mentions the per-brand model reads at run time: those of messages about
+                    // two brands or more.
+                    let mut sums = vec![0.0f64; families.len()];
+                    let mut n = 0usize;
+                    for r in &results {
+                        let Some(f1) = &r.f1_several_brands else {
+                            continue;
+                        };
+                        let kept: Vec<f64> = f1
+                            .iter()
+                            .filter(|(f, _)| families.contains(f))
+                            .map(|(_, f)| *f)
+                            .collect();
+                        let cells: Vec<String> = kept.iter().map(|f| format!("{f:.3}")).collect();
+                        println!("left out {} (several brands) {}", r.name, cells.join(" "));
+                        for (s, f) in sums.iter_mut().zip(kept) {
+                            *s += f;
+                        }
+                        n += 1;
+                    }
+                    let means: Vec<String> = sums
+                        .iter()
+                        .map(|s| format!("{:.3}", s / n.max(1) as f64))
+                        .collect();
+                    println!(
+                        "mean over the {n} batches with messages about several brands, their mentions only (what runs per brand: {}): {}",
+                        families.join(" "),
+                        means.join(" ")
+                    );
+                }
                 if !aspects {
                     println!(
                         "(micro-F1 per family; moment: the mean of hard's and happy's F1 on the life events)"
