@@ -1244,7 +1244,6 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                         featurizer.encode_input(&earshot::signals::eval::input(e), &e.labels, None);
                     x.map(|x| train::Encoded {
                         writer: Some(writers),
-                        several_brands: false,
                         ..x
                     })
                 }));
@@ -1304,7 +1303,6 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 writers += 1;
                 more.extend(b.train.into_iter().map(|x| train::Encoded {
                     writer: Some(writers),
-                    several_brands: false,
                     ..x
                 }));
             }
@@ -1430,21 +1428,29 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     if aspects { aspect_options } else { options },
                     across,
                 );
-                let mut sums = vec![0.0f64; families.len()];
-                for r in &results {
-                    let kept: Vec<f64> =
-                        r.f1.iter()
+                // Prints each batch's figures of `families` (`label` after its name) and returns
+                // their means.
+                let table = |rows: Vec<(&str, &Vec<(&str, f64)>)>, label: &str| -> Vec<String> {
+                    let mut sums = vec![0.0f64; families.len()];
+                    for (name, f1) in &rows {
+                        let kept: Vec<f64> = f1
+                            .iter()
                             .filter(|(f, _)| families.contains(f))
                             .map(|(_, f)| *f)
                             .collect();
-                    let cells: Vec<String> = kept.iter().map(|f| format!("{f:.3}")).collect();
-                    println!("left out {}: {}", r.name, cells.join(" "));
-                    for (s, f) in sums.iter_mut().zip(kept) {
-                        *s += f;
+                        let cells: Vec<String> = kept.iter().map(|f| format!("{f:.3}")).collect();
+                        println!("left out {name}{label}: {}", cells.join(" "));
+                        for (s, f) in sums.iter_mut().zip(kept) {
+                            *s += f;
+                        }
                     }
-                }
-                let n = results.len().max(1) as f64;
-                let means: Vec<String> = sums.iter().map(|s| format!("{:.3}", s / n)).collect();
+                    let n = rows.len().max(1) as f64;
+                    sums.iter().map(|s| format!("{:.3}", s / n)).collect()
+                };
+                let means = table(
+                    results.iter().map(|r| (r.name.as_str(), &r.f1)).collect(),
+                    "",
+                );
                 println!(
                     "mean over {} batches left out ({}{}): {}",
                     results.len(),
@@ -1455,28 +1461,12 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 if aspects {
                     // The mentions the per-brand model reads at run time: those of messages about
                     // two brands or more.
-                    let mut sums = vec![0.0f64; families.len()];
-                    let mut n = 0usize;
-                    for r in &results {
-                        let Some(f1) = &r.f1_several_brands else {
-                            continue;
-                        };
-                        let kept: Vec<f64> = f1
-                            .iter()
-                            .filter(|(f, _)| families.contains(f))
-                            .map(|(_, f)| *f)
-                            .collect();
-                        let cells: Vec<String> = kept.iter().map(|f| format!("{f:.3}")).collect();
-                        println!("left out {} (several brands) {}", r.name, cells.join(" "));
-                        for (s, f) in sums.iter_mut().zip(kept) {
-                            *s += f;
-                        }
-                        n += 1;
-                    }
-                    let means: Vec<String> = sums
+                    let rows: Vec<(&str, &Vec<(&str, f64)>)> = results
                         .iter()
-                        .map(|s| format!("{:.3}", s / n.max(1) as f64))
+                        .filter_map(|r| Some((r.name.as_str(), r.f1_several_brands.as_ref()?)))
                         .collect();
+                    let n = rows.len();
+                    let means = table(rows, " (several brands)");
                     println!(
                         "mean over the {n} batches with messages about several brands, their mentions only (what runs per brand: {}): {}",
                         families.join(" "),
