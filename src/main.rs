@@ -1472,8 +1472,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                         families.join(" "),
                         means.join(" ")
                     );
-                }
-                if !aspects {
+                } else {
                     println!(
                         "(micro-F1 per family; moment: the mean of hard's and happy's F1 on the life events)"
                     );

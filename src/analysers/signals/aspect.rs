@@ -210,6 +210,12 @@ fn cue_features(
 /// One mention's intents and phase.
 type Reading = (Vec<Cow<'static, str>>, Option<Cow<'static, str>>);
 
+/// Whether `mentions` name two brands or more: the messages read mention by mention (a message
+/// about one brand gives its mentions its own readings).
+pub(super) fn several_brands(mentions: &[Mention]) -> bool {
+    mentions.iter().any(|m| m.brand != mentions[0].brand)
+}
+
 /// Sets every mention's intents and phase from `model`; `hits` are the text's cue hits.
 pub(super) fn read(
     model: &SignalModel,

@@ -123,14 +123,13 @@ impl SignalDetector {
         message: &Signals,
         hits: impl FnOnce() -> Hits<'s>,
     ) {
-        let one_brand = mentions.iter().all(|m| m.brand == mentions[0].brand);
-        if one_brand {
+        if aspect::several_brands(mentions) {
+            aspect::read(&self.aspects, &i.text, i.kind, mentions, &hits());
+        } else {
             for m in mentions.iter_mut() {
                 m.intents = message.intents.iter().map(|s| s.label.clone()).collect();
                 m.journey_phase = message.journey_phase.clone();
             }
-        } else {
-            aspect::read(&self.aspects, &i.text, i.kind, mentions, &hits());
         }
     }
 

@@ -271,10 +271,7 @@ pub(super) fn features_but_taken(
         (mentions.iter().any(|m| m.competitor), b"t:competitor"),
         (mentions.iter().any(|m| !m.competitor), b"t:own"),
         (mentions.iter().any(|m| m.product.is_some()), b"t:product"),
-        (
-            mentions.iter().any(|m| m.brand != mentions[0].brand),
-            b"t:brands",
-        ),
+        (super::aspect::several_brands(mentions), b"t:brands"),
     ];
     out.extend(flags.iter().filter(|f| f.0).map(|f| tag(&[f.1])));
     for h in hits.all() {

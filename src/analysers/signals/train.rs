@@ -36,8 +36,8 @@ pub struct Encoded {
     pub rates_moment: bool,
     /// The file of one writer the row comes from, among the extra rows (an irony batch, a
     /// complaint batch that only trains, a labelled set of `tests/signals/`), so that
-    /// [`train_across`] deals a writer's rows into one fold together; `None` for a corpus row (dealt with its batch) or a real text of its own
-    /// writer (dealt alone).
+    /// [`train_across`] deals a writer's rows into one fold together; `None` for a corpus row
+    /// (dealt with its batch) or a real text of its own writer (dealt alone).
     pub writer: Option<u32>,
     /// Whether the row is a mention in a message about two brands or more: the only mentions the
     /// per-brand model reads at run time (a message about one brand gives its mentions its own
@@ -86,7 +86,7 @@ impl Featurizer {
             mention: true,
             ..Target::default()
         };
-        let several_brands = mentions.iter().any(|m| m.brand != mentions[0].brand);
+        let several_brands = super::aspect::several_brands(&mentions);
         (0..mentions.len())
             .map(|k| {
                 let mut truth = [false; OUTPUTS];
