@@ -8,10 +8,10 @@
 #   bash scripts/models.sh            # retrain into a temporary folder, compare, exit 1 on a difference
 #   bash scripts/models.sh --write    # the same, then copy the retrained models over the shipped ones
 #
-# The models read each other's outputs as features (sentiment reads emotions; signals read both), and
-# training reads the models compiled into the binary: after --write changes one of them, rebuild and
-# run it again until every model reproduces. Release build; about three minutes of training on two
-# cores (signals take most of it).
+# The models read each other's outputs as features (sentiment reads emotions; signals read both, and
+# the names model's say on what a post targets), and training reads the models compiled into the
+# binary: after --write changes one of them, rebuild and run it again until every model reproduces.
+# Release build; about three minutes of training on two cores (signals take most of it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +27,8 @@ bin=target/release/earshot
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
+echo "== train-names"
+"$bin" train-names --out "$out/names.model"
 echo "== train-emotions"
 "$bin" train-emotions --out "$out/emotions.model"
 echo "== train-sentiment"
@@ -36,7 +38,7 @@ echo "== train-signals"
 
 differ=0
 echo "== retrained against shipped (sha256)"
-for m in emotions sentiment signals aspects; do
+for m in names emotions sentiment signals aspects; do
   new=$(sha256sum "$out/$m.model" | cut -c1-16)
   old=$(sha256sum "data/earshot/$m.model" | cut -c1-16)
   if [ "$new" = "$old" ]; then

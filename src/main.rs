@@ -205,6 +205,32 @@ enum Command {
         #[arg(long)]
         misses: bool,
     },
+    /// Train the model that tells a post naming a brand the catalog does not list (a target for
+    /// brand-directed intents and the phase): the corpus's posts and the general-timeline posts,
+    /// train splits; the threshold on the dev splits. Byte for byte the same for the same data.
+    TrainNames {
+        /// The corpus folder (its batches/*.jsonl; the frozen test batches are never read).
+        #[arg(long, default_value = "data/earshot/corpus")]
+        corpus: PathBuf,
+        /// General-timeline posts (id<TAB>label<TAB>text, files or folders of *.tsv), split by id.
+        #[arg(long, default_values = ["data/earshot/sentiment/batches"])]
+        general: Vec<PathBuf>,
+        /// Whether each general post names a brand (id<TAB>0 or 1<TAB>the name), read by people.
+        #[arg(long, default_value = "data/earshot/names/general.tsv")]
+        general_names: PathBuf,
+        /// Files whose words make the general vocabulary (a word not in it may be a name).
+        #[arg(long, default_values = ["data/goemotions/train.tsv", "data/goemotions/dev.tsv", "data/vader/tweets_GroundTruth.txt", "data/vader/movieReviewSnippets_GroundTruth.txt", "data/vader/vader_lexicon.txt"])]
+        vocabulary: Vec<PathBuf>,
+        /// The largest share of the dev split's general posts the threshold may flag.
+        #[arg(long, default_value_t = 0.02)]
+        budget: f32,
+        #[arg(long, default_value_t = 2)]
+        min_count: u32,
+        #[arg(long, default_value_t = 10)]
+        epochs: u32,
+        #[arg(long, default_value = "data/earshot/names.model")]
+        out: PathBuf,
+    },
     /// Train the signal model and the per-brand model on the corpus, tune their thresholds on
     /// predictions made across batches (or on the dev split, with --across 0), and write them
     /// (byte for byte the same for the same corpus). The frozen test split is never read.
@@ -1184,6 +1210,125 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{report}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::TrainNames {
+            corpus,
+            general,
+            general_names,
+            vocabulary,
+            budget,
+            min_count,
+            epochs,
+            out,
+        } => {
+            use earshot::polarity::data::split_of;
+            use earshot::signals::{corpus as c, names};
+            let mut general_texts = Vec::new();
+            for f in &vocabulary {
+                general_texts.push(
+                    std::fs::read_to_string(f)
+                        .with_context(|| format!("reading {}", f.display()))?,
+                );
+            }
+            // The corpus's words are known words too, but for its catalog's names.
+            let source = std::fs::read_to_string(corpus.join("catalog.toml"))
+                .with_context(|| format!("reading {}", corpus.join("catalog.toml").display()))?;
+            let catalog = earshot::catalog::Catalog::parse(&source)?;
+            let mut catalog_names: Vec<String> = Vec::new();
+            for b in &catalog.brands {
+                catalog_names.extend([b.name.clone(), b.query.clone()]);
+                for p in &b.products {
+                    catalog_names.extend([p.name.clone(), p.query.clone()]);
+                }
+            }
+            let (mut train, mut dev, mut domain) = (Vec::new(), Vec::new(), Vec::new());
+            for f in expand_folders(&[corpus.join("batches")])? {
+                let text = std::fs::read_to_string(&f)?;
+                let rows = c::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+                for r in rows.iter().filter(|r| r.split() != c::Split::Test) {
+                    domain.push(r.text.clone());
+                    domain.extend(r.messages.iter().map(|m| m.text.clone()));
+                }
+                for r in rows.into_iter().filter(|r| r.kind == "post") {
+                    let e = names::Example {
+                        names: !r.mentions.is_empty(),
+                        general: false,
+                        text: r.text,
+                    };
+                    match c::Row::split_of_id(&r.id) {
+                        c::Split::Train => train.push(e),
+                        c::Split::Dev => dev.push(e),
+                        c::Split::Test => {}
+                    }
+                }
+            }
+            let labels = std::fs::read_to_string(&general_names)
+                .with_context(|| format!("reading {}", general_names.display()))?;
+            let labels = names::parse_labels(&labels)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", general_names.display()))?;
+            for f in files_in(&general, "tsv")? {
+                let text = std::fs::read_to_string(&f)
+                    .with_context(|| format!("reading {}", f.display()))?;
+                let rows = earshot::sentiment::eval::parse_rated(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+                for r in rows {
+                    let Some(&named) = labels.get(&r.id) else {
+                        anyhow::bail!(
+                            "{}: {} has no label in {}",
+                            f.display(),
+                            r.id,
+                            general_names.display()
+                        );
+                    };
+                    let e = names::Example {
+                        text: r.text,
+                        names: named,
+                        general: !named,
+                    };
+                    match split_of(&r.id) {
+                        c::Split::Train => train.push(e),
+                        c::Split::Dev => dev.push(e),
+                        c::Split::Test => {}
+                    }
+                }
+            }
+            let settings = names::Settings {
+                epochs,
+                budget,
+                ..names::Settings::default()
+            };
+            fn as_str(v: &[String]) -> Vec<&str> {
+                v.iter().map(String::as_str).collect()
+            }
+            let (general_texts, domain, catalog_names) = (
+                as_str(&general_texts),
+                as_str(&domain),
+                as_str(&catalog_names),
+            );
+            let vocabulary = names::Vocabulary {
+                general: &general_texts,
+                domain: &domain,
+                names: &catalog_names,
+                min_count,
+            };
+            let (model, tuned) = names::train(vocabulary, &train, &dev, settings);
+            let general_train = train.iter().filter(|e| e.general).count();
+            println!(
+                "trained on {} posts ({} naming a brand, {} general posts naming none); dev {} posts",
+                train.len(),
+                train.iter().filter(|e| e.names).count(),
+                general_train,
+                dev.len()
+            );
+            println!(
+                "threshold {:.2}: dev posts naming a brand flagged {:.3} (precision on the corpus's \
+                 {:.3}), general posts naming none flagged {:.3} (budget {budget})",
+                tuned.threshold, tuned.recall, tuned.precision, tuned.general_rate
+            );
+            std::fs::write(&out, model.to_bytes())
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!("wrote {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::TrainSignals {
             corpus,
             out,
@@ -1219,7 +1364,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 sentiment: earshot::sentiment::SentimentScorer::new(),
                 emotions: earshot::emotion::EmotionModel::bundled()?,
                 matcher: earshot::mentions::Matcher::compile(&catalog)?,
-                detector: SignalDetector::untrained(),
+                detector: SignalDetector::untrained()?,
             };
             let files = expand_folders(&[corpus.join("batches")])?;
             let mut rows = Vec::new();

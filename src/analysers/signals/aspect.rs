@@ -259,7 +259,7 @@ mod tests {
         let b = "Leaving Skylane for Fernbank next month";
         let ma = [mention(a, "Corvid", true), mention(a, "Larkspur", false)];
         let mb = [mention(b, "Skylane", true), mention(b, "Fernbank", false)];
-        let detector = super::super::SignalDetector::untrained();
+        let detector = super::super::SignalDetector::untrained().unwrap();
         let (ha, hb) = (detector.hits(a), detector.hits(b));
         assert!(ha.all().count() > 0, "a cue to read");
         assert_eq!(

@@ -127,9 +127,14 @@ fn id_hash(id: &str) -> u64 {
 
 impl Row {
     pub fn split(&self) -> Split {
-        if self.id.starts_with('t') {
+        Self::split_of_id(&self.id)
+    }
+
+    /// The split of a row with id `id`.
+    pub fn split_of_id(id: &str) -> Split {
+        if id.starts_with('t') {
             Split::Test
-        } else if id_hash(&self.id).is_multiple_of(5) {
+        } else if id_hash(id).is_multiple_of(5) {
             Split::Dev
         } else {
             Split::Train

@@ -77,16 +77,22 @@ impl SignalDetector {
     /// needs of the detector.
     ///
     /// [`SignalModel::untrained`]: super::model::SignalModel::untrained
-    pub fn untrained() -> SignalDetector {
+    pub fn untrained() -> Result<SignalDetector, super::model::ModelError> {
         let m = super::model::SignalModel::untrained();
-        SignalDetector::with_models(m.clone(), m)
+        Ok(SignalDetector::with_models(
+            m.clone(),
+            m,
+            super::names::NameModel::bundled()?,
+        ))
     }
 
     /// The cue automaton from the bundled lexicon, with `model` to decide the message's signals
-    /// and `aspects` the readings per brand.
+    /// and `aspects` the readings per brand, and `names` to tell a post that names a brand the
+    /// catalog does not list.
     pub fn with_models(
         model: super::model::SignalModel,
         aspects: super::model::SignalModel,
+        names: super::names::NameModel,
     ) -> SignalDetector {
         let mut cues = Vec::new();
         let mut patterns = Vec::new();
@@ -133,6 +139,7 @@ impl SignalDetector {
             automaton,
             model,
             aspects,
+            names,
         }
     }
 

@@ -18,6 +18,7 @@ pub mod eval;
 mod evidence;
 mod intents;
 pub mod model;
+pub mod names;
 mod priority;
 mod roles;
 pub mod stack;
@@ -89,6 +90,7 @@ pub struct SignalDetector {
     automaton: AhoCorasick,
     model: SignalModel,
     aspects: SignalModel,
+    names: names::NameModel,
 }
 
 /// The label of output `o` without its family: `context:work` is `work`.
@@ -103,7 +105,16 @@ impl SignalDetector {
         Ok(SignalDetector::with_models(
             SignalModel::bundled()?,
             SignalModel::bundled_aspects()?,
+            names::NameModel::bundled()?,
         ))
+    }
+
+    /// What `i` targets ([`Target::of`]); a post that targets nothing else is read for a brand
+    /// the catalog does not list ([`names`]).
+    pub fn target(&self, i: &Interaction, mentions: &[Mention]) -> Target {
+        let mut t = Target::of(i, mentions);
+        t.unlisted = !t.any() && self.names.names(&i.text);
+        t
     }
 
     /// Reads, for every mention, the intents and the journey phase that concern its brand or
@@ -175,7 +186,7 @@ impl SignalDetector {
     ) -> Signals {
         let text = i.text.as_str();
         let durations = effort::durations(text);
-        let target = Target::of(i, mentions);
+        let target = self.target(i, mentions);
         let features = model::features(
             i,
             text_features,
@@ -516,7 +527,7 @@ mod tests {
     fn a_label_without_cues_is_explained_by_the_words_its_decision_weighs() {
         // The detector's evidence for a label the cues do not explain is the top words by
         // `weight_for` (the second reading's view), not by the first reading's own weight.
-        use super::{evidence::Words, model::Target, CueKind, Hits};
+        use super::{evidence::Words, CueKind, Hits};
         use crate::decode::{decode, KindHint};
         let src = "[[brand]]\nid = \"acme\"\nname = \"Acme\"\nquery = 'acme'\n";
         let catalog = Catalog::parse(src).unwrap();
@@ -550,7 +561,7 @@ mod tests {
             let mentions = matcher.find_in(&i, None);
             let hits: Hits = d.hits(text);
             let signals = d.detect(&i, &lexicon, &mentions, &emotions, tf.shared());
-            let target = Target::of(&i, &mentions);
+            let target = d.target(&i, &mentions);
             let features = model::features(
                 &i,
                 tf.shared(),

@@ -106,6 +106,9 @@ pub struct Target {
     /// credit (`RT @handle:`, `via @handle`). On Twitter a tag notifies the account, and tweets to
     /// a company tag it anywhere ("so @BrightwellRail cancelled my 8:15 again").
     pub addressed: bool,
+    /// The post names a company or a product the catalog does not list ([`super::names`]); read
+    /// only where nothing else is targeted.
+    pub unlisted: bool,
 }
 
 impl Target {
@@ -114,12 +117,18 @@ impl Target {
             mention: !mentions.is_empty(),
             ticket: i.kind == Kind::SupportTicket,
             addressed: addresses_an_account(&i.text),
+            unlisted: false,
         }
     }
 
     /// Whether anything is targeted at all.
     pub fn any(self) -> bool {
-        self.mention || self.ticket || self.addressed
+        self.mention || self.ticket || self.addressed || self.unlisted
+    }
+
+    /// Whether a brand or a product is named: one the catalog lists, or one it does not.
+    pub fn named(self) -> bool {
+        self.mention || self.unlisted
     }
 }
 
@@ -265,7 +274,7 @@ pub(super) fn features_but_taken(
     out.push(tag(&[b"kind:", i.kind.as_str().as_bytes()]));
     out.push(tag(&[b"sent:", sentiment.label.as_str().as_bytes()]));
     let flags = [
-        (target.mention, &b"t:mention"[..]),
+        (target.named(), &b"t:mention"[..]),
         (target.addressed, b"t:addressed"),
         (target.any(), b"t:any"),
         (mentions.iter().any(|m| m.competitor), b"t:competitor"),
@@ -349,6 +358,12 @@ pub fn decide_with(p: &[f32; OUTPUTS], t: &[f32; OUTPUTS], target: Target) -> [b
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("signal model: {0}")]
 pub struct ModelError(String);
+
+impl ModelError {
+    pub(crate) fn new(message: String) -> ModelError {
+        ModelError(message)
+    }
+}
 
 const MAGIC: &[u8; 8] = b"ESSIG1\0\0";
 

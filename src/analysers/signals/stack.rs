@@ -51,7 +51,7 @@ fn inputs(z: &[f32; OUTPUTS], target: Target) -> [f32; INPUTS] {
     for (xi, zi) in x.iter_mut().zip(&z[..STACKED]) {
         *xi = zi.clamp(-CLAMP, CLAMP);
     }
-    x[STACKED] = f32::from(u8::from(target.mention));
+    x[STACKED] = f32::from(u8::from(target.named()));
     x[STACKED + 1] = f32::from(u8::from(target.ticket));
     x[STACKED + 2] = f32::from(u8::from(target.addressed));
     x[STACKED + 3] = 1.0;
@@ -245,6 +245,7 @@ mod tests {
         mention: true,
         ticket: false,
         addressed: false,
+        unlisted: false,
     };
 
     #[test]

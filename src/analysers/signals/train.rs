@@ -131,7 +131,7 @@ impl Featurizer {
         let mentions = self.matcher.find(&i);
         let hits = self.detector.hits(&i.text);
         let durations = super::effort::durations(&i.text);
-        let target = Target::of(&i, &mentions);
+        let target = self.detector.target(&i, &mentions);
         let mut truth = [false; OUTPUTS];
         for (o, l) in LABELS.iter().enumerate() {
             truth[o] = labels.contains(*l);
@@ -864,6 +864,7 @@ mod tests {
         mention: true,
         ticket: false,
         addressed: false,
+        unlisted: false,
     };
 
     /// A toy row: feature `f`, feature 3 on every row, a complaint or not, with an effort of -3
@@ -1041,7 +1042,7 @@ mod tests {
         };
         let (bundled, untrained) = (
             with(SignalDetector::new().unwrap()),
-            with(SignalDetector::untrained()),
+            with(SignalDetector::untrained().unwrap()),
         );
         let labels = std::collections::BTreeSet::new();
         let mut compared = 0;
@@ -1073,7 +1074,7 @@ mod tests {
             sentiment: SentimentScorer::new(),
             emotions: EmotionModel::bundled().unwrap(),
             matcher: Matcher::compile(&crate::catalog::Catalog::parse(catalog).unwrap()).unwrap(),
-            detector: SignalDetector::untrained(),
+            detector: SignalDetector::untrained().unwrap(),
         };
         let sets = [
             (
@@ -1103,7 +1104,7 @@ mod tests {
                 let mentions = f.matcher.find(&i);
                 let hits = f.detector.hits(&i.text);
                 let durations = super::super::effort::durations(&i.text);
-                let target = Target::of(&i, &mentions);
+                let target = f.detector.target(&i, &mentions);
                 let args = (&i, &tf[..], &sentiment, &emotions, &mentions[..], target);
                 let read = features(
                     args.0, args.1, args.2, args.3, args.4, args.5, &hits, &durations,
@@ -1139,7 +1140,7 @@ mod tests {
             sentiment: SentimentScorer::new(),
             emotions: EmotionModel::bundled().unwrap(),
             matcher: Matcher::compile(&crate::catalog::Catalog::parse("").unwrap()).unwrap(),
-            detector: SignalDetector::untrained(),
+            detector: SignalDetector::untrained().unwrap(),
         };
         for (label, text) in [
             ("sarcasm", "so glad the rain waited for my walk home"),
