@@ -207,7 +207,8 @@ enum Command {
     },
     /// Train the model that tells a post naming a brand the catalog does not list (a target for
     /// brand-directed intents and the phase): the corpus's posts and the general-timeline posts,
-    /// train splits; the threshold on the dev splits. Byte for byte the same for the same data.
+    /// train splits; the threshold on the dev splits' posts that tag no account. Byte for byte
+    /// the same for the same data.
     TrainNames {
         /// The corpus folder (its batches/*.jsonl; the frozen test batches are never read).
         #[arg(long, default_value = "data/earshot/corpus")]
@@ -230,6 +231,10 @@ enum Command {
         epochs: u32,
         #[arg(long, default_value = "data/earshot/names.model")]
         out: PathBuf,
+        /// Also print the dev posts the model gets wrong: those naming a brand it misses, and the
+        /// general posts naming none that it flags.
+        #[arg(long)]
+        misses: bool,
     },
     /// Train the signal model and the per-brand model on the corpus, tune their thresholds on
     /// predictions made across batches (or on the dev split, with --across 0), and write them
@@ -1219,9 +1224,13 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             min_count,
             epochs,
             out,
+            misses,
         } => {
             use earshot::polarity::data::split_of;
+            use earshot::signals::model::addresses_an_account;
             use earshot::signals::{corpus as c, names};
+            // The model is read only where a post targets nothing else, so the threshold is
+            // tuned on dev posts that tag no account (a tagged account is a target already).
             let mut general_texts = Vec::new();
             for f in &vocabulary {
                 general_texts.push(
@@ -1256,8 +1265,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     };
                     match c::Row::split_of_id(&r.id) {
                         c::Split::Train => train.push(e),
-                        c::Split::Dev => dev.push(e),
-                        c::Split::Test => {}
+                        c::Split::Dev if !addresses_an_account(&e.text) => dev.push(e),
+                        c::Split::Dev | c::Split::Test => {}
                     }
                 }
             }
@@ -1286,8 +1295,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     };
                     match split_of(&r.id) {
                         c::Split::Train => train.push(e),
-                        c::Split::Dev => dev.push(e),
-                        c::Split::Test => {}
+                        c::Split::Dev if !addresses_an_account(&e.text) => dev.push(e),
+                        c::Split::Dev | c::Split::Test => {}
                     }
                 }
             }
@@ -1324,6 +1333,15 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                  {:.3}), general posts naming none flagged {:.3} (budget {budget})",
                 tuned.threshold, tuned.recall, tuned.precision, tuned.general_rate
             );
+            if misses {
+                for e in &dev {
+                    let p = model.probability(&e.text);
+                    if e.names != (p >= model.threshold()) && (e.names || e.general) {
+                        let what = if e.names { "missed" } else { "flagged" };
+                        println!("{what} {p:.2}: {}", e.text.replace('\n', " "));
+                    }
+                }
+            }
             std::fs::write(&out, model.to_bytes())
                 .with_context(|| format!("writing {}", out.display()))?;
             println!("wrote {}", out.display());
