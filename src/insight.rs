@@ -109,6 +109,8 @@ struct InsightIn {
     #[serde(default)]
     sarcasm: Option<crate::signals::Sarcasm>,
     #[serde(default)]
+    unlisted_brand: Option<crate::types::Span>,
+    #[serde(default)]
     priority: Option<u8>,
     #[serde(default)]
     routing: Option<Vec<std::borrow::Cow<'static, str>>>,
@@ -124,6 +126,7 @@ impl From<InsightIn> for Insight {
                     intents,
                     journey_phase: i.journey_phase,
                     sarcasm: i.sarcasm,
+                    unlisted_brand: i.unlisted_brand,
                     priority,
                     routing,
                 })

@@ -195,3 +195,48 @@ fn general_posts_that_name_no_brand_get_no_brand_directed_reading() {
     let rate = directed as f64 / posts.len() as f64;
     assert!(rate < 0.02, "{directed} of {} ({rate:.3})", posts.len());
 }
+
+#[test]
+fn the_unlisted_brand_an_insight_names_is_the_brand_the_post_is_about() {
+    // Dev posts about one of the corpus's brands, read with a catalog that lists none of them:
+    // where the insight says which unlisted brand it read, that word is one of the brand's names
+    // (its catalog entry's name, products or query words). 99.1% on 2026-12-05.
+    let source = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/earshot/corpus/catalog.toml"),
+    )
+    .unwrap();
+    let catalog = Catalog::parse(&source).unwrap();
+    let words_of = |brand: &str| -> Vec<String> {
+        let b = catalog.brands.iter().find(|b| b.id == brand).unwrap();
+        let mut text = format!("{} {}", b.name, b.query);
+        for p in &b.products {
+            text.push_str(&format!(" {} {}", p.name, p.query));
+        }
+        text.to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let a = analyzer_without_the_corpus_brands();
+    let (mut named, mut right) = (0, 0);
+    for (n, row) in corpus_rows().iter().enumerate() {
+        if row.split() != Split::Dev || row.is_ticket() || row.mentions.is_empty() {
+            continue;
+        }
+        let event = run(&a, row.input().to_string().as_bytes(), n).unwrap();
+        let Some(name) = event["unlisted_brand"]["text"].as_str() else {
+            continue;
+        };
+        named += 1;
+        let name = name.to_lowercase();
+        right += usize::from(
+            row.mentions
+                .iter()
+                .any(|m| words_of(&m.brand).contains(&name)),
+        );
+    }
+    assert!(named >= 1500, "{named} posts with an unlisted brand");
+    let share = right as f64 / named as f64;
+    assert!(share >= 0.95, "{right} of {named} ({share:.3})");
+}

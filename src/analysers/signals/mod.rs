@@ -79,6 +79,10 @@ pub struct Signals {
     pub journey_phase: Option<Cow<'static, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sarcasm: Option<Sarcasm>,
+    /// The name of a brand the catalog does not list, when that is what the post targets: the
+    /// word the names model reads as the brand ([`names::NameModel::likeliest_name`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unlisted_brand: Option<Span>,
     pub priority: u8,
     pub routing: Vec<Cow<'static, str>>,
 }
@@ -289,12 +293,18 @@ impl SignalDetector {
         let journey_phase: Option<Cow<'static, str>> =
             family("phase").find(|&o| on[o]).map(|o| name(o).into());
 
+        let unlisted_brand = target
+            .unlisted
+            .then(|| self.names.likeliest_name(text))
+            .flatten()
+            .map(|(start, end)| Span::new(text, start, end));
         let mut s = Signals {
             context,
             effort,
             intents,
             journey_phase,
             sarcasm,
+            unlisted_brand,
             priority: 0,
             routing: Vec::new(),
         };

@@ -64,20 +64,22 @@ fn bucket(kind: u64, a: u64, b: u64) -> u32 {
 }
 
 /// One word of a post: its lowercase hash, its length in characters, whether it starts with a
-/// capital and whether it has a letter.
+/// capital and whether it has a letter, and its byte range.
 #[derive(Debug, Clone, Copy)]
 struct Word {
     hash: u64,
     chars: usize,
     capital: bool,
     letter: bool,
+    start: usize,
+    end: usize,
 }
 
 /// The words, handles and punctuation of `text`, in order: a word is a run of letters and digits,
 /// a handle `@` and its letters, digits and `_`; any other character but a space is a symbol.
 fn words(text: &str, mut each: impl FnMut(Result<Word, u64>)) {
     let mut it = text.char_indices().peekable();
-    while let Some((_, c)) = it.next() {
+    while let Some((start, c)) = it.next() {
         if c == '@'
             && it
                 .peek()
@@ -96,6 +98,8 @@ fn words(text: &str, mut each: impl FnMut(Result<Word, u64>)) {
                 chars: 0,
                 capital: c.is_uppercase(),
                 letter: false,
+                start,
+                end: start + c.len_utf8(),
             };
             let add = |c: char, w: &mut Word| {
                 w.chars += 1;
@@ -106,11 +110,12 @@ fn words(text: &str, mut each: impl FnMut(Result<Word, u64>)) {
                 }
             };
             add(c, &mut w);
-            while let Some(&(_, n)) = it.peek() {
+            while let Some(&(at, n)) = it.peek() {
                 if !n.is_alphanumeric() {
                     break;
                 }
                 add(n, &mut w);
+                w.end = at + n.len_utf8();
                 it.next();
             }
             each(Ok(w));
@@ -194,12 +199,20 @@ impl NameModel {
 
     /// The symbols of `text` with unknown words masked.
     fn symbols(&self, text: &str) -> Vec<u64> {
+        self.symbols_at(text, |_, _| {})
+    }
+
+    /// [`symbols`](Self::symbols), calling `masked` with the symbol's index and the byte range of
+    /// every masked word.
+    fn symbols_at(&self, text: &str, mut masked: impl FnMut(usize, (usize, usize))) -> Vec<u64> {
         let mut out = Vec::with_capacity(text.len() / 4 + 2);
         out.push(START);
         words(text, |w| {
+            let k = out.len();
             out.push(match w {
                 Ok(w) => {
                     if w.letter && w.chars >= MIN_NAME && !self.known.contains(&w.hash) {
+                        masked(k, (w.start, w.end));
                         if w.capital {
                             NAME_CAPITAL
                         } else {
@@ -270,6 +283,37 @@ impl NameModel {
             n += 1;
         });
         self.probability_of_sum(sum, n)
+    }
+
+    /// The byte range of the masked word most likely to be the brand a post names: the one whose
+    /// own features (the word pairs it is in, the words around it) weigh most. None when no word
+    /// is masked.
+    pub fn likeliest_name(&self, text: &str) -> Option<(usize, usize)> {
+        let mut at = Vec::new();
+        let s = self.symbols_at(text, |k, range| at.push((k, range)));
+        let w = |f: u32| self.weights.get(f as usize).copied().unwrap_or(0.0);
+        let mut best: Option<(f32, (usize, usize))> = None;
+        for (k, range) in at {
+            let mut score = 0.0f32;
+            if let Some(&before) = k.checked_sub(1).and_then(|j| s.get(j)) {
+                score += w(bucket(2, before, s[k]));
+            }
+            if let Some(&after) = s.get(k + 1) {
+                score += w(bucket(2, s[k], after));
+            }
+            for d in 1..=3usize {
+                if let Some(&before) = k.checked_sub(d).and_then(|j| s.get(j)) {
+                    score += w(bucket(10 + d as u64, before, 0));
+                }
+                if let Some(&after) = s.get(k + d) {
+                    score += w(bucket(20 + d as u64, after, 0));
+                }
+            }
+            if best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, range));
+            }
+        }
+        best.map(|(_, range)| range)
     }
 
     /// Whether `text` names a company or a product: its probability at or above the threshold.
@@ -575,6 +619,22 @@ mod tests {
             assert!(m.probability(person) < 0.5, "{person}");
         }
         assert!(tuned.general_rate <= 0.02, "{tuned:?}");
+    }
+
+    #[test]
+    fn the_likeliest_name_is_the_masked_word_spoken_of_as_a_brand() {
+        let (m, _) = train(vocabulary(), &toy(), &toy(), Settings::default());
+        let text = "Gwendolyn says the Ostravel app crashed again";
+        let (start, end) = m.likeliest_name(text).unwrap();
+        assert_eq!(&text[start..end], "Ostravel");
+        let text = "my brixomo contract ends in june, said Ottoline";
+        let (start, end) = m.likeliest_name(text).unwrap();
+        assert_eq!(&text[start..end], "brixomo");
+        // Byte ranges hold after multi-byte characters.
+        let text = "café ✈ the Ostravel app crashed again";
+        let (start, end) = m.likeliest_name(text).unwrap();
+        assert_eq!(&text[start..end], "Ostravel");
+        assert_eq!(m.likeliest_name("the app crashed again"), None);
     }
 
     #[test]
