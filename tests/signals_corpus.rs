@@ -27,6 +27,16 @@ fn corpus_rows() -> Vec<corpus::Row> {
         .collect()
 }
 
+/// The corpus's dev split, as the evaluation reads it.
+fn dev_cases() -> Vec<Case> {
+    corpus_rows()
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.split() == Split::Dev)
+        .map(|(n, r)| Case::of_row(r, n))
+        .collect()
+}
+
 fn analyzer() -> Analyzer {
     let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/earshot/corpus/catalog.toml");
     Analyzer::new(Catalog::parse(&std::fs::read_to_string(catalog).unwrap()).unwrap()).unwrap()
@@ -53,13 +63,7 @@ fn run(analyzer: &Analyzer, bytes: &[u8], line: usize) -> Option<serde_json::Val
 #[test]
 fn the_dev_split_stays_above_its_floor() {
     let a = analyzer();
-    let rows = corpus_rows();
-    let dev: Vec<Case> = rows
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.split() == Split::Dev)
-        .map(|(n, r)| Case::of_row(r, n))
-        .collect();
+    let dev = dev_cases();
     assert!(dev.len() >= 800, "{}", dev.len());
     let report = evaluate(&dev, |b, l| run(&a, b, l));
     // Tuned figures (train-signals): context 0.625, effort 0.662, intents 0.751, phase 0.676.
@@ -138,13 +142,7 @@ fn posts_about_brands_the_catalog_does_not_list_are_read_too() {
     // model this read intents 0.706 and phase 0.558 (2026-12-05); with the corpus's catalog
     // 0.95 / 0.96 (the dev split is where thresholds are tuned: a regression guard).
     let a = analyzer_without_the_corpus_brands();
-    let rows = corpus_rows();
-    let dev: Vec<Case> = rows
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.split() == Split::Dev)
-        .map(|(n, r)| Case::of_row(r, n))
-        .collect();
+    let dev = dev_cases();
     let report = evaluate(&dev, |b, l| run(&a, b, l));
     for (family, floor) in [("intent", 0.85), ("phase", 0.8)] {
         let f1 = family_total(&report, family).f1();
