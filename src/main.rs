@@ -235,6 +235,11 @@ enum Command {
         /// general posts naming none that it flags.
         #[arg(long)]
         misses: bool,
+        /// Measure instead of writing: leave each batch out in turn (of its training, tuning and
+        /// vocabulary), train on the rest, and read the left-out batch's posts that tag no
+        /// account: how well the model reads a writer it has never seen.
+        #[arg(long)]
+        cross_batches: bool,
     },
     /// Train the signal model and the per-brand model on the corpus, tune their thresholds on
     /// predictions made across batches (or on the dev split, with --across 0), and write them
@@ -1225,6 +1230,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             epochs,
             out,
             misses,
+            cross_batches,
         } => {
             use earshot::polarity::data::split_of;
             use earshot::signals::model::addresses_an_account;
@@ -1249,25 +1255,30 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     catalog_names.extend([p.name.clone(), p.query.clone()]);
                 }
             }
-            let (mut train, mut dev, mut domain) = (Vec::new(), Vec::new(), Vec::new());
+            // Every example with its batch and split; every domain text with its batch.
+            let mut examples: Vec<(String, c::Split, names::Example)> = Vec::new();
+            let mut domain: Vec<(String, String)> = Vec::new();
+            let stem = |f: &std::path::Path| {
+                f.file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            };
             for f in expand_folders(&[corpus.join("batches")])? {
                 let text = std::fs::read_to_string(&f)?;
                 let rows = c::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+                let batch = stem(&f);
                 for r in rows.iter().filter(|r| r.split() != c::Split::Test) {
-                    domain.push(r.text.clone());
-                    domain.extend(r.messages.iter().map(|m| m.text.clone()));
+                    domain.push((batch.clone(), r.text.clone()));
+                    domain.extend(r.messages.iter().map(|m| (batch.clone(), m.text.clone())));
                 }
                 for r in rows.into_iter().filter(|r| r.kind == "post") {
+                    let split = c::Row::split_of_id(&r.id);
                     let e = names::Example {
                         names: !r.mentions.is_empty(),
                         general: false,
                         text: r.text,
                     };
-                    match c::Row::split_of_id(&r.id) {
-                        c::Split::Train => train.push(e),
-                        c::Split::Dev if !addresses_an_account(&e.text) => dev.push(e),
-                        c::Split::Dev | c::Split::Test => {}
-                    }
+                    examples.push((batch.clone(), split, e));
                 }
             }
             let labels = std::fs::read_to_string(&general_names)
@@ -1279,6 +1290,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("reading {}", f.display()))?;
                 let rows = earshot::sentiment::eval::parse_rated(&text)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+                let batch = stem(&f);
                 for r in rows {
                     let Some(&named) = labels.get(&r.id) else {
                         anyhow::bail!(
@@ -1293,13 +1305,26 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                         names: named,
                         general: !named,
                     };
-                    match split_of(&r.id) {
-                        c::Split::Train => train.push(e),
-                        c::Split::Dev if !addresses_an_account(&e.text) => dev.push(e),
+                    examples.push((batch.clone(), split_of(&r.id), e));
+                }
+            }
+            // Training reads the train split; the threshold, the dev split's posts that tag no
+            // account; `left_out` is a batch none of them (nor the vocabulary) reads.
+            let split = |left_out: Option<&str>| {
+                let (mut train, mut dev) = (Vec::new(), Vec::new());
+                for (batch, split, e) in &examples {
+                    if Some(batch.as_str()) == left_out {
+                        continue;
+                    }
+                    match split {
+                        c::Split::Train => train.push(e.clone()),
+                        c::Split::Dev if !addresses_an_account(&e.text) => dev.push(e.clone()),
                         c::Split::Dev | c::Split::Test => {}
                     }
                 }
-            }
+                (train, dev)
+            };
+            let (train, dev) = split(None);
             let settings = names::Settings {
                 epochs,
                 budget,
@@ -1308,11 +1333,75 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             fn as_str(v: &[String]) -> Vec<&str> {
                 v.iter().map(String::as_str).collect()
             }
-            let (general_texts, domain, catalog_names) = (
-                as_str(&general_texts),
-                as_str(&domain),
-                as_str(&catalog_names),
-            );
+            let (general_texts, catalog_names) = (as_str(&general_texts), as_str(&catalog_names));
+            let domain_without = |left_out: Option<&str>| -> Vec<&str> {
+                domain
+                    .iter()
+                    .filter(|(b, _)| Some(b.as_str()) != left_out)
+                    .map(|(_, t)| t.as_str())
+                    .collect()
+            };
+            if cross_batches {
+                let mut batches: Vec<&str> = examples.iter().map(|(b, _, _)| b.as_str()).collect();
+                batches.dedup();
+                println!(
+                    "{:<6} {:>6} {:>9} {:>8} {:>12} {:>9}",
+                    "batch", "posts", "name one", "flagged", "naming none", "flagged"
+                );
+                let (mut recalls, mut rates) = (Vec::new(), Vec::new());
+                for b in batches {
+                    let (train, dev) = split(Some(b));
+                    let domain = domain_without(Some(b));
+                    let vocabulary = names::Vocabulary {
+                        general: &general_texts,
+                        domain: &domain,
+                        names: &catalog_names,
+                        min_count,
+                    };
+                    let (m, _) = names::train(vocabulary, &train, &dev, settings);
+                    let posts: Vec<&names::Example> = examples
+                        .iter()
+                        .filter(|(x, split, e)| {
+                            x == b && *split != c::Split::Test && !addresses_an_account(&e.text)
+                        })
+                        .map(|(_, _, e)| e)
+                        .collect();
+                    let count =
+                        |f: &dyn Fn(&names::Example) -> bool| posts.iter().filter(|e| f(e)).count();
+                    if posts.is_empty() {
+                        continue;
+                    }
+                    let named = count(&|e| e.names);
+                    let found = count(&|e| e.names && m.names(&e.text));
+                    let none = count(&|e| e.general);
+                    let flagged = count(&|e| e.general && m.names(&e.text));
+                    let share = |a: usize, n: usize| a as f64 / n.max(1) as f64;
+                    println!(
+                        "{b:<6} {:>6} {named:>9} {:>8.3} {none:>12} {:>9.3}",
+                        posts.len(),
+                        share(found, named),
+                        share(flagged, none)
+                    );
+                    // A batch with a handful of posts of one kind says little of it.
+                    if named >= 20 {
+                        recalls.push(share(found, named));
+                    }
+                    if none >= 20 {
+                        rates.push(share(flagged, none));
+                    }
+                }
+                let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+                println!(
+                    "mean over the batches with 20 posts or more of the kind: posts naming a brand \
+                     flagged {:.3} ({} batches), general posts naming none flagged {:.3} ({} batches)",
+                    mean(&recalls),
+                    recalls.len(),
+                    mean(&rates),
+                    rates.len()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            let domain = domain_without(None);
             let vocabulary = names::Vocabulary {
                 general: &general_texts,
                 domain: &domain,
