@@ -229,6 +229,10 @@ enum Command {
         min_count: u32,
         #[arg(long, default_value_t = 10)]
         epochs: u32,
+        #[arg(long, default_value_t = 0.5)]
+        learning_rate: f32,
+        #[arg(long, default_value_t = 1e-6)]
+        l2: f32,
         #[arg(long, default_value = "data/earshot/names.model")]
         out: PathBuf,
         /// Also print the dev posts the model gets wrong: those naming a brand it misses, and the
@@ -1228,6 +1232,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             budget,
             min_count,
             epochs,
+            learning_rate,
+            l2,
             out,
             misses,
             cross_batches,
@@ -1327,8 +1333,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let (train, dev) = split(None);
             let settings = names::Settings {
                 epochs,
+                learning_rate,
+                l2,
                 budget,
-                ..names::Settings::default()
             };
             fn as_str(v: &[String]) -> Vec<&str> {
                 v.iter().map(String::as_str).collect()
