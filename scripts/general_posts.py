@@ -17,21 +17,11 @@ import subprocess
 import sys
 import tempfile
 
+from splits import split_of
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 BRAND_DIRECTED = {"complaint", "praise", "purchase_intent", "churn_risk", "switching", "prospect",
                   "recommendation"}
-
-
-def fnv(s):
-    h = 0xcbf29ce484222325
-    for b in s.encode():
-        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    return h
-
-
-def split(post_id):
-    h = fnv(post_id) % 10
-    return "test" if h < 2 else ("dev" if h == 2 else "train")
 
 
 def main():
@@ -54,7 +44,7 @@ def main():
             for line in fh:
                 cols = line.rstrip("\n").split("\t")
                 if len(cols) >= 3:
-                    rows.append((f"batches {split(cols[0])}", cols[0], cols[-1]))
+                    rows.append((f"batches {split_of(cols[0])}", cols[0], cols[-1]))
     with open(os.path.join(ROOT, "data/earshot/sentiment/test/st1.tsv"), encoding="utf-8") as fh:
         for line in fh:
             cols = line.rstrip("\n").split("\t")

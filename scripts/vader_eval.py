@@ -12,19 +12,9 @@ import statistics
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from splits import split_of
+
 WORDS = {"positive": 1.0, "neutral": 0.0, "negative": -1.0}
-
-
-def fnv(s):
-    h = 0xCBF29CE484222325
-    for b in s.encode():
-        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return h
-
-
-def split_of(row_id):
-    m = fnv(row_id) % 10
-    return "test" if m in (0, 1) else ("dev" if m == 2 else "train")
 
 
 def label(x, pos, neg):

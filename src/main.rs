@@ -1330,7 +1330,6 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 (train, dev)
             };
-            let (train, dev) = split(None);
             let settings = names::Settings {
                 epochs,
                 learning_rate,
@@ -1341,12 +1340,23 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 v.iter().map(String::as_str).collect()
             }
             let (general_texts, catalog_names) = (as_str(&general_texts), as_str(&catalog_names));
-            let domain_without = |left_out: Option<&str>| -> Vec<&str> {
-                domain
+            // The model trained without `left_out` (nor its words in the vocabulary), what it
+            // measured on dev, and the examples it read.
+            let fit = |left_out: Option<&str>| {
+                let (train, dev) = split(left_out);
+                let domain: Vec<&str> = domain
                     .iter()
                     .filter(|(b, _)| Some(b.as_str()) != left_out)
                     .map(|(_, t)| t.as_str())
-                    .collect()
+                    .collect();
+                let vocabulary = names::Vocabulary {
+                    general: &general_texts,
+                    domain: &domain,
+                    names: &catalog_names,
+                    min_count,
+                };
+                let (model, tuned) = names::train(vocabulary, &train, &dev, settings);
+                (model, tuned, train, dev)
             };
             if cross_batches {
                 let mut batches: Vec<&str> = examples.iter().map(|(b, _, _)| b.as_str()).collect();
@@ -1357,15 +1367,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
                 let (mut recalls, mut rates) = (Vec::new(), Vec::new());
                 for b in batches {
-                    let (train, dev) = split(Some(b));
-                    let domain = domain_without(Some(b));
-                    let vocabulary = names::Vocabulary {
-                        general: &general_texts,
-                        domain: &domain,
-                        names: &catalog_names,
-                        min_count,
-                    };
-                    let (m, _) = names::train(vocabulary, &train, &dev, settings);
+                    let (m, ..) = fit(Some(b));
                     let posts: Vec<&names::Example> = examples
                         .iter()
                         .filter(|(x, split, e)| {
@@ -1373,11 +1375,11 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                         })
                         .map(|(_, _, e)| e)
                         .collect();
-                    let count =
-                        |f: &dyn Fn(&names::Example) -> bool| posts.iter().filter(|e| f(e)).count();
                     if posts.is_empty() {
                         continue;
                     }
+                    let count =
+                        |f: &dyn Fn(&names::Example) -> bool| posts.iter().filter(|e| f(e)).count();
                     let named = count(&|e| e.names);
                     let found = count(&|e| e.names && m.names(&e.text));
                     let none = count(&|e| e.general);
@@ -1408,14 +1410,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
                 return Ok(ExitCode::SUCCESS);
             }
-            let domain = domain_without(None);
-            let vocabulary = names::Vocabulary {
-                general: &general_texts,
-                domain: &domain,
-                names: &catalog_names,
-                min_count,
-            };
-            let (model, tuned) = names::train(vocabulary, &train, &dev, settings);
+            let (model, tuned, train, dev) = fit(None);
             let general_train = train.iter().filter(|e| e.general).count();
             println!(
                 "trained on {} posts ({} naming a brand, {} general posts naming none); dev {} posts",

@@ -69,8 +69,8 @@ pub const EKMAN_OF: [usize; 28] = [
 /// Number of hashed feature buckets.
 pub const BUCKETS: usize = 1 << 18;
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0100_0000_01b3;
+pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+pub(crate) const FNV_PRIME: u64 = 0x0100_0000_01b3;
 
 /// FNV-1a over `parts` in sequence, salted per feature kind: stable across builds and platforms
 /// (the model depends on it).

@@ -16,14 +16,16 @@
 //! each side of each masked word (by distance), and how many masked words there are.
 //!
 //! Training (`earshot train-names`, [`train`]): the corpus's posts (positive where the row names
-//! a brand) and the general-timeline posts of `data/earshot/sentiment/` (negative), train splits;
-//! the threshold is the lowest at which the dev split's general posts are flagged at most
-//! `budget` of the time (the rate of brand-directed readings the signals issue allows on general
-//! tweets).
+//! a brand) and the general-timeline posts of `data/earshot/sentiment/` (positive where their
+//! readers found a brand named, `data/earshot/names/`), train splits; the threshold is the lowest
+//! at which the dev split's general posts that name no brand and tag no account are flagged at
+//! most `budget` of the time (the rate of brand-directed readings the signals issue allows on
+//! general tweets).
 
 use std::collections::HashMap;
 
 use super::model::ModelError;
+use crate::emotion::{FNV_OFFSET, FNV_PRIME};
 
 /// Hashed feature buckets.
 pub const BUCKETS: usize = 1 << 18;
@@ -33,9 +35,6 @@ const MAGIC: &[u8; 8] = b"ESNAME1\0";
 /// The shortest word (in characters) that can be a name: shorter unknown words are mostly
 /// abbreviations and typos.
 const MIN_NAME: usize = 3;
-
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0100_0000_01b3;
 
 /// The symbols a post is read as (word symbols are the FNV-1a hash of the lowercased word).
 const START: u64 = 1;
@@ -61,6 +60,19 @@ fn mix(mut x: u64) -> u64 {
 /// neighbour, so this is a few multiplies, not a byte loop).
 fn bucket(kind: u64, a: u64, b: u64) -> u32 {
     (mix(mix(a ^ kind.wrapping_mul(0x9e37_79b9_7f4a_7c15)) ^ b) % BUCKETS as u64) as u32
+}
+
+/// Calls `each` with the features of the symbols around position `k` of `s`: the three on each
+/// side, by distance (what a masked word's context is).
+fn window(s: &[u64], k: usize, mut each: impl FnMut(u32)) {
+    for d in 1..=3usize {
+        if let Some(&before) = k.checked_sub(d).and_then(|j| s.get(j)) {
+            each(bucket(10 + d as u64, before, 0));
+        }
+        if let Some(&after) = s.get(k + d) {
+            each(bucket(20 + d as u64, after, 0));
+        }
+    }
 }
 
 /// One word of a post: its lowercase hash, its length in characters, whether it starts with a
@@ -156,12 +168,12 @@ pub struct Vocabulary<'a> {
 }
 
 impl Vocabulary<'_> {
-    /// The known words' hashes, sorted, as [`words`] gives them.
-    fn known(&self) -> Vec<u64> {
+    /// The known words' hashes, as [`words`] gives them.
+    fn known(&self) -> rustc_hash::FxHashSet<u64> {
         let general = counts(self.general.iter().copied());
         let domain = counts(self.domain.iter().copied());
         let names = counts(self.names.iter().copied());
-        let mut v: Vec<u64> = general
+        general
             .iter()
             .filter(|(_, n)| **n >= self.min_count)
             .map(|(h, _)| *h)
@@ -171,20 +183,13 @@ impl Vocabulary<'_> {
                     .filter(|(h, n)| **n >= self.min_count && !names.contains_key(h))
                     .map(|(h, _)| *h),
             )
-            .collect();
-        v.sort_unstable();
-        v.dedup();
-        v
+            .collect()
     }
 }
 
-/// The model as shipped: the vocabulary's word hashes (sorted), one weight a bucket, a bias and
-/// the threshold.
+/// The model as shipped: the known words' hashes, one weight a bucket, a bias and the threshold.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NameModel {
-    /// Sorted, as the file holds it.
-    vocabulary: Vec<u64>,
-    /// The same hashes, for lookups.
     known: rustc_hash::FxHashSet<u64>,
     weights: Vec<f32>,
     bias: f32,
@@ -240,14 +245,7 @@ impl NameModel {
             }
             if x == NAME_CAPITAL || x == NAME_LOWER {
                 names += 1;
-                for d in 1..=3usize {
-                    if let Some(&before) = k.checked_sub(d).and_then(|j| s.get(j)) {
-                        each(bucket(10 + d as u64, before, 0));
-                    }
-                    if let Some(&after) = s.get(k + d) {
-                        each(bucket(20 + d as u64, after, 0));
-                    }
-                }
+                window(&s, k, &mut each);
             }
         }
         each(bucket(3, names.min(4), 0));
@@ -301,14 +299,7 @@ impl NameModel {
             if let Some(&after) = s.get(k + 1) {
                 score += w(bucket(2, s[k], after));
             }
-            for d in 1..=3usize {
-                if let Some(&before) = k.checked_sub(d).and_then(|j| s.get(j)) {
-                    score += w(bucket(10 + d as u64, before, 0));
-                }
-                if let Some(&after) = s.get(k + d) {
-                    score += w(bucket(20 + d as u64, after, 0));
-                }
-            }
+            window(&s, k, |f| score += w(f));
             if best.is_none_or(|(b, _)| score > b) {
                 best = Some((score, range));
             }
@@ -326,11 +317,14 @@ impl NameModel {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(32 + 8 * self.vocabulary.len() + 4 * BUCKETS);
+        // Sorted, so that the same model is the same bytes.
+        let mut vocabulary: Vec<u64> = self.known.iter().copied().collect();
+        vocabulary.sort_unstable();
+        let mut b = Vec::with_capacity(32 + 8 * vocabulary.len() + 4 * BUCKETS);
         b.extend_from_slice(MAGIC);
-        b.extend_from_slice(&(self.vocabulary.len() as u32).to_le_bytes());
+        b.extend_from_slice(&(vocabulary.len() as u32).to_le_bytes());
         b.extend_from_slice(&(BUCKETS as u32).to_le_bytes());
-        for h in &self.vocabulary {
+        for h in &vocabulary {
             b.extend_from_slice(&h.to_le_bytes());
         }
         for w in &self.weights {
@@ -373,8 +367,7 @@ impl NameModel {
             return Err(bad("a weight is not a number"));
         }
         Ok(NameModel {
-            known: vocabulary.iter().copied().collect(),
-            vocabulary,
+            known: vocabulary.into_iter().collect(),
             weights: floats[..buckets].to_vec(),
             bias: floats[buckets],
             threshold: floats[buckets + 1],
@@ -455,10 +448,8 @@ pub fn train(
     dev: &[Example],
     s: Settings,
 ) -> (NameModel, Tuned) {
-    let known = vocabulary.known();
     let mut m = NameModel {
-        known: known.iter().copied().collect(),
-        vocabulary: known,
+        known: vocabulary.known(),
         weights: vec![0.0; BUCKETS],
         bias: 0.0,
         threshold: 0.5,
