@@ -31,18 +31,27 @@ pub(super) struct Hit<'c> {
     pub(super) span: Span,
 }
 
-/// The cues found in one text.
-pub(super) struct Hits<'c>(Vec<Hit<'c>>);
+/// What the detector's lexicons find in one text: its cues, and the clusters of its words
+/// ([`super::clusters`]).
+pub(super) struct Hits<'c> {
+    cues: Vec<Hit<'c>>,
+    clusters: Vec<[u16; 2]>,
+}
 
 impl<'c> Hits<'c> {
     /// Every hit, in the order the automaton finds them: by where the matched cue ends.
     pub(super) fn all(&self) -> impl Iterator<Item = &Hit<'c>> + '_ {
-        self.0.iter()
+        self.cues.iter()
     }
 
     /// The hits of cues of one kind, in the same order.
     pub(super) fn of(&self, k: CueKind) -> impl Iterator<Item = &Hit<'c>> + '_ {
-        self.0.iter().filter(move |h| h.cue.kind == k)
+        self.cues.iter().filter(move |h| h.cue.kind == k)
+    }
+
+    /// The clusters of the text's words that the table knows, coarse and fine, in order.
+    pub(super) fn clusters(&self) -> &[[u16; 2]] {
+        &self.clusters
     }
 }
 
@@ -140,6 +149,7 @@ impl SignalDetector {
             model,
             aspects,
             names,
+            clusters: super::clusters::WordClusters::bundled(),
         }
     }
 
@@ -147,25 +157,27 @@ impl SignalDetector {
     /// spans pick the longest. Context cues also match their inflections ("hospitals", "flights",
     /// "deadlines").
     pub(super) fn hits<'s>(&'s self, text: &str) -> Hits<'s> {
-        Hits(
-            self.automaton
-                .find_overlapping_iter(text)
-                .filter_map(|m| {
-                    let cue = &self.cues[m.pattern().as_usize()];
-                    let end = if boundary(text, m.start(), m.end()) {
-                        m.end()
-                    } else if cue.kind == CueKind::Context {
-                        inflected_end(text, m.start(), m.end())?
-                    } else {
-                        return None;
-                    };
-                    Some(Hit {
-                        cue,
-                        span: Span::new(text, m.start(), end),
-                    })
+        let mut clusters = Vec::new();
+        self.clusters.each(text, |c| clusters.push(c));
+        let cues = self
+            .automaton
+            .find_overlapping_iter(text)
+            .filter_map(|m| {
+                let cue = &self.cues[m.pattern().as_usize()];
+                let end = if boundary(text, m.start(), m.end()) {
+                    m.end()
+                } else if cue.kind == CueKind::Context {
+                    inflected_end(text, m.start(), m.end())?
+                } else {
+                    return None;
+                };
+                Some(Hit {
+                    cue,
+                    span: Span::new(text, m.start(), end),
                 })
-                .collect(),
-        )
+            })
+            .collect();
+        Hits { cues, clusters }
     }
 }
 

@@ -11,6 +11,7 @@
 //! [`priority`] and [`routing`], documented there.
 
 mod aspect;
+pub mod clusters;
 pub mod corpus;
 mod cues;
 mod effort;
@@ -95,6 +96,7 @@ pub struct SignalDetector {
     model: SignalModel,
     aspects: SignalModel,
     names: names::NameModel,
+    clusters: clusters::WordClusters,
 }
 
 /// The label of output `o` without its family: `context:work` is `work`.

@@ -7,6 +7,7 @@
 //!   [`BUCKETS`], with each brand mention read as its role, `<own>` or `<rival>`, not its name
 //!   ([`super::roles`]);
 //! * the cue lexicon's hits (`cue:intent:churn_risk`, ...), the durations the customer reports;
+//! * the clusters of the text's words ([`super::clusters`]), which words of like meaning share;
 //! * the emotion model's reading (its labels, dominant emotion and Ekman group, intensity);
 //! * the sentiment label, the message's kind, and what it is about: a brand mention, a
 //!   competitor's, several brands, a product, an account the post tags.
@@ -267,7 +268,11 @@ pub(super) fn features_but_taken(
     // The text's features and the roles', then at most 7 flags, 2 per cue, 1 per duration and
     // emotion label, and 6 more: sized once, so the text's features are never copied to a bigger
     // buffer.
-    let extra = 13 + 2 * hits.all().count() + durations.len() + emotions.labels.len();
+    let extra = 13
+        + 2 * hits.all().count()
+        + 2 * hits.clusters().len()
+        + durations.len()
+        + emotions.labels.len();
     let mut out: Vec<u32> = Vec::with_capacity(text_features.len() + roles.add.len() + extra);
     out.extend(text_features.iter().map(|f| f & mask));
     out.extend_from_slice(&roles.add);
@@ -308,6 +313,10 @@ pub(super) fn features_but_taken(
         _ => b"len:long",
     };
     out.push(tag(&[length]));
+    for c in hits.clusters() {
+        out.push(tag(&[b"wc:", &c[0].to_le_bytes()]));
+        out.push(tag(&[b"wcf:", &c[1].to_le_bytes()]));
+    }
     (out, roles.take)
 }
 
