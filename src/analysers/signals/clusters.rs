@@ -13,10 +13,20 @@ const WORDS: &str = include_str!("../../../data/earshot/clusters/words.tsv");
 /// The longest word looked up; longer runs of letters are no word of the vocabulary.
 const LONGEST: usize = 32;
 
-/// The clusters of the vocabulary's words.
-#[derive(Debug, Clone, Default)]
-pub struct WordClusters {
-    clusters: FxHashMap<&'static str, [u16; 2]>,
+/// The clusters of the vocabulary's words: the pair of cluster numbers (coarse, fine), or what
+/// [`map`](Self::map) made of them (the model's feature ids, computed once at start-up rather
+/// than at every word).
+#[derive(Debug, Clone)]
+pub struct WordClusters<T = [u16; 2]> {
+    clusters: FxHashMap<&'static str, T>,
+}
+
+impl<T> Default for WordClusters<T> {
+    fn default() -> Self {
+        WordClusters {
+            clusters: FxHashMap::default(),
+        }
+    }
 }
 
 impl WordClusters {
@@ -39,6 +49,15 @@ impl WordClusters {
         }
         WordClusters { clusters }
     }
+}
+
+impl<T: Copy> WordClusters<T> {
+    /// The same words, each with `f` of its value.
+    pub fn map<U>(&self, f: impl Fn(T) -> U) -> WordClusters<U> {
+        WordClusters {
+            clusters: self.clusters.iter().map(|(w, &v)| (*w, f(v))).collect(),
+        }
+    }
 
     /// How many words the table holds.
     pub fn len(&self) -> usize {
@@ -51,14 +70,14 @@ impl WordClusters {
     }
 
     /// The clusters of a word, lowercase.
-    pub fn of(&self, word: &str) -> Option<[u16; 2]> {
+    pub fn of(&self, word: &str) -> Option<T> {
         self.clusters.get(word).copied()
     }
 
     /// Calls `f` with the clusters of each word of `text` the table knows, in order. A word is a
     /// run of ASCII letters and apostrophes (typographic ones read as `'`), lowercased, its
     /// apostrophes trimmed at both ends: the words `scripts/word_clusters.py` counts.
-    pub fn each(&self, text: &str, mut f: impl FnMut([u16; 2])) {
+    pub fn each(&self, text: &str, mut f: impl FnMut(T)) {
         if self.clusters.is_empty() {
             return;
         }

@@ -35,7 +35,7 @@ pub(super) struct Hit<'c> {
 /// ([`super::clusters`]).
 pub(super) struct Hits<'c> {
     cues: Vec<Hit<'c>>,
-    clusters: Vec<[u16; 2]>,
+    clusters: Vec<[u32; 2]>,
 }
 
 impl<'c> Hits<'c> {
@@ -49,8 +49,10 @@ impl<'c> Hits<'c> {
         self.cues.iter().filter(move |h| h.cue.kind == k)
     }
 
-    /// The clusters of the text's words that the table knows, coarse and fine, in order.
-    pub(super) fn clusters(&self) -> &[[u16; 2]] {
+    /// The model's features of the clusters of the text's words that the table knows (coarse
+    /// and fine, [`super::model::cluster_features`]), in order. Empty when only the cues were
+    /// asked for ([`SignalDetector::cues`]).
+    pub(super) fn clusters(&self) -> &[[u32; 2]] {
         &self.clusters
     }
 }
@@ -149,7 +151,7 @@ impl SignalDetector {
             model,
             aspects,
             names,
-            clusters: super::clusters::WordClusters::bundled(),
+            clusters: super::clusters::WordClusters::bundled().map(super::model::cluster_features),
         }
     }
 
@@ -157,8 +159,14 @@ impl SignalDetector {
     /// spans pick the longest. Context cues also match their inflections ("hospitals", "flights",
     /// "deadlines").
     pub(super) fn hits<'s>(&'s self, text: &str) -> Hits<'s> {
-        let mut clusters = Vec::new();
-        self.clusters.each(text, |c| clusters.push(c));
+        let mut hits = self.cues(text);
+        self.clusters.each(text, |c| hits.clusters.push(c));
+        hits
+    }
+
+    /// [`hits`](Self::hits) without the words' clusters: for a reading that needs only the cues
+    /// (the per-mention reading of [`SignalDetector::read_mentions`] called alone).
+    pub(super) fn cues<'s>(&'s self, text: &str) -> Hits<'s> {
         let cues = self
             .automaton
             .find_overlapping_iter(text)
@@ -177,7 +185,10 @@ impl SignalDetector {
                 })
             })
             .collect();
-        Hits { cues, clusters }
+        Hits {
+            cues,
+            clusters: Vec::new(),
+        }
     }
 }
 

@@ -96,7 +96,7 @@ pub struct SignalDetector {
     model: SignalModel,
     aspects: SignalModel,
     names: names::NameModel,
-    clusters: clusters::WordClusters,
+    clusters: clusters::WordClusters<[u32; 2]>,
 }
 
 /// The label of output `o` without its family: `context:work` is `work`.
@@ -128,7 +128,7 @@ impl SignalDetector {
     /// intents and phase (`message`, from [`detect`](Self::detect)). A message about several is
     /// read mention by mention ([`aspect`]).
     pub fn read_mentions(&self, i: &Interaction, mentions: &mut [Mention], message: &Signals) {
-        self.read_mentions_with(i, mentions, message, || self.hits(&i.text));
+        self.read_mentions_with(i, mentions, message, || self.cues(&i.text));
     }
 
     /// [`read_mentions`](Self::read_mentions) with the text's cue hits, found by `hits` if a
@@ -656,6 +656,33 @@ mod tests {
         let hits = d.hits(text);
         let labels: Vec<&'static str> = hits.of(kind).map(|h| h.cue.label).collect();
         labels
+    }
+
+    #[test]
+    fn hits_carry_the_model_features_of_each_known_words_clusters_and_cues_alone_none() {
+        let d = SignalDetector::new().unwrap();
+        let text = "My flight was cancelled, the toddler cried, zzqxv";
+        let table = super::clusters::WordClusters::bundled();
+        let mut want = Vec::new();
+        table.each(text, |c| want.push(super::model::cluster_features(c)));
+        assert!(want.len() >= 5, "{} known words", want.len());
+        assert_eq!(d.hits(text).clusters(), &want[..]);
+        // Coarse and fine are hashed apart: a feature id is not its cluster number.
+        let flight = table.of("flight").unwrap();
+        assert_ne!(
+            super::model::cluster_features(flight)[0],
+            u32::from(flight[0])
+        );
+        assert_ne!(
+            super::model::cluster_features([3, 3])[0],
+            super::model::cluster_features([3, 3])[1]
+        );
+        let cues = d.cues(text);
+        assert!(cues.clusters().is_empty());
+        assert_eq!(
+            cues.all().map(|h| h.cue.label).collect::<Vec<_>>(),
+            d.hits(text).all().map(|h| h.cue.label).collect::<Vec<_>>()
+        );
     }
 
     #[test]

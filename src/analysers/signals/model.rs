@@ -95,6 +95,15 @@ fn tag(parts: &[&[u8]]) -> u32 {
     hash_parts(parts, 16) & (BUCKETS as u32 - 1)
 }
 
+/// The model's two features of a word's clusters (coarse, fine): hashed once per word of the
+/// table when the detector is built, not at every word read.
+pub(super) fn cluster_features(c: [u16; 2]) -> [u32; 2] {
+    [
+        tag(&[b"wc:", &c[0].to_le_bytes()]),
+        tag(&[b"wcf:", &c[1].to_le_bytes()]),
+    ]
+}
+
 /// What the message is about, as far as the analysis tells: the target a brand-directed reading
 /// needs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -314,8 +323,7 @@ pub(super) fn features_but_taken(
     };
     out.push(tag(&[length]));
     for c in hits.clusters() {
-        out.push(tag(&[b"wc:", &c[0].to_le_bytes()]));
-        out.push(tag(&[b"wcf:", &c[1].to_le_bytes()]));
+        out.extend_from_slice(c);
     }
     (out, roles.take)
 }
