@@ -14,8 +14,8 @@ const WORDS: &str = include_str!("../../../data/earshot/clusters/words.tsv");
 const LONGEST: usize = 32;
 
 /// The clusters of the vocabulary's words: the pair of cluster numbers (coarse, fine), or what
-/// [`map`](Self::map) made of them (the model's feature ids, computed once at start-up rather
-/// than at every word).
+/// [`parse_with`](Self::parse_with) made of them (the model's feature ids, computed once at
+/// start-up rather than at every word).
 #[derive(Debug, Clone)]
 pub struct WordClusters<T = [u16; 2]> {
     clusters: FxHashMap<&'static str, T>,
@@ -37,26 +37,30 @@ impl WordClusters {
 
     /// A table in the bundled file's format: `word<TAB>coarse<TAB>fine`, `#` comments.
     pub fn parse(text: &'static str) -> WordClusters {
-        let mut clusters = FxHashMap::default();
-        for line in text.lines().filter(|l| !l.starts_with('#')) {
-            let mut cols = line.split('\t');
-            let (Some(w), Some(c), Some(f)) = (cols.next(), cols.next(), cols.next()) else {
-                continue;
-            };
-            if let (Ok(c), Ok(f)) = (c.parse(), f.parse()) {
-                clusters.insert(w, [c, f]);
-            }
-        }
-        WordClusters { clusters }
+        WordClusters::parse_with(text, |c| c)
     }
 }
 
 impl<T: Copy> WordClusters<T> {
-    /// The same words, each with `f` of its value.
-    pub fn map<U>(&self, f: impl Fn(T) -> U) -> WordClusters<U> {
-        WordClusters {
-            clusters: self.clusters.iter().map(|(w, &v)| (*w, f(v))).collect(),
+    /// The bundled table with each word's clusters turned into `f` of them as it is read (the
+    /// model's feature ids, so they are computed once, not at every word).
+    pub fn bundled_with(f: impl Fn([u16; 2]) -> T) -> WordClusters<T> {
+        WordClusters::parse_with(WORDS, f)
+    }
+
+    /// [`parse`](WordClusters::parse), each word's clusters turned into `f` of them.
+    pub fn parse_with(text: &'static str, f: impl Fn([u16; 2]) -> T) -> WordClusters<T> {
+        let mut clusters = FxHashMap::default();
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let mut cols = line.split('\t');
+            let (Some(w), Some(c), Some(fine)) = (cols.next(), cols.next(), cols.next()) else {
+                continue;
+            };
+            if let (Ok(c), Ok(fine)) = (c.parse(), fine.parse()) {
+                clusters.insert(w, f([c, fine]));
+            }
         }
+        WordClusters { clusters }
     }
 
     /// How many words the table holds.

@@ -151,7 +151,7 @@ impl SignalDetector {
             model,
             aspects,
             names,
-            clusters: super::clusters::WordClusters::bundled().map(super::model::cluster_features),
+            clusters: super::clusters::WordClusters::bundled_with(super::model::cluster_features),
         }
     }
 

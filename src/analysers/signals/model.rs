@@ -322,9 +322,7 @@ pub(super) fn features_but_taken(
         _ => b"len:long",
     };
     out.push(tag(&[length]));
-    for c in hits.clusters() {
-        out.extend_from_slice(c);
-    }
+    out.extend(hits.clusters().iter().flatten());
     (out, roles.take)
 }
 
