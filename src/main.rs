@@ -97,7 +97,7 @@ enum Command {
         /// Ground-truth files (id<TAB>mean rating or label word<TAB>text; or the flagged batches'
         /// id<TAB>flag<TAB>sentiment<TAB>text: irony, complaints) or corpus batches (.jsonl, their
         /// `sentiment` label), or folders of them (each folder one set).
-        #[arg(default_values = ["data/vader/tweets_GroundTruth.txt", "data/vader/movieReviewSnippets_GroundTruth.txt", "data/earshot/sentiment/batches"])]
+        #[arg(default_values = ["data/vader/tweets_GroundTruth.txt", "data/vader/movieReviewSnippets_GroundTruth.txt", "data/earshot/sentiment/batches", "data/earshot/sentiment/snippets"])]
         files: Vec<PathBuf>,
         /// Only the rows of this split (by a hash of the id: test is the held-out fifth the model
         /// never trained or tuned on; for a corpus batch, the corpus's own splits); `all` for
@@ -129,7 +129,7 @@ enum Command {
         goemotions_dev: PathBuf,
         /// Rated files or folders of them (id<TAB>rating or label<TAB>text, or the flagged
         /// batches' id<TAB>flag<TAB>sentiment<TAB>text: irony, complaints), split by id.
-        #[arg(long, default_values = ["data/vader/tweets_GroundTruth.txt", "data/vader/movieReviewSnippets_GroundTruth.txt", "data/earshot/sentiment/batches"])]
+        #[arg(long, default_values = ["data/vader/tweets_GroundTruth.txt", "data/vader/movieReviewSnippets_GroundTruth.txt", "data/earshot/sentiment/batches", "data/earshot/sentiment/snippets"])]
         rated: Vec<PathBuf>,
         #[arg(long, default_value = "data/earshot/corpus")]
         corpus: PathBuf,
@@ -147,7 +147,8 @@ enum Command {
         #[arg(long, default_value_t = 1.0)]
         corpus_weight: f32,
         /// Weight of one rated source's rows, as STEM=WEIGHT (the file or folder's stem, e.g.
-        /// tweets_GroundTruth=2); repeated for several. Unnamed sources weigh 1.
+        /// tweets_GroundTruth=2); repeated for several. Unnamed sources weigh as
+        /// `DEFAULT_RATED_WEIGHTS` says (the review and editorial snippets 1.5), else 1.
         #[arg(long = "rated-weight", value_parser = parse_stem_weight)]
         rated_weights: Vec<(String, f32)>,
         /// Models trained on as many shuffles of the data, their weights averaged.
@@ -1074,8 +1075,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 let stem = stem_of(&name);
                 let weight = rated_weights
                     .iter()
+                    .map(|(s, w)| (s.as_str(), *w))
+                    .chain(DEFAULT_RATED_WEIGHTS.iter().copied())
                     .find(|(s, _)| *s == stem)
-                    .map_or(1.0, |(_, w)| *w);
+                    .map_or(1.0, |(_, w)| w);
                 let mut d = Vec::new();
                 for f in group {
                     let rows = earshot::sentiment::eval::parse_labelled(&read(&f)?)
@@ -2434,6 +2437,11 @@ async fn daemon(
     }
     result.context("pipeline stopped")
 }
+
+/// The weights of rated sources that `train-sentiment --rated-weight` does not name: the review
+/// and editorial snippets weigh 1.5, chosen on dev against 0.5, 1, 2 and 3 (docs/analysis.md,
+/// "Review and editorial sentences").
+const DEFAULT_RATED_WEIGHTS: &[(&str, f32)] = &[("snippets", 1.5)];
 
 /// A `STEM=WEIGHT` argument: a source's file stem and the weight of its rows.
 fn parse_stem_weight(s: &str) -> Result<(String, f32), String> {

@@ -45,9 +45,10 @@ fn on_held_out_text_the_model_reads_better_than_the_lexicon_and_vader() {
             0.05,
         ),
         ("data/earshot/sentiment/batches", 0.3808, 0.5590, 0.1),
+        ("data/earshot/sentiment/snippets", 0.4899, 0.5576, 0.1),
     ] {
         let rows = rows_of(set, Some(Split::Test));
-        assert!(rows.len() > 1000, "{set}: {}", rows.len());
+        assert!(rows.len() > 800, "{set}: {}", rows.len());
         let m = evaluate(&rows, read);
         let lex = evaluate(&rows, |t| scorer.score(t).compound);
         eprintln!("{set}: model {m:?}, lexicon {lex:?}");
@@ -65,6 +66,18 @@ fn on_held_out_text_the_model_reads_better_than_the_lexicon_and_vader() {
     let lex = evaluate(&rows, |t| scorer.score(t).compound);
     assert!(
         m.pearson > 0.3103 + 0.1 && m.macro_f1 > 0.5129 + 0.1,
+        "{m:?}"
+    );
+    assert!(m.macro_f1 > lex.macro_f1 + 0.1, "{m:?} {lex:?}");
+    // The snippets' frozen test batch: review and editorial sentences by a writer who saw no
+    // training row (VADER 3.3.2: r 0.4864, macro-F1 0.5526). The issue asks for VADER + 0.02 on
+    // Amazon's and the New York Times' snippets; this is the nearest set written here.
+    let rows = rows_of("data/earshot/sentiment/test/rt1.tsv", None);
+    assert_eq!(rows.len(), 600);
+    let m = evaluate(&rows, read);
+    let lex = evaluate(&rows, |t| scorer.score(t).compound);
+    assert!(
+        m.pearson > 0.4864 + 0.1 && m.macro_f1 > 0.5526 + 0.1,
         "{m:?}"
     );
     assert!(m.macro_f1 > lex.macro_f1 + 0.1, "{m:?} {lex:?}");
