@@ -86,6 +86,13 @@ impl Analyzer {
         self
     }
 
+    /// The same analyser, reading sentiment with `model` instead of the bundled one (to measure a
+    /// retrained model before it ships: `earshot eval-aspects --model`).
+    pub fn with_sentiment_model(mut self, model: SentimentModel) -> Analyzer {
+        self.polarity = model;
+        self
+    }
+
     /// How messages are protected before they are analysed ([`Privacy::protect`]).
     pub fn privacy(&self) -> &Privacy {
         &self.privacy
@@ -310,18 +317,34 @@ mod tests {
 
     #[test]
     fn each_mention_reads_its_own_clause() {
-        let src = "[[brand]]\nid = \"a\"\nname = \"A\"\nquery = 'acme'\n[[brand]]\nid = \"b\"\nname = \"B\"\nquery = 'bolt'\n";
+        // Names the training rows hardly use (Acme once, Zyxo never), so that the clause decides
+        // and not what the model learnt of a word: "Bolt", an English word the corpus uses
+        // ("bolt-on", "bolt upright"), tips its own reading since the sentiment model read the
+        // whole corpus (docs/analysis.md, "The whole corpus").
+        let src = "[[brand]]\nid = \"a\"\nname = \"A\"\nquery = 'acme'\n[[brand]]\nid = \"b\"\nname = \"B\"\nquery = 'zyxo'\n";
         let analyzer = Analyzer::new(Catalog::parse(src).unwrap()).unwrap();
-        let a = post(
-            &analyzer,
-            "The Acme app is great but Bolt support is useless",
-        );
-        let by_brand: Vec<_> = a
-            .mentions
-            .iter()
-            .map(|m| (m.brand.as_str(), m.sentiment.unwrap().label))
-            .collect();
-        assert_eq!(by_brand, [("a", Label::Positive), ("b", Label::Negative)]);
+        for (text, expected) in [
+            (
+                "The Acme app is great but Zyxo support is useless",
+                [("a", Label::Positive), ("b", Label::Negative)],
+            ),
+            (
+                "Zyxo support is useless but the Acme app is great",
+                [("b", Label::Negative), ("a", Label::Positive)],
+            ),
+            (
+                "The Zyxo app is great but Acme support is useless",
+                [("b", Label::Positive), ("a", Label::Negative)],
+            ),
+        ] {
+            let a = post(&analyzer, text);
+            let by_brand: Vec<_> = a
+                .mentions
+                .iter()
+                .map(|m| (m.brand.as_str(), m.sentiment.unwrap().label))
+                .collect();
+            assert_eq!(by_brand, expected, "{text}");
+        }
     }
 
     #[test]

@@ -119,6 +119,10 @@ enum Command {
         /// Only the rows of this split (train, dev or test).
         #[arg(long)]
         split: Option<String>,
+        /// A sentiment model file to read with instead of the bundled one (one that
+        /// `train-sentiment --out` wrote).
+        #[arg(long)]
+        model: Option<PathBuf>,
     },
     /// Train the sentiment model (GoEmotions, VADER's ground truth, the corpus, the sentiment
     /// batches: train splits), tune its thresholds on the dev splits, write the model file.
@@ -143,8 +147,9 @@ enum Command {
         #[arg(long, default_value_t = 0.25)]
         goemotions_weight: f32,
         /// Weight of a corpus message or brand mention against a tweet, review or post of the
-        /// rated sets.
-        #[arg(long, default_value_t = 1.0)]
+        /// rated sets (0.5 since every corpus batch trains the model: docs/analysis.md, "The
+        /// whole corpus").
+        #[arg(long, default_value_t = 0.5)]
         corpus_weight: f32,
         /// Weight of one rated source's rows, as STEM=WEIGHT (the file or folder's stem, e.g.
         /// tweets_GroundTruth=2); repeated for several. Unnamed sources weigh as
@@ -154,13 +159,10 @@ enum Command {
         /// Models trained on as many shuffles of the data, their weights averaged.
         #[arg(long, default_value_t = earshot::polarity::TrainOptions::default().shuffles)]
         shuffles: usize,
-        /// Corpus batches (file stems) the sentiment model does not read: b31-b62 train the
-        /// signals only (data/earshot/corpus/README.md says why).
-        #[arg(
-            long,
-            value_delimiter = ',',
-            default_value = "b31,b32,b33,b34,b35,b36,b37,b38,b39,b40,b41,b42,b43,b44,b45,b46,b47,b48,b49,b50,b51,b52,b53,b54,b55,b56,b57,b58,b59,b60,b61,b62"
-        )]
+        /// Corpus batches (file stems, comma-separated) the sentiment model does not read; by
+        /// default it reads every training batch (b31-b62 were skipped until the forty-second
+        /// session: data/earshot/corpus/README.md).
+        #[arg(long, value_delimiter = ',')]
         skip_batches: Vec<String>,
     },
     /// Language detection on messages without a language tag: per language, the share detected as
@@ -660,6 +662,13 @@ fn files_in(paths: &[PathBuf], ext: &str) -> anyhow::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// A sentiment model file that `train-sentiment --out` wrote.
+fn read_sentiment_model(p: &std::path::Path) -> anyhow::Result<earshot::polarity::SentimentModel> {
+    let b = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+    earshot::polarity::SentimentModel::from_bytes(&b)
+        .with_context(|| format!("{}: not a sentiment model", p.display()))
+}
+
 fn load_analyzer(flag: Option<PathBuf>, config: &Config) -> anyhow::Result<Analyzer> {
     Ok(CatalogSource::of(flag, config).load()?.0)
 }
@@ -849,12 +858,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let scorer = earshot::sentiment::SentimentScorer::new();
             let model = match model {
                 None => earshot::polarity::SentimentModel::bundled()?,
-                Some(p) => {
-                    let b =
-                        std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
-                    earshot::polarity::SentimentModel::from_bytes(&b)
-                        .with_context(|| format!("{}: not a sentiment model", p.display()))?
-                }
+                Some(p) => read_sentiment_model(&p)?,
             };
             println!(
                 "{:<40} {:>6} | {:>7} {:>8} {:>8} | {:>7} {:>8} {:>8}",
@@ -924,7 +928,11 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::EvalAspects { files, split } => {
+        Command::EvalAspects {
+            files,
+            split,
+            model,
+        } => {
             use earshot::polarity::eval::{evaluate, AspectCase};
             use earshot::signals::corpus;
             let split = match split.as_deref() {
@@ -941,7 +949,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     .and_then(|d| d.parent())
                     .map(|d| d.join("catalog.toml"))
                     .filter(|c| c.exists());
-                let analyzer = load_analyzer(catalog, &config)?;
+                let mut analyzer = load_analyzer(catalog, &config)?;
+                if let Some(p) = &model {
+                    analyzer = analyzer.with_sentiment_model(read_sentiment_model(p)?);
+                }
                 let text = std::fs::read_to_string(f)
                     .with_context(|| format!("reading {}", f.display()))?;
                 let rows =
