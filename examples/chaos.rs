@@ -115,10 +115,17 @@ fn opts() -> Opts {
     o
 }
 
-/// Which inputs were sent: (partition, offset) -> malformed?
-type Sent = Arc<Mutex<BTreeMap<(i32, i64), bool>>>;
+/// The inputs the producer delivered: those whose delivery report gave their offset, and how many
+/// came without one. An idempotent producer's retry after a broker restart can be acknowledged as
+/// a duplicate of a write that already landed, and librdkafka then reports success with no offset
+/// (-1001); the audit finds those inputs by reading the input topic back.
+#[derive(Clone, Default)]
+struct Delivered {
+    at: BTreeMap<(i32, i64), bool>,
+    no_offset: usize,
+}
 
-struct Track(Sent);
+struct Track(Arc<Mutex<Delivered>>);
 impl ClientContext for Track {}
 impl ProducerContext for Track {
     type DeliveryOpaque = Box<bool>;
@@ -126,12 +133,34 @@ impl ProducerContext for Track {
         match r {
             Ok(m) => {
                 if let Ok(mut s) = self.0.lock() {
-                    s.insert((m.partition(), m.offset()), *malformed);
+                    if m.offset() >= 0 {
+                        s.at.insert((m.partition(), m.offset()), *malformed);
+                    } else {
+                        s.no_offset += 1;
+                    }
                 }
             }
             Err((e, _)) => eprintln!("chaos: a test input was not delivered: {e}"),
         }
     }
+}
+
+/// The malformed inputs' payload (every twentieth input): a dead letter is their only output.
+const MALFORMED: &[u8] = b"{\"text\": \"not a whole message";
+
+/// Every input in the input topic, read back: (partition, offset) -> malformed? This, not the
+/// delivery reports, is what the instances could read, so it is what the audit checks; the
+/// reports are checked against it.
+fn inputs_in_topic(brokers: &str, input: &str) -> BTreeMap<(i32, i64), bool> {
+    read_all(brokers, input, Duration::from_secs(5))
+        .iter()
+        .map(|m| {
+            (
+                (m.partition(), m.offset()),
+                m.payload().unwrap_or_default() == MALFORMED,
+            )
+        })
+        .collect()
 }
 
 /// One earshot instance of the group.
@@ -982,13 +1011,13 @@ fn main() {
         .collect();
 
     // The producer: the first two thirds of the run, at an even pace.
-    let sent: Sent = Arc::default();
+    let delivered: Arc<Mutex<Delivered>> = Arc::default();
     let feeding = Arc::new(AtomicBool::new(true));
     let feeder = {
-        let (brokers, input, sent, feeding) = (
+        let (brokers, input, delivered, feeding) = (
             o.brokers.clone(),
             names.input.clone(),
-            sent.clone(),
+            delivered.clone(),
             feeding.clone(),
         );
         let (count, span) = (o.messages, Duration::from_secs(o.seconds * 2 / 3));
@@ -998,7 +1027,7 @@ fn main() {
                 .set("linger.ms", "5")
                 .set("enable.idempotence", "true")
                 .set("message.timeout.ms", "300000")
-                .create_with_context(Track(sent))
+                .create_with_context(Track(delivered))
                 .expect("producer");
             let msgs = sample::valid_messages();
             let began = Instant::now();
@@ -1009,7 +1038,7 @@ fn main() {
                 }
                 let malformed = i % 20 == 7;
                 let (value, party) = if malformed {
-                    (b"{\"text\": \"not a whole message".to_vec(), None)
+                    (MALFORMED.to_vec(), None)
                 } else {
                     with_party_variant(&msgs[i % msgs.len()], i / msgs.len() % 10)
                 };
@@ -1157,7 +1186,24 @@ fn main() {
     let idle = Duration::from_secs(5);
     let insights = read_all(&o.brokers, &names.output, idle);
     let dead = read_all(&o.brokers, &names.dead, idle);
-    let sent = sent.lock().expect("sent").clone();
+    let delivered = delivered.lock().expect("delivered").clone();
+    let sent = inputs_in_topic(&o.brokers, &names.input);
+    // Every input whose report gave an offset is in the topic, and the topic holds as many as
+    // were delivered: else the inputs, not earshot, are what went wrong, and the run fails.
+    let not_in_topic = delivered
+        .at
+        .iter()
+        .filter(|(k, m)| sent.get(k) != Some(m))
+        .count();
+    let delivered_all = delivered.at.len() + delivered.no_offset;
+    if delivered.no_offset > 0 || not_in_topic > 0 || sent.len() != delivered_all {
+        println!(
+            "chaos {}: inputs delivered {delivered_all} ({} reported with no offset), in the input topic {}, delivered with an offset but not found there {not_in_topic}",
+            o.guarantee,
+            delivered.no_offset,
+            sent.len()
+        );
+    }
     let mut outputs: HashMap<(i32, i64), Vec<String>> = HashMap::new();
     for m in &insights {
         let v: serde_json::Value =
@@ -1311,6 +1357,8 @@ fn main() {
     let exactly = o.guarantee == "exactly_once";
     let broken = !memory_ok
         || sent.len() != o.messages
+        || delivered_all != o.messages
+        || not_in_topic > 0
         || missing > 0
         || unlike > 0
         || wrong_dead > 0
