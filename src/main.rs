@@ -152,8 +152,8 @@ enum Command {
         #[arg(long, default_value_t = 0.5)]
         corpus_weight: f32,
         /// Weight of one rated source's rows, as STEM=WEIGHT (the file or folder's stem, e.g.
-        /// tweets_GroundTruth=2); repeated for several. Unnamed sources weigh as
-        /// `DEFAULT_RATED_WEIGHTS` says (the review and editorial snippets 1.5), else 1.
+        /// tweets_GroundTruth=2); repeated for several. Sources not named here weigh 1, but for
+        /// the review and editorial sentences (`snippets`), 1.5.
         #[arg(long = "rated-weight", value_parser = parse_stem_weight)]
         rated_weights: Vec<(String, f32)>,
         /// Models trained on as many shuffles of the data, their weights averaged.
