@@ -125,7 +125,8 @@ enum Command {
         model: Option<PathBuf>,
     },
     /// Train the sentiment model (GoEmotions, VADER's ground truth, the corpus, the sentiment
-    /// batches: train splits), tune its thresholds on the dev splits, write the model file.
+    /// batches, the review and editorial sentences: train splits), tune its thresholds on the dev
+    /// splits, write the model file.
     TrainSentiment {
         #[arg(long, default_value = "data/goemotions/train.tsv")]
         goemotions: PathBuf,
@@ -146,22 +147,21 @@ enum Command {
         /// Weight of a GoEmotions comment against a tweet, review or post of the other sets.
         #[arg(long, default_value_t = 0.25)]
         goemotions_weight: f32,
-        /// Weight of a corpus message or brand mention against a tweet, review or post of the
-        /// rated sets (0.5 since every corpus batch trains the model: docs/analysis.md, "The
-        /// whole corpus").
+        /// Weight of a corpus message or brand mention against a row of the rated sets (which
+        /// weigh 1, the review and editorial sentences 1.5; docs/analysis.md, "The whole
+        /// corpus").
         #[arg(long, default_value_t = 0.5)]
         corpus_weight: f32,
         /// Weight of one rated source's rows, as STEM=WEIGHT (the file or folder's stem, e.g.
-        /// tweets_GroundTruth=2); repeated for several. Sources not named here weigh 1, but for
-        /// the review and editorial sentences (`snippets`), 1.5.
+        /// tweets_GroundTruth=2); repeated for several. Sources not named here weigh 1, but for a
+        /// folder named `snippets` (the review and editorial sentences), 1.5.
         #[arg(long = "rated-weight", value_parser = parse_stem_weight)]
         rated_weights: Vec<(String, f32)>,
         /// Models trained on as many shuffles of the data, their weights averaged.
         #[arg(long, default_value_t = earshot::polarity::TrainOptions::default().shuffles)]
         shuffles: usize,
-        /// Corpus batches (file stems, comma-separated) the sentiment model does not read; by
-        /// default it reads every training batch (b31-b62 were skipped until the forty-second
-        /// session: data/earshot/corpus/README.md).
+        /// Corpus batches (file stems, comma-separated, e.g. b31,b32) the sentiment model does
+        /// not read; by default it reads every training batch.
         #[arg(long, value_delimiter = ',')]
         skip_batches: Vec<String>,
     },
@@ -943,6 +943,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 ),
             };
             let mut cases = Vec::new();
+            let model = model.as_deref().map(read_sentiment_model).transpose()?;
             for f in &files {
                 let catalog = f
                     .parent()
@@ -950,8 +951,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     .map(|d| d.join("catalog.toml"))
                     .filter(|c| c.exists());
                 let mut analyzer = load_analyzer(catalog, &config)?;
-                if let Some(p) = &model {
-                    analyzer = analyzer.with_sentiment_model(read_sentiment_model(p)?);
+                if let Some(m) = &model {
+                    analyzer = analyzer.with_sentiment_model(m.clone());
                 }
                 let text = std::fs::read_to_string(f)
                     .with_context(|| format!("reading {}", f.display()))?;
@@ -1112,7 +1113,15 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let (mut mentions_train, mut mentions_dev) = (Vec::new(), Vec::new());
             // The corpus's brands, for the per-brand readings.
             let analyzer = load_analyzer(Some(corpus.join("catalog.toml")), &config)?;
-            let batches: Vec<PathBuf> = expand_folders(&[corpus.join("batches")])?
+            let all_batches = expand_folders(&[corpus.join("batches")])?;
+            if let Some(stem) = skip_batches.iter().find(|s| {
+                !all_batches
+                    .iter()
+                    .any(|p| p.file_stem().and_then(|x| x.to_str()) == Some(s.as_str()))
+            }) {
+                anyhow::bail!("--skip-batches {stem}: no corpus batch has that stem");
+            }
+            let batches: Vec<PathBuf> = all_batches
                 .into_iter()
                 .filter(|p| {
                     let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or_default();

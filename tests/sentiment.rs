@@ -35,20 +35,21 @@ fn on_held_out_text_the_model_reads_better_than_the_lexicon_and_vader() {
     let scorer = SentimentScorer::new();
     let model = SentimentModel::bundled().unwrap();
     let read = |t: &str| read_text(t, &scorer, &model).compound;
-    // (set, VADER 3.3.2's r and macro-F1 on the same test rows, the margin the model must beat
+    // (set, its test rows, VADER 3.3.2's r and macro-F1 on them, the margin the model must beat
     // it and the lexicon by)
-    for (set, vader_r, vader_f1, margin) in [
+    for (set, n, vader_r, vader_f1, margin) in [
         (
             "data/vader/movieReviewSnippets_GroundTruth.txt",
+            2130,
             0.4361,
             0.4226,
             0.05,
         ),
-        ("data/earshot/sentiment/batches", 0.3808, 0.5590, 0.1),
-        ("data/earshot/sentiment/snippets", 0.4899, 0.5576, 0.1),
+        ("data/earshot/sentiment/batches", 3717, 0.3808, 0.5590, 0.1),
+        ("data/earshot/sentiment/snippets", 833, 0.4899, 0.5576, 0.1),
     ] {
         let rows = rows_of(set, Some(Split::Test));
-        assert!(rows.len() > 800, "{set}: {}", rows.len());
+        assert_eq!(rows.len(), n, "{set}");
         let m = evaluate(&rows, read);
         let lex = evaluate(&rows, |t| scorer.score(t).compound);
         eprintln!("{set}: model {m:?}, lexicon {lex:?}");
@@ -81,11 +82,11 @@ fn on_held_out_text_the_model_reads_better_than_the_lexicon_and_vader() {
         "{m:?}"
     );
     assert!(m.macro_f1 > lex.macro_f1 + 0.1, "{m:?} {lex:?}");
-    // VADER's own tweets, the lexicon's home ground: the model keeps the lexicon's labels' quality
-    // (VADER 3.3.2: r 0.8778, macro-F1 0.7146 on these rows).
+    // VADER's own tweets, the lexicon's home ground: the model's labels at least VADER's
+    // (VADER 3.3.2: r 0.8778, macro-F1 0.7146 on these rows; issue 16 asks no worse).
     let rows = rows_of("data/vader/tweets_GroundTruth.txt", Some(Split::Test));
     let m = evaluate(&rows, read);
-    assert!(m.macro_f1 > 0.70 && m.pearson > 0.84, "{m:?}");
+    assert!(m.macro_f1 > 0.7146 && m.pearson > 0.84, "{m:?}");
 }
 
 #[test]
