@@ -1,5 +1,7 @@
 //! The analysis engine: a pure function of an interaction. No I/O, no clocks, no globals, no async.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
@@ -45,6 +47,9 @@ pub struct Analyzer {
     sentiment: SentimentScorer,
     emotions: EmotionModel,
     polarity: SentimentModel,
+    /// The words of each brand's and its products' names, lower case, by brand id: what the
+    /// sentiment model reads as one placeholder ([`crate::polarity::Masked`]).
+    names: HashMap<String, Vec<String>>,
     signals: SignalDetector,
     language: LanguageDetector,
     privacy: Privacy,
@@ -70,6 +75,7 @@ impl Analyzer {
     pub fn new(catalog: Catalog) -> Result<Analyzer, AnalyzerError> {
         Ok(Analyzer {
             matcher: Matcher::compile(&catalog)?,
+            names: name_words(&catalog),
             catalog,
             sentiment: SentimentScorer::new(),
             emotions: EmotionModel::bundled()?,
@@ -125,11 +131,35 @@ impl Analyzer {
         }
         let text = interaction.text.as_str();
         let lexicon = self.sentiment.score(text);
-        // The text's hashed features, once, for the emotion, signal and sentiment models.
+        // The text's hashed features, once, for the emotion and signal models.
         let tf = crate::polarity::TextFeatures::of(text, &lexicon);
         let text_features = tf.shared();
         let emotions = self.emotions.score_features(text, text_features);
         let mut mentions = self.matcher.find_in(interaction, language.tag.as_deref());
+        // The sentiment model reads the text with its names masked; with no name in it, that is
+        // the text the others read, and its features are theirs.
+        let masked = self.masked(text, &mentions);
+        let own;
+        let (read, read_lexicon, read_tf) = if masked.is_masked() {
+            let l = self.sentiment.score(masked.text());
+            let f = crate::polarity::TextFeatures::of(masked.text(), &l);
+            own = (l, f);
+            (masked.text(), &own.0, &own.1)
+        } else {
+            (text, &lexicon, &tf)
+        };
+        let features = crate::polarity::features(read_lexicon, read_tf);
+        let sentences = self.sentence_inputs(read, read_lexicon);
+        for m in &mut mentions {
+            let span = masked.span((m.span.start, m.span.end));
+            let (f, compound) = self.mention_input(read, read_lexicon, &features, &sentences, span);
+            let r = self.polarity.read(&f, compound);
+            m.sentiment = Some(AspectSentiment {
+                compound: r.compound,
+                label: r.label,
+            });
+        }
+        let read_compound = read_lexicon.compound;
         // The signal model learnt from the lexicon's reading: it gets that reading.
         let signals = self.signals.read(
             interaction,
@@ -138,18 +168,7 @@ impl Analyzer {
             &emotions,
             text_features,
         );
-        let features = crate::polarity::features(&lexicon, &tf);
-        let sentences = self.sentence_inputs(text, &lexicon);
-        for m in &mut mentions {
-            let span = (m.span.start, m.span.end);
-            let (f, compound) = self.mention_input(text, &lexicon, &features, &sentences, span);
-            let r = self.polarity.read(&f, compound);
-            m.sentiment = Some(AspectSentiment {
-                compound: r.compound,
-                label: r.label,
-            });
-        }
-        let sentiment = self.read_sentiment(text, lexicon, &features, &sentences);
+        let sentiment = self.read_sentiment(text, lexicon, read_compound, &features, &sentences);
         Analysis {
             catalog_version: Some(self.catalog.version.clone()),
             mentions,
@@ -164,17 +183,20 @@ impl Analyzer {
 
 impl Analyzer {
     /// The message's sentiment: the model's label and score, the lexicon's score beside it
-    /// (`lexicon_compound`), and each sentence read by the model on its own. The evidence is the
+    /// (`lexicon_compound`), and each sentence read by the model on its own. `features`,
+    /// `read_compound` and `sentence_inputs` are of the text as the model reads it (names
+    /// masked); `lexicon` is the text's own reading. The evidence is the
     /// lexicon's words where the model agrees with the lexicon's label, and the words the model
     /// weighed most where it overrules it (`overruled`).
     fn read_sentiment(
         &self,
         text: &str,
         lexicon: Scores,
+        read_compound: f32,
         features: &[u32],
         sentence_inputs: &[(Vec<u32>, f32)],
     ) -> Scores {
-        let reading = self.polarity.read(features, lexicon.compound);
+        let reading = self.polarity.read(features, read_compound);
         let overruled = reading.label != lexicon.label;
         let evidence = if overruled {
             self.polarity.evidence(text, reading.label, 3)
@@ -273,20 +295,100 @@ impl Analyzer {
             return Vec::new();
         }
         let text = interaction.text.as_str();
-        let lexicon = self.sentiment.score(text);
-        let tf = crate::polarity::TextFeatures::of(text, &lexicon);
+        let mentions = self.matcher.find_in(interaction, language.tag.as_deref());
+        let masked = self.masked(text, &mentions);
+        let read = masked.text();
+        let lexicon = self.sentiment.score(read);
+        let tf = crate::polarity::TextFeatures::of(read, &lexicon);
         let features = crate::polarity::features(&lexicon, &tf);
-        let sentences = self.sentence_inputs(text, &lexicon);
-        self.matcher
-            .find_in(interaction, language.tag.as_deref())
+        let sentences = self.sentence_inputs(read, &lexicon);
+        mentions
             .into_iter()
             .map(|m| {
-                let span = (m.span.start, m.span.end);
-                let (f, c) = self.mention_input(text, &lexicon, &features, &sentences, span);
+                let span = masked.span((m.span.start, m.span.end));
+                let (f, c) = self.mention_input(read, &lexicon, &features, &sentences, span);
                 (m, f, c)
             })
             .collect()
     }
+
+    /// The text of an interaction as the sentiment model reads it: its brand and product names
+    /// masked ([`crate::polarity::Masked`]). What `earshot train-sentiment` and
+    /// `eval-sentiment` read a corpus message as.
+    pub fn sentiment_text(&self, interaction: &Interaction) -> String {
+        let language = self
+            .language
+            .language(interaction.language.as_deref(), &interaction.text);
+        let mentions = self.matcher.find_in(interaction, language.tag.as_deref());
+        self.masked(&interaction.text, &mentions).into_string()
+    }
+
+    /// `text` with the words of its mentions' names masked: a mention of one word (a name, an
+    /// alias the query knows: "Zyxo", "@larkspurhelp"); in a longer one ("Larkspur Fiber", or
+    /// "Corvid ... router" of a `NEAR` query) each word of the brand's or a product's name (or
+    /// one a name word of five letters or more begins: "Corvids"), and each handle or hashtag.
+    fn masked<'t>(&self, text: &'t str, mentions: &[Mention]) -> crate::polarity::Masked<'t> {
+        let mut ranges = Vec::new();
+        let mut words: Vec<(usize, usize)> = Vec::new();
+        let bytes = text.as_bytes();
+        for m in mentions {
+            let Some(span) = text.get(m.span.start..m.span.end) else {
+                continue;
+            };
+            words.clear();
+            let mut word: Option<usize> = None;
+            for (i, c) in span.char_indices() {
+                if c.is_alphanumeric() {
+                    word.get_or_insert(m.span.start + i);
+                } else if let Some(ws) = word.take() {
+                    words.push((ws, m.span.start + i));
+                }
+            }
+            if let Some(ws) = word {
+                words.push((ws, m.span.end));
+            }
+            if let [one] = words.as_slice() {
+                ranges.push(*one);
+                continue;
+            }
+            let names = self.names.get(&m.brand).map_or(&[][..], Vec::as_slice);
+            for &(ws, we) in &words {
+                let tagged = ws > 0 && matches!(bytes[ws - 1], b'@' | b'#');
+                let lower = crate::analysers::lowercase(&text[ws..we]);
+                let named = names
+                    .iter()
+                    .any(|n| *n == lower || (n.len() >= 5 && lower.starts_with(n.as_str())));
+                if tagged || named {
+                    ranges.push((ws, we));
+                }
+            }
+        }
+        crate::polarity::Masked::new(text, ranges)
+    }
+}
+
+/// The words of each brand's and its products' names and ids, lower case, three letters or more,
+/// by brand id.
+fn name_words(catalog: &Catalog) -> HashMap<String, Vec<String>> {
+    let mut out = HashMap::new();
+    for b in &catalog.brands {
+        let mut words: Vec<String> = Vec::new();
+        let names = [b.name.as_str(), b.id.as_str()].into_iter().chain(
+            b.products
+                .iter()
+                .flat_map(|p| [p.name.as_str(), p.id.as_str()]),
+        );
+        for name in names {
+            for w in name.split(|c: char| !c.is_alphanumeric()) {
+                let w = crate::analysers::lowercase(w).into_owned();
+                if w.chars().count() >= 3 && !words.contains(&w) {
+                    words.push(w);
+                }
+            }
+        }
+        out.insert(b.id.clone(), words);
+    }
+    out
 }
 
 /// A copy of `features` with room for a mention's own features
@@ -317,23 +419,19 @@ mod tests {
 
     #[test]
     fn each_mention_reads_its_own_clause() {
-        // Names the training rows hardly use (Acme once, Zyxo never), so that the clause decides
-        // and not what the model learnt of a word: "Bolt", an English word the corpus uses
-        // ("bolt-on", "bolt upright"), tips its own reading since the sentiment model read the
-        // whole corpus (docs/analysis.md, "The whole corpus").
-        let src = "[[brand]]\nid = \"a\"\nname = \"A\"\nquery = 'acme'\n[[brand]]\nid = \"b\"\nname = \"B\"\nquery = 'zyxo'\n";
+        let src = "[[brand]]\nid = \"a\"\nname = \"A\"\nquery = 'acme'\n[[brand]]\nid = \"b\"\nname = \"B\"\nquery = 'bolt'\n";
         let analyzer = Analyzer::new(Catalog::parse(src).unwrap()).unwrap();
         for (text, expected) in [
             (
-                "The Acme app is great but Zyxo support is useless",
+                "The Acme app is great but Bolt support is useless",
                 [("a", Label::Positive), ("b", Label::Negative)],
             ),
             (
-                "Zyxo support is useless but the Acme app is great",
+                "Bolt support is useless but the Acme app is great",
                 [("b", Label::Negative), ("a", Label::Positive)],
             ),
             (
-                "The Zyxo app is great but Acme support is useless",
+                "The Bolt app is great but Acme support is useless",
                 [("b", Label::Positive), ("a", Label::Negative)],
             ),
         ] {
@@ -345,6 +443,63 @@ mod tests {
                 .collect();
             assert_eq!(by_brand, expected, "{text}");
         }
+    }
+
+    #[test]
+    fn the_sentiment_model_reads_what_is_said_of_a_brand_not_its_name() {
+        // "Bolt" is an English word of a few training rows, "Glimmer" a word the lexicon rates
+        // positive, "Larkspur" a brand of the training corpus, "Qwyx" a name nobody wrote: the
+        // model reads every name as one placeholder, so the same words give the same readings
+        // whatever the brands are called.
+        let analyzer = |x: &str, y: &str| {
+            let src = format!(
+                "[[brand]]\nid = \"{x}\"\nname = \"{x}\"\nquery = '{x} OR @{x}help'\n\
+                 [[brand]]\nid = \"{y}\"\nname = \"{y} Telecom\"\n\
+                 query = '\"{y} telecom\" OR ({y} NEAR/2 router)'\n"
+            );
+            Analyzer::new(Catalog::parse(&src).unwrap()).unwrap()
+        };
+        let template =
+            "Left Y Telecom for @Xhelp last month. The Y router kept dropping, but X is \
+                        flawless";
+        let reading = |x: &str, y: &str| {
+            let text = template.replace('X', &capital(x)).replace('Y', &capital(y));
+            let a = post(&analyzer(x, y), &text);
+            let s = a.sentiment.unwrap();
+            let mentions: Vec<_> = a
+                .mentions
+                .iter()
+                .map(|m| (m.span.text.to_string(), m.sentiment.unwrap()))
+                .collect();
+            ((s.compound, s.label), mentions)
+        };
+        let (message, mentions) = reading("bolt", "glimmer");
+        let spans: Vec<&str> = mentions.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(
+            spans,
+            ["Glimmer Telecom", "@Bolthelp", "Glimmer router", "Bolt"],
+            "{mentions:?}"
+        );
+        let labels = |m: &[(String, AspectSentiment)]| -> Vec<Label> {
+            m.iter().map(|(_, s)| s.label).collect()
+        };
+        assert_eq!(labels(&mentions)[2], Label::Negative, "{mentions:?}");
+        assert_eq!(labels(&mentions)[3], Label::Positive, "{mentions:?}");
+        for (x, y) in [("qwyx", "zembla"), ("larkspur", "corvid")] {
+            let (m, ms) = reading(x, y);
+            assert_eq!(m, message, "{x} {y}");
+            let scores = |m: &[(String, AspectSentiment)]| -> Vec<AspectSentiment> {
+                m.iter().map(|(_, s)| *s).collect()
+            };
+            assert_eq!(scores(&ms), scores(&mentions), "{x} {y}: {ms:?}");
+        }
+    }
+
+    fn capital(s: &str) -> String {
+        let mut c = s.chars();
+        c.next()
+            .map(|f| f.to_uppercase().chain(c).collect())
+            .unwrap_or_default()
     }
 
     #[test]

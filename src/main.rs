@@ -669,6 +669,16 @@ fn read_sentiment_model(p: &std::path::Path) -> anyhow::Result<earshot::polarity
         .with_context(|| format!("{}: not a sentiment model", p.display()))
 }
 
+/// The catalog beside a corpus batch's folder (`corpus/catalog.toml` for
+/// `corpus/batches/b01.jsonl`), if there is one.
+fn catalog_beside(batch: &std::path::Path) -> Option<PathBuf> {
+    batch
+        .parent()
+        .and_then(|d| d.parent())
+        .map(|d| d.join("catalog.toml"))
+        .filter(|c| c.exists())
+}
+
 fn load_analyzer(flag: Option<PathBuf>, config: &Config) -> anyhow::Result<Analyzer> {
     Ok(CatalogSource::of(flag, config).load()?.0)
 }
@@ -871,10 +881,14 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 "macro-F1",
                 "m.recall"
             );
+            let mut corpus_analyzer: Option<earshot::analyze::Analyzer> = None;
             for f in files {
                 // A folder is one set: every .tsv file in it.
                 let parts = files_in(std::slice::from_ref(&f), "tsv")?;
+                // Each row's rating and text; beside it the text the model reads (a corpus
+                // message's names masked, as the analyser masks them).
                 let mut rows: Vec<(f64, String)> = Vec::new();
+                let mut read_rows: Vec<(f64, String)> = Vec::new();
                 for p in &parts {
                     let text = std::fs::read_to_string(p)
                         .with_context(|| format!("reading {}", p.display()))?;
@@ -890,22 +904,32 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                             let i = r.interaction().map_err(|e| {
                                 anyhow::anyhow!("{}: row {}: {e}", p.display(), r.id)
                             })?;
+                            // As the analyser reads it against the corpus's catalog: names
+                            // masked.
+                            if corpus_analyzer.is_none() {
+                                corpus_analyzer = Some(load_analyzer(catalog_beside(p), &config)?);
+                            }
+                            let text = corpus_analyzer
+                                .as_ref()
+                                .map_or_else(|| i.text.clone(), |a| a.sentiment_text(&i));
+                            read_rows.push((r.sentiment_label().sign(), text));
                             rows.push((r.sentiment_label().sign(), i.text));
                         }
                         continue;
                     }
-                    rows.extend(
-                        earshot::sentiment::eval::parse_labelled(&text)
-                            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
-                            .into_iter()
-                            .filter(|r| {
-                                keep.is_none_or(|k| earshot::polarity::data::split_of(&r.id) == k)
-                            })
-                            .map(|r| (r.rating, r.text)),
-                    );
+                    for r in earshot::sentiment::eval::parse_labelled(&text)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
+                        .into_iter()
+                        .filter(|r| {
+                            keep.is_none_or(|k| earshot::polarity::data::split_of(&r.id) == k)
+                        })
+                    {
+                        read_rows.push((r.rating, r.text.clone()));
+                        rows.push((r.rating, r.text));
+                    }
                 }
                 // What the insight carries: the model's reading.
-                let r = earshot::sentiment::eval::evaluate(&rows, |t| {
+                let r = earshot::sentiment::eval::evaluate(&read_rows, |t| {
                     earshot::polarity::read_text(t, &scorer, &model).compound
                 });
                 // The lexicon and its rules alone.
@@ -945,12 +969,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut cases = Vec::new();
             let model = model.as_deref().map(read_sentiment_model).transpose()?;
             for f in &files {
-                let catalog = f
-                    .parent()
-                    .and_then(|d| d.parent())
-                    .map(|d| d.join("catalog.toml"))
-                    .filter(|c| c.exists());
-                let mut analyzer = load_analyzer(catalog, &config)?;
+                let mut analyzer = load_analyzer(catalog_beside(f), &config)?;
                 if let Some(m) = &model {
                     analyzer = analyzer.with_sentiment_model(m.clone());
                 }
@@ -1164,10 +1183,12 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                             }
                         }
                     }
+                    // The message as the model reads it: its names masked.
+                    let text = analyzer.sentiment_text(&i);
                     if split == Split::Dev {
-                        corpus_dev.push(example(i.text, r.sentiment_label(), 1.0));
+                        corpus_dev.push(example(text, r.sentiment_label(), 1.0));
                     } else {
-                        train.push(example(i.text, r.sentiment_label(), corpus_weight));
+                        train.push(example(text, r.sentiment_label(), corpus_weight));
                     }
                 }
             }

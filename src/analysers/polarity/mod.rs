@@ -17,6 +17,7 @@
 //! mix tuned on dev for Pearson r): the label is always the one the compound implies, as before.
 //! [`Rule`] holds these numbers.
 
+mod masked;
 mod train;
 
 use crate::emotion::BUCKETS;
@@ -24,6 +25,7 @@ use crate::sentiment::{Evidence, Scores, SentimentScorer};
 use crate::types::{Label, Span};
 
 pub use crate::sentiment::eval::Figures;
+pub use masked::{Masked, PLACEHOLDER};
 pub use train::{encode, train, Encoded, Example, TrainOptions};
 pub mod data;
 pub mod eval;
