@@ -203,13 +203,16 @@ impl Analyzer {
         } else {
             lexicon.evidence
         };
-        // One sentence is the message; several are each read from their own input.
+        // One sentence is the message; several are each read from their own input. The inputs
+        // are of the masked text's sentences; should masking ever change where the text splits
+        // (it replaces only letters and digits), each sentence gets the message's reading.
+        let aligned = sentence_inputs.len() == lexicon.sentences.len();
         let sentences = lexicon
             .sentences
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let r = match sentence_inputs.get(i) {
+                let r = match sentence_inputs.get(i).filter(|_| aligned) {
                     Some((f, compound)) => self.polarity.read(f, *compound),
                     None => reading,
                 };
@@ -323,52 +326,48 @@ impl Analyzer {
         self.masked(&interaction.text, &mentions).into_string()
     }
 
-    /// `text` with the words of its mentions' names masked: a mention of one word (a name, an
-    /// alias the query knows: "Zyxo", "@larkspurhelp"); in a longer one ("Larkspur Fiber", or
-    /// "Corvid ... router" of a `NEAR` query) each word of the brand's or a product's name (or
-    /// one a name word of five letters or more begins: "Corvids"), and each handle or hashtag.
+    /// `text` with the words of its mentions' names masked: in each mention's span, each word of
+    /// the brand's or a product's name, a word that a name word of five letters or more begins
+    /// ("Corvids"), and a handle or hashtag that any name word begins ("@larkspurhelp",
+    /// "#btfail"). The other words of a span stay: a query's other terms ("acme AND outage",
+    /// "corvid NEAR/5 router") are what is said of the brand.
     fn masked<'t>(&self, text: &'t str, mentions: &[Mention]) -> crate::polarity::Masked<'t> {
         let mut ranges = Vec::new();
-        let mut words: Vec<(usize, usize)> = Vec::new();
         let bytes = text.as_bytes();
         for m in mentions {
             let Some(span) = text.get(m.span.start..m.span.end) else {
                 continue;
             };
-            words.clear();
+            let names = self.names.get(&m.brand).map_or(&[][..], Vec::as_slice);
+            let mut check = |ws: usize, we: usize| {
+                let tagged = ws > 0 && matches!(bytes[ws - 1], b'@' | b'#');
+                let lower = crate::analysers::lowercase(&text[ws..we]);
+                let named = names.iter().any(|n| {
+                    *n == lower
+                        || ((tagged || n.chars().count() >= 5) && lower.starts_with(n.as_str()))
+                });
+                if named {
+                    ranges.push((ws, we));
+                }
+            };
             let mut word: Option<usize> = None;
             for (i, c) in span.char_indices() {
                 if c.is_alphanumeric() {
                     word.get_or_insert(m.span.start + i);
                 } else if let Some(ws) = word.take() {
-                    words.push((ws, m.span.start + i));
+                    check(ws, m.span.start + i);
                 }
             }
             if let Some(ws) = word {
-                words.push((ws, m.span.end));
-            }
-            if let [one] = words.as_slice() {
-                ranges.push(*one);
-                continue;
-            }
-            let names = self.names.get(&m.brand).map_or(&[][..], Vec::as_slice);
-            for &(ws, we) in &words {
-                let tagged = ws > 0 && matches!(bytes[ws - 1], b'@' | b'#');
-                let lower = crate::analysers::lowercase(&text[ws..we]);
-                let named = names
-                    .iter()
-                    .any(|n| *n == lower || (n.len() >= 5 && lower.starts_with(n.as_str())));
-                if tagged || named {
-                    ranges.push((ws, we));
-                }
+                check(ws, m.span.end);
             }
         }
         crate::polarity::Masked::new(text, ranges)
     }
 }
 
-/// The words of each brand's and its products' names and ids, lower case, three letters or more,
-/// by brand id.
+/// The words of each brand's and its products' names and ids, lower case, two letters or more
+/// ("O2", "BT"), by brand id.
 fn name_words(catalog: &Catalog) -> HashMap<String, Vec<String>> {
     let mut out = HashMap::new();
     for b in &catalog.brands {
@@ -381,7 +380,7 @@ fn name_words(catalog: &Catalog) -> HashMap<String, Vec<String>> {
         for name in names {
             for w in name.split(|c: char| !c.is_alphanumeric()) {
                 let w = crate::analysers::lowercase(w).into_owned();
-                if w.chars().count() >= 3 && !words.contains(&w) {
+                if w.chars().count() >= 2 && !words.contains(&w) {
                     words.push(w);
                 }
             }
@@ -419,7 +418,7 @@ mod tests {
 
     #[test]
     fn each_mention_reads_its_own_clause() {
-        let src = "[[brand]]\nid = \"a\"\nname = \"A\"\nquery = 'acme'\n[[brand]]\nid = \"b\"\nname = \"B\"\nquery = 'bolt'\n";
+        let src = "[[brand]]\nid = \"a\"\nname = \"Acme\"\nquery = 'acme'\n[[brand]]\nid = \"b\"\nname = \"Bolt\"\nquery = 'bolt'\n";
         let analyzer = Analyzer::new(Catalog::parse(src).unwrap()).unwrap();
         for (text, expected) in [
             (
@@ -447,10 +446,10 @@ mod tests {
 
     #[test]
     fn the_sentiment_model_reads_what_is_said_of_a_brand_not_its_name() {
-        // "Bolt" is an English word of a few training rows, "Glimmer" a word the lexicon rates
+        // "Bolt" is an English word of a few training rows, "Glee" a word the lexicon rates
         // positive, "Larkspur" a brand of the training corpus, "Qwyx" a name nobody wrote: the
         // model reads every name as one placeholder, so the same words give the same readings
-        // whatever the brands are called.
+        // whatever the brands are called. The lexicon reads the words as written.
         let analyzer = |x: &str, y: &str| {
             let src = format!(
                 "[[brand]]\nid = \"{x}\"\nname = \"{x}\"\nquery = '{x} OR @{x}help'\n\
@@ -471,13 +470,13 @@ mod tests {
                 .iter()
                 .map(|m| (m.span.text.to_string(), m.sentiment.unwrap()))
                 .collect();
-            ((s.compound, s.label), mentions)
+            ((s.compound, s.label), mentions, s.lexicon_compound)
         };
-        let (message, mentions) = reading("bolt", "glimmer");
+        let (message, mentions, lexicon) = reading("bolt", "glee");
         let spans: Vec<&str> = mentions.iter().map(|(t, _)| t.as_str()).collect();
         assert_eq!(
             spans,
-            ["Glimmer Telecom", "@Bolthelp", "Glimmer router", "Bolt"],
+            ["Glee Telecom", "@Bolthelp", "Glee router", "Bolt"],
             "{mentions:?}"
         );
         let labels = |m: &[(String, AspectSentiment)]| -> Vec<Label> {
@@ -486,13 +485,48 @@ mod tests {
         assert_eq!(labels(&mentions)[2], Label::Negative, "{mentions:?}");
         assert_eq!(labels(&mentions)[3], Label::Positive, "{mentions:?}");
         for (x, y) in [("qwyx", "zembla"), ("larkspur", "corvid")] {
-            let (m, ms) = reading(x, y);
+            let (m, ms, l) = reading(x, y);
             assert_eq!(m, message, "{x} {y}");
+            assert!(
+                l < lexicon,
+                "the lexicon reads 'Glee' as glee: {l} {lexicon}"
+            );
             let scores = |m: &[(String, AspectSentiment)]| -> Vec<AspectSentiment> {
                 m.iter().map(|(_, s)| *s).collect()
             };
             assert_eq!(scores(&ms), scores(&mentions), "{x} {y}: {ms:?}");
         }
+    }
+
+    #[test]
+    fn only_the_names_in_a_mention_are_masked() {
+        let src = "[[brand]]\nid = \"acme\"\nname = \"Acme\"\nquery = 'acme AND (outage OR refund)'\n\
+                   [[brand]]\nid = \"bt\"\nname = \"BT\"\nquery = 'bt OR @bthelp OR (bt NEAR/3 broadband)'\n";
+        let analyzer = Analyzer::new(Catalog::parse(src).unwrap()).unwrap();
+        let masked = |text: &str| {
+            let json = serde_json::json!({"platform": "x", "id": "1",
+                "author": {"id": "a", "handle": "h"},
+                "created_at": "2026-01-01T00:00:00Z", "text": text});
+            let i = crate::decode::decode(
+                Some(json.to_string().as_bytes()),
+                crate::decode::KindHint::Auto,
+                Default::default(),
+            )
+            .unwrap();
+            analyzer.sentiment_text(&i)
+        };
+        // A query's other terms are what is said of the brand: they stay.
+        assert_eq!(
+            masked("Acme outage again, #fail, no refund"),
+            "brandname outage again, #fail, no refund"
+        );
+        // A name in capitals stays in capitals; a handle a name begins is masked, its @ kept.
+        assert_eq!(
+            masked("BT BROADBAND IS DOWN AGAIN @bthelp"),
+            "BRANDNAME BROADBAND IS DOWN AGAIN @brandname"
+        );
+        // No mention, nothing masked.
+        assert_eq!(masked("acme is a word here"), "acme is a word here");
     }
 
     fn capital(s: &str) -> String {

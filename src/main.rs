@@ -881,7 +881,6 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 "macro-F1",
                 "m.recall"
             );
-            let mut corpus_analyzer: Option<earshot::analyze::Analyzer> = None;
             for f in files {
                 // A folder is one set: every .tsv file in it.
                 let parts = files_in(std::slice::from_ref(&f), "tsv")?;
@@ -897,6 +896,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                         // reads it (a ticket's subject, body and customer messages), English only.
                         let corpus = earshot::signals::corpus::parse(&text)
                             .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+                        // Each batch's names as its own catalog names them (as eval-aspects).
+                        let analyzer = load_analyzer(catalog_beside(p), &config)?;
                         for r in corpus.iter().filter(|r| {
                             keep.is_none_or(|k| r.split() == k)
                                 && r.language.as_deref().is_none_or(|l| l == "en")
@@ -904,15 +905,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                             let i = r.interaction().map_err(|e| {
                                 anyhow::anyhow!("{}: row {}: {e}", p.display(), r.id)
                             })?;
-                            // As the analyser reads it against the corpus's catalog: names
-                            // masked.
-                            if corpus_analyzer.is_none() {
-                                corpus_analyzer = Some(load_analyzer(catalog_beside(p), &config)?);
-                            }
-                            let text = corpus_analyzer
-                                .as_ref()
-                                .map_or_else(|| i.text.clone(), |a| a.sentiment_text(&i));
-                            read_rows.push((r.sentiment_label().sign(), text));
+                            // As the analyser reads it: names masked.
+                            read_rows
+                                .push((r.sentiment_label().sign(), analyzer.sentiment_text(&i)));
                             rows.push((r.sentiment_label().sign(), i.text));
                         }
                         continue;

@@ -12,8 +12,12 @@ use std::borrow::Cow;
 /// The word every masked name becomes: one the lexicon does not know and text rarely holds.
 pub const PLACEHOLDER: &str = "brandname";
 
-/// A text with some of its byte ranges (names) replaced by [`PLACEHOLDER`], and where each
-/// replaced range now lies.
+/// The placeholder of a name written in capitals ("CORVID IS DOWN"), so that a message in
+/// capitals stays one, for the lexicon's emphasis and the all-caps feature alike.
+const PLACEHOLDER_CAPITALS: &str = "BRANDNAME";
+
+/// A text with some of its byte ranges (names) replaced by [`PLACEHOLDER`] (in capitals where
+/// the name is), and where each replaced range now lies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Masked<'a> {
     text: Cow<'a, str>,
@@ -50,7 +54,14 @@ impl<'a> Masked<'a> {
         for (s, e) in merged {
             out.push_str(&text[done..s]);
             let at = out.len();
-            out.push_str(PLACEHOLDER);
+            let name = &text[s..e];
+            let capitals = name.chars().filter(|c| c.is_alphabetic()).count() > 1
+                && !name.chars().any(char::is_lowercase);
+            out.push_str(if capitals {
+                PLACEHOLDER_CAPITALS
+            } else {
+                PLACEHOLDER
+            });
             edits.push([s, e, at, out.len()]);
             done = e;
         }
@@ -128,5 +139,8 @@ mod tests {
         let m = Masked::new(text, vec![(6, 11)]);
         assert_eq!(m.text(), "Café brandname");
         assert_eq!(m.into_string(), "Café brandname");
+        // A name in capitals becomes the placeholder in capitals.
+        let m = Masked::new("CAFÉ EMBER IS SHUT", vec![(6, 11)]);
+        assert_eq!(m.text(), "CAFÉ BRANDNAME IS SHUT");
     }
 }
