@@ -404,16 +404,20 @@ mod tests {
     use super::*;
     use crate::types::Label;
 
-    fn post(analyzer: &Analyzer, text: &str) -> Analysis {
+    /// A social post of `text`, decoded as the daemon decodes one.
+    fn interaction(text: &str) -> Interaction {
         let json = serde_json::json!({"platform": "x", "id": "1", "author": {"id": "a", "handle": "h"},
             "created_at": "2026-01-01T00:00:00Z", "text": text});
-        let i = crate::decode::decode(
+        crate::decode::decode(
             Some(json.to_string().as_bytes()),
             crate::decode::KindHint::Auto,
             Default::default(),
         )
-        .unwrap();
-        analyzer.analyze(&i)
+        .unwrap()
+    }
+
+    fn post(analyzer: &Analyzer, text: &str) -> Analysis {
+        analyzer.analyze(&interaction(text))
     }
 
     #[test]
@@ -503,18 +507,7 @@ mod tests {
         let src = "[[brand]]\nid = \"acme\"\nname = \"Acme\"\nquery = 'acme AND (outage OR refund)'\n\
                    [[brand]]\nid = \"bt\"\nname = \"BT\"\nquery = 'bt OR @bthelp OR (bt NEAR/3 broadband)'\n";
         let analyzer = Analyzer::new(Catalog::parse(src).unwrap()).unwrap();
-        let masked = |text: &str| {
-            let json = serde_json::json!({"platform": "x", "id": "1",
-                "author": {"id": "a", "handle": "h"},
-                "created_at": "2026-01-01T00:00:00Z", "text": text});
-            let i = crate::decode::decode(
-                Some(json.to_string().as_bytes()),
-                crate::decode::KindHint::Auto,
-                Default::default(),
-            )
-            .unwrap();
-            analyzer.sentiment_text(&i)
-        };
+        let masked = |text: &str| analyzer.sentiment_text(&interaction(text));
         // A query's other terms are what is said of the brand: they stay.
         assert_eq!(
             masked("Acme outage again, #fail, no refund"),
