@@ -148,12 +148,9 @@ impl Analyzer {
         } else {
             (text, &lexicon, &tf)
         };
-        let features = crate::polarity::features(read_lexicon, read_tf);
-        let sentences = self.sentence_inputs(read, read_lexicon);
-        for m in &mut mentions {
-            let span = masked.span((m.span.start, m.span.end));
-            let (f, compound) = self.mention_input(read, read_lexicon, &features, &sentences, span);
-            let r = self.polarity.read(&f, compound);
+        let inputs = self.sentiment_inputs(read, read_lexicon, read_tf, &masked, &mentions);
+        for (m, (f, compound)) in mentions.iter_mut().zip(&inputs.mentions) {
+            let r = self.polarity.read(f, *compound);
             m.sentiment = Some(AspectSentiment {
                 compound: r.compound,
                 label: r.label,
@@ -168,7 +165,13 @@ impl Analyzer {
             &emotions,
             text_features,
         );
-        let sentiment = self.read_sentiment(text, lexicon, read_compound, &features, &sentences);
+        let sentiment = self.read_sentiment(
+            text,
+            lexicon,
+            read_compound,
+            &inputs.features,
+            &inputs.sentences,
+        );
         Analysis {
             catalog_version: Some(self.catalog.version.clone()),
             mentions,
@@ -303,16 +306,39 @@ impl Analyzer {
         let read = masked.text();
         let lexicon = self.sentiment.score(read);
         let tf = crate::polarity::TextFeatures::of(read, &lexicon);
-        let features = crate::polarity::features(&lexicon, &tf);
-        let sentences = self.sentence_inputs(read, &lexicon);
+        let inputs = self.sentiment_inputs(read, &lexicon, &tf, &masked, &mentions);
         mentions
             .into_iter()
+            .zip(inputs.mentions)
+            .map(|(m, (f, c))| (m, f, c))
+            .collect()
+    }
+
+    /// What the sentiment model reads of a message: `read` is its text with the names masked,
+    /// `lexicon` and `tf` that text's lexicon reading and hashed features; each mention's span is
+    /// moved to where it lies in `read`.
+    fn sentiment_inputs(
+        &self,
+        read: &str,
+        lexicon: &Scores,
+        tf: &crate::polarity::TextFeatures,
+        masked: &crate::polarity::Masked,
+        mentions: &[Mention],
+    ) -> SentimentInputs {
+        let features = crate::polarity::features(lexicon, tf);
+        let sentences = self.sentence_inputs(read, lexicon);
+        let mentions = mentions
+            .iter()
             .map(|m| {
                 let span = masked.span((m.span.start, m.span.end));
-                let (f, c) = self.mention_input(read, &lexicon, &features, &sentences, span);
-                (m, f, c)
+                self.mention_input(read, lexicon, &features, &sentences, span)
             })
-            .collect()
+            .collect();
+        SentimentInputs {
+            features,
+            sentences,
+            mentions,
+        }
     }
 
     /// The text of an interaction as the sentiment model reads it: its brand and product names
@@ -364,6 +390,14 @@ impl Analyzer {
         }
         crate::polarity::Masked::new(text, ranges)
     }
+}
+
+/// The sentiment model's inputs for one message ([`Analyzer::sentiment_inputs`]): its features,
+/// each sentence's features and lexicon compound, and each mention's.
+struct SentimentInputs {
+    features: Vec<u32>,
+    sentences: Vec<(Vec<u32>, f32)>,
+    mentions: Vec<(Vec<u32>, f32)>,
 }
 
 /// The words of each brand's and its products' names and ids, lower case, two letters or more
