@@ -157,6 +157,20 @@ pub struct Patch {
     pub add: SmallVec<[u32; 16]>,
 }
 
+/// The word a mention is read as: `<rival>` for a competitor's, `<own>` for the catalog's own.
+fn role(competitor: bool) -> &'static [u8] {
+    if competitor {
+        b"<rival>"
+    } else {
+        b"<own>"
+    }
+}
+
+/// The feature of a mention's role read as a word (its bigrams are features of their own).
+pub(super) fn role_feature(competitor: bool, mask: u32) -> u32 {
+    hash(role(competitor), 1) & mask
+}
+
 /// Takes one occurrence of each of `take` out of `feats`, one search of `feats` for each: the
 /// plain definition that tests hold [`super::model::present`] (what the model reads) to.
 #[cfg(test)]
@@ -243,11 +257,7 @@ pub fn patch(text: &str, mentions: &[Mention], mask: u32) -> Patch {
                     if matches!(tokens.last(), Some(Token::Role(_, at)) if at == k) {
                         continue;
                     }
-                    let role: &'static [u8] = if mentions[*k].competitor {
-                        b"<rival>"
-                    } else {
-                        b"<own>"
-                    };
+                    let role = role(mentions[*k].competitor);
                     add.push(hash(role, 1) & mask);
                     tokens.push(Token::Role(role, *k));
                 }

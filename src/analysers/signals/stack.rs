@@ -133,9 +133,23 @@ impl Stack {
             .zip(targets)
             .map(|(z, t)| inputs(z, *t).map(f64::from))
             .collect();
+        // The sarcasm output reads the first readings and its bias alone, never the targets:
+        // irony is a way of speaking, not a fact about the brand (`model::target_features`).
+        // With those inputs zero its weights on them stay zero, so the stack needs no special
+        // case at run time.
+        let sarcasm = super::model::family("sarcasm").start;
+        let untargeted: Vec<[f64; INPUTS]> = xs
+            .iter()
+            .map(|x| {
+                let mut x = *x;
+                x[STACKED..STACKED + 3].fill(0.0);
+                x
+            })
+            .collect();
         let mut weights = Stack::identity().weights;
         for o in 0..STACKED {
-            let rows: Vec<(&[f64; INPUTS], bool)> = xs
+            let read = if o == sarcasm { &untargeted } else { &xs };
+            let rows: Vec<(&[f64; INPUTS], bool)> = read
                 .iter()
                 .enumerate()
                 .filter_map(|(k, x)| label(k, o).map(|y| (x, y)))
@@ -320,6 +334,32 @@ mod tests {
         };
         assert!(s.probabilities(&z[0], ticket)[3] > 0.9);
         assert!(s.probabilities(&z[0], Target::default())[3] < 0.1);
+    }
+
+    #[test]
+    fn the_sarcasm_output_does_not_read_the_targets() {
+        // Sarcasm is true exactly when the message names a brand; complaint (output 3) too.
+        let sarcasm = super::super::model::family("sarcasm").start;
+        let z = vec![[0.0f32; OUTPUTS]; 400];
+        let named = Target {
+            mention: true,
+            ticket: true,
+            addressed: true,
+            unlisted: false,
+        };
+        let targets: Vec<Target> = (0..400)
+            .map(|k| if k % 2 == 0 { named } else { Target::default() })
+            .collect();
+        let s = Stack::fit(&z, &targets, |k, o| {
+            (o == 3 || o == sarcasm).then_some(k % 2 == 0)
+        });
+        assert!(s.probabilities(&z[0], named)[3] > 0.9);
+        let (a, b) = (
+            s.probabilities(&z[0], named)[sarcasm],
+            s.probabilities(&z[0], Target::default())[sarcasm],
+        );
+        assert_eq!(a, b);
+        assert!((a - 0.5).abs() < 1e-3, "{a}");
     }
 
     #[test]
