@@ -1623,10 +1623,13 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 seed,
                 shuffles,
                 stack: !no_stack,
+                sarcasm_blind_to_targets: true,
             };
-            // The per-brand model reads its outputs once (its second reading gained nothing).
+            // The per-brand model reads its outputs once (its second reading gained nothing),
+            // and its features are not the message model's.
             let aspect_options = train::TrainOptions {
                 stack: false,
+                sarcasm_blind_to_targets: false,
                 ..options
             };
             // Each batch's rows as the message model sees them, and its mentions as the

@@ -116,7 +116,9 @@ const TARGET_FLAGS: [&[u8]; 7] = [
 ];
 
 /// The features that say what a message targets, not what it says: the [`TARGET_FLAGS`] and the
-/// roles a mention is read as (`<own>`, `<rival>`). The sarcasm output never learns from them:
+/// roles a mention is read as (`<own>`, `<rival>`; the bigrams a role makes with its neighbours
+/// are what is said of it, and stay). The sarcasm output never learns from them (nor from
+/// whatever shares their buckets: "ense" shares `t:mention`'s in the corpus's vocabulary):
 /// irony is a way of speaking, not a fact about the brand, and the brandless irony batches it
 /// learns from (nearly half ironic, against a tenth of the corpus) taught it that a mention means
 /// "sincere" (docs/analysis.md, "Irony at brands").
@@ -314,6 +316,7 @@ pub(super) fn features_but_taken(
     out.extend_from_slice(&roles.add);
     out.push(tag(&[b"kind:", i.kind.as_str().as_bytes()]));
     out.push(tag(&[b"sent:", sentiment.label.as_str().as_bytes()]));
+    // In the order of TARGET_FLAGS, which names them.
     let flags = [
         target.named(),
         target.addressed,

@@ -257,8 +257,9 @@ pub fn patch(text: &str, mentions: &[Mention], mask: u32) -> Patch {
                     if matches!(tokens.last(), Some(Token::Role(_, at)) if at == k) {
                         continue;
                     }
-                    let role = role(mentions[*k].competitor);
-                    add.push(hash(role, 1) & mask);
+                    let competitor = mentions[*k].competitor;
+                    add.push(role_feature(competitor, mask));
+                    let role = role(competitor);
                     tokens.push(Token::Role(role, *k));
                 }
             }

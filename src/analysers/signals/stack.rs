@@ -133,7 +133,7 @@ impl Stack {
             .zip(targets)
             .map(|(z, t)| inputs(z, *t).map(f64::from))
             .collect();
-        // The sarcasm output reads the first readings and its bias alone, never the targets:
+        // The sarcasm output reads the first readings and its bias, not the target inputs:
         // irony is a way of speaking, not a fact about the brand (`model::target_features`).
         // With those inputs zero its weights on them stay zero, so the stack needs no special
         // case at run time.

@@ -411,6 +411,10 @@ pub struct TrainOptions {
     /// first reading's predictions there. The per-brand model does not: on its mentions the
     /// second reading gained nothing (docs/analysis.md, "A second reading").
     pub stack: bool,
+    /// Whether the sarcasm output never learns the message's target features
+    /// ([`super::model::target_features`]). The message model's is; the per-brand model's
+    /// features are of another corner of the hash space, where those buckets mean other things.
+    pub sarcasm_blind_to_targets: bool,
 }
 
 impl Default for TrainOptions {
@@ -425,6 +429,7 @@ impl Default for TrainOptions {
             seed: 7,
             shuffles: 1,
             stack: true,
+            sarcasm_blind_to_targets: true,
         }
     }
 }
@@ -486,7 +491,11 @@ fn weights(train: &[Encoded], o: TrainOptions, seed: u64) -> (Vec<f32>, Vec<f32>
     let mut state = seed;
     // The sarcasm output never learns from what a message targets (`target_features`).
     let sarcasm = super::model::family("sarcasm").start;
-    let blind = super::model::target_features();
+    let blind: &[u32] = if o.sarcasm_blind_to_targets {
+        &super::model::target_features()
+    } else {
+        &[]
+    };
     for _ in 0..o.epochs {
         shuffled(&mut order, &mut state);
         for &k in &order {
@@ -1056,6 +1065,42 @@ mod tests {
     }
 
     #[test]
+    fn a_message_aimed_at_brands_carries_every_target_feature() {
+        // The features the sarcasm output is kept from are the ones the featuriser emits: a
+        // post that tags an account and names our product and a competitor's has all nine.
+        let f = Featurizer {
+            sentiment: SentimentScorer::new(),
+            emotions: EmotionModel::bundled().unwrap(),
+            matcher: Matcher::compile(
+                &crate::catalog::Catalog::parse(crate::catalog::SAMPLE).unwrap(),
+            )
+            .unwrap(),
+            detector: SignalDetector::untrained().unwrap(),
+        };
+        let post = |text: &str| {
+            let input = serde_json::json!({
+                "platform": "twitter",
+                "id": "1",
+                "author": {"id": "a1", "handle": "u1"},
+                "created_at": "2026-12-01T00:00:00Z",
+                "text": text,
+            });
+            f.encode_input(&input, &Default::default(), None)
+                .expect("a post")
+        };
+        let x =
+            post("@LarkspurHelp my Larkspur Fiber is down again, Corvid Telecom never did this");
+        for t in super::super::model::target_features() {
+            assert!(x.features.contains(&t), "{t}");
+        }
+        // A post aimed at nothing has none of them.
+        let x = post("down again");
+        for t in super::super::model::target_features() {
+            assert!(!x.features.contains(&t), "{t}");
+        }
+    }
+
+    #[test]
     fn training_features_do_not_depend_on_the_detectors_models() {
         // Training featurises with untrained models (`SignalDetector::untrained`), so a build
         // whose model shape changed can train; that is only sound if the features are the same
@@ -1432,10 +1477,8 @@ mod tests {
             m.probabilities(&[5, 3], none)[sarcasm],
             m.probabilities(&[6, 3], none)[sarcasm],
         );
-        // The batches' 120 sincere rows weigh on its bias (sarcasm does not read that they are
-        // targeted and the extra rows are not), so the ironic feature reads near even, the plain
-        // one far below.
-        assert!(ironic > 0.4 && plain < 0.05, "{ironic} {plain}");
+        let t = m.thresholds[sarcasm];
+        assert!(ironic > t + 0.1 && plain < t, "{ironic} {plain} {t}");
         // The complaint's is learnt from the batches.
         assert!((0..INPUTS)
             .any(|k| { s.weights[at(k, complaint())] != identity.weights[at(k, complaint())] }));
