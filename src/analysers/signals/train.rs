@@ -882,6 +882,16 @@ mod tests {
 
     /// A toy row: feature `f`, feature 3 on every row, a complaint or not, with an effort of -3
     /// for a complaint when `effort` is set.
+    /// A featuriser as training builds one, with the catalog and signal detector given.
+    fn featurizer(catalog: &str, detector: SignalDetector) -> Featurizer {
+        Featurizer {
+            sentiment: SentimentScorer::new(),
+            emotions: EmotionModel::bundled().unwrap(),
+            matcher: Matcher::compile(&crate::catalog::Catalog::parse(catalog).unwrap()).unwrap(),
+            detector,
+        }
+    }
+
     fn toy(f: u32, is_complaint: bool, effort: bool) -> Encoded {
         let mut truth = [false; OUTPUTS];
         truth[complaint()] = is_complaint;
@@ -1068,15 +1078,7 @@ mod tests {
     fn a_message_aimed_at_brands_carries_every_target_feature() {
         // The features the sarcasm output is kept from are the ones the featuriser emits: a
         // post that tags an account and names our product and a competitor's has all nine.
-        let f = Featurizer {
-            sentiment: SentimentScorer::new(),
-            emotions: EmotionModel::bundled().unwrap(),
-            matcher: Matcher::compile(
-                &crate::catalog::Catalog::parse(crate::catalog::SAMPLE).unwrap(),
-            )
-            .unwrap(),
-            detector: SignalDetector::untrained().unwrap(),
-        };
+        let f = featurizer(crate::catalog::SAMPLE, SignalDetector::untrained().unwrap());
         let post = |text: &str| {
             let input = serde_json::json!({
                 "platform": "twitter",
@@ -1105,15 +1107,7 @@ mod tests {
         // Training featurises with untrained models (`SignalDetector::untrained`), so a build
         // whose model shape changed can train; that is only sound if the features are the same
         // as with the bundled models, ticket and post, with and without a brand.
-        let with = |detector| Featurizer {
-            sentiment: SentimentScorer::new(),
-            emotions: EmotionModel::bundled().unwrap(),
-            matcher: Matcher::compile(
-                &crate::catalog::Catalog::parse(crate::catalog::SAMPLE).unwrap(),
-            )
-            .unwrap(),
-            detector,
-        };
+        let with = |detector| featurizer(crate::catalog::SAMPLE, detector);
         let (bundled, untrained) = (
             with(SignalDetector::new().unwrap()),
             with(SignalDetector::untrained().unwrap()),
@@ -1144,12 +1138,7 @@ mod tests {
         // one occurrence; the text has every one of them): `present` against the plain
         // definition, over the sample stream (the sample catalog) and a corpus batch (60 brands,
         // handles, hashtags, typographic apostrophes, emoji).
-        let featurizer = |catalog: &str| Featurizer {
-            sentiment: SentimentScorer::new(),
-            emotions: EmotionModel::bundled().unwrap(),
-            matcher: Matcher::compile(&crate::catalog::Catalog::parse(catalog).unwrap()).unwrap(),
-            detector: SignalDetector::untrained().unwrap(),
-        };
+        let featurizer = |catalog: &str| featurizer(catalog, SignalDetector::untrained().unwrap());
         let sets = [
             (
                 featurizer(crate::catalog::SAMPLE),
@@ -1210,12 +1199,7 @@ mod tests {
 
     #[test]
     fn a_text_labelled_for_one_output_teaches_that_output_alone() {
-        let featurizer = Featurizer {
-            sentiment: SentimentScorer::new(),
-            emotions: EmotionModel::bundled().unwrap(),
-            matcher: Matcher::compile(&crate::catalog::Catalog::parse("").unwrap()).unwrap(),
-            detector: SignalDetector::untrained().unwrap(),
-        };
+        let featurizer = featurizer("", SignalDetector::untrained().unwrap());
         for (label, text) in [
             ("sarcasm", "so glad the rain waited for my walk home"),
             (
