@@ -130,25 +130,20 @@ impl Analyzer {
             };
         }
         let text = interaction.text.as_str();
-        let lexicon = self.sentiment.score(text);
-        // The text's hashed features, once, for the emotion and signal models.
-        let tf = crate::polarity::TextFeatures::of(text, &lexicon);
-        let text_features = tf.shared();
-        let emotions = self.emotions.score_features(text, text_features);
         let mut mentions = self.matcher.find_in(interaction, language.tag.as_deref());
-        // The sentiment model reads the text with its names masked; with no name in it, that is
-        // the text the others read, and its features are theirs.
-        let masked = self.masked(text, &mentions);
-        let own;
-        let (read, read_lexicon, read_tf) = if masked.is_masked() {
-            let l = self.sentiment.score(masked.text());
-            let f = crate::polarity::TextFeatures::of(masked.text(), &l);
-            own = (l, f);
-            (masked.text(), &own.0, &own.1)
-        } else {
-            (text, &lexicon, &tf)
-        };
-        let inputs = self.sentiment_inputs(read, read_lexicon, read_tf, &masked, &mentions);
+        // Every model reads the text with the catalog's names masked: a brand is read by what is
+        // said of it, not by its name (a brand named Glee is no glee). One lexicon pass and one
+        // set of hashed features serve the lexicon's score, the emotion, sentiment and signal
+        // models; with no name in the text, the masked text is the text.
+        let MaskedReading {
+            masked,
+            lexicon: read_lexicon,
+            features: tf,
+            roles,
+        } = read_masked(&self.sentiment, &self.names, text, &mentions);
+        let read = masked.text();
+        let emotions = self.emotions.score_features(text, tf.shared());
+        let inputs = self.sentiment_inputs(read, &read_lexicon, &tf, &masked, &mentions);
         for (m, (f, compound)) in mentions.iter_mut().zip(&inputs.mentions) {
             let r = self.polarity.read(f, *compound);
             m.sentiment = Some(AspectSentiment {
@@ -157,14 +152,15 @@ impl Analyzer {
             });
         }
         let read_compound = read_lexicon.compound;
-        // The signal model learnt from the lexicon's reading: it gets that reading.
-        let signals = self.signals.read(
-            interaction,
-            &lexicon,
-            &mut mentions,
-            &emotions,
-            text_features,
-        );
+        // The lexicon's reading with its words and sentences where they are in the text.
+        let lexicon = unmasked(read_lexicon, &masked);
+        let input = crate::signals::model::TextInput {
+            features: tf.shared(),
+            roles: roles.as_ref(),
+        };
+        let signals =
+            self.signals
+                .read_input(interaction, &lexicon, &mut mentions, &emotions, input);
         let sentiment = self.read_sentiment(
             text,
             lexicon,
@@ -358,38 +354,121 @@ impl Analyzer {
     /// "#btfail"). The other words of a span stay: a query's other terms ("acme AND outage",
     /// "corvid NEAR/5 router") are what is said of the brand.
     fn masked<'t>(&self, text: &'t str, mentions: &[Mention]) -> crate::polarity::Masked<'t> {
-        let mut ranges = Vec::new();
-        let bytes = text.as_bytes();
-        for m in mentions {
-            let Some(span) = text.get(m.span.start..m.span.end) else {
-                continue;
-            };
-            let names = self.names.get(&m.brand).map_or(&[][..], Vec::as_slice);
-            let mut check = |ws: usize, we: usize| {
-                let tagged = ws > 0 && matches!(bytes[ws - 1], b'@' | b'#');
-                let lower = crate::analysers::lowercase(&text[ws..we]);
-                let named = names.iter().any(|n| {
-                    *n == lower
-                        || ((tagged || n.chars().count() >= 5) && lower.starts_with(n.as_str()))
-                });
-                if named {
-                    ranges.push((ws, we));
-                }
-            };
-            let mut word: Option<usize> = None;
-            for (i, c) in span.char_indices() {
-                if c.is_alphanumeric() {
-                    word.get_or_insert(m.span.start + i);
-                } else if let Some(ws) = word.take() {
-                    check(ws, m.span.start + i);
-                }
+        mask_names(&self.names, text, mentions)
+    }
+}
+
+/// [`Analyzer::masked`] with the catalog's name words given (`name_words`): what the analyser and
+/// the signal model's trainer read.
+pub fn mask_names<'t>(
+    names: &HashMap<String, Vec<String>>,
+    text: &'t str,
+    mentions: &[Mention],
+) -> crate::polarity::Masked<'t> {
+    let mut ranges = Vec::new();
+    let bytes = text.as_bytes();
+    for m in mentions {
+        let Some(span) = text.get(m.span.start..m.span.end) else {
+            continue;
+        };
+        let names = names.get(&m.brand).map_or(&[][..], Vec::as_slice);
+        let mut check = |ws: usize, we: usize| {
+            let tagged = ws > 0 && matches!(bytes[ws - 1], b'@' | b'#');
+            let lower = crate::analysers::lowercase(&text[ws..we]);
+            let named = names.iter().any(|n| {
+                *n == lower || ((tagged || n.chars().count() >= 5) && lower.starts_with(n.as_str()))
+            });
+            if named {
+                ranges.push((ws, we));
             }
-            if let Some(ws) = word {
-                check(ws, m.span.end);
+        };
+        let mut word: Option<usize> = None;
+        for (i, c) in span.char_indices() {
+            if c.is_alphanumeric() {
+                word.get_or_insert(m.span.start + i);
+            } else if let Some(ws) = word.take() {
+                check(ws, m.span.start + i);
             }
         }
-        crate::polarity::Masked::new(text, ranges)
+        if let Some(ws) = word {
+            check(ws, m.span.end);
+        }
     }
+    crate::polarity::Masked::new(text, ranges)
+}
+
+/// The lexicon's reading of the masked text with its evidence and sentences moved to where they
+/// are in the text (the placeholder has no valence, so no evidence word is a name).
+fn unmasked(mut scores: Scores, masked: &crate::polarity::Masked) -> Scores {
+    if masked.is_masked() {
+        for e in &mut scores.evidence {
+            (e.span.start, e.span.end) = masked.unspan((e.span.start, e.span.end));
+        }
+        for s in &mut scores.sentences {
+            (s.start, s.end) = masked.unspan((s.start, s.end));
+        }
+    }
+    scores
+}
+
+/// A message's text as every model reads it, with the catalog's names masked
+/// ([`read_masked`]): what the analyser and the signal model's trainer compute once.
+pub struct MaskedReading<'t> {
+    pub masked: crate::polarity::Masked<'t>,
+    /// The lexicon's reading of the masked text (its spans are of the masked text).
+    pub lexicon: Scores,
+    /// The masked text's hashed features.
+    pub features: crate::polarity::TextFeatures,
+    /// The roles' patch of the masked text; `None` when nothing was masked (the signal model
+    /// then patches the text itself).
+    pub roles: Option<crate::signals::roles::Patch>,
+}
+
+impl MaskedReading<'_> {
+    /// What the signal model reads of the text.
+    pub fn signal_input(&self) -> crate::signals::model::TextInput<'_> {
+        crate::signals::model::TextInput {
+            features: self.features.shared(),
+            roles: self.roles.as_ref(),
+        }
+    }
+}
+
+/// Reads `text`, whose mentions are `mentions`, with the names of `names` ([`name_words`])
+/// masked: one lexicon pass and one feature pass.
+pub fn read_masked<'t>(
+    lexicon: &SentimentScorer,
+    names: &HashMap<String, Vec<String>>,
+    text: &'t str,
+    mentions: &[Mention],
+) -> MaskedReading<'t> {
+    let masked = mask_names(names, text, mentions);
+    let scores = lexicon.score(masked.text());
+    let features = crate::polarity::TextFeatures::of(masked.text(), &scores);
+    let roles = masked.is_masked().then(|| roles_in(&masked, mentions));
+    MaskedReading {
+        masked,
+        lexicon: scores,
+        features,
+        roles,
+    }
+}
+
+/// The roles' patch of the masked text, its mentions moved to where they are in it: what the
+/// signal model reads in place of the names.
+fn roles_in(
+    masked: &crate::polarity::Masked,
+    mentions: &[Mention],
+) -> crate::signals::roles::Patch {
+    use crate::signals::roles;
+    let spots: smallvec::SmallVec<[roles::Spot; 4]> = mentions
+        .iter()
+        .map(|m| {
+            let (s, e) = masked.span((m.span.start, m.span.end));
+            (s, e, m.competitor)
+        })
+        .collect();
+    roles::patch_spots(masked.text(), &spots, u32::MAX)
 }
 
 /// The sentiment model's inputs for one message ([`Analyzer::sentiment_inputs`]): its features,
@@ -402,7 +481,7 @@ struct SentimentInputs {
 
 /// The words of each brand's and its products' names and ids, lower case, two letters or more
 /// ("O2", "BT"), by brand id.
-fn name_words(catalog: &Catalog) -> HashMap<String, Vec<String>> {
+pub fn name_words(catalog: &Catalog) -> HashMap<String, Vec<String>> {
     let mut out = HashMap::new();
     for b in &catalog.brands {
         let mut words: Vec<String> = Vec::new();
@@ -487,7 +566,7 @@ mod tests {
         // "Bolt" is an English word of a few training rows, "Glee" a word the lexicon rates
         // positive, "Larkspur" a brand of the training corpus, "Qwyx" a name nobody wrote: the
         // model reads every name as one placeholder, so the same words give the same readings
-        // whatever the brands are called. The lexicon reads the words as written.
+        // whatever the brands are called. So does the lexicon: a brand named Glee is no glee.
         let analyzer = |x: &str, y: &str| {
             let src = format!(
                 "[[brand]]\nid = \"{x}\"\nname = \"{x}\"\nquery = '{x} OR @{x}help'\n\
@@ -525,10 +604,7 @@ mod tests {
         for (x, y) in [("qwyx", "zembla"), ("larkspur", "corvid")] {
             let (m, ms, l) = reading(x, y);
             assert_eq!(m, message, "{x} {y}");
-            assert!(
-                l < lexicon,
-                "the lexicon reads 'Glee' as glee: {l} {lexicon}"
-            );
+            assert_eq!(l, lexicon, "the lexicon reads 'Glee' as a name: {x} {y}");
             let scores = |m: &[(String, AspectSentiment)]| -> Vec<AspectSentiment> {
                 m.iter().map(|(_, s)| *s).collect()
             };
@@ -554,6 +630,64 @@ mod tests {
         );
         // No mention, nothing masked.
         assert_eq!(masked("acme is a word here"), "acme is a word here");
+    }
+
+    #[test]
+    fn the_signal_model_reads_the_same_words_and_roles_in_the_masked_text() {
+        let src = "[[brand]]\nid = \"corvid\"\nname = \"Corvid Telecom\"\ncompetitor = true\n\
+            query = 'corvid* OR @corvidhelp OR #corvidfail OR (telecom NEAR/2 outage)'\n\
+            [[brand]]\nid = \"larkspur\"\nname = \"Larkspur\"\n\
+            query = 'larkspur OR larkspurs OR @larkspurhelp OR (larkspur NEAR/4 router)'\n\
+            [[brand.product]]\nid = \"hub\"\nname = \"Larkspur Hub\"\nquery = '\"larkspur hub\"'\n\
+            [[brand]]\nid = \"bt\"\nname = \"BT\"\nquery = 'bt OR @bthelp'\n\
+            [[brand]]\nid = \"cafe\"\nname = \"Café Noir\"\ncompetitor = true\nquery = '\"café noir\"'\n";
+        let analyzer = Analyzer::new(Catalog::parse(src).unwrap()).unwrap();
+        let sorted = |mut v: Vec<u32>| {
+            v.sort_unstable();
+            v
+        };
+        for text in [
+            "Leaving Corvid for Larkspur next month, finally",
+            "Corvid Telecom outage again and @corvidhelp says nothing #corvidfail",
+            "BT IS DOWN AGAIN @bthelp!!! not happy",
+            "larkspur hub keeps dropping, the Larkspur router is fine though?",
+            "Corvids are all the same. Larkspurs too",
+            "The lounge at Café Noir was lovely 😍 but the Larkspur wifi there is awful",
+            "@larkspurhelp my Larkspur Hub died, don't tell me to restart it",
+            "Corvid’s app can’t load my bill, Corvid support isn’t answering",
+        ] {
+            let i = interaction(text);
+            let mentions = analyzer.matcher.find_in(&i, Some("en"));
+            let read = read_masked(&analyzer.sentiment, &analyzer.names, text, &mentions);
+            assert!(read.masked.is_masked(), "{text}");
+            let ours = read
+                .roles
+                .as_ref()
+                .expect("a masked text has its roles' patch");
+            let lexicon = analyzer.sentiment.score(text);
+            // No name here is a word the lexicon rates: both readings are the same.
+            assert_eq!(read.lexicon.compound, lexicon.compound, "{text}");
+            // The same roles, with the same neighbours, go in ...
+            let theirs = crate::signals::roles::patch(text, &mentions, u32::MAX);
+            assert!(!ours.add.is_empty(), "{text}");
+            assert_eq!(
+                sorted(ours.add.to_vec()),
+                sorted(theirs.add.to_vec()),
+                "{text}"
+            );
+            // ... and, the mentions' words taken out, the same features of the words around them
+            // stay.
+            let mut masked = crate::emotion::features(read.masked.text(), &read.lexicon);
+            crate::signals::roles::take_out_all(&mut masked, &ours.take);
+            let mut plain = crate::emotion::features(text, &lexicon);
+            crate::signals::roles::take_out_all(&mut plain, &theirs.take);
+            assert_eq!(
+                sorted(masked),
+                sorted(plain),
+                "{text} ({})",
+                read.masked.text()
+            );
+        }
     }
 
     fn capital(s: &str) -> String {

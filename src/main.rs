@@ -1508,12 +1508,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let source = std::fs::read_to_string(corpus.join("catalog.toml"))
                 .with_context(|| format!("reading {}", corpus.join("catalog.toml").display()))?;
             let catalog = earshot::catalog::Catalog::parse(&source)?;
-            let featurizer = train::Featurizer {
-                sentiment: earshot::sentiment::SentimentScorer::new(),
-                emotions: earshot::emotion::EmotionModel::bundled()?,
-                matcher: earshot::mentions::Matcher::compile(&catalog)?,
-                detector: SignalDetector::untrained()?,
-            };
+            let featurizer = train::Featurizer::new(&catalog, SignalDetector::untrained()?)?;
             let files = expand_folders(&[corpus.join("batches")])?;
             let mut rows = Vec::new();
             for f in &files {

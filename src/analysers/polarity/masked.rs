@@ -101,6 +101,26 @@ impl<'a> Masked<'a> {
         }
         (s, e.max(s))
     }
+
+    /// Where the range `[start, end)` of the masked text lies in the text: the inverse of
+    /// [`span`](Self::span). A range that starts inside a placeholder starts at its name, one that
+    /// ends inside a placeholder ends after its name.
+    pub fn unspan(&self, (start, end): (usize, usize)) -> (usize, usize) {
+        let (mut s, mut e) = (start, end);
+        for &[from, to, at, after] in &self.edits {
+            if start >= at {
+                s = if start < after {
+                    from
+                } else {
+                    to + (start - after)
+                };
+            }
+            if end > at {
+                e = if end <= after { to } else { to + (end - after) };
+            }
+        }
+        (s, e.max(s))
+    }
 }
 
 #[cfg(test)]
@@ -126,6 +146,33 @@ mod tests {
         assert_eq!(&m.text()[s..e], "happy now");
         let (s, e) = m.span((0, 13));
         assert_eq!(&m.text()[s..e], "Switched from");
+    }
+
+    #[test]
+    fn unspan_takes_a_range_of_the_masked_text_back_to_the_text() {
+        let text = "Switched from Corvid Telecom to @larkspurhelp, happy now";
+        let m = Masked::new(text, vec![(33, 45), (21, 28), (14, 20)]);
+        // Every word outside a name, and every name, maps back to itself.
+        for (start, end) in [
+            (0, 8),
+            (47, 52),
+            (53, 56),
+            (14, 28),
+            (32, 45),
+            (0, text.len()),
+        ] {
+            assert_eq!(
+                m.unspan(m.span((start, end))),
+                (start, end),
+                "{start}..{end}"
+            );
+        }
+        // Inside a placeholder: its whole name.
+        let (s, e) = m.span((14, 28));
+        assert_eq!(m.unspan((s + 2, e - 2)), (14, 28));
+        // Unmasked text maps to itself.
+        let plain = Masked::new("no names here", Vec::new());
+        assert_eq!(plain.unspan((3, 8)), (3, 8));
     }
 
     #[test]

@@ -21,7 +21,7 @@ mod intents;
 pub mod model;
 pub mod names;
 mod priority;
-mod roles;
+pub mod roles;
 pub mod stack;
 pub mod train;
 
@@ -160,8 +160,21 @@ impl SignalDetector {
         emotions: &Emotions,
         text_features: &[u32],
     ) -> Signals {
+        let text = model::TextInput::of(text_features);
+        self.read_input(i, sentiment, mentions, emotions, text)
+    }
+
+    /// [`read`](Self::read) with the text's features given as a [`model::TextInput`].
+    pub fn read_input(
+        &self,
+        i: &Interaction,
+        sentiment: &Scores,
+        mentions: &mut [Mention],
+        emotions: &Emotions,
+        text: model::TextInput,
+    ) -> Signals {
         let hits = self.hits(&i.text);
-        let signals = self.detect_with(i, sentiment, mentions, emotions, text_features, &hits);
+        let signals = self.detect_with(i, sentiment, mentions, emotions, text, &hits);
         self.read_mentions_with(i, mentions, &signals, || hits);
         signals
     }
@@ -177,7 +190,8 @@ impl SignalDetector {
         text_features: &[u32],
     ) -> Signals {
         let hits = self.hits(&i.text);
-        self.detect_with(i, sentiment, mentions, emotions, text_features, &hits)
+        let text = model::TextInput::of(text_features);
+        self.detect_with(i, sentiment, mentions, emotions, text, &hits)
     }
 
     /// [`detect`](Self::detect) with the text's cue hits.
@@ -187,21 +201,14 @@ impl SignalDetector {
         sentiment: &Scores,
         mentions: &[Mention],
         emotions: &Emotions,
-        text_features: &[u32],
+        input: model::TextInput,
         hits: &Hits,
     ) -> Signals {
         let text = i.text.as_str();
         let durations = effort::durations(text);
         let target = self.target(i, mentions);
-        let features = model::features(
-            i,
-            text_features,
-            sentiment,
-            emotions,
-            mentions,
-            target,
-            hits,
-            &durations,
+        let features = model::features_from(
+            i, input, sentiment, emotions, mentions, target, hits, &durations,
         );
         let z = self.model.logits(&features);
         let on = self.model.read_logits(&z, target);

@@ -224,6 +224,7 @@ pub fn first_tag(text: &str) -> Option<usize> {
 /// 0.792 / 0.697 / 0.725 and 0.682 / 0.695 / 0.793 / 0.699 / 0.737 (docs/analysis.md).
 // Every input is one the runtime already holds; a struct to bundle them would be built per
 // message only to be taken apart here.
+#[cfg(test)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn features(
     i: &Interaction,
@@ -235,15 +236,32 @@ pub(super) fn features(
     hits: &Hits,
     durations: &[(i32, Span)],
 ) -> Vec<u32> {
-    let (all, taken) = features_but_taken(
+    features_from(
         i,
-        text_features,
+        TextInput::of(text_features),
         sentiment,
         emotions,
         mentions,
         target,
         hits,
         durations,
+    )
+}
+
+/// [`features`] of a [`TextInput`].
+#[allow(clippy::too_many_arguments)]
+pub(super) fn features_from(
+    i: &Interaction,
+    text: TextInput,
+    sentiment: &Scores,
+    emotions: &Emotions,
+    mentions: &[Mention],
+    target: Target,
+    hits: &Hits,
+    durations: &[(i32, Span)],
+) -> Vec<u32> {
+    let (all, taken) = features_but_taken_from(
+        i, text, sentiment, emotions, mentions, target, hits, durations,
     );
     present(&all, &taken)
 }
@@ -290,6 +308,7 @@ pub(super) fn present(all: &[u32], taken: &[u32]) -> Vec<u32> {
 
 /// The features of one message before [`present`]: every occurrence, the roles' added features
 /// included, and beside them the features of the mentions' names that the roles take out.
+#[cfg(test)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn features_but_taken(
     i: &Interaction,
@@ -301,8 +320,59 @@ pub(super) fn features_but_taken(
     hits: &Hits,
     durations: &[(i32, Span)],
 ) -> (Vec<u32>, smallvec::SmallVec<[u32; 32]>) {
+    features_but_taken_from(
+        i,
+        TextInput::of(text_features),
+        sentiment,
+        emotions,
+        mentions,
+        target,
+        hits,
+        durations,
+    )
+}
+
+/// The text's hashed features ([`crate::emotion::features`]) as the signal model receives them:
+/// those of the text as the analyser reads it, with its catalog's names masked
+/// ([`crate::polarity::Masked`]), and the roles' [`Patch`](super::roles::Patch) of that text
+/// (computed from the message and its mentions when `None`, for a text nothing was masked in).
+#[derive(Debug, Clone, Copy)]
+pub struct TextInput<'a> {
+    pub features: &'a [u32],
+    pub roles: Option<&'a super::roles::Patch>,
+}
+
+impl<'a> TextInput<'a> {
+    /// The features of the message's text as written.
+    pub fn of(features: &'a [u32]) -> TextInput<'a> {
+        TextInput {
+            features,
+            roles: None,
+        }
+    }
+}
+
+/// [`features_but_taken`] of a [`TextInput`].
+#[allow(clippy::too_many_arguments)]
+pub(super) fn features_but_taken_from(
+    i: &Interaction,
+    text: TextInput,
+    sentiment: &Scores,
+    emotions: &Emotions,
+    mentions: &[Mention],
+    target: Target,
+    hits: &Hits,
+    durations: &[(i32, Span)],
+) -> (Vec<u32>, smallvec::SmallVec<[u32; 32]>) {
     let mask = BUCKETS as u32 - 1;
-    let roles = super::roles::patch(&i.text, mentions, mask);
+    let own;
+    let roles = match text.roles {
+        Some(p) => p,
+        None => {
+            own = super::roles::patch(&i.text, mentions, mask);
+            &own
+        }
+    };
     // The text's features and the roles', then at most 7 flags, 2 per cue, 1 per duration and
     // emotion label, and 6 more: sized once, so the text's features are never copied to a bigger
     // buffer.
@@ -311,9 +381,9 @@ pub(super) fn features_but_taken(
         + 2 * hits.clusters().len()
         + durations.len()
         + emotions.labels.len();
-    let mut out: Vec<u32> = Vec::with_capacity(text_features.len() + roles.add.len() + extra);
-    out.extend(text_features.iter().map(|f| f & mask));
-    out.extend_from_slice(&roles.add);
+    let mut out: Vec<u32> = Vec::with_capacity(text.features.len() + roles.add.len() + extra);
+    out.extend(text.features.iter().map(|f| f & mask));
+    out.extend(roles.add.iter().map(|f| f & mask));
     out.push(tag(&[b"kind:", i.kind.as_str().as_bytes()]));
     out.push(tag(&[b"sent:", sentiment.label.as_str().as_bytes()]));
     // In the order of TARGET_FLAGS, which names them.
@@ -359,7 +429,7 @@ pub(super) fn features_but_taken(
     };
     out.push(tag(&[length]));
     out.extend(hits.clusters().iter().flatten());
-    (out, roles.take)
+    (out, roles.take.iter().map(|f| f & mask).collect())
 }
 
 /// The intents that are about a brand: they need a target ([`Target::any`]).

@@ -182,6 +182,18 @@ pub(super) fn take_out(feats: &mut Vec<u32>, take: &[u32]) {
     }
 }
 
+/// [`take_out`], checking that each of `take` was there.
+#[cfg(test)]
+pub(crate) fn take_out_all(feats: &mut Vec<u32>, take: &[u32]) {
+    let before = feats.len();
+    take_out(feats, take);
+    assert_eq!(
+        before - feats.len(),
+        take.len(),
+        "a feature to take out is not there"
+    );
+}
+
 /// A mention of the first occurrence of `name` in `text`, for tests.
 #[cfg(test)]
 pub(super) fn test_mention(text: &str, name: &str, competitor: bool) -> Mention {
@@ -202,10 +214,24 @@ pub(super) fn test_mention(text: &str, name: &str, competitor: bool) -> Mention 
 /// documentation. `mask` keeps buckets within the model. Only the words around the mentions are
 /// read again.
 pub fn patch(text: &str, mentions: &[Mention], mask: u32) -> Patch {
+    let spans: SmallVec<[Spot; 4]> = mentions
+        .iter()
+        .map(|m| (m.span.start, m.span.end, m.competitor))
+        .collect();
+    patch_spots(text, &spans, mask)
+}
+
+/// A mention as [`patch_spots`] reads it: its byte range in the text and whether it is a
+/// competitor's.
+pub type Spot = (usize, usize, bool);
+
+/// [`patch`] of mentions given as [`Spot`]s: how the analyser patches the text with its names
+/// masked, whose mentions lie elsewhere than in the text as written.
+pub fn patch_spots(text: &str, mentions: &[Spot], mask: u32) -> Patch {
     let mut patch = Patch::default();
     let mut windows: SmallVec<[(usize, usize); 4]> = mentions
         .iter()
-        .filter_map(|m| window(text, m.span.start, m.span.end))
+        .filter_map(|&(start, end, _)| window(text, start, end))
         .collect();
     if windows.is_empty() {
         return patch;
@@ -232,7 +258,7 @@ pub fn patch(text: &str, mentions: &[Mention], mask: u32) -> Patch {
             .map(|w| {
                 mentions
                     .iter()
-                    .position(|m| w.start < m.span.end && m.span.start < w.end)
+                    .position(|&(start, end, _)| w.start < end && start < w.end)
             })
             .collect();
         // Out: each masked word, its 4-grams, and every bigram with a masked word in it.
@@ -257,7 +283,7 @@ pub fn patch(text: &str, mentions: &[Mention], mask: u32) -> Patch {
                     if matches!(tokens.last(), Some(Token::Role(_, at)) if at == k) {
                         continue;
                     }
-                    let competitor = mentions[*k].competitor;
+                    let competitor = mentions[*k].2;
                     add.push(role_feature(competitor, mask));
                     let role = role(competitor);
                     tokens.push(Token::Role(role, *k));

@@ -12,8 +12,7 @@ use crate::sentiment::SentimentScorer;
 
 use super::corpus::Row;
 use super::model::{
-    decide_with, features, sigmoid, SignalModel, Target, BUCKETS, LABELS, LIFE_EVENT, MOMENT,
-    OUTPUTS,
+    decide_with, sigmoid, SignalModel, Target, BUCKETS, LABELS, LIFE_EVENT, MOMENT, OUTPUTS,
 };
 use super::stack::Stack;
 use super::SignalDetector;
@@ -63,6 +62,34 @@ pub struct Featurizer {
     pub emotions: EmotionModel,
     pub matcher: Matcher,
     pub detector: SignalDetector,
+    /// The catalog's name words ([`crate::analyze::name_words`]): the text is read with them
+    /// masked, as the analyser reads it.
+    pub names: std::collections::HashMap<String, Vec<String>>,
+}
+
+/// Why a [`Featurizer`] can't be built.
+#[derive(Debug, thiserror::Error)]
+pub enum FeaturizerError {
+    #[error(transparent)]
+    Emotions(#[from] crate::emotion::ModelError),
+    #[error("catalog: {0}")]
+    Catalog(#[from] crate::mentions::CompileErrors),
+}
+
+impl Featurizer {
+    /// The featuriser of a catalog's messages, with a detector whose cues and clusters it reads.
+    pub fn new(
+        catalog: &crate::catalog::Catalog,
+        detector: SignalDetector,
+    ) -> Result<Featurizer, FeaturizerError> {
+        Ok(Featurizer {
+            sentiment: SentimentScorer::new(),
+            emotions: EmotionModel::bundled()?,
+            matcher: Matcher::compile(catalog)?,
+            detector,
+            names: crate::analyze::name_words(catalog),
+        })
+    }
 }
 
 impl Featurizer {
@@ -125,10 +152,12 @@ impl Featurizer {
     ) -> Option<Encoded> {
         let bytes = input.to_string();
         let i = decode(Some(bytes.as_bytes()), KindHint::Auto, Limits::default()).ok()?;
-        let sentiment = self.sentiment.score(&i.text);
-        let text_features = crate::emotion::features(&i.text, &sentiment);
-        let emotions = self.emotions.score_features(&i.text, &text_features);
         let mentions = self.matcher.find(&i);
+        // The text with its names masked, as the analyser reads it (`Analyzer::analyze`).
+        let read = crate::analyze::read_masked(&self.sentiment, &self.names, &i.text, &mentions);
+        let emotions = self
+            .emotions
+            .score_features(&i.text, read.features.shared());
         let hits = self.detector.hits(&i.text);
         let durations = super::effort::durations(&i.text);
         let target = self.detector.target(&i, &mentions);
@@ -137,10 +166,10 @@ impl Featurizer {
             truth[o] = labels.contains(*l);
         }
         Some(Encoded {
-            features: features(
+            features: super::model::features_from(
                 &i,
-                &text_features,
-                &sentiment,
+                read.signal_input(),
+                &read.lexicon,
                 &emotions,
                 &mentions,
                 target,
@@ -884,12 +913,7 @@ mod tests {
     /// for a complaint when `effort` is set.
     /// A featuriser as training builds one, with the catalog and signal detector given.
     fn featurizer(catalog: &str, detector: SignalDetector) -> Featurizer {
-        Featurizer {
-            sentiment: SentimentScorer::new(),
-            emotions: EmotionModel::bundled().unwrap(),
-            matcher: Matcher::compile(&crate::catalog::Catalog::parse(catalog).unwrap()).unwrap(),
-            detector,
-        }
+        Featurizer::new(&crate::catalog::Catalog::parse(catalog).unwrap(), detector).unwrap()
     }
 
     fn toy(f: u32, is_complaint: bool, effort: bool) -> Encoded {
@@ -1169,7 +1193,7 @@ mod tests {
                 let durations = super::super::effort::durations(&i.text);
                 let target = f.detector.target(&i, &mentions);
                 let args = (&i, &tf[..], &sentiment, &emotions, &mentions[..], target);
-                let read = features(
+                let read = super::super::model::features(
                     args.0, args.1, args.2, args.3, args.4, args.5, &hits, &durations,
                 );
                 let (all, taken) = super::super::model::features_but_taken(
