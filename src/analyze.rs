@@ -153,7 +153,7 @@ impl Analyzer {
         }
         let read_compound = read_lexicon.compound;
         // The lexicon's reading with its words and sentences where they are in the text.
-        let lexicon = unmasked(read_lexicon, &masked);
+        let lexicon = unmasked(read_lexicon, &masked, text);
         let input = crate::signals::model::TextInput {
             features: tf.shared(),
             roles: roles.as_ref(),
@@ -184,7 +184,8 @@ impl Analyzer {
     /// The message's sentiment: the model's label and score, the lexicon's score beside it
     /// (`lexicon_compound`), and each sentence read by the model on its own. `features`,
     /// `read_compound` and `sentence_inputs` are of the text as the model reads it (names
-    /// masked); `lexicon` is the text's own reading. The evidence is the
+    /// masked); `lexicon` is the lexicon's reading of the same masked text, its spans moved back
+    /// to the text ([`unmasked`]). The evidence is the
     /// lexicon's words where the model agrees with the lexicon's label, and the words the model
     /// weighed most where it overrules it (`overruled`).
     fn read_sentiment(
@@ -398,11 +399,13 @@ pub fn mask_names<'t>(
 }
 
 /// The lexicon's reading of the masked text with its evidence and sentences moved to where they
-/// are in the text (the placeholder has no valence, so no evidence word is a name).
-fn unmasked(mut scores: Scores, masked: &crate::polarity::Masked) -> Scores {
+/// are in `text` (the placeholder has no valence, so no evidence word is a name; an evidence's
+/// words are taken from `text` all the same).
+fn unmasked(mut scores: Scores, masked: &crate::polarity::Masked, text: &str) -> Scores {
     if masked.is_masked() {
         for e in &mut scores.evidence {
-            (e.span.start, e.span.end) = masked.unspan((e.span.start, e.span.end));
+            let (s, e2) = masked.unspan((e.span.start, e.span.end));
+            e.span = crate::types::Span::new(text, s, e2);
         }
         for s in &mut scores.sentences {
             (s.start, s.end) = masked.unspan((s.start, s.end));

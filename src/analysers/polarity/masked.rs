@@ -170,6 +170,18 @@ mod tests {
         // Inside a placeholder: its whole name.
         let (s, e) = m.span((14, 28));
         assert_eq!(m.unspan((s + 2, e - 2)), (14, 28));
+        // A name that is not ASCII, and one in capitals: the same round trips.
+        let text = "CAFÉ NOIR IS SHUT, Café Noir's café too";
+        let m = Masked::new(text, vec![(0, 5), (6, 10), (20, 25), (26, 30)]);
+        assert_eq!(m.text(), "BRANDNAME IS SHUT, brandname's café too");
+        for (start, end) in [(0, 10), (11, 18), (20, 30), (30, 32), (33, text.len())] {
+            assert!(text.is_char_boundary(start) && text.is_char_boundary(end));
+            assert_eq!(
+                m.unspan(m.span((start, end))),
+                (start, end),
+                "{start}..{end}"
+            );
+        }
         // Unmasked text maps to itself.
         let plain = Masked::new("no names here", Vec::new());
         assert_eq!(plain.unspan((3, 8)), (3, 8));

@@ -180,7 +180,9 @@ impl SignalDetector {
     }
 
     /// Detects the signals of one interaction, given its sentiment, its mentions, its emotions and
-    /// the text's hashed features (computed once, for the emotion model and this one).
+    /// the text's hashed features (computed once, for the emotion model and this one). The
+    /// analyser reads the text with the catalog's names masked ([`crate::analyze::read_masked`]),
+    /// as the model was trained; for a text with no name masked in it, these are the same.
     pub fn detect(
         &self,
         i: &Interaction,

@@ -306,32 +306,6 @@ pub(super) fn present(all: &[u32], taken: &[u32]) -> Vec<u32> {
     out
 }
 
-/// The features of one message before [`present`]: every occurrence, the roles' added features
-/// included, and beside them the features of the mentions' names that the roles take out.
-#[cfg(test)]
-#[allow(clippy::too_many_arguments)]
-pub(super) fn features_but_taken(
-    i: &Interaction,
-    text_features: &[u32],
-    sentiment: &Scores,
-    emotions: &Emotions,
-    mentions: &[Mention],
-    target: Target,
-    hits: &Hits,
-    durations: &[(i32, Span)],
-) -> (Vec<u32>, smallvec::SmallVec<[u32; 32]>) {
-    features_but_taken_from(
-        i,
-        TextInput::of(text_features),
-        sentiment,
-        emotions,
-        mentions,
-        target,
-        hits,
-        durations,
-    )
-}
-
 /// The text's hashed features ([`crate::emotion::features`]) as the signal model receives them:
 /// those of the text as the analyser reads it, with its catalog's names masked
 /// ([`crate::polarity::Masked`]), and the roles' [`Patch`](super::roles::Patch) of that text
@@ -352,7 +326,8 @@ impl<'a> TextInput<'a> {
     }
 }
 
-/// [`features_but_taken`] of a [`TextInput`].
+/// The features of one message before [`present`]: every occurrence, the roles' added features
+/// included, and beside them the features of the mentions' names that the roles take out.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn features_but_taken_from(
     i: &Interaction,

@@ -1185,19 +1185,19 @@ mod tests {
                 else {
                     continue;
                 };
-                let sentiment = f.sentiment.score(&i.text);
-                let tf = crate::emotion::features(&i.text, &sentiment);
-                let emotions = f.emotions.score_features(&i.text, &tf);
+                // As the daemon and training read it: the names masked.
                 let mentions = f.matcher.find(&i);
+                let r = crate::analyze::read_masked(&f.sentiment, &f.names, &i.text, &mentions);
+                let emotions = f.emotions.score_features(&i.text, r.features.shared());
                 let hits = f.detector.hits(&i.text);
                 let durations = super::super::effort::durations(&i.text);
                 let target = f.detector.target(&i, &mentions);
-                let args = (&i, &tf[..], &sentiment, &emotions, &mentions[..], target);
-                let read = super::super::model::features(
-                    args.0, args.1, args.2, args.3, args.4, args.5, &hits, &durations,
+                let args = (&i, r.signal_input(), &r.lexicon, &emotions, &mentions[..]);
+                let read = super::super::model::features_from(
+                    args.0, args.1, args.2, args.3, args.4, target, &hits, &durations,
                 );
-                let (all, taken) = super::super::model::features_but_taken(
-                    args.0, args.1, args.2, args.3, args.4, args.5, &hits, &durations,
+                let (all, taken) = super::super::model::features_but_taken_from(
+                    args.0, args.1, args.2, args.3, args.4, target, &hits, &durations,
                 );
                 // What the model reads is the plain definition: one occurrence of each taken
                 // feature out, then each feature once.
