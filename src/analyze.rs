@@ -158,9 +158,9 @@ impl Analyzer {
             features: tf.shared(),
             roles: roles.as_ref(),
         };
-        let signals =
-            self.signals
-                .read_input(interaction, &lexicon, &mut mentions, &emotions, input);
+        let signals = self
+            .signals
+            .read(interaction, &lexicon, &mut mentions, &emotions, input);
         let sentiment = self.read_sentiment(
             text,
             lexicon,

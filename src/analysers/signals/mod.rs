@@ -158,19 +158,6 @@ impl SignalDetector {
         sentiment: &Scores,
         mentions: &mut [Mention],
         emotions: &Emotions,
-        text_features: &[u32],
-    ) -> Signals {
-        let text = model::TextInput::of(text_features);
-        self.read_input(i, sentiment, mentions, emotions, text)
-    }
-
-    /// [`read`](Self::read) with the text's features given as a [`model::TextInput`].
-    pub fn read_input(
-        &self,
-        i: &Interaction,
-        sentiment: &Scores,
-        mentions: &mut [Mention],
-        emotions: &Emotions,
         text: model::TextInput,
     ) -> Signals {
         let hits = self.hits(&i.text);
@@ -209,7 +196,7 @@ impl SignalDetector {
         let text = i.text.as_str();
         let durations = effort::durations(text);
         let target = self.target(i, mentions);
-        let features = model::features_from(
+        let features = model::features(
             i, input, sentiment, emotions, mentions, target, hits, &durations,
         );
         let z = self.model.logits(&features);
@@ -585,7 +572,7 @@ mod tests {
             let target = d.target(&i, &mentions);
             let features = model::features(
                 &i,
-                tf.shared(),
+                model::TextInput::of(tf.shared()),
                 &lexicon,
                 &emotions,
                 &mentions,

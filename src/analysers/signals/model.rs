@@ -213,9 +213,9 @@ pub fn first_tag(text: &str) -> Option<usize> {
 }
 
 /// The features of one analysed message: bucket ids, each feature the message has once, in the
-/// order of their first occurrence. `target` is the message's [`Target::of`] (the caller decides
-/// with it too, so it is found once); `durations` are the text's reported durations
-/// ([`super::effort::durations`]).
+/// order of their first occurrence. `text` is its text's hashed features ([`TextInput`]);
+/// `target` is the message's [`Target::of`] (the caller decides with it too, so it is found
+/// once); `durations` are the text's reported durations ([`super::effort::durations`]).
 ///
 /// The model reads whether a feature is there, not how often: a word a long ticket says five
 /// times weighs as much as in a tweet that says it once. Measured leave-one-batch-out over the
@@ -224,33 +224,8 @@ pub fn first_tag(text: &str) -> Option<usize> {
 /// 0.792 / 0.697 / 0.725 and 0.682 / 0.695 / 0.793 / 0.699 / 0.737 (docs/analysis.md).
 // Every input is one the runtime already holds; a struct to bundle them would be built per
 // message only to be taken apart here.
-#[cfg(test)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn features(
-    i: &Interaction,
-    text_features: &[u32],
-    sentiment: &Scores,
-    emotions: &Emotions,
-    mentions: &[Mention],
-    target: Target,
-    hits: &Hits,
-    durations: &[(i32, Span)],
-) -> Vec<u32> {
-    features_from(
-        i,
-        TextInput::of(text_features),
-        sentiment,
-        emotions,
-        mentions,
-        target,
-        hits,
-        durations,
-    )
-}
-
-/// [`features`] of a [`TextInput`].
-#[allow(clippy::too_many_arguments)]
-pub(super) fn features_from(
     i: &Interaction,
     text: TextInput,
     sentiment: &Scores,
@@ -260,7 +235,7 @@ pub(super) fn features_from(
     hits: &Hits,
     durations: &[(i32, Span)],
 ) -> Vec<u32> {
-    let (all, taken) = features_but_taken_from(
+    let (all, taken) = features_but_taken(
         i, text, sentiment, emotions, mentions, target, hits, durations,
     );
     present(&all, &taken)
@@ -329,7 +304,7 @@ impl<'a> TextInput<'a> {
 /// The features of one message before [`present`]: every occurrence, the roles' added features
 /// included, and beside them the features of the mentions' names that the roles take out.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn features_but_taken_from(
+pub(super) fn features_but_taken(
     i: &Interaction,
     text: TextInput,
     sentiment: &Scores,

@@ -166,7 +166,7 @@ impl Featurizer {
             truth[o] = labels.contains(*l);
         }
         Some(Encoded {
-            features: super::model::features_from(
+            features: super::model::features(
                 &i,
                 read.signal_input(),
                 &read.lexicon,
@@ -1193,10 +1193,10 @@ mod tests {
                 let durations = super::super::effort::durations(&i.text);
                 let target = f.detector.target(&i, &mentions);
                 let args = (&i, r.signal_input(), &r.lexicon, &emotions, &mentions[..]);
-                let read = super::super::model::features_from(
+                let read = super::super::model::features(
                     args.0, args.1, args.2, args.3, args.4, target, &hits, &durations,
                 );
-                let (all, taken) = super::super::model::features_but_taken_from(
+                let (all, taken) = super::super::model::features_but_taken(
                     args.0, args.1, args.2, args.3, args.4, target, &hits, &durations,
                 );
                 // What the model reads is the plain definition: one occurrence of each taken
