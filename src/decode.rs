@@ -324,6 +324,19 @@ mod tests {
     }
 
     #[test]
+    fn the_character_references_sources_write_are_decoded() {
+        let post = POST.replace(r#""text":"hello""#, r#""text":"Sam &amp; Cat &lt;3 AT&T""#);
+        let p = decode(Some(post.as_bytes()), KindHint::Auto, Limits::default()).unwrap();
+        assert_eq!(p.text, "Sam & Cat <3 AT&T");
+        // Each part of a ticket, and a part that is only a space once decoded is left out.
+        let ticket = TICKET
+            .replace(r#""subject":"Help""#, r#""subject":"&nbsp;""#)
+            .replace("It broke", "I&#39;m &gt;:[");
+        let t = decode(Some(ticket.as_bytes()), KindHint::Auto, Limits::default()).unwrap();
+        assert_eq!(t.text, "I'm >:[\n\nStill broken");
+    }
+
+    #[test]
     fn every_bad_input_has_its_reason() {
         assert_eq!(reason(None), Reason::NullValue);
         assert_eq!(reason(Some(b"")), Reason::Empty);

@@ -218,6 +218,8 @@ pub struct Interaction {
     pub language: Option<String>,
     /// The customer's own words: a post's text; a ticket's subject, body and customer messages,
     /// separated by blank lines. Agent messages are left out: they are not the customer's voice.
+    /// HTML character references the source wrote in (`&amp;`, `&lt;3`) are decoded
+    /// ([`crate::unescape`]).
     pub text: String,
     /// Product named by the ticketing system, if any.
     pub product_hint: Option<String>,
@@ -244,7 +246,7 @@ impl From<SocialPost> for Interaction {
             channel,
             occurred_at: p.created_at,
             language: p.language,
-            text: p.text,
+            text: crate::unescape::unescape_owned(p.text),
             product_hint: None,
             status: None,
         }
@@ -260,7 +262,8 @@ impl From<SupportTicket> for Interaction {
                 .filter(|m| m.from == Speaker::Customer)
                 .map(|m| &m.text),
         ) {
-            let part = part.trim();
+            let decoded = crate::unescape::unescape(part);
+            let part = decoded.trim();
             if part.is_empty() {
                 continue;
             }

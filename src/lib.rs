@@ -28,6 +28,7 @@ pub mod report;
 pub mod shell;
 pub mod summary;
 pub mod types;
+pub mod unescape;
 
 // The analysers under their short names, as the commands, benches and tests call them.
 pub use analysers::{emotion, language, mentions, polarity, sentiment, signals};

@@ -7,7 +7,8 @@ use super::*;
 /// One labelled example: text and label ids (indices into [`LABELS`]).
 pub type Example = (String, Vec<usize>);
 
-/// Parses GoEmotions TSV (`text<TAB>ids<TAB>comment id`).
+/// Parses GoEmotions TSV (`text<TAB>ids<TAB>comment id`), each text with its HTML character
+/// references decoded ([`crate::unescape`]; Reddit writes `&#x200B;` and `&amp;`).
 pub fn parse_goemotions(text: &str) -> Result<Vec<Example>, String> {
     text.lines()
         .enumerate()
@@ -24,7 +25,10 @@ pub fn parse_goemotions(text: &str) -> Result<Vec<Example>, String> {
             if ids.iter().any(|&i| i >= LABELS.len()) {
                 return Err(format!("line {}: label id out of range", n + 1));
             }
-            Ok((t.unwrap_or_default().to_string(), ids))
+            Ok((
+                crate::unescape::unescape(t.unwrap_or_default()).into_owned(),
+                ids,
+            ))
         })
         .collect()
 }

@@ -31,8 +31,9 @@ fn rating(s: &str) -> Option<f64> {
         .or_else(|| s.trim().parse::<f64>().ok().filter(|r| r.is_finite()))
 }
 
-/// Parses ground truth with its ids (CRLF or LF, with or without a final newline). Malformed rows
-/// are errors with their line number.
+/// Parses ground truth with its ids (CRLF or LF, with or without a final newline), each text
+/// with its HTML character references decoded ([`crate::unescape`]), as the daemon reads a post.
+/// Malformed rows are errors with their line number.
 pub fn parse_rated(text: &str) -> Result<Vec<Rated>, String> {
     text.lines()
         .enumerate()
@@ -44,7 +45,7 @@ pub fn parse_rated(text: &str) -> Result<Vec<Rated>, String> {
                 (Some(id), Some(rating), Some(t)) => Ok(Rated {
                     id: id.to_string(),
                     rating,
-                    text: t.to_string(),
+                    text: crate::unescape::unescape(t).into_owned(),
                 }),
                 _ => Err(format!(
                     "line {}: expected id<TAB>rating or label<TAB>text",
@@ -77,7 +78,7 @@ pub fn parse_labelled(text: &str) -> Result<Vec<Rated>, String> {
         .map(|r| Rated {
             id: r.id,
             rating: r.sentiment.sign(),
-            text: r.text,
+            text: crate::unescape::unescape_owned(r.text),
         })
         .collect())
 }
@@ -189,6 +190,19 @@ pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn texts_are_read_as_their_writers_typed_them() {
+        // VADER's tweets carry Twitter's escapes: the heart is a heart.
+        let rated = parse_labelled("217\t1.9\tSo cute! Lol &lt;3\n").unwrap();
+        assert_eq!(rated[0].text, "So cute! Lol <3");
+        let flagged = parse_labelled("a\t1\tnegative\tLove it &amp; all\n").unwrap();
+        assert_eq!(flagged[0].text, "Love it & all");
+        let (_, text) = &parse_ground_truth("1\t-1.7\tugh &gt;:[\n").unwrap()[0];
+        assert_eq!(text, "ugh >:[");
+        let go = crate::emotion::parse_goemotions("Let me DREAM &#x200B; ok\t27\tc1\n").unwrap();
+        assert_eq!(go[0].0, "Let me DREAM \u{200b} ok");
+    }
 
     #[test]
     fn labelled_files_of_either_format_read_their_sentiment() {
