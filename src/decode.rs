@@ -330,7 +330,7 @@ mod tests {
         assert_eq!(p.text, "Sam & Cat <3 AT&T");
         // Each part of a ticket, and a part that is only a space once decoded is left out.
         let ticket = TICKET
-            .replace(r#""subject":"Help""#, r#""subject":"&nbsp;""#)
+            .replace(r#""subject":"Help""#, r#""subject":"&nbsp;&#x200B;""#)
             .replace("It broke", "I&#39;m &gt;:[");
         let t = decode(Some(ticket.as_bytes()), KindHint::Auto, Limits::default()).unwrap();
         assert_eq!(t.text, "I'm >:[\n\nStill broken");

@@ -263,7 +263,9 @@ impl From<SupportTicket> for Interaction {
                 .map(|m| &m.text),
         ) {
             let decoded = crate::unescape::unescape(part);
-            let part = decoded.trim();
+            // Spaces, and the zero-width ones exports leave (`&#x200B;`, a byte-order mark).
+            let part = decoded
+                .trim_matches(|c: char| c.is_whitespace() || matches!(c, '\u{200b}' | '\u{feff}'));
             if part.is_empty() {
                 continue;
             }

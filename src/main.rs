@@ -226,15 +226,15 @@ enum Command {
         #[arg(long, default_values = ["data/goemotions/train.tsv", "data/goemotions/dev.tsv", "data/vader/tweets_GroundTruth.txt", "data/vader/movieReviewSnippets_GroundTruth.txt", "data/vader/vader_lexicon.txt"])]
         vocabulary: Vec<PathBuf>,
         /// The largest share of the dev split's general posts the threshold may flag.
-        #[arg(long, default_value_t = 0.02)]
+        #[arg(long, default_value_t = earshot::signals::names::Settings::default().budget)]
         budget: f32,
         #[arg(long, default_value_t = 2)]
         min_count: u32,
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = earshot::signals::names::Settings::default().epochs)]
         epochs: u32,
-        #[arg(long, default_value_t = 0.5)]
+        #[arg(long, default_value_t = earshot::signals::names::Settings::default().learning_rate)]
         learning_rate: f32,
-        #[arg(long, default_value_t = 1e-6)]
+        #[arg(long, default_value_t = earshot::signals::names::Settings::default().l2)]
         l2: f32,
         #[arg(long, default_value = "data/earshot/names.model")]
         out: PathBuf,
@@ -1312,16 +1312,18 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 let text = std::fs::read_to_string(&f)?;
                 let rows = c::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
                 let batch = stem(&f);
+                // The texts as the daemon reads them (character references decoded).
+                let read = |t: &str| earshot::unescape::unescape(t).into_owned();
                 for r in rows.iter().filter(|r| r.split() != c::Split::Test) {
-                    domain.push((batch.clone(), r.text.clone()));
-                    domain.extend(r.messages.iter().map(|m| (batch.clone(), m.text.clone())));
+                    domain.push((batch.clone(), read(&r.text)));
+                    domain.extend(r.messages.iter().map(|m| (batch.clone(), read(&m.text))));
                 }
                 for r in rows.into_iter().filter(|r| r.kind == "post") {
                     let split = c::Row::split_of_id(&r.id);
                     let e = names::Example {
                         names: !r.mentions.is_empty(),
                         general: false,
-                        text: r.text,
+                        text: earshot::unescape::unescape_owned(r.text),
                     };
                     examples.push((batch.clone(), split, e));
                 }
@@ -1960,7 +1962,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                         .as_ref()
                         .is_some_and(|s| s.intents.iter().any(|x| x.label == "complaint"));
                     model.add(said, r.flag);
-                    negative.add(lexicon.score(&r.text).compound <= -0.05, r.flag);
+                    let read = earshot::unescape::unescape(&r.text);
+                    negative.add(lexicon.score(&read).compound <= -0.05, r.flag);
                     if r.flag {
                         // Where the first account the tweet tags is, by the target's own rule.
                         let place = match first_tag(&r.text) {

@@ -79,7 +79,8 @@ impl Labelled {
             },
             occurred_at: DateTime::<Utc>::UNIX_EPOCH,
             language: self.lang.clone(),
-            text: self.text.clone(),
+            // As the daemon reads a post: character references decoded.
+            text: crate::unescape::unescape(&self.text).into_owned(),
             product_hint: None,
             status: None,
         }

@@ -35,6 +35,16 @@ fn rating(s: &str) -> Option<f64> {
 /// with its HTML character references decoded ([`crate::unescape`]), as the daemon reads a post.
 /// Malformed rows are errors with their line number.
 pub fn parse_rated(text: &str) -> Result<Vec<Rated>, String> {
+    let mut rows = parse_rated_as_written(text)?;
+    for r in &mut rows {
+        r.text = crate::unescape::unescape_owned(std::mem::take(&mut r.text));
+    }
+    Ok(rows)
+}
+
+/// [`parse_rated`] with each text as the file has it, for a reader that sends the texts through
+/// the daemon's decoding ([`crate::decode`]), which decodes their character references once.
+pub fn parse_rated_as_written(text: &str) -> Result<Vec<Rated>, String> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
@@ -45,7 +55,7 @@ pub fn parse_rated(text: &str) -> Result<Vec<Rated>, String> {
                 (Some(id), Some(rating), Some(t)) => Ok(Rated {
                     id: id.to_string(),
                     rating,
-                    text: crate::unescape::unescape(t).into_owned(),
+                    text: t.to_string(),
                 }),
                 _ => Err(format!(
                     "line {}: expected id<TAB>rating or label<TAB>text",

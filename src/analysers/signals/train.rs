@@ -275,7 +275,8 @@ pub fn sincere_texts(
     every: u64,
 ) -> Result<Vec<String>, String> {
     use crate::polarity::data::{goemotions_label, id_hash, split_of};
-    let mut out: Vec<String> = crate::sentiment::eval::parse_rated(vader)
+    // As written: the texts are read as posts, whose decoding decodes them once.
+    let mut out: Vec<String> = crate::sentiment::eval::parse_rated_as_written(vader)
         .map_err(|e| format!("VADER ground truth: {e}"))?
         .into_iter()
         .filter(|r| r.rating >= SINCERE_RATING && split_of(&r.id) == split)
