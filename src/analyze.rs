@@ -700,6 +700,46 @@ mod tests {
             .unwrap_or_default()
     }
 
+    /// A post as the daemon decodes it (normalised, [`crate::normalize`]), then analysed.
+    fn decoded(analyzer: &Analyzer, text: &str) -> Analysis {
+        let json = serde_json::json!({"platform": "twitter", "id": "1",
+            "author": {"id": "a", "handle": "a"}, "text": text, "language": "en",
+            "created_at": "2026-01-02T03:04:05Z"})
+        .to_string();
+        let i = crate::decode::decode(
+            Some(json.as_bytes()),
+            crate::decode::KindHint::Auto,
+            crate::decode::Limits::default(),
+        )
+        .unwrap();
+        analyzer.analyze(&i)
+    }
+
+    #[test]
+    fn a_phones_apostrophe_and_an_apis_escapes_read_as_typed() {
+        let analyzer = Analyzer::new(Catalog::parse("").unwrap()).unwrap();
+        let curly = decoded(&analyzer, "I don’t like this phone")
+            .sentiment
+            .unwrap();
+        let plain = decoded(&analyzer, "I don't like this phone")
+            .sentiment
+            .unwrap();
+        // The negation is read: the lexicon's "like" is turned, not counted as praise.
+        assert!(curly.lexicon_compound < 0.0, "{curly:?}");
+        assert_eq!(
+            (curly.compound, curly.lexicon_compound, curly.label),
+            (plain.compound, plain.lexicon_compound, plain.label)
+        );
+        // Twitter's escaped heart is a heart, in the evidence of the decoded text.
+        let heart = decoded(&analyzer, "I hope you feel better &lt;3")
+            .sentiment
+            .unwrap();
+        assert!(
+            heart.evidence.iter().any(|e| e.span.text == "<3"),
+            "{heart:?}"
+        );
+    }
+
     #[test]
     fn where_the_model_overrules_the_lexicon_the_evidence_is_what_it_read() {
         let analyzer = Analyzer::new(Catalog::parse("").unwrap()).unwrap();

@@ -325,15 +325,18 @@ mod tests {
 
     #[test]
     fn the_character_references_sources_write_are_decoded() {
-        let post = POST.replace(r#""text":"hello""#, r#""text":"Sam &amp; Cat &lt;3 AT&T""#);
+        let post = POST.replace(
+            r#""text":"hello""#,
+            r#""text":"Sam &amp; Cat &lt;3 AT&T, don’t “quote”""#,
+        );
         let p = decode(Some(post.as_bytes()), KindHint::Auto, Limits::default()).unwrap();
-        assert_eq!(p.text, "Sam & Cat <3 AT&T");
+        assert_eq!(p.text, "Sam & Cat <3 AT&T, don't “quote”");
         // Each part of a ticket, and a part that is only a space once decoded is left out.
         let ticket = TICKET
             .replace(r#""subject":"Help""#, r#""subject":"&nbsp;&#x200B;""#)
-            .replace("It broke", "I&#39;m &gt;:[");
+            .replace("It broke", "I&#39;m &gt;:[ and it won’t");
         let t = decode(Some(ticket.as_bytes()), KindHint::Auto, Limits::default()).unwrap();
-        assert_eq!(t.text, "I'm >:[\n\nStill broken");
+        assert_eq!(t.text, "I'm >:[ and it won't\n\nStill broken");
     }
 
     #[test]

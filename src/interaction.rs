@@ -218,8 +218,8 @@ pub struct Interaction {
     pub language: Option<String>,
     /// The customer's own words: a post's text; a ticket's subject, body and customer messages,
     /// separated by blank lines. Agent messages are left out: they are not the customer's voice.
-    /// HTML character references the source wrote in (`&amp;`, `&lt;3`) are decoded
-    /// ([`crate::unescape`]).
+    /// Normalised ([`crate::normalize`]): the HTML character references the source wrote in
+    /// (`&amp;`, `&lt;3`) decoded, typographic apostrophes (`don’t`) plain.
     pub text: String,
     /// Product named by the ticketing system, if any.
     pub product_hint: Option<String>,
@@ -246,7 +246,7 @@ impl From<SocialPost> for Interaction {
             channel,
             occurred_at: p.created_at,
             language: p.language,
-            text: crate::unescape::unescape_owned(p.text),
+            text: crate::normalize::normalize_owned(p.text),
             product_hint: None,
             status: None,
         }
@@ -262,7 +262,7 @@ impl From<SupportTicket> for Interaction {
                 .filter(|m| m.from == Speaker::Customer)
                 .map(|m| &m.text),
         ) {
-            let decoded = crate::unescape::unescape(part);
+            let decoded = crate::normalize::normalize(part);
             // Spaces, and the zero-width ones exports leave (`&#x200B;`, a byte-order mark).
             let part = decoded
                 .trim_matches(|c: char| c.is_whitespace() || matches!(c, '\u{200b}' | '\u{feff}'));

@@ -22,13 +22,13 @@ pub mod insight;
 pub mod interaction;
 pub mod market;
 pub mod memory;
+pub mod normalize;
 pub mod privacy;
 pub mod process;
 pub mod report;
 pub mod shell;
 pub mod summary;
 pub mod types;
-pub mod unescape;
 
 // The analysers under their short names, as the commands, benches and tests call them.
 pub use analysers::{emotion, language, mentions, polarity, sentiment, signals};

@@ -1284,10 +1284,11 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             // tuned on dev posts that tag no account (a tagged account is a target already).
             let mut general_texts = Vec::new();
             for f in &vocabulary {
-                general_texts.push(
+                // Spelt as the daemon reads a text (normalised).
+                general_texts.push(earshot::normalize::normalize_owned(
                     std::fs::read_to_string(f)
                         .with_context(|| format!("reading {}", f.display()))?,
-                );
+                ));
             }
             // The corpus's words are known words too, but for its catalog's names.
             let source = std::fs::read_to_string(corpus.join("catalog.toml"))
@@ -1312,8 +1313,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 let text = std::fs::read_to_string(&f)?;
                 let rows = c::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
                 let batch = stem(&f);
-                // The texts as the daemon reads them (character references decoded).
-                let read = |t: &str| earshot::unescape::unescape(t).into_owned();
+                // The texts as the daemon reads them (normalised).
+                let read = |t: &str| earshot::normalize::normalize(t).into_owned();
                 for r in rows.iter().filter(|r| r.split() != c::Split::Test) {
                     domain.push((batch.clone(), read(&r.text)));
                     domain.extend(r.messages.iter().map(|m| (batch.clone(), read(&m.text))));
@@ -1323,7 +1324,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     let e = names::Example {
                         names: !r.mentions.is_empty(),
                         general: false,
-                        text: earshot::unescape::unescape_owned(r.text),
+                        text: earshot::normalize::normalize_owned(r.text),
                     };
                     examples.push((batch.clone(), split, e));
                 }
@@ -1962,7 +1963,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                         .as_ref()
                         .is_some_and(|s| s.intents.iter().any(|x| x.label == "complaint"));
                     model.add(said, r.flag);
-                    let read = earshot::unescape::unescape(&r.text);
+                    let read = earshot::normalize::normalize(&r.text);
                     negative.add(lexicon.score(&read).compound <= -0.05, r.flag);
                     if r.flag {
                         // Where the first account the tweet tags is, by the target's own rule.

@@ -7,8 +7,8 @@ use super::*;
 /// One labelled example: text and label ids (indices into [`LABELS`]).
 pub type Example = (String, Vec<usize>);
 
-/// Parses GoEmotions TSV (`text<TAB>ids<TAB>comment id`), each text with its HTML character
-/// references decoded ([`crate::unescape`]; Reddit writes `&#x200B;` and `&amp;`).
+/// Parses GoEmotions TSV (`text<TAB>ids<TAB>comment id`), each text normalised as the daemon
+/// reads a post ([`crate::normalize`]: Reddit writes `&#x200B;`, phones `’`).
 pub fn parse_goemotions(text: &str) -> Result<Vec<Example>, String> {
     text.lines()
         .enumerate()
@@ -26,7 +26,7 @@ pub fn parse_goemotions(text: &str) -> Result<Vec<Example>, String> {
                 return Err(format!("line {}: label id out of range", n + 1));
             }
             Ok((
-                crate::unescape::unescape(t.unwrap_or_default()).into_owned(),
+                crate::normalize::normalize(t.unwrap_or_default()).into_owned(),
                 ids,
             ))
         })

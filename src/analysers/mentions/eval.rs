@@ -80,7 +80,7 @@ impl Labelled {
             occurred_at: DateTime::<Utc>::UNIX_EPOCH,
             language: self.lang.clone(),
             // As the daemon reads a post: character references decoded.
-            text: crate::unescape::unescape(&self.text).into_owned(),
+            text: crate::normalize::normalize(&self.text).into_owned(),
             product_hint: None,
             status: None,
         }

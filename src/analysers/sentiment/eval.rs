@@ -32,12 +32,13 @@ fn rating(s: &str) -> Option<f64> {
 }
 
 /// Parses ground truth with its ids (CRLF or LF, with or without a final newline), each text
-/// with its HTML character references decoded ([`crate::unescape`]), as the daemon reads a post.
+/// normalised as the daemon reads a post ([`crate::normalize`]: character references decoded,
+/// typographic apostrophes plain).
 /// Malformed rows are errors with their line number.
 pub fn parse_rated(text: &str) -> Result<Vec<Rated>, String> {
     let mut rows = parse_rated_as_written(text)?;
     for r in &mut rows {
-        r.text = crate::unescape::unescape_owned(std::mem::take(&mut r.text));
+        r.text = crate::normalize::normalize_owned(std::mem::take(&mut r.text));
     }
     Ok(rows)
 }
@@ -88,7 +89,7 @@ pub fn parse_labelled(text: &str) -> Result<Vec<Rated>, String> {
         .map(|r| Rated {
             id: r.id,
             rating: r.sentiment.sign(),
-            text: crate::unescape::unescape_owned(r.text),
+            text: crate::normalize::normalize_owned(r.text),
         })
         .collect())
 }
@@ -210,8 +211,12 @@ mod tests {
         assert_eq!(flagged[0].text, "Love it & all");
         let (_, text) = &parse_ground_truth("1\t-1.7\tugh &gt;:[\n").unwrap()[0];
         assert_eq!(text, "ugh >:[");
-        let go = crate::emotion::parse_goemotions("Let me DREAM &#x200B; ok\t27\tc1\n").unwrap();
-        assert_eq!(go[0].0, "Let me DREAM \u{200b} ok");
+        let go =
+            crate::emotion::parse_goemotions("Let me DREAM &#x200B; ok, don’t\t27\tc1\n").unwrap();
+        assert_eq!(go[0].0, "Let me DREAM \u{200b} ok, don't");
+        // Read as written, for the daemon's own decoding to do once.
+        let raw = parse_rated_as_written("217\t1.9\tLol &lt;3 don’t\n").unwrap();
+        assert_eq!(raw[0].text, "Lol &lt;3 don’t");
     }
 
     #[test]
