@@ -660,6 +660,8 @@ mod tests {
             "Corvid’s app can’t load my bill, Corvid support isn’t answering",
         ] {
             let i = interaction(text);
+            // The text as decoded (normalised: the last one's apostrophes are plain).
+            let text = i.text.as_str();
             let mentions = analyzer.matcher.find_in(&i, Some("en"));
             let read = read_masked(&analyzer.sentiment, &analyzer.names, text, &mentions);
             assert!(read.masked.is_masked(), "{text}");
@@ -700,28 +702,14 @@ mod tests {
             .unwrap_or_default()
     }
 
-    /// A post as the daemon decodes it (normalised, [`crate::normalize`]), then analysed.
-    fn decoded(analyzer: &Analyzer, text: &str) -> Analysis {
-        let json = serde_json::json!({"platform": "twitter", "id": "1",
-            "author": {"id": "a", "handle": "a"}, "text": text, "language": "en",
-            "created_at": "2026-01-02T03:04:05Z"})
-        .to_string();
-        let i = crate::decode::decode(
-            Some(json.as_bytes()),
-            crate::decode::KindHint::Auto,
-            crate::decode::Limits::default(),
-        )
-        .unwrap();
-        analyzer.analyze(&i)
-    }
-
     #[test]
     fn a_phones_apostrophe_and_an_apis_escapes_read_as_typed() {
         let analyzer = Analyzer::new(Catalog::parse("").unwrap()).unwrap();
-        let curly = decoded(&analyzer, "I don’t like this phone")
+        // `post` reads a text as the daemon decodes it (normalised, [`crate::normalize`]).
+        let curly = post(&analyzer, "I don’t like this phone")
             .sentiment
             .unwrap();
-        let plain = decoded(&analyzer, "I don't like this phone")
+        let plain = post(&analyzer, "I don't like this phone")
             .sentiment
             .unwrap();
         // The negation is read: the lexicon's "like" is turned, not counted as praise.
@@ -731,7 +719,7 @@ mod tests {
             (plain.compound, plain.lexicon_compound, plain.label)
         );
         // Twitter's escaped heart is a heart, in the evidence of the decoded text.
-        let heart = decoded(&analyzer, "I hope you feel better &lt;3")
+        let heart = post(&analyzer, "I hope you feel better &lt;3")
             .sentiment
             .unwrap();
         assert!(

@@ -78,8 +78,25 @@ impl Catalog {
             }
         }
         let digest = uuid::Uuid::new_v5(&uuid::Uuid::nil(), source.as_bytes());
+        // Names, queries and jobs spelt as the texts they are read against
+        // ([`crate::normalize`]): a query typed `McDonald’s` still matches.
+        let plain = |s: &mut String| {
+            if let std::borrow::Cow::Owned(p) = crate::normalize::apostrophes(s) {
+                *s = p;
+            }
+        };
+        let mut brands = file.brands;
+        for b in &mut brands {
+            plain(&mut b.name);
+            plain(&mut b.query);
+            for p in &mut b.products {
+                plain(&mut p.name);
+                plain(&mut p.query);
+                p.jobs.iter_mut().for_each(plain);
+            }
+        }
         Ok(Catalog {
-            brands: file.brands,
+            brands,
             version: digest.simple().to_string()[..12].to_string(),
         })
     }
@@ -88,6 +105,42 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_typed_with_a_curly_apostrophe_matches_the_normalised_text() {
+        let src = "[[brand]]\nid = \"m\"\nname = \"McDonald’s\"\nquery = '\"McDonald’s app\" OR raw:\"McDonald’s\"'\n[[brand.product]]\nid = \"p\"\nname = \"Kellogg’s\"\nquery = 'kellogg’s'\njobs = [\"kids’ breakfast\"]\n";
+        let c = Catalog::parse(src).unwrap();
+        assert_eq!(c.brands[0].name, "McDonald's");
+        assert_eq!(
+            c.brands[0].query,
+            "\"McDonald's app\" OR raw:\"McDonald's\""
+        );
+        assert_eq!(c.brands[0].products[0].query, "kellogg's");
+        assert_eq!(c.brands[0].products[0].jobs, ["kids' breakfast"]);
+        // Both spellings of the text reach the matcher as one.
+        let m = crate::mentions::Matcher::compile(&c).unwrap();
+        for text in ["the McDonald’s app froze", "Kellogg’s cereal", "McDonald's"] {
+            let i = crate::interaction::Interaction::from(crate::interaction::SocialPost {
+                platform: "twitter".into(),
+                id: "1".into(),
+                author: crate::interaction::Author {
+                    id: "a".into(),
+                    handle: "a".into(),
+                    display_name: None,
+                    followers: None,
+                    verified: None,
+                },
+                text: text.into(),
+                language: None,
+                created_at: chrono::DateTime::UNIX_EPOCH,
+                url: None,
+                in_reply_to: None,
+                quote_of: None,
+                engagement: Default::default(),
+            });
+            assert!(!m.find(&i).is_empty(), "{text}");
+        }
+    }
 
     #[test]
     fn parses_brands_products_and_versions_by_content() {

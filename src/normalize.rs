@@ -12,9 +12,9 @@
 //! **Apostrophes.** Phones type `’` (U+2019) where a keyboard types `'`: a third of GoEmotions'
 //! apostrophes are curly, and none of the corpus's. The lexicon's negations and contractions are
 //! spelt with `'`, so "I don’t like this phone" read as praise (compound 0.361) where "I don't
-//! like this phone" reads −0.276, and the models hashed `don’t` and `don't` as two words. `’`,
-//! `‘`, `ʼ` (U+02BC) and `´` (U+00B4, "don´t") become `'`. Double quotes are left as they are: no
-//! analyser reads them.
+//! like this phone" reads −0.276. The models' own tokenizers already read `’` as `'`; the names
+//! model did not, nor did any reader know `‘`, `ʼ` (U+02BC) or `´` (U+00B4, "don´t"). All four
+//! become `'`. Double quotes stay as typed (the emotion features read them as symbols).
 //!
 //! Every text is normalised once, where it enters: a post's text and a ticket's parts
 //! ([`crate::interaction`]), and the rated and labelled files the models are trained and measured
@@ -30,8 +30,8 @@ use std::borrow::Cow;
 /// borrowed, with no copy, when there is neither (an ASCII text without `&` costs two scans).
 pub fn normalize(text: &str) -> Cow<'_, str> {
     match unescape(text) {
-        Cow::Borrowed(t) => plain_apostrophes(t),
-        Cow::Owned(t) => Cow::Owned(match plain_apostrophes(&t) {
+        Cow::Borrowed(t) => apostrophes(t),
+        Cow::Owned(t) => Cow::Owned(match apostrophes(&t) {
             Cow::Borrowed(_) => t,
             Cow::Owned(p) => p,
         }),
@@ -61,8 +61,9 @@ fn is_typographic_apostrophe(c: char) -> bool {
 }
 
 /// `text` with every typographic apostrophe as `'`; borrowed when it has none (an ASCII text
-/// has none).
-fn plain_apostrophes(text: &str) -> Cow<'_, str> {
+/// has none). The catalog's names and queries go through it too ([`crate::catalog::Catalog::parse`]),
+/// so that a query typed `McDonald’s` matches the text it is read against.
+pub fn apostrophes(text: &str) -> Cow<'_, str> {
     if text.is_ascii() || !text.contains(is_typographic_apostrophe) {
         return Cow::Borrowed(text);
     }

@@ -27,9 +27,9 @@ fn bundled_model_scores_and_keeps_its_dev_figures() {
     // The figures `earshot train-emotions` printed when the shipped model was made (0.431, 0.563).
     assert!(labels >= 0.43 && ekman >= 0.56, "{labels} {ekman}");
     // Thresholds tuned on one half of dev and scored on the other: lower, as unseen data will be
-    // (0.401, 0.553 when the model was first made; 0.3997, 0.552 since its texts are normalised,
-    // 2026-12-06: a third of GoEmotions' apostrophes were curly. The floor sits half a point
-    // below for the 28 labels, where the training's own noise ends).
+    // (0.401, 0.553 when the model was first made). The 28 labels' floor was lowered from 0.40 to
+    // 0.395 on 2026-12-06, when the model retrained on normalised texts (a third of GoEmotions'
+    // apostrophes were curly) read 0.3997: about 0.005 of margin. Ekman's reads 0.552.
     let (labels, ekman) = evaluate_cross_tuned(&model, &dev);
     eprintln!("cross-tuned: 28 labels {labels:.3}, Ekman {ekman:.3}");
     assert!(labels >= 0.395 && ekman >= 0.55, "{labels} {ekman}");

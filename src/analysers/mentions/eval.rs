@@ -79,7 +79,7 @@ impl Labelled {
             },
             occurred_at: DateTime::<Utc>::UNIX_EPOCH,
             language: self.lang.clone(),
-            // As the daemon reads a post: character references decoded.
+            // As the daemon reads a post: normalised.
             text: crate::normalize::normalize(&self.text).into_owned(),
             product_hint: None,
             status: None,

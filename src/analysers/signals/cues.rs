@@ -193,7 +193,8 @@ impl SignalDetector {
 }
 
 /// The spellings a cue is matched in: as written, with a typographic apostrophe ("can’t", as
-/// phones type it), and without the apostrophe ("cant", "im leaving") unless that makes another
+/// phones type it: the daemon's texts have it plain already ([`crate::normalize`]), an
+/// `Interaction` built by hand may not), and without the apostrophe ("cant", "im leaving") unless that makes another
 /// word ("we'll" is not "well", "i'll" is not "ill").
 pub(super) fn spellings(phrase: &str) -> Vec<String> {
     let mut out = vec![phrase.to_string()];
