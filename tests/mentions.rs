@@ -93,6 +93,12 @@ fn prefixes_hashtags_handles() {
     assert_eq!(hits("@acme", "acme #acme @ACME"), ["@ACME"]);
     // A bare word also matches its hashtag and @-mention.
     assert_eq!(hits("acme", "acme #acme @ACME"), ["acme", "#acme", "@ACME"]);
+    // A hashtag is one token: a word is not found inside "#AcmeFail"; a prefix is.
+    assert!(hits("acme", "third outage #AcmeFail").is_empty());
+    assert_eq!(
+        hits("acme*", "third outage #AcmeFail @acmehelp"),
+        ["#AcmeFail", "@acmehelp"]
+    );
 }
 
 #[test]
