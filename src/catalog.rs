@@ -80,11 +80,7 @@ impl Catalog {
         let digest = uuid::Uuid::new_v5(&uuid::Uuid::nil(), source.as_bytes());
         // Names, queries and jobs spelt as the texts they are read against
         // ([`crate::normalize`]): a query typed `McDonald’s` still matches.
-        let plain = |s: &mut String| {
-            if let std::borrow::Cow::Owned(p) = crate::normalize::apostrophes(s) {
-                *s = p;
-            }
-        };
+        let plain = |s: &mut String| *s = crate::normalize::apostrophes(s).into_owned();
         let mut brands = file.brands;
         for b in &mut brands {
             plain(&mut b.name);
@@ -120,24 +116,16 @@ mod tests {
         // Both spellings of the text reach the matcher as one.
         let m = crate::mentions::Matcher::compile(&c).unwrap();
         for text in ["the McDonald’s app froze", "Kellogg’s cereal", "McDonald's"] {
-            let i = crate::interaction::Interaction::from(crate::interaction::SocialPost {
-                platform: "twitter".into(),
-                id: "1".into(),
-                author: crate::interaction::Author {
-                    id: "a".into(),
-                    handle: "a".into(),
-                    display_name: None,
-                    followers: None,
-                    verified: None,
-                },
-                text: text.into(),
-                language: None,
-                created_at: chrono::DateTime::UNIX_EPOCH,
-                url: None,
-                in_reply_to: None,
-                quote_of: None,
-                engagement: Default::default(),
-            });
+            let post = serde_json::json!({"platform": "x", "id": "1",
+                "author": {"id": "a", "handle": "h"}, "created_at": "2026-01-01T00:00:00Z",
+                "text": text})
+            .to_string();
+            let i = crate::decode::decode(
+                Some(post.as_bytes()),
+                crate::decode::KindHint::Auto,
+                Default::default(),
+            )
+            .unwrap();
             assert!(!m.find(&i).is_empty(), "{text}");
         }
     }
