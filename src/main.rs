@@ -882,8 +882,11 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 "m.recall"
             );
             for f in files {
-                // A folder is one set: every .tsv file in it.
-                let parts = files_in(std::slice::from_ref(&f), "tsv")?;
+                // A folder is one set: every .tsv and .jsonl file in it.
+                let mut parts = files_in(std::slice::from_ref(&f), "tsv")?;
+                if f.is_dir() {
+                    parts.extend(files_in(std::slice::from_ref(&f), "jsonl")?);
+                }
                 // Each row's rating and text; beside it the text the model reads (a corpus
                 // message's names masked, as the analyser masks them).
                 let mut rows: Vec<(f64, String)> = Vec::new();
@@ -922,6 +925,12 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                         read_rows.push((r.rating, r.text.clone()));
                         rows.push((r.rating, r.text));
                     }
+                }
+                if read_rows.is_empty() {
+                    anyhow::bail!(
+                        "{}: no rows to read (a folder's .tsv and .jsonl files, of the split asked)",
+                        f.display()
+                    );
                 }
                 // What the insight carries: the model's reading.
                 let r = earshot::sentiment::eval::evaluate(&read_rows, |t| {

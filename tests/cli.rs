@@ -653,6 +653,49 @@ fn eval_sentiment_reads_with_a_model_file_given_and_refuses_one_that_is_not() {
 }
 
 #[test]
+fn eval_sentiment_reads_a_folder_as_one_set_and_refuses_a_set_with_no_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("set");
+    std::fs::create_dir(&set).unwrap();
+    std::fs::write(
+        set.join("a.tsv"),
+        "r-1\t2.5\tthe new update is brilliant, love it\n\
+         r-2\t-3.0\tworst support ever, three hours on hold and nothing fixed\n",
+    )
+    .unwrap();
+    std::fs::write(
+        set.join("b.tsv"),
+        "r-3\t0.0\tthe store opens at nine on weekdays\n",
+    )
+    .unwrap();
+    let out = earshot()
+        .args(["eval-sentiment", set.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // One row for the folder, over both files' three rows.
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("set "))
+        .expect("the folder's row");
+    assert_eq!(row.split_whitespace().nth(1), Some("3"), "{text}");
+    // A folder with nothing to read is an error that names it, not a row of zeros.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = earshot()
+        .args(["eval-sentiment", empty.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no rows to read") && err.contains("empty"),
+        "{err}"
+    );
+}
+
+#[test]
 fn train_sentiment_names_the_form_of_a_source_weight() {
     let out = earshot()
         .args(["train-sentiment", "--rated-weight", "tweets"])
