@@ -729,6 +729,56 @@ mod tests {
     }
 
     #[test]
+    fn a_link_or_a_retweets_credit_changes_no_reading() {
+        let src = "[[brand]]\nid = \"a\"\nname = \"Acme\"\nquery = 'acme OR @acmehelp'\n";
+        let analyzer = Analyzer::new(Catalog::parse(src).unwrap()).unwrap();
+        // What a reading says, without where: a credit before the text moves every span.
+        let reading = |a: &Analysis| {
+            let s = a.sentiment.as_ref().unwrap();
+            let g = a.signals.as_ref().unwrap();
+            let labels = |v: &[crate::signals::Signal]| {
+                v.iter().map(|x| x.label.to_string()).collect::<Vec<_>>()
+            };
+            (
+                (s.label, s.compound, s.lexicon_compound),
+                a.emotions.as_ref().unwrap().labels.clone(),
+                (
+                    labels(&g.context),
+                    labels(&g.intents),
+                    g.journey_phase.clone(),
+                ),
+                g.effort.as_ref().map(|e| e.score),
+                g.sarcasm.is_some(),
+                a.mentions
+                    .iter()
+                    .map(|m| m.brand.clone())
+                    .collect::<Vec<_>>(),
+            )
+        };
+        for text in [
+            "This Acme update is terrible, nothing works and support hung up on me",
+            "@acmehelp my order never arrived, I want a refund",
+            "Honestly the new Acme app is brilliant, setup took two minutes",
+            "Italy has not voted on leaving the EU",
+        ] {
+            let plain = reading(&post(&analyzer, text));
+            for changed in [
+                format!("{text} https://t.co/Xb7Lq2ZkPa"),
+                format!("{text}\npic.twitter.com/q8LmZ1xkPa www.acme.example/status"),
+                format!("RT @maya_k22: {text}"),
+            ] {
+                assert_eq!(reading(&post(&analyzer, &changed)), plain, "{changed}");
+            }
+        }
+        // The link stays in the text; no evidence points into it.
+        let text = "This Acme update is terrible https://t.co/Xb7Lq2ZkPa";
+        let a = post(&analyzer, text);
+        let s = a.sentiment.unwrap();
+        assert_eq!(s.label, Label::Negative, "{s:?}");
+        assert!(s.evidence.iter().all(|e| e.span.end <= 28), "{s:?}");
+    }
+
+    #[test]
     fn where_the_model_overrules_the_lexicon_the_evidence_is_what_it_read() {
         let analyzer = Analyzer::new(Catalog::parse("").unwrap()).unwrap();
         let text = "Oh wonderful, the app crashed again";

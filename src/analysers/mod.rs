@@ -2,6 +2,7 @@
 //! pure method over one interaction. [`crate::analyze::Analyzer`] runs them in order; each folder
 //! also owns the evaluation of its analyser and the loading of its data.
 //!
+//! * [`links`]: the links in a text, which every reader of words reads as spaces;
 //! * [`language`]: the source's language tag, or the text's, and whether the analysers read it;
 //! * [`mentions`]: brands and products, by the catalog's boolean queries;
 //! * [`sentiment`]: lexicon-and-rules sentiment per message and per sentence;
@@ -11,6 +12,7 @@
 
 pub mod emotion;
 pub mod language;
+pub mod links;
 pub mod mentions;
 pub mod polarity;
 pub mod sentiment;

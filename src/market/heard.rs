@@ -147,6 +147,8 @@ fn phrases(
     skip: &[String],
     quote: &str,
 ) -> Phrases {
+    // A link's words ("https", "com") are no theme ([`crate::analysers::links`]).
+    let text = crate::analysers::links::blank(text);
     let (words, stems): (Vec<String>, Vec<String>) = text
         .split(|c: char| !c.is_alphanumeric() && c != '\'')
         .map(normalise)

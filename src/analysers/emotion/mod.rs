@@ -147,6 +147,10 @@ pub(crate) fn features_then(
     sentiment: &Scores,
     more: impl FnOnce(&[u8], &[(usize, usize)], &mut Vec<u32>),
 ) -> (Vec<u32>, bool) {
+    // Links are no words ([`crate::analysers::links`]): neither their words, nor their grams,
+    // nor a `?` or a lower-case letter of theirs in the text's shape.
+    let blanked = crate::analysers::links::blank(text);
+    let text: &str = &blanked;
     if text.is_ascii() {
         (features_ascii(text, sentiment, more), true)
     } else {

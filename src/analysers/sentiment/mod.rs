@@ -110,6 +110,9 @@ impl Default for SentimentScorer {
 impl SentimentScorer {
     /// Scores a text, and each of its sentences.
     pub fn score(&self, text: &str) -> Scores {
+        // Links are no words ([`crate::analysers::links`]); blanked, the text keeps its offsets.
+        let blanked = crate::analysers::links::blank(text);
+        let text: &str = &blanked;
         let (mut lower, in_place) = if text.is_ascii() {
             // Lower-cased whole, in one vectorised pass: a token's lower-cased form is then at the
             // same offsets as the token itself.

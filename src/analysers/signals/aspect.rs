@@ -224,6 +224,9 @@ pub(super) fn read(
     mentions: &mut [Mention],
     hits: &Hits,
 ) {
+    // The words around a mention, not a link's ([`crate::analysers::links`]).
+    let blanked = crate::analysers::links::blank(text);
+    let text: &str = &blanked;
     let target = Target {
         mention: true,
         ..Target::default()

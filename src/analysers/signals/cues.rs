@@ -159,6 +159,9 @@ impl SignalDetector {
     /// spans pick the longest. Context cues also match their inflections ("hospitals", "flights",
     /// "deadlines").
     pub(super) fn hits<'s>(&'s self, text: &str) -> Hits<'s> {
+        // "example.com/cancel" is no churn ([`crate::analysers::links`]).
+        let blanked = crate::analysers::links::blank(text);
+        let text: &str = &blanked;
         let mut hits = self.cues(text);
         self.clusters.each(text, |c| hits.clusters.push(c));
         hits
@@ -167,6 +170,8 @@ impl SignalDetector {
     /// [`hits`](Self::hits) without the words' clusters: for a reading that needs only the cues
     /// (the per-mention reading of [`SignalDetector::read_mentions`] called alone).
     pub(super) fn cues<'s>(&'s self, text: &str) -> Hits<'s> {
+        let blanked = crate::analysers::links::blank(text);
+        let text: &str = &blanked;
         let cues = self
             .automaton
             .find_overlapping_iter(text)

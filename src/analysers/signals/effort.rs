@@ -63,6 +63,9 @@ const NUMBER_WORDS: &[&str] = &[
 /// Spoken durations as effort: "in two minutes", "within ten minutes" are easy; "for 45 minutes",
 /// "90 minutes on hold", "over two hours", "for three weeks" are hard.
 pub(super) fn durations(text: &str) -> Vec<(i32, Span)> {
+    // Digits in a link are no duration ([`crate::analysers::links`]).
+    let blanked = crate::analysers::links::blank(text);
+    let text: &str = &blanked;
     // Most messages name no unit of time: an ASCII one is ruled out by a pass over its bytes,
     // without the list of words below.
     if text.is_ascii() && !names_a_unit(text) {

@@ -15,6 +15,9 @@ pub(super) struct Words(Vec<(usize, usize, u32)>);
 
 impl Words {
     pub(super) fn of(text: &str) -> Words {
+        // A link's words are never evidence ([`crate::analysers::links`]).
+        let blanked = crate::analysers::links::blank(text);
+        let text: &str = &blanked;
         let mut out = Vec::new();
         let mut lower: Vec<u8> = Vec::with_capacity(32);
         let mut word_start: Option<usize> = None;

@@ -90,6 +90,9 @@ struct Word {
 /// The words, handles and punctuation of `text`, in order: a word is a run of letters and digits,
 /// a handle `@` and its letters, digits and `_`; any other character but a space is a symbol.
 fn words(text: &str, mut each: impl FnMut(Result<Word, u64>)) {
+    // A link's id is no name ([`crate::analysers::links`]); blanked, the ranges stay the text's.
+    let blanked = crate::analysers::links::blank(text);
+    let text: &str = &blanked;
     let mut it = text.char_indices().peekable();
     while let Some((start, c)) = it.next() {
         if c == '@'

@@ -228,6 +228,9 @@ pub type Spot = (usize, usize, bool);
 /// [`patch`] of mentions given as [`Spot`]s: how the analyser patches the text with its names
 /// masked, whose mentions lie elsewhere than in the text as written.
 pub fn patch_spots(text: &str, mentions: &[Spot], mask: u32) -> Patch {
+    // The words around a mention, not a link's ([`crate::analysers::links`]).
+    let blanked = crate::analysers::links::blank(text);
+    let text: &str = &blanked;
     let mut patch = Patch::default();
     let mut windows: SmallVec<[(usize, usize); 4]> = mentions
         .iter()
