@@ -928,7 +928,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 if read_rows.is_empty() {
                     anyhow::bail!(
-                        "{}: no rows to read (a folder's .tsv and .jsonl files, of the split asked)",
+                        "{}: no rows to read (in the split asked; a folder is its .tsv and .jsonl files)",
                         f.display()
                     );
                 }

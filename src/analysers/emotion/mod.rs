@@ -688,6 +688,8 @@ impl EmotionModel {
         let intensity = if dominant == 27 {
             1
         } else {
+            // Capitals and bangs of the writer's words, not of a link's.
+            let text = &*crate::analysers::links::blank(text);
             let caps = text.chars().filter(|c| c.is_uppercase()).count() * 3
                 > text.chars().filter(|c| c.is_alphabetic()).count().max(1);
             let bangs = text.matches('!').count();

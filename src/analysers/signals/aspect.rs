@@ -91,6 +91,10 @@ pub(super) fn features(
     let Some(m) = mentions.get(this) else {
         return Vec::new();
     };
+    // The words around a mention, not a link's ([`crate::analysers::links`]): here, where the
+    // trainer and the analyser both read them.
+    let blanked = crate::analysers::links::blank(text);
+    let text: &str = &blanked;
     let ws = words(text, mentions, this);
     let at = ws.iter().position(|w| w.text == "<this>").unwrap_or(0);
     let ends = |c: char| matches!(c, '.' | '!' | '?' | '\n' | ';');
@@ -224,9 +228,6 @@ pub(super) fn read(
     mentions: &mut [Mention],
     hits: &Hits,
 ) {
-    // The words around a mention, not a link's ([`crate::analysers::links`]).
-    let blanked = crate::analysers::links::blank(text);
-    let text: &str = &blanked;
     let target = Target {
         mention: true,
         ..Target::default()

@@ -63,7 +63,9 @@ const NUMBER_WORDS: &[&str] = &[
 /// Spoken durations as effort: "in two minutes", "within ten minutes" are easy; "for 45 minutes",
 /// "90 minutes on hold", "over two hours", "for three weeks" are hard.
 pub(super) fn durations(text: &str) -> Vec<(i32, Span)> {
-    // Digits in a link are no duration ([`crate::analysers::links`]).
+    // Digits in a link are no duration ([`crate::analysers::links`]); a span's words are the
+    // text's as written.
+    let written = text;
     let blanked = crate::analysers::links::blank(text);
     let text: &str = &blanked;
     // Most messages name no unit of time: an ASCII one is ruled out by a pass over its bytes,
@@ -71,7 +73,13 @@ pub(super) fn durations(text: &str) -> Vec<(i32, Span)> {
     if text.is_ascii() && !names_a_unit(text) {
         return Vec::new();
     }
-    read_durations(text)
+    let mut found = read_durations(text);
+    if matches!(blanked, std::borrow::Cow::Owned(_)) {
+        for (_, s) in &mut found {
+            *s = Span::new(written, s.start, s.end);
+        }
+    }
+    found
 }
 
 /// [`durations`], without the byte pass that rules most texts out.

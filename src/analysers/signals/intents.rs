@@ -7,6 +7,9 @@ use crate::types::Mention;
 
 /// Needs carry the job: what follows the cue, to the end of its clause, at most 12 words.
 pub(super) fn add_jobs(intents: &mut [Signal], text: &str) {
+    // A job is said in words, not in a link ([`crate::analysers::links`]).
+    let blanked = crate::analysers::links::blank(text);
+    let text: &str = &blanked;
     for s in intents.iter_mut().filter(|s| s.label == "need") {
         if let Some(ev) = s.evidence.first() {
             let rest = &text[ev.end..];
@@ -100,6 +103,8 @@ pub(super) enum Switch {
 }
 
 pub(super) fn switch_direction(text: &str, mentions: &[Mention]) -> Switch {
+    let blanked = crate::analysers::links::blank(text);
+    let text: &str = &blanked;
     let lower_before = |at: usize| -> String {
         let from = text[..at]
             .char_indices()

@@ -362,7 +362,10 @@ fn intent_evidence(text: &str, hits: &Hits, sentiment: &Scores, label: &str) -> 
                 .map(|e| e.span.clone()),
         ),
         "question" => {
-            if let Some(at) = intents::questions(text).next() {
+            // A link's query string ("?id=3") asks nothing ([`crate::analysers::links`]).
+            let blanked = crate::analysers::links::blank(text);
+            let first = intents::questions(&blanked).next();
+            if let Some(at) = first {
                 ev.push(Span::new(text, at, at + 1));
             }
         }

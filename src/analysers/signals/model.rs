@@ -371,7 +371,10 @@ pub(super) fn features_but_taken(
     out.push(tag(&[b"dom:", emotions.dominant.as_bytes()]));
     out.push(tag(&[b"ekman:", emotions.dominant_ekman.as_bytes()]));
     out.push(tag(&[b"intensity:", &[emotions.intensity]]));
-    let words = i.text.split_whitespace().count();
+    // A link is no word of the message ([`crate::analysers::links`]).
+    let words = crate::analysers::links::blank(&i.text)
+        .split_whitespace()
+        .count();
     let length: &[u8] = match words {
         0..=12 => b"len:short",
         13..=40 => b"len:medium",
