@@ -71,21 +71,11 @@ pub fn find(text: &str) -> Vec<(usize, usize)> {
                 )
             });
         if is_link(inner) {
-            let mut start = at + (inner.as_ptr() as usize - run.as_ptr() as usize);
+            let start = at + (inner.as_ptr() as usize - run.as_ptr() as usize);
             // A link written onto a word ("terrible.https://…", "[so bad](https://…") starts at
             // its scheme: the word before it is the writer's.
-            if let Some(k) = inner.find("://") {
-                let scheme = inner[..k]
-                    .bytes()
-                    .rev()
-                    .take_while(u8::is_ascii_alphanumeric)
-                    .count();
-                start += k - scheme;
-            }
-            out.push((
-                start,
-                at + (inner.as_ptr() as usize - run.as_ptr() as usize) + inner.len(),
-            ));
+            let scheme = scheme_start(inner.as_bytes()).unwrap_or(0);
+            out.push((start + scheme, start + inner.len()));
         }
     }
     out
@@ -114,8 +104,8 @@ pub fn blank(text: &str) -> Cow<'_, str> {
 }
 
 /// Whether `bytes` may hold a link or a retweet's credit: a `/`, or `RT @` or `http` (as
-/// written here), or `www.` (in any case). One pass for `/` and one for the last byte of the three words, each checked
-/// back: most texts have none of them and cost two `memchr` scans.
+/// written here), or `www.` (in any case). One pass for `/` and one for the last byte of the
+/// three words, each checked back: most texts have none of them and cost two `memchr` scans.
 fn may_have_link(bytes: &[u8]) -> bool {
     memchr::memchr(b'/', bytes).is_some()
         || memchr::memchr3_iter(b'@', b'p', b'.', bytes).any(|i| {
@@ -136,16 +126,8 @@ fn may_have_link(bytes: &[u8]) -> bool {
 /// domain ("Booking.com" is often a brand's name).
 pub fn is_link(run: &str) -> bool {
     let b = run.as_bytes();
-    // A scheme of two letters or more before "://" (not the "://" of a face).
-    if let Some(k) = memchr::memmem::find(b, b"://") {
-        let scheme = b[..k]
-            .iter()
-            .rev()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .count();
-        if scheme >= 2 {
-            return true;
-        }
+    if scheme_start(b).is_some() {
+        return true;
     }
     // What is left of a link whose address was taken out ("http", as models trained on
     // TweetEval write one). In capitals it is the protocol a ticket names ("HTTP 500").
@@ -178,6 +160,18 @@ pub fn is_link(run: &str) -> bool {
         last = l;
     }
     count >= 2 && (2..=6).contains(&last.len()) && last.iter().all(u8::is_ascii_lowercase)
+}
+
+/// Where the scheme of a link starts in `b`: the letters and digits before its first `://`, two
+/// or more of them (not the `://` of a face). `None` when there is no such scheme.
+fn scheme_start(b: &[u8]) -> Option<usize> {
+    let k = memchr::memmem::find(b, b"://")?;
+    let scheme = b[..k]
+        .iter()
+        .rev()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .count();
+    (scheme >= 2).then(|| k - scheme)
 }
 
 #[cfg(test)]

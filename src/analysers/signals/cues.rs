@@ -162,7 +162,7 @@ impl SignalDetector {
         // "example.com/cancel" is no churn ([`crate::analysers::links`]).
         let blanked = crate::analysers::links::blank(text);
         let text: &str = &blanked;
-        let mut hits = self.cues(text);
+        let mut hits = self.cues_of_blanked(text);
         self.clusters.each(text, |c| hits.clusters.push(c));
         hits
     }
@@ -170,8 +170,12 @@ impl SignalDetector {
     /// [`hits`](Self::hits) without the words' clusters: for a reading that needs only the cues
     /// (the per-mention reading of [`SignalDetector::read_mentions`] called alone).
     pub(super) fn cues<'s>(&'s self, text: &str) -> Hits<'s> {
-        let blanked = crate::analysers::links::blank(text);
-        let text: &str = &blanked;
+        self.cues_of_blanked(&crate::analysers::links::blank(text))
+    }
+
+    /// [`cues`](Self::cues) of a text whose links are already blanked: [`hits`](Self::hits)
+    /// blanks once for the cues and the clusters.
+    fn cues_of_blanked<'s>(&'s self, text: &str) -> Hits<'s> {
         let cues = self
             .automaton
             .find_overlapping_iter(text)
