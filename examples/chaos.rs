@@ -289,6 +289,20 @@ fn start(o: &Opts, n: usize, role: Role, names: &Names) -> Instance {
     }
 }
 
+/// The last `n` lines of a log that are not debug lines, each cut to 300 characters.
+fn log_tail(path: &str, n: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut lines: Vec<String> = text
+        .lines()
+        .rev()
+        .filter(|l| !l.contains(" DEBUG "))
+        .take(n)
+        .map(|l| l.chars().take(300).collect())
+        .collect();
+    lines.reverse();
+    lines
+}
+
 /// The value of a metric of an instance, if it answers.
 fn metric(port: u16, series: &str) -> Option<f64> {
     use std::io::{Read, Write};
@@ -1062,6 +1076,17 @@ fn main() {
         })
     };
 
+    // An instance may die of its own accord (a fatal error, a stalled partition): it is restarted,
+    // as an orchestrator would, during the chaos and the drain alike.
+    let restart_exited = |instances: &mut Vec<Instance>| {
+        for (n, inst) in instances.iter_mut().enumerate() {
+            if let Ok(Some(status)) = inst.child.try_wait() {
+                eprintln!("chaos: instance {n} exited by itself ({status}); restarting it");
+                *inst = start(&o, n, role_of(n), &names);
+            }
+        }
+    };
+
     // The chaos: a kill every 2-4 s, the broker restarted once halfway.
     let began = Instant::now();
     let mut kills = 0;
@@ -1098,6 +1123,7 @@ fn main() {
                 restarts += 1;
             }
         }
+        restart_exited(&mut instances);
         if Instant::now() >= next_kill {
             let n = rng.between(0, (instances.len() - 1) as u64) as usize;
             let _ = instances[n].child.kill();
@@ -1122,16 +1148,6 @@ fn main() {
     feeder.join().expect("feeder");
     eprintln!("chaos: {kills} kills; feeding done; waiting for the group to drain");
     let drain_began = Instant::now();
-    // An instance may have died of its own accord (a fatal error): it is restarted, as an
-    // orchestrator would.
-    let restart_exited = |instances: &mut Vec<Instance>| {
-        for (n, inst) in instances.iter_mut().enumerate() {
-            if let Ok(Some(status)) = inst.child.try_wait() {
-                eprintln!("chaos: instance {n} exited by itself ({status}); restarting it");
-                *inst = start(&o, n, role_of(n), &names);
-            }
-        }
-    };
     while !drained(&o.brokers, &names.group, &[&names.input], o.partitions) {
         restart_exited(&mut instances);
         if drain_began.elapsed() >= Duration::from_secs(300) {
@@ -1151,6 +1167,14 @@ fn main() {
                     )
                 })
                 .collect();
+            // What the analysers last said (their debug trail left out): a stuck one's last
+            // words are what a CI run's report needs to say why.
+            for n in (0..instances.len()).filter(|n| role_of(*n) == Role::Analysis) {
+                eprintln!("chaos: the last of instance-{n}.log (debug lines left out):");
+                for line in log_tail(&format!("{}/instance-{n}.log", names.logs), 25) {
+                    eprintln!("  {line}");
+                }
+            }
             panic!(
                 "the group did not drain within 300 s: {:?}; {state:?}",
                 behind(&o.brokers, &names.group, &[&names.input], o.partitions)

@@ -177,6 +177,12 @@ pub struct KafkaConfig {
     pub session_timeout_ms: u32,
     /// How often librdkafka reports statistics (consumer lag); 0 turns them off.
     pub statistics_interval_ms: u32,
+    /// An assigned partition that has messages to read and has not moved for this long (its
+    /// leader up) has stalled inside the client: the process exits non-zero for the orchestrator
+    /// to restart it. Read from the statistics, so it needs `statistics_interval_ms`; 0 turns it
+    /// off. Keep it above any `transaction.timeout.ms` of the group's producers: a partition
+    /// waits for a dead instance's open transaction that long before it can start.
+    pub stall_timeout_secs: u64,
     /// Extra librdkafka consumer properties, passed through as they are.
     pub consumer: BTreeMap<String, String>,
     /// Extra librdkafka producer properties, passed through as they are.
@@ -215,6 +221,7 @@ impl Default for KafkaConfig {
             auto_offset_reset: "earliest".into(),
             session_timeout_ms: 10_000,
             statistics_interval_ms: 5_000,
+            stall_timeout_secs: 120,
             consumer: BTreeMap::new(),
             producer: BTreeMap::new(),
             transactional_id: None,
@@ -426,6 +433,33 @@ impl Config {
                 ),
             );
         }
+        let stall_ms = self.kafka.stall_timeout_secs.saturating_mul(1000);
+        if stall_ms > 0 {
+            let stats_ms = u64::from(self.kafka.statistics_interval_ms);
+            if stats_ms == 0 || stall_ms < 3 * stats_ms {
+                return bad(
+                    "kafka.stall_timeout_secs",
+                    "is read from the statistics: it needs statistics_interval_ms above 0 and at \
+                     most a third of the stall timeout (or 0 to turn stall detection off)"
+                        .into(),
+                );
+            }
+            let txn_ms = self
+                .kafka
+                .producer
+                .get("transaction.timeout.ms")
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(10_000);
+            if self.pipeline.guarantee == Guarantee::ExactlyOnce && stall_ms <= txn_ms {
+                return bad(
+                    "kafka.stall_timeout_secs",
+                    format!(
+                        "must be above the producer's transaction.timeout.ms ({txn_ms} ms): a \
+                         partition waits that long for a dead instance's open transaction"
+                    ),
+                );
+            }
+        }
         if self.pipeline.max_in_flight == 0 {
             return bad("pipeline.max_in_flight", "must be at least 1".into());
         }
@@ -577,5 +611,32 @@ mod tests {
         )
         .unwrap();
         assert_eq!(eos.pipeline.guarantee, Guarantee::ExactlyOnce);
+    }
+
+    #[test]
+    fn a_stall_timeout_must_fit_the_statistics_and_the_transactions() {
+        let load = |pairs: &[(&str, &str)]| Config::load_with_env(None, env(pairs));
+        assert_eq!(load(&[]).unwrap().kafka.stall_timeout_secs, 120);
+        for pairs in [
+            &[("EARSHOT_KAFKA__STATISTICS_INTERVAL_MS", "0")][..],
+            &[("EARSHOT_KAFKA__STALL_TIMEOUT_SECS", "10")][..],
+            &[
+                ("EARSHOT_PIPELINE__GUARANTEE", "exactly_once"),
+                ("EARSHOT_KAFKA__STALL_TIMEOUT_SECS", "60"),
+                (
+                    "EARSHOT_KAFKA__PRODUCER",
+                    "{\"transaction.timeout.ms\" = \"60000\"}",
+                ),
+            ][..],
+        ] {
+            let e = load(pairs).unwrap_err().to_string();
+            assert!(e.contains("kafka.stall_timeout_secs"), "{pairs:?}: {e}");
+        }
+        // Off, nothing is asked of the statistics.
+        let off = load(&[
+            ("EARSHOT_KAFKA__STALL_TIMEOUT_SECS", "0"),
+            ("EARSHOT_KAFKA__STATISTICS_INTERVAL_MS", "0"),
+        ]);
+        assert_eq!(off.unwrap().kafka.stall_timeout_secs, 0);
     }
 }

@@ -35,6 +35,7 @@ use crate::shell::client::{is_fatal, is_unrecoverable, Callbacks, ClientCtx, Err
 use crate::shell::exactly_once::{self, Transactions};
 use crate::shell::metrics::{Metrics, Observed};
 use crate::shell::offsets::{OffsetTracker, Ticket};
+use crate::shell::stall::{Seen, Stalls};
 use crate::shell::watchdog::Watchdog;
 use crate::shell::Health;
 
@@ -179,6 +180,8 @@ pub struct Context {
     assigned: Mutex<BTreeSet<(String, i32)>>,
     /// The last offset the group coordinator confirmed per partition (the next one to read).
     committed: Arc<Mutex<HashMap<(String, i32), i64>>>,
+    /// Partitions that stopped moving with messages to read (see [`super::stall`]).
+    stalls: Mutex<Stalls>,
 }
 
 impl ClientContext for Context {
@@ -188,13 +191,18 @@ impl ClientContext for Context {
 
     fn stats(&self, stats: Statistics) {
         let assigned = self.assigned.lock().map(|a| a.clone()).unwrap_or_default();
+        let now = Instant::now();
         for (topic, t) in &stats.topics {
             for (partition, p) in &t.partitions {
                 if *partition < 0 {
                     continue;
                 }
+                let mine = assigned.contains(&(topic.clone(), *partition));
+                if mine {
+                    self.judge(&stats, topic, p, now);
+                }
                 let labels = [topic.as_str(), &partition.to_string()];
-                if assigned.contains(&(topic.clone(), *partition)) && p.consumer_lag >= 0 {
+                if mine && p.consumer_lag >= 0 {
                     self.metrics
                         .consumer_lag
                         .with_label_values(&labels)
@@ -238,6 +246,11 @@ impl ConsumerContext for Context {
                     a.remove(p);
                 }
                 self.update_assignment(&a);
+            }
+            if let Ok(mut s) = self.stalls.lock() {
+                for (topic, partition) in &parts {
+                    s.forget(topic, *partition);
+                }
             }
             if let Ok(mut r) = self.revoked.lock() {
                 r.extend(parts);
@@ -288,6 +301,41 @@ impl Context {
         self.assigned
             .lock()
             .is_ok_and(|a| a.contains(&(topic.to_string(), partition)))
+    }
+
+    /// Feeds an assigned partition's statistics to the stall detector; a stall stops the stage as
+    /// a fatal client error would (once).
+    fn judge(
+        &self,
+        stats: &Statistics,
+        topic: &str,
+        p: &rdkafka::statistics::Partition,
+        now: Instant,
+    ) {
+        let seen = Seen {
+            fetch_state: &p.fetch_state,
+            app_offset: p.app_offset,
+            next_offset: p.next_offset,
+            end: p.ls_offset,
+            leader_up: stats
+                .brokers
+                .values()
+                .any(|b| b.nodeid == p.leader && b.state == "UP"),
+        };
+        let stall = match self.stalls.lock() {
+            Ok(mut s) => s.observe(topic, p.partition, &seen, now),
+            Err(_) => None,
+        };
+        if let Some(stall) = stall {
+            if self.client.fatal.is_cancelled() {
+                return;
+            }
+            tracing::error!(%stall, "partition stalled: stopping, for a new client to read it");
+            if let Ok(mut c) = self.client.cause.lock() {
+                c.get_or_insert_with(|| ("consumer", format!("stalled: {stall}")));
+            }
+            self.client.fatal.cancel();
+        }
     }
 
     fn update_assignment(&self, a: &BTreeSet<(String, i32)>) {
@@ -421,6 +469,9 @@ where
         } else {
             committed.clone()
         },
+        stalls: Mutex::new(Stalls::new(Duration::from_secs(
+            config.kafka.stall_timeout_secs,
+        ))),
     };
     let consumer: StreamConsumer<Context> =
         consumer_config(kcfg, guarantee).create_with_context(context)?;

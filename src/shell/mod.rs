@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod offsets;
 pub mod reload;
 pub mod stage;
+pub mod stall;
 pub mod store;
 pub mod watchdog;
 

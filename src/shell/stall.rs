@@ -1,0 +1,285 @@
+//! A partition that stops moving while it has messages to read: a stall, told from an idle one.
+//!
+//! librdkafka can leave an assigned partition that has messages waiting without fetching them:
+//! stuck waiting for its committed offset, for a leader epoch to validate, or in a fetch state
+//! that never turns active again (confluentinc/librdkafka#4492, #843 and others). The process is
+//! alive, heartbeats keep the group from moving the partition, and nothing is read: a chaos run of
+//! 2026-12-06 left two partitions of an analyser unread for over five minutes. Kafka has no cure
+//! for it but a new client, so a stall is treated like a fatal client error: the stage stops,
+//! `/healthz` fails and the process exits non-zero, for the orchestrator to start it again (under
+//! exactly once the broker aborts what it left open; under at least once the next start reads on
+//! from the last commit).
+//!
+//! The signs come from librdkafka's statistics (`statistics.interval.ms`), per assigned partition:
+//! its fetch state, the offset after the last message handed to the application (or, before the
+//! first, the next to fetch), and the last stable offset. A partition is judged only while its
+//! leader's connection is up: a broker that is down or restarting is an outage, which the
+//! clients ride out, not a stall. It has stalled when, for [`Stalls::new`]'s timeout, it has had
+//! messages to read (or no fetch position at all) and neither its fetch state nor its position has
+//! changed. An idle partition (read to its end) never stalls.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// What the statistics say of one assigned partition.
+#[derive(Debug, Clone, Copy)]
+pub struct Seen<'a> {
+    /// librdkafka's fetch state: `active` once it fetches; `offset-query`, `offset-wait`,
+    /// `validate-epoch-wait`, `stopped` ... otherwise.
+    pub fetch_state: &'a str,
+    /// The offset after the last message handed to the application, negative before the first.
+    pub app_offset: i64,
+    /// The next offset to fetch, negative while unknown.
+    pub next_offset: i64,
+    /// The partition's last stable offset (its end for a `read_committed` reader), negative while
+    /// unknown.
+    pub end: i64,
+    /// Whether the connection to the partition's leader is up.
+    pub leader_up: bool,
+}
+
+impl Seen<'_> {
+    /// Where reading has got to.
+    fn position(&self) -> i64 {
+        if self.app_offset >= 0 {
+            self.app_offset
+        } else {
+            self.next_offset
+        }
+    }
+
+    /// Fetching, and read to the end: idle, not stalled.
+    fn caught_up(&self) -> bool {
+        let at = self.position();
+        self.fetch_state == "active" && self.end >= 0 && at >= 0 && at >= self.end
+    }
+}
+
+/// A partition that stalled, as the statistics last saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stall {
+    pub topic: String,
+    pub partition: i32,
+    pub fetch_state: String,
+    /// Where reading has got to (negative: no position).
+    pub position: i64,
+    /// The last stable offset (negative: unknown).
+    pub end: i64,
+    /// How long it has not moved.
+    pub waited: Duration,
+}
+
+impl std::fmt::Display for Stall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "partition {} [{}] has not moved for {:.0} s with messages to read: fetch state {}, \
+             position {}, end {}",
+            self.topic,
+            self.partition,
+            self.waited.as_secs_f64(),
+            self.fetch_state,
+            self.position,
+            self.end,
+        )
+    }
+}
+
+/// Since when each assigned partition has been where it is.
+#[derive(Debug)]
+struct Track {
+    fetch_state: String,
+    position: i64,
+    since: Instant,
+}
+
+/// The stall detector: fed the statistics of every interval, it says which partition stalled.
+#[derive(Debug)]
+pub struct Stalls {
+    timeout: Duration,
+    tracks: HashMap<(String, i32), Track>,
+}
+
+impl Stalls {
+    /// A detector for which a partition that has not moved for `timeout` has stalled; a zero
+    /// timeout turns it off.
+    pub fn new(timeout: Duration) -> Stalls {
+        Stalls {
+            timeout,
+            tracks: HashMap::new(),
+        }
+    }
+
+    /// Records what the statistics say at `now` of an assigned partition; the stall, if it has.
+    pub fn observe(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        seen: &Seen<'_>,
+        now: Instant,
+    ) -> Option<Stall> {
+        if self.timeout.is_zero() {
+            return None;
+        }
+        let position = seen.position();
+        let key = (topic.to_string(), partition);
+        let moved = |t: &Track| t.fetch_state != seen.fetch_state || t.position != position;
+        match self.tracks.get_mut(&key) {
+            Some(t) if !moved(t) && seen.leader_up && !seen.caught_up() => {
+                let waited = now.saturating_duration_since(t.since);
+                (waited >= self.timeout).then(|| Stall {
+                    topic: topic.to_string(),
+                    partition,
+                    fetch_state: seen.fetch_state.to_string(),
+                    position,
+                    end: seen.end,
+                    waited,
+                })
+            }
+            _ => {
+                self.tracks.insert(
+                    key,
+                    Track {
+                        fetch_state: seen.fetch_state.to_string(),
+                        position,
+                        since: now,
+                    },
+                );
+                None
+            }
+        }
+    }
+
+    /// Forgets a partition no longer assigned: assigned again, it starts afresh.
+    pub fn forget(&mut self, topic: &str, partition: i32) {
+        self.tracks.remove(&(topic.to_string(), partition));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TIMEOUT: Duration = Duration::from_secs(120);
+
+    fn seen(fetch_state: &str, app_offset: i64, end: i64) -> Seen<'_> {
+        Seen {
+            fetch_state,
+            app_offset,
+            next_offset: app_offset,
+            end,
+            leader_up: true,
+        }
+    }
+
+    /// Feeds the same statistics every 5 s for `secs`; the first stall found.
+    fn feed(stalls: &mut Stalls, s: &Seen<'_>, from: Instant, secs: u64) -> Option<Stall> {
+        (0..=secs / 5).find_map(|i| stalls.observe("in", 2, s, from + Duration::from_secs(i * 5)))
+    }
+
+    #[test]
+    fn a_partition_that_waits_for_its_offset_with_messages_to_read_stalls_after_the_timeout() {
+        let t0 = Instant::now();
+        let mut stalls = Stalls::new(TIMEOUT);
+        let stuck = Seen {
+            fetch_state: "offset-query",
+            app_offset: -1001,
+            next_offset: -1001,
+            end: -1001,
+            leader_up: true,
+        };
+        assert_eq!(
+            feed(&mut stalls, &stuck, t0, 115),
+            None,
+            "not before the timeout"
+        );
+        let stall = stalls
+            .observe("in", 2, &stuck, t0 + Duration::from_secs(121))
+            .expect("stalled");
+        assert_eq!(stall.fetch_state, "offset-query");
+        assert_eq!(stall.waited, Duration::from_secs(121));
+        assert!(stall.to_string().contains("in [2]"), "{stall}");
+    }
+
+    #[test]
+    fn an_active_partition_that_hands_out_nothing_while_behind_stalls() {
+        let t0 = Instant::now();
+        let mut stalls = Stalls::new(TIMEOUT);
+        let behind = seen("active", 193, 839);
+        let stall = feed(&mut stalls, &behind, t0, 200).expect("stalled");
+        assert_eq!((stall.position, stall.end), (193, 839));
+    }
+
+    #[test]
+    fn an_idle_partition_read_to_its_end_never_stalls() {
+        let t0 = Instant::now();
+        let mut stalls = Stalls::new(TIMEOUT);
+        assert_eq!(feed(&mut stalls, &seen("active", 839, 839), t0, 600), None);
+        // Before the first message, the next offset to fetch is the position.
+        let fresh = Seen {
+            next_offset: 839,
+            ..seen("active", -1001, 839)
+        };
+        assert_eq!(feed(&mut stalls, &fresh, t0, 600), None);
+    }
+
+    #[test]
+    fn a_partition_that_moves_is_not_stalled_however_long_it_lags() {
+        let t0 = Instant::now();
+        let mut stalls = Stalls::new(TIMEOUT);
+        for i in 0..100u64 {
+            let at = seen("active", 100 + i as i64, 100_000);
+            let now = t0 + Duration::from_secs(i * 5);
+            assert_eq!(stalls.observe("in", 2, &at, now), None, "at {i}");
+        }
+    }
+
+    #[test]
+    fn a_leader_that_is_down_is_an_outage_not_a_stall_and_the_wait_starts_again_after_it() {
+        let t0 = Instant::now();
+        let mut stalls = Stalls::new(TIMEOUT);
+        let down = Seen {
+            leader_up: false,
+            ..seen("active", 193, 839)
+        };
+        assert_eq!(feed(&mut stalls, &down, t0, 300), None);
+        // Back up at 300 s, still not moving: a stall only 120 s later.
+        let up = seen("active", 193, 839);
+        let back = t0 + Duration::from_secs(300);
+        assert_eq!(feed(&mut stalls, &up, back, 115), None);
+        assert!(stalls
+            .observe("in", 2, &up, back + Duration::from_secs(125))
+            .is_some());
+    }
+
+    #[test]
+    fn a_change_of_fetch_state_or_a_forgotten_partition_starts_the_wait_again() {
+        let t0 = Instant::now();
+        let mut stalls = Stalls::new(TIMEOUT);
+        assert_eq!(
+            feed(&mut stalls, &seen("offset-query", -1001, -1001), t0, 100),
+            None
+        );
+        let later = t0 + Duration::from_secs(100);
+        assert_eq!(
+            feed(&mut stalls, &seen("offset-wait", -1001, -1001), later, 100),
+            None
+        );
+        stalls.forget("in", 2);
+        let again = t0 + Duration::from_secs(200);
+        assert_eq!(
+            feed(&mut stalls, &seen("offset-wait", -1001, -1001), again, 100),
+            None
+        );
+    }
+
+    #[test]
+    fn a_zero_timeout_turns_it_off() {
+        let t0 = Instant::now();
+        let mut stalls = Stalls::new(Duration::ZERO);
+        assert_eq!(
+            feed(&mut stalls, &seen("offset-query", -1001, 839), t0, 1000),
+            None
+        );
+    }
+}
