@@ -389,37 +389,12 @@ fn a_record_the_broker_refuses_for_good_stops_the_instance_instead_of_a_retry_lo
 /// ends, a new instance reads everything.
 #[test]
 fn a_partition_that_never_starts_stalls_and_the_instance_exits_saying_so() {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    use rdkafka::producer::{BaseProducer, Producer};
-    use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+    use rdkafka::producer::Producer;
 
     let s = Setup::new("stall", 1);
     let n = 100;
     produce(&s.input, &valid_inputs(n));
-    // Offsets for the group, sent in a transaction left open for ten minutes: a read_committed
-    // consumer's offset fetch waits for it (UNSTABLE_OFFSET_COMMIT), and librdkafka retries it
-    // without end.
-    let holder: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
-        .set("transactional.id", unique("stall-holder"))
-        .set("transaction.timeout.ms", "600000")
-        .create()
-        .expect("producer");
-    let t = Duration::from_secs(30);
-    holder.init_transactions(t).expect("init");
-    holder.begin_transaction().expect("begin");
-    let group: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
-        .set("group.id", &s.group)
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(&s.input, 0, Offset::Offset(10))
-        .expect("tpl");
-    let metadata = group.group_metadata().expect("group metadata");
-    holder
-        .send_offsets_to_transaction(&tpl, &metadata, t)
-        .expect("offsets in the open transaction");
+    let holder = hold_offset_in_open_transaction(&s.group, &s.input, 0, 10);
 
     let log = format!("{}-stalled", s.group);
     let mut stalled = Daemon::start_logged(&s, &[("EARSHOT_KAFKA__STALL_TIMEOUT_SECS", "5")], &log);
@@ -441,7 +416,9 @@ fn a_partition_that_never_starts_stalls_and_the_instance_exits_saying_so() {
     );
 
     // The cause gone, a new instance reads on from the committed offset (none: the start).
-    holder.abort_transaction(t).expect("abort");
+    holder
+        .abort_transaction(Duration::from_secs(30))
+        .expect("abort");
     let mut next = Daemon::start_logged(&s, &[], &format!("{}-next", s.group));
     let out = read_distinct(&s.output, n, WAIT, source_of);
     assert_eq!(out.len(), n, "every input has its insight");

@@ -70,15 +70,21 @@ impl Memory {
 
     /// Starts an instance with its own state folder (a fresh machine unless `state` is reused).
     fn start(&self, state: &std::path::Path) -> Daemon {
+        self.start_with(state, &[], &self.group)
+    }
+
+    /// [`Memory::start`] with more settings, logging to target/e2e-logs/<log>.log.
+    fn start_with(&self, state: &std::path::Path, extra: &[(&str, &str)], log: &str) -> Daemon {
         let args = ["run", "--role", "memory"];
-        Daemon::spawn(&args, &self.group, &self.dead, &self.group, |cmd| {
+        Daemon::spawn(&args, &self.group, &self.dead, log, |cmd| {
             cmd.env("EARSHOT_MEMORY__INPUT_TOPIC", &self.insights)
                 .env("EARSHOT_MEMORY__LINKS_TOPIC", &self.links)
                 .env("EARSHOT_MEMORY__REPARTITION_TOPIC", &self.repartition)
                 .env("EARSHOT_MEMORY__CHANGELOG_TOPIC", &self.changelog)
                 .env("EARSHOT_MEMORY__OUTPUT_TOPIC", &self.output)
                 .env("EARSHOT_MEMORY__STATE_DIR", state)
-                .env("EARSHOT_MEMORY__COMMIT_INTERVAL_MS", "100");
+                .env("EARSHOT_MEMORY__COMMIT_INTERVAL_MS", "100")
+                .envs(extra.iter().copied());
         })
     }
 
@@ -514,4 +520,47 @@ fn two_instances_split_customers_and_state_moves_with_a_rebalance() {
     assert_schema(&events);
     b.signal("TERM");
     assert_eq!(b.wait(WAIT), Some(0));
+}
+
+/// The stage's member judges its partitions as the analysers do: an input partition that never
+/// starts (its offset held by a transaction that never ends) while insights wait ends the stage
+/// with exit 1, naming the partition, instead of a live member that holds it and reads nothing.
+#[test]
+fn a_stalled_input_partition_ends_the_stage_saying_so() {
+    use rdkafka::producer::Producer;
+
+    let m = Memory::new("mem-stall", 1);
+    m.insights(&analyse(&history(1)));
+    // The stage's member is in the group `<group_id>-memory`.
+    let member = format!("{}-memory", m.group);
+    let holder = hold_offset_in_open_transaction(&member, &m.insights, 0, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let log = format!("{}-stalled", m.group);
+    let mut stage = m.start_with(
+        dir.path(),
+        &[
+            ("EARSHOT_KAFKA__STATISTICS_INTERVAL_MS", "500"),
+            ("EARSHOT_KAFKA__STALL_TIMEOUT_SECS", "5"),
+        ],
+        &log,
+    );
+    let code = stage.wait(WAIT);
+    let text = std::fs::read_to_string(log_path(&log)).unwrap_or_default();
+    assert_eq!(
+        code,
+        Some(1),
+        "a stalled stage exits non-zero; log:\n{text}"
+    );
+    // librdkafka fetches the committed offsets of a member's whole assignment at once: the held
+    // one keeps the repartition topic's partition from starting too, and either is named.
+    let named = [&m.insights, &m.repartition]
+        .iter()
+        .any(|t| text.contains(&format!("{t} [0] has not moved")));
+    assert!(
+        text.contains("partition stalled") && named,
+        "the exit names the partition; log:\n{text}"
+    );
+    holder
+        .abort_transaction(Duration::from_secs(30))
+        .expect("abort");
 }

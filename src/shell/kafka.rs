@@ -35,7 +35,7 @@ use crate::shell::client::{is_fatal, is_unrecoverable, Callbacks, ClientCtx, Err
 use crate::shell::exactly_once::{self, Transactions};
 use crate::shell::metrics::{Metrics, Observed};
 use crate::shell::offsets::{OffsetTracker, Ticket};
-use crate::shell::stall::{Seen, Stalls};
+use crate::shell::stall::{self, Stalls};
 use crate::shell::watchdog::Watchdog;
 use crate::shell::Health;
 
@@ -191,18 +191,15 @@ impl ClientContext for Context {
 
     fn stats(&self, stats: Statistics) {
         let assigned = self.assigned.lock().map(|a| a.clone()).unwrap_or_default();
-        let now = Instant::now();
+        let mine = |topic: &str, partition: i32| assigned.contains(&(topic.to_string(), partition));
+        stall::watch(&self.stalls, &stats, mine, &self.client, Instant::now());
         for (topic, t) in &stats.topics {
             for (partition, p) in &t.partitions {
                 if *partition < 0 {
                     continue;
                 }
-                let mine = assigned.contains(&(topic.clone(), *partition));
-                if mine {
-                    self.judge(&stats, topic, p, now);
-                }
                 let labels = [topic.as_str(), &partition.to_string()];
-                if mine && p.consumer_lag >= 0 {
+                if mine(topic, *partition) && p.consumer_lag >= 0 {
                     self.metrics
                         .consumer_lag
                         .with_label_values(&labels)
@@ -301,41 +298,6 @@ impl Context {
         self.assigned
             .lock()
             .is_ok_and(|a| a.contains(&(topic.to_string(), partition)))
-    }
-
-    /// Feeds an assigned partition's statistics to the stall detector; a stall stops the stage as
-    /// a fatal client error would (once).
-    fn judge(
-        &self,
-        stats: &Statistics,
-        topic: &str,
-        p: &rdkafka::statistics::Partition,
-        now: Instant,
-    ) {
-        let seen = Seen {
-            fetch_state: &p.fetch_state,
-            app_offset: p.app_offset,
-            next_offset: p.next_offset,
-            end: p.ls_offset,
-            leader_up: stats
-                .brokers
-                .values()
-                .any(|b| b.nodeid == p.leader && b.state == "UP"),
-        };
-        let stall = match self.stalls.lock() {
-            Ok(mut s) => s.observe(topic, p.partition, &seen, now),
-            Err(_) => None,
-        };
-        if let Some(stall) = stall {
-            if self.client.fatal.is_cancelled() {
-                return;
-            }
-            tracing::error!(%stall, "partition stalled: stopping, for a new client to read it");
-            if let Ok(mut c) = self.client.cause.lock() {
-                c.get_or_insert_with(|| ("consumer", format!("stalled: {stall}")));
-            }
-            self.client.fatal.cancel();
-        }
     }
 
     fn update_assignment(&self, a: &BTreeSet<(String, i32)>) {

@@ -7,9 +7,10 @@
 //! behind a mutex, between its loop and these callbacks (librdkafka calls them from inside
 //! `poll`, on the loop's thread).
 
+use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::BorrowedMessage;
@@ -20,6 +21,7 @@ use crate::config::KafkaConfig;
 use crate::shell::client::{is_fatal, ClientCtx, ErrorLog};
 use crate::shell::metrics::Metrics;
 use crate::shell::stage::{lock, member_config, plain_consumer_config, read_all, StageError};
+use crate::shell::stall::{self, Stalls};
 use crate::shell::Health;
 
 /// What the shared member needs of a stage.
@@ -60,6 +62,10 @@ pub struct Common {
 pub struct StageCtx<S> {
     stage: Arc<Mutex<S>>,
     client: ClientCtx,
+    /// The partitions the member holds, of its input and its repartition topic.
+    assigned: Mutex<BTreeSet<(String, i32)>>,
+    /// Partitions that stopped moving with messages to read (see [`crate::shell::stall`]).
+    stalls: Mutex<Stalls>,
 }
 
 impl<S: Send + 'static> ClientContext for StageCtx<S> {
@@ -69,7 +75,11 @@ impl<S: Send + 'static> ClientContext for StageCtx<S> {
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
         self.client.error(error, reason)
     }
-    fn stats(&self, _: rdkafka::Statistics) {}
+    fn stats(&self, stats: rdkafka::Statistics) {
+        let assigned = self.assigned.lock().map(|a| a.clone()).unwrap_or_default();
+        let mine = |topic: &str, partition: i32| assigned.contains(&(topic.to_string(), partition));
+        stall::watch(&self.stalls, &stats, mine, &self.client, Instant::now());
+    }
 }
 
 impl<S: Partitioned> ConsumerContext for StageCtx<S> {
@@ -77,6 +87,13 @@ impl<S: Partitioned> ConsumerContext for StageCtx<S> {
         let Rebalance::Revoke(tpl) = rebalance else {
             return;
         };
+        let parts = partitions_of(tpl);
+        if let (Ok(mut a), Ok(mut s)) = (self.assigned.lock(), self.stalls.lock()) {
+            for (topic, partition) in &parts {
+                a.remove(&(topic.clone(), *partition));
+                s.forget(topic, *partition);
+            }
+        }
         let Ok(mut stage) = self.stage.lock() else {
             return;
         };
@@ -98,7 +115,7 @@ impl<S: Partitioned> ConsumerContext for StageCtx<S> {
                 .assigned
                 .store(false, Ordering::Relaxed);
         }
-        tracing::info!(partitions = ?partitions_of(tpl), "{}: partitions revoked", S::NAME);
+        tracing::info!(partitions = ?parts, "{}: partitions revoked", S::NAME);
         stage
             .common()
             .metrics
@@ -111,6 +128,9 @@ impl<S: Partitioned> ConsumerContext for StageCtx<S> {
         let Rebalance::Assign(tpl) = rebalance else {
             return;
         };
+        if let Ok(mut a) = self.assigned.lock() {
+            a.extend(partitions_of(tpl));
+        }
         let Ok(mut stage) = self.stage.lock() else {
             return;
         };
@@ -158,6 +178,8 @@ pub fn member<S: Partitioned>(
         member_config(k, group).create_with_context(StageCtx {
             stage: stage.clone(),
             client,
+            assigned: Mutex::new(BTreeSet::new()),
+            stalls: Mutex::new(Stalls::new(Duration::from_secs(k.stall_timeout_secs))),
         })?;
     consumer.subscribe(topics)?;
     Ok(consumer)

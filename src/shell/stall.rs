@@ -19,7 +19,12 @@
 //! changed. An idle partition (read to its end) never stalls.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use rdkafka::Statistics;
+
+use super::client::ClientCtx;
 
 /// What the statistics say of one assigned partition.
 #[derive(Debug, Clone, Copy)]
@@ -153,6 +158,50 @@ impl Stalls {
     /// Forgets a partition no longer assigned: assigned again, it starts afresh.
     pub fn forget(&mut self, topic: &str, partition: i32) {
         self.tracks.remove(&(topic.to_string(), partition));
+    }
+}
+
+/// Feeds a client's statistics of every partition it holds (`assigned` says which) to `stalls`.
+/// A stall stops the client's stage as a fatal error does, once: logged, kept as the cause, the
+/// client's `fatal` token cancelled.
+pub fn watch(
+    stalls: &Mutex<Stalls>,
+    stats: &Statistics,
+    assigned: impl Fn(&str, i32) -> bool,
+    client: &ClientCtx,
+    now: Instant,
+) {
+    let Ok(mut stalls) = stalls.lock() else {
+        return;
+    };
+    for (topic, t) in &stats.topics {
+        for (&partition, p) in &t.partitions {
+            if partition < 0 || !assigned(topic, partition) {
+                continue;
+            }
+            let seen = Seen {
+                fetch_state: &p.fetch_state,
+                app_offset: p.app_offset,
+                next_offset: p.next_offset,
+                end: p.ls_offset,
+                leader_up: stats
+                    .brokers
+                    .values()
+                    .any(|b| b.nodeid == p.leader && b.state == "UP"),
+            };
+            let Some(stall) = stalls.observe(topic, partition, &seen, now) else {
+                continue;
+            };
+            if client.fatal.is_cancelled() {
+                return;
+            }
+            tracing::error!(%stall, "partition stalled: stopping, for a new client to read it");
+            if let Ok(mut c) = client.cause.lock() {
+                c.get_or_insert_with(|| (client.name, format!("stalled: {stall}")));
+            }
+            client.fatal.cancel();
+            return;
+        }
     }
 }
 

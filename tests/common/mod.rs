@@ -512,3 +512,37 @@ pub fn assert_valid(validator: &jsonschema::Validator, instance: &serde_json::Va
         "schema violations: {errors:?}\nin {instance}"
     );
 }
+
+/// A transactional producer holding `group`'s offset of `topic` [`partition`] in a transaction
+/// left open (for ten minutes): a `read_committed` member's offset fetch waits for it
+/// (`UNSTABLE_OFFSET_COMMIT`), and librdkafka retries without end, so the partition never starts.
+/// Abort the transaction to let it go.
+pub fn hold_offset_in_open_transaction(
+    group: &str,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+) -> rdkafka::producer::BaseProducer {
+    let holder: rdkafka::producer::BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("transactional.id", unique("offset-holder"))
+        .set("transaction.timeout.ms", "600000")
+        .create()
+        .expect("producer");
+    let t = Duration::from_secs(30);
+    holder.init_transactions(t).expect("init");
+    holder.begin_transaction().expect("begin");
+    let member: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("group.id", group)
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, partition, Offset::Offset(offset))
+        .expect("tpl");
+    let metadata = member.group_metadata().expect("group metadata");
+    holder
+        .send_offsets_to_transaction(&tpl, &metadata, t)
+        .expect("offsets in the open transaction");
+    holder
+}
