@@ -143,6 +143,8 @@ fn sigterm_with_the_broker_gone_exits_within_the_deadline_saying_what_is_left() 
                 "EARSHOT_KAFKA__PRODUCER",
                 r#"{"transaction.timeout.ms" = "120000"}"#,
             ),
+            // Above the transaction timeout, as the configuration requires.
+            ("EARSHOT_KAFKA__STALL_TIMEOUT_SECS", "180"),
         ],
     );
     d.wait_ready(WAIT);
