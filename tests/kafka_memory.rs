@@ -564,3 +564,65 @@ fn a_stalled_input_partition_ends_the_stage_saying_so() {
         .abort_transaction(Duration::from_secs(30))
         .expect("abort");
 }
+
+/// An idle member whose input is transactional (the analysers' output under exactly once) is not
+/// a stalled one, though its input ends in a commit marker that no message hands to the stage:
+/// idle for over twice the stall timeout, it keeps running.
+#[test]
+fn an_idle_stage_on_a_transactional_input_is_not_taken_for_stalled() {
+    let m = Memory::new("mem-idle", 1);
+    let h = analyse(&history(1));
+    m.link(&[("twitter:u1", Some("CUS-1"))]);
+    let p: rdkafka::producer::BaseProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("transactional.id", unique("mem-idle-tx"))
+        .create()
+        .expect("producer");
+    let t = Duration::from_secs(30);
+    p.init_transactions(t).expect("init");
+    p.begin_transaction().expect("begin");
+    for i in &h {
+        let key = i["party"]["id"].as_str().unwrap().to_string();
+        let value = i.to_string();
+        p.send(BaseRecord::to(&m.insights).key(&key).payload(&value))
+            .map_err(|(e, _)| e)
+            .expect("queued");
+    }
+    p.commit_transaction(t).expect("committed");
+    let dir = tempfile::tempdir().unwrap();
+    let log = format!("{}-idle", m.group);
+    let mut stage = m.start_with(
+        dir.path(),
+        &[
+            ("EARSHOT_KAFKA__STATISTICS_INTERVAL_MS", "500"),
+            ("EARSHOT_KAFKA__STALL_TIMEOUT_SECS", "3"),
+        ],
+        &log,
+    );
+    // Read through: the member's committed offset passes the last message.
+    let member = format!("{}-memory", m.group);
+    let began = Instant::now();
+    while committed(&member, &m.insights, 1)[0] < h.len() as i64 && began.elapsed() < WAIT {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let at = committed(&member, &m.insights, 1)[0];
+    assert!(
+        at >= h.len() as i64,
+        "the stage read its input (committed {at})"
+    );
+    // Idle for well over twice the stall timeout.
+    std::thread::sleep(Duration::from_secs(8));
+    let text = std::fs::read_to_string(log_path(&log)).unwrap_or_default();
+    assert!(
+        matches!(stage.child.try_wait(), Ok(None)),
+        "an idle stage keeps running; log:\n{text}"
+    );
+    assert_eq!(
+        stage.get("/healthz").map(|r| r.0),
+        Some(200),
+        "log:\n{text}"
+    );
+    assert!(!text.contains("partition stalled"), "log:\n{text}");
+    stage.signal("TERM");
+    assert_eq!(stage.wait(WAIT), Some(0));
+}
