@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
@@ -178,9 +179,10 @@ pub struct KafkaConfig {
     /// How often librdkafka reports statistics (consumer lag); 0 turns them off.
     pub statistics_interval_ms: u32,
     /// An assigned partition that has messages to read and has not moved for this long (its
-    /// leader up) has stalled inside the client: the process exits non-zero for the orchestrator
-    /// to restart it. Read from the statistics, so it needs `statistics_interval_ms`; 0 turns it
-    /// off. Keep it above any `transaction.timeout.ms` of the group's producers: a partition
+    /// broker reachable) has stalled inside the client: the process exits non-zero for the
+    /// orchestrator to restart it. Read from the statistics: at least three of their intervals,
+    /// and off when they are (`statistics_interval_ms = 0`) or when this is 0. Under exactly
+    /// once it must be at least 30 s above the producer's `transaction.timeout.ms`: a partition
     /// waits for a dead instance's open transaction that long before it can start.
     pub stall_timeout_secs: u64,
     /// Extra librdkafka consumer properties, passed through as they are.
@@ -193,6 +195,31 @@ pub struct KafkaConfig {
     /// `<group_id>-<random>` and an open transaction of a killed instance is aborted by the broker
     /// after `transaction.timeout.ms` (10 s).
     pub transactional_id: Option<String>,
+}
+
+impl KafkaConfig {
+    /// How long a partition may not move before it counts as stalled: `stall_timeout_secs`, but
+    /// at least three statistics intervals; zero (off) when either is zero.
+    pub fn stall_timeout(&self) -> Duration {
+        let interval = self.statistics_interval();
+        if self.stall_timeout_secs == 0 || interval.is_zero() {
+            return Duration::ZERO;
+        }
+        Duration::from_secs(self.stall_timeout_secs).max(interval * 3)
+    }
+
+    /// How often librdkafka reports statistics (zero: never).
+    pub fn statistics_interval(&self) -> Duration {
+        Duration::from_millis(u64::from(self.statistics_interval_ms))
+    }
+
+    /// Whether the consumers read committed messages only (unless `[kafka.consumer]` says
+    /// otherwise).
+    pub fn read_committed(&self) -> bool {
+        self.consumer
+            .get("isolation.level")
+            .is_none_or(|v| v == "read_committed")
+    }
 }
 
 impl Default for KafkaConfig {
@@ -433,29 +460,23 @@ impl Config {
                 ),
             );
         }
-        let stall_ms = self.kafka.stall_timeout_secs.saturating_mul(1000);
-        if stall_ms > 0 {
-            let stats_ms = u64::from(self.kafka.statistics_interval_ms);
-            if stats_ms == 0 || stall_ms < 3 * stats_ms {
-                return bad(
-                    "kafka.stall_timeout_secs",
-                    "is read from the statistics: it needs statistics_interval_ms above 0 and at \
-                     most a third of the stall timeout (or 0 to turn stall detection off)"
-                        .into(),
-                );
-            }
+        let stall_ms = self.kafka.stall_timeout().as_millis();
+        if stall_ms > 0 && self.pipeline.guarantee == Guarantee::ExactlyOnce {
             let txn_ms = self
                 .kafka
                 .producer
                 .get("transaction.timeout.ms")
-                .and_then(|v| v.parse::<u64>().ok())
+                .and_then(|v| v.parse::<u128>().ok())
                 .unwrap_or(10_000);
-            if self.pipeline.guarantee == Guarantee::ExactlyOnce && stall_ms <= txn_ms {
+            // A partition waits for a dead instance's open transaction that long, then for the
+            // broker's abort scan and the client's retries.
+            if stall_ms < txn_ms + 30_000 {
                 return bad(
                     "kafka.stall_timeout_secs",
                     format!(
-                        "must be above the producer's transaction.timeout.ms ({txn_ms} ms): a \
-                         partition waits that long for a dead instance's open transaction"
+                        "must be at least 30 s above the producer's transaction.timeout.ms \
+                         ({txn_ms} ms): a partition waits that long for a dead instance's open \
+                         transaction"
                     ),
                 );
             }
@@ -614,29 +635,30 @@ mod tests {
     }
 
     #[test]
-    fn a_stall_timeout_must_fit_the_statistics_and_the_transactions() {
+    fn a_stall_timeout_fits_the_statistics_and_the_transactions() {
         let load = |pairs: &[(&str, &str)]| Config::load_with_env(None, env(pairs));
-        assert_eq!(load(&[]).unwrap().kafka.stall_timeout_secs, 120);
-        for pairs in [
-            &[("EARSHOT_KAFKA__STATISTICS_INTERVAL_MS", "0")][..],
-            &[("EARSHOT_KAFKA__STALL_TIMEOUT_SECS", "10")][..],
-            &[
+        let k = load(&[]).unwrap().kafka;
+        assert_eq!(k.stall_timeout(), Duration::from_secs(120));
+        assert!(k.read_committed());
+        // At least three statistics intervals; off with the statistics.
+        let slow = load(&[("EARSHOT_KAFKA__STATISTICS_INTERVAL_MS", "60000")]).unwrap();
+        assert_eq!(slow.kafka.stall_timeout(), Duration::from_secs(180));
+        let off = load(&[("EARSHOT_KAFKA__STATISTICS_INTERVAL_MS", "0")]).unwrap();
+        assert_eq!(off.kafka.stall_timeout(), Duration::ZERO);
+        // Under exactly once, 30 s above the transaction timeout.
+        let eos = |stall: &str| {
+            load(&[
                 ("EARSHOT_PIPELINE__GUARANTEE", "exactly_once"),
-                ("EARSHOT_KAFKA__STALL_TIMEOUT_SECS", "60"),
+                ("EARSHOT_KAFKA__STALL_TIMEOUT_SECS", stall),
                 (
                     "EARSHOT_KAFKA__PRODUCER",
                     "{\"transaction.timeout.ms\" = \"60000\"}",
                 ),
-            ][..],
-        ] {
-            let e = load(pairs).unwrap_err().to_string();
-            assert!(e.contains("kafka.stall_timeout_secs"), "{pairs:?}: {e}");
-        }
-        // Off, nothing is asked of the statistics.
-        let off = load(&[
-            ("EARSHOT_KAFKA__STALL_TIMEOUT_SECS", "0"),
-            ("EARSHOT_KAFKA__STATISTICS_INTERVAL_MS", "0"),
-        ]);
-        assert_eq!(off.unwrap().kafka.stall_timeout_secs, 0);
+            ])
+        };
+        let e = eos("60").unwrap_err().to_string();
+        assert!(e.contains("kafka.stall_timeout_secs"), "{e}");
+        assert!(eos("90").is_ok());
+        assert!(eos("0").is_ok(), "off asks nothing");
     }
 }

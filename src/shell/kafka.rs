@@ -182,6 +182,8 @@ pub struct Context {
     committed: Arc<Mutex<HashMap<(String, i32), i64>>>,
     /// Partitions that stopped moving with messages to read (see [`super::stall`]).
     stalls: Mutex<Stalls>,
+    /// Whether the consumer reads committed messages only.
+    read_committed: bool,
 }
 
 impl ClientContext for Context {
@@ -192,7 +194,14 @@ impl ClientContext for Context {
     fn stats(&self, stats: Statistics) {
         let assigned = self.assigned.lock().map(|a| a.clone()).unwrap_or_default();
         let mine = |topic: &str, partition: i32| assigned.contains(&(topic.to_string(), partition));
-        stall::watch(&self.stalls, &stats, mine, &self.client, Instant::now());
+        stall::watch(
+            &self.stalls,
+            &stats,
+            mine,
+            self.read_committed,
+            &self.client,
+            Instant::now(),
+        );
         for (topic, t) in &stats.topics {
             for (partition, p) in &t.partitions {
                 if *partition < 0 {
@@ -431,9 +440,11 @@ where
         } else {
             committed.clone()
         },
-        stalls: Mutex::new(Stalls::new(Duration::from_secs(
-            config.kafka.stall_timeout_secs,
-        ))),
+        stalls: Mutex::new(Stalls::new(
+            config.kafka.stall_timeout(),
+            config.kafka.statistics_interval(),
+        )),
+        read_committed: config.kafka.read_committed(),
     };
     let consumer: StreamConsumer<Context> =
         consumer_config(kcfg, guarantee).create_with_context(context)?;

@@ -66,6 +66,8 @@ pub struct StageCtx<S> {
     assigned: Mutex<BTreeSet<(String, i32)>>,
     /// Partitions that stopped moving with messages to read (see [`crate::shell::stall`]).
     stalls: Mutex<Stalls>,
+    /// Whether the member reads committed messages only.
+    read_committed: bool,
 }
 
 impl<S: Send + 'static> ClientContext for StageCtx<S> {
@@ -78,7 +80,14 @@ impl<S: Send + 'static> ClientContext for StageCtx<S> {
     fn stats(&self, stats: rdkafka::Statistics) {
         let assigned = self.assigned.lock().map(|a| a.clone()).unwrap_or_default();
         let mine = |topic: &str, partition: i32| assigned.contains(&(topic.to_string(), partition));
-        stall::watch(&self.stalls, &stats, mine, &self.client, Instant::now());
+        stall::watch(
+            &self.stalls,
+            &stats,
+            mine,
+            self.read_committed,
+            &self.client,
+            Instant::now(),
+        );
     }
 }
 
@@ -179,7 +188,8 @@ pub fn member<S: Partitioned>(
             stage: stage.clone(),
             client,
             assigned: Mutex::new(BTreeSet::new()),
-            stalls: Mutex::new(Stalls::new(Duration::from_secs(k.stall_timeout_secs))),
+            stalls: Mutex::new(Stalls::new(k.stall_timeout(), k.statistics_interval())),
+            read_committed: k.read_committed(),
         })?;
     consumer.subscribe(topics)?;
     Ok(consumer)

@@ -36,11 +36,15 @@ pub struct Seen<'a> {
     pub app_offset: i64,
     /// The next offset to fetch, negative while unknown.
     pub next_offset: i64,
-    /// The partition's last stable offset (its end for a `read_committed` reader), negative while
-    /// unknown.
+    /// The partition's end for this reader (the last stable offset when it reads committed
+    /// messages only, else the high watermark), negative while unknown.
     pub end: i64,
-    /// Whether the connection to the partition's leader is up.
-    pub leader_up: bool,
+    /// Messages fetched and waiting in the client's queue for the application.
+    pub queued: i64,
+    /// Whether the broker the partition waits on is reachable: its leader's connection for a
+    /// partition that fetches (or validates its leader's epoch), the group coordinator's for one
+    /// still waiting for its committed offset.
+    pub reachable: bool,
 }
 
 impl Seen<'_> {
@@ -59,6 +63,13 @@ impl Seen<'_> {
     /// it too, as `tests/kafka_memory.rs` sees; the rule does not lean on that).
     fn caught_up(&self) -> bool {
         self.fetch_state == "active" && self.end >= 0 && self.next_offset >= self.end
+    }
+
+    /// Whether not moving now can be the client's stall: its broker reachable, messages still to
+    /// fetch, and none fetched and waiting (then the application is what is slow, not the
+    /// client).
+    fn judged(&self) -> bool {
+        self.reachable && !self.caught_up() && !(self.fetch_state == "active" && self.queued > 0)
     }
 }
 
@@ -98,21 +109,28 @@ struct Track {
     fetch_state: String,
     position: i64,
     since: Instant,
+    /// When statistics last came.
+    last_seen: Instant,
 }
 
 /// The stall detector: fed the statistics of every interval, it says which partition stalled.
 #[derive(Debug)]
 pub struct Stalls {
     timeout: Duration,
+    /// A longer silence between two statistics means they were not handled (the client is
+    /// polled only while the application reads): what happened meanwhile is unknown, and the
+    /// wait starts again.
+    gap: Duration,
     tracks: HashMap<(String, i32), Track>,
 }
 
 impl Stalls {
-    /// A detector for which a partition that has not moved for `timeout` has stalled; a zero
-    /// timeout turns it off.
-    pub fn new(timeout: Duration) -> Stalls {
+    /// A detector for which a partition that has not moved for `timeout` has stalled, fed
+    /// statistics every `interval`; a zero timeout turns it off.
+    pub fn new(timeout: Duration, interval: Duration) -> Stalls {
         Stalls {
             timeout,
+            gap: interval * 2 + Duration::from_secs(1),
             tracks: HashMap::new(),
         }
     }
@@ -130,9 +148,15 @@ impl Stalls {
         }
         let position = seen.position();
         let key = (topic.to_string(), partition);
-        let moved = |t: &Track| t.fetch_state != seen.fetch_state || t.position != position;
+        let gap = self.gap;
+        let moved = |t: &Track| {
+            t.fetch_state != seen.fetch_state
+                || t.position != position
+                || now.saturating_duration_since(t.last_seen) > gap
+        };
         match self.tracks.get_mut(&key) {
-            Some(t) if !moved(t) && seen.leader_up && !seen.caught_up() => {
+            Some(t) if !moved(t) && seen.judged() => {
+                t.last_seen = now;
                 let waited = now.saturating_duration_since(t.since);
                 (waited >= self.timeout).then(|| Stall {
                     topic: topic.to_string(),
@@ -150,6 +174,7 @@ impl Stalls {
                         fetch_state: seen.fetch_state.to_string(),
                         position,
                         since: now,
+                        last_seen: now,
                     },
                 );
                 None
@@ -166,30 +191,54 @@ impl Stalls {
 /// Feeds a client's statistics of every partition it holds (`assigned` says which) to `stalls`.
 /// A stall stops the client's stage as a fatal error does, once: logged, kept as the cause, the
 /// client's `fatal` token cancelled.
+///
+/// `read_committed` says whether the client reads committed messages only (its end is then the
+/// last stable offset, else the high watermark).
 pub fn watch(
     stalls: &Mutex<Stalls>,
     stats: &Statistics,
     assigned: impl Fn(&str, i32) -> bool,
+    read_committed: bool,
     client: &ClientCtx,
     now: Instant,
 ) {
     let Ok(mut stalls) = stalls.lock() else {
         return;
     };
+    // A leader librdkafka knows (-1: none) among the brokers it learned from the metadata; the
+    // group coordinator's own entry is a logical one, with node id -1.
+    let leader_up = |leader: i32| {
+        leader >= 0
+            && stats
+                .brokers
+                .values()
+                .any(|b| b.source == "learned" && b.nodeid == leader && b.state == "UP")
+    };
+    let coordinator_up = stats.cgrp.as_ref().map(|g| g.state == "up");
     for (topic, t) in &stats.topics {
         for (&partition, p) in &t.partitions {
             if partition < 0 || !assigned(topic, partition) {
                 continue;
             }
+            // A partition that has not started waits on the group coordinator (for its
+            // committed offset), whose connection librdkafka keeps; the leader's may not be
+            // opened until it fetches.
+            let fetching = matches!(p.fetch_state.as_str(), "active" | "validate-epoch-wait");
+            let reachable = match coordinator_up {
+                Some(up) if !fetching => up,
+                _ => leader_up(p.leader),
+            };
             let seen = Seen {
                 fetch_state: &p.fetch_state,
                 app_offset: p.app_offset,
                 next_offset: p.next_offset,
-                end: p.ls_offset,
-                leader_up: stats
-                    .brokers
-                    .values()
-                    .any(|b| b.nodeid == p.leader && b.state == "UP"),
+                end: if read_committed {
+                    p.ls_offset
+                } else {
+                    p.hi_offset
+                },
+                queued: p.fetchq_cnt,
+                reachable,
             };
             let Some(stall) = stalls.observe(topic, partition, &seen, now) else {
                 continue;
@@ -212,6 +261,7 @@ mod tests {
     use super::*;
 
     const TIMEOUT: Duration = Duration::from_secs(120);
+    const INTERVAL: Duration = Duration::from_secs(5);
 
     fn seen(fetch_state: &str, app_offset: i64, end: i64) -> Seen<'_> {
         Seen {
@@ -219,7 +269,8 @@ mod tests {
             app_offset,
             next_offset: app_offset,
             end,
-            leader_up: true,
+            queued: 0,
+            reachable: true,
         }
     }
 
@@ -231,13 +282,14 @@ mod tests {
     #[test]
     fn a_partition_that_waits_for_its_offset_with_messages_to_read_stalls_after_the_timeout() {
         let t0 = Instant::now();
-        let mut stalls = Stalls::new(TIMEOUT);
+        let mut stalls = Stalls::new(TIMEOUT, INTERVAL);
         let stuck = Seen {
             fetch_state: "offset-query",
             app_offset: -1001,
             next_offset: -1001,
             end: -1001,
-            leader_up: true,
+            queued: 0,
+            reachable: true,
         };
         assert_eq!(
             feed(&mut stalls, &stuck, t0, 115),
@@ -255,7 +307,7 @@ mod tests {
     #[test]
     fn an_active_partition_that_hands_out_nothing_while_behind_stalls() {
         let t0 = Instant::now();
-        let mut stalls = Stalls::new(TIMEOUT);
+        let mut stalls = Stalls::new(TIMEOUT, INTERVAL);
         let behind = seen("active", 193, 839);
         let stall = feed(&mut stalls, &behind, t0, 200).expect("stalled");
         assert_eq!((stall.position, stall.end), (193, 839));
@@ -264,7 +316,7 @@ mod tests {
     #[test]
     fn an_idle_partition_read_to_its_end_never_stalls() {
         let t0 = Instant::now();
-        let mut stalls = Stalls::new(TIMEOUT);
+        let mut stalls = Stalls::new(TIMEOUT, INTERVAL);
         assert_eq!(feed(&mut stalls, &seen("active", 839, 839), t0, 600), None);
         // Before the first message, the next offset to fetch is the position.
         let fresh = Seen {
@@ -277,7 +329,7 @@ mod tests {
     #[test]
     fn an_idle_transactional_input_whose_last_offset_is_a_commit_marker_never_stalls() {
         let t0 = Instant::now();
-        let mut stalls = Stalls::new(TIMEOUT);
+        let mut stalls = Stalls::new(TIMEOUT, INTERVAL);
         // The last message at 838, its transaction's commit marker at 839: fetched past, never
         // handed to the application.
         let idle = Seen {
@@ -290,7 +342,7 @@ mod tests {
     #[test]
     fn a_partition_that_moves_is_not_stalled_however_long_it_lags() {
         let t0 = Instant::now();
-        let mut stalls = Stalls::new(TIMEOUT);
+        let mut stalls = Stalls::new(TIMEOUT, INTERVAL);
         for i in 0..100u64 {
             let at = seen("active", 100 + i as i64, 100_000);
             let now = t0 + Duration::from_secs(i * 5);
@@ -301,9 +353,9 @@ mod tests {
     #[test]
     fn a_leader_that_is_down_is_an_outage_not_a_stall_and_the_wait_starts_again_after_it() {
         let t0 = Instant::now();
-        let mut stalls = Stalls::new(TIMEOUT);
+        let mut stalls = Stalls::new(TIMEOUT, INTERVAL);
         let down = Seen {
-            leader_up: false,
+            reachable: false,
             ..seen("active", 193, 839)
         };
         assert_eq!(feed(&mut stalls, &down, t0, 300), None);
@@ -319,7 +371,7 @@ mod tests {
     #[test]
     fn a_change_of_fetch_state_or_a_forgotten_partition_starts_the_wait_again() {
         let t0 = Instant::now();
-        let mut stalls = Stalls::new(TIMEOUT);
+        let mut stalls = Stalls::new(TIMEOUT, INTERVAL);
         assert_eq!(
             feed(&mut stalls, &seen("offset-query", -1001, -1001), t0, 100),
             None
@@ -338,9 +390,36 @@ mod tests {
     }
 
     #[test]
+    fn fetched_messages_the_application_has_not_taken_are_its_slowness_not_a_stall() {
+        let t0 = Instant::now();
+        let mut stalls = Stalls::new(TIMEOUT, INTERVAL);
+        let waiting = Seen {
+            queued: 500,
+            next_offset: 693,
+            ..seen("active", 193, 839)
+        };
+        assert_eq!(feed(&mut stalls, &waiting, t0, 600), None);
+    }
+
+    #[test]
+    fn statistics_that_stopped_coming_start_the_wait_again() {
+        let t0 = Instant::now();
+        let mut stalls = Stalls::new(TIMEOUT, INTERVAL);
+        let behind = seen("active", 193, 839);
+        assert_eq!(feed(&mut stalls, &behind, t0, 60), None);
+        // Nothing for 300 s (the application did not poll), then the same figures: the wait
+        // starts at their return, not before the silence.
+        let back = t0 + Duration::from_secs(360);
+        assert_eq!(feed(&mut stalls, &behind, back, 115), None);
+        assert!(stalls
+            .observe("in", 2, &behind, back + Duration::from_secs(125))
+            .is_some());
+    }
+
+    #[test]
     fn a_zero_timeout_turns_it_off() {
         let t0 = Instant::now();
-        let mut stalls = Stalls::new(Duration::ZERO);
+        let mut stalls = Stalls::new(Duration::ZERO, INTERVAL);
         assert_eq!(
             feed(&mut stalls, &seen("offset-query", -1001, 839), t0, 1000),
             None
