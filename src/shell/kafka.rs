@@ -35,7 +35,7 @@ use crate::shell::client::{is_fatal, is_unrecoverable, Callbacks, ClientCtx, Err
 use crate::shell::exactly_once::{self, Transactions};
 use crate::shell::metrics::{Metrics, Observed};
 use crate::shell::offsets::{OffsetTracker, Ticket};
-use crate::shell::stall::{self, Stalls};
+use crate::shell::stall;
 use crate::shell::watchdog::Watchdog;
 use crate::shell::Health;
 
@@ -181,9 +181,7 @@ pub struct Context {
     /// The last offset the group coordinator confirmed per partition (the next one to read).
     committed: Arc<Mutex<HashMap<(String, i32), i64>>>,
     /// Partitions that stopped moving with messages to read (see [`super::stall`]).
-    stalls: Mutex<Stalls>,
-    /// Whether the consumer reads committed messages only.
-    read_committed: bool,
+    stall: stall::Watch,
 }
 
 impl ClientContext for Context {
@@ -193,15 +191,8 @@ impl ClientContext for Context {
 
     fn stats(&self, stats: Statistics) {
         let assigned = self.assigned.lock().map(|a| a.clone()).unwrap_or_default();
+        self.stall.stats(&stats, &assigned, &self.client);
         let mine = |topic: &str, partition: i32| assigned.contains(&(topic.to_string(), partition));
-        stall::watch(
-            &self.stalls,
-            &stats,
-            mine,
-            self.read_committed,
-            &self.client,
-            Instant::now(),
-        );
         for (topic, t) in &stats.topics {
             for (partition, p) in &t.partitions {
                 if *partition < 0 {
@@ -253,11 +244,7 @@ impl ConsumerContext for Context {
                 }
                 self.update_assignment(&a);
             }
-            if let Ok(mut s) = self.stalls.lock() {
-                for (topic, partition) in &parts {
-                    s.forget(topic, *partition);
-                }
-            }
+            self.stall.forget(&parts);
             if let Ok(mut r) = self.revoked.lock() {
                 r.extend(parts);
             }
@@ -440,11 +427,7 @@ where
         } else {
             committed.clone()
         },
-        stalls: Mutex::new(Stalls::new(
-            config.kafka.stall_timeout(),
-            config.kafka.statistics_interval(),
-        )),
-        read_committed: config.kafka.read_committed(),
+        stall: stall::Watch::of(&config.kafka),
     };
     let consumer: StreamConsumer<Context> =
         consumer_config(kcfg, guarantee).create_with_context(context)?;

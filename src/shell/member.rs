@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::BorrowedMessage;
@@ -21,7 +21,7 @@ use crate::config::KafkaConfig;
 use crate::shell::client::{is_fatal, ClientCtx, ErrorLog};
 use crate::shell::metrics::Metrics;
 use crate::shell::stage::{lock, member_config, plain_consumer_config, read_all, StageError};
-use crate::shell::stall::{self, Stalls};
+use crate::shell::stall;
 use crate::shell::Health;
 
 /// What the shared member needs of a stage.
@@ -65,9 +65,7 @@ pub struct StageCtx<S> {
     /// The partitions the member holds, of its input and its repartition topic.
     assigned: Mutex<BTreeSet<(String, i32)>>,
     /// Partitions that stopped moving with messages to read (see [`crate::shell::stall`]).
-    stalls: Mutex<Stalls>,
-    /// Whether the member reads committed messages only.
-    read_committed: bool,
+    stall: stall::Watch,
 }
 
 impl<S: Send + 'static> ClientContext for StageCtx<S> {
@@ -79,15 +77,7 @@ impl<S: Send + 'static> ClientContext for StageCtx<S> {
     }
     fn stats(&self, stats: rdkafka::Statistics) {
         let assigned = self.assigned.lock().map(|a| a.clone()).unwrap_or_default();
-        let mine = |topic: &str, partition: i32| assigned.contains(&(topic.to_string(), partition));
-        stall::watch(
-            &self.stalls,
-            &stats,
-            mine,
-            self.read_committed,
-            &self.client,
-            Instant::now(),
-        );
+        self.stall.stats(&stats, &assigned, &self.client);
     }
 }
 
@@ -97,12 +87,12 @@ impl<S: Partitioned> ConsumerContext for StageCtx<S> {
             return;
         };
         let parts = partitions_of(tpl);
-        if let (Ok(mut a), Ok(mut s)) = (self.assigned.lock(), self.stalls.lock()) {
-            for (topic, partition) in &parts {
-                a.remove(&(topic.clone(), *partition));
-                s.forget(topic, *partition);
+        if let Ok(mut a) = self.assigned.lock() {
+            for p in &parts {
+                a.remove(p);
             }
         }
+        self.stall.forget(&parts);
         let Ok(mut stage) = self.stage.lock() else {
             return;
         };
@@ -188,8 +178,7 @@ pub fn member<S: Partitioned>(
             stage: stage.clone(),
             client,
             assigned: Mutex::new(BTreeSet::new()),
-            stalls: Mutex::new(Stalls::new(k.stall_timeout(), k.statistics_interval())),
-            read_committed: k.read_committed(),
+            stall: stall::Watch::of(k),
         })?;
     consumer.subscribe(topics)?;
     Ok(consumer)

@@ -18,13 +18,14 @@
 //! messages to read (or no fetch position at all) and neither its fetch state nor its position has
 //! changed. An idle partition (fetched to its end) never stalls.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rdkafka::Statistics;
 
 use super::client::ClientCtx;
+use crate::config::KafkaConfig;
 
 /// What the statistics say of one assigned partition.
 #[derive(Debug, Clone, Copy)]
@@ -188,13 +189,55 @@ impl Stalls {
     }
 }
 
-/// Feeds a client's statistics of every partition it holds (`assigned` says which) to `stalls`.
-/// A stall stops the client's stage as a fatal error does, once: logged, kept as the cause, the
-/// client's `fatal` token cancelled.
-///
-/// `read_committed` says whether the client reads committed messages only (its end is then the
-/// last stable offset, else the high watermark).
-pub fn watch(
+/// A consumer's stall detector as its callbacks hold it: the [`Stalls`] and how its client reads.
+#[derive(Debug)]
+pub struct Watch {
+    stalls: Mutex<Stalls>,
+    /// Whether the client reads committed messages only (its end is then the last stable
+    /// offset, else the high watermark).
+    read_committed: bool,
+}
+
+impl Watch {
+    /// The detector of a consumer made with `k`'s settings.
+    pub fn of(k: &KafkaConfig) -> Watch {
+        Watch {
+            stalls: Mutex::new(Stalls::new(k.stall_timeout(), k.statistics_interval())),
+            read_committed: k.read_committed(),
+        }
+    }
+
+    /// Forgets revoked partitions: assigned again, they start afresh.
+    pub fn forget<'a>(&self, partitions: impl IntoIterator<Item = &'a (String, i32)>) {
+        if let Ok(mut s) = self.stalls.lock() {
+            for (topic, partition) in partitions {
+                s.forget(topic, *partition);
+            }
+        }
+    }
+
+    /// Feeds a client's statistics of every partition it holds (`assigned`) to the detector. A
+    /// stall stops the client's stage as a fatal error does, once: logged, kept as the cause, the
+    /// client's `fatal` token cancelled.
+    pub fn stats(
+        &self,
+        stats: &Statistics,
+        assigned: &BTreeSet<(String, i32)>,
+        client: &ClientCtx,
+    ) {
+        watch(
+            &self.stalls,
+            stats,
+            |topic, partition| assigned.contains(&(topic.to_string(), partition)),
+            self.read_committed,
+            client,
+            Instant::now(),
+        )
+    }
+}
+
+/// [`Watch::stats`] at `now`, `assigned` saying which partitions the client holds.
+fn watch(
     stalls: &Mutex<Stalls>,
     stats: &Statistics,
     assigned: impl Fn(&str, i32) -> bool,
