@@ -12,11 +12,15 @@
 //!
 //! The signs come from librdkafka's statistics (`statistics.interval.ms`), per assigned partition:
 //! its fetch state, the offset after the last message handed to the application (or, before the
-//! first, the next to fetch), the next offset to fetch, and the last stable offset. A partition is judged only while its
-//! leader's connection is up: a broker that is down or restarting is an outage, which the
-//! clients ride out, not a stall. It has stalled when, for [`Stalls::new`]'s timeout, it has had
-//! messages to read (or no fetch position at all) and neither its fetch state nor its position has
-//! changed. An idle partition (fetched to its end) never stalls.
+//! first, the next to fetch), the next offset to fetch, the messages fetched and not yet taken,
+//! and its end. A partition is judged only while the broker it waits on is reachable (its leader
+//! once it fetches, the group coordinator while it waits for its committed offset): a broker that
+//! is down or restarting is an outage, which the clients ride out, not a stall. It has stalled
+//! when, for [`Stalls::new`]'s timeout, it has had messages to fetch (or no fetch position at
+//! all), none fetched and waiting for the application (then the application is what is slow), and
+//! neither its fetch state nor its position has changed. An idle partition (fetched to its end)
+//! never stalls, and statistics that stopped coming (the application did not poll) start the wait
+//! again.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
