@@ -1,7 +1,8 @@
 //! The bundled emotion model: it loads, scores sensibly, and keeps its measured quality on dev.
 
 use earshot::emotion::{
-    dominant_agreement, evaluate, evaluate_cross_tuned, parse_goemotions, EmotionModel,
+    dominant_agreement, dominant_agreement_cross_tuned, evaluate, evaluate_cross_tuned,
+    parse_goemotions, EmotionModel, NEUTRAL_KEPT,
 };
 
 #[test]
@@ -24,23 +25,32 @@ fn bundled_model_scores_and_keeps_its_dev_figures() {
     let dev = parse_goemotions(&dev).unwrap();
     let (labels, ekman) = evaluate(&model, &dev);
     eprintln!("dev macro-F1: 28 labels {labels:.3}, Ekman {ekman:.3}");
-    // The figures `earshot train-emotions` printed when the shipped model was made (0.431, 0.563).
-    assert!(labels >= 0.43 && ekman >= 0.56, "{labels} {ekman}");
+    // The figures `earshot train-emotions` printed when the shipped model was made (0.427, 0.563;
+    // 0.431 for the labels before their thresholds were raised to keep neutral texts neutral,
+    // `earshot::emotion::NEUTRAL_KEPT`).
+    assert!(labels >= 0.42 && ekman >= 0.56, "{labels} {ekman}");
     // Thresholds tuned on one half of dev and scored on the other: lower, as unseen data will be
-    // (0.401, 0.553 when the model was first made). The 28 labels' floor was lowered from 0.40 to
-    // 0.395 on 2026-12-06, when the model retrained on normalised texts (a third of GoEmotions'
-    // apostrophes were curly) read 0.3997: about 0.005 of margin. Ekman's reads 0.552.
+    // (0.401, 0.553 when the model was first made; 0.397, 0.552 since the thresholds keep neutral
+    // texts neutral).
     let (labels, ekman) = evaluate_cross_tuned(&model, &dev);
     eprintln!("cross-tuned: 28 labels {labels:.3}, Ekman {ekman:.3}");
-    assert!(labels >= 0.395 && ekman >= 0.55, "{labels} {ekman}");
+    assert!(labels >= 0.39 && ekman >= 0.545, "{labels} {ekman}");
     assert!(
         ekman < evaluate(&model, &dev).1,
         "tuning on the scored half is optimistic"
     );
-    // The dominant emotion (0.573 / 0.640 / 0.791 when the model was made).
+    // The dominant emotion. Its thresholds were tuned on dev to read the texts labelled only
+    // neutral as neutral at least NEUTRAL_KEPT of the time, and they do.
     let (label, group, neutral) = dominant_agreement(&model, &dev);
+    eprintln!("dominant: {label:.3} / {group:.3} / {neutral:.3}");
+    assert!(neutral >= NEUTRAL_KEPT, "{neutral}");
+    assert!(label >= 0.56 && group >= 0.63, "{label} {group}");
+    // Out of sample (tuned on one half, scored on the other): 0.562 / 0.627 / 0.803 when made
+    // (the label 0.562 and neutral 0.774 before the thresholds kept neutral texts neutral).
+    let (label, group, neutral) = dominant_agreement_cross_tuned(&model, &dev);
+    eprintln!("dominant, cross-tuned: {label:.3} / {group:.3} / {neutral:.3}");
     assert!(
-        label >= 0.57 && group >= 0.635 && neutral >= 0.78,
+        label >= 0.55 && group >= 0.615 && neutral >= 0.78,
         "{label} {group} {neutral}"
     );
 }
