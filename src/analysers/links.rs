@@ -103,6 +103,51 @@ pub fn blank(text: &str) -> Cow<'_, str> {
     Cow::Owned(String::from_utf8(bytes).unwrap_or_else(|_| text.to_string()))
 }
 
+/// [`blank`], and each `@handle` too (`@`, then letters, digits and `_`, not written onto a word
+/// or an address: not the `@` of `jo@example.com`): what the signals' cues and word clusters and
+/// the evidence words read. A handle names an account, not what its writer says ("@cancelbot" is
+/// no churn, TweetEval's `@user` no word "user"). The readers that look for whom a post addresses
+/// (whether it tags an account, the names model, the mention engine and the words around a
+/// mention, a switch's direction) read handles as written, and so do the models' hashed features,
+/// whose roles take a mention's words out, a handle's too (`signals::roles`).
+pub fn blank_handles_too(text: &str) -> Cow<'_, str> {
+    let links = blank(text);
+    let b = links.as_bytes();
+    let handles: Vec<usize> = memchr::memchr_iter(b'@', b)
+        .filter(|&i| {
+            // As `signals::model::first_tag` tells a tag: ".@airline" is one, "jo@example.com",
+            // "josé@example.com" and "youtube.com/@channel" are none.
+            let onto = i > 0 && {
+                let c = b[i - 1];
+                is_handle_byte(c) || matches!(c, b'@' | b'/') || c >= 0x80
+            };
+            !onto && b.get(i + 1).is_some_and(|&c| is_handle_byte(c))
+        })
+        .collect();
+    if handles.is_empty() {
+        return links;
+    }
+    let mut bytes = b.to_vec();
+    for i in handles {
+        let end = i
+            + 1
+            + b[i + 1..]
+                .iter()
+                .take_while(|&&c| is_handle_byte(c))
+                .count();
+        bytes[i..end].fill(b' ');
+    }
+    // Only ASCII bytes were replaced: still UTF-8.
+    match String::from_utf8(bytes) {
+        Ok(s) => Cow::Owned(s),
+        Err(_) => links,
+    }
+}
+
+fn is_handle_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
 /// Whether `bytes` may hold a link or a retweet's credit: a `/`, or `RT @` or `http` (as
 /// written here), or `www.` (in any case). One pass for `/` and one for the last byte of the
 /// three words, each checked back: most texts have none of them and cost two `memchr` scans.
@@ -177,6 +222,27 @@ fn scheme_start(b: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn handles_blanked_too_but_an_address_stays() {
+        let t = "@Larkspur_UK thanks! cc @jo, .@air mail jo@example.com. RT @x: hi https://t.co/a";
+        let b = blank_handles_too(t);
+        assert_eq!(b.len(), t.len());
+        assert!(
+            !b.contains("Larkspur_UK") && !b.contains("@jo,") && !b.contains("@air"),
+            "{b}"
+        );
+        assert!(
+            b.contains("thanks!") && b.contains("jo@example.com."),
+            "{b}"
+        );
+        assert!(!b.contains("https") && !b.contains("RT @x"), "{b}");
+        assert_eq!(
+            blank_handles_too("héllo@world and @ alone"),
+            "héllo@world and @ alone"
+        );
+        assert!(matches!(blank_handles_too("no handle"), Cow::Borrowed(_)));
+    }
 
     #[test]
     fn links_are_found_and_what_only_looks_like_one_is_not() {

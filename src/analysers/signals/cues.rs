@@ -159,8 +159,8 @@ impl SignalDetector {
     /// spans pick the longest. Context cues also match their inflections ("hospitals", "flights",
     /// "deadlines").
     pub(super) fn hits<'s>(&'s self, text: &str) -> Hits<'s> {
-        // "example.com/cancel" is no churn ([`crate::analysers::links`]).
-        let blanked = crate::analysers::links::blank(text);
+        // "example.com/cancel" is no churn, nor "@cancelbot" ([`crate::analysers::links`]).
+        let blanked = crate::analysers::links::blank_handles_too(text);
         let text: &str = &blanked;
         let mut hits = self.cues_of_blanked(text);
         self.clusters.each(text, |c| hits.clusters.push(c));
@@ -170,10 +170,10 @@ impl SignalDetector {
     /// [`hits`](Self::hits) without the words' clusters: for a reading that needs only the cues
     /// (the per-mention reading of [`SignalDetector::read_mentions`] called alone).
     pub(super) fn cues<'s>(&'s self, text: &str) -> Hits<'s> {
-        self.cues_of_blanked(&crate::analysers::links::blank(text))
+        self.cues_of_blanked(&crate::analysers::links::blank_handles_too(text))
     }
 
-    /// [`cues`](Self::cues) of a text whose links are already blanked: [`hits`](Self::hits)
+    /// [`cues`](Self::cues) of a text whose links and handles are already blanked: [`hits`](Self::hits)
     /// blanks once for the cues and the clusters.
     fn cues_of_blanked<'s>(&'s self, text: &str) -> Hits<'s> {
         let cues = self

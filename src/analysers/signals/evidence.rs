@@ -15,8 +15,9 @@ pub(super) struct Words(Vec<(usize, usize, u32)>);
 
 impl Words {
     pub(super) fn of(text: &str) -> Words {
-        // A link's words are never evidence ([`crate::analysers::links`]).
-        let blanked = crate::analysers::links::blank(text);
+        // A link's or a handle's words are never evidence: a handle names an account
+        // ([`crate::analysers::links::blank_handles_too`]).
+        let blanked = crate::analysers::links::blank_handles_too(text);
         let text: &str = &blanked;
         let mut out = Vec::new();
         let mut lower: Vec<u8> = Vec::with_capacity(32);
