@@ -757,7 +757,6 @@ impl EmotionModel {
     }
 }
 
-/// F1 of (predicted, true) pairs; 0 when nothing is both.
 /// The dominant label of a text whose 28 label probabilities are `p`, and how far above its
 /// threshold it is (0 for neutral): the label furthest above its threshold, neutral competing
 /// like the others (a faint emotion over a clearly neutral text does not make it emotional).
@@ -771,6 +770,7 @@ fn dominant(p: &[f32], thresholds: &[f32; OUTPUTS]) -> (usize, f32) {
     }
 }
 
+/// F1 of (predicted, true) pairs; 0 when nothing is both.
 pub(crate) fn f1_of(pairs: impl Iterator<Item = (bool, bool)>) -> f64 {
     let (mut tp, mut fp, mut fn_) = (0.0, 0.0, 0.0);
     for pair in pairs {

@@ -173,8 +173,8 @@ impl SignalDetector {
         self.cues_of_blanked(&crate::analysers::links::blank_handles_too(text))
     }
 
-    /// [`cues`](Self::cues) of a text whose links and handles are already blanked: [`hits`](Self::hits)
-    /// blanks once for the cues and the clusters.
+    /// [`cues`](Self::cues) of a text whose links and handles are already blanked:
+    /// [`hits`](Self::hits) blanks once for the cues and the clusters.
     fn cues_of_blanked<'s>(&'s self, text: &str) -> Hits<'s> {
         let cues = self
             .automaton
