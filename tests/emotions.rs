@@ -25,10 +25,10 @@ fn bundled_model_scores_and_keeps_its_dev_figures() {
     let dev = parse_goemotions(&dev).unwrap();
     let (labels, ekman) = evaluate(&model, &dev);
     eprintln!("dev macro-F1: 28 labels {labels:.3}, Ekman {ekman:.3}");
-    // The figures `earshot train-emotions` printed when the shipped model was made (0.427, 0.563;
-    // 0.431 for the labels before their thresholds were raised to keep neutral texts neutral,
-    // `earshot::emotion::NEUTRAL_KEPT`).
-    assert!(labels >= 0.42 && ekman >= 0.56, "{labels} {ekman}");
+    // The figures `earshot train-emotions` printed when the shipped model was made (0.413, 0.563;
+    // 0.431 before its thresholds were raised to keep neutral texts neutral,
+    // `earshot::emotion::NEUTRAL_KEPT`, and its features stopped reading handles).
+    assert!(labels >= 0.41 && ekman >= 0.56, "{labels} {ekman}");
     // Thresholds tuned on one half of dev and scored on the other: lower, as unseen data will be
     // (0.401, 0.553 when the model was first made; 0.397, 0.552 since the thresholds keep neutral
     // texts neutral).
@@ -44,9 +44,10 @@ fn bundled_model_scores_and_keeps_its_dev_figures() {
     let (label, group, neutral) = dominant_agreement(&model, &dev);
     eprintln!("dominant: {label:.3} / {group:.3} / {neutral:.3}");
     assert!(neutral >= NEUTRAL_KEPT, "{neutral}");
-    assert!(label >= 0.56 && group >= 0.63, "{label} {group}");
-    // Out of sample (tuned on one half, scored on the other): 0.562 / 0.627 / 0.803 when made
-    // (the label 0.562 and neutral 0.774 before the thresholds kept neutral texts neutral).
+    assert!(label >= 0.56 && group >= 0.625, "{label} {group}");
+    // Out of sample (tuned on one half, scored on the other): 0.553 / 0.619 / 0.788 when made
+    // (the label 0.562 and neutral 0.774 before the thresholds kept neutral texts neutral and
+    // the features stopped reading handles).
     let (label, group, neutral) = dominant_agreement_cross_tuned(&model, &dev);
     eprintln!("dominant, cross-tuned: {label:.3} / {group:.3} / {neutral:.3}");
     assert!(

@@ -80,12 +80,20 @@ fn on_held_out_text_the_model_reads_better_than_the_lexicon_and_vader() {
     // VADER's own tweets, the lexicon's home ground: the model's labels about VADER's (VADER
     // 3.3.2: r 0.8778, macro-F1 0.7146 on these rows; issue 16 asks no worse). Since the models
     // read no links (`analysers::links`), which VADER's tweets label positive more often than
-    // not, the shipped order reads 0.712 and the mean over five training orders 0.720, each order
-    // swinging 0.712-0.728 (docs/analysis.md, "Links and retweet credits"): the floor is VADER's
-    // less that swing's lower half, not VADER's itself.
+    // not, the shipped order read 0.712, each order swinging 0.712-0.728 (docs/analysis.md,
+    // "Links and retweet credits"); since they read no handle's name either
+    // (`links::blank_handles_too`), it reads 0.700: VADER's tweets write every handle
+    // `@anonymous`, mostly on positive tweets, and the model had learnt the word. The floor is
+    // 0.69, and the same tweets with every handle written `@user`, as TweetEval writes them, read
+    // the same (the model that read handles fell from 0.712 to 0.679).
     let rows = rows_of("data/vader/tweets_GroundTruth.txt", Some(Split::Test));
     let m = evaluate(&rows, read);
-    assert!(m.macro_f1 > 0.71 && m.pearson > 0.84, "{m:?}");
+    assert!(m.macro_f1 > 0.69 && m.pearson > 0.84, "{m:?}");
+    let handle = user_handles;
+    let user: Vec<(f64, String)> = rows.iter().map(|(r, t)| (*r, handle(t))).collect();
+    assert!(user.iter().filter(|(_, t)| t.contains("@user")).count() > 300);
+    let u = evaluate(&user, read);
+    assert!((u.macro_f1 - m.macro_f1).abs() < 0.005, "{m:?} {u:?}");
 }
 
 #[test]
@@ -160,4 +168,30 @@ fn on_the_corpus_frozen_test_splits_the_model_reads_what_the_lexicon_misses() {
         assert!(m.macro_f1 > min_f1, "{batch}: {m:?}");
         assert!(m.macro_f1 > lex.macro_f1 + 0.15, "{batch}: {m:?} {lex:?}");
     }
+}
+
+/// `text` with every `@handle` written `@user`, as TweetEval anonymises tweets.
+fn user_handles(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('@') {
+        out.push_str(&rest[..=at]);
+        let after = &rest[at + 1..];
+        let name = after
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count();
+        let onto = out[..out.len() - 1]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '.' || c == '_');
+        if name > 0 && !onto {
+            out.push_str("user");
+        } else {
+            out.push_str(&after[..name]);
+        }
+        rest = &after[name..];
+    }
+    out.push_str(rest);
+    out
 }

@@ -149,7 +149,7 @@ fn negation_scopes(b: &[u8], words: &[(usize, usize)], out: &mut Vec<u32>) {
 /// character: the path of text that is not ASCII (the model was trained on its features).
 fn negation_features_general(text: &str, out: &mut Vec<u32>) {
     // As the ASCII path, which reads the text with its links blanked ([`crate::emotion::features`]).
-    let blanked = crate::analysers::links::blank(text);
+    let blanked = crate::analysers::links::blank_handles_too(text);
     let text: &str = &blanked;
     let mut word: Vec<u8> = Vec::with_capacity(16);
     let mut left = 0usize;
@@ -544,8 +544,8 @@ impl SentimentModel {
             Label::Neutral => return Vec::new(),
         };
         let sign = if label == Label::Positive { 1.0 } else { -1.0 };
-        // The model never read a link's words ([`crate::analysers::links`]).
-        let blanked = crate::analysers::links::blank(text);
+        // The model never read a link's or a handle's words ([`crate::analysers::links`]).
+        let blanked = crate::analysers::links::blank_handles_too(text);
         let text: &str = &blanked;
         let mut words: Vec<(f32, usize, usize)> = Vec::new();
         let mut lower: Vec<u8> = Vec::with_capacity(16);

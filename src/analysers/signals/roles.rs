@@ -228,8 +228,10 @@ pub type Spot = (usize, usize, bool);
 /// [`patch`] of mentions given as [`Spot`]s: how the analyser patches the text with its names
 /// masked, whose mentions lie elsewhere than in the text as written.
 pub fn patch_spots(text: &str, mentions: &[Spot], mask: u32) -> Patch {
-    // The words around a mention, not a link's ([`crate::analysers::links`]).
-    let blanked = crate::analysers::links::blank(text);
+    // The words around a mention as the features read them: not a link's, nor a handle's
+    // ([`crate::analysers::links::blank_handles_too`]). A mention that is a handle
+    // ("@larkspurhelp") has no word left: it is read as its role where it stands.
+    let blanked = crate::analysers::links::blank_handles_too(text);
     let text: &str = &blanked;
     let mut patch = Patch::default();
     let mut windows: SmallVec<[(usize, usize); 4]> = mentions
@@ -264,7 +266,16 @@ pub fn patch_spots(text: &str, mentions: &[Spot], mask: u32) -> Patch {
                     .position(|&(start, end, _)| w.start < end && start < w.end)
             })
             .collect();
-        // Out: each masked word, its 4-grams, and every bigram with a masked word in it.
+        // The window's mentions with no word in it (handles), in the order they stand.
+        let mut wordless: SmallVec<[usize; 4]> = (0..mentions.len())
+            .filter(|&k| {
+                let (start, end, _) = mentions[k];
+                from <= start && end <= to && !masked.contains(&Some(k))
+            })
+            .collect();
+        wordless.sort_unstable_by_key(|&k| mentions[k].0);
+        // Out: each masked word, its 4-grams, and every bigram with a masked word in it or a
+        // wordless mention between its words.
         for (w, m) in ws.iter().zip(&masked) {
             if m.is_none() {
                 continue;
@@ -273,25 +284,40 @@ pub fn patch_spots(text: &str, mentions: &[Spot], mask: u32) -> Patch {
             word_grams(lower(w), mask, out);
         }
         for (pair, m) in ws.windows(2).zip(masked.windows(2)) {
-            if m[0].is_some() || m[1].is_some() {
+            let between = || {
+                wordless.iter().any(|&k| {
+                    let (start, end, _) = mentions[k];
+                    pair[0].end <= start && end <= pair[1].start
+                })
+            };
+            if m[0].is_some() || m[1].is_some() || between() {
                 out.push(hash_parts(&[lower(&pair[0]), b" ", lower(&pair[1])], 2) & mask);
             }
         }
         // In: the words again with one role a mention, its word and its bigrams.
         let mut tokens: SmallVec<[Token; 8]> = SmallVec::new();
+        let mut role_of = |k: usize, tokens: &mut SmallVec<[Token; 8]>| {
+            let competitor = mentions[k].2;
+            add.push(role_feature(competitor, mask));
+            tokens.push(Token::Role(role(competitor), k));
+        };
+        let mut pending = wordless.iter().copied().peekable();
         for (w, m) in ws.iter().zip(&masked) {
+            while let Some(k) = pending.next_if(|&k| mentions[k].0 < w.start) {
+                role_of(k, &mut tokens);
+            }
             match m {
                 None => tokens.push(Token::Word(lower(w))),
                 Some(k) => {
                     if matches!(tokens.last(), Some(Token::Role(_, at)) if at == k) {
                         continue;
                     }
-                    let competitor = mentions[*k].2;
-                    add.push(role_feature(competitor, mask));
-                    let role = role(competitor);
-                    tokens.push(Token::Role(role, *k));
+                    role_of(*k, &mut tokens);
                 }
             }
+        }
+        for k in pending {
+            role_of(k, &mut tokens);
         }
         for pair in tokens.windows(2) {
             if matches!(pair[0], Token::Role(..)) || matches!(pair[1], Token::Role(..)) {
@@ -316,6 +342,45 @@ mod tests {
         f.extend_from_slice(&p.add);
         f.sort_unstable();
         f
+    }
+
+    #[test]
+    fn a_handle_is_read_as_its_role_where_it_stands() {
+        // The features never read a handle's name: the mention is its role all the same, with
+        // the same neighbours as a name written in words (the space keeps the length).
+        let a = "thanks @larkspur for nothing";
+        let b = "thanks  larkspur for nothing";
+        let c = "thanks @corvidhelp for nothing";
+        let fa = read(a, &[mention(a, "@larkspur", false)]);
+        assert_eq!(fa, read(b, &[mention(b, "larkspur", false)]));
+        assert_ne!(
+            fa,
+            read(c, &[mention(c, "@corvidhelp", true)]),
+            "another role"
+        );
+        // Two handles side by side, and one with no word around it.
+        let d = "@larkspur @corvid why";
+        let p = patch(
+            d,
+            &[mention(d, "@larkspur", false), mention(d, "@corvid", true)],
+            u32::MAX,
+        );
+        assert_eq!(p.take.len(), 0, "no word of theirs to take out");
+        assert_eq!(
+            p.add.len(),
+            4,
+            "two roles, their bigram and the one with \"why\""
+        );
+        assert_eq!(
+            patch(
+                "@larkspur",
+                &[mention("@larkspur", "@larkspur", false)],
+                u32::MAX
+            )
+            .add
+            .len(),
+            1
+        );
     }
 
     #[test]
