@@ -117,35 +117,47 @@ pub fn blank(text: &str) -> Cow<'_, str> {
 pub fn blank_handles_too(text: &str) -> Cow<'_, str> {
     let links = blank(text);
     let b = links.as_bytes();
-    let handles: Vec<usize> = memchr::memchr_iter(b'@', b)
-        .filter(|&i| {
-            // As `signals::model::first_tag` tells a tag: ".@airline" is one, "jo@example.com",
-            // "josé@example.com" and "youtube.com/@channel" are none.
-            let onto = i > 0 && {
-                let c = b[i - 1];
-                is_handle_byte(c) || matches!(c, b'@' | b'/') || c >= 0x80
-            };
-            !onto && b.get(i + 1).is_some_and(|&c| is_handle_byte(c))
-        })
+    let handles: Vec<(usize, usize)> = memchr::memchr_iter(b'@', b)
+        .filter_map(|at| Some((at, handle_end(b, at)?)))
         .collect();
     if handles.is_empty() {
         return links;
     }
     let mut bytes = b.to_vec();
-    for i in handles {
-        let end = i
-            + 1
-            + b[i + 1..]
-                .iter()
-                .take_while(|&&c| is_handle_byte(c))
-                .count();
-        bytes[i..end].fill(b' ');
+    for (at, end) in handles {
+        bytes[at..end].fill(b' ');
     }
     // Only ASCII bytes were replaced: still UTF-8.
     match String::from_utf8(bytes) {
         Ok(s) => Cow::Owned(s),
         Err(_) => links,
     }
+}
+
+/// Where the handle whose `@` is `b[at]` ends: `@`, then letters, digits and `_`, not written
+/// onto a word, an e-mail's user or a link's path. ".@airline" (Twitter's public reply) is a
+/// handle; "jo@example.com", "josé@example.com" (a byte of 0x80 or more is part of a letter of
+/// another script, or a symbol) and "youtube.com/@channel" hold none. `None` when `b[at]` is no
+/// `@` or starts no handle. The one rule of [`blank_handles_too`] and of what
+/// `signals::model::first_tag` takes for a tag.
+pub(crate) fn handle_end(b: &[u8], at: usize) -> Option<usize> {
+    if b.get(at) != Some(&b'@') || !b.get(at + 1).is_some_and(|&c| is_handle_byte(c)) {
+        return None;
+    }
+    let onto = at.checked_sub(1).is_some_and(|k| {
+        let c = b[k];
+        is_handle_byte(c) || matches!(c, b'@' | b'/') || c >= 0x80
+    });
+    if onto {
+        return None;
+    }
+    Some(
+        at + 1
+            + b[at + 1..]
+                .iter()
+                .take_while(|&&c| is_handle_byte(c))
+                .count(),
+    )
 }
 
 fn is_handle_byte(c: u8) -> bool {

@@ -180,28 +180,17 @@ pub fn addresses_an_account(text: &str) -> bool {
 /// @x:`), a modified one (`MT`), a share (`via @x`), a hat tip (`h/t`, `ht`).
 const CREDITS: [&str; 5] = ["rt", "mt", "via", "h/t", "ht"];
 
-/// The byte offset of the first account `text` tags: an `@handle` (a letter, digit or `_` after
-/// the `@`) that starts the text or follows a character that can't end a word, an e-mail's user
-/// or a link's path (".@airline", Twitter's public reply, is a tag; "jo@example.com",
-/// "josé@example.com" and "youtube.com/@channel" are not), is not itself a link's path
-/// ("@channel/videos"), and is not a credit ([`CREDITS`], the word before it stripped of
+/// The byte offset of the first account `text` tags: a handle as the features blank it
+/// ([`crate::analysers::links::handle_end`]: ".@airline", Twitter's public reply, is one;
+/// "jo@example.com" and "youtube.com/@channel" hold none) that is not itself a link's path
+/// ("@channel/videos") and is not a credit ([`CREDITS`], the word before it stripped of
 /// punctuation: "(via @paper)"). An informal "@" ("working @home") can't be told from a tag.
 pub fn first_tag(text: &str) -> Option<usize> {
     let b = text.as_bytes();
-    let handle_byte = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
     memchr::memchr_iter(b'@', b).find(|&at| {
-        if !b.get(at + 1).is_some_and(|c| handle_byte(*c)) {
+        let Some(end) = crate::analysers::links::handle_end(b, at) else {
             return false;
-        }
-        // A byte of 0x80 or more is part of a letter of another script (or a symbol): an
-        // e-mail's user can end with one.
-        if at.checked_sub(1).is_some_and(|k| {
-            let c = b[k];
-            handle_byte(c) || c >= 0x80 || c == b'@' || c == b'/'
-        }) {
-            return false;
-        }
-        let end = at + 1 + b[at + 1..].iter().take_while(|c| handle_byte(**c)).count();
+        };
         if b.get(end) == Some(&b'/') {
             return false;
         }
