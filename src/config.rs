@@ -195,6 +195,12 @@ pub struct KafkaConfig {
     /// `<group_id>-<random>` and an open transaction of a killed instance is aborted by the broker
     /// after `transaction.timeout.ms` (10 s).
     pub transactional_id: Option<String>,
+    /// The consumer's `group.instance.id` (static membership, KIP-345): set it to something
+    /// stable per instance (a StatefulSet's pod name, `EARSHOT_KAFKA__GROUP_INSTANCE_ID` from the
+    /// pod's `metadata.name`) and a restarted instance gets its partitions back as soon as it
+    /// rejoins, without a rebalance, instead of after `session_timeout_ms`. Two live instances
+    /// must never share one. A `group.instance.id` in `[kafka.consumer]` wins over it.
+    pub group_instance_id: Option<String>,
 }
 
 impl KafkaConfig {
@@ -252,6 +258,7 @@ impl Default for KafkaConfig {
             consumer: BTreeMap::new(),
             producer: BTreeMap::new(),
             transactional_id: None,
+            group_instance_id: None,
         }
     }
 }

@@ -115,15 +115,33 @@ pub fn consumer_config(cfg: &KafkaConfig, guarantee: Guarantee) -> ClientConfig 
         )
         // Bound what librdkafka prefetches (64 MiB per consumer by default).
         .set("queued.max.messages.kbytes", "16384");
+    if let Some(id) = &cfg.group_instance_id {
+        c.set("group.instance.id", id);
+    }
     for (k, v) in &cfg.consumer {
         c.set(k, v);
     }
     c
 }
 
+/// The admin client's librdkafka settings (the memory and market stages create their topics with
+/// it): the brokers and the security settings every client shares, and the security keys of
+/// `[kafka.consumer]`, whose other keys (a group, fetch sizes) are no admin's.
+pub fn admin_config(cfg: &KafkaConfig) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    common(cfg, &mut c);
+    for (key, v) in &cfg.consumer {
+        if key.starts_with("sasl") || key.starts_with("ssl") || key == "security.protocol" {
+            c.set(key, v);
+        }
+    }
+    c
+}
+
 /// The group's assignor. A member that leaves or joins moves only the partitions that must move,
 /// and the others keep working through the rebalance (cooperative-sticky; eager rebalancing stops
-/// the whole group), but not for static members (`group.instance.id` in `[kafka.consumer]`): a
+/// the whole group), but not for static members (`kafka.group_instance_id`, or `group.instance.id`
+/// in `[kafka.consumer]`): a
 /// static member that rejoins a stable group is given its last assignment and no rebalance runs
 /// (KIP-345), while a cooperative rebalance is stable after its first half with the partitions it
 /// revoked assigned to no one, until the member that gave them up joins again. Should that member
@@ -131,7 +149,7 @@ pub fn consumer_config(cfg: &KafkaConfig, guarantee: Guarantee) -> ClientConfig 
 /// and the partitions stay unowned for good: the chaos run of 2026-12-03 left 4 of 6 partitions
 /// unowned for 300 s. An eager assignment is whole in every generation.
 fn assignor(cfg: &KafkaConfig) -> &'static str {
-    if cfg.consumer.contains_key("group.instance.id") {
+    if cfg.group_instance_id.is_some() || cfg.consumer.contains_key("group.instance.id") {
         "roundrobin"
     } else {
         "cooperative-sticky"
@@ -1501,6 +1519,16 @@ mod tests {
         );
         assert_eq!(c.get("sasl.username"), Some("svc"));
         assert_eq!(c.get("sasl.password"), Some("s3cret"));
+        // The stages' admin client connects as securely as their consumers (it once took only
+        // `[kafka.consumer]`'s keys and spoke plaintext to a SASL_SSL cluster).
+        let a = admin_config(&cfg);
+        assert_eq!(a.get("security.protocol"), Some("sasl_ssl"));
+        assert_eq!(a.get("sasl.mechanism"), Some("SCRAM-SHA-512"));
+        assert_eq!(
+            a.get("ssl.ca.location"),
+            Some("/etc/ssl/certs/ca-certificates.crt")
+        );
+        assert_eq!(a.get("group.id"), None);
         let p = producer_config(&cfg, Guarantee::AtLeastOnce);
         assert_eq!(p.get("enable.idempotence"), Some("true"));
         assert_eq!(p.get("transactional.id"), None);
@@ -1535,6 +1563,30 @@ mod tests {
         assert_eq!(
             consumer.get("partition.assignment.strategy"),
             Some("cooperative-sticky")
+        );
+        // The same static member named by its own key (what an environment variable can set per
+        // pod): round robin, and the pass-through still wins.
+        let keyed = KafkaConfig {
+            group_instance_id: Some("earshot-memory-1".into()),
+            ..cfg.clone()
+        };
+        let consumer = consumer_config(&keyed, Guarantee::AtLeastOnce);
+        assert_eq!(consumer.get("group.instance.id"), Some("earshot-memory-1"));
+        assert_eq!(
+            consumer.get("partition.assignment.strategy"),
+            Some("roundrobin")
+        );
+        let mut both = keyed.clone();
+        both.consumer
+            .insert("group.instance.id".into(), "from-pass-through".into());
+        assert_eq!(
+            consumer_config(&both, Guarantee::AtLeastOnce).get("group.instance.id"),
+            Some("from-pass-through")
+        );
+        assert_eq!(
+            crate::shell::stage::plain_consumer_config(&keyed).get("group.instance.id"),
+            None,
+            "a consumer outside the group is no static member"
         );
         // Exactly once: offsets go only through the transactions, one transactional id per start
         // unless the config names one.

@@ -373,14 +373,7 @@ fn passes(e: &KafkaError) -> bool {
 
 /// An admin client with the configured brokers and security settings.
 pub fn admin(k: &KafkaConfig) -> Result<AdminClient<DefaultClientContext>, StageError> {
-    let mut c = ClientConfig::new();
-    c.set("bootstrap.servers", &k.brokers);
-    for (key, v) in &k.consumer {
-        if key.starts_with("sasl") || key.starts_with("ssl") || key == "security.protocol" {
-            c.set(key, v);
-        }
-    }
-    Ok(c.create()?)
+    Ok(super::kafka::admin_config(k).create()?)
 }
 
 /// Creates a topic if it does not exist, with `settings` (topic configuration).
