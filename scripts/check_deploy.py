@@ -215,6 +215,17 @@ def t_kubernetes():
         claim = st["spec"]["volumeClaimTemplates"][0]["metadata"]["name"]
         assert any(m["name"] == claim and m["mountPath"] == state for m in sc["volumeMounts"]), role
         assert sc["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    # The PodMonitor scrapes every stage's pods, named as the job the alert rules watch.
+    pm = next(d for d in docs if d["kind"] == "PodMonitor")
+    wanted = pm["spec"]["selector"]["matchLabels"]
+    job_label = pm["spec"]["jobLabel"]
+    for w in [dep, *sets.values()]:
+        labels = w["spec"]["template"]["metadata"]["labels"]
+        assert wanted.items() <= labels.items(), (w["metadata"]["name"], labels)
+        assert labels[job_label] == "earshot", (w["metadata"]["name"], labels)
+        ports = [p["name"] for p in w["spec"]["template"]["spec"]["containers"][0]["ports"]]
+        assert pm["spec"]["podMetricsEndpoints"][0]["port"] in ports, w["metadata"]["name"]
+    assert 'job="earshot"' in (ROOT / "deploy/prometheus/alerts.yml").read_text()
     so = next(d for d in docs if d["kind"] == "ScaledObject")
     assert so["spec"]["triggers"][0]["metadata"]["consumerGroup"] == kcfg["kafka"]["group_id"]
 
