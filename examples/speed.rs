@@ -62,6 +62,7 @@ fn main() {
             language: Some("en".into()),
             text: (*t).to_string(),
             product_hint: None,
+            recipient: None,
             status: None,
         })
         .collect();

@@ -158,6 +158,9 @@ impl Analyzer {
             features: tf.shared(),
             roles: roles.as_ref(),
         };
+        // The company a ticket was sent to: its mentions marked, or one with no words appended
+        // after the named ones, which the message's readings never see (they are of the text).
+        self.matcher.add_recipient(interaction, &mut mentions);
         let signals = self
             .signals
             .read(interaction, &lexicon, &mut mentions, &emotions, input);
@@ -168,6 +171,14 @@ impl Analyzer {
             &inputs.features,
             &inputs.sentences,
         );
+        // A recipient the words do not name is read as the message is: the ticket is written
+        // to it.
+        for m in mentions.iter_mut().filter(|m| m.spanless()) {
+            m.sentiment = Some(AspectSentiment {
+                compound: sentiment.compound,
+                label: sentiment.label,
+            });
+        }
         Analysis {
             catalog_version: Some(self.catalog.version.clone()),
             mentions,
@@ -534,6 +545,78 @@ mod tests {
 
     fn post(analyzer: &Analyzer, text: &str) -> Analysis {
         analyzer.analyze(&interaction(text))
+    }
+
+    /// A support ticket of `body`, sent to the brand `brand` if any, decoded as the daemon
+    /// decodes one.
+    fn ticket(body: &str, brand: Option<&str>) -> Interaction {
+        let mut json = serde_json::json!({"id": "t1", "customer": {"id": "c1"}, "channel": "email",
+            "body": body, "created_at": "2026-01-01T00:00:00Z"});
+        if let Some(b) = brand {
+            json["brand"] = serde_json::json!(b);
+        }
+        crate::decode::decode(
+            Some(json.to_string().as_bytes()),
+            crate::decode::KindHint::Auto,
+            Default::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_ticket_s_recipient_is_a_mention_read_per_brand() {
+        let src = "[[brand]]\nid = \"larkspur\"\nname = \"Larkspur\"\nquery = 'larkspur'\n\
+                   [[brand]]\nid = \"corvid\"\nname = \"Corvid\"\nquery = 'corvid'\ncompetitor = true\n";
+        let analyzer = Analyzer::new(Catalog::parse(src).unwrap()).unwrap();
+        let body =
+            "Please cancel my broadband at the end of the month, I have signed up with Corvid.";
+        let without = analyzer.analyze(&ticket(body, None));
+        let with = analyzer.analyze(&ticket(body, Some("larkspur")));
+        let brands = |a: &Analysis| {
+            a.mentions
+                .iter()
+                .map(|m| (m.brand.clone(), m.recipient, m.spanless()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(brands(&without), [("corvid".to_string(), false, false)]);
+        // The company written to is a mention with no words, after the named ones.
+        assert_eq!(
+            brands(&with),
+            [
+                ("corvid".to_string(), false, false),
+                ("larkspur".to_string(), true, true)
+            ]
+        );
+        let recipient = &with.mentions[1];
+        assert_eq!((recipient.span.start, recipient.span.end), (0, 0));
+        assert!(recipient.span.text.is_empty());
+        let (s, m) = (
+            with.sentiment.as_ref().unwrap(),
+            recipient.sentiment.unwrap(),
+        );
+        assert_eq!((m.compound, m.label), (s.compound, s.label));
+        // The message is read from its words alone: the same signals and sentiment either way.
+        assert_eq!(with.signals, without.signals);
+        assert_eq!(with.sentiment, without.sentiment);
+        // A named recipient is marked; an id the catalog does not list changes nothing.
+        let named = analyzer.analyze(&ticket(
+            "Larkspur broadband is down again",
+            Some("larkspur"),
+        ));
+        assert_eq!(brands(&named), [("larkspur".to_string(), true, false)]);
+        let unknown = analyzer.analyze(&ticket(body, Some("tidewire")));
+        assert_eq!(brands(&unknown), brands(&without));
+        // The recipient is in the insight's contract: a mention of no words, marked.
+        let event = serde_json::to_value(&with.mentions[1]).unwrap();
+        assert_eq!(event["recipient"], true);
+        assert_eq!(
+            (event["start"].as_u64(), event["end"].as_u64()),
+            (Some(0), Some(0))
+        );
+        assert!(serde_json::to_value(&with.mentions[0])
+            .unwrap()
+            .get("recipient")
+            .is_none());
     }
 
     #[test]

@@ -85,6 +85,12 @@ pub struct SupportTicket {
     /// Product as the ticketing system names it (free text; the catalog finds mentions).
     #[serde(default)]
     pub product: Option<String>,
+    /// The company or brand the ticket was sent to, as a catalog brand id: what a helpdesk that
+    /// serves several brands records (Zendesk's brand, a Freshdesk portal). The readings per
+    /// brand give that brand what the customer asks of the company they wrote to, whether or not
+    /// the words name it.
+    #[serde(default)]
+    pub brand: Option<String>,
     #[serde(default)]
     pub status: Option<TicketStatus>,
     #[serde(default)]
@@ -223,6 +229,9 @@ pub struct Interaction {
     pub text: String,
     /// Product named by the ticketing system, if any.
     pub product_hint: Option<String>,
+    /// The brand a support ticket was sent to (its `brand`, a catalog brand id), if the source
+    /// says.
+    pub recipient: Option<String>,
     /// A ticket's status: `solved` or `closed` tells the customer memory a problem was resolved.
     pub status: Option<TicketStatus>,
 }
@@ -248,6 +257,7 @@ impl From<SocialPost> for Interaction {
             language: p.language,
             text: crate::normalize::normalize_owned(p.text),
             product_hint: None,
+            recipient: None,
             status: None,
         }
     }
@@ -291,6 +301,7 @@ impl From<SupportTicket> for Interaction {
             language: t.language,
             text,
             product_hint: t.product,
+            recipient: t.brand,
             status: t.status,
         }
     }

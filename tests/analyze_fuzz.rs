@@ -52,6 +52,7 @@ fn message(text: String, ticket: bool) -> Interaction {
         occurred_at: DateTime::<Utc>::UNIX_EPOCH,
         party: Party::default(),
         product_hint: None,
+        recipient: None,
         status: None,
     }
 }

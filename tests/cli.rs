@@ -290,6 +290,50 @@ fn file_run(input: &str, env: &[(&str, &str)]) -> Vec<serde_json::Value> {
 }
 
 #[test]
+fn a_ticket_s_brand_is_its_recipient_among_the_mentions() {
+    // Sent to Larkspur, naming only its rival: the company written to is a mention too.
+    let ticket = serde_json::json!({"id": "T-9", "channel": "email", "customer": {"id": "c-9"},
+        "brand": "larkspur",
+        "body": "Please cancel my broadband at the end of the month. I have a Corvid fiber contract now.",
+        "created_at": "2026-11-20T10:00:00Z"});
+    let mut unnamed = ticket.clone();
+    unnamed.as_object_mut().unwrap().remove("brand");
+    let out = file_run(&format!("{ticket}\n{unnamed}\n"), &[]);
+    let validator = schema("insight.v1.json");
+    for v in &out {
+        assert_valid(&validator, v);
+    }
+    let brands = |v: &serde_json::Value| -> Vec<(String, bool, u64)> {
+        v["mentions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["brand"].as_str().unwrap().to_string(),
+                    m["recipient"] == true,
+                    m["end"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let with = brands(&out[0]);
+    assert!(
+        with.contains(&("larkspur".to_string(), true, 0)),
+        "{with:?}"
+    );
+    assert!(
+        with.iter().any(|(b, r, e)| b == "corvid" && !r && *e > 0),
+        "{with:?}"
+    );
+    assert!(brands(&out[1]).iter().all(|(b, r, _)| b == "corvid" && !r));
+    // The message is read from its words: the same either way.
+    for key in ["sentiment", "intents", "journey_phase", "context"] {
+        assert_eq!(out[0][key], out[1][key], "{key}");
+    }
+}
+
+#[test]
 fn outputs_carry_pseudonymous_keys_and_can_redact_personal_data() {
     let ticket = serde_json::json!({"id": "T-1", "channel": "email",
         "customer": {"id": "crm-42", "email": "john.mercer@example.com", "name": "John Mercer"},

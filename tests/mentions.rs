@@ -25,6 +25,7 @@ fn msg(text: &str) -> Interaction {
         language: Some("en".into()),
         text: text.into(),
         product_hint: None,
+        recipient: None,
         status: None,
     }
 }

@@ -46,6 +46,7 @@ fn message(text: String) -> Interaction {
         language: None,
         text,
         product_hint: None,
+        recipient: None,
         status: None,
     }
 }

@@ -82,6 +82,7 @@ impl Labelled {
             // As the daemon reads a post: normalised.
             text: crate::normalize::normalize(&self.text).into_owned(),
             product_hint: None,
+            recipient: None,
             status: None,
         }
     }

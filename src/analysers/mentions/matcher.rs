@@ -377,6 +377,38 @@ impl Matcher {
         self.find_in(interaction, interaction.language.as_deref())
     }
 
+    /// Marks the mentions of the brand a support ticket was sent to ([`Interaction::recipient`])
+    /// as its recipient, or, when its words name that brand nowhere, appends a mention of it with
+    /// no words (an empty span at 0, [`Mention::spanless`]), last. A brand id the catalog does
+    /// not list is no brand: nothing changes. The readings per brand then give the company
+    /// written to what the customer asks of it, beside what they say of the rivals they name.
+    pub fn add_recipient(&self, interaction: &Interaction, mentions: &mut Vec<Mention>) {
+        let Some(id) = interaction.recipient.as_deref() else {
+            return;
+        };
+        let Some(owner) = self.owners.iter().find(|o| o.brand == id) else {
+            return;
+        };
+        let mut named = false;
+        for m in mentions.iter_mut().filter(|m| m.brand == id) {
+            m.recipient = true;
+            named = true;
+        }
+        if !named {
+            mentions.push(Mention {
+                brand: owner.brand.clone(),
+                product: None,
+                line: None,
+                competitor: owner.competitor,
+                span: Span::new("", 0, 0),
+                sentiment: None,
+                intents: Vec::new(),
+                journey_phase: None,
+                recipient: true,
+            });
+        }
+    }
+
     /// Finds every brand and product mention in an interaction whose language is `language` (a
     /// BCP-47 tag: it picks the stemmer and answers `lang:` scopes), whatever its source says.
     pub fn find_in(&self, interaction: &Interaction, language: Option<&str>) -> Vec<Mention> {
@@ -467,6 +499,7 @@ impl Matcher {
                     sentiment: None,
                     intents: Vec::new(),
                     journey_phase: None,
+                    recipient: false,
                 });
             }
         }

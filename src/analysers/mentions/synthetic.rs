@@ -114,6 +114,7 @@ pub fn interactions(base: &[String], count: usize, every: usize) -> Vec<Interact
             language: Some("en".into()),
             text,
             product_hint: None,
+            recipient: None,
             status: None,
         })
         .collect()

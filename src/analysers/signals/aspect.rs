@@ -35,7 +35,7 @@ fn words<'a>(text: &'a str, mentions: &[Mention], this: usize) -> Vec<Word<'a>> 
         if let Some((k, m)) = mentions
             .iter()
             .enumerate()
-            .find(|(_, m)| m.span.start <= s && e <= m.span.end.max(m.span.start + 1))
+            .find(|(_, m)| !m.spanless() && m.span.start <= s && e <= m.span.end)
         {
             let role = if k == this {
                 "<this>"
@@ -96,17 +96,31 @@ pub(super) fn features(
     let blanked = crate::analysers::links::blank(text);
     let text: &str = &blanked;
     let ws = words(text, mentions, this);
-    let at = ws.iter().position(|w| w.text == "<this>").unwrap_or(0);
+    // A ticket's recipient that the words do not name has no place in them: its sentence is the
+    // whole text, and no word stands before or after it.
+    let at = (!m.spanless()).then(|| ws.iter().position(|w| w.text == "<this>").unwrap_or(0));
     let ends = |c: char| matches!(c, '.' | '!' | '?' | '\n' | ';');
-    let sentence_start = text[..m.span.start].rfind(ends).map_or(0, |p| p + 1);
-    let sentence_end = text[m.span.end.min(text.len())..]
-        .find(ends)
-        .map_or(text.len(), |p| m.span.end + p);
+    let (sentence_start, sentence_end) = if m.spanless() {
+        (0, text.len())
+    } else {
+        (
+            text[..m.span.start].rfind(ends).map_or(0, |p| p + 1),
+            text[m.span.end.min(text.len())..]
+                .find(ends)
+                .map_or(text.len(), |p| m.span.end + p),
+        )
+    };
     let mut out: Vec<u32> = Vec::with_capacity(64);
     out.push(tag(&[b"<bias>"]));
     out.push(tag(&[b"kind:", kind.as_str().as_bytes()]));
     if m.competitor {
         out.push(tag(&[b"competitor"]));
+    }
+    if m.recipient {
+        out.push(tag(&[b"recipient"]));
+    }
+    if m.spanless() {
+        out.push(tag(&[b"unnamed"]));
     }
     if m.product.is_some() {
         out.push(tag(&[b"product"]));
@@ -135,6 +149,9 @@ pub(super) fn features(
         ]));
     }
     for d in 1..=5usize {
+        let Some(at) = at else {
+            break;
+        };
         if let Some(w) = at.checked_sub(d).and_then(|k| ws.get(k)) {
             out.push(tag(&[b"L:", w.text.as_bytes()]));
             if d <= 2 {
@@ -174,7 +191,10 @@ fn cue_features(
     out: &mut Vec<u32>,
 ) {
     let distance = |a: &Mention, (s, e): (usize, usize)| {
-        if e <= a.span.start {
+        if a.spanless() {
+            // No place in the text: never the mention nearest to a cue.
+            usize::MAX
+        } else if e <= a.span.start {
             a.span.start - e
         } else {
             // After it, or over it (0).
@@ -187,7 +207,9 @@ fn cue_features(
     {
         let label = h.cue.label.as_bytes();
         let (s, e) = (h.span.start, h.span.end);
-        let side: &[u8] = if e <= m.span.start {
+        let side: &[u8] = if m.spanless() {
+            b"T"
+        } else if e <= m.span.start {
             b"L"
         } else if s >= m.span.end {
             b"R"
@@ -276,5 +298,33 @@ mod tests {
             "the brand left and the brand moved to read differently"
         );
         assert!(features(a, Kind::SocialPost, &ma, 5, &ha).is_empty());
+    }
+
+    #[test]
+    fn a_recipient_the_words_do_not_name_is_read_from_the_whole_text() {
+        let text = "Please cancel at the end of the month, I signed up with Corvid";
+        let mut ms = vec![mention(text, "Corvid", true)];
+        let detector = super::super::SignalDetector::untrained().unwrap();
+        let hits = detector.hits(text);
+        let alone = features(text, Kind::SupportTicket, &ms, 0, &hits);
+        let mut to = mention(text, "Corvid", false);
+        to.brand = "larkspur".into();
+        to.span = crate::types::Span::new("", 0, 0);
+        to.recipient = true;
+        assert!(to.spanless());
+        ms.push(to);
+        let f = features(text, Kind::SupportTicket, &ms, 1, &hits);
+        assert!(f.contains(&tag(&[b"recipient"])) && f.contains(&tag(&[b"unnamed"])));
+        // No word stands before or after it, and its sentence is the whole text.
+        for w in ["please", "cancel", "the", "<rival>"] {
+            assert!(!f.contains(&tag(&[b"L:", w.as_bytes()])), "{w}");
+            assert!(!f.contains(&tag(&[b"R:", w.as_bytes()])), "{w}");
+            assert!(f.contains(&tag(&[b"s:", w.as_bytes()])), "{w}");
+        }
+        // The named mention keeps its words, and reads one more brand beside it.
+        let named = features(text, Kind::SupportTicket, &ms, 0, &hits);
+        assert!(named.contains(&tag(&[b"L", &[1], b":", b"with"])));
+        assert!(!named.contains(&tag(&[b"recipient"])));
+        assert_ne!(named, alone);
     }
 }

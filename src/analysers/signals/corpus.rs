@@ -174,6 +174,9 @@ impl Row {
             if let Some(p) = &self.product {
                 t["product"] = json!(p);
             }
+            if let Some(b) = &self.to_brand {
+                t["brand"] = json!(b);
+            }
             t
         } else {
             let mut p = json!({"platform": self.platform, "id": self.id,

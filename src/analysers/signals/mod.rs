@@ -161,7 +161,10 @@ impl SignalDetector {
         text: model::TextInput,
     ) -> Signals {
         let hits = self.hits(&i.text);
-        let signals = self.detect_with(i, sentiment, mentions, emotions, text, &hits);
+        // The message is read from its words: a ticket's recipient that they do not name
+        // ([`Mention::spanless`], last) is read per brand only.
+        let named = mentions.iter().take_while(|m| !m.spanless()).count();
+        let signals = self.detect_with(i, sentiment, &mentions[..named], emotions, text, &hits);
         self.read_mentions_with(i, mentions, &signals, || hits);
         signals
     }

@@ -207,6 +207,7 @@ pub(super) fn test_mention(text: &str, name: &str, competitor: bool) -> Mention 
         sentiment: None,
         intents: Vec::new(),
         journey_phase: None,
+        recipient: false,
     }
 }
 

@@ -107,7 +107,9 @@ impl Featurizer {
         let Ok(i) = decode(Some(bytes.as_bytes()), KindHint::Auto, Limits::default()) else {
             return Vec::new();
         };
-        let mentions = self.matcher.find(&i);
+        let mut mentions = self.matcher.find(&i);
+        // As the analyser reads them: the company a ticket was sent to among them.
+        self.matcher.add_recipient(&i, &mut mentions);
         let hits = self.detector.hits(&i.text);
         let target = Target {
             mention: true,
