@@ -564,6 +564,36 @@ mod tests {
     }
 
     #[test]
+    fn a_ticket_s_product_field_names_its_recipient_and_product() {
+        let analyzer = Analyzer::new(Catalog::parse(crate::catalog::SAMPLE).unwrap()).unwrap();
+        let with_product = |product: &str, brand: Option<&str>| {
+            let mut i = ticket(
+                "My internet has been down since Monday, please send someone.",
+                brand,
+            );
+            i.product_hint = Some(product.to_string());
+            analyzer.analyze(&i).mentions
+        };
+        // By id or by name, in any case: the product's company, with the product.
+        for hint in ["larkspur-fiber", "Larkspur Fiber", " LARKSPUR FIBER "] {
+            let ms = with_product(hint, None);
+            assert_eq!(ms.len(), 1, "{hint}: {ms:?}");
+            assert_eq!(ms[0].brand, "larkspur");
+            assert_eq!(ms[0].product.as_deref(), Some("larkspur-fiber"));
+            assert!(ms[0].recipient && ms[0].spanless());
+        }
+        // A product the catalog does not list, or one of another company than the ticket's
+        // brand, adds no product.
+        assert!(with_product("Some Router 3000", None).is_empty());
+        let other = with_product("corvid-fiber", Some("larkspur"));
+        assert_eq!(other.len(), 1);
+        assert_eq!(
+            (other[0].brand.as_str(), other[0].product.as_deref()),
+            ("larkspur", None)
+        );
+    }
+
+    #[test]
     fn a_ticket_s_recipient_is_a_mention_read_per_brand() {
         let src = "[[brand]]\nid = \"larkspur\"\nname = \"Larkspur\"\nquery = 'larkspur'\n\
                    [[brand]]\nid = \"corvid\"\nname = \"Corvid\"\nquery = 'corvid'\ncompetitor = true\n";

@@ -82,7 +82,8 @@ pub struct SupportTicket {
     pub body: String,
     #[serde(default)]
     pub messages: Vec<TicketMessage>,
-    /// Product as the ticketing system names it (free text; the catalog finds mentions).
+    /// Product as the ticketing system names it: a catalog product's id or name makes its
+    /// company the ticket's recipient (`Matcher::add_recipient`).
     #[serde(default)]
     pub product: Option<String>,
     /// The company or brand the ticket was sent to, as a catalog brand id: what a helpdesk that

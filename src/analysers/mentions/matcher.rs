@@ -52,6 +52,9 @@ impl fmt::Display for CompileErrors {
 #[derive(Debug, Clone)]
 struct Owner {
     brand: String,
+    /// The brand's or the product's name in the catalog: how a helpdesk's product field may
+    /// write it.
+    name: String,
     product: Option<String>,
     line: Option<String>,
     competitor: bool,
@@ -201,6 +204,7 @@ impl Matcher {
                 &mut m,
                 Owner {
                     brand: b.id.clone(),
+                    name: b.name.clone(),
                     product: None,
                     line: None,
                     competitor: b.competitor,
@@ -213,6 +217,7 @@ impl Matcher {
                     &mut m,
                     Owner {
                         brand: b.id.clone(),
+                        name: p.name.clone(),
                         product: Some(p.id.clone()),
                         line: p.line.clone(),
                         competitor: b.competitor,
@@ -377,29 +382,47 @@ impl Matcher {
         self.find_in(interaction, interaction.language.as_deref())
     }
 
-    /// Marks the mentions of the brand a support ticket was sent to ([`Interaction::recipient`])
-    /// as its recipient, or, when its words name that brand nowhere, appends a mention of it with
-    /// no words (an empty span at 0, [`Mention::spanless`]), last. A brand id the catalog does
-    /// not list is no brand: nothing changes. The readings per brand then give the company
-    /// written to what the customer asks of it, beside what they say of the rivals they name.
+    /// Marks the mentions of the company a support ticket was sent to as its recipient, or, when
+    /// its words name that brand nowhere, appends a mention of it with no words (an empty span at
+    /// 0, [`Mention::spanless`]), last, with the ticket's product. The company is the ticket's
+    /// `brand` ([`Interaction::recipient`], a catalog brand id), else the brand of its product
+    /// field (a catalog product's id or name, in any case): a product's ticket goes to the company
+    /// that makes it. An id or a product the catalog does not list is nothing: nothing changes.
+    /// The readings per brand then give the company written to what the customer asks of it,
+    /// beside what they say of the rivals they name.
     pub fn add_recipient(&self, interaction: &Interaction, mentions: &mut Vec<Mention>) {
-        let Some(id) = interaction.recipient.as_deref() else {
+        let product = interaction.product_hint.as_deref().and_then(|hint| {
+            let hint = hint.trim();
+            self.owners.iter().find(|o| {
+                o.product.as_deref().is_some_and(|id| {
+                    id.eq_ignore_ascii_case(hint) || o.name.eq_ignore_ascii_case(hint)
+                })
+            })
+        });
+        let brand_of = |id: &str| {
+            self.owners
+                .iter()
+                .find(|o| o.brand == id && o.product.is_none())
+        };
+        let brand = match interaction.recipient.as_deref() {
+            Some(id) => brand_of(id),
+            None => product.and_then(|p| brand_of(&p.brand)),
+        };
+        let Some(brand) = brand else {
             return;
         };
-        let Some(owner) = self.owners.iter().find(|o| o.brand == id) else {
-            return;
-        };
+        let product = product.filter(|p| p.brand == brand.brand);
         let mut named = false;
-        for m in mentions.iter_mut().filter(|m| m.brand == id) {
+        for m in mentions.iter_mut().filter(|m| m.brand == brand.brand) {
             m.recipient = true;
             named = true;
         }
         if !named {
             mentions.push(Mention {
-                brand: owner.brand.clone(),
-                product: None,
-                line: None,
-                competitor: owner.competitor,
+                brand: brand.brand.clone(),
+                product: product.and_then(|p| p.product.clone()),
+                line: product.and_then(|p| p.line.clone()),
+                competitor: brand.competitor,
                 span: Span::new("", 0, 0),
                 sentiment: None,
                 intents: Vec::new(),

@@ -122,7 +122,10 @@ pub(super) fn features(
     if m.spanless() {
         out.push(tag(&[b"unnamed"]));
     }
-    if m.product.is_some() {
+    // A product the words name. A recipient's with no words comes from the ticket's form, and
+    // reading it changed nothing leave-one-batch-out (docs/analysis.md, "The company a ticket
+    // was sent to").
+    if m.product.is_some() && !m.spanless() {
         out.push(tag(&[b"product"]));
     }
     let others = mentions.iter().filter(|o| o.brand != m.brand).count();
@@ -315,6 +318,9 @@ mod tests {
         ms.push(to);
         let f = features(text, Kind::SupportTicket, &ms, 1, &hits);
         assert!(f.contains(&tag(&[b"recipient"])) && f.contains(&tag(&[b"unnamed"])));
+        // The ticket form's product is the mention's, but not what the words say.
+        ms[1].product = Some("larkspur-fiber".into());
+        assert_eq!(features(text, Kind::SupportTicket, &ms, 1, &hits), f);
         // No word stands before or after it, and its sentence is the whole text.
         for w in ["please", "cancel", "the", "<rival>"] {
             assert!(!f.contains(&tag(&[b"L:", w.as_bytes()])), "{w}");
