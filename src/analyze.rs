@@ -119,9 +119,11 @@ impl Analyzer {
             .language
             .language(interaction.language.as_deref(), &interaction.text);
         if let Some(unread) = language.unread() {
+            let mut mentions = self.matcher.find_in(interaction, language.tag.as_deref());
+            self.matcher.add_recipient(interaction, &mut mentions);
             return Analysis {
                 catalog_version: Some(self.catalog.version.clone()),
-                mentions: self.matcher.find_in(interaction, language.tag.as_deref()),
+                mentions,
                 sentiment: None,
                 emotions: None,
                 signals: None,
@@ -583,7 +585,7 @@ mod tests {
             assert!(ms[0].recipient && ms[0].spanless());
         }
         // A product the catalog does not list, or one of another company than the ticket's
-        // brand, adds no product.
+        // brand, adds no product; a rival's product alone makes no recipient.
         assert!(with_product("Some Router 3000", None).is_empty());
         let other = with_product("corvid-fiber", Some("larkspur"));
         assert_eq!(other.len(), 1);
@@ -591,6 +593,21 @@ mod tests {
             (other[0].brand.as_str(), other[0].product.as_deref()),
             ("larkspur", None)
         );
+        assert!(with_product("Corvid Fiber", None).is_empty());
+        // A brand id the catalog does not list (a helpdesk's own id) leaves the product to say.
+        let ms = with_product("larkspur-fiber", Some("360001234"));
+        assert_eq!(ms.len(), 1);
+        assert_eq!(ms[0].product.as_deref(), Some("larkspur-fiber"));
+        // A language the analysers do not read keeps its recipient among its mentions.
+        let mut german = ticket(
+            "Bitte kündigen Sie meinen Vertrag zum Monatsende.",
+            Some("larkspur"),
+        );
+        german.language = Some("de".into());
+        let a = analyzer.analyze(&german);
+        assert!(a.unread.is_some());
+        assert_eq!(a.mentions.len(), 1);
+        assert!(a.mentions[0].recipient && a.mentions[0].spanless());
     }
 
     #[test]

@@ -305,7 +305,22 @@ impl Heard {
                 }
             }
             let has = |name: &str| intent_index(name).is_some_and(|k| intents & (1 << k) != 0);
-            let sentence_of_mention = sentence(&i.text, m.span.start);
+            // A ticket's recipient that its words do not name has no place in them: its
+            // sentence is the one where the message's complaint or churn is told.
+            let place = if m.spanless() {
+                signals
+                    .and_then(|s| {
+                        s.intents
+                            .iter()
+                            .filter(|x| x.label == "complaint" || x.label == "churn_risk")
+                            .find_map(|x| x.evidence.first())
+                            .map(|e| e.start)
+                    })
+                    .unwrap_or(0)
+            } else {
+                m.span.start
+            };
+            let sentence_of_mention = sentence(&i.text, place);
             let kind = if has("need") && job.is_some() {
                 Some((ThemeKind::Need, job.as_deref().unwrap_or_default()))
             } else if has("complaint") || has("churn_risk") {
@@ -337,7 +352,7 @@ impl Heard {
                 product: m.product.clone(),
                 line: m.line.clone(),
                 competitor: m.competitor,
-                at: m.span.start,
+                at: place,
                 label,
                 compound,
                 intents,
@@ -435,6 +450,52 @@ mod tests {
             assert_eq!(normalise(w), want, "{w}");
         }
         assert_eq!(joined("drop", "wifi"), "drop wifi");
+    }
+
+    #[test]
+    fn a_recipient_with_no_words_is_heard_where_the_complaint_is_told() {
+        use crate::analyze::Analyzer;
+        use crate::catalog::Catalog;
+        let analyzer = Analyzer::new(Catalog::parse(crate::catalog::SAMPLE).unwrap()).unwrap();
+        let text = "Corvid offered me gigabit for 25 pounds. Please cancel my broadband, the outages never stop.";
+        let json = serde_json::json!({"id": "t1", "customer": {"id": "c1"}, "channel": "email",
+            "brand": "larkspur", "body": text, "created_at": "2026-11-02T10:00:00Z"});
+        let i = crate::decode::decode(
+            Some(json.to_string().as_bytes()),
+            crate::decode::KindHint::Auto,
+            Default::default(),
+        )
+        .unwrap();
+        let mut a = analyzer.analyze(&i);
+        // The readings as a model might give them: churn for the company written to, told in the
+        // second sentence.
+        let cancel = text.find("cancel").unwrap();
+        let signals = a.signals.as_mut().unwrap();
+        signals.intents = vec![crate::signals::Signal {
+            label: "churn_risk".into(),
+            evidence: vec![crate::types::Span::new(text, cancel, cancel + 6)],
+            competitor: None,
+            job: None,
+            moment: None,
+        }];
+        let to = a.mentions.iter_mut().find(|m| m.spanless()).unwrap();
+        to.intents = vec!["churn_risk".into()];
+        let at = crate::insight::SourceRef {
+            topic: "t".into(),
+            partition: 0,
+            offset: 0,
+        };
+        let insight = crate::insight::Insight::new(at, i, a, chrono::Utc::now());
+        let h = Heard::of(&insight, &mut Stems::default());
+        let larkspur = h.about.iter().find(|x| x.brand == "larkspur").unwrap();
+        let second = text.find("Please").unwrap();
+        assert!(larkspur.at >= second, "{}", larkspur.at);
+        let keys: Vec<&str> = larkspur
+            .phrases
+            .as_ref()
+            .map(|p| p.grams.iter().map(|g| g.key.as_str()).collect())
+            .unwrap_or_default();
+        assert!(!keys.iter().any(|k| k.contains("gigabit")), "{keys:?}");
     }
 
     #[test]

@@ -385,33 +385,40 @@ impl Matcher {
     /// Marks the mentions of the company a support ticket was sent to as its recipient, or, when
     /// its words name that brand nowhere, appends a mention of it with no words (an empty span at
     /// 0, [`Mention::spanless`]), last, with the ticket's product. The company is the ticket's
-    /// `brand` ([`Interaction::recipient`], a catalog brand id), else the brand of its product
-    /// field (a catalog product's id or name, in any case): a product's ticket goes to the company
-    /// that makes it. An id or a product the catalog does not list is nothing: nothing changes.
-    /// The readings per brand then give the company written to what the customer asks of it,
-    /// beside what they say of the rivals they name.
+    /// `brand` ([`Interaction::recipient`], a catalog brand id); without one the catalog lists, it
+    /// is the brand of its product field when that is one of our own brands' products (by id or
+    /// name, in any case): a product's ticket goes to the company that makes it, and a rival's
+    /// product in our helpdesk's form names no company the ticket went to. Nothing the catalog
+    /// lists: nothing changes. The readings per brand then give the company written to what the
+    /// customer asks of it, beside what they say of the rivals they name.
     pub fn add_recipient(&self, interaction: &Interaction, mentions: &mut Vec<Mention>) {
-        let product = interaction.product_hint.as_deref().and_then(|hint| {
-            let hint = hint.trim();
+        // A product of the ticket's brand, else (no brand, or one the catalog does not list)
+        // of one of our own brands: a rival's product in our helpdesk's form names no company
+        // the ticket went to.
+        let product_of = |brand: Option<&str>| {
+            let hint = interaction.product_hint.as_deref()?.trim();
             self.owners.iter().find(|o| {
-                o.product.as_deref().is_some_and(|id| {
-                    id.eq_ignore_ascii_case(hint) || o.name.eq_ignore_ascii_case(hint)
-                })
+                brand.map_or(!o.competitor, |b| o.brand == b)
+                    && o.product.as_deref().is_some_and(|id| {
+                        id.eq_ignore_ascii_case(hint) || o.name.eq_ignore_ascii_case(hint)
+                    })
             })
-        });
+        };
         let brand_of = |id: &str| {
             self.owners
                 .iter()
                 .find(|o| o.brand == id && o.product.is_none())
         };
-        let brand = match interaction.recipient.as_deref() {
-            Some(id) => brand_of(id),
-            None => product.and_then(|p| brand_of(&p.brand)),
+        let (brand, product) = match interaction.recipient.as_deref().and_then(brand_of) {
+            Some(b) => (Some(b), product_of(Some(&b.brand))),
+            None => {
+                let p = product_of(None);
+                (p.and_then(|p| brand_of(&p.brand)), p)
+            }
         };
         let Some(brand) = brand else {
             return;
         };
-        let product = product.filter(|p| p.brand == brand.brand);
         let mut named = false;
         for m in mentions.iter_mut().filter(|m| m.brand == brand.brand) {
             m.recipient = true;
