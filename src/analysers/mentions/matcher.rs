@@ -111,6 +111,10 @@ const SEEN_BITS_MAX_PATTERNS: usize = 4096;
 #[derive(Debug)]
 pub struct Matcher {
     owners: Vec<Owner>,
+    /// A ticket's recipient looked up without a scan of every query ([`Matcher::add_recipient`]):
+    /// each brand id's brand owner, and each product's owners by lower-cased id and name.
+    brands: std::collections::HashMap<String, usize>,
+    products: std::collections::HashMap<String, Vec<usize>>,
     queries: Vec<Node>,
     terms: Vec<CTerm>,
     automaton: Option<AhoCorasick>,
@@ -171,6 +175,8 @@ impl Matcher {
         let english = Stemmer::create(Algorithm::English);
         let mut m = Matcher {
             owners: Vec::new(),
+            brands: std::collections::HashMap::new(),
+            products: std::collections::HashMap::new(),
             queries: Vec::new(),
             terms: Vec::new(),
             automaton: None,
@@ -229,6 +235,21 @@ impl Matcher {
         }
         if !errors.is_empty() {
             return Err(CompileErrors(errors));
+        }
+        for (k, o) in m.owners.iter().enumerate() {
+            match &o.product {
+                None => {
+                    m.brands.entry(o.brand.clone()).or_insert(k);
+                }
+                Some(id) => {
+                    for key in [id.to_lowercase(), o.name.to_lowercase()] {
+                        let at = m.products.entry(key).or_default();
+                        if !at.contains(&k) {
+                            at.push(k);
+                        }
+                    }
+                }
+            }
         }
         let mut by_id: Vec<(u32, String)> = interned
             .patterns
@@ -396,19 +417,14 @@ impl Matcher {
         // of one of our own brands: a rival's product in our helpdesk's form names no company
         // the ticket went to.
         let product_of = |brand: Option<&str>| {
-            let hint = interaction.product_hint.as_deref()?.trim();
-            self.owners.iter().find(|o| {
-                brand.map_or(!o.competitor, |b| o.brand == b)
-                    && o.product.as_deref().is_some_and(|id| {
-                        id.eq_ignore_ascii_case(hint) || o.name.eq_ignore_ascii_case(hint)
-                    })
-            })
-        };
-        let brand_of = |id: &str| {
-            self.owners
+            let hint = interaction.product_hint.as_deref()?.trim().to_lowercase();
+            self.products
+                .get(&hint)?
                 .iter()
-                .find(|o| o.brand == id && o.product.is_none())
+                .map(|&k| &self.owners[k])
+                .find(|o| brand.map_or(!o.competitor, |b| o.brand == b))
         };
+        let brand_of = |id: &str| self.brands.get(id).map(|&k| &self.owners[k]);
         let (brand, product) = match interaction.recipient.as_deref().and_then(brand_of) {
             Some(b) => (Some(b), product_of(Some(&b.brand))),
             None => {
