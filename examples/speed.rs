@@ -63,6 +63,7 @@ fn main() {
             text: (*t).to_string(),
             product_hint: None,
             recipient: None,
+            reply_to: None,
             status: None,
         })
         .collect();

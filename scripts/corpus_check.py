@@ -25,7 +25,7 @@ SENTIMENTS = {"positive", "negative", "neutral"}
 POST_PLATFORMS = {"twitter", "reddit", "forum", "review", "facebook", "instagram", "appstore"}
 TICKET_CHANNELS = {"email", "chat", "web", "phone_transcript"}
 FIELDS = {"id", "kind", "platform", "text", "subject", "messages", "to_brand", "product", "addressed",
-          "language", "sentiment", "context", "moment", "effort", "intents", "phase", "sarcasm",
+          "reply_to", "language", "sentiment", "context", "moment", "effort", "intents", "phase", "sarcasm",
           "mentions"}
 MOMENTS = {"hard", "happy"}
 
@@ -92,6 +92,8 @@ def check(path, brands, products, seen, stats):
                     bad(f"ticket to_brand {r.get('to_brand')!r} is not a catalog brand")
                 if r.get("product") is not None and r["product"] not in products:
                     bad(f"product {r['product']!r} is not a catalog product")
+                if "reply_to" in r:
+                    bad("a ticket has no reply_to")
                 for m in r.get("messages") or []:
                     if set(m) != {"from", "text"} or m["from"] not in ("customer", "agent"):
                         bad(f"message {m!r}")
@@ -101,6 +103,10 @@ def check(path, brands, products, seen, stats):
                         bad(f"a post has no {k}")
                 if r.get("addressed") is not None and r["addressed"] not in brands:
                     bad(f"addressed {r['addressed']!r} is not a catalog brand")
+                # The account whose post this one replies to, as the platform gives it beside
+                # the text: a handle without its '@'.
+                if "reply_to" in r and not re.match(r"^[A-Za-z0-9_]{1,30}$", str(r["reply_to"])):
+                    bad(f"reply_to {r['reply_to']!r} is not a handle without '@'")
             if r.get("sentiment") not in SENTIMENTS:
                 bad(f"sentiment {r.get('sentiment')!r}")
             ctx = r.get("context")

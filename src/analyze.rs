@@ -666,6 +666,102 @@ mod tests {
             .is_none());
     }
 
+    /// A post of `text` replying to the account `handle`, decoded as the daemon decodes one.
+    fn reply(text: &str, handle: &str) -> Interaction {
+        let json = serde_json::json!({"platform": "twitter", "id": "p1",
+            "author": {"id": "a1", "handle": "someone"}, "text": text,
+            "in_reply_to": "1700000000", "in_reply_to_handle": handle,
+            "created_at": "2026-01-01T00:00:00Z"});
+        crate::decode::decode(
+            Some(json.to_string().as_bytes()),
+            crate::decode::KindHint::Auto,
+            Default::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_reply_is_sent_to_the_brand_whose_account_it_answers() {
+        let src = "[[brand]]\nid = \"larkspur\"\nname = \"Larkspur\"\n\
+                   query = '(larkspur OR @larkspurhelp) AND NOT garden*'\n\
+                   [[brand.product]]\nid = \"larkspur-fiber\"\nname = \"Larkspur Fiber\"\n\
+                   query = '\"larkspur fiber\" OR @larkspurfiber'\n\
+                   [[brand]]\nid = \"corvid\"\nname = \"Corvid\"\nquery = 'corvid'\ncompetitor = true\n\
+                   [[brand]]\nid = \"acme\"\nname = \"Acme\"\nquery = 'acme OR @shared'\n\
+                   [[brand]]\nid = \"bolt\"\nname = \"Bolt\"\nquery = 'bolt OR @shared'\n";
+        let analyzer = Analyzer::new(Catalog::parse(src).unwrap()).unwrap();
+        let brands = |text: &str, handle: &str| {
+            let i = reply(text, handle);
+            analyzer
+                .analyze(&i)
+                .mentions
+                .iter()
+                .map(|m| {
+                    (
+                        m.brand.clone(),
+                        m.product.clone(),
+                        m.recipient,
+                        m.spanless(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let text = "still nothing here, router blinking orange since 7";
+        // The handle as platforms give it, with or without its '@', in any case.
+        for handle in ["larkspurhelp", "@LarkspurHelp", " larkspur "] {
+            assert_eq!(
+                brands(text, handle),
+                [("larkspur".into(), None, true, true)],
+                "{handle}"
+            );
+        }
+        // A product's account names the product too.
+        assert_eq!(
+            brands(text, "larkspurfiber"),
+            [(
+                "larkspur".into(),
+                Some("larkspur-fiber".to_string()),
+                true,
+                true
+            )]
+        );
+        // An account no query matches (a person's, or one that only begins with a brand's
+        // name), one that two brands' queries match, or none, names no recipient.
+        for handle in ["sam_k_1987", "shared", "larkspurgardens", ""] {
+            assert!(brands(text, handle).is_empty(), "{handle}");
+        }
+        // The brand named in the reply is marked; a rival named beside it keeps its own mention.
+        assert_eq!(
+            brands("Larkspur down again", "larkspurhelp"),
+            [("larkspur".into(), None, true, false)]
+        );
+        assert_eq!(
+            brands("Corvid never did this to me", "larkspurhelp"),
+            [
+                ("corvid".into(), None, false, false),
+                ("larkspur".into(), None, true, true)
+            ]
+        );
+        // A reply to a brand's account addresses the brand, as a post starting with its
+        // @handle does; a reply to a person's addresses no brand. The message is read from its
+        // words either way: what it is sent to is its target.
+        let target = |i: &Interaction| {
+            let mut mentions = analyzer.matcher().find(i);
+            analyzer.matcher().add_recipient(i, &mut mentions);
+            crate::signals::model::Target::of(i, &mentions)
+        };
+        let to_brand = target(&reply(text, "larkspurhelp"));
+        assert!(to_brand.addressed && !to_brand.mention && !to_brand.ticket);
+        assert!(target(&interaction(&format!("@larkspurhelp {text}"))).addressed);
+        for i in [
+            reply(text, "sam_k_1987"),
+            reply(text, "@"),
+            interaction(text),
+        ] {
+            assert!(!target(&i).any(), "{:?}", i.reply_to);
+        }
+    }
+
     #[test]
     fn each_mention_reads_its_own_clause() {
         let src = "[[brand]]\nid = \"a\"\nname = \"Acme\"\nquery = 'acme'\n[[brand]]\nid = \"b\"\nname = \"Bolt\"\nquery = 'bolt'\n";

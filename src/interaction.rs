@@ -40,6 +40,13 @@ pub struct SocialPost {
     /// Id of the post this one replies to.
     #[serde(default)]
     pub in_reply_to: Option<String>,
+    /// Handle of the account whose post this one replies to (with or without its `@`): what
+    /// platforms give beside a reply's text instead of a leading `@handle` in it (Twitter's
+    /// `in_reply_to_screen_name`, the author of a Reddit comment's parent). A reply addresses
+    /// that account; one a catalog query matches makes its brand the reply's recipient
+    /// (`Matcher::add_recipient`).
+    #[serde(default)]
+    pub in_reply_to_handle: Option<String>,
     /// Id of the post this one quotes or reshares.
     #[serde(default)]
     pub quote_of: Option<String>,
@@ -233,6 +240,8 @@ pub struct Interaction {
     /// The brand a support ticket was sent to (its `brand`, a catalog brand id), if the source
     /// says.
     pub recipient: Option<String>,
+    /// The account a post replies to: its handle, without `@` (a post's `in_reply_to_handle`).
+    pub reply_to: Option<String>,
     /// A ticket's status: `solved` or `closed` tells the customer memory a problem was resolved.
     pub status: Option<TicketStatus>,
 }
@@ -259,6 +268,10 @@ impl From<SocialPost> for Interaction {
             text: crate::normalize::normalize_owned(p.text),
             product_hint: None,
             recipient: None,
+            reply_to: p
+                .in_reply_to_handle
+                .map(|h| h.trim().trim_start_matches('@').to_string())
+                .filter(|h| !h.is_empty()),
             status: None,
         }
     }
@@ -303,6 +316,7 @@ impl From<SupportTicket> for Interaction {
             text,
             product_hint: t.product,
             recipient: t.brand,
+            reply_to: None,
             status: t.status,
         }
     }

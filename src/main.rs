@@ -379,7 +379,7 @@ enum Command {
         /// lines (data/earshot/corpus/batches/*.jsonl; see the corpus's GUIDE.md).
         #[arg(default_values = ["tests/signals/labelled.tsv"])]
         files: Vec<PathBuf>,
-        /// Of corpus files, only the rows of this split: train, dev or test (the frozen t01 and t02).
+        /// Of corpus files, only the rows of this split: train, dev or test (the frozen t01, t02, t03).
         #[arg(long)]
         split: Option<String>,
         /// Measure the readings per brand instead (intents and phase of each brand), on the

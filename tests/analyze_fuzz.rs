@@ -53,6 +53,7 @@ fn message(text: String, ticket: bool) -> Interaction {
         party: Party::default(),
         product_hint: None,
         recipient: None,
+        reply_to: None,
         status: None,
     }
 }

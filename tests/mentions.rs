@@ -26,6 +26,7 @@ fn msg(text: &str) -> Interaction {
         text: text.into(),
         product_hint: None,
         recipient: None,
+        reply_to: None,
         status: None,
     }
 }

@@ -47,6 +47,7 @@ fn message(text: String) -> Interaction {
         text,
         product_hint: None,
         recipient: None,
+        reply_to: None,
         status: None,
     }
 }

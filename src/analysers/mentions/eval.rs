@@ -83,6 +83,7 @@ impl Labelled {
             text: crate::normalize::normalize(&self.text).into_owned(),
             product_hint: None,
             recipient: None,
+            reply_to: None,
             status: None,
         }
     }

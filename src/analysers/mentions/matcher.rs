@@ -107,6 +107,10 @@ const DFA_MAX_PATTERNS: usize = 2_000;
 /// Up to this many anchor patterns a message's found patterns are also kept as a bitset.
 const SEEN_BITS_MAX_PATTERNS: usize = 4096;
 
+/// The company a message was sent to: its brand's owner, and the product and product line the
+/// message names it by ([`Matcher::add_recipient`]).
+type Recipient<'m> = (&'m Owner, Option<String>, Option<String>);
+
 /// The compiled catalog.
 #[derive(Debug)]
 pub struct Matcher {
@@ -403,16 +407,50 @@ impl Matcher {
         self.find_in(interaction, interaction.language.as_deref())
     }
 
-    /// Marks the mentions of the company a support ticket was sent to as its recipient, or, when
-    /// its words name that brand nowhere, appends a mention of it with no words (an empty span at
-    /// 0, [`Mention::spanless`]), last, with the ticket's product. The company is the ticket's
-    /// `brand` ([`Interaction::recipient`], a catalog brand id); without one the catalog lists, it
-    /// is the brand of its product field when that is one of our own brands' products (by id or
-    /// name, in any case): a product's ticket goes to the company that makes it, and a rival's
-    /// product in our helpdesk's form names no company the ticket went to. Nothing the catalog
-    /// lists: nothing changes. The readings per brand then give the company written to what the
-    /// customer asks of it, beside what they say of the rivals they name.
+    /// Marks the mentions of the company a message was sent to as its recipient, or, when its
+    /// words name that brand nowhere, appends a mention of it with no words (an empty span at 0,
+    /// [`Mention::spanless`]), last, with the product the message names it by.
+    ///
+    /// A support ticket's company is its `brand` ([`Interaction::recipient`], a catalog brand
+    /// id); without one the catalog lists, it is the brand of its product field when that is one
+    /// of our own brands' products (by id or name, in any case): a product's ticket goes to the
+    /// company that makes it, and a rival's product in our helpdesk's form names no company the
+    /// ticket went to. A post's is the account it replies to ([`Interaction::reply_to`]) when
+    /// the catalog's queries, read on that `@handle` alone as a post that only tags it, find one
+    /// brand in it (its product too, if a product's query does): a reply to `@larkspurhelp`'s
+    /// post is written to Larkspur as a post starting "@larkspurhelp" is. Nothing the catalog
+    /// lists: nothing changes. The readings per brand then give the company written to what
+    /// the customer asks of it, beside what they say of the rivals they name.
     pub fn add_recipient(&self, interaction: &Interaction, mentions: &mut Vec<Mention>) {
+        let Some((brand, product, line)) = self
+            .ticket_recipient(interaction)
+            .or_else(|| self.reply_recipient(interaction))
+        else {
+            return;
+        };
+        let mut named = false;
+        for m in mentions.iter_mut().filter(|m| m.brand == brand.brand) {
+            m.recipient = true;
+            named = true;
+        }
+        if !named {
+            mentions.push(Mention {
+                brand: brand.brand.clone(),
+                product,
+                line,
+                competitor: brand.competitor,
+                span: Span::new("", 0, 0),
+                sentiment: None,
+                intents: Vec::new(),
+                journey_phase: None,
+                recipient: true,
+            });
+        }
+    }
+
+    /// A ticket's company ([`Matcher::add_recipient`]): its brand's owner, and its product and
+    /// line.
+    fn ticket_recipient(&self, interaction: &Interaction) -> Option<Recipient<'_>> {
         // A product of the ticket's brand, else (no brand, or one the catalog does not list)
         // of one of our own brands: a rival's product in our helpdesk's form names no company
         // the ticket went to.
@@ -426,33 +464,45 @@ impl Matcher {
         };
         let brand_of = |id: &str| self.brands.get(id).map(|&k| &self.owners[k]);
         let (brand, product) = match interaction.recipient.as_deref().and_then(brand_of) {
-            Some(b) => (Some(b), product_of(Some(&b.brand))),
+            Some(b) => (b, product_of(Some(&b.brand))),
             None => {
-                let p = product_of(None);
-                (p.and_then(|p| brand_of(&p.brand)), p)
+                let p = product_of(None)?;
+                (brand_of(&p.brand)?, Some(p))
             }
         };
-        let Some(brand) = brand else {
-            return;
+        Some((
+            brand,
+            product.and_then(|p| p.product.clone()),
+            product.and_then(|p| p.line.clone()),
+        ))
+    }
+
+    /// The brand of the account a post replies to ([`Matcher::add_recipient`]): the one brand
+    /// whose queries match a post of the same source that is only `@handle`, and the product a
+    /// product query of that brand matches there. A handle no query matches (a person's), or one
+    /// that two brands' queries match, names no recipient.
+    fn reply_recipient(&self, interaction: &Interaction) -> Option<Recipient<'_>> {
+        let handle = interaction.reply_to.as_deref()?;
+        if interaction.kind != crate::interaction::Kind::SocialPost {
+            return None;
+        }
+        let probe = Interaction {
+            text: format!("@{handle}"),
+            reply_to: None,
+            ..interaction.clone()
         };
-        let mut named = false;
-        for m in mentions.iter_mut().filter(|m| m.brand == brand.brand) {
-            m.recipient = true;
-            named = true;
+        let found = self.find(&probe);
+        let first = found.first()?;
+        if found.iter().any(|m| m.brand != first.brand) {
+            return None;
         }
-        if !named {
-            mentions.push(Mention {
-                brand: brand.brand.clone(),
-                product: product.and_then(|p| p.product.clone()),
-                line: product.and_then(|p| p.line.clone()),
-                competitor: brand.competitor,
-                span: Span::new("", 0, 0),
-                sentiment: None,
-                intents: Vec::new(),
-                journey_phase: None,
-                recipient: true,
-            });
-        }
+        let brand = &self.owners[*self.brands.get(&first.brand)?];
+        let product = found.iter().find(|m| m.product.is_some());
+        Some((
+            brand,
+            product.and_then(|m| m.product.clone()),
+            product.and_then(|m| m.line.clone()),
+        ))
     }
 
     /// Finds every brand and product mention in an interaction whose language is `language` (a

@@ -115,6 +115,7 @@ pub fn interactions(base: &[String], count: usize, every: usize) -> Vec<Interact
             text,
             product_hint: None,
             recipient: None,
+            reply_to: None,
             status: None,
         })
         .collect()

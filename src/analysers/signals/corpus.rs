@@ -4,7 +4,7 @@
 //! same decode and analysis as the daemon; its labels come in the families of
 //! [`super::eval::labels_of`].
 //!
-//! Splits are fixed: the batches `t01` and `t02` are the frozen test splits; of the other batches, a row whose id
+//! Splits are fixed: the batches `t01`, `t02` and `t03` are the frozen test splits; of the other batches, a row whose id
 //! hashes to 0 modulo 5 is dev (thresholds are tuned there), the rest is train.
 
 use std::collections::BTreeSet;
@@ -35,6 +35,10 @@ pub struct Row {
     /// The brand account a post addresses.
     #[serde(default)]
     pub addressed: Option<String>,
+    /// The handle (without `@`) of the account whose post this post replies to, given beside
+    /// the text (a post's `in_reply_to_handle`).
+    #[serde(default)]
+    pub reply_to: Option<String>,
     #[serde(default)]
     pub language: Option<String>,
     pub sentiment: String,
@@ -81,7 +85,7 @@ pub enum Split {
     Train,
     /// Thresholds are tuned here.
     Dev,
-    /// The frozen test splits (`t01`, `t02`: ids starting with `t`): never tuned on.
+    /// The frozen test splits (`t01`, `t02`, `t03`: ids starting with `t`): never tuned on.
     Test,
 }
 
@@ -184,6 +188,9 @@ impl Row {
                 "text": self.text, "created_at": at});
             if let Some(l) = &self.language {
                 p["language"] = json!(l);
+            }
+            if let Some(h) = &self.reply_to {
+                p["in_reply_to_handle"] = json!(h);
             }
             p
         }

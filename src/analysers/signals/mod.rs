@@ -161,10 +161,7 @@ impl SignalDetector {
         text: model::TextInput,
     ) -> Signals {
         let hits = self.hits(&i.text);
-        // The message is read from its words: a ticket's recipient that they do not name
-        // ([`Mention::spanless`], last) is read per brand only.
-        let named = mentions.iter().take_while(|m| !m.spanless()).count();
-        let signals = self.detect_with(i, sentiment, &mentions[..named], emotions, text, &hits);
+        let signals = self.detect_with(i, sentiment, mentions, emotions, text, &hits);
         self.read_mentions_with(i, mentions, &signals, || hits);
         signals
     }
@@ -199,6 +196,9 @@ impl SignalDetector {
         let text = i.text.as_str();
         let durations = effort::durations(text);
         let target = self.target(i, mentions);
+        // The message is read from its words: a recipient that they do not name
+        // ([`Mention::spanless`], last) says only whom the message is sent to (`target`).
+        let mentions = &mentions[..mentions.iter().take_while(|m| !m.spanless()).count()];
         let features = model::features(
             i, input, sentiment, emotions, mentions, target, hits, &durations,
         );

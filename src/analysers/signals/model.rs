@@ -141,9 +141,13 @@ pub struct Target {
     pub mention: bool,
     /// A support ticket: sent to the company that runs earshot.
     pub ticket: bool,
-    /// The post addresses or tags an account: `@handle` anywhere but a retweet's or a share's
-    /// credit (`RT @handle:`, `via @handle`). On Twitter a tag notifies the account, and tweets to
-    /// a company tag it anywhere ("so @BrightwellRail cancelled my 8:15 again").
+    /// The post addresses or tags an account: it tags one, `@handle` anywhere but a retweet's
+    /// or a share's credit (`RT @handle:`, `via @handle`), or replies to the account of a brand
+    /// the catalog lists (its recipient, [`crate::mentions::Matcher::add_recipient`]: platforms
+    /// give the account replied to beside the text, where a reply's text once began with its
+    /// `@handle`). On Twitter a tag notifies the account, and tweets to a company tag it
+    /// anywhere ("so @BrightwellRail cancelled my 8:15 again"). A reply to a person's post
+    /// addresses no brand.
     pub addressed: bool,
     /// The post names a company or a product the catalog does not list ([`super::names`]); read
     /// only where nothing else is targeted.
@@ -151,11 +155,15 @@ pub struct Target {
 }
 
 impl Target {
+    /// What `i` targets, given its mentions: those its words name, and the recipient
+    /// [`crate::mentions::Matcher::add_recipient`] appends when they do not name it.
     pub fn of(i: &Interaction, mentions: &[Mention]) -> Target {
+        let post = i.kind == Kind::SocialPost;
         Target {
-            mention: !mentions.is_empty(),
-            ticket: i.kind == Kind::SupportTicket,
-            addressed: addresses_an_account(&i.text),
+            mention: mentions.iter().any(|m| !m.spanless()),
+            ticket: !post,
+            addressed: (post && mentions.iter().any(|m| m.recipient))
+                || addresses_an_account(&i.text),
             unlisted: false,
         }
     }

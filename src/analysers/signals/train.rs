@@ -154,15 +154,20 @@ impl Featurizer {
     ) -> Option<Encoded> {
         let bytes = input.to_string();
         let i = decode(Some(bytes.as_bytes()), KindHint::Auto, Limits::default()).ok()?;
-        let mentions = self.matcher.find(&i);
+        let mut mentions = self.matcher.find(&i);
         // The text with its names masked, as the analyser reads it (`Analyzer::analyze`).
         let read = crate::analyze::read_masked(&self.sentiment, &self.names, &i.text, &mentions);
+        // Whom the message is sent to, as the analyser reads it: a reply to a brand's account
+        // addresses it. The features are of the words (`SignalDetector::read`).
+        let named = mentions.len();
+        self.matcher.add_recipient(&i, &mut mentions);
+        let target = self.detector.target(&i, &mentions);
+        let mentions = &mentions[..named];
         let emotions = self
             .emotions
             .score_features(&i.text, read.features.shared());
         let hits = self.detector.hits(&i.text);
         let durations = super::effort::durations(&i.text);
-        let target = self.detector.target(&i, &mentions);
         let mut truth = [false; OUTPUTS];
         for (o, l) in LABELS.iter().enumerate() {
             truth[o] = labels.contains(*l);
@@ -173,7 +178,7 @@ impl Featurizer {
                 read.signal_input(),
                 &read.lexicon,
                 &emotions,
-                &mentions,
+                mentions,
                 target,
                 &hits,
                 &durations,
