@@ -38,6 +38,7 @@ python3 scripts/corpus_check.py data/earshot/corpus/batches/*.jsonl
 sha256sum -c - <<'SUMS'
 a5373f9b21a8c9fc6ba970d1a14cabca1d905cb55a2cb6265db305f1d79f5d95  data/earshot/corpus/batches/t01.jsonl
 30c792ae99d2ecd5a986b9cb8f47500242c54141a498c45b4769e4cfcd8d8410  data/earshot/corpus/batches/t02.jsonl
+0c814da5ebd363e604bb01df37ef9d4819204309fcfaa9e1c94988264750867a  data/earshot/corpus/batches/t03.jsonl
 SUMS
 python3 scripts/agreement.py --check
 echo "== customer memory scenario set unchanged (its test split is frozen)"
