@@ -23,7 +23,7 @@ case "${1:-}" in
 esac
 
 cargo build --release --quiet
-bin=target/release/earshot
+bin=${CARGO_TARGET_DIR:-target}/release/earshot
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
