@@ -120,7 +120,8 @@ impl Analyzer {
             .language(interaction.language.as_deref(), &interaction.text);
         if let Some(unread) = language.unread() {
             let mut mentions = self.matcher.find_in(interaction, language.tag.as_deref());
-            self.matcher.add_recipient(interaction, &mut mentions);
+            self.matcher
+                .add_recipient(interaction, language.tag.as_deref(), &mut mentions);
             return Analysis {
                 catalog_version: Some(self.catalog.version.clone()),
                 mentions,
@@ -160,9 +161,11 @@ impl Analyzer {
             features: tf.shared(),
             roles: roles.as_ref(),
         };
-        // The company a ticket was sent to: its mentions marked, or one with no words appended
-        // after the named ones, which the message's readings never see (they are of the text).
-        self.matcher.add_recipient(interaction, &mut mentions);
+        // The company a ticket was sent to, or the brand a reply answers: its mentions marked, or
+        // one with no words appended after the named ones. The message's readings are of the
+        // words; it is their target.
+        self.matcher
+            .add_recipient(interaction, language.tag.as_deref(), &mut mentions);
         let signals = self
             .signals
             .read(interaction, &lexicon, &mut mentions, &emotions, input);
@@ -173,7 +176,7 @@ impl Analyzer {
             &inputs.features,
             &inputs.sentences,
         );
-        // A recipient the words do not name is read as the message is: the ticket is written
+        // A recipient the words do not name is read as the message is: the message is written
         // to it.
         for m in mentions.iter_mut().filter(|m| m.spanless()) {
             m.sentiment = Some(AspectSentiment {
@@ -668,8 +671,13 @@ mod tests {
 
     /// A post of `text` replying to the account `handle`, decoded as the daemon decodes one.
     fn reply(text: &str, handle: &str) -> Interaction {
+        reply_by(text, handle, "someone")
+    }
+
+    /// The same, written by the account `author`.
+    fn reply_by(text: &str, handle: &str, author: &str) -> Interaction {
         let json = serde_json::json!({"platform": "twitter", "id": "p1",
-            "author": {"id": "a1", "handle": "someone"}, "text": text,
+            "author": {"id": "a1", "handle": author}, "text": text,
             "in_reply_to": "1700000000", "in_reply_to_handle": handle,
             "created_at": "2026-01-01T00:00:00Z"});
         crate::decode::decode(
@@ -727,9 +735,43 @@ mod tests {
         );
         // An account no query matches (a person's, or one that only begins with a brand's
         // name), one that two brands' queries match, or none, names no recipient.
-        for handle in ["sam_k_1987", "shared", "larkspurgardens", ""] {
+        // So does a handle that is no single handle as texts write them, which would read as
+        // another ("larkspur-fan" as @larkspur).
+        for handle in [
+            "sam_k_1987",
+            "shared",
+            "larkspurgardens",
+            "",
+            "larkspur-fan",
+            "@ larkspur",
+            "larkspur fan",
+        ] {
             assert!(brands(text, handle).is_empty(), "{handle}");
         }
+        // A brand's account answering its own post, or another account of the same brand's,
+        // writes to no one.
+        for (to, by) in [
+            ("larkspurhelp", "LarkspurHelp"),
+            ("larkspur", "larkspurhelp"),
+        ] {
+            let a = analyzer.analyze(&reply_by("Update: engineers are on site.", to, by));
+            assert!(a.mentions.is_empty(), "{to} by {by}: {:?}", a.mentions);
+        }
+        // The handle is read in the language the post is read in (a `lang:` scope).
+        let scoped = Analyzer::new(
+            Catalog::parse(
+                "[[brand]]\nid = \"larkspur\"\nname = \"Larkspur\"\n\
+                 query = '@larkspurhelp AND lang:en'\n",
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let english = "The broadband has been down since this morning and nobody can tell me why.";
+        let i = reply(english, "larkspurhelp");
+        assert_eq!(i.language, None);
+        let a = scoped.analyze(&i);
+        assert_eq!(a.language.tag.as_deref(), Some("en"));
+        assert_eq!(a.mentions.len(), 1, "{:?}", a.mentions);
         // The brand named in the reply is marked; a rival named beside it keeps its own mention.
         assert_eq!(
             brands("Larkspur down again", "larkspurhelp"),
@@ -747,7 +789,9 @@ mod tests {
         // words either way: what it is sent to is its target.
         let target = |i: &Interaction| {
             let mut mentions = analyzer.matcher().find(i);
-            analyzer.matcher().add_recipient(i, &mut mentions);
+            analyzer
+                .matcher()
+                .add_recipient(i, i.language.as_deref(), &mut mentions);
             crate::signals::model::Target::of(i, &mentions)
         };
         let to_brand = target(&reply(text, "larkspurhelp"));

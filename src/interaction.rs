@@ -42,9 +42,9 @@ pub struct SocialPost {
     pub in_reply_to: Option<String>,
     /// Handle of the account whose post this one replies to (with or without its `@`): what
     /// platforms give beside a reply's text instead of a leading `@handle` in it (Twitter's
-    /// `in_reply_to_screen_name`, the author of a Reddit comment's parent). A reply addresses
-    /// that account; one a catalog query matches makes its brand the reply's recipient
-    /// (`Matcher::add_recipient`).
+    /// `in_reply_to_screen_name`, the author of a Reddit comment's parent). An account one
+    /// brand's catalog queries match makes that brand the reply's recipient, and the reply is
+    /// aimed at it (`Matcher::add_recipient`); a person's account makes no target.
     #[serde(default)]
     pub in_reply_to_handle: Option<String>,
     /// Id of the post this one quotes or reshares.
@@ -240,7 +240,8 @@ pub struct Interaction {
     /// The brand a support ticket was sent to (its `brand`, a catalog brand id), if the source
     /// says.
     pub recipient: Option<String>,
-    /// The account a post replies to: its handle, without `@` (a post's `in_reply_to_handle`).
+    /// The account a post replies to: its handle as the source gives it, with or without `@` (a
+    /// post's `in_reply_to_handle`, trimmed).
     pub reply_to: Option<String>,
     /// A ticket's status: `solved` or `closed` tells the customer memory a problem was resolved.
     pub status: Option<TicketStatus>,
@@ -270,7 +271,7 @@ impl From<SocialPost> for Interaction {
             recipient: None,
             reply_to: p
                 .in_reply_to_handle
-                .map(|h| h.trim().trim_start_matches('@').to_string())
+                .map(|h| h.trim().to_string())
                 .filter(|h| !h.is_empty()),
             status: None,
         }

@@ -50,15 +50,18 @@ pub struct Mention {
     /// The writer's journey phase with this brand or product.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub journey_phase: Option<Cow<'static, str>>,
-    /// The brand is the company a support ticket was sent to (the ticket's `brand`). A recipient
-    /// the ticket's words do not name is a mention with an empty span at 0 ([`Mention::spanless`]).
+    /// The brand is the company the message was sent to: a support ticket's (its `brand`, else
+    /// its product's), or the brand whose account a post replies to (its `in_reply_to_handle`).
+    /// A recipient the message's words do not name is a mention with an empty span at 0
+    /// ([`Mention::spanless`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub recipient: bool,
 }
 
 impl Mention {
-    /// Whether the mention has no words in the text: a ticket's recipient that the ticket does
-    /// not name. The readers of the words around a mention pass it by.
+    /// Whether the mention has no words in the text: a recipient (a ticket's company, the brand
+    /// a reply answers) that the words do not name. The readers of the words around a mention
+    /// pass it by.
     pub fn spanless(&self) -> bool {
         self.span.start == self.span.end
     }

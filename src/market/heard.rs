@@ -305,7 +305,7 @@ impl Heard {
                 }
             }
             let has = |name: &str| intent_index(name).is_some_and(|k| intents & (1 << k) != 0);
-            // A ticket's recipient that its words do not name has no place in them: its
+            // A recipient (a ticket's, a reply's) that the words do not name has no place in them: its
             // sentence is the one where the message's complaint or churn is told.
             let place = if m.spanless() {
                 signals

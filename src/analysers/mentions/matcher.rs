@@ -409,7 +409,8 @@ impl Matcher {
 
     /// Marks the mentions of the company a message was sent to as its recipient, or, when its
     /// words name that brand nowhere, appends a mention of it with no words (an empty span at 0,
-    /// [`Mention::spanless`]), last, with the product the message names it by.
+    /// [`Mention::spanless`]), last, with the product the message names it by. `language` is
+    /// the message's, as [`Matcher::find_in`] takes it.
     ///
     /// A support ticket's company is its `brand` ([`Interaction::recipient`], a catalog brand
     /// id); without one the catalog lists, it is the brand of its product field when that is one
@@ -417,14 +418,20 @@ impl Matcher {
     /// company that makes it, and a rival's product in our helpdesk's form names no company the
     /// ticket went to. A post's is the account it replies to ([`Interaction::reply_to`]) when
     /// the catalog's queries, read on that `@handle` alone as a post that only tags it, find one
-    /// brand in it (its product too, if a product's query does): a reply to `@larkspurhelp`'s
-    /// post is written to Larkspur as a post starting "@larkspurhelp" is. Nothing the catalog
+    /// brand in it (its product too, if a product's query does) and the post's author is no
+    /// account of that brand: a reply to `@larkspurhelp`'s post is written to Larkspur as a post
+    /// starting "@larkspurhelp" is, unless @larkspurhelp wrote it. Nothing the catalog
     /// lists: nothing changes. The readings per brand then give the company written to what
     /// the customer asks of it, beside what they say of the rivals they name.
-    pub fn add_recipient(&self, interaction: &Interaction, mentions: &mut Vec<Mention>) {
+    pub fn add_recipient(
+        &self,
+        interaction: &Interaction,
+        language: Option<&str>,
+        mentions: &mut Vec<Mention>,
+    ) {
         let Some((brand, product, line)) = self
             .ticket_recipient(interaction)
-            .or_else(|| self.reply_recipient(interaction))
+            .or_else(|| self.reply_recipient(interaction, language))
         else {
             return;
         };
@@ -477,21 +484,57 @@ impl Matcher {
         ))
     }
 
-    /// The brand of the account a post replies to ([`Matcher::add_recipient`]): the one brand
-    /// whose queries match a post of the same source that is only `@handle`, and the product a
-    /// product query of that brand matches there. A handle no query matches (a person's), or one
-    /// that two brands' queries match, names no recipient.
-    fn reply_recipient(&self, interaction: &Interaction) -> Option<Recipient<'_>> {
-        let handle = interaction.reply_to.as_deref()?;
+    /// The brand of the account a post replies to ([`Matcher::add_recipient`]), unless the
+    /// post's author is an account of that brand too (a brand's thread of updates).
+    fn reply_recipient(
+        &self,
+        interaction: &Interaction,
+        language: Option<&str>,
+    ) -> Option<Recipient<'_>> {
         if interaction.kind != crate::interaction::Kind::SocialPost {
             return None;
         }
+        let to = self.account_brand(interaction, interaction.reply_to.as_deref()?, language)?;
+        let author = interaction.party.handle.as_deref();
+        let own = author.and_then(|h| self.account_brand(interaction, h, language));
+        if own.is_some_and(|(b, ..)| b.brand == to.0.brand) {
+            return None;
+        }
+        Some(to)
+    }
+
+    /// The brand whose account `handle` is: the one brand whose queries match a post of
+    /// `interaction`'s source that is only `@handle`, and the product a product query of that
+    /// brand matches there. A handle no query matches (a person's), one that two brands' queries
+    /// match, or one that is no single handle as texts write them (letters, digits and `_`:
+    /// "larkspur-fan" would read as `@larkspur`) names none.
+    fn account_brand(
+        &self,
+        interaction: &Interaction,
+        handle: &str,
+        language: Option<&str>,
+    ) -> Option<Recipient<'_>> {
+        let handle = handle.trim();
+        let handle = handle.strip_prefix('@').unwrap_or(handle);
+        if handle.is_empty() || !handle.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            return None;
+        }
+        // The post's source and author (a query may scope `channel:` or `author:`), not its
+        // words.
         let probe = Interaction {
+            kind: interaction.kind,
+            id: String::new(),
+            channel: interaction.channel.clone(),
+            party: interaction.party.clone(),
+            occurred_at: interaction.occurred_at,
+            language: interaction.language.clone(),
             text: format!("@{handle}"),
+            product_hint: None,
+            recipient: None,
             reply_to: None,
-            ..interaction.clone()
+            status: None,
         };
-        let found = self.find(&probe);
+        let found = self.find_in(&probe, language);
         let first = found.first()?;
         if found.iter().any(|m| m.brand != first.brand) {
             return None;

@@ -96,8 +96,8 @@ pub(super) fn features(
     let blanked = crate::analysers::links::blank(text);
     let text: &str = &blanked;
     let ws = words(text, mentions, this);
-    // A ticket's recipient that the words do not name has no place in them: its sentence is the
-    // whole text, and no word stands before or after it.
+    // A recipient (a ticket's, a reply's) that the words do not name has no place in them: its
+    // sentence is the whole text, and no word stands before or after it.
     let at = (!m.spanless()).then(|| ws.iter().position(|w| w.text == "<this>").unwrap_or(0));
     let ends = |c: char| matches!(c, '.' | '!' | '?' | '\n' | ';');
     let (sentence_start, sentence_end) = if m.spanless() {
@@ -122,7 +122,8 @@ pub(super) fn features(
     if m.spanless() {
         out.push(tag(&[b"unnamed"]));
     }
-    // A product the words name. A recipient's with no words comes from the ticket's form, and
+    // A product the words name. A recipient's with no words comes from the ticket's form or the
+    // account replied to, and
     // reading it changed nothing leave-one-batch-out (docs/analysis.md, "The company a ticket
     // was sent to").
     if m.product.is_some() && !m.spanless() {

@@ -170,6 +170,8 @@ impl SignalDetector {
     /// the text's hashed features (computed once, for the emotion model and this one). The
     /// analyser reads the text with the catalog's names masked ([`crate::analyze::read_masked`]),
     /// as the model was trained; for a text with no name masked in it, these are the same.
+    /// `mentions` are as [`crate::mentions::Matcher::add_recipient`] leaves them: a recipient
+    /// with no words, if any, last.
     pub fn detect(
         &self,
         i: &Interaction,
@@ -197,8 +199,10 @@ impl SignalDetector {
         let durations = effort::durations(text);
         let target = self.target(i, mentions);
         // The message is read from its words: a recipient that they do not name
-        // ([`Mention::spanless`], last) says only whom the message is sent to (`target`).
-        let mentions = &mentions[..mentions.iter().take_while(|m| !m.spanless()).count()];
+        // ([`Mention::spanless`], last) says whom the message is sent to (`target`) and who acts
+        // on it (`routing`: a reply to a rival's account that weighs leaving is strategy's).
+        let all = mentions;
+        let mentions = &all[..all.iter().take_while(|m| !m.spanless()).count()];
         let features = model::features(
             i, input, sentiment, emotions, mentions, target, hits, &durations,
         );
@@ -310,7 +314,7 @@ impl SignalDetector {
             routing: Vec::new(),
         };
         s.priority = priority(i, sentiment, &s, emotions.intensity);
-        s.routing = routing(&s, mentions);
+        s.routing = routing(&s, all);
         s
     }
 }

@@ -109,7 +109,8 @@ impl Featurizer {
         };
         let mut mentions = self.matcher.find(&i);
         // As the analyser reads them: the company a ticket was sent to among them.
-        self.matcher.add_recipient(&i, &mut mentions);
+        self.matcher
+            .add_recipient(&i, i.language.as_deref(), &mut mentions);
         let hits = self.detector.hits(&i.text);
         let target = Target {
             mention: true,
@@ -160,7 +161,8 @@ impl Featurizer {
         // Whom the message is sent to, as the analyser reads it: a reply to a brand's account
         // addresses it. The features are of the words (`SignalDetector::read`).
         let named = mentions.len();
-        self.matcher.add_recipient(&i, &mut mentions);
+        self.matcher
+            .add_recipient(&i, i.language.as_deref(), &mut mentions);
         let target = self.detector.target(&i, &mentions);
         let mentions = &mentions[..named];
         let emotions = self
