@@ -537,15 +537,20 @@ mod tests {
     use crate::types::Label;
 
     /// A social post of `text`, decoded as the daemon decodes one.
-    fn interaction(text: &str) -> Interaction {
-        let json = serde_json::json!({"platform": "x", "id": "1", "author": {"id": "a", "handle": "h"},
-            "created_at": "2026-01-01T00:00:00Z", "text": text});
+    /// `json` decoded as the daemon decodes a message.
+    fn decoded(json: &serde_json::Value) -> Interaction {
         crate::decode::decode(
             Some(json.to_string().as_bytes()),
             crate::decode::KindHint::Auto,
             Default::default(),
         )
         .unwrap()
+    }
+
+    fn interaction(text: &str) -> Interaction {
+        let json = serde_json::json!({"platform": "x", "id": "1", "author": {"id": "a", "handle": "h"},
+            "created_at": "2026-01-01T00:00:00Z", "text": text});
+        decoded(&json)
     }
 
     fn post(analyzer: &Analyzer, text: &str) -> Analysis {
@@ -560,12 +565,7 @@ mod tests {
         if let Some(b) = brand {
             json["brand"] = serde_json::json!(b);
         }
-        crate::decode::decode(
-            Some(json.to_string().as_bytes()),
-            crate::decode::KindHint::Auto,
-            Default::default(),
-        )
-        .unwrap()
+        decoded(&json)
     }
 
     #[test]
@@ -680,12 +680,7 @@ mod tests {
             "author": {"id": "a1", "handle": author}, "text": text,
             "in_reply_to": "1700000000", "in_reply_to_handle": handle,
             "created_at": "2026-01-01T00:00:00Z"});
-        crate::decode::decode(
-            Some(json.to_string().as_bytes()),
-            crate::decode::KindHint::Auto,
-            Default::default(),
-        )
-        .unwrap()
+        decoded(&json)
     }
 
     #[test]
