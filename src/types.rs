@@ -65,6 +65,12 @@ impl Mention {
     pub fn spanless(&self) -> bool {
         self.span.start == self.span.end
     }
+
+    /// The mentions the words name: all of `mentions` but a recipient with no words, which
+    /// [`crate::mentions::Matcher::add_recipient`] appends last.
+    pub fn named(mentions: &[Mention]) -> &[Mention] {
+        &mentions[..mentions.iter().take_while(|m| !m.spanless()).count()]
+    }
 }
 
 /// The sentiment around one mention.

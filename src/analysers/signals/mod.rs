@@ -202,7 +202,7 @@ impl SignalDetector {
         // ([`Mention::spanless`], last) says whom the message is sent to (`target`) and who acts
         // on it (`routing`: a reply to a rival's account that weighs leaving is strategy's).
         let all = mentions;
-        let mentions = &all[..all.iter().take_while(|m| !m.spanless()).count()];
+        let mentions = Mention::named(all);
         let features = model::features(
             i, input, sentiment, emotions, mentions, target, hits, &durations,
         );

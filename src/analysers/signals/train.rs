@@ -160,11 +160,10 @@ impl Featurizer {
         let read = crate::analyze::read_masked(&self.sentiment, &self.names, &i.text, &mentions);
         // Whom the message is sent to, as the analyser reads it: a reply to a brand's account
         // addresses it. The features are of the words (`SignalDetector::read`).
-        let named = mentions.len();
         self.matcher
             .add_recipient(&i, i.language.as_deref(), &mut mentions);
         let target = self.detector.target(&i, &mentions);
-        let mentions = &mentions[..named];
+        let mentions = crate::types::Mention::named(&mentions);
         let emotions = self
             .emotions
             .score_features(&i.text, read.features.shared());
