@@ -108,6 +108,11 @@ enum Command {
         /// `train-sentiment --out` wrote), to compare a model before it ships.
         #[arg(long)]
         model: Option<PathBuf>,
+        /// Under each set, the model's r and macro-F1 minus the lexicon's, each with a 95%
+        /// interval from a paired bootstrap (1,000 resamples of the set's rows): whether the set
+        /// says one reading is better or only that it came out higher this time.
+        #[arg(long)]
+        paired: bool,
     },
     /// Print per-mention sentiment figures on corpus messages about two brands or more: each
     /// brand's reading against the message's label given to all, overall and where the brands'
@@ -862,6 +867,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             files,
             split,
             model,
+            paired,
         } => {
             use earshot::signals::corpus::Split;
             let keep = match split.as_str() {
@@ -937,12 +943,21 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                         f.display()
                     );
                 }
+                use earshot::sentiment::eval::report;
+                let human: Vec<f64> = rows.iter().map(|(h, _)| *h).collect();
                 // What the insight carries: the model's reading.
-                let r = earshot::sentiment::eval::evaluate(&read_rows, |t| {
-                    earshot::polarity::read_text(t, &scorer, &model).compound
-                });
+                let read: Vec<f64> = read_rows
+                    .iter()
+                    .map(|(_, t)| {
+                        f64::from(earshot::polarity::read_text(t, &scorer, &model).compound)
+                    })
+                    .collect();
                 // The lexicon and its rules alone.
-                let lex = earshot::sentiment::eval::evaluate(&rows, |t| scorer.score(t).compound);
+                let lexicon: Vec<f64> = rows
+                    .iter()
+                    .map(|(_, t)| f64::from(scorer.score(t).compound))
+                    .collect();
+                let (r, lex) = (report(&human, &read), report(&human, &lexicon));
                 let name = f.file_name().map_or_else(
                     || f.display().to_string(),
                     |n| n.to_string_lossy().into_owned(),
@@ -958,6 +973,23 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     lex.macro_f1,
                     lex.macro_recall
                 );
+                if paired {
+                    let (dr, df1) = earshot::sentiment::eval::paired(&human, &read, &lexicon, 1000);
+                    let show = |d: earshot::sentiment::eval::Difference| {
+                        format!(
+                            "{:+.4} [{:+.4}, {:+.4}]{}",
+                            d.value,
+                            d.low,
+                            d.high,
+                            if d.clear() { "" } else { " (within noise)" }
+                        )
+                    };
+                    println!(
+                        "  model − lexicon, 95% interval: r {}, macro-F1 {}",
+                        show(dr),
+                        show(df1)
+                    );
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
