@@ -714,9 +714,11 @@ fn precision_f1(pairs: impl Iterator<Item = (bool, bool)>) -> (f64, f64) {
 /// only joins it.
 pub const HARD_RECALL: f64 = 0.95;
 
-/// The least precision a sarcasm flag must have on dev: a false flag turns praise into a
-/// complaint, so a missed irony costs less than an invented one.
-pub const SARCASM_PRECISION: f64 = 0.8;
+/// The least precision a sarcasm flag must have where the threshold is tuned: a false flag turns
+/// praise into a complaint, so a missed irony costs less than an invented one. 0.9, not the 0.8
+/// the flags must keep on text nobody here wrote: tuned at 0.8 they held 0.78–0.81 on the frozen
+/// splits, at the floor and under it (docs/analysis.md, "Sarcasm's precision with a margin").
+pub const SARCASM_PRECISION: f64 = 0.9;
 
 /// Each output's threshold, chosen for its F1 on `dev` through the decision the runtime makes
 /// (the other thresholds held at 0.5 while one is chosen). Sarcasm's is the best F1 among the
