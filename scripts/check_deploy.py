@@ -215,6 +215,12 @@ def t_kubernetes():
         claim = st["spec"]["volumeClaimTemplates"][0]["metadata"]["name"]
         assert any(m["name"] == claim and m["mountPath"] == state for m in sc["volumeMounts"]), role
         assert sc["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        # Static membership: each pod's stable name is its member id.
+        member = next(e for e in sc["env"] if e["name"] == "EARSHOT_KAFKA__GROUP_INSTANCE_ID")
+        assert member["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name", (role, member)
+    # A Deployment names its pods anew at each start: a member id there would name a member that
+    # never comes back, whose partitions wait out its session.
+    assert all(e["name"] != "EARSHOT_KAFKA__GROUP_INSTANCE_ID" for e in c["env"]), "Deployment"
     # The PodMonitor scrapes every stage's pods, named as the job the alert rules watch.
     pm = next(d for d in docs if d["kind"] == "PodMonitor")
     wanted = pm["spec"]["selector"]["matchLabels"]

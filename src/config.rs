@@ -580,6 +580,8 @@ mod tests {
             Some(&f),
             env(&[
                 ("EARSHOT_KAFKA__BROKERS", "env:2"),
+                // As the StatefulSets set it, from the pod's name.
+                ("EARSHOT_KAFKA__GROUP_INSTANCE_ID", "earshot-memory-0"),
                 ("EARSHOT_PIPELINE__MAX_IN_FLIGHT", "7"),
                 ("EARSHOT_KAFKA_SASL_PASSWORD", "not config"),
                 ("EARSHOT_LOG", "debug"),
@@ -588,6 +590,10 @@ mod tests {
         .unwrap();
         assert_eq!(c.kafka.brokers, "env:2");
         assert_eq!(c.kafka.group_id, "g");
+        assert_eq!(
+            c.kafka.group_instance_id.as_deref(),
+            Some("earshot-memory-0")
+        );
         assert_eq!(c.pipeline.max_in_flight, 7);
         assert_eq!(c.catalog.path, Some(dir.path().join("catalog.toml")));
         let bare = Config::load_with_env(None, env(&[])).unwrap();
