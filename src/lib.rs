@@ -15,6 +15,7 @@
 pub mod allocator;
 pub mod analysers;
 pub mod analyze;
+pub mod bootstrap;
 pub mod catalog;
 pub mod config;
 pub mod decode;

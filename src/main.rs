@@ -398,6 +398,11 @@ enum Command {
         /// Also list every message whose labels differ.
         #[arg(long)]
         misses: bool,
+        /// Under each family, its micro-F1's 95% interval over 1,000 samples of as many messages
+        /// drawn again with replacement: how far the figure could move on another set written
+        /// the same way.
+        #[arg(long)]
+        intervals: bool,
     },
     /// The market view over insight files: event-time windows per brand, product, line and
     /// segment (`schemas/trend.v1.json`) and spike alerts (`schemas/alert.v1.json`), as JSON
@@ -2060,6 +2065,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             mentions,
             catalog,
             misses,
+            intervals,
         } => {
             use earshot::signals::corpus;
             use earshot::signals::eval as signals_eval;
@@ -2159,6 +2165,16 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     row(
                         &format!("{family} (micro)"),
                         &signals_eval::family_total(&report, family),
+                    );
+                }
+                if let Some((low, high)) = intervals
+                    .then(|| signals_eval::family_interval(&report, family, 1000))
+                    .flatten()
+                {
+                    println!(
+                        "{:<26} {:>32}",
+                        "  F1, 95% interval",
+                        format!("{low:.3}..{high:.3}")
                     );
                 }
                 println!();

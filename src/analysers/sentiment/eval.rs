@@ -172,40 +172,23 @@ pub fn paired(human: &[f64], a: &[f64], b: &[f64], draws: usize) -> (Difference,
     let whole = (report(&human[..n], &a[..n]), report(&human[..n], &b[..n]));
     let mut r = Vec::with_capacity(draws);
     let mut f1 = Vec::with_capacity(draws);
-    let mut state = 0x5eed_u64;
     let (mut h, mut x, mut y) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-    for _ in 0..draws {
-        for k in 0..n {
-            // The LCG the trainers shuffle with; its high bits pick the row.
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            let i = ((state >> 33) % n as u64) as usize;
+    crate::bootstrap::resample(n, draws, |rows| {
+        for (k, &i) in rows.iter().enumerate() {
             (h[k], x[k], y[k]) = (human[i], a[i], b[i]);
         }
         let (ra, rb) = (report(&h, &x), report(&h, &y));
         r.push(ra.pearson - rb.pearson);
         f1.push(ra.macro_f1 - rb.macro_f1);
-    }
-    let interval = |mut d: Vec<f64>, value: f64| {
-        d.sort_by(f64::total_cmp);
-        Difference {
-            value,
-            low: percentile(&d, 0.025).unwrap_or(value),
-            high: percentile(&d, 0.975).unwrap_or(value),
-        }
+    });
+    let difference = |d: Vec<f64>, value: f64| {
+        let (low, high) = crate::bootstrap::interval(d).unwrap_or((value, value));
+        Difference { value, low, high }
     };
     (
-        interval(r, whole.0.pearson - whole.1.pearson),
-        interval(f1, whole.0.macro_f1 - whole.1.macro_f1),
+        difference(r, whole.0.pearson - whole.1.pearson),
+        difference(f1, whole.0.macro_f1 - whole.1.macro_f1),
     )
-}
-
-/// The `q` quantile of `sorted` (ascending), the value at rank `q (n − 1)` rounded; none of no
-/// values.
-fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
-    let last = sorted.len().checked_sub(1)?;
-    sorted.get((last as f64 * q).round() as usize).copied()
 }
 
 fn index(l: Label) -> usize {
@@ -324,17 +307,6 @@ mod tests {
         // How far a draw moves `a`'s r alone (against a reading with none): wider than the gap.
         let (ra, _) = paired(&human, &a, &vec![0.0; 400], 300);
         assert!(ra.high - ra.low > 2.0 * r.value, "{ra:?} against {r:?}");
-    }
-
-    #[test]
-    fn percentiles_are_read_at_their_rank() {
-        let d: Vec<f64> = (0..1000).map(f64::from).collect();
-        assert_eq!(percentile(&d, 0.025), Some(25.0));
-        assert_eq!(percentile(&d, 0.975), Some(974.0));
-        assert_eq!(percentile(&d, 0.0), Some(0.0));
-        assert_eq!(percentile(&d, 1.0), Some(999.0));
-        assert_eq!(percentile(&[3.0], 0.975), Some(3.0));
-        assert_eq!(percentile(&[], 0.5), None);
     }
 
     #[test]

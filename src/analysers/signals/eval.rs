@@ -187,6 +187,14 @@ impl Counts {
     pub fn f1(&self) -> f64 {
         ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn_)
     }
+    /// The counts of two sets of comparisons together.
+    pub fn plus(self, other: Counts) -> Counts {
+        Counts {
+            tp: self.tp + other.tp,
+            fp: self.fp + other.fp,
+            fn_: self.fn_ + other.fn_,
+        }
+    }
 }
 
 /// A yes/no reading counted for both classes, as the complaint literature reports it: each
@@ -254,6 +262,9 @@ pub struct Report {
     /// How often each expected phase was read as each phase: (expected, read) to count, `-` for
     /// no phase.
     pub phase_confusion: BTreeMap<(String, String), usize>,
+    /// Each message's counts per family (for a message about several brands, all its brands'):
+    /// what [`family_interval`] draws again.
+    pub per_message: Vec<BTreeMap<String, Counts>>,
 }
 
 impl Report {
@@ -270,13 +281,31 @@ impl Report {
             .phase_confusion
             .entry((phase_of(want), phase_of(have)))
             .or_default() += 1;
+        if self.per_message.is_empty() {
+            self.per_message.push(BTreeMap::new());
+        }
         for l in want.union(have) {
+            let one = match (want.contains(l), have.contains(l)) {
+                (true, true) => Counts {
+                    tp: 1,
+                    ..Counts::default()
+                },
+                (true, false) => Counts {
+                    fn_: 1,
+                    ..Counts::default()
+                },
+                (false, true) => Counts {
+                    fp: 1,
+                    ..Counts::default()
+                },
+                (false, false) => continue,
+            };
             let c = self.per_label.entry(l.clone()).or_default();
-            match (want.contains(l), have.contains(l)) {
-                (true, true) => c.tp += 1,
-                (true, false) => c.fn_ += 1,
-                (false, true) => c.fp += 1,
-                (false, false) => {}
+            *c = c.plus(one);
+            let family = l.split(':').next().unwrap_or(l).to_string();
+            if let Some(m) = self.per_message.last_mut() {
+                let f = m.entry(family).or_default();
+                *f = f.plus(one);
             }
         }
         if want != have {
@@ -386,6 +415,7 @@ pub fn evaluate_mentions(examples: &[Case], run: impl Fn(&[u8], usize) -> Option
         ..Report::default()
     };
     for e in multi {
+        report.per_message.push(BTreeMap::new());
         let bytes = e.input.to_string().into_bytes();
         let got = run(&bytes, e.offset)
             .map(|v| brand_labels_of(&v))
@@ -443,6 +473,7 @@ pub fn evaluate(examples: &[Case], run: impl Fn(&[u8], usize) -> Option<Value>) 
         ..Report::default()
     };
     for e in examples {
+        report.per_message.push(BTreeMap::new());
         let bytes = e.input.to_string().into_bytes();
         let mut got = run(&bytes, e.offset)
             .map(|v| labels_of(&v))
@@ -461,11 +492,28 @@ pub fn family_total(report: &Report, family: &str) -> Counts {
         .per_label
         .iter()
         .filter(|(l, _)| l.split(':').next() == Some(family))
-        .fold(Counts::default(), |a, (_, c)| Counts {
-            tp: a.tp + c.tp,
-            fp: a.fp + c.fp,
-            fn_: a.fn_ + c.fn_,
-        })
+        .fold(Counts::default(), |a, (_, c)| a.plus(*c))
+}
+
+/// The 95% interval of a family's micro-F1 ([`family_total`]) over `draws` samples of as many
+/// messages drawn again with replacement ([`crate::bootstrap`]): how differently another set of
+/// messages written the same way could read. Messages are drawn one by one, so where a set's
+/// messages come in clusters (one writer's), the interval is narrower than the truth. None
+/// without messages.
+pub fn family_interval(report: &Report, family: &str, draws: usize) -> Option<(f64, f64)> {
+    let units: Vec<Counts> = report
+        .per_message
+        .iter()
+        .map(|m| m.get(family).copied().unwrap_or_default())
+        .collect();
+    let mut f1 = Vec::with_capacity(draws);
+    crate::bootstrap::resample(units.len(), draws, |rows| {
+        let c = rows
+            .iter()
+            .fold(Counts::default(), |a, &i| a.plus(units[i]));
+        f1.push(c.f1());
+    });
+    crate::bootstrap::interval(f1)
 }
 
 #[cfg(test)]
@@ -563,6 +611,42 @@ mod tests {
         assert!((c.precision() - 0.75).abs() < 1e-9);
         assert!((c.recall() - 0.6).abs() < 1e-9);
         assert_eq!(Counts::default().precision(), 0.0);
+    }
+
+    #[test]
+    fn a_family_s_interval_draws_messages_and_narrows_with_more_of_them() {
+        // Messages about work: three in four read right, one in four read as family instead.
+        let set = |n: usize| {
+            let mut r = Report::default();
+            for k in 0..n {
+                r.per_message.push(BTreeMap::new());
+                let want: BTreeSet<String> = ["context:work".to_string()].into();
+                let have: BTreeSet<String> = if k % 4 == 0 {
+                    ["context:family".to_string(), "effort:hard".to_string()].into()
+                } else {
+                    want.clone()
+                };
+                r.count(k.to_string(), "", &want, &have);
+            }
+            r
+        };
+        let (small, large) = (set(40), set(400));
+        // Each message's counts add up to the family's.
+        let summed = large
+            .per_message
+            .iter()
+            .filter_map(|m| m.get("context"))
+            .fold(Counts::default(), |a, c| a.plus(*c));
+        assert_eq!(summed, family_total(&large, "context"));
+        let f1 = family_total(&large, "context").f1();
+        assert!((f1 - 0.75).abs() < 1e-9, "{f1}");
+        let (lo, hi) = family_interval(&large, "context", 500).expect("messages");
+        assert!(lo < f1 && f1 < hi && hi - lo < 0.15, "{lo} {hi}");
+        let (slo, shi) = family_interval(&small, "context", 500).expect("messages");
+        assert!(shi - slo > 2.0 * (hi - lo), "{slo} {shi} against {lo} {hi}");
+        // A family a message never touches counts nothing for it; no messages, no interval.
+        assert_eq!(family_interval(&large, "phase", 100), Some((0.0, 0.0)));
+        assert_eq!(family_interval(&Report::default(), "context", 100), None);
     }
 
     #[test]
