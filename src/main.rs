@@ -1859,6 +1859,15 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 how(tuned_across),
                 out.display()
             );
+            let sarcasm = earshot::signals::model::SARCASM;
+            println!(
+                "sarcasm's threshold: {:.3} for a message with a target, {}",
+                m.threshold(sarcasm),
+                m.untargeted_sarcasm()
+                    .map_or("the same for one with none".to_string(), |t| format!(
+                        "{t:.3} for one with none"
+                    ))
+            );
             let a = fit(&mentions, &[]);
             std::fs::write(&aspects_out, a.to_bytes())
                 .with_context(|| format!("writing {}", aspects_out.display()))?;

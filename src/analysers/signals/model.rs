@@ -450,7 +450,18 @@ pub struct SignalModel {
     /// The second reading ([`super::stack`]), when the model has one: the per-brand model and a
     /// model tuned on the dev split have none.
     pub(super) stack: Option<Stack>,
+    /// Sarcasm's threshold for a message with no target, when the model has one of its own (else
+    /// the threshold of every message, `thresholds[SARCASM]`). A false flag on a message aimed at a
+    /// brand turns its praise into a complaint, so that threshold is tuned for a high precision
+    /// ([`super::train::SARCASM_PRECISION`]); a message with no target has no brand-directed
+    /// intent for a flag to turn, and its threshold is tuned for a lower one
+    /// ([`super::train::UNTARGETED_SARCASM_PRECISION`]) on the timeline posts irony is learnt
+    /// from.
+    pub(super) untargeted_sarcasm: Option<f32>,
 }
+
+/// The sarcasm output.
+pub const SARCASM: usize = 27;
 
 /// The logistic function: a log-odds as a probability (the first reading's, the second's, and
 /// training's).
@@ -512,6 +523,7 @@ impl SignalModel {
             effort: effort.iter().map(|w| quantise(*w, effort_scale)).collect(),
             effort_scale,
             stack: None,
+            untargeted_sarcasm: None,
         }
     }
 
@@ -604,11 +616,23 @@ impl SignalModel {
     /// likeliest, if at or above its threshold; and no brand-directed intent and no phase without
     /// a target. Training tunes the thresholds through this same function.
     pub fn decide(&self, p: &[f32; OUTPUTS], target: Target) -> [bool; OUTPUTS] {
-        decide_with(p, &self.thresholds, target)
+        match self.untargeted_sarcasm {
+            Some(u) if !target.any() => {
+                let mut t = self.thresholds;
+                t[SARCASM] = u;
+                decide_with(p, &t, target)
+            }
+            _ => decide_with(p, &self.thresholds, target),
+        }
     }
 
     pub fn threshold(&self, output: usize) -> f32 {
         self.thresholds[output]
+    }
+
+    /// Sarcasm's threshold for a message with no target, when it has one of its own.
+    pub fn untargeted_sarcasm(&self) -> Option<f32> {
+        self.untargeted_sarcasm
     }
 
     /// The weight of bucket `feature` for `output`, dequantised: how much a word weighs for a label
@@ -666,6 +690,10 @@ impl SignalModel {
                 b.extend_from_slice(&w.to_le_bytes());
             }
         }
+        if let Some(u) = self.untargeted_sarcasm {
+            b.extend_from_slice(UNTARGETED_MAGIC);
+            b.extend_from_slice(&u.to_le_bytes());
+        }
         b
     }
 
@@ -690,11 +718,26 @@ impl SignalModel {
         if body.len() < size {
             return Err(bad("weights of the wrong size"));
         }
-        let (body, after) = body.split_at(size);
-        let stack = if after.is_empty() {
+        let (body, mut after) = body.split_at(size);
+        let stack = if after.starts_with(STACK_MAGIC) {
+            let (stack, rest) = stack_from_bytes(after)?;
+            after = rest;
+            Some(stack)
+        } else {
+            None
+        };
+        let untargeted_sarcasm = if after.is_empty() {
             None
         } else {
-            Some(stack_from_bytes(after)?)
+            let t = after
+                .strip_prefix(UNTARGETED_MAGIC)
+                .and_then(|t| <[u8; 4]>::try_from(t).ok())
+                .map(f32::from_le_bytes)
+                .ok_or_else(|| bad("weights of the wrong size"))?;
+            if !t.is_finite() {
+                return Err(bad("an untargeted sarcasm threshold that is not a number"));
+            }
+            Some(t)
         };
         let mut scales = [0.0; OUTPUTS];
         let mut thresholds = [0.0; OUTPUTS];
@@ -708,6 +751,7 @@ impl SignalModel {
             effort: e.iter().map(|x| *x as i8).collect(),
             effort_scale: f[2 * OUTPUTS],
             stack,
+            untargeted_sarcasm,
         })
     }
 }
@@ -717,7 +761,12 @@ impl SignalModel {
 /// second reading rejects a file with this section.
 const STACK_MAGIC: &[u8; 4] = b"STK1";
 
-fn stack_from_bytes(b: &[u8]) -> Result<Stack, ModelError> {
+/// The section of sarcasm's threshold for messages with no target, last in the file: this tag and
+/// the threshold (`f32`). A build before it rejects a file with this section.
+const UNTARGETED_MAGIC: &[u8; 4] = b"SRU1";
+
+/// The second reading's section at the start of `b`, and what follows it.
+fn stack_from_bytes(b: &[u8]) -> Result<(Stack, &[u8]), ModelError> {
     let bad = |m: &str| ModelError(m.to_string());
     let rest = b
         .strip_prefix(STACK_MAGIC)
@@ -726,10 +775,11 @@ fn stack_from_bytes(b: &[u8]) -> Result<Stack, ModelError> {
     if u32_at(0)? as usize != STACKED || u32_at(4)? as usize != STACK_INPUTS {
         return Err(bad("second reading made for other outputs than this build"));
     }
-    let w = &rest[8..];
-    if w.len() != 4 * STACKED * STACK_INPUTS {
-        return Err(bad("second reading of the wrong size"));
-    }
+    let (w, after) = rest
+        .get(8..)
+        .filter(|w| w.len() >= 4 * STACKED * STACK_INPUTS)
+        .ok_or_else(|| bad("second reading of the wrong size"))?
+        .split_at(4 * STACKED * STACK_INPUTS);
     let weights = w
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -737,7 +787,7 @@ fn stack_from_bytes(b: &[u8]) -> Result<Stack, ModelError> {
     if weights.iter().any(|w| !w.is_finite()) {
         return Err(bad("second reading with a weight that is not a number"));
     }
-    Ok(Stack { weights })
+    Ok((Stack { weights }, after))
 }
 
 #[cfg(test)]
@@ -794,6 +844,7 @@ mod tests {
         assert_eq!(family("moment"), OUTPUTS - 1..OUTPUTS);
         assert_eq!(LABELS[LIFE_EVENT], "context:life_event");
         assert_eq!(LABELS[MOMENT], "moment:hard");
+        assert_eq!(LABELS[SARCASM], "sarcasm");
     }
 
     #[test]
@@ -881,6 +932,43 @@ mod tests {
         assert!((m.effort_value(&[7]) + 3.0).abs() < 0.05);
         assert!(SignalModel::from_bytes(b"nonsense").is_err());
         assert!(SignalModel::from_bytes(&m.to_bytes()[..100]).is_err());
+    }
+
+    #[test]
+    fn a_message_with_no_target_reads_sarcasm_at_its_own_threshold() {
+        let mut m = SignalModel::quantised(&vec![0.0; BUCKETS * OUTPUTS], &vec![0.0; BUCKETS]);
+        m.thresholds[SARCASM] = 0.7;
+        let mut p = [0.0f32; OUTPUTS];
+        p[SARCASM] = 0.5;
+        let aimed = Target {
+            mention: true,
+            ..Target::default()
+        };
+        // One threshold for all until the model has one for messages with no target.
+        assert!(!m.decide(&p, aimed)[SARCASM] && !m.decide(&p, Target::default())[SARCASM]);
+        m.untargeted_sarcasm = Some(0.4);
+        assert!(!m.decide(&p, aimed)[SARCASM], "aimed at a brand: 0.7");
+        assert!(
+            m.decide(&p, Target::default())[SARCASM],
+            "aimed at no one: 0.4"
+        );
+        // It round-trips, with and without a second reading before it; garbage after it is not
+        // a model.
+        let back = SignalModel::from_bytes(&m.to_bytes()).expect("reads back");
+        assert_eq!(back, m);
+        m.stack = Some(Stack {
+            weights: vec![0.25; STACKED * STACK_INPUTS],
+        });
+        let bytes = m.to_bytes();
+        assert_eq!(SignalModel::from_bytes(&bytes).expect("reads back"), m);
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(SignalModel::from_bytes(&longer).is_err());
+        assert!(SignalModel::from_bytes(&bytes[..bytes.len() - 2]).is_err());
+        let mut nan = bytes.clone();
+        let at = nan.len() - 4;
+        nan[at..].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert!(SignalModel::from_bytes(&nan).is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::sentiment::SentimentScorer;
 use super::corpus::Row;
 use super::model::{
     decide_with, sigmoid, SignalModel, Target, BUCKETS, LABELS, LIFE_EVENT, MOMENT, OUTPUTS,
+    SARCASM,
 };
 use super::stack::Stack;
 use super::SignalDetector;
@@ -662,6 +663,20 @@ pub fn train_across(
             .collect(),
         None => logits.iter().map(|z| z.map(sigmoid)).collect(),
     };
+    // Sarcasm's threshold for messages with no target: on every row read across folds that has
+    // none and is labelled for sarcasm (the irony batches' timeline posts, the sincere texts, the
+    // batches' rows that aim at no one), when the extra rows were read across folds too.
+    if o.stack {
+        let (p, r): (Vec<[f32; OUTPUTS]>, Vec<&Encoded>) = probs
+            .iter()
+            .zip(&seen)
+            .filter(|(_, x)| !x.target.any() && x.labels(SARCASM))
+            .map(|(p, x)| (*p, *x))
+            .unzip();
+        if r.iter().any(|x| x.truth[SARCASM]) {
+            model.untargeted_sarcasm = Some(tune_on(&p, &r, UNTARGETED_SARCASM_PRECISION)[SARCASM]);
+        }
+    }
     let (probs, seen): (Vec<[f32; OUTPUTS]>, Vec<&Encoded>) = probs
         .into_iter()
         .zip(seen)
@@ -720,6 +735,12 @@ pub const HARD_RECALL: f64 = 0.95;
 /// splits (`t01` renamed 0.782, `t01` 0.811, `t02` 0.879), a coin toss at the target
 /// (docs/analysis.md, "Sarcasm's precision with a margin").
 pub const SARCASM_PRECISION: f64 = 0.9;
+
+/// The least precision a sarcasm flag on a message with no target must have where that threshold
+/// is tuned (the timeline posts irony is learnt from, read across folds): such a message has no
+/// brand-directed intent for a flag to turn, so the flag needs only the precision the issue asks
+/// of irony in real tweets (0.70), with a margin.
+pub const UNTARGETED_SARCASM_PRECISION: f64 = 0.8;
 
 /// Each output's threshold, chosen for its F1 on `dev` through the decision the runtime makes
 /// (the other thresholds held at 0.5 while one is chosen). Sarcasm's is the best F1 among the
@@ -1499,6 +1520,12 @@ mod tests {
         );
         let t = m.thresholds[sarcasm];
         assert!(ironic > t + 0.1 && plain < t, "{ironic} {plain} {t}");
+        // The extra rows aim at no one: they tune sarcasm's threshold for messages that do not.
+        let u = m
+            .untargeted_sarcasm
+            .expect("a threshold for messages with no target");
+        assert!(ironic >= u && plain < u, "{ironic} {plain} {u}");
+        assert!(m.read(&[5, 3], none)[sarcasm] && !m.read(&[6, 3], none)[sarcasm]);
         // The complaint's is learnt from the batches.
         assert!((0..INPUTS)
             .any(|k| { s.weights[at(k, complaint())] != identity.weights[at(k, complaint())] }));
