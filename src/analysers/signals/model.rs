@@ -439,7 +439,8 @@ impl ModelError {
 const MAGIC: &[u8; 8] = b"ESSIG1\0\0";
 
 /// The signal model as shipped: i8 weights, feature-major (`weights[feature * OUTPUTS + output]`),
-/// one scale per output, one threshold per output; and the effort scale's regression weights.
+/// one scale per output, one threshold per output (and sarcasm's for a message with no target);
+/// and the effort scale's regression weights.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignalModel {
     pub(super) weights: Vec<i8>,
@@ -614,7 +615,11 @@ impl SignalModel {
     /// Which outputs are on, given their probabilities and what the message targets: every label
     /// at or above its threshold; of effort, the likelier of hard and easy; of the phase, the
     /// likeliest, if at or above its threshold; and no brand-directed intent and no phase without
-    /// a target. Training tunes the thresholds through this same function.
+    /// a target; sarcasm, for a message with no target, at its own threshold where the model has
+    /// one. Training tunes the thresholds through [`decide_with`], which this calls: the
+    /// untargeted sarcasm threshold on rows with no target; the others, sarcasm's own included,
+    /// on every row of the batches (the few with no target among them too, which in the daemon
+    /// read sarcasm at the untargeted threshold).
     pub fn decide(&self, p: &[f32; OUTPUTS], target: Target) -> [bool; OUTPUTS] {
         match self.untargeted_sarcasm {
             Some(u) if !target.any() => {
@@ -733,7 +738,7 @@ impl SignalModel {
                 .strip_prefix(UNTARGETED_MAGIC)
                 .and_then(|t| <[u8; 4]>::try_from(t).ok())
                 .map(f32::from_le_bytes)
-                .ok_or_else(|| bad("weights of the wrong size"))?;
+                .ok_or_else(|| bad("an unknown section after the weights"))?;
             if !t.is_finite() {
                 return Err(bad("an untargeted sarcasm threshold that is not a number"));
             }
