@@ -4,8 +4,7 @@
 //! interval at every run.
 
 /// Calls `each` with `draws` resamples of `0..n`: `n` row indices each, drawn with replacement
-/// from a fixed seed (the LCG the trainers shuffle with; its high bits pick the row). Nothing is
-/// drawn from no rows.
+/// from a fixed seed ([`crate::lcg`], as training shuffles). Nothing is drawn from no rows.
 pub fn resample(n: usize, draws: usize, mut each: impl FnMut(&[usize])) {
     if n == 0 {
         return;
@@ -14,10 +13,7 @@ pub fn resample(n: usize, draws: usize, mut each: impl FnMut(&[usize])) {
     let mut rows = vec![0usize; n];
     for _ in 0..draws {
         for r in rows.iter_mut() {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            *r = ((state >> 33) % n as u64) as usize;
+            *r = (crate::lcg::next(&mut state) % n as u64) as usize;
         }
         each(&rows);
     }

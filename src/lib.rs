@@ -21,6 +21,7 @@ pub mod config;
 pub mod decode;
 pub mod insight;
 pub mod interaction;
+pub mod lcg;
 pub mod market;
 pub mod memory;
 pub mod normalize;

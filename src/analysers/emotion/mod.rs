@@ -24,7 +24,6 @@ pub use eval::{
     dominant_agreement, dominant_agreement_cross_tuned, evaluate, evaluate_cross_tuned,
     parse_goemotions, Example,
 };
-pub(crate) use train::shuffle;
 pub use train::{train, TrainOptions};
 
 /// The 28 GoEmotions labels, in the order of `emotions.txt`.

@@ -4,16 +4,7 @@
 
 use super::*;
 
-/// Fisher-Yates with a fixed LCG, continuing from `state`: the same order on every machine, so a
-/// model trains the same byte for byte.
-pub(crate) fn shuffle(order: &mut [usize], state: &mut u64) {
-    for i in (1..order.len()).rev() {
-        *state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        order.swap(i, (*state >> 33) as usize % (i + 1));
-    }
-}
+use crate::lcg::shuffle;
 
 /// Trains one head with AdaGrad on (features, targets) pairs.
 fn train_head(

@@ -110,7 +110,7 @@ fn weights(train: &[Encoded], o: TrainOptions, seed: u64) -> Vec<f32> {
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut state = seed;
     for _ in 0..o.epochs {
-        crate::emotion::shuffle(&mut order, &mut state);
+        crate::lcg::shuffle(&mut order, &mut state);
         for &k in &order {
             let f = &train[k].features;
             let mut z = [0.0f32; ROWS];

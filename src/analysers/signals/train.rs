@@ -473,16 +473,6 @@ impl Default for TrainOptions {
     }
 }
 
-/// Visits `0..n` in a fresh order each epoch: Fisher-Yates with a fixed LCG, so reproducible.
-fn shuffled(order: &mut [usize], state: &mut u64) {
-    for i in (1..order.len()).rev() {
-        *state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        order.swap(i, (*state >> 33) as usize % (i + 1));
-    }
-}
-
 /// Trains on `train`, tunes every threshold on `dev`, and returns the model as it ships.
 pub fn train(train: &[Encoded], dev: &[Encoded], o: TrainOptions) -> SignalModel {
     let mut model = fit(train, o);
@@ -536,7 +526,7 @@ fn weights(train: &[Encoded], o: TrainOptions, seed: u64) -> (Vec<f32>, Vec<f32>
         &[]
     };
     for _ in 0..o.epochs {
-        shuffled(&mut order, &mut state);
+        crate::lcg::shuffle(&mut order, &mut state);
         for &k in &order {
             let x = &train[k];
             let mut z = [0.0f32; OUTPUTS];
