@@ -16,16 +16,12 @@ const CONTEXT: &[&str] = &[
 ];
 const EXCLUDE: &[&str] = &["garden", "recipe", "movie", "song", "football", "weather"];
 
-/// A small deterministic generator (64-bit LCG), so every run builds the same catalog.
+/// The project's seeded generator ([`crate::lcg`]), so every run builds the same catalog.
 struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> usize {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) as usize
+        crate::lcg::next(&mut self.0) as usize
     }
 
     fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {

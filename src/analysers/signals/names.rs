@@ -464,17 +464,12 @@ pub fn train(
         .iter()
         .map(|e| (m.features(&e.text), if e.names { 1.0 } else { 0.0 }))
         .collect();
-    // A fixed shuffle a epoch: a multiplicative congruential order over the examples.
+    // A fixed shuffle an epoch, from the project's seeded generator.
     let n = encoded.len();
     let mut order: Vec<usize> = (0..n).collect();
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
     for epoch in 0..s.epochs {
-        for k in (1..n).rev() {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            order.swap(k, (state >> 33) as usize % (k + 1));
-        }
+        crate::lcg::shuffle(&mut order, &mut state);
         let rate = s.learning_rate / (1.0 + epoch as f32);
         for &k in &order {
             let (f, y) = &encoded[k];
