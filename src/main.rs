@@ -311,6 +311,15 @@ enum Command {
         /// The least precision sarcasm's threshold must give where it is tuned.
         #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().sarcasm_precision)]
         sarcasm_precision: f64,
+        /// The least precision the threshold of sarcasm on a message with no target must give
+        /// where it is tuned (the rows with no target, read across folds). That threshold is
+        /// tuned only across folds with the second reading: not with --across 0 or --no-stack.
+        #[arg(long, default_value_t = earshot::signals::train::UNTARGETED_SARCASM_PRECISION)]
+        untargeted_sarcasm_precision: f64,
+        /// One sarcasm threshold for every message, with a target or not (to measure what the
+        /// threshold of its own for messages with no target does).
+        #[arg(long, conflicts_with = "untargeted_sarcasm_precision")]
+        one_sarcasm_threshold: bool,
         /// The order of the rows in training (the default gives the shipped model; another seed
         /// shows how much of a change in the figures the order alone makes).
         #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().seed)]
@@ -333,12 +342,20 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         across: usize,
         /// With --cross-batches: measure the per-brand model instead.
-        #[arg(long)]
+        #[arg(long, requires = "cross_batches")]
         aspects: bool,
         /// With --cross-batches: leave out each complaint batch instead (the model learns from
         /// the corpus and the other complaint batches), and print the complaint intent's figures.
-        #[arg(long)]
+        #[arg(long, requires = "cross_batches", conflicts_with = "aspects")]
         complaint_batches: bool,
+        /// With --cross-batches: leave out each irony batch instead (the model learns from
+        /// everything else it ships with: the corpus, the other irony batches, the sincere texts,
+        /// the complaint batches; and is tuned as the shipped one is), and print sarcasm's figures
+        /// on the batch left out: how the flags carry to a writer of timeline posts the model has
+        /// not read. The threshold for messages with no target needs the default --across and
+        /// the second reading (no --no-stack).
+        #[arg(long, requires = "cross_batches", conflicts_with_all = ["complaint_batches", "aspects"])]
+        irony_batches: bool,
     },
     /// Sarcasm flags on sincere praise people labelled for something else (VADER's tweets rated
     /// +1.5 or more, test split; GoEmotions dev comments with positive emotions only): the share
@@ -639,9 +656,9 @@ fn timeline_signals(
 }
 
 /// One line of a yes/no reading's figures: each class's P/R/F1, macro-F1 and accuracy.
-fn print_binary(name: &str, b: &earshot::signals::eval::Binary) {
+fn print_binary(name: &str, yes: &str, b: &earshot::signals::eval::Binary) {
     println!(
-        "{name}: complaint P {:.3} R {:.3} F1 {:.3}; not P {:.3} R {:.3} F1 {:.3}; macro-F1 {:.3}, accuracy {:.3}",
+        "{name}: {yes} P {:.3} R {:.3} F1 {:.3}; not P {:.3} R {:.3} F1 {:.3}; macro-F1 {:.3}, accuracy {:.3}",
         b.yes.precision(),
         b.yes.recall(),
         b.yes.f1(),
@@ -1549,6 +1566,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             positive_weight,
             l2,
             sarcasm_precision,
+            untargeted_sarcasm_precision,
+            one_sarcasm_threshold,
             seed,
             shuffles,
             no_stack,
@@ -1556,6 +1575,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             across,
             aspects,
             complaint_batches: leave_out_complaints,
+            irony_batches: leave_out_irony,
         } => {
             use earshot::signals::{corpus as c, train, SignalDetector};
             use rayon::prelude::*;
@@ -1638,15 +1658,19 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 anyhow::Ok(batches)
             };
-            // Irony only trains: its batches are 45% ironic, far above a stream's rate, so
-            // sarcasm's threshold is tuned on the corpus alone.
-            let irony_batches = flagged(&irony, no_irony, "irony", "sarcasm")?;
-            for b in irony_batches {
+            // Irony trains, and tunes only the threshold of messages with no target (read across
+            // folds, among the other rows with none): its batches are 45% ironic, far above a
+            // stream's rate, so sarcasm's threshold for messages with a target is tuned on the
+            // corpus alone. Each batch is one writer.
+            let mut irony_batches = flagged(&irony, no_irony, "irony", "sarcasm")?;
+            let mut irony_writers = Vec::new();
+            for b in &mut irony_batches {
                 writers += 1;
-                more.extend(b.train.into_iter().map(|x| train::Encoded {
-                    writer: Some(writers),
-                    ..x
-                }));
+                irony_writers.push(writers);
+                for x in &mut b.train {
+                    x.writer = Some(writers);
+                }
+                more.extend(b.train.iter().cloned());
             }
             let timeline = more.len() - labelled - sincere;
             // The complaint batches also tune the complaint threshold (with the batches across
@@ -1663,12 +1687,15 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             let complaint_rows: usize = complaint_batches.iter().map(|b| b.train.len()).sum();
+            let sarcasm = earshot::signals::model::SARCASM;
             let options = train::TrainOptions {
                 epochs,
                 learning_rate,
                 positive_weight,
                 l2,
                 sarcasm_precision,
+                untargeted_sarcasm_precision: (!one_sarcasm_threshold)
+                    .then_some(untargeted_sarcasm_precision),
                 seed,
                 shuffles,
                 stack: !no_stack,
@@ -1710,21 +1737,78 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let messages = batches_of(&|r| featurizer.encode(r).into_iter().collect());
             let mentions = batches_of(&|r| featurizer.encode_aspects(r));
             let across = (across > 0).then_some(across);
-            // The model of `corpus` and `complaints` batches (the extra rows besides): the
+            // The model of `corpus` and `complaints` batches and the extra rows `more`: the
             // complaint batches tune the complaint threshold with the corpus's, or only train.
+            let fit_extra =
+                |corpus: &[train::Batch], complaints: &[&train::Batch], more: &[train::Encoded]| {
+                    let mut refs: Vec<&train::Batch> = corpus.iter().collect();
+                    let mut extra = more.to_vec();
+                    if no_complaint_tuning {
+                        extra.extend(complaints.iter().flat_map(|b| b.train.iter().cloned()));
+                    } else {
+                        refs.extend(complaints);
+                    }
+                    (
+                        train::train_batches(&refs, &extra, options, across),
+                        refs.len(),
+                    )
+                };
+            // With the extra rows read above.
             let fit_with = |corpus: &[train::Batch], complaints: &[&train::Batch]| {
-                let mut refs: Vec<&train::Batch> = corpus.iter().collect();
-                let mut extra = more.clone();
-                if no_complaint_tuning {
-                    extra.extend(complaints.iter().flat_map(|b| b.train.iter().cloned()));
-                } else {
-                    refs.extend(complaints);
-                }
-                (
-                    train::train_batches(&refs, &extra, options, across),
-                    refs.len(),
-                )
+                fit_extra(corpus, complaints, &more)
             };
+            if cross_batches && leave_out_irony {
+                if irony_batches.is_empty() {
+                    anyhow::bail!("--irony-batches: no irony batches (--no-irony)");
+                }
+                // Each irony batch left out in turn, the model trained on everything else and
+                // tuned as the shipped one is: how sarcasm carries to a writer of timeline posts
+                // it has not read, at the threshold of a message with no target (most of them)
+                // and at the other.
+                let complaints: Vec<&train::Batch> = complaint_batches.iter().collect();
+                let mut all = [earshot::signals::eval::Binary::default(); 2];
+                for (held, &w) in irony_batches.iter().zip(&irony_writers) {
+                    let writer = Some(w);
+                    let others: Vec<train::Encoded> = more
+                        .iter()
+                        .filter(|x| x.writer != writer)
+                        .cloned()
+                        .collect();
+                    let (m, _) = fit_extra(&messages, &complaints, &others);
+                    let mut b = [earshot::signals::eval::Binary::default(); 2];
+                    for x in &held.train {
+                        let at = usize::from(x.target.any());
+                        b[at].add(m.read(&x.features, x.target)[sarcasm], x.truth[sarcasm]);
+                    }
+                    for (at, what) in ["no target", "a target"].iter().enumerate() {
+                        print_binary(
+                            &format!("left out {}, posts with {what}", held.name),
+                            "sarcasm",
+                            &b[at],
+                        );
+                        all[at].merge(b[at]);
+                    }
+                    let t = m.untargeted_sarcasm().unwrap_or(m.threshold(sarcasm));
+                    println!(
+                        "  thresholds: {t:.3} with no target, {:.3} with one",
+                        m.threshold(sarcasm)
+                    );
+                }
+                print_binary(
+                    "all irony batches left out, posts with no target",
+                    "sarcasm",
+                    &all[0],
+                );
+                print_binary(
+                    "all irony batches left out, posts with a target",
+                    "sarcasm",
+                    &all[1],
+                );
+                let mut both = all[0];
+                both.merge(all[1]);
+                print_binary("all irony batches left out", "sarcasm", &both);
+                return Ok(ExitCode::SUCCESS);
+            }
             if cross_batches && leave_out_complaints {
                 if complaint_batches.is_empty() {
                     anyhow::bail!("--complaint-batches: no complaint batches (--no-complaints)");
@@ -1749,10 +1833,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     for x in &held.train {
                         b.add(m.read(&x.features, x.target)[out], x.truth[out]);
                     }
-                    print_binary(&format!("left out {}", held.name), &b);
+                    print_binary(&format!("left out {}", held.name), "complaint", &b);
                     all.merge(b);
                 }
-                print_binary("all complaint batches left out", &all);
+                print_binary("all complaint batches left out", "complaint", &all);
                 return Ok(ExitCode::SUCCESS);
             }
             if cross_batches {
@@ -1859,7 +1943,6 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 how(tuned_across),
                 out.display()
             );
-            let sarcasm = earshot::signals::model::SARCASM;
             println!(
                 "sarcasm's threshold: {:.3} for a message with a target, {}",
                 m.threshold(sarcasm),
@@ -2050,8 +2133,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     f.display(),
                     rows.len()
                 );
-                print_binary("  earshot", &model);
-                print_binary("  lexicon negative = complaint", &negative);
+                print_binary("  earshot", "complaint", &model);
+                print_binary("  lexicon negative = complaint", "complaint", &negative);
                 placement(&placed);
                 total.0.merge(model);
                 total.1.merge(negative);
@@ -2062,8 +2145,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             if files.len() > 1 {
                 println!("all {} files:", files.len());
-                print_binary("  earshot", &total.0);
-                print_binary("  lexicon negative = complaint", &total.1);
+                print_binary("  earshot", "complaint", &total.0);
+                print_binary("  lexicon negative = complaint", "complaint", &total.1);
                 placement(&placed_total);
             }
             Ok(ExitCode::SUCCESS)

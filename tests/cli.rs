@@ -764,3 +764,33 @@ fn train_sentiment_names_the_form_of_a_source_weight() {
         "{err}"
     );
 }
+
+#[test]
+fn a_measuring_flag_of_train_signals_without_cross_batches_is_refused_not_a_training() {
+    // Without --cross-batches each of these would train and write the shipped models over.
+    for flags in [
+        &["--irony-batches"][..],
+        &["--complaint-batches"],
+        &["--aspects"],
+    ] {
+        let out = earshot()
+            .arg("train-signals")
+            .args(flags)
+            .args(["--out", "/nonexistent/signals.model"])
+            .output()
+            .unwrap();
+        let err = failed(&out);
+        assert!(err.contains("--cross-batches"), "{flags:?}: {err}");
+    }
+    let out = earshot()
+        .args([
+            "train-signals",
+            "--one-sarcasm-threshold",
+            "--untargeted-sarcasm-precision",
+            "0.7",
+        ])
+        .output()
+        .unwrap();
+    let err = failed(&out);
+    assert!(err.contains("cannot be used with"), "{err}");
+}
