@@ -137,7 +137,7 @@ impl Stack {
         // irony is a way of speaking, not a fact about the brand (`model::target_features`).
         // With those inputs zero its weights on them stay zero, so the stack needs no special
         // case at run time.
-        let sarcasm = super::model::family("sarcasm").start;
+        let sarcasm = super::model::SARCASM;
         let untargeted: Vec<[f64; INPUTS]> = xs
             .iter()
             .map(|x| {

@@ -524,7 +524,6 @@ fn weights(train: &[Encoded], o: TrainOptions, seed: u64) -> (Vec<f32>, Vec<f32>
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut state = seed;
     // The sarcasm output never learns from what a message targets (`target_features`).
-    let sarcasm = super::model::family("sarcasm").start;
     let blind: &[u32] = if o.sarcasm_blind_to_targets {
         &super::model::target_features()
     } else {
@@ -546,7 +545,7 @@ fn weights(train: &[Encoded], o: TrainOptions, seed: u64) -> (Vec<f32>, Vec<f32>
                 let base = f as usize * OUTPUTS;
                 let targets = blind.contains(&f);
                 for (out, zo) in z.iter().enumerate() {
-                    if !taught[out] || (targets && out == sarcasm) {
+                    if !taught[out] || (targets && out == SARCASM) {
                         continue;
                     }
                     let (y, weight) = if x.truth[out] {
@@ -674,7 +673,7 @@ pub fn train_across(
     if let (true, Some(least)) = (o.stack, o.untargeted_sarcasm_precision) {
         let (p, r) = select(&|_, x| !x.target.any() && x.labels(SARCASM));
         if r.iter().any(|x| x.truth[SARCASM]) {
-            model.untargeted_sarcasm = Some(tune_on(&p, &r, least)[SARCASM]);
+            model.untargeted_sarcasm = Some(threshold_for(SARCASM, &p, &r, least));
         }
     }
     // Every threshold, sarcasm's for messages with a target too, on the batches' rows, the few
@@ -757,48 +756,9 @@ fn tune(model: &SignalModel, dev: &[Encoded], floor: f64) -> [f32; OUTPUTS] {
 
 /// [`tune`] on predictions already made: `probs[k]` is the model's reading of `dev[k]`.
 fn tune_on(probs: &[[f32; OUTPUTS]], dev: &[&Encoded], least: f64) -> [f32; OUTPUTS] {
-    let sarcasm = super::model::family("sarcasm").start;
     let mut chosen = [0.5f32; OUTPUTS];
-    for out in 0..OUTPUTS {
-        // (meets the precision floor, F1 or precision, threshold)
-        let mut best = (false, -1.0, 0.5);
-        for step in 1..20 {
-            let t = step as f32 * 0.05;
-            let mut th = [0.5f32; OUTPUTS];
-            th[out] = t;
-            let (precision, score) = precision_f1(
-                dev.iter()
-                    .zip(probs)
-                    .filter(|(x, _)| x.labels(out))
-                    .map(|(x, p)| (decide_with(p, &th, x.target)[out], x.truth[out])),
-            );
-            let candidate = if out == sarcasm {
-                let floor = precision >= least;
-                (floor, if floor { score } else { precision }, t)
-            } else if out == MOMENT {
-                // A hard moment read as happy drops a bereavement from support's care list, which
-                // costs more than a wedding on it: among the thresholds that keep [`HARD_RECALL`]
-                // of the hard ones, the best mean F1 of hard and happy (else the surest recall).
-                let pairs: Vec<(bool, bool)> = dev
-                    .iter()
-                    .zip(probs)
-                    .filter(|(x, _)| x.labels(out))
-                    .map(|(x, p)| (decide_with(p, &th, x.target)[out], x.truth[out]))
-                    .collect();
-                let hard = pairs.iter().filter(|(_, t)| *t).count();
-                let found = pairs.iter().filter(|(p, t)| *p && *t).count();
-                let recall = found as f64 / hard.max(1) as f64;
-                let (_, happy) = precision_f1(pairs.iter().map(|(p, t)| (!p, !t)));
-                let floor = recall >= HARD_RECALL;
-                (floor, if floor { (score + happy) / 2.0 } else { recall }, t)
-            } else {
-                (true, score, t)
-            };
-            if (candidate.0, candidate.1) > (best.0, best.1) {
-                best = candidate;
-            }
-        }
-        chosen[out] = best.2;
+    for (out, t) in chosen.iter_mut().enumerate() {
+        *t = threshold_for(out, probs, dev, least);
     }
     // The phase is one label of eight, chosen by how far each stands above its threshold: their
     // thresholds act together, so they are tuned together, for the family's micro-F1, by
@@ -829,6 +789,52 @@ fn tune_on(probs: &[[f32; OUTPUTS]], dev: &[&Encoded], least: f64) -> [f32; OUTP
         }
     }
     chosen
+}
+
+/// Output `out`'s threshold, chosen in steps of 0.05 on `probs` (the model's reading of `dev`)
+/// through the decision the runtime makes, every other threshold at 0.5: the best F1; for
+/// sarcasm, the best F1 among the thresholds with a precision of `least` or more (the most precise
+/// one if none reaches it); for a life event's moment, see [`HARD_RECALL`].
+fn threshold_for(out: usize, probs: &[[f32; OUTPUTS]], dev: &[&Encoded], least: f64) -> f32 {
+    // (meets the precision floor, F1 or precision, threshold)
+    let mut best = (false, -1.0, 0.5);
+    for step in 1..20 {
+        let t = step as f32 * 0.05;
+        let mut th = [0.5f32; OUTPUTS];
+        th[out] = t;
+        let (precision, score) = precision_f1(
+            dev.iter()
+                .zip(probs)
+                .filter(|(x, _)| x.labels(out))
+                .map(|(x, p)| (decide_with(p, &th, x.target)[out], x.truth[out])),
+        );
+        let candidate = if out == SARCASM {
+            let floor = precision >= least;
+            (floor, if floor { score } else { precision }, t)
+        } else if out == MOMENT {
+            // A hard moment read as happy drops a bereavement from support's care list, which
+            // costs more than a wedding on it: among the thresholds that keep [`HARD_RECALL`]
+            // of the hard ones, the best mean F1 of hard and happy (else the surest recall).
+            let pairs: Vec<(bool, bool)> = dev
+                .iter()
+                .zip(probs)
+                .filter(|(x, _)| x.labels(out))
+                .map(|(x, p)| (decide_with(p, &th, x.target)[out], x.truth[out]))
+                .collect();
+            let hard = pairs.iter().filter(|(_, t)| *t).count();
+            let found = pairs.iter().filter(|(p, t)| *p && *t).count();
+            let recall = found as f64 / hard.max(1) as f64;
+            let (_, happy) = precision_f1(pairs.iter().map(|(p, t)| (!p, !t)));
+            let floor = recall >= HARD_RECALL;
+            (floor, if floor { (score + happy) / 2.0 } else { recall }, t)
+        } else {
+            (true, score, t)
+        };
+        if (candidate.0, candidate.1) > (best.0, best.1) {
+            best = candidate;
+        }
+    }
+    best.2
 }
 
 /// Micro-F1 of each family on `rows`, through the model's decisions; for `moment`, the mean of
@@ -890,7 +896,6 @@ pub fn cross_batches(
     o: TrainOptions,
     across: Option<usize>,
 ) -> Vec<LeftOut> {
-    let sarcasm = super::model::family("sarcasm").start;
     batches
         .iter()
         .enumerate()
@@ -905,9 +910,9 @@ pub fn cross_batches(
             let all: Vec<Encoded> = rows_of(held).cloned().collect();
             let (mut flags, mut right) = (0, 0);
             for x in &all {
-                if m.read(&x.features, x.target)[sarcasm] {
+                if m.read(&x.features, x.target)[SARCASM] {
                     flags += 1;
-                    right += usize::from(x.truth[sarcasm]);
+                    right += usize::from(x.truth[SARCASM]);
                 }
             }
             let several: Vec<Encoded> = all.iter().filter(|x| x.several_brands).cloned().collect();
