@@ -341,6 +341,16 @@ enum Command {
         /// row; 0 tunes them on the dev split instead, which the model then does not learn from.
         #[arg(long, default_value_t = 5)]
         across: usize,
+        /// With --cross-batches: leave out a group of batches at a time, in this many groups
+        /// (batch `j` in group `j % N`), instead of one batch: N models, so the full form
+        /// (thresholds tuned across batches) runs in minutes.
+        #[arg(
+            long,
+            requires = "cross_batches",
+            conflicts_with_all = ["complaint_batches", "irony_batches"],
+            value_parser = clap::value_parser!(u64).range(2..)
+        )]
+        groups: Option<u64>,
         /// With --cross-batches: measure the per-brand model instead.
         #[arg(long, requires = "cross_batches")]
         aspects: bool,
@@ -1573,6 +1583,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             no_stack,
             cross_batches,
             across,
+            groups,
             aspects,
             complaint_batches: leave_out_complaints,
             irony_batches: leave_out_irony,
@@ -1856,6 +1867,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     more,
                     if aspects { aspect_options } else { options },
                     across,
+                    groups.map(|g| g as usize),
                 );
                 // Prints each batch's figures of `families` (`label` after its name) and returns
                 // their means.
@@ -1905,6 +1917,35 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!(
                         "(micro-F1 per family; moment: the mean of hard's and happy's F1 on the life events)"
                     );
+                    // Precision and recall, pooled over the batches left out: each family's,
+                    // then each of its labels'.
+                    let mut pooled =
+                        vec![train::Counts::default(); earshot::signals::model::OUTPUTS];
+                    for r in &results {
+                        for (p, c) in pooled.iter_mut().zip(&r.outputs) {
+                            p.add(*c);
+                        }
+                    }
+                    let line = |name: &str, c: &train::Counts| {
+                        println!(
+                            "pooled over the batches left out, {name}: P {:.3} R {:.3} F1 {:.3} ({} right of {} given, {} carried)",
+                            c.precision(),
+                            c.recall(),
+                            c.f1(),
+                            c.right,
+                            c.given,
+                            c.carried
+                        )
+                    };
+                    for (name, c) in train::family_counts(&pooled) {
+                        line(name, &c);
+                        for o in earshot::signals::model::family(name) {
+                            line(
+                                &format!("  {}", earshot::signals::model::LABELS[o]),
+                                &pooled[o],
+                            );
+                        }
+                    }
                     let flagged: usize = results.iter().map(|r| r.sarcasm_flags).sum();
                     let right: usize = results.iter().map(|r| r.sarcasm_right).sum();
                     println!(

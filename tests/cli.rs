@@ -772,6 +772,7 @@ fn a_measuring_flag_of_train_signals_without_cross_batches_is_refused_not_a_trai
         &["--irony-batches"][..],
         &["--complaint-batches"],
         &["--aspects"],
+        &["--groups", "5"],
     ] {
         let out = earshot()
             .arg("train-signals")
@@ -793,4 +794,11 @@ fn a_measuring_flag_of_train_signals_without_cross_batches_is_refused_not_a_trai
         .unwrap();
     let err = failed(&out);
     assert!(err.contains("cannot be used with"), "{err}");
+    // One group would leave every batch out: nothing to train on.
+    let out = earshot()
+        .args(["train-signals", "--cross-batches", "--groups", "1"])
+        .output()
+        .unwrap();
+    let err = failed(&out);
+    assert!(err.contains("--groups"), "{err}");
 }

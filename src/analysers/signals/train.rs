@@ -865,6 +865,66 @@ pub fn family_f1(model: &SignalModel, rows: &[Encoded]) -> Vec<(&'static str, f6
         .collect()
 }
 
+/// How many labels of a family a model gave right, gave in all, and the rows carry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub right: usize,
+    pub given: usize,
+    pub carried: usize,
+}
+
+impl Counts {
+    pub fn add(&mut self, other: Counts) {
+        self.right += other.right;
+        self.given += other.given;
+        self.carried += other.carried;
+    }
+
+    pub fn precision(&self) -> f64 {
+        self.right as f64 / self.given.max(1) as f64
+    }
+
+    pub fn recall(&self) -> f64 {
+        self.right as f64 / self.carried.max(1) as f64
+    }
+
+    /// Micro-F1 of the labels counted.
+    pub fn f1(&self) -> f64 {
+        2.0 * self.right as f64 / (self.given + self.carried).max(1) as f64
+    }
+}
+
+/// [`Counts`] of each output on `rows`, through the model's decisions (a row labelled for one
+/// output alone counts for that output only), in the order of [`LABELS`].
+pub fn output_counts(model: &SignalModel, rows: &[Encoded]) -> Vec<Counts> {
+    let mut counts = vec![Counts::default(); OUTPUTS];
+    for x in rows {
+        let on = model.read(&x.features, x.target);
+        for (o, c) in counts.iter_mut().enumerate().filter(|(o, _)| x.labels(*o)) {
+            c.right += usize::from(on[o] && x.truth[o]);
+            c.given += usize::from(on[o]);
+            c.carried += usize::from(x.truth[o]);
+        }
+    }
+    counts
+}
+
+/// [`Counts`] of each family but the life event's moment (two classes, which [`family_f1`]
+/// averages), summed from [`output_counts`], in the order of [`super::model::FAMILIES`].
+pub fn family_counts(outputs: &[Counts]) -> Vec<(&'static str, Counts)> {
+    super::model::FAMILIES
+        .into_iter()
+        .filter(|name| *name != "moment")
+        .map(|name| {
+            let mut c = Counts::default();
+            for o in super::model::family(name) {
+                c.add(outputs[o]);
+            }
+            (name, c)
+        })
+        .collect()
+}
+
 /// One batch's examples for [`cross_batches`]: its name, its train and dev rows.
 pub struct Batch {
     pub name: String,
@@ -881,6 +941,9 @@ pub struct LeftOut {
     /// The same on the rows of messages about two brands or more ([`Encoded::several_brands`]);
     /// `None` when the batch has none (every message row, which is not a mention).
     pub f1_several_brands: Option<Vec<(&'static str, f64)>>,
+    /// Per output, the labels the model got right, those it gave and those the rows carry
+    /// ([`output_counts`]): precision and recall, pooled over the batches left out.
+    pub outputs: Vec<Counts>,
     /// How many sarcasm flags the model raised on the batch, and how many of them were right.
     pub sarcasm_flags: usize,
     pub sarcasm_right: usize,
@@ -889,25 +952,44 @@ pub struct LeftOut {
 /// Leave-one-batch-out: for each batch, a model trained by [`train_batches`] on the other batches
 /// (and `extra`) is measured on every row of the batch left out. Each batch was written by its own
 /// writer, so this measures how the settings carry to a voice the model has never read, which a
-/// dev split drawn from the training batches cannot.
+/// dev split drawn from the training batches cannot. With `groups`, a group of batches is left
+/// out at a time instead (batch `j` in group `j % groups`): as many models as groups, each trained
+/// as the shipped one is on the rest, so the full form (thresholds tuned across batches) takes
+/// minutes, not hours.
 pub fn cross_batches(
     batches: &[Batch],
     extra: &[Encoded],
     o: TrainOptions,
     across: Option<usize>,
+    groups: Option<usize>,
 ) -> Vec<LeftOut> {
-    batches
-        .iter()
-        .enumerate()
-        .map(|(k, held)| {
+    let groups = groups.map_or(batches.len(), |g| g.clamp(2, batches.len().max(2)));
+    let left_out = |g: usize, j: usize| {
+        if groups == batches.len() {
+            j == g
+        } else {
+            j % groups == g
+        }
+    };
+    use rayon::prelude::*;
+    // Each left-out group's model on its own core; collected in order.
+    (0..groups)
+        .into_par_iter()
+        .map(|g| {
             let others: Vec<&Batch> = batches
                 .iter()
                 .enumerate()
-                .filter(|(j, _)| *j != k)
+                .filter(|(j, _)| !left_out(g, *j))
+                .map(|(_, b)| b)
+                .collect();
+            let held: Vec<&Batch> = batches
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| left_out(g, *j))
                 .map(|(_, b)| b)
                 .collect();
             let m = train_batches(&others, extra, o, across);
-            let all: Vec<Encoded> = rows_of(held).cloned().collect();
+            let all: Vec<Encoded> = held.iter().flat_map(|b| rows_of(b).cloned()).collect();
             let (mut flags, mut right) = (0, 0);
             for x in &all {
                 if m.read(&x.features, x.target)[SARCASM] {
@@ -916,9 +998,11 @@ pub fn cross_batches(
                 }
             }
             let several: Vec<Encoded> = all.iter().filter(|x| x.several_brands).cloned().collect();
+            let names: Vec<&str> = held.iter().map(|b| b.name.as_str()).collect();
             LeftOut {
-                name: held.name.clone(),
+                name: names.join("+"),
                 f1: family_f1(&m, &all),
+                outputs: output_counts(&m, &all),
                 f1_several_brands: (!several.is_empty()).then(|| family_f1(&m, &several)),
                 sarcasm_flags: flags,
                 sarcasm_right: right,
@@ -1569,7 +1653,7 @@ mod tests {
                 .collect(),
         };
         let batches = [batch("b1", false), batch("b2", false), batch("b3", true)];
-        let results = cross_batches(&batches, &[], TrainOptions::default(), None);
+        let results = cross_batches(&batches, &[], TrainOptions::default(), None, None);
         let names: Vec<&str> = results.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["b1", "b2", "b3"]);
         let intents = |k: usize| {
@@ -1586,6 +1670,55 @@ mod tests {
         assert!(intents(0) > intents(2) && intents(1) > intents(2));
         // No row of these batches is a mention in a message about several brands.
         assert!(results.iter().all(|r| r.f1_several_brands.is_none()));
+    }
+
+    #[test]
+    fn cross_batches_in_groups_leaves_every_nth_batch_out_together() {
+        // Batches 1 and 3 label feature 1 a complaint, batches 2 and 4 the other way round: left
+        // out in two groups (1 + 3, 2 + 4), each group is read by a model that learnt only from
+        // writers who disagree with it.
+        let row = |f: u32, is_complaint: bool| toy(f, is_complaint, false);
+        let batch = |name: &str, flipped: bool| Batch {
+            name: name.into(),
+            train: (0..40)
+                .map(|k| row(1 + k % 2, (k % 2 == 0) != flipped))
+                .collect(),
+            dev: (0..10)
+                .map(|k| row(1 + k % 2, (k % 2 == 0) != flipped))
+                .collect(),
+        };
+        let batches = [
+            batch("b1", false),
+            batch("b2", true),
+            batch("b3", false),
+            batch("b4", true),
+        ];
+        let results = cross_batches(&batches, &[], TrainOptions::default(), None, Some(2));
+        let names: Vec<&str> = results.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["b1+b3", "b2+b4"]);
+        for r in &results {
+            let counts = family_counts(&r.outputs);
+            let intents = counts.iter().find(|(f, _)| *f == "intent").unwrap().1;
+            // Every row of the group is read, and every complaint read is wrong.
+            assert_eq!(intents.carried, 2 * 25, "{}", r.name);
+            assert!(
+                intents.given > 0 && intents.precision() < 0.1,
+                "{intents:?}"
+            );
+            // The counts' micro-F1 is the family's, for every family they count.
+            for (name, c) in &counts {
+                let f1 = r.f1.iter().find(|(f, _)| f == name).unwrap().1;
+                assert!(
+                    (c.f1() - f1).abs() < 1e-9,
+                    "{name}: {} against {f1}",
+                    c.f1()
+                );
+            }
+            assert!(counts.iter().all(|(f, _)| *f != "moment"));
+        }
+        // Without groups, each batch is left out alone.
+        let alone = cross_batches(&batches, &[], TrainOptions::default(), None, None);
+        assert_eq!(alone.len(), 4);
     }
 
     #[test]
@@ -1608,7 +1741,7 @@ mod tests {
             dev: (0..12).map(row).collect(),
         };
         let batches = [batch("b1"), batch("b2"), batch("b3")];
-        let results = cross_batches(&batches, &[], TrainOptions::default(), None);
+        let results = cross_batches(&batches, &[], TrainOptions::default(), None, None);
         let intents = |f1: &[(&str, f64)]| {
             f1.iter()
                 .find(|(f, _)| *f == "intent")
