@@ -1862,6 +1862,12 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 } else {
                     (&messages, &more[..], &earshot::signals::model::FAMILIES[..])
                 };
+                if let Some(g) = groups.filter(|g| *g as usize > batches.len()) {
+                    anyhow::bail!(
+                        "--groups {g}: there are only {} batches to leave out",
+                        batches.len()
+                    );
+                }
                 let results = train::cross_batches(
                     batches,
                     more,
@@ -1892,8 +1898,13 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     results.iter().map(|r| (r.name.as_str(), &r.f1)).collect(),
                     "",
                 );
+                let what = if groups.is_some() {
+                    "groups"
+                } else {
+                    "batches"
+                };
                 println!(
-                    "mean over {} batches left out ({}{}): {}",
+                    "mean over {} {what} left out ({}{}): {}",
                     results.len(),
                     if aspects { "per brand: " } else { "" },
                     families.join(" "),
@@ -1909,7 +1920,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     let n = rows.len();
                     let means = table(rows, " (several brands)");
                     println!(
-                        "mean over the {n} batches with messages about several brands, their mentions only (what runs per brand: {}): {}",
+                        "mean over the {n} {what} with messages about several brands, their mentions only (what runs per brand: {}): {}",
                         families.join(" "),
                         means.join(" ")
                     );
@@ -1917,41 +1928,41 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!(
                         "(micro-F1 per family; moment: the mean of hard's and happy's F1 on the life events)"
                     );
-                    // Precision and recall, pooled over the batches left out: each family's,
-                    // then each of its labels'.
-                    let mut pooled =
-                        vec![train::Counts::default(); earshot::signals::model::OUTPUTS];
-                    for r in &results {
-                        for (p, c) in pooled.iter_mut().zip(&r.outputs) {
-                            p.add(*c);
-                        }
+                }
+                // Precision and recall, pooled over the rows left out: each family's, then each
+                // of its labels'.
+                use earshot::signals::eval::Counts;
+                let mut pooled = vec![Counts::default(); earshot::signals::model::OUTPUTS];
+                for r in &results {
+                    for (p, c) in pooled.iter_mut().zip(&r.outputs) {
+                        *p = p.plus(*c);
                     }
-                    let line = |name: &str, c: &train::Counts| {
-                        println!(
-                            "pooled over the batches left out, {name}: P {:.3} R {:.3} F1 {:.3} ({} right of {} given, {} carried)",
-                            c.precision(),
-                            c.recall(),
-                            c.f1(),
-                            c.right,
-                            c.given,
-                            c.carried
-                        )
-                    };
-                    for (name, c) in train::family_counts(&pooled) {
-                        line(name, &c);
-                        for o in earshot::signals::model::family(name) {
+                }
+                let line = |name: &str, c: &Counts| {
+                    println!(
+                        "pooled over the {what} left out, {name}: P {:.3} R {:.3} F1 {:.3} ({} right, {} given wrongly, {} missed)",
+                        c.precision(),
+                        c.recall(),
+                        c.f1(),
+                        c.tp,
+                        c.fp,
+                        c.fn_
+                    )
+                };
+                for (name, c) in train::family_counts(&pooled)
+                    .into_iter()
+                    .filter(|(name, _)| families.contains(name))
+                {
+                    line(name, &c);
+                    let outs = earshot::signals::model::family(name);
+                    if outs.len() > 1 {
+                        for o in outs {
                             line(
                                 &format!("  {}", earshot::signals::model::LABELS[o]),
                                 &pooled[o],
                             );
                         }
                     }
-                    let flagged: usize = results.iter().map(|r| r.sarcasm_flags).sum();
-                    let right: usize = results.iter().map(|r| r.sarcasm_right).sum();
-                    println!(
-                        "sarcasm flags on the batches left out: {flagged}, right {right}, precision {:.3}",
-                        right as f64 / flagged.max(1) as f64
-                    );
                 }
                 return Ok(ExitCode::SUCCESS);
             }

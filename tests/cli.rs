@@ -801,4 +801,13 @@ fn a_measuring_flag_of_train_signals_without_cross_batches_is_refused_not_a_trai
         .unwrap();
     let err = failed(&out);
     assert!(err.contains("--groups"), "{err}");
+    // The irony and complaint batches are left out one at a time: groups would be ignored.
+    for other in ["--irony-batches", "--complaint-batches"] {
+        let out = earshot()
+            .args(["train-signals", "--cross-batches", "--groups", "5", other])
+            .output()
+            .unwrap();
+        let err = failed(&out);
+        assert!(err.contains("cannot be used with"), "{other}: {err}");
+    }
 }

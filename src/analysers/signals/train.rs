@@ -11,6 +11,7 @@ use crate::mentions::Matcher;
 use crate::sentiment::SentimentScorer;
 
 use super::corpus::Row;
+use super::eval::Counts;
 use super::model::{
     decide_with, sigmoid, SignalModel, Target, BUCKETS, LABELS, LIFE_EVENT, MOMENT, OUTPUTS,
     SARCASM,
@@ -865,35 +866,6 @@ pub fn family_f1(model: &SignalModel, rows: &[Encoded]) -> Vec<(&'static str, f6
         .collect()
 }
 
-/// How many labels of a family a model gave right, gave in all, and the rows carry.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub right: usize,
-    pub given: usize,
-    pub carried: usize,
-}
-
-impl Counts {
-    pub fn add(&mut self, other: Counts) {
-        self.right += other.right;
-        self.given += other.given;
-        self.carried += other.carried;
-    }
-
-    pub fn precision(&self) -> f64 {
-        self.right as f64 / self.given.max(1) as f64
-    }
-
-    pub fn recall(&self) -> f64 {
-        self.right as f64 / self.carried.max(1) as f64
-    }
-
-    /// Micro-F1 of the labels counted.
-    pub fn f1(&self) -> f64 {
-        2.0 * self.right as f64 / (self.given + self.carried).max(1) as f64
-    }
-}
-
 /// [`Counts`] of each output on `rows`, through the model's decisions (a row labelled for one
 /// output alone counts for that output only), in the order of [`LABELS`].
 pub fn output_counts(model: &SignalModel, rows: &[Encoded]) -> Vec<Counts> {
@@ -901,9 +873,9 @@ pub fn output_counts(model: &SignalModel, rows: &[Encoded]) -> Vec<Counts> {
     for x in rows {
         let on = model.read(&x.features, x.target);
         for (o, c) in counts.iter_mut().enumerate().filter(|(o, _)| x.labels(*o)) {
-            c.right += usize::from(on[o] && x.truth[o]);
-            c.given += usize::from(on[o]);
-            c.carried += usize::from(x.truth[o]);
+            c.tp += usize::from(on[o] && x.truth[o]);
+            c.fp += usize::from(on[o] && !x.truth[o]);
+            c.fn_ += usize::from(!on[o] && x.truth[o]);
         }
     }
     counts
@@ -916,10 +888,7 @@ pub fn family_counts(outputs: &[Counts]) -> Vec<(&'static str, Counts)> {
         .into_iter()
         .filter(|name| *name != "moment")
         .map(|name| {
-            let mut c = Counts::default();
-            for o in super::model::family(name) {
-                c.add(outputs[o]);
-            }
+            let c = super::model::family(name).fold(Counts::default(), |c, o| c.plus(outputs[o]));
             (name, c)
         })
         .collect()
@@ -932,8 +901,10 @@ pub struct Batch {
     pub dev: Vec<Encoded>,
 }
 
-/// One batch's figures in [`cross_batches`].
+/// The figures of one batch left out in [`cross_batches`] (of one group of batches, with
+/// `groups`).
 pub struct LeftOut {
+    /// The batch's name (the group's batches', joined by `+`).
     pub name: String,
     /// Micro-F1 per family, in the order of [`family_f1`] (for `moment`, the mean of hard's and
     /// happy's F1 on the life events).
@@ -941,12 +912,9 @@ pub struct LeftOut {
     /// The same on the rows of messages about two brands or more ([`Encoded::several_brands`]);
     /// `None` when the batch has none (every message row, which is not a mention).
     pub f1_several_brands: Option<Vec<(&'static str, f64)>>,
-    /// Per output, the labels the model got right, those it gave and those the rows carry
-    /// ([`output_counts`]): precision and recall, pooled over the batches left out.
+    /// Per output, the labels the model got right, gave wrongly and missed on the rows left out
+    /// ([`output_counts`]), which callers add up over the batches for precision and recall.
     pub outputs: Vec<Counts>,
-    /// How many sarcasm flags the model raised on the batch, and how many of them were right.
-    pub sarcasm_flags: usize,
-    pub sarcasm_right: usize,
 }
 
 /// Leave-one-batch-out: for each batch, a model trained by [`train_batches`] on the other batches
@@ -964,13 +932,7 @@ pub fn cross_batches(
     groups: Option<usize>,
 ) -> Vec<LeftOut> {
     let groups = groups.map_or(batches.len(), |g| g.clamp(2, batches.len().max(2)));
-    let left_out = |g: usize, j: usize| {
-        if groups == batches.len() {
-            j == g
-        } else {
-            j % groups == g
-        }
-    };
+    let left_out = |g: usize, j: usize| j % groups == g;
     use rayon::prelude::*;
     // Each left-out group's model on its own core; collected in order.
     (0..groups)
@@ -990,13 +952,6 @@ pub fn cross_batches(
                 .collect();
             let m = train_batches(&others, extra, o, across);
             let all: Vec<Encoded> = held.iter().flat_map(|b| rows_of(b).cloned()).collect();
-            let (mut flags, mut right) = (0, 0);
-            for x in &all {
-                if m.read(&x.features, x.target)[SARCASM] {
-                    flags += 1;
-                    right += usize::from(x.truth[SARCASM]);
-                }
-            }
             let several: Vec<Encoded> = all.iter().filter(|x| x.several_brands).cloned().collect();
             let names: Vec<&str> = held.iter().map(|b| b.name.as_str()).collect();
             LeftOut {
@@ -1004,8 +959,6 @@ pub fn cross_batches(
                 f1: family_f1(&m, &all),
                 outputs: output_counts(&m, &all),
                 f1_several_brands: (!several.is_empty()).then(|| family_f1(&m, &several)),
-                sarcasm_flags: flags,
-                sarcasm_right: right,
             }
         })
         .collect()
@@ -1668,8 +1621,43 @@ mod tests {
         // who does not); b3 by one that learnt only from writers who disagree with it.
         assert!(intents(2) < 0.1, "{}", intents(2));
         assert!(intents(0) > intents(2) && intents(1) > intents(2));
+        // The counts' micro-F1 is the family's, for every family they count (and at least one
+        // of them above nothing).
+        let mut read = 0.0f64;
+        for r in &results {
+            for (name, c) in family_counts(&r.outputs) {
+                let f1 = r.f1.iter().find(|(f, _)| *f == name).unwrap().1;
+                assert!(
+                    (c.f1() - f1).abs() < 1e-9,
+                    "{name}: {} against {f1}",
+                    c.f1()
+                );
+                read = read.max(f1);
+            }
+        }
+        assert!(read > 0.05, "{read}");
         // No row of these batches is a mention in a message about several brands.
         assert!(results.iter().all(|r| r.f1_several_brands.is_none()));
+    }
+
+    #[test]
+    fn counts_read_a_row_labelled_for_one_output_for_that_output_alone() {
+        let rows: Vec<Encoded> = (0..40).map(|k| toy(1 + k % 2, k % 2 == 0, false)).collect();
+        let m = train(&rows, &rows, TrainOptions::default());
+        let mut ironic = toy(1, true, false);
+        ironic.only = Some(SARCASM);
+        ironic.truth[SARCASM] = true;
+        for (o, c) in output_counts(&m, &[ironic]).iter().enumerate() {
+            assert_eq!(
+                c.tp + c.fp + c.fn_,
+                usize::from(o == SARCASM),
+                "{}",
+                LABELS[o]
+            );
+        }
+        // A corpus row counts for every output, its complaint among them.
+        let counts = output_counts(&m, &rows[..1]);
+        assert_eq!(counts[complaint()].tp + counts[complaint()].fn_, 1);
     }
 
     #[test]
@@ -1699,26 +1687,27 @@ mod tests {
         for r in &results {
             let counts = family_counts(&r.outputs);
             let intents = counts.iter().find(|(f, _)| *f == "intent").unwrap().1;
-            // Every row of the group is read, and every complaint read is wrong.
-            assert_eq!(intents.carried, 2 * 25, "{}", r.name);
-            assert!(
-                intents.given > 0 && intents.precision() < 0.1,
-                "{intents:?}"
-            );
-            // The counts' micro-F1 is the family's, for every family they count.
-            for (name, c) in &counts {
-                let f1 = r.f1.iter().find(|(f, _)| f == name).unwrap().1;
-                assert!(
-                    (c.f1() - f1).abs() < 1e-9,
-                    "{name}: {} against {f1}",
-                    c.f1()
-                );
-            }
+            // Every row of the group is read (25 complaints a batch), and every intent given is
+            // wrong.
+            assert_eq!(intents.tp + intents.fn_, 2 * 25, "{}", r.name);
+            assert!(intents.fp > 0 && intents.precision() < 0.1, "{intents:?}");
             assert!(counts.iter().all(|(f, _)| *f != "moment"));
         }
-        // Without groups, each batch is left out alone.
+        // As many groups as batches, or more, is each batch left out alone.
         let alone = cross_batches(&batches, &[], TrainOptions::default(), None, None);
-        assert_eq!(alone.len(), 4);
+        let names: Vec<&str> = alone.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["b1", "b2", "b3", "b4"]);
+        for groups in [4, 9] {
+            let each = cross_batches(&batches, &[], TrainOptions::default(), None, Some(groups));
+            assert_eq!(each.len(), 4);
+            for (a, b) in alone.iter().zip(&each) {
+                assert_eq!(
+                    (&a.name, &a.outputs),
+                    (&b.name, &b.outputs),
+                    "{groups} groups"
+                );
+            }
+        }
     }
 
     #[test]
