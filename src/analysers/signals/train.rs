@@ -1592,19 +1592,25 @@ mod tests {
         );
     }
 
+    /// A writer's batch of toy rows, 40 to train and 10 for dev: feature 1 a complaint and
+    /// feature 2 not, or, `flipped`, the other way round.
+    fn writer_batch(name: &str, flipped: bool) -> Batch {
+        let rows = |n: usize| {
+            (0..n)
+                .map(|k| toy(1 + k as u32 % 2, (k % 2 == 0) != flipped, false))
+                .collect()
+        };
+        Batch {
+            name: name.into(),
+            train: rows(40),
+            dev: rows(10),
+        }
+    }
+
     #[test]
     fn cross_batches_measures_the_batch_left_out() {
         // Two writers agree that feature 1 is a complaint; a third labels it the other way round.
-        let row = |f: u32, is_complaint: bool| toy(f, is_complaint, false);
-        let batch = |name: &str, flipped: bool| Batch {
-            name: name.into(),
-            train: (0..40)
-                .map(|k| row(1 + k % 2, (k % 2 == 0) != flipped))
-                .collect(),
-            dev: (0..10)
-                .map(|k| row(1 + k % 2, (k % 2 == 0) != flipped))
-                .collect(),
-        };
+        let batch = writer_batch;
         let batches = [batch("b1", false), batch("b2", false), batch("b3", true)];
         let results = cross_batches(&batches, &[], TrainOptions::default(), None, None);
         let names: Vec<&str> = results.iter().map(|r| r.name.as_str()).collect();
@@ -1665,16 +1671,7 @@ mod tests {
         // Batches 1 and 3 label feature 1 a complaint, batches 2 and 4 the other way round: left
         // out in two groups (1 + 3, 2 + 4), each group is read by a model that learnt only from
         // writers who disagree with it.
-        let row = |f: u32, is_complaint: bool| toy(f, is_complaint, false);
-        let batch = |name: &str, flipped: bool| Batch {
-            name: name.into(),
-            train: (0..40)
-                .map(|k| row(1 + k % 2, (k % 2 == 0) != flipped))
-                .collect(),
-            dev: (0..10)
-                .map(|k| row(1 + k % 2, (k % 2 == 0) != flipped))
-                .collect(),
-        };
+        let batch = writer_batch;
         let batches = [
             batch("b1", false),
             batch("b2", true),
