@@ -20,6 +20,8 @@ Arms:
   mlp      the hashed features both as a linear part and through a hidden layer of --hidden ReLU
            units (an embedding bag, as fastText), all labels at once, Adam, --epochs passes
   wide     mlp with no hidden layer: the same trainer, linear
+  distil   lr trained toward the labels and, at --mix, an mlp's out-of-group readings of its
+           training rows: the layer's knowledge in a linear model
 
 Usage:
     pip install numpy scipy scikit-learn safetensors tokenizers
@@ -145,7 +147,7 @@ def hidden_layer(x, labels, groups, hidden, epochs, rate, buckets=None, seed=0, 
         folded.sum_duplicates()
         xh = folded.tocsr()
     probs = np.zeros_like(y)
-    for g in range(5):
+    for g in np.unique(groups):
         rng = np.random.default_rng(seed)
         n_features, k = x.shape[1], y.shape[1]
         p = {
@@ -196,6 +198,27 @@ def hidden_layer(x, labels, groups, hidden, epochs, rate, buckets=None, seed=0, 
     return {k: probs[:, i] for i, k in enumerate(names)}
 
 
+def distilled(x, labels, groups, hidden, epochs, rate, c, mix):
+    """A logistic regression per label that learns, beside each row's label, a hidden layer's
+    reading of the row (weight `mix`): the teacher's readings of the training rows are its
+    out-of-group predictions there, so they are not the labels read back."""
+    from sklearn.linear_model import LogisticRegression
+
+    probs = {k: np.zeros(len(groups)) for k in labels}
+    for g in range(5):
+        train, test = groups != g, groups == g
+        inner = {k: v[train] for k, v in labels.items()}
+        soft = hidden_layer(x[train], inner, groups[train], hidden, epochs, rate)
+        xt = sp.vstack([x[train], x[train]]).tocsr()
+        for k, y in inner.items():
+            target = (1 - mix) * y + mix * soft[k]
+            m = LogisticRegression(solver="liblinear", C=c, max_iter=200).fit(
+                xt, np.r_[np.ones(len(y)), np.zeros(len(y))],
+                sample_weight=np.r_[target, 1 - target] + 1e-6)
+            probs[k][test] = m.predict_proba(x[test])[:, 1]
+    return probs
+
+
 def report(arm, labels, probs):
     from sklearn.metrics import average_precision_score
 
@@ -220,7 +243,8 @@ def report(arm, labels, probs):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("arms", nargs="+", choices=["lr", "vectors", "mlp", "wide"])
+    ap.add_argument("arms", nargs="+", choices=["lr", "vectors", "mlp", "wide", "distil"])
+    ap.add_argument("--mix", type=float, default=0.5, help="the teacher's share of the target")
     ap.add_argument("--root", default=".")
     ap.add_argument("--model", help="all-MiniLM-L6-v2's folder, for the vectors arm")
     ap.add_argument("--alpha", type=float, default=2.0)
@@ -256,6 +280,10 @@ def main():
             report(f"mlp (hidden {args.hidden}{folded}, {args.epochs} epochs)", labels,
                    hidden_layer(x, labels, groups, args.hidden, args.epochs, args.rate,
                                 args.buckets, args.seed, unigrams(texts) if args.words_only else None))
+        elif arm == "distil":
+            report(f"distil (hidden {args.hidden}, mix {args.mix:g}, C {args.c:g})", labels,
+                   distilled(x, labels, groups, args.hidden, args.epochs, args.rate, args.c,
+                             args.mix))
         else:
             report(f"wide ({args.epochs} epochs)", labels,
                    hidden_layer(x, labels, groups, 0, args.epochs, args.rate, seed=args.seed))
