@@ -101,7 +101,6 @@ def features(root, texts):
 
 
 def mean_vectors(root, model, texts):
-    vocab = []
     with open(os.path.join(root, "data/earshot/clusters/words.tsv"), encoding="utf-8") as f:
         vocab = [line.split("\t")[0] for line in f if not line.startswith("#")]
     index = {w: i for i, w in enumerate(vocab)}
@@ -127,6 +126,12 @@ def per_label_lr(x, labels, groups, c):
     return probs
 
 
+def per_root_count(m):
+    """Each row divided by the square root of its number of features."""
+    count = np.diff(m.indptr).clip(1)
+    return sp.diags(1.0 / np.sqrt(count)).dot(m).tocsr().astype(np.float32)
+
+
 def hidden_layer(x, labels, groups, hidden, epochs, rate, buckets=None, seed=0, xh=None):
     """A linear part and a hidden layer over the same hashed features, trained together (BCE on
     every label, Adam on the rows of the features a mini-batch touches). With `buckets`, the
@@ -134,13 +139,8 @@ def hidden_layer(x, labels, groups, hidden, epochs, rate, buckets=None, seed=0, 
     with `xh`, it reads those features instead of `x`."""
     names = list(labels)
     y = np.stack([labels[k] for k in names], 1).astype(np.float32)
-    count = np.diff(x.indptr).clip(1)
-    x = sp.diags(1.0 / np.sqrt(count)).dot(x).tocsr().astype(np.float32)
-    if xh is None:
-        xh = x
-    else:
-        count = np.diff(xh.indptr).clip(1)
-        xh = sp.diags(1.0 / np.sqrt(count)).dot(xh).tocsr().astype(np.float32)
+    x = per_root_count(x)
+    xh = x if xh is None else per_root_count(xh)
     if buckets:
         folded = sp.csr_matrix((xh.data, xh.indices % buckets, xh.indptr),
                                shape=(xh.shape[0], buckets))
@@ -275,9 +275,9 @@ def main():
             report(f"vectors (alpha {args.alpha:g})", labels,
                    per_label_lr(sp.hstack([x, dense]).tocsr(), labels, groups, args.c))
         elif arm == "mlp":
-            folded = f", {args.buckets} buckets" if args.buckets else ""
-            folded += ", words only" if args.words_only else ""
-            report(f"mlp (hidden {args.hidden}{folded}, {args.epochs} epochs)", labels,
+            detail = f", {args.buckets} buckets" if args.buckets else ""
+            detail += ", words only" if args.words_only else ""
+            report(f"mlp (hidden {args.hidden}{detail}, {args.epochs} epochs)", labels,
                    hidden_layer(x, labels, groups, args.hidden, args.epochs, args.rate,
                                 args.buckets, args.seed, unigrams(texts) if args.words_only else None))
         elif arm == "distil":

@@ -932,24 +932,19 @@ pub fn cross_batches(
     groups: Option<usize>,
 ) -> Vec<LeftOut> {
     let groups = groups.map_or(batches.len(), |g| g.clamp(2, batches.len().max(2)));
-    let left_out = |g: usize, j: usize| j % groups == g;
     use rayon::prelude::*;
-    // Each left-out group's model on its own core; collected in order.
+    // Each left-out group's model on its own core; collected in order. Group `g` is batches
+    // `g`, `g + groups`, ...
     (0..groups)
         .into_par_iter()
         .map(|g| {
             let others: Vec<&Batch> = batches
                 .iter()
                 .enumerate()
-                .filter(|(j, _)| !left_out(g, *j))
+                .filter(|(j, _)| j % groups != g)
                 .map(|(_, b)| b)
                 .collect();
-            let held: Vec<&Batch> = batches
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| left_out(g, *j))
-                .map(|(_, b)| b)
-                .collect();
+            let held: Vec<&Batch> = batches.iter().skip(g).step_by(groups).collect();
             let m = train_batches(&others, extra, o, across);
             let all: Vec<Encoded> = held.iter().flat_map(|b| rows_of(b).cloned()).collect();
             let several: Vec<Encoded> = all.iter().filter(|x| x.several_brands).cloned().collect();
@@ -1610,8 +1605,11 @@ mod tests {
     #[test]
     fn cross_batches_measures_the_batch_left_out() {
         // Two writers agree that feature 1 is a complaint; a third labels it the other way round.
-        let batch = writer_batch;
-        let batches = [batch("b1", false), batch("b2", false), batch("b3", true)];
+        let batches = [
+            writer_batch("b1", false),
+            writer_batch("b2", false),
+            writer_batch("b3", true),
+        ];
         let results = cross_batches(&batches, &[], TrainOptions::default(), None, None);
         let names: Vec<&str> = results.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["b1", "b2", "b3"]);
@@ -1671,12 +1669,11 @@ mod tests {
         // Batches 1 and 3 label feature 1 a complaint, batches 2 and 4 the other way round: left
         // out in two groups (1 + 3, 2 + 4), each group is read by a model that learnt only from
         // writers who disagree with it.
-        let batch = writer_batch;
         let batches = [
-            batch("b1", false),
-            batch("b2", true),
-            batch("b3", false),
-            batch("b4", true),
+            writer_batch("b1", false),
+            writer_batch("b2", true),
+            writer_batch("b3", false),
+            writer_batch("b4", true),
         ];
         let results = cross_batches(&batches, &[], TrainOptions::default(), None, Some(2));
         let names: Vec<&str> = results.iter().map(|r| r.name.as_str()).collect();
