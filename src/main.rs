@@ -331,6 +331,13 @@ enum Command {
         /// reading"), to measure what it adds.
         #[arg(long)]
         no_stack: bool,
+        /// Units of a hidden layer beside the message model's linear first reading (0: none;
+        /// docs/analysis.md, "A hidden layer in earshot").
+        #[arg(long, default_value_t = 0)]
+        hidden: usize,
+        /// The hidden layer's learning rate (AdaGrad).
+        #[arg(long, default_value_t = earshot::signals::train::TrainOptions::default().hidden_rate)]
+        hidden_rate: f32,
         /// Write no model: measure the settings leave-one-batch-out instead (train on every batch
         /// but one, measure on the one left out, for each batch), which says how they carry to a
         /// writer the model has not read. The frozen test split is not read.
@@ -1581,6 +1588,8 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             seed,
             shuffles,
             no_stack,
+            hidden,
+            hidden_rate,
             cross_batches,
             across,
             groups,
@@ -1711,12 +1720,15 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 shuffles,
                 stack: !no_stack,
                 sarcasm_blind_to_targets: true,
+                hidden,
+                hidden_rate,
             };
             // The per-brand model reads its outputs once (its second reading gained nothing),
             // and its features are not the message model's.
             let aspect_options = train::TrainOptions {
                 stack: false,
                 sarcasm_blind_to_targets: false,
+                hidden: 0,
                 ..options
             };
             // Each batch's rows as the message model sees them, and its mentions as the

@@ -17,6 +17,7 @@ mod cues;
 mod effort;
 pub mod eval;
 mod evidence;
+mod hidden;
 mod intents;
 pub mod model;
 pub mod names;
@@ -213,7 +214,7 @@ impl SignalDetector {
         let top = |o: usize| {
             words.get_or_init(|| evidence::Words::of(text)).top(
                 text,
-                self.model.weight_for(o, &z),
+                self.model.weight_for(o, &z, &features),
                 3,
             )
         };
@@ -596,7 +597,7 @@ mod tests {
             // reading's own weights would have picked others.
             let mut check = |label: &str, evidence: &[crate::types::Span]| {
                 let o = model::LABELS.iter().position(|l| *l == label).unwrap();
-                let want = words.top(text, d.model.weight_for(o, &z), 3);
+                let want = words.top(text, d.model.weight_for(o, &z, &features), 3);
                 assert_eq!(evidence, want.as_slice(), "{text}: {label}");
                 checked += 1;
                 differ += usize::from(words.top(text, |f| d.model.weight(f, o), 3) != want);

@@ -440,7 +440,8 @@ const MAGIC: &[u8; 8] = b"ESSIG1\0\0";
 
 /// The signal model as shipped: i8 weights, feature-major (`weights[feature * OUTPUTS + output]`),
 /// one scale per output, one threshold per output (and sarcasm's for a message with no target);
-/// and the effort scale's regression weights.
+/// the effort scale's regression weights; and, in a model trained with `--hidden`, a hidden layer
+/// beside the linear first reading (the shipped models have none: [`super::hidden`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignalModel {
     pub(super) weights: Vec<i8>,
@@ -459,6 +460,9 @@ pub struct SignalModel {
     /// ([`super::train::UNTARGETED_SARCASM_PRECISION`]) on the timeline posts irony is learnt
     /// from.
     pub(super) untargeted_sarcasm: Option<f32>,
+    /// A hidden layer whose share adds to the first reading's log-odds ([`super::hidden`]), when
+    /// the model has one.
+    pub(super) hidden: Option<super::hidden::Hidden>,
 }
 
 /// The sarcasm output.
@@ -525,6 +529,7 @@ impl SignalModel {
             effort_scale,
             stack: None,
             untargeted_sarcasm: None,
+            hidden: None,
         }
     }
 
@@ -534,6 +539,9 @@ impl SignalModel {
         let mut z = [0.0f32; OUTPUTS];
         for o in 0..OUTPUTS {
             z[o] = acc[o] as f32 * self.scales[o];
+        }
+        if let Some(h) = &self.hidden {
+            h.add_logits(feats, &mut z);
         }
         z
     }
@@ -649,14 +657,20 @@ impl SignalModel {
             .map_or(0.0, |w| f32::from(*w) * self.scales[output])
     }
 
-    /// How much a bucket weighs for `output` as the model decides it, in a message whose first
-    /// reading's log-odds are `z`: its first-reading weight, or, where a second reading reads the
-    /// output again, its weights for every output carried through the second reading
-    /// ([`Stack::through`]). A support request the second reading turns on from a ticket's
-    /// complaint is explained by the words that carried the complaint. The coefficients are
-    /// worked out once for the label; each word then costs one dot product with its row of
-    /// weights.
-    pub fn weight_for(&self, output: usize, z: &[f32; OUTPUTS]) -> impl Fn(u32) -> f32 + '_ {
+    /// How much a bucket weighs for `output` as the model decides it, in a message (its
+    /// features `feats`) whose first reading's log-odds are `z`: its first-reading weight, or,
+    /// where a second reading reads the output again, its weights for every output carried
+    /// through the second reading ([`Stack::through`]). A support request the second reading
+    /// turns on from a ticket's complaint is explained by the words that carried the complaint.
+    /// Where the model has a hidden layer, a bucket also weighs what it adds through the units
+    /// the message turns on ([`super::hidden::Hidden::through`]). The coefficients are worked
+    /// out once for the label; each word then costs a dot product with its rows of weights.
+    pub fn weight_for(
+        &self,
+        output: usize,
+        z: &[f32; OUTPUTS],
+        feats: &[u32],
+    ) -> impl Fn(u32) -> f32 + '_ {
         let mut c = match &self.stack {
             Some(s) => s.through(output, z),
             None => {
@@ -665,14 +679,16 @@ impl SignalModel {
                 c
             }
         };
+        let units = self.hidden.as_ref().map(|h| (h, h.through(&c, feats)));
         for (ck, scale) in c.iter_mut().zip(&self.scales) {
             *ck *= scale;
         }
         move |feature| {
             let base = feature as usize * OUTPUTS;
-            self.weights.get(base..base + OUTPUTS).map_or(0.0, |row| {
+            let linear = self.weights.get(base..base + OUTPUTS).map_or(0.0, |row| {
                 row.iter().zip(&c).map(|(w, ck)| f32::from(*w) * ck).sum()
-            })
+            });
+            linear + units.as_ref().map_or(0.0, |(h, u)| h.weigh(u, feature))
         }
     }
 
@@ -694,6 +710,9 @@ impl SignalModel {
             for w in &s.weights {
                 b.extend_from_slice(&w.to_le_bytes());
             }
+        }
+        if let Some(h) = &self.hidden {
+            h.write(&mut b);
         }
         if let Some(u) = self.untargeted_sarcasm {
             b.extend_from_slice(UNTARGETED_MAGIC);
@@ -724,16 +743,21 @@ impl SignalModel {
             return Err(bad("weights of the wrong size"));
         }
         let (body, mut after) = body.split_at(size);
-        let stack = if after.starts_with(STACK_MAGIC) {
-            let (stack, rest) = stack_from_bytes(after)?;
+        // The sections after the weights, each at most once, in the order written.
+        let mut stack = None;
+        let mut hidden = None;
+        let mut untargeted_sarcasm = None;
+        if after.starts_with(STACK_MAGIC) {
+            let (s, rest) = stack_from_bytes(after)?;
+            stack = Some(s);
             after = rest;
-            Some(stack)
-        } else {
-            None
-        };
-        let untargeted_sarcasm = if after.is_empty() {
-            None
-        } else {
+        }
+        if after.starts_with(super::hidden::MAGIC) {
+            let (h, rest) = super::hidden::Hidden::from_bytes(after)?;
+            hidden = Some(h);
+            after = rest;
+        }
+        if !after.is_empty() {
             let t = after
                 .strip_prefix(UNTARGETED_MAGIC)
                 .and_then(|t| <[u8; 4]>::try_from(t).ok())
@@ -742,8 +766,8 @@ impl SignalModel {
             if !t.is_finite() {
                 return Err(bad("an untargeted sarcasm threshold that is not a number"));
             }
-            Some(t)
-        };
+            untargeted_sarcasm = Some(t);
+        }
         let mut scales = [0.0; OUTPUTS];
         let mut thresholds = [0.0; OUTPUTS];
         scales.copy_from_slice(&f[..OUTPUTS]);
@@ -757,6 +781,7 @@ impl SignalModel {
             effort_scale: f[2 * OUTPUTS],
             stack,
             untargeted_sarcasm,
+            hidden,
         })
     }
 }
@@ -1014,20 +1039,20 @@ mod tests {
         let z = m.logits(&[7]);
         assert_eq!(m.read_logits(&z, target), on);
         assert!(m.weight(7, 4) < 0.0 && m.weight(8, 4) > 0.0);
-        assert!((m.weight_for(4, &z)(7) - m.weight(7, 3)).abs() < 1e-6);
-        assert!(m.weight_for(3, &z)(7) < 0.0);
-        assert_eq!(m.weight_for(4, &z)(8), 0.0);
+        assert!((m.weight_for(4, &z, &[7])(7) - m.weight(7, 3)).abs() < 1e-6);
+        assert!(m.weight_for(3, &z, &[7])(7) < 0.0);
+        assert_eq!(m.weight_for(4, &z, &[7])(8), 0.0);
         // The moment, which is not read again, weighs a feature by its own weight.
         assert!(m.weight(8, MOMENT) > 0.0);
-        assert!((m.weight_for(MOMENT, &z)(8) - m.weight(8, MOMENT)).abs() < 1e-6);
+        assert!((m.weight_for(MOMENT, &z, &[7])(8) - m.weight(8, MOMENT)).abs() < 1e-6);
         // A first reading beyond the clamp passes on the share the clamp keeps.
         let mut sure = z;
         sure[3] = 20.0;
         let kept = m.weight(7, 3) * 9.21 / 20.0;
-        assert!((m.weight_for(4, &sure)(7) - kept).abs() < 1e-5);
+        assert!((m.weight_for(4, &sure, &[7])(7) - kept).abs() < 1e-5);
         // Without a second reading, a feature weighs its own weight.
         let first = SignalModel::quantised(&w, &vec![0.0f32; BUCKETS]);
-        assert!((first.weight_for(4, &z)(7) - first.weight(7, 4)).abs() < 1e-6);
+        assert!((first.weight_for(4, &z, &[7])(7) - first.weight(7, 4)).abs() < 1e-6);
         let bytes = m.to_bytes();
         let back = SignalModel::from_bytes(&bytes).unwrap();
         assert_eq!(back, m);

@@ -459,6 +459,10 @@ pub struct TrainOptions {
     /// ([`super::model::target_features`]). The message model's is; the per-brand model's
     /// features are of another corner of the hash space, where those buckets mean other things.
     pub sarcasm_blind_to_targets: bool,
+    /// Units of a hidden layer beside the linear first reading ([`super::hidden`]); 0 for none.
+    pub hidden: usize,
+    /// The hidden layer's AdaGrad rate.
+    pub hidden_rate: f32,
 }
 
 impl Default for TrainOptions {
@@ -475,6 +479,8 @@ impl Default for TrainOptions {
             shuffles: 1,
             stack: true,
             sarcasm_blind_to_targets: true,
+            hidden: 0,
+            hidden_rate: 0.02,
         }
     }
 }
@@ -493,35 +499,73 @@ fn fit(train: &[Encoded], o: TrainOptions) -> SignalModel {
     let n = o.shuffles.max(1);
     // Each order's model in parallel, summed in a fixed order: the same rows give the same
     // average byte for byte.
-    let models: Vec<(Vec<f32>, Vec<f32>)> = (0..n as u64)
+    let mut models: Vec<Weights> = (0..n as u64)
         .into_par_iter()
         .map(|k| weights(train, o, o.seed.wrapping_add(k)))
         .collect();
-    if n == 1 {
-        let (w, e) = &models[0];
-        return SignalModel::quantised(w, e);
-    }
-    let mut w = vec![0.0f32; BUCKETS * OUTPUTS];
-    let mut e = vec![0.0f32; BUCKETS];
-    for (mw, me) in &models {
-        for (a, b) in w.iter_mut().zip(mw) {
-            *a += b / n as f32;
+    if n > 1 {
+        let mut sum = models.remove(0);
+        for m in &models {
+            sum.add(m);
         }
-        for (a, b) in e.iter_mut().zip(me) {
-            *a += b / n as f32;
+        sum.scale(1.0 / n as f32);
+        models = vec![sum];
+    }
+    let m = &models[0];
+    let mut model = SignalModel::quantised(&m.linear, &m.effort);
+    model.hidden = m.hidden.as_ref().map(|h| h.quantised());
+    model
+}
+
+/// One order's trained weights, unquantised.
+struct Weights {
+    /// The outputs', feature-major.
+    linear: Vec<f32>,
+    /// The effort regression's.
+    effort: Vec<f32>,
+    hidden: Option<super::hidden::Trainer>,
+}
+
+impl Weights {
+    fn add(&mut self, other: &Weights) {
+        let pairs = [
+            (&mut self.linear, &other.linear),
+            (&mut self.effort, &other.effort),
+        ];
+        for (a, b) in pairs {
+            a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+        }
+        if let (Some(a), Some(b)) = (&mut self.hidden, &other.hidden) {
+            for (a, b) in [
+                (&mut a.table, &b.table),
+                (&mut a.bias, &b.bias),
+                (&mut a.out, &b.out),
+            ] {
+                a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+            }
         }
     }
-    SignalModel::quantised(&w, &e)
+
+    fn scale(&mut self, k: f32) {
+        let mut all: Vec<&mut Vec<f32>> = vec![&mut self.linear, &mut self.effort];
+        if let Some(h) = &mut self.hidden {
+            all.extend([&mut h.table, &mut h.bias, &mut h.out]);
+        }
+        for v in all {
+            v.iter_mut().for_each(|x| *x *= k);
+        }
+    }
 }
 
 /// One order's weights, unquantised: the outputs' and the effort regression's.
-fn weights(train: &[Encoded], o: TrainOptions, seed: u64) -> (Vec<f32>, Vec<f32>) {
+fn weights(train: &[Encoded], o: TrainOptions, seed: u64) -> Weights {
     // Logistic outputs, feature-major as they ship, with AdaGrad's sums of squares.
     let mut w = vec![0.0f32; BUCKETS * OUTPUTS];
     let mut g2 = vec![1e-6f32; BUCKETS * OUTPUTS];
     // The effort regression, on the rows that express effort.
     let mut e = vec![0.0f32; BUCKETS];
     let mut e2 = vec![1e-6f32; BUCKETS];
+    let mut hidden = (o.hidden > 0).then(|| super::hidden::Trainer::new(o.hidden, o.seed));
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut state = seed;
     // The sarcasm output never learns from what a message targets (`target_features`).
@@ -541,7 +585,24 @@ fn weights(train: &[Encoded], o: TrainOptions, seed: u64) -> (Vec<f32>, Vec<f32>
                     *zo += wo;
                 }
             }
+            if let Some(h) = &mut hidden {
+                h.forward(&x.features, &mut z);
+            }
             let taught: [bool; OUTPUTS] = std::array::from_fn(|out| x.labels(out));
+            if let Some(h) = &mut hidden {
+                let d: [f32; OUTPUTS] = std::array::from_fn(|out| {
+                    if !taught[out] {
+                        return 0.0;
+                    }
+                    let (y, weight) = if x.truth[out] {
+                        (1.0, o.positive_weight)
+                    } else {
+                        (0.0, 1.0)
+                    };
+                    weight * (sigmoid(z[out]) - y)
+                });
+                h.backward(&x.features, &d, o.hidden_rate, o.l2);
+            }
             for &f in &x.features {
                 let base = f as usize * OUTPUTS;
                 let targets = blind.contains(&f);
@@ -570,7 +631,11 @@ fn weights(train: &[Encoded], o: TrainOptions, seed: u64) -> (Vec<f32>, Vec<f32>
             }
         }
     }
-    (w, e)
+    Weights {
+        linear: w,
+        effort: e,
+        hidden,
+    }
 }
 
 /// Every row of a batch, train and dev.
@@ -1160,7 +1225,7 @@ mod tests {
                 x
             })
             .collect();
-        let (w, _) = weights(&data, TrainOptions::default(), 7);
+        let w = weights(&data, TrainOptions::default(), 7).linear;
         for &f in &targets {
             let row = &w[f as usize * OUTPUTS..][..OUTPUTS];
             assert_eq!(row[sarcasm], 0.0, "feature {f}");
@@ -1434,6 +1499,44 @@ mod tests {
         // No target, no complaint.
         assert!(!m.decide(&m.predict(&[1, 3]), Target::default())[out]);
         assert_eq!(train(&data, &data, o).to_bytes(), m.to_bytes());
+    }
+
+    #[test]
+    fn a_hidden_layer_learns_what_no_word_says_alone_and_trains_the_same_bytes_twice() {
+        // A complaint is feature 1 or feature 2, not both and not neither: no weight per feature
+        // reads that, a hidden layer can.
+        let out = complaint();
+        let rows = |k: usize| {
+            let (a, b) = (k % 4 == 1 || k % 4 == 3, k % 4 >= 2);
+            let mut x = toy(9, a != b, false);
+            x.features = [a.then_some(1), b.then_some(2), Some(3)]
+                .into_iter()
+                .flatten()
+                .collect();
+            x
+        };
+        let data: Vec<Encoded> = (0..80).map(rows).collect();
+        let linear = TrainOptions {
+            epochs: 60,
+            ..TrainOptions::default()
+        };
+        let layered = TrainOptions {
+            hidden: 32,
+            hidden_rate: 0.02,
+            ..linear
+        };
+        let right = |m: &SignalModel| {
+            data.iter()
+                .filter(|x| (m.predict(&x.features)[out] >= 0.5) == x.truth[out])
+                .count()
+        };
+        let m = fit(&data, layered);
+        assert_eq!(right(&m), data.len());
+        assert!(right(&fit(&data, linear)) < data.len());
+        // Byte for byte the same model from the same rows, and read back as it was written.
+        let bytes = m.to_bytes();
+        assert_eq!(fit(&data, layered).to_bytes(), bytes);
+        assert_eq!(SignalModel::from_bytes(&bytes).unwrap(), m);
     }
 
     #[test]
