@@ -1,18 +1,20 @@
 //! A hidden layer beside the signal model's linear first reading: the message's hashed features
 //! summed into [`Hidden::units`] ReLU units (an embedding bag, as fastText reads a text), whose
 //! activations add to every output's log-odds. A linear model weighs each word alone; the layer
-//! can read words together ("not" with "again", a context word with a complaint), which a
-//! probe outside earshot found worth about 0.01 of micro-F1 on writers the model had not read
-//! (docs/analysis.md, "Word vectors and a hidden layer").
+//! can read words together ("not" with "again", a context word with a complaint). On writers the
+//! model had not read, 128 units gained 0.004 to 0.0055 of the four families' mean micro-F1 and
+//! cost the analyser a quarter of its speed, so the shipped models have none (docs/analysis.md,
+//! "A hidden layer in earshot").
 //!
 //! The layer never reads what a message targets ([`super::model::target_features`]): the linear
 //! part and the second reading do, and the sarcasm output must not (see there).
 
 use super::model::{quantise, scale_of, target_features, ModelError, BUCKETS, OUTPUTS};
 
-/// The layer's section of a model file, after the second reading's: this tag, the units
-/// (`u32`), each unit's scale and bias and each output's weights on the units (`f32`), and the
-/// table (`i8`). A build before the layer rejects a file with this section.
+/// The layer's section of a model file, after the second reading's and before the untargeted
+/// sarcasm threshold's: this tag, the units (`u32`), then as `f32` every unit's scale, every
+/// unit's bias and the outputs' weights on the units (output-major), then the table (`i8`,
+/// feature-major). A build before the layer rejects a file with this section.
 pub const MAGIC: &[u8; 4] = b"HID1";
 
 /// The most units a model file may have (a bound on what a damaged file makes us allocate).
@@ -274,11 +276,6 @@ impl Trainer {
             }
         }
     }
-
-    /// The layer as it ships.
-    pub fn quantised(&self) -> Hidden {
-        Hidden::quantised(self.units, &self.table, &self.bias, &self.out)
-    }
 }
 
 #[cfg(test)]
@@ -301,7 +298,7 @@ mod tests {
                 t.backward(feats, &d, 0.02, 0.0);
             }
         }
-        t.quantised()
+        Hidden::quantised(t.units, &t.table, &t.bias, &t.out)
     }
 
     fn logit(h: &Hidden, feats: &[u32], out: usize) -> f32 {
@@ -377,7 +374,34 @@ mod tests {
         // A word the message does not hold still weighs through the units it turns on; a target
         // feature weighs nothing.
         let u = h.through(&c, &[ALWAYS, A]);
+        assert!(u.iter().any(|x| *x != 0.0));
+        assert_ne!(h.weigh(&u, 12), 0.0);
         assert_eq!(h.weigh(&u, target_features()[0]), 0.0);
+    }
+
+    #[test]
+    fn never_learns_what_a_message_targets() {
+        let targets = target_features();
+        let rows_of = |t: &Trainer| -> Vec<Vec<f32>> {
+            targets
+                .iter()
+                .map(|f| t.table[*f as usize * t.units..][..t.units].to_vec())
+                .collect()
+        };
+        let mut t = Trainer::new(4, 7);
+        let before = rows_of(&t);
+        let mut feats = vec![21];
+        feats.extend(targets);
+        for _ in 0..20 {
+            let mut z = [0.0f32; OUTPUTS];
+            t.forward(&feats, &mut z);
+            let mut d = [0.0f32; OUTPUTS];
+            d[0] = super::super::model::sigmoid(z[0]) - 1.0;
+            t.backward(&feats, &d, 0.05, 0.0);
+        }
+        assert_eq!(rows_of(&t), before);
+        // Feature 21's row learnt.
+        assert_ne!(t.table[21 * 4], Trainer::new(4, 7).table[21 * 4]);
     }
 
     #[test]

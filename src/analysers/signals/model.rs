@@ -1008,6 +1008,28 @@ mod tests {
     }
 
     #[test]
+    fn a_model_with_every_section_round_trips() {
+        let mut m = SignalModel::untrained();
+        m.stack = Some(Stack::identity());
+        let table: Vec<f32> = (0..BUCKETS * 2).map(|k| (k % 7) as f32 * 0.01).collect();
+        let out = vec![0.3f32; OUTPUTS * 2];
+        m.hidden = Some(super::super::hidden::Hidden::quantised(
+            2,
+            &table,
+            &[0.1, 0.2],
+            &out,
+        ));
+        m.untargeted_sarcasm = Some(0.55);
+        let bytes = m.to_bytes();
+        let back = SignalModel::from_bytes(&bytes).unwrap();
+        assert_eq!(back, m);
+        // The layer reads: feature 3's row (0.06, 0.00) plus the biases, through both units.
+        let z = back.logits(&[3]);
+        assert!((z[0] - 0.3 * (0.06 + 0.1 + 0.2)).abs() < 1e-3, "{}", z[0]);
+        assert!(SignalModel::from_bytes(&bytes[..bytes.len() - 9]).is_err());
+    }
+
+    #[test]
     fn a_second_reading_round_trips_and_decides() {
         let mut w = vec![0.0f32; BUCKETS * OUTPUTS];
         w[7 * OUTPUTS + 3] = 2.0;

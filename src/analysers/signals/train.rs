@@ -480,7 +480,8 @@ impl Default for TrainOptions {
             stack: true,
             sarcasm_blind_to_targets: true,
             hidden: 0,
-            hidden_rate: 0.02,
+            // The best of the rates measured (docs/analysis.md, "A hidden layer in earshot").
+            hidden_rate: 0.005,
         }
     }
 }
@@ -499,21 +500,33 @@ fn fit(train: &[Encoded], o: TrainOptions) -> SignalModel {
     let n = o.shuffles.max(1);
     // Each order's model in parallel, summed in a fixed order: the same rows give the same
     // average byte for byte.
-    let mut models: Vec<Weights> = (0..n as u64)
+    let models: Vec<Weights> = (0..n as u64)
         .into_par_iter()
         .map(|k| weights(train, o, o.seed.wrapping_add(k)))
         .collect();
-    if n > 1 {
-        let mut sum = models.remove(0);
-        for m in &models {
-            sum.add(m);
+    // Each part's mean over the orders, added in order (one order's is its own weights).
+    let mean = |part: &dyn Fn(&Weights) -> Option<&Vec<f32>>| -> Option<Vec<f32>> {
+        let mut sum = vec![0.0f32; part(&models[0])?.len()];
+        for v in models.iter().filter_map(part) {
+            for (a, b) in sum.iter_mut().zip(v) {
+                *a += b / n as f32;
+            }
         }
-        sum.scale(1.0 / n as f32);
-        models = vec![sum];
+        Some(sum)
+    };
+    let linear = mean(&|m| Some(&m.linear)).unwrap_or_default();
+    let effort = mean(&|m| Some(&m.effort)).unwrap_or_default();
+    let mut model = SignalModel::quantised(&linear, &effort);
+    if let Some(h) = &models[0].hidden {
+        let (table, bias, out) = (
+            mean(&|m| m.hidden.as_ref().map(|h| &h.table)),
+            mean(&|m| m.hidden.as_ref().map(|h| &h.bias)),
+            mean(&|m| m.hidden.as_ref().map(|h| &h.out)),
+        );
+        if let (Some(t), Some(b), Some(w)) = (table, bias, out) {
+            model.hidden = Some(super::hidden::Hidden::quantised(h.units, &t, &b, &w));
+        }
     }
-    let m = &models[0];
-    let mut model = SignalModel::quantised(&m.linear, &m.effort);
-    model.hidden = m.hidden.as_ref().map(|h| h.quantised());
     model
 }
 
@@ -526,38 +539,7 @@ struct Weights {
     hidden: Option<super::hidden::Trainer>,
 }
 
-impl Weights {
-    fn add(&mut self, other: &Weights) {
-        let pairs = [
-            (&mut self.linear, &other.linear),
-            (&mut self.effort, &other.effort),
-        ];
-        for (a, b) in pairs {
-            a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
-        }
-        if let (Some(a), Some(b)) = (&mut self.hidden, &other.hidden) {
-            for (a, b) in [
-                (&mut a.table, &b.table),
-                (&mut a.bias, &b.bias),
-                (&mut a.out, &b.out),
-            ] {
-                a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
-            }
-        }
-    }
-
-    fn scale(&mut self, k: f32) {
-        let mut all: Vec<&mut Vec<f32>> = vec![&mut self.linear, &mut self.effort];
-        if let Some(h) = &mut self.hidden {
-            all.extend([&mut h.table, &mut h.bias, &mut h.out]);
-        }
-        for v in all {
-            v.iter_mut().for_each(|x| *x *= k);
-        }
-    }
-}
-
-/// One order's weights, unquantised: the outputs' and the effort regression's.
+/// One order's weights, unquantised: the outputs', the effort regression's and the hidden layer's.
 fn weights(train: &[Encoded], o: TrainOptions, seed: u64) -> Weights {
     // Logistic outputs, feature-major as they ship, with AdaGrad's sums of squares.
     let mut w = vec![0.0f32; BUCKETS * OUTPUTS];
