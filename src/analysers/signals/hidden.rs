@@ -9,7 +9,7 @@
 //! The layer never reads what a message targets ([`super::model::target_features`]): the linear
 //! part and the second reading do, and the sarcasm output must not (see there).
 
-use super::model::{quantise, scale_of, target_features, ModelError, BUCKETS, OUTPUTS};
+use super::model::{quantise_columns, target_features, u32_at, ModelError, BUCKETS, OUTPUTS};
 
 /// The layer's section of a model file, after the second reading's and before the untargeted
 /// sarcasm threshold's: this tag, the units (`u32`), then as `f32` every unit's scale, every
@@ -37,14 +37,7 @@ pub struct Hidden {
 impl Hidden {
     /// Quantises a trained layer: `table` feature-major, `out` output-major.
     pub fn quantised(units: usize, table: &[f32], bias: &[f32], out: &[f32]) -> Hidden {
-        let scales: Vec<f32> = (0..units)
-            .map(|u| scale_of(table.iter().skip(u).step_by(units)))
-            .collect();
-        let table = table
-            .iter()
-            .enumerate()
-            .map(|(k, w)| quantise(*w, scales[k % units]))
-            .collect();
+        let (table, scales) = quantise_columns(table, units);
         Hidden {
             units,
             table,
@@ -71,9 +64,8 @@ impl Hidden {
         let rest = b
             .strip_prefix(MAGIC)
             .ok_or_else(|| bad("not a hidden layer"))?;
-        let units = rest
-            .get(..4)
-            .map(|u| u32::from_le_bytes([u[0], u[1], u[2], u[3]]) as usize)
+        let units = u32_at(rest, 0)
+            .map(|u| u as usize)
             .filter(|u| (1..=MOST_UNITS).contains(u))
             .ok_or_else(|| bad("a hidden layer of no units or too many"))?;
         let floats = units * (2 + OUTPUTS);

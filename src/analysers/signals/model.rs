@@ -475,7 +475,7 @@ pub(super) fn sigmoid(x: f32) -> f32 {
 }
 
 /// The little-endian `u32` at byte `k` of `b`, if `b` holds it.
-fn u32_at(b: &[u8], k: usize) -> Option<u32> {
+pub(super) fn u32_at(b: &[u8], k: usize) -> Option<u32> {
     let s = b.get(k..k + 4)?;
     Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
@@ -487,6 +487,20 @@ pub(super) fn scale_of<'a>(w: impl Iterator<Item = &'a f32>) -> f32 {
 
 pub(super) fn quantise(x: f32, scale: f32) -> i8 {
     (x / scale).round().clamp(-127.0, 127.0) as i8
+}
+
+/// Quantises a row-major table of `width` columns with one scale per column ([`scale_of`]): the
+/// i8 table and the scales.
+pub(super) fn quantise_columns(table: &[f32], width: usize) -> (Vec<i8>, Vec<f32>) {
+    let scales: Vec<f32> = (0..width)
+        .map(|c| scale_of(table.iter().skip(c).step_by(width)))
+        .collect();
+    let q = table
+        .iter()
+        .enumerate()
+        .map(|(k, w)| quantise(*w, scales[k % width]))
+        .collect();
+    (q, scales)
 }
 
 impl SignalModel {
@@ -511,15 +525,9 @@ impl SignalModel {
     /// Quantises trained f32 weights (feature-major, [`OUTPUTS`] per feature) and the effort
     /// regression's, every threshold at 0.5.
     pub fn quantised(weights: &[f32], effort: &[f32]) -> SignalModel {
+        let (q, column_scales) = quantise_columns(weights, OUTPUTS);
         let mut scales = [0.0f32; OUTPUTS];
-        for (o, s) in scales.iter_mut().enumerate() {
-            *s = scale_of(weights.iter().skip(o).step_by(OUTPUTS));
-        }
-        let q = weights
-            .iter()
-            .enumerate()
-            .map(|(k, w)| quantise(*w, scales[k % OUTPUTS]))
-            .collect();
+        scales.copy_from_slice(&column_scales);
         let effort_scale = scale_of(effort.iter());
         SignalModel {
             weights: q,
@@ -743,21 +751,24 @@ impl SignalModel {
             return Err(bad("weights of the wrong size"));
         }
         let (body, mut after) = body.split_at(size);
-        // The sections after the weights, each at most once, in the order written.
-        let mut stack = None;
-        let mut hidden = None;
-        let mut untargeted_sarcasm = None;
-        if after.starts_with(STACK_MAGIC) {
-            let (s, rest) = stack_from_bytes(after)?;
-            stack = Some(s);
+        // The sections after the weights, each optional, in the order written.
+        let stack = if after.starts_with(STACK_MAGIC) {
+            let (stack, rest) = stack_from_bytes(after)?;
             after = rest;
-        }
-        if after.starts_with(super::hidden::MAGIC) {
-            let (h, rest) = super::hidden::Hidden::from_bytes(after)?;
-            hidden = Some(h);
+            Some(stack)
+        } else {
+            None
+        };
+        let hidden = if after.starts_with(super::hidden::MAGIC) {
+            let (hidden, rest) = super::hidden::Hidden::from_bytes(after)?;
             after = rest;
-        }
-        if !after.is_empty() {
+            Some(hidden)
+        } else {
+            None
+        };
+        let untargeted_sarcasm = if after.is_empty() {
+            None
+        } else {
             let t = after
                 .strip_prefix(UNTARGETED_MAGIC)
                 .and_then(|t| <[u8; 4]>::try_from(t).ok())
@@ -766,8 +777,8 @@ impl SignalModel {
             if !t.is_finite() {
                 return Err(bad("an untargeted sarcasm threshold that is not a number"));
             }
-            untargeted_sarcasm = Some(t);
-        }
+            Some(t)
+        };
         let mut scales = [0.0; OUTPUTS];
         let mut thresholds = [0.0; OUTPUTS];
         scales.copy_from_slice(&f[..OUTPUTS]);
