@@ -766,6 +766,26 @@ fn train_sentiment_names_the_form_of_a_source_weight() {
 }
 
 #[test]
+fn train_sentiment_refuses_to_skip_a_batch_the_corpus_lacks() {
+    // A stem that names no batch is a slip (a batch renamed, a typo), not a silent no-op: the
+    // model would read a batch the user meant it not to. Were it read anyway, the model goes to
+    // a scratch folder, never over the shipped one.
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("sentiment.model");
+    let out = earshot()
+        .args(["train-sentiment", "--skip-batches", "b65,b99", "--out"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    let err = failed(&out);
+    assert!(
+        err.contains("--skip-batches b99: no corpus batch has that stem"),
+        "{err}"
+    );
+    assert!(!model.exists(), "no model is written");
+}
+
+#[test]
 fn a_measuring_flag_of_train_signals_without_cross_batches_is_refused_not_a_training() {
     // Without --cross-batches each of these would train and write the shipped models over.
     for flags in [
