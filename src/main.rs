@@ -166,13 +166,13 @@ enum Command {
         #[arg(long, default_value_t = earshot::polarity::TrainOptions::default().shuffles)]
         shuffles: usize,
         /// Corpus batches (file stems, comma-separated, e.g. b31,b32) the sentiment model does
-        /// not read. By default it reads every training batch but `b65`–`b88`, which train the
+        /// not read. By default it reads every training batch but `b65`–`b96`, which train the
         /// signals only: with them its dev sets that are not the corpus's fell (docs/analysis.md,
         /// "How much more text would buy"); `--skip-batches ""` reads them too.
         #[arg(
             long,
             value_delimiter = ',',
-            default_value = "b65,b66,b67,b68,b69,b70,b71,b72,b81,b82,b83,b84,b85,b86,b87,b88"
+            default_value = "b65,b66,b67,b68,b69,b70,b71,b72,b81,b82,b83,b84,b85,b86,b87,b88,b89,b90,b91,b92,b93,b94,b95,b96"
         )]
         skip_batches: Vec<String>,
     },
