@@ -769,17 +769,18 @@ fn train_sentiment_names_the_form_of_a_source_weight() {
 fn train_sentiment_refuses_to_skip_a_batch_the_corpus_lacks() {
     // A stem that names no batch is a slip (a batch renamed, a typo), not a silent no-op: the
     // model would read a batch the user meant it not to. Were it read anyway, the model goes to
-    // a scratch folder, never over the shipped one.
+    // a scratch folder, never over the shipped one. The stem is no batch name the corpus will
+    // ever have (this test once used `b99`, until that batch was written).
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("sentiment.model");
     let out = earshot()
-        .args(["train-sentiment", "--skip-batches", "b65,b99", "--out"])
+        .args(["train-sentiment", "--skip-batches", "b65,nosuch", "--out"])
         .arg(&model)
         .output()
         .unwrap();
     let err = failed(&out);
     assert!(
-        err.contains("--skip-batches b99: no corpus batch has that stem"),
+        err.contains("--skip-batches nosuch: no corpus batch has that stem"),
         "{err}"
     );
     assert!(!model.exists(), "no model is written");
