@@ -166,13 +166,13 @@ enum Command {
         #[arg(long, default_value_t = earshot::polarity::TrainOptions::default().shuffles)]
         shuffles: usize,
         /// Corpus batches (file stems, comma-separated, e.g. b31,b32) the sentiment model does
-        /// not read. By default it reads every training batch but `b65`–`b72` and `b81`–`b112`,
+        /// not read. By default it reads every training batch but `b65`–`b72` and `b81`–`b120`,
         /// which train the signals only: with them its dev sets that are not the corpus's fell
         /// (docs/analysis.md, "How much more text would buy"); `--skip-batches ""` reads them.
         #[arg(
             long,
             value_delimiter = ',',
-            default_value = "b65,b66,b67,b68,b69,b70,b71,b72,b81,b82,b83,b84,b85,b86,b87,b88,b89,b90,b91,b92,b93,b94,b95,b96,b97,b98,b99,b100,b101,b102,b103,b104,b105,b106,b107,b108,b109,b110,b111,b112"
+            default_value = "b65,b66,b67,b68,b69,b70,b71,b72,b81,b82,b83,b84,b85,b86,b87,b88,b89,b90,b91,b92,b93,b94,b95,b96,b97,b98,b99,b100,b101,b102,b103,b104,b105,b106,b107,b108,b109,b110,b111,b112,b113,b114,b115,b116,b117,b118,b119,b120"
         )]
         skip_batches: Vec<String>,
     },
